@@ -1,0 +1,431 @@
+/*
+ * roster.h: the manual of libroster.
+ *
+ * libroster holds millions of records of a declared class in memory at close
+ * to the raw size of their data.  A class declares typed fixed fields (the
+ * "slots"), each with an optional default; one field is the key and others may
+ * be unique.  Records live in store-owned pages (no malloc per record or per
+ * string) and are addressed by 64-bit handles that carry a generation, so a
+ * handle kept after its record was removed is reported stale instead of
+ * silently reaching the next record in that slot.
+ *
+ * If it is not in this header, it is not API.
+ *
+ * Threads: a store belongs to one thread at a time.  Nothing here locks; two
+ * threads may use two different stores freely, but one store must never be
+ * entered by two threads at once.
+ *
+ * Errors: every call that can fail returns an rs_status; RS_OK is 0.  The
+ * detail (class, field and value at fault) is in rs_errmsg(st), valid until
+ * the next call on that store.  A call that fails leaves the store exactly as
+ * it was, its memory accounting included.  The library never prints, aborts
+ * or exits; out of memory is RS_ENOMEM.
+ *
+ * Ownership phrases used below:
+ *   "borrowed"    valid until the next write to this store;
+ *   "store-owned" freed with the store, do not free;
+ *   "copied"      the caller may reuse its buffer on return.
+ */
+#ifndef ROSTER_H
+#define ROSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RS_API __attribute__((visibility("default")))
+#define RS_NODISCARD __attribute__((warn_unused_result))
+#else
+#define RS_API
+#define RS_NODISCARD
+#endif
+
+#define RS_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* One table generates the enum, rs_status_name() and rs_status_str(). */
+#define RS_STATUS_MAP(X)                                                    \
+    X(OK, "ok")                                                             \
+    X(DONE, "no more records")                                              \
+    X(EINVAL, "invalid argument")                                           \
+    X(ENOMEM, "out of memory")                                              \
+    X(ENOTFOUND, "not found")                                               \
+    X(EEXIST, "duplicate key or unique value")                              \
+    X(ESTALE, "stale handle")                                               \
+    X(ENOATTR, "no such attribute")                                         \
+    X(ETYPE, "wrong type")                                                  \
+    X(ERANGE, "value out of range")                                         \
+    X(ETOOLONG, "string too long")                                          \
+    X(EUTF8, "invalid UTF-8")                                               \
+    X(ESYNTAX, "syntax error")                                              \
+    X(EFULL, "capacity exhausted")                                          \
+    X(ECORRUPT, "internal inconsistency")
+
+typedef enum rs_status {
+#define RS__STATUS_ENUM(name, msg) RS_##name,
+    RS_STATUS_MAP(RS__STATUS_ENUM)
+#undef RS__STATUS_ENUM
+    RS_STATUS__COUNT
+} rs_status;
+
+/* "RS_ENOMEM" and "out of memory" for RS_ENOMEM; static strings.  Unknown
+ * codes give "RS_UNKNOWN" and "unknown status". */
+RS_API const char *rs_status_name(rs_status s);
+RS_API const char *rs_status_str(rs_status s);
+
+/* ------------------------------------------------------------------------ */
+/* Stores                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct rs_store rs_store;
+typedef struct rs_class rs_class;
+typedef struct rs_scan rs_scan;
+
+/* A record's address: slot (bits 0-31), generation (32-47) and class number
+ * (48-63).  0 is never a valid handle. */
+typedef uint64_t rs_handle;
+#define RS_NULL_HANDLE ((rs_handle)0)
+
+/* The allocator every byte of a store goes through (Lua's lua_Alloc):
+ * new_len == 0 frees ptr (old_len bytes) and returns NULL; otherwise it
+ * returns a block of new_len bytes holding the first min(old_len, new_len)
+ * bytes of ptr (ptr may be NULL with old_len 0), or NULL on failure, in which
+ * case ptr is untouched.  old_len is always the size the store asked for. */
+typedef void *(*rs_alloc_fn)(void *ud, void *ptr, size_t old_len,
+                             size_t new_len);
+
+/* Open an empty store.  alloc may be NULL for the C library's allocator.
+ * OUT *out.  Returns RS_OK or RS_ENOMEM.  The caller closes it with
+ * rs_store_close(). */
+RS_API RS_NODISCARD rs_status rs_store_open(rs_alloc_fn alloc, void *ud,
+                                            rs_store **out);
+
+/* Free the store and everything it owns: classes, records, scans.  NULL is
+ * accepted. */
+RS_API void rs_store_close(rs_store *st);
+
+/* The message of the last failed call on st, naming the class, field and
+ * value at fault.  Store-owned, valid until the next call on st.  Empty after
+ * a call that succeeded. */
+RS_API const char *rs_errmsg(const rs_store *st);
+
+/* ------------------------------------------------------------------------ */
+/* Classes                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum rs_type {
+    RS_BOOL,
+    RS_I8,
+    RS_I16,
+    RS_I32,
+    RS_I64,
+    RS_U8,
+    RS_U16,
+    RS_U32,
+    RS_U64,
+    RS_F32,
+    RS_F64,
+    RS_STR, /* UTF-8, at most max_len bytes */
+    RS_TYPE__COUNT
+} rs_type;
+
+/* "u16", "str", ... */
+RS_API const char *rs_type_name(rs_type t);
+
+/* A value in or out of a record.  Signed integer types use v.i, unsigned
+ * ones v.u, floats v.f, bool v.b, strings v.s (not NUL-terminated).  On
+ * input, any integer type is accepted for any integer field and checked
+ * against its range; integers are accepted for float fields. */
+typedef struct rs_value {
+    rs_type type;
+    union {
+        bool b;
+        int64_t i;
+        uint64_t u;
+        double f;
+        struct {
+            const char *ptr;
+            size_t len;
+        } s;
+    } v;
+} rs_value;
+
+RS_API rs_value rs_val_int(int64_t i);
+RS_API rs_value rs_val_uint(uint64_t u);
+RS_API rs_value rs_val_f64(double f);
+RS_API rs_value rs_val_bool(bool b);
+RS_API rs_value rs_val_str(const char *ptr, size_t len);
+RS_API rs_value rs_val_cstr(const char *s); /* NUL-terminated */
+
+/* Field flags. */
+#define RS_FIELD_KEY 0x1u    /* the class's key: exactly one field */
+#define RS_FIELD_UNIQUE 0x2u /* indexed, no two records share a value */
+
+/* Class flags. */
+#define RS_CLASS_DYNAMIC 0x1u /* records may bind undeclared attributes */
+
+/* Limits, checked when a class is declared. */
+#define RS_MAX_FIELDS 255
+#define RS_MAX_NAME 64                  /* bytes in a class or field name */
+#define RS_MAX_STR ((1u << 24) - 1)     /* largest str(n) */
+#define RS_MAX_RECORDS ((1u << 25) - 3) /* records per class */
+
+typedef struct rs_field_def {
+    const char *name; /* identifier: [A-Za-z_][A-Za-z0-9_]* */
+    rs_type type;
+    uint32_t max_len; /* RS_STR only: the n of str(n), 1..RS_MAX_STR */
+    unsigned flags;   /* RS_FIELD_KEY, RS_FIELD_UNIQUE */
+    bool has_default; /* else 0, false, 0.0 or "" */
+    rs_value def;     /* checked like any value set on the field */
+} rs_field_def;
+
+/* Declare a class in st from field definitions.  name and every def are
+ * copied.  Returns RS_OK and sets *out (store-owned, valid until the store
+ * closes); RS_EINVAL for a bad name, no key or two keys, a key or unique
+ * field of type bool or float, too many fields; RS_EEXIST if st already has
+ * a class of that name; RS_ETYPE, RS_ERANGE, RS_ETOOLONG or RS_EUTF8 for a bad
+ * default; RS_ENOMEM. */
+RS_API RS_NODISCARD rs_status rs_class_create(rs_store *st, const char *name,
+                                              const rs_field_def *fields,
+                                              size_t n_fields, unsigned flags,
+                                              rs_class **out);
+
+/* Declare a class from its text form, for example
+ *
+ *     Player {
+ *         uid: str(16) key;
+ *         name: str(32) unique;
+ *         stat: u8 = 0;
+ *         level: u16 = 1   # a comment runs to the end of the line
+ *     } dynamic
+ *
+ * Fields are separated by ';' or newlines.  A default is an integer, a float,
+ * true or false, or a double-quoted string with \" \\ \n \t \xHH escapes.
+ * Returns what rs_class_create() returns, and RS_ESYNTAX with the line and
+ * column and what was expected in rs_errmsg(). */
+RS_API RS_NODISCARD rs_status rs_class_parse(rs_store *st, const char *text,
+                                             size_t len, rs_class **out);
+
+/* Write cls's text form (parseable by rs_class_parse()) into buf, always
+ * NUL-terminated when buflen > 0.  Returns the length it needs, excluding
+ * the NUL, like snprintf. */
+RS_API size_t rs_class_format(const rs_class *cls, char *buf, size_t buflen);
+
+/* The class of that name in st, or NULL.  NUL-terminated name. */
+RS_API rs_class *rs_class_find(const rs_store *st, const char *name);
+
+RS_API const char *rs_class_name(const rs_class *cls);
+RS_API unsigned rs_class_flags(const rs_class *cls);
+RS_API size_t rs_class_n_fields(const rs_class *cls);
+
+/* A field's position in its class: the fast path for get and set. */
+typedef int rs_field;
+
+/* The field called name (NUL-terminated) or -1. O(fields). */
+RS_API rs_field rs_class_field(const rs_class *cls, const char *name);
+
+/* Describe field f: its definition with name and default string borrowed
+ * from the class (store-owned).  Returns RS_EINVAL if f is out of range. */
+RS_API RS_NODISCARD rs_status rs_class_field_def(const rs_class *cls,
+                                                 rs_field f,
+                                                 rs_field_def *out);
+
+/* The key field. */
+RS_API rs_field rs_class_key(const rs_class *cls);
+
+/* Convert text (as found in a TSV file or a network request) to a value for
+ * field f of cls: integers in decimal, floats as strtod reads them, bool as
+ * true/false/1/0, strings as they are (the value borrows text).  Range and
+ * length are checked as on a set.  OUT *out.  RS_ETYPE, RS_ERANGE,
+ * RS_ETOOLONG, RS_EUTF8 with a message naming the field. */
+RS_API RS_NODISCARD rs_status rs_value_parse(rs_store *st,
+                                             const rs_class *cls, rs_field f,
+                                             const char *text, size_t len,
+                                             rs_value *out);
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* One named value of an insert.  name is NUL-terminated. */
+typedef struct rs_named {
+    const char *name;
+    rs_value val;
+} rs_named;
+
+/* Insert a record of cls.  Fields left out take their defaults; the key must
+ * be given.  Values are copied.  OUT *out (may be NULL).  Returns RS_OK;
+ * RS_ENOATTR for a name the class does not declare ("'Player' object has no
+ * attribute 'x'"); RS_EINVAL if a field is named twice or the key is
+ * missing; RS_ETYPE, RS_ERANGE, RS_ETOOLONG, RS_EUTF8 for a bad value;
+ * RS_EEXIST for a duplicate key or unique value; RS_EFULL past
+ * RS_MAX_RECORDS; RS_ENOMEM.  Cost: O(fields) plus one probe per index;
+ * amortized O(1) allocation (pages, index segments).  The longest single
+ * insert is bounded by one index segment's rehash, not by the store size. */
+RS_API RS_NODISCARD rs_status rs_insert(rs_store *st, rs_class *cls,
+                                        const rs_named *vals, size_t n_vals,
+                                        rs_handle *out);
+
+/* Remove the record h.  Its slot is reused by a later insert, with a new
+ * generation, so h becomes stale.  RS_ESTALE if h is not live.  Never
+ * allocates. */
+RS_API RS_NODISCARD rs_status rs_remove(rs_store *st, rs_handle h);
+
+/* RS_OK if h names a live record, else RS_ESTALE with a message. */
+RS_API RS_NODISCARD rs_status rs_check(rs_store *st, rs_handle h);
+
+/* The class of a live record h, or NULL. */
+RS_API rs_class *rs_handle_class(const rs_store *st, rs_handle h);
+
+/* Number of live records of cls. */
+RS_API size_t rs_count(const rs_class *cls);
+
+/* Find by key: the key field's value given as a string (for a string key) or
+ * as decimal text (for an integer key).  OUT *out.  RS_OK or RS_ENOTFOUND.
+ * O(1), no allocation. */
+RS_API RS_NODISCARD rs_status rs_get(rs_store *st, const rs_class *cls,
+                                     const char *key, size_t len,
+                                     rs_handle *out);
+
+/* Find by the value of a key or unique field f.  OUT *out.  RS_OK,
+ * RS_ENOTFOUND, or RS_EINVAL if f is not indexed.  O(1), no allocation. */
+RS_API RS_NODISCARD rs_status rs_find(rs_store *st, const rs_class *cls,
+                                      rs_field f, const rs_value *val,
+                                      rs_handle *out);
+
+/* Read field f of record h.  OUT *out; a string is borrowed.  RS_ESTALE,
+ * RS_EINVAL for a bad f.  O(1), no allocation. */
+RS_API RS_NODISCARD rs_status rs_get_field(rs_store *st, rs_handle h,
+                                           rs_field f, rs_value *out);
+
+/* Set field f of record h to val (copied), checking its type, range, length,
+ * UTF-8 and, for key and unique fields, uniqueness.  RS_OK or the statuses
+ * of rs_insert(), RS_ESTALE.  May allocate (a string cell, an index
+ * segment). */
+RS_API RS_NODISCARD rs_status rs_set_field(rs_store *st, rs_handle h,
+                                           rs_field f, const rs_value *val);
+
+/* rs_get_field() and rs_set_field() by attribute name (NUL-terminated).
+ * RS_ENOATTR names the class and the attribute. */
+RS_API RS_NODISCARD rs_status rs_get_attr(rs_store *st, rs_handle h,
+                                          const char *name, rs_value *out);
+RS_API RS_NODISCARD rs_status rs_set_attr(rs_store *st, rs_handle h,
+                                          const char *name,
+                                          const rs_value *val);
+
+/* Typed fast paths.  rs_get_int() reads any integer or bool field as int64
+ * (RS_ERANGE for a u64 above INT64_MAX), rs_get_uint() any integer or bool
+ * field that is not negative, rs_get_f64() any number, rs_get_str() a string
+ * (borrowed, not NUL-terminated).  RS_ETYPE for another type. */
+RS_API RS_NODISCARD rs_status rs_get_int(rs_store *st, rs_handle h,
+                                         rs_field f, int64_t *out);
+RS_API RS_NODISCARD rs_status rs_get_uint(rs_store *st, rs_handle h,
+                                          rs_field f, uint64_t *out);
+RS_API RS_NODISCARD rs_status rs_get_f64(rs_store *st, rs_handle h,
+                                         rs_field f, double *out);
+RS_API RS_NODISCARD rs_status rs_get_str(rs_store *st, rs_handle h,
+                                         rs_field f, const char **ptr,
+                                         size_t *len);
+RS_API RS_NODISCARD rs_status rs_set_int(rs_store *st, rs_handle h,
+                                         rs_field f, int64_t v);
+RS_API RS_NODISCARD rs_status rs_set_str(rs_store *st, rs_handle h,
+                                         rs_field f, const char *ptr,
+                                         size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Scans                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef enum rs_op {
+    RS_EQ,
+    RS_NE,
+    RS_LT,
+    RS_LE,
+    RS_GT,
+    RS_GE,
+    RS_PREFIX /* strings only: the field starts with the value */
+} rs_op;
+
+/* One comparison "field op value".  Strings compare bytewise (memcmp, then
+ * length); numbers by value. */
+typedef struct rs_cond {
+    rs_field field;
+    rs_op op;
+    rs_value val;
+} rs_cond;
+
+/* Open a scan over the records of cls that satisfy every condition (an AND;
+ * n_conds 0 iterates all records).  Conditions are checked and copied.
+ * OUT *out, which the caller closes with rs_scan_close() (rs_store_close()
+ * closes it too).  RS_EINVAL for a bad field or operator, RS_ETYPE for a
+ * value of the wrong kind (a string against a number, PREFIX on a number),
+ * RS_ENOMEM.  Records are visited in slot order.  While a scan is open the
+ * caller may set fields of, or remove, the record it returned last; records
+ * inserted meanwhile may or may not be visited. */
+RS_API RS_NODISCARD rs_status rs_scan_open(rs_store *st, rs_class *cls,
+                                           const rs_cond *conds,
+                                           size_t n_conds, rs_scan **out);
+
+/* Next matching record: RS_OK and *out, or RS_DONE at the end. */
+RS_API RS_NODISCARD rs_status rs_scan_next(rs_scan *sc, rs_handle *out);
+
+RS_API void rs_scan_close(rs_scan *sc);
+
+/* ------------------------------------------------------------------------ */
+/* Accounting                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Every byte the store holds falls in exactly one category:
+ *   records  fixed-width rows of live records (fields, string cells,
+ *            generation);
+ *   strings  string bytes kept outside the rows;
+ *   indexes  key and unique indexes (buckets and directories);
+ *   free     allocated but unused: free rows and string cells, the unused
+ *            tails of pages, empty index buckets are NOT here (they are
+ *            part of the index's load factor);
+ *   meta     classes, page tables, scans, messages. */
+#define RS_MEM_MAP(X)                                                       \
+    X(RECORDS, "records")                                                   \
+    X(STRINGS, "strings")                                                   \
+    X(INDEXES, "indexes")                                                   \
+    X(FREE, "free")                                                         \
+    X(META, "meta")
+
+typedef enum rs_mem_cat {
+#define RS__MEM_ENUM(name, label) RS_MEM_##name,
+    RS_MEM_MAP(RS__MEM_ENUM)
+#undef RS__MEM_ENUM
+    RS_MEM__COUNT
+} rs_mem_cat;
+
+RS_API const char *rs_mem_cat_name(rs_mem_cat c);
+
+typedef struct rs_mem_report {
+    size_t bytes[RS_MEM__COUNT]; /* by category; they sum to total */
+    size_t total;                /* bytes allocated through the allocator */
+    size_t peak;                 /* the largest total so far */
+    size_t n_allocs;             /* live allocations */
+    size_t n_records;            /* live records, all classes */
+} rs_mem_report;
+
+/* Fill *out with the store's accounting.  O(classes), no allocation. */
+RS_API void rs_mem(const rs_store *st, rs_mem_report *out);
+
+/* The exact size of record h in bytes: its row plus the string bytes it owns
+ * outside the row (its share of index buckets is not included).  OUT *out.
+ * RS_ESTALE. */
+RS_API RS_NODISCARD rs_status rs_record_size(rs_store *st, rs_handle h,
+                                             size_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROSTER_H */

@@ -1,0 +1,75 @@
+/*
+ * class.h: a class's schema (fields, defaults, row layout) and the value
+ * rules every module applies to a field: type checks, ranges, string length
+ * and UTF-8, and the byte encoding of numbers in a row.
+ *
+ * struct rs_class (store.h) begins with an rs__schema, so class.c reads a
+ * public rs_class pointer as its schema.
+ */
+#ifndef RS_CLASS_H
+#define RS_CLASS_H
+
+#include "internal.h"
+
+/* Bytes a record's row spends before its fields: a 16-bit generation whose
+ * low bit says whether the slot is live (store.c). */
+#define RS_ROW_HEADER 2
+/* A free row keeps the next free slot (32 bits) after its header, so a row
+ * is never narrower than this. */
+#define RS_ROW_MIN 6
+/* Width of a string cell in a row (strs.h). */
+#define RS_STR_CELL 8
+
+typedef struct rs__field {
+    char *name; /* owned, NUL-terminated */
+    rs_type type;
+    uint32_t max_len; /* RS_STR only */
+    unsigned flags;   /* RS_FIELD_KEY, RS_FIELD_UNIQUE */
+    bool has_default;
+    rs_value def;  /* normalized (rs__coerce); a string points at def_buf */
+    char *def_buf; /* owned copy of a string default, or NULL */
+    uint32_t off;   /* byte offset in the row */
+    uint32_t width; /* bytes in the row */
+    int ix;         /* its index among the class's indexes, or -1 */
+} rs__field;
+
+typedef struct rs__schema {
+    char *name; /* owned, NUL-terminated */
+    unsigned flags;
+    uint32_t n_fields;
+    rs__field *fields;  /* owned, n_fields */
+    rs_field key;       /* the key field */
+    uint32_t n_indexed; /* the key and every unique field */
+    rs_field *indexed;  /* owned: indexed[0] is the key, then unique fields
+                           in declaration order; fields[indexed[i]].ix == i */
+    uint32_t row_len;   /* fixed width of a row, >= RS_ROW_MIN */
+} rs__schema;
+
+/* Validate defs and fill *sch: copy names and string defaults, check and
+ * normalize defaults, lay out the row (RS_ROW_HEADER, then each field in
+ * declaration order at its width: bool/i8/u8 1, 16-bit 2, 32-bit and f32 4,
+ * 64-bit and f64 8, str RS_STR_CELL), pick the indexes.  On failure nothing
+ * is left allocated and rs_errmsg(st) says what was wrong. */
+rs_status rs__schema_init(rs_store *st, rs__schema *sch, const char *name,
+                          const rs_field_def *defs, size_t n_defs,
+                          unsigned flags);
+void rs__schema_free(rs_store *st, rs__schema *sch);
+
+/* Check val against field f and normalize it into *out: out->type is the
+ * field's type, integers in .i (signed) or .u (unsigned), floats in .f
+ * (rounded to float for f32), strings borrowed from val.  Errors name the
+ * class, the field and the value: "Player.level: 70000 out of range for
+ * u16", "Player.name: 40 bytes exceeds str(32)", "Player.name: invalid UTF-8
+ * at byte 3", "Player.stat: expected u8, got str". */
+rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
+                     const rs_value *val, rs_value *out);
+
+/* Encode a normalized numeric or bool value at p (little endian, unaligned,
+ * the field's width), and decode it back. */
+void rs__num_put(uint8_t *p, rs_type t, const rs_value *v);
+rs_value rs__num_get(const uint8_t *p, rs_type t);
+
+/* The width of a field of type t in a row. */
+uint32_t rs__type_width(rs_type t);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * index.h: key and unique indexes (design and costs in index.c).
+ *
+ * An index maps a field's value to the slot of the record holding it.  It
+ * stores only 32-bit entries (a fingerprint and the slot), so to compare a
+ * probe with an entry or to rehash an entry it asks the store for the key
+ * bytes of a slot through key_of.
+ */
+#ifndef RS_INDEX_H
+#define RS_INDEX_H
+
+#include "internal.h"
+
+/* The key bytes of the record in slot: a string's bytes, or an integer as 8
+ * little-endian bytes written into tmp. */
+typedef void (*rs__key_of_fn)(const void *ctx, uint32_t slot,
+                              const uint8_t **key, size_t *len,
+                              uint8_t tmp[8]);
+
+/* Hash the keys of n slots into hashes[]: the rehash of a growing segment
+ * goes through here so the store can prefetch rows ahead of hashing. */
+typedef void (*rs__hash_slots_fn)(const void *ctx, const uint32_t *slots,
+                                  size_t n, uint64_t *hashes);
+
+typedef struct rs__seg rs__seg;
+
+typedef struct rs__index {
+    rs__seg **dir;       /* 2^depth entries; a segment of local depth d
+                            fills 2^(depth-d) consecutive entries */
+    uint32_t depth;      /* global depth: hash bits that pick a segment */
+    uint32_t n_segs;
+    size_t n;            /* entries */
+    rs__key_of_fn key_of;
+    rs__hash_slots_fn hash_slots;
+    const void *ctx;
+    /* Growth prepared by rs__index_prepare(), applied by the next
+     * rs__index_insert(), or undone by rs__index_cancel(). */
+    rs__seg *grow_old, *grow_a, *grow_b;
+    rs__seg **grow_dir;
+    size_t grow_pause_entries; /* entries moved by the largest growth */
+} rs__index;
+
+uint64_t rs__hash(const void *key, size_t len);
+
+rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
+                         rs__hash_slots_fn hash_slots, const void *ctx);
+void rs__index_free(rs_store *st, rs__index *ix);
+
+/* The slot whose key equals key, or UINT32_MAX.  No allocation. */
+uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
+                        size_t len);
+
+/* Make sure one insert of this hash will not need memory: allocates the
+ * growth it needs (RS_ENOMEM leaves the index as it was). */
+rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash);
+void rs__index_cancel(rs_store *st, rs__index *ix);
+
+/* Add slot under hash (its key must be absent).  Applies a prepared growth
+ * first, which rehashes one segment: the longest pause an insert sees.
+ * Never fails after rs__index_prepare(). */
+void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,
+                      uint32_t slot);
+
+/* Remove the entry of slot, whose key hashes to hash.  Never allocates. */
+void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot);
+
+/* Bytes held (segments and directory). */
+size_t rs__index_bytes(const rs__index *ix);
+
+/* Walk: every entry findable by its own key, counts right.  O(n). */
+rs_status rs__index_check(const rs__index *ix);
+
+#endif

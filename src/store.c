@@ -1,0 +1,1017 @@
+/*
+ * store.c: the store, its classes' record tables, and every record call.
+ *
+ * Each class keeps its records in fixed-width rows, one row per slot, in
+ * pages of 2^page_shift rows (about 64 KiB) that are never moved, so growth
+ * copies nothing and a slot's row is two shifts and a multiply away:
+ *
+ *   row:  +---------+-------------------------------------------------+
+ *         | gen u16 | fields at their widths, in declaration order     |
+ *         +---------+-------------------------------------------------+
+ *           odd: live     bool/u8/i8 1, 16-bit 2, 32-bit 4, 64-bit 8,
+ *           even: free    str: an 8-byte cell (inline <= 7 bytes, else a
+ *                         ref into the string arena, strs.h)
+ *
+ * The canonical Player row (uid str(16), name str(32), stat u8, level u16)
+ * is 2 + 8 + 8 + 1 + 2 = 21 bytes, no padding: fields are read with memcpy,
+ * which compiles to plain unaligned loads on the machines we target.
+ *
+ * Handles: slot (32 bits) | generation (16) | class number (16).  A removed
+ * slot's generation is bumped to even and the slot goes on a LIFO free list
+ * threaded through its row (the next free slot at byte 2); the next insert
+ * there bumps it to odd again, so every handle to the old record no longer
+ * matches.  After 32768 lives a slot is retired rather than let its
+ * generation wrap: a stale handle is never taken for a new record.
+ *
+ * Every mutation validates first (names, types, ranges, uniqueness), then
+ * reserves every byte it will need (string cells, a row page, index growth),
+ * undoing the reservations if one fails, and only then writes, in steps that
+ * cannot fail.  So a failed call leaves the store as it was, byte for byte
+ * in its accounting too.
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+/* Test builds (RS_TEST_SMALL) use pages of a few rows so that tests with
+ * dozens of records already cross page boundaries. */
+#ifdef RS_TEST_SMALL
+#define PAGE_TARGET_BYTES 64
+#define PAGE_MIN_SHIFT 2
+#else
+#define PAGE_TARGET_BYTES 65536
+#define PAGE_MIN_SHIFT 4
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Stores                                                                    */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
+{
+    rs_store boot;
+    memset(&boot, 0, sizeof boot);
+    rs__account_init(&boot, alloc, ud);
+    rs_store *st = rs__alloc(&boot, RS_MEM_META, sizeof *st);
+    if (st == NULL) {
+        return RS_ENOMEM;
+    }
+    *st = boot;
+    rs__strs_init(&st->strs);
+    *out = st;
+    return RS_OK;
+}
+
+static void class_free(rs_store *st, rs_class *c);
+
+void rs_store_close(rs_store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    while (st->scans) {
+        rs_scan_close(st->scans);
+    }
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        class_free(st, st->classes[i]);
+    }
+    rs__free(st, RS_MEM_META, st->classes,
+             st->n_classes * sizeof *st->classes);
+    rs__strs_free(st, &st->strs);
+    rs_store boot = *st;
+    rs__free(&boot, RS_MEM_META, st, sizeof *st);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading fields out of rows                                                */
+/* ------------------------------------------------------------------------ */
+
+rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f)
+{
+    const rs__field *fd = &c->sch.fields[f];
+    if (fd->type != RS_STR) {
+        return rs__num_get(row + fd->off, fd->type);
+    }
+    rs_value v;
+    v.type = RS_STR;
+    rs__cell_get(&c->st->strs, row + fd->off, &v.v.s.ptr, &v.v.s.len);
+    return v;
+}
+
+static bool is_signed(rs_type t)
+{
+    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
+}
+
+/* The bytes an index hashes for a normalized value: a string's bytes, or an
+ * integer widened to 8 little-endian bytes, so a probe built from a value
+ * and a key read back from a row always agree. */
+static void key_bytes(const rs_value *v, const uint8_t **p, size_t *len,
+                      uint8_t tmp[8])
+{
+    if (v->type == RS_STR) {
+        *p = (const uint8_t *)v->v.s.ptr;
+        *len = v->v.s.len;
+        return;
+    }
+    uint64_t u = is_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
+    for (int i = 0; i < 8; i++) {
+        tmp[i] = (uint8_t)(u >> (8 * i));
+    }
+    *p = tmp;
+    *len = 8;
+}
+
+static void ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
+                      size_t *len, uint8_t tmp[8])
+{
+    const rs__ixctx *x = ctx;
+    rs_value v = rs__row_value(x->c, rs__row(x->c, slot), x->f);
+    key_bytes(&v, key, len, tmp);
+}
+
+static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
+                          uint64_t *hashes)
+{
+    const rs__ixctx *x = ctx;
+    const rs_class *c = x->c;
+    const rs__field *fd = &c->sch.fields[x->f];
+    /* Rows of a segment's entries are scattered: ask for all of them before
+     * reading any, so the misses overlap instead of queueing. */
+    for (size_t i = 0; i < n; i++) {
+        __builtin_prefetch(rs__row(c, slots[i]) + fd->off);
+    }
+    if (fd->type == RS_STR) {
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *cell = rs__row(c, slots[i]) + fd->off;
+            if (cell[0] > RS_CELL_INLINE_MAX) {
+                uint32_t ref;
+                memcpy(&ref, cell + 4, 4);
+                __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *k;
+        size_t len;
+        uint8_t tmp[8];
+        ix_key_of(ctx, slots[i], &k, &len, tmp);
+        hashes[i] = rs__hash(k, len);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Classes                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void class_free(rs_store *st, rs_class *c)
+{
+    size_t page_bytes = (size_t)c->row_len << c->page_shift;
+    for (uint32_t i = 0; i < c->n_pages; i++) {
+        rs__free(st, RS_MEM_RECORDS, c->pages[i], page_bytes);
+    }
+    rs__free(st, RS_MEM_META, c->pages, c->cap_pages * sizeof *c->pages);
+    if (c->ix) {
+        for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
+            rs__index_free(st, &c->ix[i]);
+        }
+    }
+    size_t nf = c->sch.n_fields, ni = c->sch.n_indexed;
+    rs__free(st, RS_MEM_META, c->ix, ni * sizeof *c->ix);
+    rs__free(st, RS_MEM_META, c->ixctx, ni * sizeof *c->ixctx);
+    rs__free(st, RS_MEM_META, c->vals, nf * sizeof *c->vals);
+    rs__free(st, RS_MEM_META, c->given, nf);
+    rs__free(st, RS_MEM_META, c->hashes, ni * sizeof *c->hashes);
+    rs__free(st, RS_MEM_META, c->refs, nf * sizeof *c->refs);
+    rs__schema_free(st, &c->sch);
+    rs__free(st, RS_MEM_META, c, sizeof *c);
+}
+
+rs_class *rs_class_find(const rs_store *st, const char *name)
+{
+    for (uint32_t i = 0; st && name && i < st->n_classes; i++) {
+        if (strcmp(st->classes[i]->sch.name, name) == 0) {
+            return st->classes[i];
+        }
+    }
+    return NULL;
+}
+
+rs_status rs_class_create(rs_store *st, const char *name,
+                          const rs_field_def *fields, size_t n_fields,
+                          unsigned flags, rs_class **out)
+{
+    rs__clear_err(st);
+    if (name == NULL || (fields == NULL && n_fields > 0) || out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_class_create: NULL argument");
+    }
+    if (rs_class_find(st, name)) {
+        return rs__err(st, RS_EEXIST, "class '%s' is already declared",
+                       name);
+    }
+    if (st->n_classes == UINT16_MAX - 1) {
+        return rs__err(st, RS_EFULL, "too many classes (%u)", st->n_classes);
+    }
+    rs_class *c = rs__calloc(st, RS_MEM_META, sizeof *c);
+    if (c == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory declaring '%s'", name);
+    }
+    rs_status rc = rs__schema_init(st, &c->sch, name, fields, n_fields,
+                                   flags);
+    if (rc != RS_OK) {
+        rs__free(st, RS_MEM_META, c, sizeof *c);
+        return rc;
+    }
+    c->st = st;
+    c->row_len = c->sch.row_len;
+    c->free_head = RS_SLOT_NONE;
+    c->page_shift = PAGE_MIN_SHIFT;
+    while (c->page_shift < 12 &&
+           ((size_t)c->row_len << (c->page_shift + 1)) <= PAGE_TARGET_BYTES) {
+        c->page_shift++;
+    }
+    size_t nf = c->sch.n_fields, ni = c->sch.n_indexed;
+    c->ix = rs__calloc(st, RS_MEM_META, ni * sizeof *c->ix);
+    c->ixctx = rs__calloc(st, RS_MEM_META, ni * sizeof *c->ixctx);
+    c->vals = rs__calloc(st, RS_MEM_META, nf * sizeof *c->vals);
+    c->given = rs__calloc(st, RS_MEM_META, nf);
+    c->hashes = rs__calloc(st, RS_MEM_META, ni * sizeof *c->hashes);
+    c->refs = rs__calloc(st, RS_MEM_META, nf * sizeof *c->refs);
+    rs_class **list = NULL;
+    bool ok = c->ix && c->ixctx && c->vals && c->given && c->hashes &&
+              c->refs;
+    for (uint32_t i = 0; ok && i < ni; i++) {
+        c->ixctx[i] = (rs__ixctx){c, c->sch.indexed[i]};
+        ok = rs__index_init(st, &c->ix[i], ix_key_of, ix_hash_slots,
+                            &c->ixctx[i]) == RS_OK;
+    }
+    if (ok) {
+        list = rs__alloc(st, RS_MEM_META,
+                         (st->n_classes + 1) * sizeof *list);
+        ok = list != NULL;
+    }
+    if (!ok) {
+        class_free(st, c);
+        return rs__err(st, RS_ENOMEM, "out of memory declaring '%s'", name);
+    }
+    if (st->n_classes > 0) {
+        memcpy(list, st->classes, st->n_classes * sizeof *list);
+    }
+    rs__free(st, RS_MEM_META, st->classes,
+             st->n_classes * sizeof *st->classes);
+    st->classes = list;
+    st->classes[st->n_classes++] = c;
+    c->id = (uint16_t)st->n_classes;
+    *out = c;
+    return RS_OK;
+}
+
+size_t rs_count(const rs_class *cls)
+{
+    return cls ? cls->n_live : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
+                         uint32_t *slot)
+{
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    uint16_t gen = (uint16_t)(h >> 32);
+    if (id == 0 || id > st->n_classes) {
+        return rs__err(st, RS_ESTALE,
+                       "handle 0x%016" PRIx64 " names no class", h);
+    }
+    rs_class *c = st->classes[id - 1];
+    if (s >= c->n_slots || !(gen & 1u) ||
+        rs__row_gen(rs__row(c, s)) != gen) {
+        return rs__err(st, RS_ESTALE,
+                       "'%s' handle 0x%016" PRIx64
+                       " is stale: its record was removed",
+                       c->sch.name, h);
+    }
+    *cls = c;
+    *slot = s;
+    return RS_OK;
+}
+
+rs_status rs_check(rs_store *st, rs_handle h)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    return resolve(st, h, &c, &slot);
+}
+
+rs_class *rs_handle_class(const rs_store *st, rs_handle h)
+{
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    uint16_t gen = (uint16_t)(h >> 32);
+    if (id == 0 || id > st->n_classes) {
+        return NULL;
+    }
+    rs_class *c = st->classes[id - 1];
+    if (s >= c->n_slots || rs__row_gen(rs__row(c, s)) != gen ||
+        !(gen & 1u)) {
+        return NULL;
+    }
+    return c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static const char *key_phrase(const rs_class *c, rs_field f)
+{
+    return c->sch.fields[f].flags & RS_FIELD_KEY ? "duplicate key"
+                                                 : "duplicate unique value";
+}
+
+static rs_status dup_err(rs_store *st, const rs_class *c, rs_field f,
+                         const rs_value *v)
+{
+    char text[96];
+    rs__fmt_value(text, sizeof text, v);
+    return rs__err(st, RS_EEXIST, "%s.%s: %s %s", c->sch.name,
+                   c->sch.fields[f].name, key_phrase(c, f), text);
+}
+
+/* Write a normalized value into its place in row; a long string goes to the
+ * cell ref taken for it. */
+static void put_field(rs_class *c, uint8_t *row, rs_field f,
+                      const rs_value *v, uint32_t ref)
+{
+    const rs__field *fd = &c->sch.fields[f];
+    uint8_t *p = row + fd->off;
+    if (fd->type != RS_STR) {
+        rs__num_put(p, fd->type, v);
+        return;
+    }
+    size_t len = v->v.s.len;
+    memset(p, 0, RS_STR_CELL);
+    if (len <= RS_CELL_INLINE_MAX) {
+        p[0] = (uint8_t)len;
+        if (len > 0) {
+            memcpy(p + 1, v->v.s.ptr, len);
+        }
+        return;
+    }
+    memcpy(rs__strs_at(&c->st->strs, ref), v->v.s.ptr, len);
+    p[0] = RS_CELL_LONG;
+    p[1] = (uint8_t)len;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)(len >> 16);
+    memcpy(p + 4, &ref, 4);
+}
+
+/* Give back the arena cell of the string field f of row, if it has one. */
+static void drop_string(rs_class *c, const uint8_t *row, rs_field f)
+{
+    const uint8_t *cell = row + c->sch.fields[f].off;
+    if (cell[0] > RS_CELL_INLINE_MAX) {
+        uint32_t ref;
+        size_t len = (size_t)cell[1] | (size_t)cell[2] << 8 |
+                     (size_t)cell[3] << 16;
+        memcpy(&ref, cell + 4, 4);
+        rs__strs_release(&c->st->strs, ref, len);
+    }
+}
+
+static uint64_t value_hash(const rs_value *v)
+{
+    const uint8_t *k;
+    size_t len;
+    uint8_t tmp[8];
+    key_bytes(v, &k, &len, tmp);
+    return rs__hash(k, len);
+}
+
+static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
+                                 const rs_value *v)
+{
+    const uint8_t *k;
+    size_t len;
+    uint8_t tmp[8];
+    key_bytes(v, &k, &len, tmp);
+    return rs__index_find(&c->ix[ix], hash, k, len);
+}
+
+/* Make room for one more row: a free slot, or a page to put a new one in.
+ * *added says whether a page was added (for undo_row_room). */
+static rs_status row_room(rs_store *st, rs_class *c, bool *added,
+                          uint32_t *old_cap)
+{
+    *added = false;
+    *old_cap = c->cap_pages;
+    if (c->free_head != RS_SLOT_NONE) {
+        return RS_OK;
+    }
+    if (c->n_slots >= RS_MAX_RECORDS) {
+        return rs__err(st, RS_EFULL, "'%s' holds the most slots a class "
+                                     "can (%u)", c->sch.name,
+                       (unsigned)RS_MAX_RECORDS);
+    }
+    if (c->n_slots < (c->n_pages << c->page_shift)) {
+        return RS_OK;
+    }
+    if (c->n_pages == c->cap_pages) {
+        uint32_t cap = c->cap_pages ? c->cap_pages * 2 : 4;
+        uint8_t **pages = rs__realloc(st, RS_MEM_META, c->pages,
+                                      c->cap_pages * sizeof *pages,
+                                      cap * sizeof *pages);
+        if (pages == NULL) {
+            return rs__err(st, RS_ENOMEM, "out of memory growing '%s'",
+                           c->sch.name);
+        }
+        c->pages = pages;
+        c->cap_pages = cap;
+    }
+    uint8_t *page = rs__alloc(st, RS_MEM_RECORDS,
+                              (size_t)c->row_len << c->page_shift);
+    if (page == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory for a page of '%s'",
+                       c->sch.name);
+    }
+    c->pages[c->n_pages++] = page;
+    *added = true;
+    return RS_OK;
+}
+
+static void undo_row_room(rs_store *st, rs_class *c, bool added,
+                          uint32_t old_cap)
+{
+    if (added) {
+        rs__free(st, RS_MEM_RECORDS, c->pages[--c->n_pages],
+                 (size_t)c->row_len << c->page_shift);
+    }
+    if (c->cap_pages > old_cap) {
+        size_t len = c->cap_pages * sizeof *c->pages;
+        if (old_cap == 0) {
+            rs__free(st, RS_MEM_META, c->pages, len);
+            c->pages = NULL;
+        } else {
+            c->pages = rs__realloc(st, RS_MEM_META, c->pages, len,
+                                   old_cap * sizeof *c->pages);
+        }
+        c->cap_pages = old_cap;
+    }
+}
+
+static rs_field field_named(const rs_class *c, const char *name)
+{
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        if (strcmp(c->sch.fields[f].name, name) == 0) {
+            return (rs_field)f;
+        }
+    }
+    return -1;
+}
+
+static rs_status no_attr(rs_store *st, const rs_class *c, const char *name)
+{
+    return rs__err(st, RS_ENOATTR, "'%s' object has no attribute '%.64s'",
+                   c->sch.name, name);
+}
+
+rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
+                    size_t n_vals, rs_handle *out)
+{
+    rs__clear_err(st);
+    if (c == NULL || c->st != st || (vals == NULL && n_vals > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_insert: bad class or values");
+    }
+    const rs__schema *sch = &c->sch;
+    memset(c->given, 0, sch->n_fields);
+
+    /* 1. Validate: every name, every value, the key present. */
+    for (size_t i = 0; i < n_vals; i++) {
+        if (vals[i].name == NULL) {
+            return rs__err(st, RS_EINVAL, "%s: value %zu has no name",
+                           sch->name, i);
+        }
+        rs_field f = field_named(c, vals[i].name);
+        if (f < 0) {
+            return no_attr(st, c, vals[i].name);
+        }
+        if (c->given[f]) {
+            return rs__err(st, RS_EINVAL, "%s.%s: given twice", sch->name,
+                           sch->fields[f].name);
+        }
+        rs_status rc = rs__coerce(st, sch, f, &vals[i].val, &c->vals[f]);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        c->given[f] = 1;
+    }
+    if (!c->given[sch->key]) {
+        return rs__err(st, RS_EINVAL, "%s: the key field '%s' must be given",
+                       sch->name, sch->fields[sch->key].name);
+    }
+    for (uint32_t f = 0; f < sch->n_fields; f++) {
+        if (!c->given[f]) {
+            c->vals[f] = sch->fields[f].def;
+        }
+    }
+    /* 2. Uniqueness. */
+    for (uint32_t i = 0; i < sch->n_indexed; i++) {
+        rs_field f = sch->indexed[i];
+        c->hashes[i] = value_hash(&c->vals[f]);
+        if (index_find_value(c, (int)i, c->hashes[i], &c->vals[f]) !=
+            UINT32_MAX) {
+            return dup_err(st, c, f, &c->vals[f]);
+        }
+    }
+    /* 3. Reserve: string cells, a row, index growth. */
+    rs__strs *strs = &st->strs;
+    rs__strs_begin(strs);
+    rs_status rc = RS_OK;
+    for (uint32_t f = 0; f < sch->n_fields && rc == RS_OK; f++) {
+        if (sch->fields[f].type == RS_STR &&
+            c->vals[f].v.s.len > RS_CELL_INLINE_MAX) {
+            rc = rs__strs_take(st, strs, c->vals[f].v.s.len, &c->refs[f]);
+        }
+    }
+    bool added = false;
+    uint32_t old_cap = c->cap_pages, n_prepared = 0;
+    if (rc == RS_OK) {
+        rc = row_room(st, c, &added, &old_cap);
+    }
+    for (; rc == RS_OK && n_prepared < sch->n_indexed; n_prepared++) {
+        rc = rs__index_prepare(st, &c->ix[n_prepared], c->hashes[n_prepared]);
+        if (rc != RS_OK) {
+            rc = rs__err(st, rc, "out of memory growing the index of %s.%s",
+                         sch->name, sch->fields[sch->indexed[n_prepared]].name);
+        }
+    }
+    if (rc != RS_OK) {
+        while (n_prepared > 0) {
+            rs__index_cancel(st, &c->ix[--n_prepared]);
+        }
+        undo_row_room(st, c, added, old_cap);
+        rs__strs_rollback(st, strs);
+        return rc;
+    }
+    /* 4. Write: nothing below can fail. */
+    uint32_t slot;
+    uint16_t gen = 1;
+    if (c->free_head != RS_SLOT_NONE) {
+        slot = c->free_head;
+        uint8_t *row = rs__row(c, slot);
+        memcpy(&c->free_head, row + RS_ROW_HEADER, 4);
+        gen = (uint16_t)(rs__row_gen(row) + 1);
+        c->n_free--;
+    } else {
+        slot = c->n_slots++;
+    }
+    uint8_t *row = rs__row(c, slot);
+    memcpy(row, &gen, 2);
+    for (uint32_t f = 0; f < sch->n_fields; f++) {
+        put_field(c, row, (rs_field)f, &c->vals[f], c->refs[f]);
+    }
+    for (uint32_t i = 0; i < sch->n_indexed; i++) {
+        rs__index_insert(st, &c->ix[i], c->hashes[i], slot);
+    }
+    rs__strs_commit(strs);
+    c->n_live++;
+    if (out) {
+        *out = rs__handle(c, slot);
+    }
+    return RS_OK;
+}
+
+rs_status rs_remove(rs_store *st, rs_handle h)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    uint8_t *row = rs__row(c, slot);
+    for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
+        rs_value v = rs__row_value(c, row, c->sch.indexed[i]);
+        rs__index_delete(&c->ix[i], value_hash(&v), slot);
+    }
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        if (c->sch.fields[f].type == RS_STR) {
+            drop_string(c, row, (rs_field)f);
+        }
+    }
+    uint16_t gen = (uint16_t)(rs__row_gen(row) + 1);
+    memcpy(row, &gen, 2);
+    if (gen == 0) {
+        c->n_retired++; /* 32768 lives: never hand this slot out again */
+    } else {
+        memcpy(row + RS_ROW_HEADER, &c->free_head, 4);
+        c->free_head = slot;
+        c->n_free++;
+    }
+    c->n_live--;
+    return RS_OK;
+}
+
+static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
+{
+    if (f < 0 || (uint32_t)f >= c->sch.n_fields) {
+        return rs__err(st, RS_EINVAL, "%s: no field number %d", c->sch.name,
+                       f);
+    }
+    return RS_OK;
+}
+
+rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
+                       const rs_value *val)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc == RS_OK) {
+        rc = check_field(st, c, f);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (val == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    rs_value v;
+    rc = rs__coerce(st, &c->sch, f, val, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    uint8_t *row = rs__row(c, slot);
+    uint64_t new_hash = 0;
+    if (fd->ix >= 0) {
+        new_hash = value_hash(&v);
+        uint32_t other = index_find_value(c, fd->ix, new_hash, &v);
+        if (other == slot) {
+            return RS_OK; /* the same value: nothing to do */
+        }
+        if (other != UINT32_MAX) {
+            return dup_err(st, c, f, &v);
+        }
+    }
+    rs__strs_begin(&st->strs);
+    uint32_t ref = 0;
+    if (fd->type == RS_STR && v.v.s.len > RS_CELL_INLINE_MAX) {
+        rc = rs__strs_take(st, &st->strs, v.v.s.len, &ref);
+    }
+    if (rc == RS_OK && fd->ix >= 0) {
+        rc = rs__index_prepare(st, &c->ix[fd->ix], new_hash);
+        if (rc != RS_OK) {
+            rc = rs__err(st, rc, "out of memory growing the index of %s.%s",
+                         c->sch.name, fd->name);
+        }
+    }
+    if (rc != RS_OK) {
+        rs__strs_rollback(st, &st->strs);
+        return rc;
+    }
+    if (fd->ix >= 0) {
+        rs_value old = rs__row_value(c, row, f);
+        rs__index_delete(&c->ix[fd->ix], value_hash(&old), slot);
+    }
+    if (fd->type == RS_STR) {
+        drop_string(c, row, f);
+    }
+    put_field(c, row, f, &v, ref);
+    if (fd->ix >= 0) {
+        rs__index_insert(st, &c->ix[fd->ix], new_hash, slot);
+    }
+    rs__strs_commit(&st->strs);
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
+                  const rs_value *val, rs_handle *out)
+{
+    rs__clear_err(st);
+    if (c == NULL || c->st != st || val == NULL || out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_find: NULL argument");
+    }
+    rs_status rc = check_field(st, c, f);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    if (fd->ix < 0) {
+        return rs__err(st, RS_EINVAL, "%s.%s is not a key or unique field",
+                       c->sch.name, fd->name);
+    }
+    rs_value v;
+    rc = rs__coerce(st, &c->sch, f, val, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    uint32_t slot = index_find_value(c, fd->ix, value_hash(&v), &v);
+    if (slot == UINT32_MAX) {
+        char text[96];
+        rs__fmt_value(text, sizeof text, &v);
+        return rs__err(st, RS_ENOTFOUND, "%s.%s: no record with %s",
+                       c->sch.name, fd->name, text);
+    }
+    *out = rs__handle(c, slot);
+    return RS_OK;
+}
+
+rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
+                 size_t len, rs_handle *out)
+{
+    rs__clear_err(st);
+    if (c == NULL || c->st != st || (key == NULL && len > 0) ||
+        out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get: NULL argument");
+    }
+    const rs__field *fd = &c->sch.fields[c->sch.key];
+    if (fd->type == RS_STR) {
+        /* The fast path: no coercion, the key's bytes are the probe. */
+        uint64_t hash = rs__hash(key, len);
+        uint32_t slot = rs__index_find(&c->ix[0], hash, key, len);
+        if (slot == UINT32_MAX) {
+            return rs__err(st, RS_ENOTFOUND, "%s: no record with key '%.*s'",
+                           c->sch.name, (int)(len > 64 ? 64 : len), key);
+        }
+        *out = rs__handle(c, slot);
+        return RS_OK;
+    }
+    rs_value v;
+    rs_status rc = rs_value_parse(st, c, c->sch.key, key, len, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    return rs_find(st, c, c->sch.key, &v, out);
+}
+
+rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc == RS_OK) {
+        rc = check_field(st, c, f);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    *out = rs__row_value(c, rs__row(c, slot), f);
+    return RS_OK;
+}
+
+rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
+                      rs_value *out)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_field f = name ? field_named(c, name) : -1;
+    if (f < 0) {
+        return no_attr(st, c, name ? name : "(null)");
+    }
+    *out = rs__row_value(c, rs__row(c, slot), f);
+    return RS_OK;
+}
+
+rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
+                      const rs_value *val)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_field f = name ? field_named(c, name) : -1;
+    if (f < 0) {
+        return no_attr(st, c, name ? name : "(null)");
+    }
+    return rs_set_field(st, h, f, val);
+}
+
+static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
+                          const char *want)
+{
+    const rs_class *c = rs_handle_class(st, h);
+    const rs__field *fd = &c->sch.fields[f];
+    return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name,
+                   fd->name, rs_type_name(fd->type), want);
+}
+
+rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
+{
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_BOOL) {
+        *out = v.v.b;
+    } else if (is_signed(v.type)) {
+        *out = v.v.i;
+    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
+               v.type == RS_U64) {
+        if (v.v.u > INT64_MAX) {
+            return rs__err(st, RS_ERANGE, "value %" PRIu64 " exceeds int64",
+                           v.v.u);
+        }
+        *out = (int64_t)v.v.u;
+    } else {
+        return type_err(st, h, f, "an integer");
+    }
+    return RS_OK;
+}
+
+rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
+{
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_BOOL) {
+        *out = v.v.b;
+    } else if (is_signed(v.type)) {
+        if (v.v.i < 0) {
+            return rs__err(st, RS_ERANGE, "value %" PRId64 " is negative",
+                           v.v.i);
+        }
+        *out = (uint64_t)v.v.i;
+    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
+               v.type == RS_U64) {
+        *out = v.v.u;
+    } else {
+        return type_err(st, h, f, "an integer");
+    }
+    return RS_OK;
+}
+
+rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
+{
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_F32 || v.type == RS_F64) {
+        *out = v.v.f;
+    } else if (is_signed(v.type)) {
+        *out = (double)v.v.i;
+    } else if (v.type != RS_STR && v.type != RS_BOOL) {
+        *out = (double)v.v.u;
+    } else {
+        return type_err(st, h, f, "a number");
+    }
+    return RS_OK;
+}
+
+rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
+                     size_t *len)
+{
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type != RS_STR) {
+        return type_err(st, h, f, "str");
+    }
+    *ptr = v.v.s.ptr;
+    *len = v.v.s.len;
+    return RS_OK;
+}
+
+rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
+{
+    rs_value val = rs_val_int(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
+                     size_t len)
+{
+    rs_value val = rs_val_str(ptr, len);
+    return rs_set_field(st, h, f, &val);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Accounting                                                                */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
+{
+    rs_class *c;
+    uint32_t slot;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const uint8_t *row = rs__row(c, slot);
+    size_t size = c->row_len;
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        if (c->sch.fields[f].type == RS_STR) {
+            rs_value v = rs__row_value(c, row, (rs_field)f);
+            size += rs__strs_cost(v.v.s.len);
+        }
+    }
+    *out = size;
+    return RS_OK;
+}
+
+void rs_mem(const rs_store *st, rs_mem_report *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t live_rows = 0;
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        const rs_class *c = st->classes[i];
+        live_rows += c->n_live * c->row_len;
+        out->n_records += c->n_live;
+    }
+    size_t rec = rs__allocated(st, RS_MEM_RECORDS);
+    size_t str = rs__allocated(st, RS_MEM_STRINGS);
+    out->bytes[RS_MEM_RECORDS] = live_rows;
+    out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes;
+    out->bytes[RS_MEM_INDEXES] = rs__allocated(st, RS_MEM_INDEXES);
+    out->bytes[RS_MEM_FREE] = (rec - live_rows) + (str - st->strs.live_bytes);
+    out->bytes[RS_MEM_META] = rs__allocated(st, RS_MEM_META);
+    out->total = st->mem_total;
+    out->peak = st->mem_peak;
+    out->n_allocs = st->n_allocs;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static rs_status class_check(const rs_class *c)
+{
+    size_t live = 0, free_n = 0, retired = 0;
+    if ((size_t)c->n_slots > ((size_t)c->n_pages << c->page_shift)) {
+        return RS_ECORRUPT;
+    }
+    for (uint32_t s = 0; s < c->n_slots; s++) {
+        const uint8_t *row = rs__row(c, s);
+        uint16_t gen = rs__row_gen(row);
+        if (gen & 1u) {
+            live++;
+            for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
+                rs_value v = rs__row_value(c, row, c->sch.indexed[i]);
+                const uint8_t *k;
+                size_t len;
+                uint8_t tmp[8];
+                key_bytes(&v, &k, &len, tmp);
+                if (rs__index_find(&c->ix[i], rs__hash(k, len), k, len) !=
+                    s) {
+                    return RS_ECORRUPT;
+                }
+            }
+        } else if (gen == 0 && s < c->n_slots) {
+            retired++;
+        }
+    }
+    for (uint32_t s = c->free_head; s != RS_SLOT_NONE;) {
+        if (s >= c->n_slots || rs__row_live(rs__row(c, s)) ||
+            ++free_n > c->n_slots) {
+            return RS_ECORRUPT;
+        }
+        memcpy(&s, rs__row(c, s) + RS_ROW_HEADER, 4);
+    }
+    if (live != c->n_live || free_n != c->n_free ||
+        live + free_n + c->n_retired != c->n_slots) {
+        return RS_ECORRUPT;
+    }
+    (void)retired;
+    for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
+        if (c->ix[i].n != live || rs__index_check(&c->ix[i]) != RS_OK) {
+            return RS_ECORRUPT;
+        }
+    }
+    return RS_OK;
+}
+
+rs_status rs__store_check(const rs_store *st)
+{
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        rs_status rc = class_check(st->classes[i]);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    }
+    return rs__strs_check(&st->strs);
+}

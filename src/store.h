@@ -1,0 +1,88 @@
+/*
+ * store.h: the store and its classes' record tables (design in store.c).
+ */
+#ifndef RS_STORE_H
+#define RS_STORE_H
+
+#include "class.h"
+#include "index.h"
+#include "strs.h"
+
+#define RS_SLOT_NONE UINT32_MAX
+
+/* What an index's callbacks need to read a key out of a record. */
+typedef struct rs__ixctx {
+    const rs_class *c;
+    rs_field f;
+} rs__ixctx;
+
+struct rs_class {
+    rs__schema sch; /* first: class.c reads an rs_class as its schema */
+    rs_store *st;
+    uint16_t id;         /* 1 + position in st->classes: handle bits 48-63 */
+    uint32_t row_len;    /* sch.row_len, kept beside the pages it strides */
+    uint32_t page_shift; /* a page holds 1 << page_shift rows */
+    uint8_t **pages;
+    uint32_t n_pages, cap_pages;
+    uint32_t n_slots;   /* slots ever handed out (the high-water mark) */
+    uint32_t free_head; /* free slot list, RS_SLOT_NONE at its end */
+    uint32_t n_free;    /* slots on that list */
+    uint32_t n_retired; /* slots whose generation ran out: never reused */
+    size_t n_live;
+    rs__index *ix;     /* sch.n_indexed indexes */
+    rs__ixctx *ixctx;  /* one per index */
+    /* Scratch for one operation: the value of each field, whether it was
+     * given, and each index's key hash. */
+    rs_value *vals;
+    uint8_t *given;
+    uint64_t *hashes;
+    uint32_t *refs; /* string cells taken for the operation */
+};
+
+struct rs_store {
+    rs_alloc_fn alloc;
+    void *alloc_ud;
+    size_t mem[RS_MEM__COUNT];
+    size_t mem_total, mem_peak, n_allocs;
+    rs_class **classes;
+    uint32_t n_classes;
+    rs_scan *scans; /* open scans, closed with the store */
+    rs__strs strs;
+    char err[512];
+};
+
+void rs__account_init(rs_store *st, rs_alloc_fn fn, void *ud);
+
+/* The row of slot. */
+static inline uint8_t *rs__row(const rs_class *c, uint32_t slot)
+{
+    return c->pages[slot >> c->page_shift] +
+           (size_t)(slot & ((1u << c->page_shift) - 1)) * c->row_len;
+}
+
+static inline uint16_t rs__row_gen(const uint8_t *row)
+{
+    uint16_t g;
+    memcpy(&g, row, 2);
+    return g;
+}
+
+/* Live rows have an odd generation. */
+static inline bool rs__row_live(const uint8_t *row)
+{
+    return rs__row_gen(row) & 1u;
+}
+
+static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
+{
+    return (rs_handle)slot | (rs_handle)rs__row_gen(rs__row(c, slot)) << 32 |
+           (rs_handle)c->id << 48;
+}
+
+/* Read field f of a row as a value (strings borrowed from the store). */
+rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f);
+
+/* Walk every class's structures (debug and tests). */
+rs_status rs__store_check(const rs_store *st);
+
+#endif

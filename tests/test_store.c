@@ -1,0 +1,491 @@
+/*
+ * test_store.c: records, handles, lookups, scans, errors and accounting,
+ * through the public API.  Built against the small-page library, so a few
+ * dozen records already cross pages and split index segments.
+ */
+#include "check.h"
+#include "roster.h"
+#include "store.h" /* rs__store_check: the structure walk */
+
+static rs_store *st;
+static rs_class *player;
+static rs_field F_UID, F_NAME, F_STAT, F_LEVEL;
+
+static void open_player(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    rs_field_def defs[] = {
+        {"uid", RS_STR, 16, RS_FIELD_KEY, false, {0}},
+        {"name", RS_STR, 32, RS_FIELD_UNIQUE, false, {0}},
+        {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
+        {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
+    };
+    CHECK_OK(st, rs_class_create(st, "Player", defs, 4, 0, &player));
+    F_UID = rs_class_field(player, "uid");
+    F_NAME = rs_class_field(player, "name");
+    F_STAT = rs_class_field(player, "stat");
+    F_LEVEL = rs_class_field(player, "level");
+}
+
+static rs_status add(const char *uid, const char *name, int stat, int level,
+                     rs_handle *h)
+{
+    rs_named v[] = {{"uid", rs_val_cstr(uid)},
+                    {"name", rs_val_cstr(name)},
+                    {"stat", rs_val_int(stat)},
+                    {"level", rs_val_int(level)}};
+    return rs_insert(st, player, v, 4, h);
+}
+
+/* A digest of every live record's fields, to prove a failed call changed
+ * nothing. */
+static uint64_t digest(void)
+{
+    uint64_t h = 1469598103934665603ull;
+    rs_scan *sc;
+    rs_handle r;
+    if (rs_scan_open(st, player, NULL, 0, &sc) != RS_OK) {
+        return 0;
+    }
+    while (rs_scan_next(sc, &r) == RS_OK) {
+        h = (h ^ r) * 1099511628211ull;
+        for (rs_field f = 0; f < 4; f++) {
+            rs_value v;
+            if (rs_get_field(st, r, f, &v) != RS_OK) {
+                return 0;
+            }
+            if (v.type == RS_STR) {
+                for (size_t i = 0; i < v.v.s.len; i++) {
+                    h = (h ^ (uint8_t)v.v.s.ptr[i]) * 1099511628211ull;
+                }
+            } else {
+                h = (h ^ v.v.u) * 1099511628211ull;
+            }
+        }
+    }
+    rs_scan_close(sc);
+    return h;
+}
+
+typedef struct snapshot {
+    uint64_t digest;
+    rs_mem_report mem;
+    size_t count;
+} snapshot;
+
+static snapshot take(void)
+{
+    snapshot s;
+    s.digest = digest();
+    rs_mem(st, &s.mem);
+    s.count = rs_count(player);
+    return s;
+}
+
+static void same(snapshot a, snapshot b)
+{
+    CHECK_EQ(a.digest, b.digest);
+    CHECK_EQ(a.count, b.count);
+    CHECK_EQ(a.mem.total, b.mem.total);
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        CHECK_EQ(a.mem.bytes[c], b.mem.bytes[c]);
+    }
+    CHECK_EQ(a.mem.n_allocs, b.mem.n_allocs);
+    CHECK_OK(st, rs__store_check(st));
+}
+
+static void test_insert_get(void)
+{
+    open_player();
+    rs_handle tom, jim, h;
+    CHECK_OK(st, add("00001", "Tom", 1, 10, &tom));
+    CHECK_OK(st, add("00003", "Jim", 0, 2, &jim));
+    CHECK(tom != jim && tom != RS_NULL_HANDLE);
+    CHECK_EQ(rs_count(player), 2);
+    CHECK_OK(st, rs_get(st, player, "00001", 5, &h));
+    CHECK_EQ(h, tom);
+    rs_value name = rs_val_cstr("Jim");
+    CHECK_OK(st, rs_find(st, player, F_NAME, &name, &h));
+    CHECK_EQ(h, jim);
+    const char *p;
+    size_t len;
+    CHECK_OK(st, rs_get_str(st, tom, F_NAME, &p, &len));
+    CHECK(len == 3 && memcmp(p, "Tom", 3) == 0);
+    int64_t lv;
+    CHECK_OK(st, rs_get_int(st, tom, F_LEVEL, &lv));
+    CHECK_EQ(lv, 10);
+    CHECK_FAIL(st, rs_get(st, player, "00002", 5, &h), RS_ENOTFOUND,
+               "00002");
+    rs_value v;
+    CHECK_OK(st, rs_get_attr(st, jim, "stat", &v));
+    CHECK_EQ(v.type, RS_U8);
+    CHECK_EQ(v.v.u, 0);
+    CHECK_FAIL(st, rs_get_attr(st, jim, "x", &v), RS_ENOATTR,
+               "'Player' object has no attribute 'x'");
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+static void test_defaults(void)
+{
+    open_player();
+    rs_handle h;
+    rs_named v[] = {{"uid", rs_val_cstr("7")}};
+    CHECK_OK(st, rs_insert(st, player, v, 1, &h));
+    uint64_t u;
+    CHECK_OK(st, rs_get_uint(st, h, F_LEVEL, &u));
+    CHECK_EQ(u, 1);
+    CHECK_OK(st, rs_get_uint(st, h, F_STAT, &u));
+    CHECK_EQ(u, 0);
+    const char *p;
+    size_t len;
+    CHECK_OK(st, rs_get_str(st, h, F_NAME, &p, &len));
+    CHECK_EQ(len, 0);
+    rs_store_close(st);
+}
+
+static void test_long_strings(void)
+{
+    open_player();
+    /* Inline (<= 7 bytes), just past inline, the longest, multibyte. */
+    const char *names[] = {"", "a", "abcdefg", "abcdefgh",
+                           "abcdefghijklmnopqrstuvwxyz012345",
+                           "\xe5\xbc\xa0\xe4\xbc\x9f\xe7\x8e\x8b"};
+    rs_handle h[6];
+    char uid[8];
+    for (int i = 0; i < 6; i++) {
+        snprintf(uid, sizeof uid, "u%d", i);
+        CHECK_OK(st, add(uid, names[i], 1, 1, &h[i]));
+    }
+    for (int i = 0; i < 6; i++) {
+        const char *p;
+        size_t len;
+        CHECK_OK(st, rs_get_str(st, h[i], F_NAME, &p, &len));
+        CHECK(len == strlen(names[i]) && memcmp(p, names[i], len) == 0);
+        size_t size;
+        CHECK_OK(st, rs_record_size(st, h[i], &size));
+        /* Row 21 bytes; a name past 7 bytes adds its exact length. */
+        CHECK_EQ(size, 21 + (len > 7 ? len : 0));
+    }
+    /* Rewrite across the inline boundary both ways. */
+    CHECK_OK(st, rs_set_str(st, h[2], F_NAME, "0123456789", 10));
+    CHECK_OK(st, rs_set_str(st, h[3], F_NAME, "x", 1));
+    rs_handle f;
+    rs_value v = rs_val_cstr("0123456789");
+    CHECK_OK(st, rs_find(st, player, F_NAME, &v, &f));
+    CHECK_EQ(f, h[2]);
+    v = rs_val_cstr("abcdefg");
+    CHECK_FAIL(st, rs_find(st, player, F_NAME, &v, &f), RS_ENOTFOUND,
+               "abcdefg");
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+static void test_errors_leave_store_unchanged(void)
+{
+    open_player();
+    rs_handle tom, h;
+    CHECK_OK(st, add("00001", "Tom", 1, 10, &tom));
+    CHECK_OK(st, add("00002", "A long name here", 1, 10, &h));
+    snapshot s0 = take();
+
+    CHECK_FAIL(st, add("00001", "Other", 1, 1, &h), RS_EEXIST,
+               "duplicate key \"00001\"");
+    same(s0, take());
+    CHECK_FAIL(st, add("00009", "Tom", 1, 1, &h), RS_EEXIST,
+               "Player.name: duplicate unique value \"Tom\"");
+    same(s0, take());
+    CHECK_FAIL(st, add("00009", "X", 1, 70000, &h), RS_ERANGE,
+               "Player.level: 70000 out of range for u16");
+    same(s0, take());
+    CHECK_FAIL(st, add("00009", "X", -1, 1, &h), RS_ERANGE, "Player.stat");
+    same(s0, take());
+    CHECK_FAIL(st, add("00009", "0123456789012345678901234567890123456789",
+                       1, 1, &h),
+               RS_ETOOLONG, "Player.name: 40 bytes exceeds str(32)");
+    same(s0, take());
+    CHECK_FAIL(st, add("00009", "bad\xff", 1, 1, &h), RS_EUTF8,
+               "Player.name: invalid UTF-8");
+    same(s0, take());
+    rs_named bad[] = {{"uid", rs_val_cstr("00009")}, {"x", rs_val_int(1)}};
+    CHECK_FAIL(st, rs_insert(st, player, bad, 2, &h), RS_ENOATTR,
+               "'Player' object has no attribute 'x'");
+    same(s0, take());
+    rs_named twice[] = {{"uid", rs_val_cstr("00009")},
+                        {"uid", rs_val_cstr("00010")}};
+    CHECK_FAIL(st, rs_insert(st, player, twice, 2, &h), RS_EINVAL,
+               "given twice");
+    same(s0, take());
+    rs_named nokey[] = {{"name", rs_val_cstr("Z")}};
+    CHECK_FAIL(st, rs_insert(st, player, nokey, 1, &h), RS_EINVAL,
+               "key field 'uid'");
+    same(s0, take());
+    rs_named wrongtype[] = {{"uid", rs_val_cstr("00009")},
+                            {"level", rs_val_cstr("3")}};
+    CHECK_FAIL(st, rs_insert(st, player, wrongtype, 2, &h), RS_ETYPE,
+               "Player.level");
+    same(s0, take());
+    /* Sets that fail. */
+    CHECK_FAIL(st, rs_set_str(st, tom, F_NAME, "A long name here", 16),
+               RS_EEXIST, "duplicate unique value");
+    same(s0, take());
+    CHECK_FAIL(st, rs_set_int(st, tom, F_LEVEL, 1 << 20), RS_ERANGE,
+               "out of range for u16");
+    same(s0, take());
+    CHECK_FAIL(st, rs_set_str(st, tom, F_UID, "00002", 5), RS_EEXIST,
+               "duplicate key");
+    same(s0, take());
+    rs_value v = rs_val_int(1);
+    CHECK_FAIL(st, rs_set_attr(st, tom, "y", &v), RS_ENOATTR,
+               "'Player' object has no attribute 'y'");
+    same(s0, take());
+    CHECK_FAIL(st, rs_set_field(st, tom, 99, &v), RS_EINVAL, "99");
+    same(s0, take());
+    /* A stale handle. */
+    rs_handle gone;
+    CHECK_OK(st, add("00003", "Gone", 1, 1, &gone));
+    CHECK_OK(st, rs_remove(st, gone));
+    s0 = take();
+    CHECK_FAIL(st, rs_remove(st, gone), RS_ESTALE, "stale");
+    CHECK_FAIL(st, rs_set_int(st, gone, F_LEVEL, 3), RS_ESTALE, "stale");
+    CHECK_FAIL(st, rs_get_field(st, gone, F_LEVEL, &v), RS_ESTALE, "stale");
+    CHECK_FAIL(st, rs_check(st, 12345), RS_ESTALE, "no class");
+    same(s0, take());
+    rs_store_close(st);
+}
+
+static void test_stale_handles_and_reuse(void)
+{
+    open_player();
+    rs_handle a, b;
+    CHECK_OK(st, add("1", "one", 1, 1, &a));
+    CHECK_OK(st, rs_remove(st, a));
+    CHECK_OK(st, add("2", "two", 1, 1, &b));
+    /* Same slot, new generation: the old handle must not reach b. */
+    CHECK_EQ((uint32_t)a, (uint32_t)b);
+    CHECK(a != b);
+    CHECK_FAIL(st, rs_check(st, a), RS_ESTALE, "stale");
+    CHECK_OK(st, rs_check(st, b));
+    CHECK(rs_handle_class(st, a) == NULL);
+    CHECK(rs_handle_class(st, b) == player);
+    /* The removed key is free again, the new one taken. */
+    rs_handle h;
+    CHECK_FAIL(st, rs_get(st, player, "1", 1, &h), RS_ENOTFOUND, "1");
+    CHECK_OK(st, rs_get(st, player, "2", 1, &h));
+    CHECK_EQ(h, b);
+    rs_store_close(st);
+}
+
+static void test_generation_never_wraps(void)
+{
+    open_player();
+    rs_handle first, h = 0;
+    CHECK_OK(st, add("k", "n", 1, 1, &first));
+    CHECK_OK(st, rs_remove(st, first));
+    /* 32767 more lives in slot 0, then the slot must retire. */
+    for (int i = 1; i < 32768; i++) {
+        CHECK_OK(st, add("k", "n", 1, 1, &h));
+        CHECK_EQ((uint32_t)h, 0);
+        CHECK_OK(st, rs_remove(st, h));
+    }
+    CHECK_OK(st, add("k", "n", 1, 1, &h));
+    CHECK((uint32_t)h != 0);
+    CHECK_FAIL(st, rs_check(st, first), RS_ESTALE, "stale");
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+static void test_churn_does_not_grow(void)
+{
+    open_player();
+    enum { N = 2000 };
+    static rs_handle h[N];
+    char uid[16], name[40];
+    for (int i = 0; i < N; i++) {
+        snprintf(uid, sizeof uid, "%07d", i);
+        snprintf(name, sizeof name, "player_name_%06d", i);
+        CHECK_OK(st, add(uid, name, 1, 1, &h[i]));
+    }
+    rs_mem_report m0, m1;
+    rs_mem(st, &m0);
+    for (int round = 0; round < 10; round++) {
+        for (int i = round % 5; i < N; i += 5) {
+            CHECK_OK(st, rs_remove(st, h[i]));
+        }
+        for (int i = round % 5; i < N; i += 5) {
+            snprintf(uid, sizeof uid, "%07d", N * (round + 1) + i);
+            snprintf(name, sizeof name, "player_name_%06d",
+                     N * (round + 1) + i);
+            CHECK_OK(st, add(uid, name, 1, 1, &h[i]));
+        }
+    }
+    rs_mem(st, &m1);
+    CHECK_EQ(rs_count(player), N);
+    CHECK_EQ(m1.bytes[RS_MEM_RECORDS] + m1.bytes[RS_MEM_STRINGS] +
+                 m1.bytes[RS_MEM_FREE],
+             m0.bytes[RS_MEM_RECORDS] + m0.bytes[RS_MEM_STRINGS] +
+                 m0.bytes[RS_MEM_FREE]);
+    /* Index segments may be rebuilt to clear tombstones, never grown past
+     * a quarter more. */
+    CHECK(m1.bytes[RS_MEM_INDEXES] <= m0.bytes[RS_MEM_INDEXES] * 5 / 4);
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+static void test_scan(void)
+{
+    open_player();
+    char uid[16], name[24];
+    for (int i = 0; i < 100; i++) {
+        snprintf(uid, sizeof uid, "%03d", i);
+        snprintf(name, sizeof name, "%s%d", i % 2 ? "odd" : "even", i);
+        CHECK_OK(st, add(uid, name, i % 4, i, NULL));
+    }
+    rs_cond c1[] = {{F_STAT, RS_EQ, rs_val_int(1)},
+                    {F_LEVEL, RS_GE, rs_val_int(50)}};
+    rs_scan *sc;
+    rs_handle h;
+    int n = 0;
+    CHECK_OK(st, rs_scan_open(st, player, c1, 2, &sc));
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        uint64_t s, l;
+        CHECK_OK(st, rs_get_uint(st, h, F_STAT, &s));
+        CHECK_OK(st, rs_get_uint(st, h, F_LEVEL, &l));
+        CHECK(s == 1 && l >= 50);
+        n++;
+    }
+    rs_scan_close(sc);
+    CHECK_EQ(n, 12); /* 53, 57, ..., 97 */
+    char prefix[] = "odd";
+    rs_cond c2[] = {{F_NAME, RS_PREFIX, rs_val_str(prefix, 3)},
+                    {F_LEVEL, RS_LT, rs_val_int(10)}};
+    CHECK_OK(st, rs_scan_open(st, player, c2, 2, &sc));
+    prefix[0] = 'X'; /* the scan copied the operand */
+    n = 0;
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        n++;
+        CHECK_OK(st, rs_remove(st, h)); /* removing the current is allowed */
+    }
+    rs_scan_close(sc);
+    CHECK_EQ(n, 5);
+    CHECK_EQ(rs_count(player), 95);
+    /* Comparisons across types and strings. */
+    rs_cond c3[] = {{F_LEVEL, RS_LT, rs_val_f64(2.5)}};
+    CHECK_OK(st, rs_scan_open(st, player, c3, 1, &sc));
+    n = 0;
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        n++;
+    }
+    rs_scan_close(sc);
+    CHECK_EQ(n, 2); /* 0 and 2; 1 was odd and removed */
+    rs_cond c4[] = {{F_NAME, RS_GT, rs_val_cstr("odd9")}};
+    CHECK_OK(st, rs_scan_open(st, player, c4, 1, &sc));
+    n = 0;
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        n++;
+    }
+    rs_scan_close(sc);
+    CHECK_EQ(n, 5); /* odd91 odd93 odd95 odd97 odd99 */
+    /* Bad conditions. */
+    rs_cond bad1[] = {{F_LEVEL, RS_PREFIX, rs_val_cstr("1")}};
+    CHECK_FAIL(st, rs_scan_open(st, player, bad1, 1, &sc), RS_ETYPE,
+               "Player.level");
+    rs_cond bad2[] = {{17, RS_EQ, rs_val_int(1)}};
+    CHECK_FAIL(st, rs_scan_open(st, player, bad2, 1, &sc), RS_EINVAL, "17");
+    rs_cond bad3[] = {{F_NAME, RS_EQ, rs_val_int(1)}};
+    CHECK_FAIL(st, rs_scan_open(st, player, bad3, 1, &sc), RS_ETYPE,
+               "Player.name");
+    /* An open scan is closed with the store. */
+    CHECK_OK(st, rs_scan_open(st, player, NULL, 0, &sc));
+    rs_store_close(st);
+}
+
+static void test_growth_and_accounting(void)
+{
+    open_player();
+    enum { N = 20000 };
+    char uid[16], name[40];
+    for (int i = 0; i < N; i++) {
+        snprintf(uid, sizeof uid, "%07d", i);
+        snprintf(name, sizeof name, "%s%d", i % 3 ? "n" : "a_longer_name_",
+                 i);
+        CHECK_OK(st, add(uid, name, 1, i % 100, NULL));
+    }
+    CHECK_OK(st, rs__store_check(st));
+    for (int i = 0; i < N; i += 7) {
+        rs_handle h;
+        snprintf(uid, sizeof uid, "%07d", i);
+        CHECK_OK(st, rs_get(st, player, uid, strlen(uid), &h));
+        uint64_t l;
+        CHECK_OK(st, rs_get_uint(st, h, F_LEVEL, &l));
+        CHECK_EQ(l, i % 100);
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    size_t sum = 0;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        sum += m.bytes[c];
+    }
+    CHECK_EQ(sum, m.total);
+    CHECK_EQ(m.bytes[RS_MEM_RECORDS], (size_t)N * 21);
+    CHECK_EQ(m.n_records, N);
+    CHECK(m.peak >= m.total);
+    rs_store_close(st);
+}
+
+static void test_int_key_and_two_classes(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    rs_field_def defs[] = {
+        {"id", RS_I64, 0, RS_FIELD_KEY, false, {0}},
+        {"score", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.5}},
+        {"ok", RS_BOOL, 0, 0, false, {0}},
+        {"code", RS_U32, 0, RS_FIELD_UNIQUE, false, {0}},
+    };
+    rs_class *item, *other;
+    CHECK_OK(st, rs_class_create(st, "Item", defs, 4, 0, &item));
+    CHECK_OK(st, rs_class_create(st, "Other", defs, 4, 0, &other));
+    CHECK_FAIL(st, rs_class_create(st, "Item", defs, 4, 0, &other),
+               RS_EEXIST, "Item");
+    rs_handle a, b, h;
+    rs_named v1[] = {{"id", rs_val_int(-5)}, {"code", rs_val_uint(7)}};
+    rs_named v2[] = {{"id", rs_val_int(-5)}, {"code", rs_val_uint(7)},
+                     {"ok", rs_val_bool(true)}};
+    CHECK_OK(st, rs_insert(st, item, v1, 2, &a));
+    CHECK_OK(st, rs_insert(st, other, v2, 3, &b)); /* another class */
+    CHECK(rs_handle_class(st, a) == item && rs_handle_class(st, b) == other);
+    CHECK_OK(st, rs_get(st, item, "-5", 2, &h));
+    CHECK_EQ(h, a);
+    CHECK_FAIL(st, rs_get(st, item, "-6", 2, &h), RS_ENOTFOUND, "-6");
+    rs_value code = rs_val_int(7);
+    CHECK_OK(st, rs_find(st, item, 3, &code, &h));
+    CHECK_EQ(h, a);
+    double d;
+    CHECK_OK(st, rs_get_f64(st, a, 1, &d));
+    CHECK(d == 0.5);
+    rs_value ok;
+    CHECK_OK(st, rs_get_field(st, b, 2, &ok));
+    CHECK(ok.type == RS_BOOL && ok.v.b);
+    CHECK_FAIL(st, rs_insert(st, item, v1, 2, &h), RS_EEXIST,
+               "duplicate key -5");
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {
+        {"insert_get", test_insert_get},
+        {"defaults", test_defaults},
+        {"long_strings", test_long_strings},
+        {"errors_leave_store_unchanged", test_errors_leave_store_unchanged},
+        {"stale_handles_and_reuse", test_stale_handles_and_reuse},
+        {"generation_never_wraps", test_generation_never_wraps},
+        {"churn_does_not_grow", test_churn_does_not_grow},
+        {"scan", test_scan},
+        {"growth_and_accounting", test_growth_and_accounting},
+        {"int_key_and_two_classes", test_int_key_and_two_classes},
+        {NULL, NULL},
+    };
+    return check_main(argc, argv, cases);
+}

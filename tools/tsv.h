@@ -1,0 +1,45 @@
+/*
+ * tsv.h: loading the canonical TSV (uid, name, stat, level, extras) or any
+ * TSV whose columns follow a class's fields in declaration order, with an
+ * optional last column of extras (key=value;key=value).
+ */
+#ifndef ROSTER_TSV_H
+#define ROSTER_TSV_H
+
+#include "roster.h"
+
+#include <stdio.h>
+
+typedef struct tsv_stats {
+    uint64_t lines;          /* lines read */
+    uint64_t inserted;       /* records inserted */
+    uint64_t extras_rows;    /* rows whose extras column was not empty */
+    uint64_t extras_skipped; /* extra attributes not loaded */
+} tsv_stats;
+
+typedef struct tsv_loader {
+    rs_store *st;
+    rs_class *cls;
+    size_t n_fields;
+    rs_named *vals; /* n_fields */
+    tsv_stats stats;
+} tsv_loader;
+
+/* Prepare to load records of cls.  Returns 0, or -1 with a message in err
+ * (out of memory). */
+int tsv_loader_init(tsv_loader *ld, rs_store *st, rs_class *cls, char *err,
+                    size_t errlen);
+void tsv_loader_free(tsv_loader *ld);
+
+/* Load one line (without its newline; a trailing '\r' is dropped).  An
+ * empty line is skipped.  Returns 0, or -1 with a message naming the column
+ * and the fault in err; the store is then unchanged. */
+int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
+                  size_t errlen);
+
+/* Load every line of f.  progress, if non-NULL, is called every 65536
+ * lines.  Returns 0, or -1 with "line N: ..." in err. */
+int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
+                  void (*progress)(uint64_t lines, void *ctx), void *ctx);
+
+#endif
