@@ -39,24 +39,29 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define SLOT_BITS 25
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
 #define EMPTY 0u
 #define TOMB SLOT_MASK
-#define SEG_MIN 8
+#define GROUP 16 /* entries a group: 64 bytes, one cache line */
 /* Test builds split segments early so splits and directory doubling run
  * within a few hundred keys. */
 #ifdef RS_TEST_SMALL
-#define SEG_MAX 32
+#define SEG_MAX_GROUPS 4
 #else
-#define SEG_MAX 4096
+#define SEG_MAX_GROUPS 256 /* 4096 entries: the longest rehash */
 #endif
 #define MAX_DEPTH 24 /* past this a segment only grows: 2^24 pointers */
 #define BATCH 64
 
 struct rs__seg {
-    uint32_t cap, n, n_tomb, local; /* local depth */
-    uint32_t e[];
+    uint32_t n_groups, n, n_tomb, local; /* local depth */
+    uint32_t *e; /* n_groups * GROUP entries, 64-byte aligned */
+    void *pad;
 };
 
 uint64_t rs__hash(const void *key, size_t len)
@@ -69,9 +74,9 @@ static inline uint32_t fp_of(uint64_t h)
     return (uint32_t)(h >> 32) & 0x7Fu;
 }
 
-static inline uint32_t home_of(uint64_t h, uint32_t cap)
+static inline uint32_t home_of(uint64_t h, uint32_t n_groups)
 {
-    return (uint32_t)(((uint64_t)(uint32_t)h * cap) >> 32);
+    return (uint32_t)(((uint64_t)(uint32_t)h * n_groups) >> 32);
 }
 
 static inline uint32_t dir_of(uint32_t depth, uint64_t h)
@@ -79,16 +84,94 @@ static inline uint32_t dir_of(uint32_t depth, uint64_t h)
     return depth ? (uint32_t)(h >> (64 - depth)) : 0;
 }
 
-static size_t seg_bytes(uint32_t cap)
+static inline bool is_entry(uint32_t e)
 {
-    return sizeof(rs__seg) + (size_t)cap * sizeof(uint32_t);
+    return e != EMPTY && (e & SLOT_MASK) != TOMB;
 }
 
-static rs__seg *seg_new(rs_store *st, uint32_t cap, uint32_t local)
+/* Bit i set where entry i of the group has fingerprint fp (it may still be
+ * an empty bucket or a tombstone when fp is 0: callers check), and where it
+ * is empty.  SSE2 when we have it: four compares a group. */
+static inline uint32_t match_fp(const uint32_t *g, uint32_t fp)
 {
-    rs__seg *s = rs__calloc(st, RS_MEM_INDEXES, seg_bytes(cap));
+#if defined(__SSE2__)
+    __m128i want = _mm_set1_epi32((int)fp);
+    uint32_t mask = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
+        __m128i eq = _mm_cmpeq_epi32(_mm_srli_epi32(v, SLOT_BITS), want);
+        mask |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(eq)) << (4 * k);
+    }
+    return mask;
+#else
+    uint32_t mask = 0;
+    for (int i = 0; i < GROUP; i++) {
+        mask |= (uint32_t)((g[i] >> SLOT_BITS) == fp) << i;
+    }
+    return mask;
+#endif
+}
+
+static inline uint32_t match_empty(const uint32_t *g)
+{
+#if defined(__SSE2__)
+    __m128i zero = _mm_setzero_si128();
+    uint32_t mask = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
+        mask |= (uint32_t)_mm_movemask_ps(
+                    _mm_castsi128_ps(_mm_cmpeq_epi32(v, zero)))
+                << (4 * k);
+    }
+    return mask;
+#else
+    uint32_t mask = 0;
+    for (int i = 0; i < GROUP; i++) {
+        mask |= (uint32_t)(g[i] == EMPTY) << i;
+    }
+    return mask;
+#endif
+}
+
+/* Bit i set where entry i is free for an insert: empty or a tombstone. */
+static inline uint32_t match_free(const uint32_t *g)
+{
+#if defined(__SSE2__)
+    __m128i zero = _mm_setzero_si128(), mask_v = _mm_set1_epi32(SLOT_MASK);
+    uint32_t mask = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
+        __m128i f = _mm_or_si128(
+            _mm_cmpeq_epi32(v, zero),
+            _mm_cmpeq_epi32(_mm_and_si128(v, mask_v), mask_v));
+        mask |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(f)) << (4 * k);
+    }
+    return mask;
+#else
+    uint32_t mask = 0;
+    for (int i = 0; i < GROUP; i++) {
+        mask |= (uint32_t)!is_entry(g[i]) << i;
+    }
+    return mask;
+#endif
+}
+
+static size_t seg_bytes(uint32_t n_groups)
+{
+    return sizeof(rs__seg) + 63 + (size_t)n_groups * GROUP * 4;
+}
+
+static inline uint32_t *seg_entries(const rs__seg *s)
+{
+    return (uint32_t *)(((uintptr_t)(s + 1) + 63) & ~(uintptr_t)63);
+}
+
+static rs__seg *seg_new(rs_store *st, uint32_t n_groups, uint32_t local)
+{
+    rs__seg *s = rs__calloc(st, RS_MEM_INDEXES, seg_bytes(n_groups));
     if (s) {
-        s->cap = cap;
+        s->e = seg_entries(s);
+        s->n_groups = n_groups;
         s->local = local;
     }
     return s;
@@ -97,21 +180,23 @@ static rs__seg *seg_new(rs_store *st, uint32_t cap, uint32_t local)
 static void seg_free(rs_store *st, rs__seg *s)
 {
     if (s) {
-        rs__free(st, RS_MEM_INDEXES, s, seg_bytes(s->cap));
+        rs__free(st, RS_MEM_INDEXES, s, seg_bytes(s->n_groups));
     }
 }
 
-/* Capacity for m keys at a load of 0.8, so the next growth is a quarter
- * away. */
-static uint32_t cap_for(size_t m)
+/* Groups for m keys at a load of about 0.7: the segment grows by about a
+ * quarter each time it passes 7/8, so each key moves about five times as a
+ * segment grows, and the load averages near 0.78. */
+static uint32_t groups_for(size_t m)
 {
-    size_t cap = m + m / 4 + 1;
-    return cap < SEG_MIN ? SEG_MIN : (uint32_t)cap;
+    size_t g = (m * 10 / 7 + GROUP - 1) / GROUP;
+    return g < 1 ? 1 : (uint32_t)g;
 }
 
 static inline bool over_full(const rs__seg *s)
 {
-    return ((size_t)s->n + s->n_tomb + 1) * 8 > (size_t)s->cap * 7;
+    return ((size_t)s->n + s->n_tomb + 1) * 8 >
+           (size_t)s->n_groups * GROUP * 7;
 }
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
@@ -125,8 +210,9 @@ rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
     if (ix->dir == NULL) {
         return RS_ENOMEM;
     }
-    ix->dir[0] = seg_new(st, SEG_MIN, 0);
-    if (ix->dir[0] == NULL) {
+    ix->dir[0].s = seg_new(st, 1, 0);
+    ix->dir[0].n_groups = 1;
+    if (ix->dir[0].s == NULL) {
         rs__free(st, RS_MEM_INDEXES, ix->dir, sizeof *ix->dir);
         ix->dir = NULL;
         return RS_ENOMEM;
@@ -143,7 +229,7 @@ void rs__index_free(rs_store *st, rs__index *ix)
     rs__index_cancel(st, ix);
     size_t n_dir = (size_t)1 << ix->depth;
     for (size_t i = 0; i < n_dir;) {
-        rs__seg *s = ix->dir[i];
+        rs__seg *s = ix->dir[i].s;
         i += (size_t)1 << (ix->depth - s->local);
         seg_free(st, s);
     }
@@ -155,9 +241,9 @@ size_t rs__index_bytes(const rs__index *ix)
 {
     size_t n_dir = (size_t)1 << ix->depth, bytes = n_dir * sizeof *ix->dir;
     for (size_t i = 0; i < n_dir;) {
-        const rs__seg *s = ix->dir[i];
+        const rs__seg *s = ix->dir[i].s;
         i += (size_t)1 << (ix->depth - s->local);
-        bytes += seg_bytes(s->cap);
+        bytes += seg_bytes(s->n_groups);
     }
     return bytes;
 }
@@ -165,14 +251,16 @@ size_t rs__index_bytes(const rs__index *ix)
 uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
                         size_t len)
 {
-    const rs__seg *s = ix->dir[dir_of(ix->depth, hash)];
-    uint32_t want = fp_of(hash), cap = s->cap, i = home_of(hash, cap);
-    for (;;) {
-        uint32_t e = s->e[i];
-        if (e == EMPTY) {
-            return UINT32_MAX;
-        }
-        if ((e >> SLOT_BITS) == want && (e & SLOT_MASK) != TOMB) {
+    const rs__dirent *d = &ix->dir[dir_of(ix->depth, hash)];
+    const uint32_t *groups = seg_entries(d->s);
+    uint32_t fp = fp_of(hash), ng = d->n_groups, g = home_of(hash, ng);
+    for (uint32_t probes = 0; probes < ng; probes++) {
+        const uint32_t *grp = groups + (size_t)g * GROUP;
+        for (uint32_t m = match_fp(grp, fp); m != 0; m &= m - 1) {
+            uint32_t e = grp[__builtin_ctz(m)];
+            if (!is_entry(e)) {
+                continue;
+            }
             uint32_t slot = (e & SLOT_MASK) - 1;
             const uint8_t *k;
             size_t klen;
@@ -182,27 +270,47 @@ uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
                 return slot;
             }
         }
-        if (++i == cap) {
-            i = 0;
+        /* A group with an empty bucket was never full, so no key whose
+         * probe passed through it lives further on. */
+        if (match_empty(grp)) {
+            return UINT32_MAX;
+        }
+        if (++g == ng) {
+            g = 0;
         }
     }
+    return UINT32_MAX;
 }
 
-/* Put an entry in the first free bucket from its home.  The caller
- * guarantees one is free. */
+void rs__index_prefetch(const rs__index *ix, uint64_t hash)
+{
+    const rs__dirent *d = &ix->dir[dir_of(ix->depth, hash)];
+    __builtin_prefetch(seg_entries(d->s) +
+                       (size_t)home_of(hash, d->n_groups) * GROUP);
+    __builtin_prefetch(d->s);
+}
+
+/* Put an entry in the first free bucket (empty or tombstone) from its home
+ * group on.  The caller guarantees one exists. */
 static void put(rs__seg *s, uint64_t hash, uint32_t slot)
 {
-    uint32_t i = home_of(hash, s->cap);
-    while (s->e[i] != EMPTY && (s->e[i] & SLOT_MASK) != TOMB) {
-        if (++i == s->cap) {
-            i = 0;
+    uint32_t ng = s->n_groups, g = home_of(hash, ng);
+    for (;;) {
+        uint32_t *grp = s->e + (size_t)g * GROUP;
+        uint32_t m = match_free(grp);
+        if (m != 0) {
+            uint32_t *b = &grp[__builtin_ctz(m)];
+            if (*b != EMPTY) {
+                s->n_tomb--;
+            }
+            *b = fp_of(hash) << SLOT_BITS | (slot + 1);
+            s->n++;
+            return;
+        }
+        if (++g == ng) {
+            g = 0;
         }
     }
-    if (s->e[i] != EMPTY) {
-        s->n_tomb--;
-    }
-    s->e[i] = fp_of(hash) << SLOT_BITS | (slot + 1);
-    s->n++;
 }
 
 /* Hash every entry of s, BATCH at a time, and hand each (hash, slot) to
@@ -215,15 +323,16 @@ static void each_entry(const rs__index *ix, const rs__seg *s, sink_fn sink,
     uint32_t slots[BATCH];
     uint64_t hashes[BATCH];
     size_t n = 0;
-    for (uint32_t i = 0; i <= s->cap; i++) {
-        if (i < s->cap) {
+    uint32_t cap = s->n_groups * GROUP;
+    for (uint32_t i = 0; i <= cap; i++) {
+        if (i < cap) {
             uint32_t e = s->e[i];
             if (e == EMPTY || (e & SLOT_MASK) == TOMB) {
                 continue;
             }
             slots[n++] = (e & SLOT_MASK) - 1;
         }
-        if (n == BATCH || (i == s->cap && n > 0)) {
+        if (n == BATCH || (i == cap && n > 0)) {
             ix->hash_slots(ix->ctx, slots, n, hashes);
             for (size_t j = 0; j < n; j++) {
                 sink(arg, hashes[j], slots[j]);
@@ -248,26 +357,57 @@ static void count_hi(void *arg, uint64_t hash, uint32_t slot)
 rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
 {
     RS_ASSERT(ix->grow_old == NULL);
-    rs__seg *s = ix->dir[dir_of(ix->depth, hash)];
+    rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
     if (!over_full(s)) {
         return RS_OK;
     }
-    bool split = s->cap >= SEG_MAX && s->local < MAX_DEPTH &&
-                 s->n_tomb < s->n / 4;
+    /* Tombstones fill it: if the live keys alone would sit at 3/4 or less,
+     * rebuild at the same size, so churn (which leaves tombstones but no
+     * more keys) never grows or splits a segment. */
+    size_t cap = (size_t)s->n_groups * GROUP;
+    bool purge = ((size_t)s->n + 1) * 4 <= cap * 3;
+    bool split = !purge && s->n_groups >= SEG_MAX_GROUPS &&
+                 s->local < MAX_DEPTH;
+    if (purge && s->local > 0) {
+        /* Churn moved keys elsewhere: merge with the buddy segment (the
+         * other half of the split that made this one) when both fit in a
+         * segment half the largest size, so splits are undone and the
+         * index follows its content down as well as up. */
+        size_t run = (size_t)1 << (ix->depth - s->local);
+        size_t first = dir_of(ix->depth, hash) & ~(run - 1);
+        rs__seg *b = ix->dir[first ^ run].s;
+        size_t both = (size_t)s->n + b->n + 1;
+        if (b->local == s->local && ix->grow_dir == NULL &&
+            groups_for(both) <= SEG_MAX_GROUPS / 2) {
+            ix->grow_a = seg_new(st, groups_for(both), s->local - 1);
+            if (ix->grow_a == NULL) {
+                return RS_ENOMEM;
+            }
+            ix->grow_old = s;
+            ix->grow_buddy = b;
+            ix->grow_hash = hash;
+            return RS_OK;
+        }
+    }
     if (!split) {
-        ix->grow_a = seg_new(st, cap_for((size_t)s->n + 1), s->local);
+        uint32_t ng = groups_for((size_t)s->n + 1);
+        if (purge && ng > s->n_groups) {
+            ng = s->n_groups;
+        }
+        ix->grow_a = seg_new(st, ng, s->local);
         if (ix->grow_a == NULL) {
             return RS_ENOMEM;
         }
         ix->grow_old = s;
+        ix->grow_hash = hash;
         return RS_OK;
     }
     /* Size each half for what it will really hold: count first. */
     split_count c = {63u - s->local, 0};
     each_entry(ix, s, count_hi, &c);
     size_t n_lo = s->n - c.n_hi;
-    ix->grow_a = seg_new(st, cap_for(n_lo + 1), s->local + 1);
-    ix->grow_b = seg_new(st, cap_for(c.n_hi + 1), s->local + 1);
+    ix->grow_a = seg_new(st, groups_for(n_lo + 1), s->local + 1);
+    ix->grow_b = seg_new(st, groups_for(c.n_hi + 1), s->local + 1);
     if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
         ix->grow_dir = rs__alloc(st, RS_MEM_INDEXES,
                                  ((size_t)2 << ix->depth) * sizeof *ix->dir);
@@ -278,6 +418,7 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         return RS_ENOMEM;
     }
     ix->grow_old = s;
+    ix->grow_hash = hash;
     return RS_OK;
 }
 
@@ -289,7 +430,7 @@ void rs__index_cancel(rs_store *st, rs__index *ix)
         rs__free(st, RS_MEM_INDEXES, ix->grow_dir,
                  ((size_t)2 << ix->depth) * sizeof *ix->dir);
     }
-    ix->grow_old = ix->grow_a = ix->grow_b = NULL;
+    ix->grow_old = ix->grow_a = ix->grow_b = ix->grow_buddy = NULL;
     ix->grow_dir = NULL;
 }
 
@@ -327,28 +468,39 @@ static void grow(rs_store *st, rs__index *ix)
     }
     /* The old segment fills a run of 2^(depth - local) entries. */
     size_t run = (size_t)1 << (ix->depth - old->local);
-    size_t first = 0;
-    while (ix->dir[first] != old) {
-        first += (size_t)1 << (ix->depth - ix->dir[first]->local);
-    }
-    if (ix->grow_b) {
+    size_t first = dir_of(ix->depth, ix->grow_hash) & ~(run - 1);
+    RS_ASSERT(ix->dir[first].s == old);
+    if (ix->grow_buddy) {
+        rs__seg *b = ix->grow_buddy;
+        each_entry(ix, old, put_one, ix->grow_a);
+        each_entry(ix, b, put_one, ix->grow_a);
+        first &= ~run; /* the merged run covers both halves */
+        for (size_t i = 0; i < 2 * run; i++) {
+            ix->dir[first + i] = (rs__dirent){ix->grow_a,
+                                              ix->grow_a->n_groups};
+        }
+        seg_free(st, b);
+        ix->n_segs--;
+    } else if (ix->grow_b) {
         split_put p = {ix->grow_a, ix->grow_b, 63u - old->local};
         each_entry(ix, old, put_split, &p);
         for (size_t i = 0; i < run; i++) {
-            ix->dir[first + i] = i < run / 2 ? ix->grow_a : ix->grow_b;
+            rs__seg *half = i < run / 2 ? ix->grow_a : ix->grow_b;
+            ix->dir[first + i] = (rs__dirent){half, half->n_groups};
         }
         ix->n_segs++;
     } else {
         each_entry(ix, old, put_one, ix->grow_a);
         for (size_t i = 0; i < run; i++) {
-            ix->dir[first + i] = ix->grow_a;
+            ix->dir[first + i] = (rs__dirent){ix->grow_a,
+                                              ix->grow_a->n_groups};
         }
     }
     if (old->n > ix->grow_pause_entries) {
         ix->grow_pause_entries = old->n;
     }
     seg_free(st, old);
-    ix->grow_old = ix->grow_a = ix->grow_b = NULL;
+    ix->grow_old = ix->grow_a = ix->grow_b = ix->grow_buddy = NULL;
     ix->grow_dir = NULL;
 }
 
@@ -358,46 +510,40 @@ void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,
     if (ix->grow_old) {
         grow(st, ix);
     }
-    rs__seg *s = ix->dir[dir_of(ix->depth, hash)];
-    RS_ASSERT(!over_full(s) || (size_t)s->n + s->n_tomb < s->cap);
+    rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
+    RS_ASSERT((size_t)s->n + s->n_tomb < (size_t)s->n_groups * GROUP);
     put(s, hash, slot);
     ix->n++;
 }
 
 void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
 {
-    rs__seg *s = ix->dir[dir_of(ix->depth, hash)];
-    uint32_t cap = s->cap, i = home_of(hash, cap);
-    for (uint32_t probes = 0; probes < cap; probes++) {
-        uint32_t e = s->e[i];
-        if (e == EMPTY) {
-            break;
-        }
-        if ((e & SLOT_MASK) == slot + 1) {
-            /* A bucket followed by an empty one ends every probe sequence
-             * through it, so it (and the tombstones before it) can become
-             * empty instead of a tombstone. */
-            uint32_t next = i + 1 == cap ? 0 : i + 1;
-            if (s->e[next] == EMPTY) {
-                s->e[i] = EMPTY;
-                for (;;) {
-                    i = i == 0 ? cap - 1 : i - 1;
-                    if (s->e[i] != TOMB) {
-                        break;
-                    }
-                    s->e[i] = EMPTY;
-                    s->n_tomb--;
-                }
+    rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
+    uint32_t fp = fp_of(hash), ng = s->n_groups, g = home_of(hash, ng);
+    for (uint32_t probes = 0; probes < ng; probes++) {
+        uint32_t *grp = s->e + (size_t)g * GROUP;
+        for (uint32_t m = match_fp(grp, fp); m != 0; m &= m - 1) {
+            uint32_t i = (uint32_t)__builtin_ctz(m);
+            if ((grp[i] & SLOT_MASK) != slot + 1) {
+                continue;
+            }
+            /* Emptying is safe only in a group that was never full (it
+             * still has an empty bucket): no probe ever passed it. */
+            if (match_empty(grp)) {
+                grp[i] = EMPTY;
             } else {
-                s->e[i] = TOMB;
+                grp[i] = TOMB;
                 s->n_tomb++;
             }
             s->n--;
             ix->n--;
             return;
         }
-        if (++i == cap) {
-            i = 0;
+        if (match_empty(grp)) {
+            break;
+        }
+        if (++g == ng) {
+            g = 0;
         }
     }
     RS_ASSERT(!"index entry to delete not found");
@@ -407,7 +553,7 @@ rs_status rs__index_check(const rs__index *ix)
 {
     size_t n_dir = (size_t)1 << ix->depth, total = 0, n_segs = 0;
     for (size_t i = 0; i < n_dir;) {
-        const rs__seg *s = ix->dir[i];
+        const rs__seg *s = ix->dir[i].s;
         if (s->local > ix->depth) {
             return RS_ECORRUPT;
         }
@@ -416,12 +562,13 @@ rs_status rs__index_check(const rs__index *ix)
             return RS_ECORRUPT;
         }
         for (size_t j = 0; j < run; j++) {
-            if (ix->dir[i + j] != s) {
+            if (ix->dir[i + j].s != s || ix->dir[i + j].n_groups != s->n_groups) {
                 return RS_ECORRUPT;
             }
         }
         uint32_t n = 0, tomb = 0;
-        for (uint32_t b = 0; b < s->cap; b++) {
+        uint32_t cap = s->n_groups * GROUP;
+        for (uint32_t b = 0; b < cap; b++) {
             uint32_t e = s->e[b];
             if (e == EMPTY) {
                 continue;
@@ -443,7 +590,7 @@ rs_status rs__index_check(const rs__index *ix)
                 return RS_ECORRUPT;
             }
         }
-        if (n != s->n || tomb != s->n_tomb || n + tomb >= s->cap) {
+        if (n != s->n || tomb != s->n_tomb || n + tomb >= cap) {
             return RS_ECORRUPT;
         }
         total += n;

@@ -24,8 +24,16 @@ typedef void (*rs__hash_slots_fn)(const void *ctx, const uint32_t *slots,
 
 typedef struct rs__seg rs__seg;
 
+/* A directory entry carries its segment's size, so a lookup goes from the
+ * directory straight to the bucket group without reading the segment's
+ * header (one cache miss fewer). */
+typedef struct rs__dirent {
+    rs__seg *s;
+    uint32_t n_groups;
+} rs__dirent;
+
 typedef struct rs__index {
-    rs__seg **dir;       /* 2^depth entries; a segment of local depth d
+    rs__dirent *dir;     /* 2^depth entries; a segment of local depth d
                             fills 2^(depth-d) consecutive entries */
     uint32_t depth;      /* global depth: hash bits that pick a segment */
     uint32_t n_segs;
@@ -36,7 +44,9 @@ typedef struct rs__index {
     /* Growth prepared by rs__index_prepare(), applied by the next
      * rs__index_insert(), or undone by rs__index_cancel(). */
     rs__seg *grow_old, *grow_a, *grow_b;
-    rs__seg **grow_dir;
+    rs__seg *grow_buddy; /* merged with grow_old into grow_a */
+    rs__dirent *grow_dir;
+    uint64_t grow_hash; /* a hash that leads to grow_old */
     size_t grow_pause_entries; /* entries moved by the largest growth */
 } rs__index;
 
@@ -49,6 +59,10 @@ void rs__index_free(rs_store *st, rs__index *ix);
 /* The slot whose key equals key, or UINT32_MAX.  No allocation. */
 uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
                         size_t len);
+
+/* Start loading the bucket group a lookup of hash begins with, so that
+ * several lookups (one per index of an insert) overlap their misses. */
+void rs__index_prefetch(const rs__index *ix, uint64_t hash);
 
 /* Make sure one insert of this hash will not need memory: allocates the
  * growth it needs (RS_ENOMEM leaves the index as it was). */

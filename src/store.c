@@ -145,7 +145,7 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
     if (fd->type == RS_STR) {
         for (size_t i = 0; i < n; i++) {
             const uint8_t *cell = rs__row(c, slots[i]) + fd->off;
-            if (cell[0] > RS_CELL_INLINE_MAX) {
+            if (cell[0] == RS_CELL_LONG) {
                 uint32_t ref;
                 memcpy(&ref, cell + 4, 4);
                 __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
@@ -300,8 +300,8 @@ static rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
 
 rs_status rs_check(rs_store *st, rs_handle h)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     return resolve(st, h, &c, &slot);
 }
@@ -352,15 +352,15 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
         return;
     }
     size_t len = v->v.s.len;
-    memset(p, 0, RS_STR_CELL);
-    if (len <= RS_CELL_INLINE_MAX) {
+    memset(p, 0, fd->width);
+    if (len < fd->width) {
         p[0] = (uint8_t)len;
         if (len > 0) {
             memcpy(p + 1, v->v.s.ptr, len);
         }
         return;
     }
-    memcpy(rs__strs_at(&c->st->strs, ref), v->v.s.ptr, len);
+    memmove(rs__strs_at(&c->st->strs, ref), v->v.s.ptr, len);
     p[0] = RS_CELL_LONG;
     p[1] = (uint8_t)len;
     p[2] = (uint8_t)(len >> 8);
@@ -372,7 +372,7 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
 static void drop_string(rs_class *c, const uint8_t *row, rs_field f)
 {
     const uint8_t *cell = row + c->sch.fields[f].off;
-    if (cell[0] > RS_CELL_INLINE_MAX) {
+    if (cell[0] == RS_CELL_LONG) {
         uint32_t ref;
         size_t len = (size_t)cell[1] | (size_t)cell[2] << 8 |
                      (size_t)cell[3] << 16;
@@ -461,8 +461,13 @@ static void undo_row_room(rs_store *st, rs_class *c, bool added,
     }
 }
 
-static rs_field field_named(const rs_class *c, const char *name)
+/* The field called name.  hint is where to look first: callers usually
+ * name fields in declaration order, so the first compare mostly hits. */
+static rs_field field_named(const rs_class *c, const char *name, size_t hint)
 {
+    if (hint < c->sch.n_fields && strcmp(c->sch.fields[hint].name, name) == 0) {
+        return (rs_field)hint;
+    }
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (strcmp(c->sch.fields[f].name, name) == 0) {
             return (rs_field)f;
@@ -493,7 +498,7 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
             return rs__err(st, RS_EINVAL, "%s: value %zu has no name",
                            sch->name, i);
         }
-        rs_field f = field_named(c, vals[i].name);
+        rs_field f = field_named(c, vals[i].name, i);
         if (f < 0) {
             return no_attr(st, c, vals[i].name);
         }
@@ -516,10 +521,14 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
             c->vals[f] = sch->fields[f].def;
         }
     }
-    /* 2. Uniqueness. */
+    /* 2. Uniqueness.  Hash every indexed value and ask for the groups
+     * first, so the indexes' cache misses overlap. */
+    for (uint32_t i = 0; i < sch->n_indexed; i++) {
+        c->hashes[i] = value_hash(&c->vals[sch->indexed[i]]);
+        rs__index_prefetch(&c->ix[i], c->hashes[i]);
+    }
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
         rs_field f = sch->indexed[i];
-        c->hashes[i] = value_hash(&c->vals[f]);
         if (index_find_value(c, (int)i, c->hashes[i], &c->vals[f]) !=
             UINT32_MAX) {
             return dup_err(st, c, f, &c->vals[f]);
@@ -531,7 +540,7 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
     rs_status rc = RS_OK;
     for (uint32_t f = 0; f < sch->n_fields && rc == RS_OK; f++) {
         if (sch->fields[f].type == RS_STR &&
-            c->vals[f].v.s.len > RS_CELL_INLINE_MAX) {
+            c->vals[f].v.s.len >= sch->fields[f].width) {
             rc = rs__strs_take(st, strs, c->vals[f].v.s.len, &c->refs[f]);
         }
     }
@@ -585,8 +594,8 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
 
 rs_status rs_remove(rs_store *st, rs_handle h)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
@@ -627,8 +636,8 @@ static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
 rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
                        const rs_value *val)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc == RS_OK) {
@@ -660,7 +669,7 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     }
     rs__strs_begin(&st->strs);
     uint32_t ref = 0;
-    if (fd->type == RS_STR && v.v.s.len > RS_CELL_INLINE_MAX) {
+    if (fd->type == RS_STR && v.v.s.len >= fd->width) {
         rc = rs__strs_take(st, &st->strs, v.v.s.len, &ref);
     }
     if (rc == RS_OK && fd->ix >= 0) {
@@ -673,6 +682,16 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     if (rc != RS_OK) {
         rs__strs_rollback(st, &st->strs);
         return rc;
+    }
+    /* The new string may be borrowed from this very cell (a value read
+     * with rs_get_field() and set back): move its bytes to where they will
+     * live, or aside, before the old cell is released or overwritten. */
+    uint8_t aside[16];
+    if (fd->type == RS_STR && v.v.s.len > 0) {
+        uint8_t *to = v.v.s.len < fd->width ? aside
+                                            : rs__strs_at(&st->strs, ref);
+        memmove(to, v.v.s.ptr, v.v.s.len);
+        v.v.s.ptr = (const char *)to;
     }
     if (fd->ix >= 0) {
         rs_value old = rs__row_value(c, row, f);
@@ -710,9 +729,16 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
                        c->sch.name, fd->name);
     }
     rs_value v;
-    rc = rs__coerce(st, &c->sch, f, val, &v);
-    if (rc != RS_OK) {
-        return rc;
+    if (fd->type == RS_STR && val->type == RS_STR &&
+        (val->v.s.ptr != NULL || val->v.s.len == 0)) {
+        /* A lookup needs no UTF-8 or length check: a string that could
+         * not be stored is simply not found. */
+        v = *val;
+    } else {
+        rc = rs__coerce(st, &c->sch, f, val, &v);
+        if (rc != RS_OK) {
+            return rc;
+        }
     }
     uint32_t slot = index_find_value(c, fd->ix, value_hash(&v), &v);
     if (slot == UINT32_MAX) {
@@ -755,8 +781,8 @@ rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
 
 rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc == RS_OK) {
@@ -772,14 +798,14 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
 rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
                       rs_value *out)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
-    rs_field f = name ? field_named(c, name) : -1;
+    rs_field f = name ? field_named(c, name, 0) : -1;
     if (f < 0) {
         return no_attr(st, c, name ? name : "(null)");
     }
@@ -790,14 +816,14 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
 rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
                       const rs_value *val)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
-    rs_field f = name ? field_named(c, name) : -1;
+    rs_field f = name ? field_named(c, name, 0) : -1;
     if (f < 0) {
         return no_attr(st, c, name ? name : "(null)");
     }
@@ -915,8 +941,8 @@ rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
 
 rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
 {
-    rs_class *c;
-    uint32_t slot;
+    rs_class *c = NULL;
+    uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
@@ -927,7 +953,9 @@ rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (c->sch.fields[f].type == RS_STR) {
             rs_value v = rs__row_value(c, row, (rs_field)f);
-            size += rs__strs_cost(v.v.s.len);
+            if (v.v.s.len >= c->sch.fields[f].width) {
+                size += rs__strs_cost(v.v.s.len);
+            }
         }
     }
     *out = size;

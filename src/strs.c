@@ -33,7 +33,7 @@ enum { TAKE_FREE, TAKE_BUMP, TAKE_PAGE };
 
 static unsigned pool_of(size_t len)
 {
-    RS_ASSERT(len > RS_CELL_INLINE_MAX && len <= RS_MAX_STR);
+    RS_ASSERT(len > 7 && len <= RS_MAX_STR);
     if (len <= 128) {
         return (unsigned)len - 8;
     }
@@ -67,7 +67,7 @@ static uint32_t clamp_cells(size_t want, uint32_t size)
 
 size_t rs__strs_cost(size_t len)
 {
-    return len <= RS_CELL_INLINE_MAX ? 0 : pool_size(pool_of(len));
+    return pool_size(pool_of(len));
 }
 
 void rs__strs_init(rs__strs *s)

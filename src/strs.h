@@ -1,14 +1,15 @@
 /*
  * strs.h: strings without a malloc each.
  *
- * A string field takes an 8-byte cell in its record's row:
+ * A string field takes a cell of W bytes in its record's row, W = 8 or 16
+ * (class.h says which):
  *
- *   inline, len <= 7:     +-----+---------------------------+
- *                         | len | bytes, zero padded (7)    |
- *                         +-----+---------------------------+
- *   out of line, len > 7: +------+-----------+---------------+
- *                         | 0x80 | len (u24) | ref (u32)     |
- *                         +------+-----------+---------------+
+ *   inline, len < W:      +-----+-----------------------------+
+ *                         | len | bytes, zero padded (W - 1)  |
+ *                         +-----+-----------------------------+
+ *   out of line:          +------+-----------+-----------+-----------+
+ *                         | 0x80 | len (u24) | ref (u32) | (unused)  |
+ *                         +------+-----------+-----------+-----------+
  *
  * A ref names a cell in the store's string arena: page (high 20 bits) and
  * cell within the page (low 12 bits).  Every page holds cells of one size,
@@ -22,7 +23,6 @@
 
 #include "internal.h"
 
-#define RS_CELL_INLINE_MAX 7
 #define RS_CELL_LONG 0x80
 #define RS_REF_NONE UINT32_MAX
 
@@ -85,14 +85,14 @@ static inline uint8_t *rs__strs_at(const rs__strs *s, uint32_t ref)
     return pg->mem + (size_t)(ref & 0xFFFu) * pg->size;
 }
 
-/* The bytes a string of len takes in the arena (0 when it fits inline). */
+/* The bytes an out-of-line string of len (> 7) takes in the arena. */
 size_t rs__strs_cost(size_t len);
 
 /* Read a cell: the string's bytes and length. */
 static inline void rs__cell_get(const rs__strs *s, const uint8_t *cell,
                                 const char **ptr, size_t *len)
 {
-    if (cell[0] <= RS_CELL_INLINE_MAX) {
+    if (cell[0] < RS_CELL_LONG) {
         *len = cell[0];
         *ptr = (const char *)cell + 1;
     } else {

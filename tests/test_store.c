@@ -164,8 +164,9 @@ static void test_long_strings(void)
         CHECK(len == strlen(names[i]) && memcmp(p, names[i], len) == 0);
         size_t size;
         CHECK_OK(st, rs_record_size(st, h[i], &size));
-        /* Row 21 bytes; a name past 7 bytes adds its exact length. */
-        CHECK_EQ(size, 21 + (len > 7 ? len : 0));
+        /* Row 29 bytes (the name's cell holds 15 inline); a longer name
+         * adds its exact length in the arena. */
+        CHECK_EQ(size, 29 + (len > 15 ? len : 0));
     }
     /* Rewrite across the inline boundary both ways. */
     CHECK_OK(st, rs_set_str(st, h[2], F_NAME, "0123456789", 10));
@@ -307,8 +308,12 @@ static void test_churn_does_not_grow(void)
         CHECK_OK(st, add(uid, name, 1, 1, &h[i]));
     }
     rs_mem_report m0, m1;
-    rs_mem(st, &m0);
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < 20; round++) {
+        if (round == 10) {
+            /* The steady state: indexes have tombstones and have settled
+             * their splits by now. */
+            rs_mem(st, &m0);
+        }
         for (int i = round % 5; i < N; i += 5) {
             CHECK_OK(st, rs_remove(st, h[i]));
         }
@@ -325,9 +330,9 @@ static void test_churn_does_not_grow(void)
                  m1.bytes[RS_MEM_FREE],
              m0.bytes[RS_MEM_RECORDS] + m0.bytes[RS_MEM_STRINGS] +
                  m0.bytes[RS_MEM_FREE]);
-    /* Index segments may be rebuilt to clear tombstones, never grown past
-     * a quarter more. */
-    CHECK(m1.bytes[RS_MEM_INDEXES] <= m0.bytes[RS_MEM_INDEXES] * 5 / 4);
+    /* Index segments are rebuilt to clear tombstones, so their size moves
+     * a little, but churn must not make them grow. */
+    CHECK(m1.bytes[RS_MEM_INDEXES] <= m0.bytes[RS_MEM_INDEXES] * 21 / 20);
     CHECK_OK(st, rs__store_check(st));
     rs_store_close(st);
 }
@@ -427,7 +432,7 @@ static void test_growth_and_accounting(void)
         sum += m.bytes[c];
     }
     CHECK_EQ(sum, m.total);
-    CHECK_EQ(m.bytes[RS_MEM_RECORDS], (size_t)N * 21);
+    CHECK_EQ(m.bytes[RS_MEM_RECORDS], (size_t)N * 29);
     CHECK_EQ(m.n_records, N);
     CHECK(m.peak >= m.total);
     rs_store_close(st);

@@ -1,0 +1,1864 @@
+/*
+ * class.c: classes -- the schema of a record, the rules every value of a
+ * field obeys, and the class text form.
+ *
+ * A schema (class.h) is built once, when a class is declared, and never
+ * changes.  It owns copies of the class name, the field names and the
+ * string defaults, all counted as RS_MEM_META.  A row of the class is
+ *
+ *     +--------+---------+---------+-----+---------+
+ *     | gen: 2 | field 0 | field 1 | ... | field n |   row_len >= 6
+ *     +--------+---------+---------+-----+---------+
+ *
+ * with the fields in declaration order and unaligned, each at its width:
+ * bool, i8, u8 1; i16, u16 2; i32, u32, f32 4; i64, u64, f64 8; str a
+ * cell of RS_STR_CELL(max_len) bytes (strs.h): 8 up to str(16), 16 above.
+ * Numbers are little endian.  There is no padding: the Player of roster.h
+ * (uid str(16), name str(32), u8, u16) is 2 + 8 + 16 + 1 + 2 = 29 bytes a
+ * row.  A row is never narrower than RS_ROW_MIN because a free row keeps
+ * the free list's next slot after its generation.
+ *
+ * Value rules (rs__coerce(), applied to defaults here and to every insert
+ * and set by the store):
+ *   - any integer value fits any integer field if its value is in the
+ *     field's range, checked exactly (no value passes through a double);
+ *   - integers are accepted by float fields; floats are refused by integer
+ *     fields (RS_ETYPE: no silent truncation);
+ *   - an f32 field rounds to float; a finite value beyond the float range is
+ *     RS_ERANGE, while NaN and infinities are kept;
+ *   - bool only from bool, str only from str; a string is at most max_len
+ *     bytes of valid UTF-8 (strict: no overlong forms, no surrogates, no
+ *     code point above U+10FFFF).  NUL bytes are allowed: strings are
+ *     binary-safe.
+ *
+ * The text form, read by rs_class_parse() and written by rs_class_format():
+ *
+ *     class    = name "{" { sep } [ field { sep { sep } field } { sep } ]
+ *                "}" [ "dynamic" ]
+ *     field    = name ":" type { modifier }
+ *     type     = "bool" | "i8" | "i16" | "i32" | "i64" | "u8" | "u16"
+ *              | "u32" | "u64" | "f32" | "f64" | "str" "(" digits ")"
+ *     modifier = "key" | "unique" | "=" literal
+ *     literal  = integer | float | "true" | "false" | string
+ *     integer  = [ "+" | "-" ] digits
+ *     float    = [ "+" | "-" ] ( digits [ "." { digit } ] | "." digits )
+ *                [ ( "e" | "E" ) [ "+" | "-" ] digits ]
+ *              | [ "+" | "-" ] ( "inf" | "nan" )
+ *     string   = '"' { byte | "\\" ( '"' | "\\" | "n" | "t" | "x" hex hex ) }
+ *                '"'
+ *     sep      = ";" | newline
+ *     name     = ( letter | "_" ) { letter | digit | "_" }
+ *
+ * Blanks (space, tab, CR) and comments ("#" to the end of the line) may
+ * stand between any two tokens.  Newlines separate fields, so inside the
+ * braces a field sits on one line; outside them newlines are blanks.  The
+ * modifiers and the default may come in any order, each at most once; the
+ * canonical order, which rs_class_format() writes, is `key` or `unique`
+ * first and the default last:  `name: str(32) unique = "anon";`.  A string
+ * holds any byte but a newline, a raw '"' or a lone backslash; \xHH may
+ * build invalid UTF-8, which the declaration then refuses like any bad
+ * default.  An integer literal is a valid float default.  Lines and columns
+ * in messages count from 1, columns in bytes.
+ *
+ * The parser is a hand-written recursive descent over a lexer that reads
+ * the text through an explicit cursor bounded by its length (the text need
+ * not be NUL-terminated and may hold any byte).  It runs twice: the first
+ * pass checks everything and counts the fields and the bytes of names and
+ * decoded strings, the second, which cannot fail, fills one temporary
+ * block sized by the first.  So a class text costs one allocation besides
+ * what rs_class_create() makes, whatever its shape.  Floats are read with
+ * strtod() on a bounded NUL-terminated copy and written with snprintf(),
+ * both of which assume the "C" LC_NUMERIC locale (the default of a program
+ * that never calls setlocale()).
+ *
+ * Costs.  A class holds its name, n_fields * sizeof(rs__field) (72 bytes
+ * on LP64), each field name and string default plus a NUL, and 4 bytes an
+ * index.  Declaring one is O(fields^2) for the duplicate-name check (at
+ * most 255^2 / 2 string compares), once.  rs__coerce() is O(1) for numbers
+ * and O(len) for a string (one UTF-8 pass) and never allocates, nor do
+ * rs__num_put() and rs__num_get() (a byte loop of the field's width) or
+ * rs_value_parse().  rs_class_parse() is O(text) twice, plus the one
+ * temporary block.
+ */
+#include "class.h"
+
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A class text past this is refused: real classes are a few hundred bytes,
+ * and the bound keeps line and column numbers and the temporary block
+ * small. */
+#define CLASS_TEXT_MAX ((size_t)1 << 20)
+
+/* A number written in a class text or given to rs_value_parse() is copied
+ * into a stack buffer for strtod().  400 characters hold any sensible
+ * float; "%.17g" never writes more than 24. */
+#define NUM_TEXT_MAX 400
+
+/* How many bytes of a string or token an error message shows before it
+ * cuts with "...". */
+#define SHOW_MAX 40
+
+/* struct rs_class (store.h) begins with its rs__schema, so a pointer to a
+ * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
+ * keeps this file independent of the rest of the store's layout. */
+static inline const rs__schema *schema_of(const rs_class *cls)
+{
+    return (const rs__schema *)(const void *)cls;
+}
+
+/* Precisions for "%.*s": how much of a name or a number a message shows. */
+static int name_prec(size_t len)
+{
+    return len > RS_MAX_NAME ? RS_MAX_NAME : (int)len;
+}
+
+static int num_prec(size_t len)
+{
+    return len > SHOW_MAX ? SHOW_MAX : (int)len;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Types and values                                                          */
+/* ------------------------------------------------------------------------ */
+
+static const char *const type_names[RS_TYPE__COUNT] = {
+    [RS_BOOL] = "bool", [RS_I8] = "i8",   [RS_I16] = "i16", [RS_I32] = "i32",
+    [RS_I64] = "i64",   [RS_U8] = "u8",   [RS_U16] = "u16", [RS_U32] = "u32",
+    [RS_U64] = "u64",   [RS_F32] = "f32", [RS_F64] = "f64", [RS_STR] = "str",
+};
+
+const char *rs_type_name(rs_type t)
+{
+    return (unsigned)t < RS_TYPE__COUNT ? type_names[t] : "unknown";
+}
+
+static bool type_ok(rs_type t)
+{
+    return (unsigned)t < RS_TYPE__COUNT;
+}
+
+static bool is_signed(rs_type t)
+{
+    return t >= RS_I8 && t <= RS_I64;
+}
+
+static bool is_unsigned(rs_type t)
+{
+    return t >= RS_U8 && t <= RS_U64;
+}
+
+static bool is_float(rs_type t)
+{
+    return t == RS_F32 || t == RS_F64;
+}
+
+/* The range of a signed integer type. */
+static void signed_range(rs_type t, int64_t *lo, int64_t *hi)
+{
+    int bits = 8 << (t - RS_I8);
+    if (bits == 64) {
+        *lo = INT64_MIN;
+        *hi = INT64_MAX;
+    } else {
+        *hi = ((int64_t)1 << (bits - 1)) - 1;
+        *lo = -*hi - 1;
+    }
+}
+
+/* The largest value of an unsigned integer type. */
+static uint64_t unsigned_max(rs_type t)
+{
+    int bits = 8 << (t - RS_U8);
+    return bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
+}
+
+uint32_t rs__type_width(rs_type t)
+{
+    switch (t) {
+    case RS_BOOL:
+    case RS_I8:
+    case RS_U8:
+        return 1;
+    case RS_I16:
+    case RS_U16:
+        return 2;
+    case RS_I32:
+    case RS_U32:
+    case RS_F32:
+        return 4;
+    case RS_I64:
+    case RS_U64:
+    case RS_F64:
+        return 8;
+    case RS_STR:
+        /* The narrow cell.  A str field's own width depends on its length,
+         * RS_STR_CELL(max_len), which rs__schema_init() lays out. */
+        return RS_STR_CELL(0);
+    default:
+        return 0;
+    }
+}
+
+rs_value rs_val_int(int64_t i)
+{
+    return (rs_value){.type = RS_I64, .v.i = i};
+}
+
+rs_value rs_val_uint(uint64_t u)
+{
+    return (rs_value){.type = RS_U64, .v.u = u};
+}
+
+rs_value rs_val_f64(double f)
+{
+    return (rs_value){.type = RS_F64, .v.f = f};
+}
+
+rs_value rs_val_bool(bool b)
+{
+    return (rs_value){.type = RS_BOOL, .v.b = b};
+}
+
+rs_value rs_val_str(const char *ptr, size_t len)
+{
+    return (rs_value){.type = RS_STR, .v.s = {ptr, len}};
+}
+
+rs_value rs_val_cstr(const char *s)
+{
+    return rs_val_str(s, s ? strlen(s) : 0);
+}
+
+/* The value a field takes when it has no default: 0, false, 0.0 or "". */
+static rs_value zero_value(rs_type t)
+{
+    rs_value v = {.type = t};
+    if (t == RS_STR) {
+        v.v.s.ptr = "";
+    }
+    return v;
+}
+
+/* Round d to float precision, as a double, into *out; false if d is finite
+ * but beyond the float range.  A value less than half an ulp above FLT_MAX
+ * rounds to FLT_MAX as IEEE rounding does (so the shortest text of FLT_MAX,
+ * "3.4028235e+38", reads back), but it is clamped by hand: converting a
+ * double outside the float range to float is undefined in C. */
+static bool to_f32(double d, double *out)
+{
+    static const double limit = 0x1.ffffffp127; /* FLT_MAX + half an ulp */
+    if (isnan(d) || isinf(d)) {
+        *out = (double)(float)d;
+        return true;
+    }
+    if (d >= limit || d <= -limit) {
+        return false;
+    }
+    if (d > FLT_MAX) {
+        *out = FLT_MAX;
+    } else if (d < -FLT_MAX) {
+        *out = -FLT_MAX;
+    } else {
+        *out = (double)(float)d;
+    }
+    return true;
+}
+
+/* Read p[0..len) as a decimal integer with an optional sign, into *out as
+ * an RS_I64 value, or an RS_U64 one above INT64_MAX.  Returns 0, 1 if the
+ * text is not a decimal integer, 2 if it is one beyond 64 bits
+ * (-9223372036854775808..18446744073709551615). */
+static int parse_decimal(const char *p, size_t len, rs_value *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (p[i] == '+' || p[i] == '-')) {
+        neg = p[i] == '-';
+        i++;
+    }
+    if (i == len) {
+        return 1;
+    }
+    for (size_t j = i; j < len; j++) {
+        if (p[j] < '0' || p[j] > '9') {
+            return 1;
+        }
+    }
+    uint64_t mag = 0;
+    for (; i < len; i++) {
+        unsigned d = (unsigned)(p[i] - '0');
+        if (mag > (UINT64_MAX - d) / 10) {
+            return 2;
+        }
+        mag = mag * 10 + d;
+    }
+    if (!neg) {
+        *out = mag <= INT64_MAX ? rs_val_int((int64_t)mag) : rs_val_uint(mag);
+        return 0;
+    }
+    if (mag > (uint64_t)INT64_MAX + 1) {
+        return 2;
+    }
+    /* -(mag - 1) - 1 stays in range even for mag == 2^63. */
+    *out = mag == 0 ? rs_val_int(0) : rs_val_int(-(int64_t)(mag - 1) - 1);
+    return 0;
+}
+
+/* Write the shortest text that reads back (through strtod(), and to_f32()
+ * for an f32) as d: 0.1 rather than 0.10000000000000001.  NaN and the
+ * infinities are written "nan", "-nan", "inf", "-inf" on every platform. */
+static void fmt_float(char *buf, size_t buflen, double d, bool f32)
+{
+    if (isnan(d)) {
+        snprintf(buf, buflen, "%s", signbit(d) ? "-nan" : "nan");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, buflen, "%s", d < 0 ? "-inf" : "inf");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, buflen, "%.*g", prec, d);
+        double back = strtod(buf, NULL);
+        if (f32 && !to_f32(back, &back)) {
+            continue;
+        }
+        if (back == d) {
+            return;
+        }
+    }
+    /* %.17g always reads back as d; reached only if strtod() disagrees. */
+    snprintf(buf, buflen, "%.17g", d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* UTF-8, identifiers and message text                                       */
+/* ------------------------------------------------------------------------ */
+
+/* The length of the valid UTF-8 sequence at p[0..n), n > 0, or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t need;
+    unsigned lo = 0x80, hi = 0xbf; /* the bounds of the second byte */
+    if (c < 0xc2) {
+        return 0; /* a continuation byte, or an overlong 2-byte lead */
+    } else if (c < 0xe0) {
+        need = 2;
+    } else if (c < 0xf0) {
+        need = 3;
+        if (c == 0xe0) {
+            lo = 0xa0; /* overlong */
+        } else if (c == 0xed) {
+            hi = 0x9f; /* U+D800..U+DFFF, the surrogates */
+        }
+    } else if (c < 0xf5) {
+        need = 4;
+        if (c == 0xf0) {
+            lo = 0x90; /* overlong */
+        } else if (c == 0xf4) {
+            hi = 0x8f; /* above U+10FFFF */
+        }
+    } else {
+        return 0;
+    }
+    if (n < need || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return need;
+}
+
+size_t rs__utf8_bad(const char *p, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t i = 0;
+    while (i < len) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq(u + i, len - i);
+        if (n == 0) {
+            return i + 1;
+        }
+        i += n;
+    }
+    return 0;
+}
+
+int rs__is_ident(const char *s, size_t len)
+{
+    if (s == NULL || len == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '_' || (i > 0 && c >= '0' && c <= '9');
+        if (!ok) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Write p[0..len) into buf between quote characters q for a message:
+ * printable ASCII and valid UTF-8 as they are, q and backslash escaped,
+ * other bytes as \xHH.  Past show bytes, or when buf is too small, the text
+ * is cut and "..." follows the closing quote.  Always NUL-terminates buf
+ * when buflen > 0. */
+static void quote(char *buf, size_t buflen, const char *p, size_t len,
+                  char q, size_t show)
+{
+    if (buflen == 0) {
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)p;
+    size_t cap = buflen - 1; /* room before the NUL */
+    size_t w = 0;
+    char piece[8];
+    if (cap >= 1) {
+        buf[w++] = q;
+    }
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_seq(u + i, len - i);
+        size_t plen;
+        if (u[i] == (unsigned char)q || u[i] == '\\') {
+            piece[0] = '\\';
+            piece[1] = (char)u[i];
+            plen = 2;
+            n = 1;
+        } else if (n == 1 && (u[i] < 0x20 || u[i] == 0x7f)) {
+            snprintf(piece, sizeof piece, "\\x%02x", u[i]);
+            plen = 4;
+        } else if (n == 0) {
+            snprintf(piece, sizeof piece, "\\x%02x", u[i]);
+            plen = 4;
+            n = 1;
+        } else {
+            memcpy(piece, u + i, n);
+            plen = n;
+        }
+        /* The last piece needs room for the closing quote; any other one
+         * also for the "..." a later cut would add. */
+        size_t after = i + n == len ? 1 : 4;
+        if (i + n > show || w + plen + after > cap) {
+            break;
+        }
+        memcpy(buf + w, piece, plen);
+        w += plen;
+        i += n;
+    }
+    if (w < cap) {
+        buf[w++] = q;
+    }
+    for (int k = 0; i < len && k < 3 && w < cap; k++) {
+        buf[w++] = '.';
+    }
+    buf[w] = '\0';
+}
+
+void rs__fmt_value(char *buf, size_t buflen, const rs_value *v)
+{
+    if (buflen == 0) {
+        return;
+    }
+    rs_type t = v->type;
+    if (t == RS_BOOL) {
+        snprintf(buf, buflen, "%s", v->v.b ? "true" : "false");
+    } else if (is_signed(t)) {
+        snprintf(buf, buflen, "%" PRId64, v->v.i);
+    } else if (is_unsigned(t)) {
+        snprintf(buf, buflen, "%" PRIu64, v->v.u);
+    } else if (is_float(t)) {
+        fmt_float(buf, buflen, v->v.f, false);
+    } else if (t == RS_STR) {
+        if (v->v.s.ptr == NULL) {
+            snprintf(buf, buflen, "%s", v->v.s.len ? "(null)" : "\"\"");
+        } else {
+            quote(buf, buflen, v->v.s.ptr, v->v.s.len, '"', SHOW_MAX);
+        }
+    } else {
+        snprintf(buf, buflen, "(value of unknown type %d)", (int)t);
+    }
+}
+
+/* A field's type as declared: "u16" or "str(32)". */
+static void type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len)
+{
+    if (t == RS_STR) {
+        snprintf(buf, buflen, "str(%" PRIu32 ")", max_len);
+    } else {
+        snprintf(buf, buflen, "%s", rs_type_name(t));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checking values                                                           */
+/* ------------------------------------------------------------------------ */
+
+static rs_status out_of_range(rs_store *st, const rs__schema *sch,
+                              const rs__field *fd, const rs_value *val)
+{
+    char vbuf[64];
+    rs__fmt_value(vbuf, sizeof vbuf, val);
+    return rs__err(st, RS_ERANGE, "%s.%s: %s out of range for %s", sch->name,
+                   fd->name, vbuf, rs_type_name(fd->type));
+}
+
+static rs_status mismatch(rs_store *st, const rs__schema *sch,
+                          const rs__field *fd, rs_type got)
+{
+    char tbuf[32];
+    type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+    return rs__err(st, RS_ETYPE, "%s.%s: expected %s, got %s", sch->name,
+                   fd->name, tbuf, rs_type_name(got));
+}
+
+rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
+                     const rs_value *val, rs_value *out)
+{
+    if (f < 0 || (uint32_t)f >= sch->n_fields) {
+        return rs__err(st, RS_EINVAL, "class '%s' has no field %d", sch->name,
+                       f);
+    }
+    const rs__field *fd = &sch->fields[f];
+    rs_type from = val->type;
+    if (!type_ok(from)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: value of unknown type %d",
+                       sch->name, fd->name, (int)from);
+    }
+    rs_value v = {.type = fd->type};
+    switch (fd->type) {
+    case RS_BOOL:
+        if (from != RS_BOOL) {
+            return mismatch(st, sch, fd, from);
+        }
+        v.v.b = val->v.b;
+        break;
+    case RS_I8:
+    case RS_I16:
+    case RS_I32:
+    case RS_I64: {
+        int64_t lo, hi;
+        signed_range(fd->type, &lo, &hi);
+        if (is_signed(from)) {
+            if (val->v.i < lo || val->v.i > hi) {
+                return out_of_range(st, sch, fd, val);
+            }
+            v.v.i = val->v.i;
+        } else if (is_unsigned(from)) {
+            if (val->v.u > (uint64_t)hi) {
+                return out_of_range(st, sch, fd, val);
+            }
+            v.v.i = (int64_t)val->v.u;
+        } else {
+            return mismatch(st, sch, fd, from);
+        }
+        break;
+    }
+    case RS_U8:
+    case RS_U16:
+    case RS_U32:
+    case RS_U64: {
+        uint64_t hi = unsigned_max(fd->type);
+        if (is_signed(from)) {
+            if (val->v.i < 0 || (uint64_t)val->v.i > hi) {
+                return out_of_range(st, sch, fd, val);
+            }
+            v.v.u = (uint64_t)val->v.i;
+        } else if (is_unsigned(from)) {
+            if (val->v.u > hi) {
+                return out_of_range(st, sch, fd, val);
+            }
+            v.v.u = val->v.u;
+        } else {
+            return mismatch(st, sch, fd, from);
+        }
+        break;
+    }
+    case RS_F32:
+    case RS_F64: {
+        double d;
+        if (is_signed(from)) {
+            d = (double)val->v.i;
+        } else if (is_unsigned(from)) {
+            d = (double)val->v.u;
+        } else if (is_float(from)) {
+            d = val->v.f;
+        } else {
+            return mismatch(st, sch, fd, from);
+        }
+        if (fd->type == RS_F32 && !to_f32(d, &d)) {
+            return out_of_range(st, sch, fd, val);
+        }
+        v.v.f = d;
+        break;
+    }
+    case RS_STR: {
+        if (from != RS_STR) {
+            return mismatch(st, sch, fd, from);
+        }
+        const char *p = val->v.s.ptr;
+        size_t len = val->v.s.len;
+        if (p == NULL && len > 0) {
+            return rs__err(st, RS_EINVAL, "%s.%s: NULL string of %zu bytes",
+                           sch->name, fd->name, len);
+        }
+        if (len > fd->max_len) {
+            return rs__err(st, RS_ETOOLONG,
+                           "%s.%s: %zu bytes exceeds str(%" PRIu32 ")",
+                           sch->name, fd->name, len, fd->max_len);
+        }
+        size_t bad = rs__utf8_bad(p, len);
+        if (bad != 0) {
+            return rs__err(st, RS_EUTF8, "%s.%s: invalid UTF-8 at byte %zu",
+                           sch->name, fd->name, bad - 1);
+        }
+        v.v.s.ptr = p ? p : "";
+        v.v.s.len = len;
+        break;
+    }
+    default:
+        /* rs__schema_init() let no such field in. */
+        RS_ASSERT(type_ok(fd->type));
+        return rs__err(st, RS_ECORRUPT, "%s.%s: field of unknown type %d",
+                       sch->name, fd->name, (int)fd->type);
+    }
+    *out = v;
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Numbers in rows                                                           */
+/* ------------------------------------------------------------------------ */
+
+void rs__num_put(uint8_t *p, rs_type t, const rs_value *v)
+{
+    RS_ASSERT(t != RS_STR && type_ok(t));
+    uint64_t bits;
+    if (t == RS_BOOL) {
+        bits = v->v.b ? 1 : 0;
+    } else if (is_signed(t)) {
+        bits = (uint64_t)v->v.i; /* two's complement, modulo 2^64 */
+    } else if (is_unsigned(t)) {
+        bits = v->v.u;
+    } else if (t == RS_F32) {
+        float f = (float)v->v.f; /* normalized: in range, NaN or inf */
+        uint32_t b32;
+        memcpy(&b32, &f, sizeof b32);
+        bits = b32;
+    } else if (t == RS_F64) {
+        memcpy(&bits, &v->v.f, sizeof bits);
+    } else {
+        return;
+    }
+    uint32_t w = rs__type_width(t);
+    for (uint32_t i = 0; i < w; i++) {
+        p[i] = (uint8_t)(bits >> (8 * i));
+    }
+}
+
+rs_value rs__num_get(const uint8_t *p, rs_type t)
+{
+    RS_ASSERT(t != RS_STR && type_ok(t));
+    rs_value v = {.type = t};
+    uint32_t w = t == RS_STR ? 0 : rs__type_width(t);
+    uint64_t bits = 0;
+    for (uint32_t i = 0; i < w; i++) {
+        bits |= (uint64_t)p[i] << (8 * i);
+    }
+    if (t == RS_BOOL) {
+        v.v.b = bits != 0;
+    } else if (is_signed(t)) {
+        if (w < 8 && (bits >> (8 * w - 1)) & 1) {
+            bits |= UINT64_MAX << (8 * w); /* sign-extend */
+        }
+        /* Converting an unsigned above INT64_MAX to int64_t is
+         * implementation-defined; this is not. */
+        v.v.i = bits <= INT64_MAX ? (int64_t)bits : -(int64_t)~bits - 1;
+    } else if (is_unsigned(t)) {
+        v.v.u = bits;
+    } else if (t == RS_F32) {
+        uint32_t b32 = (uint32_t)bits;
+        float f;
+        memcpy(&f, &b32, sizeof f);
+        v.v.f = (double)f;
+    } else if (t == RS_F64) {
+        memcpy(&v.v.f, &bits, sizeof v.v.f);
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schemas                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* strlen(s), or max + 1 if s is longer than max: names from the caller are
+ * NUL-terminated, but only their first RS_MAX_NAME + 1 bytes matter. */
+static size_t bounded_len(const char *s, size_t max)
+{
+    size_t n = 0;
+    while (n <= max && s[n] != '\0') {
+        n++;
+    }
+    return n;
+}
+
+/* Check that s is a valid name; what names it in a message ("class name",
+ * "field name").  cls is the class for a field name, else NULL. */
+static rs_status check_name(rs_store *st, const char *cls, const char *what,
+                            const char *s)
+{
+    if (s == NULL) {
+        if (cls) {
+            return rs__err(st, RS_EINVAL, "class '%s': %s is NULL", cls,
+                           what);
+        }
+        return rs__err(st, RS_EINVAL, "%s is NULL", what);
+    }
+    size_t len = bounded_len(s, RS_MAX_NAME);
+    char why[64];
+    if (len > RS_MAX_NAME) {
+        snprintf(why, sizeof why, "is longer than %d bytes", RS_MAX_NAME);
+    } else if (!rs__is_ident(s, len)) {
+        snprintf(why, sizeof why, "is not an identifier "
+                 "([A-Za-z_][A-Za-z0-9_]*)");
+    } else {
+        return RS_OK;
+    }
+    char q[SHOW_MAX * 4 + 8];
+    quote(q, sizeof q, s, strlen(s), '\'', SHOW_MAX);
+    if (cls) {
+        return rs__err(st, RS_EINVAL, "class '%s': %s %s %s", cls, what, q,
+                       why);
+    }
+    return rs__err(st, RS_EINVAL, "%s %s %s", what, q, why);
+}
+
+void rs__schema_free(rs_store *st, rs__schema *sch)
+{
+    if (sch == NULL) {
+        return;
+    }
+    if (sch->fields) {
+        for (uint32_t i = 0; i < sch->n_fields; i++) {
+            rs__field *fd = &sch->fields[i];
+            if (fd->name) {
+                rs__free(st, RS_MEM_META, fd->name, strlen(fd->name) + 1);
+            }
+            if (fd->def_buf) {
+                rs__free(st, RS_MEM_META, fd->def_buf, fd->def.v.s.len + 1);
+            }
+        }
+        rs__free(st, RS_MEM_META, sch->fields,
+                 sch->n_fields * sizeof *sch->fields);
+    }
+    if (sch->indexed) {
+        rs__free(st, RS_MEM_META, sch->indexed,
+                 sch->n_indexed * sizeof *sch->indexed);
+    }
+    if (sch->name) {
+        rs__free(st, RS_MEM_META, sch->name, strlen(sch->name) + 1);
+    }
+    memset(sch, 0, sizeof *sch);
+}
+
+static char *copy_name(rs_store *st, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = rs__alloc(st, RS_MEM_META, len + 1);
+    if (p) {
+        memcpy(p, s, len + 1);
+    }
+    return p;
+}
+
+/* Check field i's definition, other than its default, against the fields
+ * before it.  *key is the key field found so far, or -1. */
+static rs_status check_field(rs_store *st, const char *cls,
+                             const rs_field_def *defs, size_t i, int *key)
+{
+    const rs_field_def *d = &defs[i];
+    rs_status s = check_name(st, cls, "field name", d->name);
+    if (s != RS_OK) {
+        return s;
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(defs[j].name, d->name) == 0) {
+            return rs__err(st, RS_EINVAL, "class '%s' has two fields named "
+                           "'%s'", cls, d->name);
+        }
+    }
+    if (!type_ok(d->type)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: unknown type %d", cls, d->name,
+                       (int)d->type);
+    }
+    if (d->flags & ~(RS_FIELD_KEY | RS_FIELD_UNIQUE)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: unknown field flags 0x%x", cls,
+                       d->name, d->flags);
+    }
+    if ((d->flags & RS_FIELD_KEY) && (d->flags & RS_FIELD_UNIQUE)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: a key is unique already; "
+                       "drop RS_FIELD_UNIQUE", cls, d->name);
+    }
+    if (d->flags & RS_FIELD_KEY) {
+        if (*key >= 0) {
+            return rs__err(st, RS_EINVAL, "class '%s' has two key fields: "
+                           "'%s' and '%s'", cls, defs[*key].name, d->name);
+        }
+        *key = (int)i;
+    }
+    if (d->flags && (d->type == RS_BOOL || is_float(d->type))) {
+        return rs__err(st, RS_EINVAL, "%s.%s: a %s field cannot be %s", cls,
+                       d->name, d->flags & RS_FIELD_KEY ? "key" : "unique",
+                       rs_type_name(d->type));
+    }
+    if (d->type == RS_STR && (d->max_len < 1 || d->max_len > RS_MAX_STR)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: str(%" PRIu32 ") is out of "
+                       "range 1..%u", cls, d->name, d->max_len, RS_MAX_STR);
+    }
+    if (d->has_default && (d->flags & RS_FIELD_KEY)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: the key field cannot have a "
+                       "default", cls, d->name);
+    }
+    return RS_OK;
+}
+
+/* Copy, check and normalize field i's default. */
+static rs_status set_default(rs_store *st, rs__schema *sch, uint32_t i,
+                             const rs_field_def *d)
+{
+    rs__field *fd = &sch->fields[i];
+    if (!d->has_default) {
+        fd->def = zero_value(fd->type);
+        return RS_OK;
+    }
+    rs_value v;
+    rs_status s = rs__coerce(st, sch, (rs_field)i, &d->def, &v);
+    if (s != RS_OK) {
+        return s;
+    }
+    if (v.type == RS_STR) {
+        /* One byte more than the string so that an empty default still owns
+         * a buffer, and the copy is NUL-terminated for debuggers. */
+        char *buf = rs__alloc(st, RS_MEM_META, v.v.s.len + 1);
+        if (buf == NULL) {
+            return rs__err(st, RS_ENOMEM, "out of memory for the default of "
+                           "%s.%s", sch->name, fd->name);
+        }
+        if (v.v.s.len > 0) {
+            memcpy(buf, v.v.s.ptr, v.v.s.len);
+        }
+        buf[v.v.s.len] = '\0';
+        v.v.s.ptr = buf;
+        fd->def_buf = buf;
+    }
+    fd->def = v;
+    fd->has_default = true;
+    return RS_OK;
+}
+
+static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
+                             const rs_field_def *defs, size_t n_defs,
+                             unsigned flags)
+{
+    rs_status s = check_name(st, NULL, "class name", name);
+    if (s != RS_OK) {
+        return s;
+    }
+    if (flags & ~RS_CLASS_DYNAMIC) {
+        return rs__err(st, RS_EINVAL, "class '%s': unknown class flags 0x%x",
+                       name, flags);
+    }
+    sch->flags = flags;
+    if (n_defs == 0) {
+        return rs__err(st, RS_EINVAL, "class '%s' has no fields", name);
+    }
+    if (n_defs > RS_MAX_FIELDS) {
+        return rs__err(st, RS_EINVAL, "class '%s' has %zu fields, the limit "
+                       "is %d", name, n_defs, RS_MAX_FIELDS);
+    }
+    if (defs == NULL) {
+        return rs__err(st, RS_EINVAL, "class '%s': fields is NULL", name);
+    }
+    int key = -1;
+    for (size_t i = 0; i < n_defs; i++) {
+        s = check_field(st, name, defs, i, &key);
+        if (s != RS_OK) {
+            return s;
+        }
+    }
+    if (key < 0) {
+        return rs__err(st, RS_EINVAL, "class '%s' has no key field", name);
+    }
+
+    /* Everything but the defaults is valid: allocate and copy. */
+    sch->name = copy_name(st, name);
+    if (sch->name != NULL) {
+        sch->fields = rs__calloc(st, RS_MEM_META,
+                                 n_defs * sizeof *sch->fields);
+    }
+    if (sch->fields == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory declaring class '%s'",
+                       name);
+    }
+    /* Set with fields, which rs__schema_free() frees at this size. */
+    sch->n_fields = (uint32_t)n_defs;
+    sch->key = key;
+    sch->n_indexed = 0;
+    uint32_t off = RS_ROW_HEADER;
+    for (uint32_t i = 0; i < sch->n_fields; i++) {
+        const rs_field_def *d = &defs[i];
+        rs__field *fd = &sch->fields[i];
+        fd->name = copy_name(st, d->name);
+        if (fd->name == NULL) {
+            return rs__err(st, RS_ENOMEM, "out of memory declaring class "
+                           "'%s'", name);
+        }
+        fd->type = d->type;
+        fd->max_len = d->type == RS_STR ? d->max_len : 0;
+        fd->flags = d->flags;
+        fd->off = off;
+        fd->width = d->type == RS_STR ? RS_STR_CELL(fd->max_len)
+                                      : rs__type_width(d->type);
+        fd->ix = -1;
+        off += fd->width;
+        if (d->flags) {
+            sch->n_indexed++;
+        }
+        s = set_default(st, sch, i, d);
+        if (s != RS_OK) {
+            return s;
+        }
+    }
+    sch->row_len = off < RS_ROW_MIN ? RS_ROW_MIN : off;
+
+    /* The key first, then unique fields in declaration order. */
+    rs_field *ix = rs__alloc(st, RS_MEM_META, sch->n_indexed * sizeof *ix);
+    if (ix == NULL) {
+        sch->n_indexed = 0;
+        return rs__err(st, RS_ENOMEM, "out of memory declaring class '%s'",
+                       name);
+    }
+    sch->indexed = ix;
+    uint32_t n = 0;
+    ix[n] = key;
+    sch->fields[key].ix = (int)n++;
+    for (uint32_t i = 0; i < sch->n_fields; i++) {
+        if (sch->fields[i].flags & RS_FIELD_UNIQUE) {
+            ix[n] = (rs_field)i;
+            sch->fields[i].ix = (int)n++;
+        }
+    }
+    RS_ASSERT(n == sch->n_indexed);
+    return RS_OK;
+}
+
+rs_status rs__schema_init(rs_store *st, rs__schema *sch, const char *name,
+                          const rs_field_def *defs, size_t n_defs,
+                          unsigned flags)
+{
+    memset(sch, 0, sizeof *sch);
+    rs_status s = schema_fill(st, sch, name, defs, n_defs, flags);
+    if (s != RS_OK) {
+        rs__schema_free(st, sch);
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Introspection                                                             */
+/* ------------------------------------------------------------------------ */
+
+const char *rs_class_name(const rs_class *cls)
+{
+    return cls ? schema_of(cls)->name : NULL;
+}
+
+unsigned rs_class_flags(const rs_class *cls)
+{
+    return cls ? schema_of(cls)->flags : 0;
+}
+
+size_t rs_class_n_fields(const rs_class *cls)
+{
+    return cls ? schema_of(cls)->n_fields : 0;
+}
+
+rs_field rs_class_field(const rs_class *cls, const char *name)
+{
+    if (cls == NULL || name == NULL) {
+        return -1;
+    }
+    const rs__schema *sch = schema_of(cls);
+    for (uint32_t i = 0; i < sch->n_fields; i++) {
+        if (strcmp(sch->fields[i].name, name) == 0) {
+            return (rs_field)i;
+        }
+    }
+    return -1;
+}
+
+rs_status rs_class_field_def(const rs_class *cls, rs_field f,
+                             rs_field_def *out)
+{
+    if (cls == NULL || out == NULL) {
+        return RS_EINVAL;
+    }
+    const rs__schema *sch = schema_of(cls);
+    if (f < 0 || (uint32_t)f >= sch->n_fields) {
+        return RS_EINVAL;
+    }
+    const rs__field *fd = &sch->fields[f];
+    out->name = fd->name;
+    out->type = fd->type;
+    out->max_len = fd->max_len;
+    out->flags = fd->flags;
+    out->has_default = fd->has_default;
+    out->def = fd->def;
+    return RS_OK;
+}
+
+rs_field rs_class_key(const rs_class *cls)
+{
+    return cls ? schema_of(cls)->key : -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Text to value                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Read p[0..len) with strtod(), which must consume all of it, into *out.
+ * Returns 0, 1 if it is not a number, 2 if it overflows a double. */
+static int parse_double(const char *p, size_t len, double *out)
+{
+    char tmp[NUM_TEXT_MAX + 1];
+    /* strtod() skips leading blanks; the text must not have any. */
+    if (len == 0 || len > NUM_TEXT_MAX || p[0] == ' ' ||
+        (p[0] >= '\t' && p[0] <= '\r')) {
+        return 1;
+    }
+    memcpy(tmp, p, len);
+    tmp[len] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(tmp, &end);
+    if (end != tmp + len) {
+        return 1; /* trailing junk, or a NUL byte inside */
+    }
+    if (errno == ERANGE && isinf(d)) {
+        return 2; /* underflow to 0 or a subnormal is accepted */
+    }
+    *out = d;
+    return 0;
+}
+
+rs_status rs_value_parse(rs_store *st, const rs_class *cls, rs_field f,
+                         const char *text, size_t len, rs_value *out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (cls == NULL || out == NULL || (text == NULL && len > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
+    }
+    const rs__schema *sch = schema_of(cls);
+    if (f < 0 || (uint32_t)f >= sch->n_fields) {
+        return rs__err(st, RS_EINVAL, "class '%s' has no field %d", sch->name,
+                       f);
+    }
+    if (text == NULL) {
+        text = "";
+    }
+    const rs__field *fd = &sch->fields[f];
+    rs_value v;
+    int bad = 0; /* 1: not text of the type; 2: beyond 64 bits or a double */
+    switch (fd->type) {
+    case RS_BOOL:
+        if ((len == 4 && memcmp(text, "true", 4) == 0) ||
+            (len == 1 && text[0] == '1')) {
+            v = rs_val_bool(true);
+        } else if ((len == 5 && memcmp(text, "false", 5) == 0) ||
+                   (len == 1 && text[0] == '0')) {
+            v = rs_val_bool(false);
+        } else {
+            bad = 1;
+        }
+        break;
+    case RS_F32:
+    case RS_F64: {
+        double d = 0;
+        bad = parse_double(text, len, &d);
+        v = rs_val_f64(d);
+        break;
+    }
+    case RS_STR:
+        v = rs_val_str(text, len);
+        break;
+    default:
+        bad = parse_decimal(text, len, &v);
+        break;
+    }
+    if (bad == 2) {
+        /* A number strtod() or parse_decimal() read whole: printable. */
+        return rs__err(st, RS_ERANGE, "%s.%s: %.*s out of range for %s",
+                       sch->name, fd->name, num_prec(len), text,
+                       rs_type_name(fd->type));
+    }
+    if (bad) {
+        char q[SHOW_MAX * 4 + 8];
+        quote(q, sizeof q, text, len, '\'', SHOW_MAX);
+        char tbuf[32];
+        type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+        return rs__err(st, RS_ETYPE, "%s.%s: expected %s, got %s", sch->name,
+                       fd->name, tbuf, q);
+    }
+    return rs__coerce(st, sch, f, &v, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The class text: lexer                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef enum tok_kind {
+    T_EOF,
+    T_NL,    /* a newline: separates fields */
+    T_IDENT, /* names, type names, key, unique, true, dynamic... */
+    T_NUM,   /* a run that starts like a number: 12, -3.5e+2, -inf, 12x */
+    T_STR,   /* a well-formed string literal */
+    T_PUNCT, /* one of { } : ; ( ) = */
+    T_BAD    /* any other byte */
+} tok_kind;
+
+typedef struct token {
+    tok_kind kind;
+    size_t pos;     /* its first byte in the text */
+    size_t len;     /* its bytes in the text, a string's quotes included */
+    size_t line;    /* from 1 */
+    size_t col;     /* from 1, in bytes */
+    size_t str_len; /* T_STR: its bytes once the escapes are decoded */
+} token;
+
+typedef struct parser {
+    rs_store *st;
+    const char *text;
+    size_t len;
+    size_t pos;        /* the cursor: the next byte to lex */
+    size_t line;       /* the cursor's line */
+    size_t line_start; /* the position of its first byte */
+    token tok;         /* the current token, not yet consumed */
+    token cls;         /* the class name, for messages */
+    /* What the parse produces.  The counting pass leaves defs and bytes
+     * NULL and only sums n_fields and n_bytes; the filling pass writes
+     * there, into a block the counting pass sized exactly. */
+    rs_field_def *defs;
+    char *bytes;
+    size_t n_fields;
+    size_t n_bytes;
+    const char *name; /* filling pass: the class name, in bytes */
+    unsigned flags;
+} parser;
+
+/* Return the status of call if it failed: every step of the parser can
+ * fail, and this keeps each step one line. */
+#define TRY(call)                                                           \
+    do {                                                                    \
+        rs_status try_s_ = (call);                                          \
+        if (try_s_ != RS_OK) {                                              \
+            return try_s_;                                                  \
+        }                                                                   \
+    } while (0)
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           is_digit(c);
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Report a syntax error at line, col.  Messages read "class text line 2,
+ * column 12: expected ..., found 'u17'". */
+static rs_status syntax_at(parser *ps, size_t line, size_t col,
+                           const char *fmt, ...) RS_PRINTF(4, 5);
+
+static rs_status syntax_at(parser *ps, size_t line, size_t col,
+                           const char *fmt, ...)
+{
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return rs__err(ps->st, RS_ESYNTAX, "class text line %zu, column %zu: %s",
+                   line, col, msg);
+}
+
+/* The escapes a string literal knows, for messages. */
+static const char escapes[] = "\\\" \\\\ \\n \\t or \\xHH";
+
+/* Lex the string literal starting at text[i], a '"', into ps->tok.  Only
+ * checks it and measures its decoded length; decode_str() decodes it. */
+static rs_status lex_str(parser *ps, size_t i)
+{
+    const char *t = ps->text;
+    token *tk = &ps->tok;
+    size_t j = i + 1;
+    size_t n = 0;
+    for (;;) {
+        if (j == ps->len || t[j] == '\n') {
+            return syntax_at(ps, tk->line, tk->col, "string not closed "
+                             "before the end of the %s",
+                             j == ps->len ? "text" : "line");
+        }
+        if (t[j] == '"') {
+            j++;
+            break;
+        }
+        if (t[j] != '\\') {
+            j++;
+            n++;
+            continue;
+        }
+        size_t col = j - ps->line_start + 1;
+        if (j + 1 == ps->len || t[j + 1] == '\n') {
+            return syntax_at(ps, tk->line, col, "string not closed before "
+                             "the end of the %s",
+                             j + 1 == ps->len ? "text" : "line");
+        }
+        char e = t[j + 1];
+        if (e == '"' || e == '\\' || e == 'n' || e == 't') {
+            j += 2;
+        } else if (e == 'x') {
+            if (j + 3 >= ps->len || hex_val(t[j + 2]) < 0 ||
+                hex_val(t[j + 3]) < 0) {
+                return syntax_at(ps, tk->line, col, "expected two hex "
+                                 "digits after \\x");
+            }
+            j += 4;
+        } else if (e > ' ' && e < 0x7f) {
+            return syntax_at(ps, tk->line, col, "unknown escape '\\%c' in "
+                             "a string (use %s)", e, escapes);
+        } else {
+            return syntax_at(ps, tk->line, col, "byte 0x%02x after a "
+                             "backslash in a string (use %s)",
+                             (unsigned char)e, escapes);
+        }
+        n++;
+    }
+    tk->kind = T_STR;
+    tk->len = j - i;
+    tk->str_len = n;
+    return RS_OK;
+}
+
+/* Decode the string literal tk, checked by lex_str(), into dst. */
+static void decode_str(const parser *ps, const token *tk, char *dst)
+{
+    const char *t = ps->text;
+    size_t end = tk->pos + tk->len - 1; /* the closing quote */
+    size_t n = 0;
+    for (size_t j = tk->pos + 1; j < end;) {
+        if (t[j] != '\\') {
+            dst[n++] = t[j++];
+            continue;
+        }
+        char e = t[j + 1];
+        if (e == 'x') {
+            dst[n++] = (char)(hex_val(t[j + 2]) * 16 + hex_val(t[j + 3]));
+            j += 4;
+        } else {
+            dst[n++] = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+            j += 2;
+        }
+    }
+    RS_ASSERT(n == tk->str_len);
+}
+
+/* Move to the next token.  Blanks and comments are skipped; a newline is a
+ * token, because it separates fields. */
+static rs_status next(parser *ps)
+{
+    const char *t = ps->text;
+    size_t i = ps->pos;
+    for (;;) {
+        while (i < ps->len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r')) {
+            i++;
+        }
+        if (i == ps->len || t[i] != '#') {
+            break;
+        }
+        while (i < ps->len && t[i] != '\n') {
+            i++;
+        }
+    }
+    token *tk = &ps->tok;
+    tk->pos = i;
+    tk->line = ps->line;
+    tk->col = i - ps->line_start + 1;
+    tk->str_len = 0;
+    tk->len = 1;
+    if (i == ps->len) {
+        tk->kind = T_EOF;
+        tk->len = 0;
+    } else if (t[i] == '\n') {
+        tk->kind = T_NL;
+        ps->line++;
+        ps->line_start = i + 1;
+    } else if (is_name_char(t[i]) && !is_digit(t[i])) {
+        size_t j = i + 1;
+        while (j < ps->len && is_name_char(t[j])) {
+            j++;
+        }
+        tk->kind = T_IDENT;
+        tk->len = j - i;
+    } else if (is_digit(t[i]) || t[i] == '+' || t[i] == '-' || t[i] == '.') {
+        /* Take the longest run a number could be part of, so that "12x"
+         * is reported whole rather than as 12 followed by x. */
+        size_t j = i + 1;
+        while (j < ps->len &&
+               (is_name_char(t[j]) || t[j] == '.' ||
+                ((t[j] == '+' || t[j] == '-') &&
+                 (t[j - 1] == 'e' || t[j - 1] == 'E')))) {
+            j++;
+        }
+        tk->kind = T_NUM;
+        tk->len = j - i;
+    } else if (t[i] == '"') {
+        TRY(lex_str(ps, i));
+    } else if (t[i] != '\0' && strchr("{}:;()=", t[i])) {
+        tk->kind = T_PUNCT;
+    } else {
+        tk->kind = T_BAD;
+    }
+    ps->pos = i + tk->len;
+    return RS_OK;
+}
+
+/* next(), then past any newlines. */
+static rs_status next_line(parser *ps)
+{
+    do {
+        TRY(next(ps));
+    } while (ps->tok.kind == T_NL);
+    return RS_OK;
+}
+
+static bool is_punct(const parser *ps, char c)
+{
+    return ps->tok.kind == T_PUNCT && ps->text[ps->tok.pos] == c;
+}
+
+static bool tok_is(const parser *ps, const token *tk, const char *word)
+{
+    size_t n = strlen(word);
+    return tk->len == n && memcmp(ps->text + tk->pos, word, n) == 0;
+}
+
+/* Report that the current token is not what the grammar expects here. */
+static rs_status expected(parser *ps, const char *what)
+{
+    const token *tk = &ps->tok;
+    char found[SHOW_MAX * 4 + 8];
+    switch (tk->kind) {
+    case T_EOF:
+        snprintf(found, sizeof found, "the end of the text");
+        break;
+    case T_NL:
+        snprintf(found, sizeof found, "the end of the line");
+        break;
+    case T_STR:
+        snprintf(found, sizeof found, "a string");
+        break;
+    default:
+        quote(found, sizeof found, ps->text + tk->pos, tk->len, '\'',
+              SHOW_MAX);
+        break;
+    }
+    return syntax_at(ps, tk->line, tk->col, "expected %s, found %s", what,
+                     found);
+}
+
+/* Keep a copy of tk's bytes, NUL-terminated, in the filling pass (and
+ * return it); count them in the counting pass (and return NULL). */
+static const char *keep_name(parser *ps, const token *tk)
+{
+    char *p = NULL;
+    if (ps->bytes) {
+        p = ps->bytes + ps->n_bytes;
+        memcpy(p, ps->text + tk->pos, tk->len);
+        p[tk->len] = '\0';
+    }
+    ps->n_bytes += tk->len + 1;
+    return p;
+}
+
+/* Likewise for the decoded bytes of the string literal tk. */
+static const char *keep_str(parser *ps, const token *tk)
+{
+    char *p = NULL;
+    if (ps->bytes) {
+        p = ps->bytes + ps->n_bytes;
+        decode_str(ps, tk, p);
+        p[tk->str_len] = '\0';
+    }
+    ps->n_bytes += tk->str_len + 1;
+    return p;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The class text: parser                                                    */
+/* ------------------------------------------------------------------------ */
+
+
+/* A default that does not fit 64 bits, or a float, reported like the
+ * schema reports a default out of range: "Player.level: ... out of range for
+ * u16". */
+static rs_status literal_range(parser *ps, const token *field, rs_type t)
+{
+    const token *tk = &ps->tok;
+    /* A number token is printable: [A-Za-z0-9_.+-] */
+    return rs__err(ps->st, RS_ERANGE, "%.*s.%.*s: %.*s out of range for %s",
+                   name_prec(ps->cls.len), ps->text + ps->cls.pos,
+                   name_prec(field->len), ps->text + field->pos,
+                   num_prec(tk->len), ps->text + tk->pos, rs_type_name(t));
+}
+
+/* Whether p[0..n) is a decimal float: an optional sign, digits with an
+ * optional fraction (at least one digit in all), an optional exponent. */
+static bool is_decimal_float(const char *p, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (p[i] == '+' || p[i] == '-')) {
+        i++;
+    }
+    for (; i < n && is_digit(p[i]); i++) {
+        digits++;
+    }
+    if (i < n && p[i] == '.') {
+        for (i++; i < n && is_digit(p[i]); i++) {
+            digits++;
+        }
+    }
+    if (digits == 0) {
+        return false;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-')) {
+            i++;
+        }
+        size_t exp = 0;
+        for (; i < n && is_digit(p[i]); i++) {
+            exp++;
+        }
+        if (exp == 0) {
+            return false;
+        }
+    }
+    return i == n;
+}
+
+static const char default_what[] =
+    "a default (an integer, a float, true, false or a \"string\")";
+
+/* literal = integer | float | "true" | "false" | string.  The current
+ * token is the literal; on return it is the one after. */
+static rs_status parse_default(parser *ps, const token *field, rs_type type,
+                               rs_value *out)
+{
+    const token *tk = &ps->tok;
+    const char *p = ps->text + tk->pos;
+    if (tk->kind == T_STR) {
+        *out = rs_val_str(keep_str(ps, tk), tk->str_len);
+    } else if (tk->kind == T_IDENT && tok_is(ps, tk, "true")) {
+        *out = rs_val_bool(true);
+    } else if (tk->kind == T_IDENT && tok_is(ps, tk, "false")) {
+        *out = rs_val_bool(false);
+    } else if (tk->kind == T_IDENT && tok_is(ps, tk, "inf")) {
+        *out = rs_val_f64(INFINITY);
+    } else if (tk->kind == T_IDENT && tok_is(ps, tk, "nan")) {
+        *out = rs_val_f64(NAN);
+    } else if (tk->kind == T_NUM) {
+        /* The body after an optional sign: "-inf" and "+nan" are numbers
+         * to the lexer. */
+        size_t sign = p[0] == '+' || p[0] == '-';
+        const char *body = p + sign;
+        size_t body_len = tk->len - sign;
+        int r = parse_decimal(p, tk->len, out);
+        if (r == 0) {
+            /* an integer, for any field: rs__coerce() checks it */
+        } else if (body_len == 3 && memcmp(body, "inf", 3) == 0) {
+            *out = rs_val_f64(p[0] == '-' ? -INFINITY : INFINITY);
+        } else if (body_len == 3 && memcmp(body, "nan", 3) == 0) {
+            *out = rs_val_f64(p[0] == '-' ? -NAN : NAN);
+        } else if (r == 2 && !is_float(type)) {
+            return literal_range(ps, field, type);
+        } else if (r == 2 || is_decimal_float(p, tk->len)) {
+            /* An integer beyond 64 bits is still a fine float. */
+            if (tk->len > NUM_TEXT_MAX) {
+                return syntax_at(ps, tk->line, tk->col, "number longer "
+                                 "than %d characters", NUM_TEXT_MAX);
+            }
+            double d = 0;
+            if (parse_double(p, tk->len, &d) != 0) {
+                return literal_range(ps, field, type);
+            }
+            *out = rs_val_f64(d);
+        } else {
+            return expected(ps, default_what);
+        }
+    } else {
+        return expected(ps, default_what);
+    }
+    return next(ps);
+}
+
+static const char type_what[] =
+    "a type (bool, i8..i64, u8..u64, f32, f64, str(N))";
+
+/* type = name | "str" "(" digits ")".  Sets def->type and def->max_len. */
+static rs_status parse_type(parser *ps, const token *field, rs_field_def *def)
+{
+    if (ps->tok.kind != T_IDENT) {
+        return expected(ps, type_what);
+    }
+    int t = 0;
+    while (t < RS_TYPE__COUNT && !tok_is(ps, &ps->tok, type_names[t])) {
+        t++;
+    }
+    if (t == RS_TYPE__COUNT) {
+        return expected(ps, type_what);
+    }
+    def->type = (rs_type)t;
+    TRY(next(ps));
+    if (def->type != RS_STR) {
+        return RS_OK;
+    }
+    if (!is_punct(ps, '(')) {
+        return expected(ps, "'(' after str");
+    }
+    TRY(next(ps));
+    const token *tk = &ps->tok;
+    rs_value n;
+    const char *p = ps->text + tk->pos;
+    int r = tk->kind == T_NUM && is_digit(p[0]) ? parse_decimal(p, tk->len, &n)
+                                                : 1;
+    if (r == 1) {
+        return expected(ps, "the length N of str(N)");
+    }
+    if (r == 2 || n.type == RS_U64 || n.v.i > (int64_t)RS_MAX_STR) {
+        /* The schema's message for a bad length, with the length as
+         * written. */
+        return rs__err(ps->st, RS_EINVAL, "%.*s.%.*s: str(%.*s) is out of "
+                       "range 1..%u", name_prec(ps->cls.len),
+                       ps->text + ps->cls.pos, name_prec(field->len),
+                       ps->text + field->pos, name_prec(tk->len), p,
+                       RS_MAX_STR);
+    }
+    def->max_len = (uint32_t)n.v.i;
+    TRY(next(ps));
+    if (!is_punct(ps, ')')) {
+        return expected(ps, "')' after the length of str(N)");
+    }
+    return next(ps);
+}
+
+/* field = name ":" type { modifier }.  The current token is the name; on
+ * return it is the one after the field. */
+static rs_status parse_field(parser *ps)
+{
+    token name = ps->tok;
+    rs_field_def def = {0};
+    TRY(next(ps));
+    if (!is_punct(ps, ':')) {
+        return expected(ps, "':' after the field name");
+    }
+    TRY(next(ps));
+    TRY(parse_type(ps, &name, &def));
+    for (;;) {
+        const token *tk = &ps->tok;
+        unsigned flag = 0;
+        if (tk->kind == T_IDENT && tok_is(ps, tk, "key")) {
+            flag = RS_FIELD_KEY;
+        } else if (tk->kind == T_IDENT && tok_is(ps, tk, "unique")) {
+            flag = RS_FIELD_UNIQUE;
+        } else if (is_punct(ps, '=')) {
+            if (def.has_default) {
+                return syntax_at(ps, tk->line, tk->col, "a second default "
+                                 "for field '%.*s'", name_prec(name.len),
+                                 ps->text + name.pos);
+            }
+            TRY(next(ps));
+            TRY(parse_default(ps, &name, def.type, &def.def));
+            def.has_default = true;
+            continue;
+        } else {
+            break;
+        }
+        if (def.flags & flag) {
+            return syntax_at(ps, tk->line, tk->col, "'%s' given twice",
+                             flag == RS_FIELD_KEY ? "key" : "unique");
+        }
+        def.flags |= flag;
+        TRY(next(ps));
+    }
+    def.name = keep_name(ps, &name);
+    if (ps->defs) {
+        ps->defs[ps->n_fields] = def;
+    }
+    ps->n_fields++;
+    return RS_OK;
+}
+
+/* class = name "{" fields "}" [ "dynamic" ], and nothing after. */
+static rs_status parse_class(parser *ps)
+{
+    TRY(next_line(ps));
+    if (ps->tok.kind != T_IDENT) {
+        return expected(ps, "a class name");
+    }
+    ps->cls = ps->tok;
+    ps->name = keep_name(ps, &ps->tok);
+    TRY(next_line(ps));
+    if (!is_punct(ps, '{')) {
+        return expected(ps, "'{' after the class name");
+    }
+    TRY(next(ps));
+    for (;;) {
+        while (ps->tok.kind == T_NL || is_punct(ps, ';')) {
+            TRY(next(ps));
+        }
+        if (is_punct(ps, '}')) {
+            break;
+        }
+        if (ps->tok.kind != T_IDENT) {
+            return expected(ps, "a field name or '}'");
+        }
+        TRY(parse_field(ps));
+        if (ps->tok.kind != T_NL && !is_punct(ps, ';') && !is_punct(ps, '}')) {
+            return expected(ps, "'key', 'unique', '= default', ';', a "
+                            "newline or '}'");
+        }
+    }
+    TRY(next_line(ps));
+    if (ps->tok.kind == T_IDENT && tok_is(ps, &ps->tok, "dynamic")) {
+        ps->flags |= RS_CLASS_DYNAMIC;
+        TRY(next_line(ps));
+        if (ps->tok.kind != T_EOF) {
+            return expected(ps, "the end of the text");
+        }
+    }
+    if (ps->tok.kind != T_EOF) {
+        return expected(ps, "'dynamic' or the end of the text");
+    }
+    return RS_OK;
+}
+
+static void parser_init(parser *ps, rs_store *st, const char *text,
+                        size_t len)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->st = st;
+    ps->text = text;
+    ps->len = len;
+    ps->line = 1;
+}
+
+rs_status rs_class_parse(rs_store *st, const char *text, size_t len,
+                         rs_class **out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (text == NULL && len > 0) {
+        return rs__err(st, RS_EINVAL, "class text is NULL");
+    }
+    if (len > CLASS_TEXT_MAX) {
+        return rs__err(st, RS_EINVAL, "class text of %zu bytes, the limit "
+                       "is %zu", len, CLASS_TEXT_MAX);
+    }
+    parser ps;
+    parser_init(&ps, st, text ? text : "", len);
+    TRY(parse_class(&ps));
+    size_t n = ps.n_fields;
+    size_t n_bytes = ps.n_bytes;
+    if (n > RS_MAX_FIELDS) {
+        return rs__err(st, RS_EINVAL, "class '%.*s' has %zu fields, the "
+                       "limit is %d", name_prec(ps.cls.len),
+                       ps.text + ps.cls.pos, n, RS_MAX_FIELDS);
+    }
+
+    /* One block: the definitions, then the names and string defaults they
+     * point at. */
+    size_t defs_len = n * sizeof(rs_field_def);
+    size_t block_len = defs_len + n_bytes;
+    char *block = rs__alloc(st, RS_MEM_META, block_len);
+    if (block == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory parsing class '%.*s'",
+                       name_prec(ps.cls.len), ps.text + ps.cls.pos);
+    }
+    parser_init(&ps, st, text ? text : "", len);
+    ps.defs = (rs_field_def *)(void *)block;
+    ps.bytes = block + defs_len;
+    rs_status s = parse_class(&ps);
+    /* The second pass reads the same text as the first: it cannot fail.
+     * (RS_NEVER() would say so, but clang's -Wstring-conversion rejects its
+     * expansion.) */
+    bool agree = s == RS_OK && ps.n_fields == n && ps.n_bytes == n_bytes;
+    RS_ASSERT(agree);
+    if (!agree) {
+        rs__free(st, RS_MEM_META, block, block_len);
+        return rs__err(st, RS_ECORRUPT, "class text: the second pass "
+                       "disagrees with the first");
+    }
+    s = rs_class_create(st, ps.name, ps.defs, n, ps.flags, out);
+    rs__free(st, RS_MEM_META, block, block_len);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Class to text                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* An snprintf()-like writer: len counts every byte written, buf holds what
+ * fits of them (leaving room for the NUL). */
+typedef struct outbuf {
+    char *buf;
+    size_t cap;
+    size_t len;
+} outbuf;
+
+static void put(outbuf *o, const char *s, size_t n)
+{
+    if (o->len + 1 < o->cap) {
+        size_t room = o->cap - 1 - o->len;
+        memcpy(o->buf + o->len, s, n < room ? n : room);
+    }
+    o->len += n;
+}
+
+static void puts_(outbuf *o, const char *s)
+{
+    put(o, s, strlen(s));
+}
+
+/* A string literal the parser reads back byte for byte. */
+static void put_str_lit(outbuf *o, const char *p, size_t len)
+{
+    put(o, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        char esc[8];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            put(o, esc, 2);
+        } else if (c == '\n') {
+            put(o, "\\n", 2);
+        } else if (c == '\t') {
+            put(o, "\\t", 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", c);
+            put(o, esc, 4);
+        } else {
+            put(o, p + i, 1); /* the default is valid UTF-8: raw */
+        }
+    }
+    put(o, "\"", 1);
+}
+
+static void put_default(outbuf *o, const rs__field *fd)
+{
+    char tmp[48];
+    const rs_value *v = &fd->def;
+    switch (fd->type) {
+    case RS_STR:
+        put_str_lit(o, v->v.s.ptr, v->v.s.len);
+        return;
+    case RS_F32:
+    case RS_F64:
+        fmt_float(tmp, sizeof tmp, v->v.f, fd->type == RS_F32);
+        /* Written as a float so that the text says what it is, although
+         * the parser would take an integer. */
+        if (strpbrk(tmp, ".eni") == NULL) {
+            strcat(tmp, ".0");
+        }
+        break;
+    default:
+        rs__fmt_value(tmp, sizeof tmp, v);
+        break;
+    }
+    puts_(o, tmp);
+}
+
+size_t rs_class_format(const rs_class *cls, char *buf, size_t buflen)
+{
+    outbuf o = {buf, buflen, 0};
+    if (cls != NULL) {
+        const rs__schema *sch = schema_of(cls);
+        puts_(&o, sch->name);
+        puts_(&o, " {\n");
+        for (uint32_t i = 0; i < sch->n_fields; i++) {
+            const rs__field *fd = &sch->fields[i];
+            char tbuf[32];
+            type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+            puts_(&o, "    ");
+            puts_(&o, fd->name);
+            puts_(&o, ": ");
+            puts_(&o, tbuf);
+            if (fd->flags & RS_FIELD_KEY) {
+                puts_(&o, " key");
+            }
+            if (fd->flags & RS_FIELD_UNIQUE) {
+                puts_(&o, " unique");
+            }
+            if (fd->has_default) {
+                puts_(&o, " = ");
+                put_default(&o, fd);
+            }
+            puts_(&o, ";\n");
+        }
+        puts_(&o, sch->flags & RS_CLASS_DYNAMIC ? "} dynamic\n" : "}\n");
+    }
+    if (buflen > 0) {
+        buf[o.len < buflen ? o.len : buflen - 1] = '\0';
+    }
+    return o.len;
+}

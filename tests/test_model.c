@@ -1,0 +1,2154 @@
+/*
+ * test_model.c: the randomized model test.
+ *
+ * A seeded stream of random operations runs on a store and, side by side, on
+ * a deliberately naive model: an unordered array of records searched
+ * linearly, with its own value rules (type, range, length, UTF-8), its own
+ * uniqueness checks and its own scan filter, written from roster.h and not
+ * from the library's code.  After every operation the test compares what can
+ * be observed: the exact status (RS_OK or the error the model predicts), the
+ * rs_errmsg() contract (empty after success, set after failure), rs_count(),
+ * the record touched, and the allocator's live bytes against rs_mem().  A
+ * failing operation must leave rs_mem() exactly as it was.  Every K
+ * operations and at the end it compares everything: each model record found
+ * by key and by name with identical fields and size, a full scan returning
+ * exactly the model's set in slot order, the accounting categories, and
+ * rs__store_check()'s walk of the internal structures.
+ *
+ * The class:
+ *
+ *     Player {
+ *         uid: str(12) key; name: str(20) unique; stat: u8 = 0;
+ *         level: u16 = 1; score: i32 = -1; ratio: f64 = 0.0; flag: bool;
+ *         tag: str(40)
+ *     }
+ *
+ * Keys and names come from a few thousand values, so duplicates, reuse of
+ * removed keys and the empty-name default colliding are frequent; strings
+ * sit on both sides of the inline limits (7 bytes in an 8-byte cell, 15 in
+ * a 16-byte one).  The population grows to about a thousand records and
+ * shrinks in phases, so the class also goes empty and regrows.
+ *
+ *     test_model                      every case
+ *     test_model model                the main run (seed 1)
+ *     test_model --seed S [--ops N]   replay seed S (N operations)
+ *     test_model --check-every K      full comparison every K operations
+ *
+ * On the first difference it prints the seed, the step, the operation and
+ * both sides, and exits 1.  Linked with the small-page library, so a few
+ * dozen records already cross pages and split index segments.
+ */
+#include "check.h"
+#include "roster.h"
+#include "store.h" /* rs__store_check: the structure walk */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* ------------------------------------------------------------------------ */
+/* Run parameters and failure reporting                                      */
+/* ------------------------------------------------------------------------ */
+
+#define DEFAULT_OPS 200000
+#define DEFAULT_CHECK_EVERY 1000
+
+static uint64_t opt_seed = 1;
+static long opt_ops = DEFAULT_OPS;
+static long opt_check_every = DEFAULT_CHECK_EVERY;
+static bool opt_seed_given;
+
+static uint64_t g_seed;
+static long g_step;
+static char g_op[2048]; /* the operation being run, for the report */
+
+static void fail(const char *fmt, ...) RS_PRINTF(1, 2);
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "test_model: seed %" PRIu64 " step %ld: %s\n  ", g_seed,
+            g_step, g_op);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n  replay: test_model --seed %" PRIu64 " --ops %ld\n",
+            g_seed, g_step + 1);
+    exit(1);
+}
+
+static void desc(const char *fmt, ...) RS_PRINTF(1, 2);
+
+/* Append to the description of the current operation. */
+static void desc(const char *fmt, ...)
+{
+    size_t used = strlen(g_op);
+    if (used + 1 >= sizeof g_op) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_op + used, sizeof g_op - used, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Random numbers: splitmix64, the same stream on every platform             */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rng;
+
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n). */
+static int irand(int n)
+{
+    return (int)(rnd() % (uint64_t)n);
+}
+
+static bool chance(int pct)
+{
+    return irand(100) < pct;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A counting allocator: live bytes and blocks, and the size contract        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct counting {
+    size_t live_bytes, live_blocks;
+} counting;
+
+static counting g_alloc;
+
+/* Each block carries its size in a 16-byte header, so a free or realloc
+ * with the wrong old_len (inexact accounting) is caught at once. */
+static void *count_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
+{
+    counting *a = ud;
+    unsigned char *base = ptr ? (unsigned char *)ptr - 16 : NULL;
+    if (base) {
+        size_t had;
+        memcpy(&had, base, sizeof had);
+        if (had != old_len) {
+            fail("allocator: old_len %zu for a block of %zu bytes", old_len,
+                 had);
+        }
+    } else if (old_len != 0) {
+        fail("allocator: NULL pointer with old_len %zu", old_len);
+    }
+    if (new_len == 0) {
+        if (base) {
+            a->live_bytes -= old_len;
+            a->live_blocks--;
+            free(base);
+        }
+        return NULL;
+    }
+    unsigned char *p = realloc(base, new_len + 16);
+    if (p == NULL) {
+        fail("allocator: the C library is out of memory");
+    }
+    memcpy(p, &new_len, sizeof new_len);
+    a->live_bytes = a->live_bytes - old_len + new_len;
+    if (base == NULL) {
+        a->live_blocks++;
+    }
+    return p + 16;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The class                                                                 */
+/* ------------------------------------------------------------------------ */
+
+enum { F_UID, F_NAME, F_STAT, F_LEVEL, F_SCORE, F_RATIO, F_FLAG, F_TAG, NF };
+
+static const rs_field_def defs[NF] = {
+    {"uid", RS_STR, 12, RS_FIELD_KEY, false, {.type = RS_STR}},
+    {"name", RS_STR, 20, RS_FIELD_UNIQUE, false, {.type = RS_STR}},
+    {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
+    {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
+    {"score", RS_I32, 0, 0, true, {.type = RS_I32, .v.i = -1}},
+    {"ratio", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.0}},
+    {"flag", RS_BOOL, 0, 0, false, {.type = RS_BOOL}},
+    {"tag", RS_STR, 40, 0, false, {.type = RS_STR}},
+};
+
+static rs_store *st;
+static rs_class *cls;
+
+/* The row layout is the library's choice (class.h: a string field's cell
+ * is 8 or 16 bytes by its max_len, holding up to 7 or 15 bytes inline), so
+ * the test reads it from the class once: the row's width and, per string
+ * field, the longest value kept in the row.  Longer strings cost exactly
+ * their length in the arena (strs.h: one pool per length up to 128). */
+static size_t row_len;
+static size_t inline_max[NF];
+
+static bool is_str(int f)
+{
+    return defs[f].type == RS_STR;
+}
+
+static bool is_indexed(int f)
+{
+    return defs[f].flags != 0;
+}
+
+static bool t_signed(rs_type t)
+{
+    return t >= RS_I8 && t <= RS_I64;
+}
+
+static bool t_unsigned(rs_type t)
+{
+    return t >= RS_U8 && t <= RS_U64;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The model                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A field's value in the model: the member its type uses. */
+typedef struct mval {
+    int64_t i;  /* i32 */
+    uint64_t u; /* u8, u16 */
+    double f;   /* f64 */
+    bool b;     /* bool */
+    size_t len; /* str */
+    char s[48];
+} mval;
+
+typedef struct mrec {
+    rs_handle h;
+    mval f[NF];
+} mrec;
+
+/* The live records, in no order; removal swaps the last one in. */
+static mrec *recs;
+static size_t n_recs, cap_recs;
+
+/* Handles of removed records, to use again: they must stay stale. */
+#define N_STALE 64
+static rs_handle stale[N_STALE];
+static int n_stale, stale_next;
+
+static bool same_str(const mval *a, const mval *b)
+{
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* The record whose indexed field f equals v, or -1: a linear search. */
+static long m_find(int f, const mval *v)
+{
+    for (size_t i = 0; i < n_recs; i++) {
+        if (same_str(&recs[i].f[f], v)) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static long m_by_handle(rs_handle h)
+{
+    for (size_t i = 0; i < n_recs; i++) {
+        if (recs[i].h == h) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static int m_field_named(const char *name)
+{
+    for (int f = 0; f < NF; f++) {
+        if (strcmp(defs[f].name, name) == 0) {
+            return f;
+        }
+    }
+    return -1;
+}
+
+/* UTF-8 by decoding code points: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. */
+static bool utf8_ok(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t need;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            need = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            need = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            need = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + need > n) {
+            return false;
+        }
+        for (size_t j = 1; j < need; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (p[i + j] & 0x3Fu);
+        }
+        if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) ||
+            (need == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += need;
+    }
+    return true;
+}
+
+/* The model's value rules (roster.h, rs_value and rs_field_def): what a
+ * value given for field f becomes, or which error it is. */
+static rs_status m_coerce(int f, const rs_value *in, mval *out)
+{
+    memset(out, 0, sizeof *out);
+    rs_type ft = defs[f].type, vt = in->type;
+    if (ft == RS_STR) {
+        if (vt != RS_STR) {
+            return RS_ETYPE;
+        }
+        if (in->v.s.len > defs[f].max_len) {
+            return RS_ETOOLONG;
+        }
+        if (!utf8_ok((const unsigned char *)in->v.s.ptr, in->v.s.len)) {
+            return RS_EUTF8;
+        }
+        out->len = in->v.s.len;
+        if (out->len > 0) {
+            memcpy(out->s, in->v.s.ptr, out->len);
+        }
+        return RS_OK;
+    }
+    if (ft == RS_BOOL) {
+        if (vt != RS_BOOL) {
+            return RS_ETYPE;
+        }
+        out->b = in->v.b;
+        return RS_OK;
+    }
+    if (ft == RS_F64) {
+        if (t_signed(vt)) {
+            out->f = (double)in->v.i;
+        } else if (t_unsigned(vt)) {
+            out->f = (double)in->v.u;
+        } else if (vt == RS_F32 || vt == RS_F64) {
+            out->f = in->v.f;
+        } else {
+            return RS_ETYPE;
+        }
+        return RS_OK;
+    }
+    __int128 x, lo, hi;
+    if (t_signed(vt)) {
+        x = in->v.i;
+    } else if (t_unsigned(vt)) {
+        x = in->v.u;
+    } else {
+        return RS_ETYPE;
+    }
+    switch (ft) {
+    case RS_U8:
+        lo = 0;
+        hi = 255;
+        break;
+    case RS_U16:
+        lo = 0;
+        hi = 65535;
+        break;
+    default: /* RS_I32 */
+        lo = INT32_MIN;
+        hi = INT32_MAX;
+        break;
+    }
+    if (x < lo || x > hi) {
+        return RS_ERANGE;
+    }
+    if (t_signed(ft)) {
+        out->i = (int64_t)x;
+    } else {
+        out->u = (uint64_t)x;
+    }
+    return RS_OK;
+}
+
+static mval m_default(int f)
+{
+    mval v;
+    rs_status s = m_coerce(f, &defs[f].def, &v);
+    (void)s;
+    if (!defs[f].has_default) {
+        memset(&v, 0, sizeof v);
+    }
+    return v;
+}
+
+/* What rs_insert() must answer; on RS_OK *out holds the new record. */
+static rs_status m_insert(const rs_named *vals, size_t n, mrec *out)
+{
+    bool given[NF] = {false};
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        int f = m_field_named(vals[i].name);
+        if (f < 0) {
+            return RS_ENOATTR;
+        }
+        if (given[f]) {
+            return RS_EINVAL;
+        }
+        rs_status s = m_coerce(f, &vals[i].val, &out->f[f]);
+        if (s != RS_OK) {
+            return s;
+        }
+        given[f] = true;
+    }
+    if (!given[F_UID]) {
+        return RS_EINVAL;
+    }
+    for (int f = 0; f < NF; f++) {
+        if (!given[f]) {
+            out->f[f] = m_default(f);
+        }
+    }
+    if (m_find(F_UID, &out->f[F_UID]) >= 0 ||
+        m_find(F_NAME, &out->f[F_NAME]) >= 0) {
+        return RS_EEXIST;
+    }
+    return RS_OK;
+}
+
+/* Bytes a record keeps outside its row: strings too long for their cell
+ * take exactly their length (up to 128, strs.h). */
+static size_t out_of_line(const mrec *r)
+{
+    size_t n = 0;
+    for (int f = 0; f < NF; f++) {
+        if (is_str(f) && r->f[f].len > inline_max[f]) {
+            n += r->f[f].len;
+        }
+    }
+    return n;
+}
+
+/* The bytes the model's live records keep outside their rows: what
+ * rs_mem() must report as strings after every step. */
+static size_t m_strings;
+
+static void m_add(const mrec *r)
+{
+    m_strings += out_of_line(r);
+    if (n_recs == cap_recs) {
+        cap_recs = cap_recs ? cap_recs * 2 : 256;
+        recs = realloc(recs, cap_recs * sizeof *recs);
+        if (recs == NULL) {
+            fail("out of memory in the model");
+        }
+    }
+    recs[n_recs++] = *r;
+}
+
+static void m_remove(size_t i)
+{
+    m_strings -= out_of_line(&recs[i]);
+    stale[stale_next] = recs[i].h;
+    stale_next = (stale_next + 1) % N_STALE;
+    if (n_stale < N_STALE) {
+        n_stale++;
+    }
+    recs[i] = recs[--n_recs];
+}
+
+/* A number for comparisons: an integer (bool counts) or a double. */
+typedef struct mnum {
+    bool is_int;
+    __int128 i;
+    double f;
+} mnum;
+
+static mnum num_of_field(const mrec *r, int f)
+{
+    mnum n = {true, 0, 0};
+    switch (defs[f].type) {
+    case RS_BOOL:
+        n.i = r->f[f].b;
+        break;
+    case RS_I32:
+        n.i = r->f[f].i;
+        break;
+    case RS_F64:
+        n.is_int = false;
+        n.f = r->f[f].f;
+        break;
+    default:
+        n.i = r->f[f].u;
+        break;
+    }
+    return n;
+}
+
+static mnum num_of_value(const rs_value *v)
+{
+    mnum n = {true, 0, 0};
+    if (v->type == RS_BOOL) {
+        n.i = v->v.b;
+    } else if (t_signed(v->type)) {
+        n.i = v->v.i;
+    } else if (t_unsigned(v->type)) {
+        n.i = v->v.u;
+    } else {
+        n.is_int = false;
+        n.f = v->v.f;
+    }
+    return n;
+}
+
+static double num_f(mnum n)
+{
+    return n.is_int ? (double)n.i : n.f;
+}
+
+/* Does record r satisfy "field op value"?  roster.h: numbers by value,
+ * strings bytewise then by length, PREFIX for strings. */
+static bool m_test(const mrec *r, const rs_cond *c)
+{
+    if (is_str(c->field)) {
+        const mval *a = &r->f[c->field];
+        size_t blen = c->val.v.s.len;
+        const char *b = c->val.v.s.ptr;
+        if (c->op == RS_PREFIX) {
+            return a->len >= blen && (blen == 0 || memcmp(a->s, b, blen) == 0);
+        }
+        size_t n = a->len < blen ? a->len : blen;
+        int cmp = n ? memcmp(a->s, b, n) : 0;
+        if (cmp == 0) {
+            cmp = a->len < blen ? -1 : a->len > blen ? 1 : 0;
+        }
+        switch (c->op) {
+        case RS_EQ:
+            return cmp == 0;
+        case RS_NE:
+            return cmp != 0;
+        case RS_LT:
+            return cmp < 0;
+        case RS_LE:
+            return cmp <= 0;
+        case RS_GT:
+            return cmp > 0;
+        default:
+            return cmp >= 0;
+        }
+    }
+    mnum x = num_of_field(r, c->field), y = num_of_value(&c->val);
+    if (x.is_int && y.is_int) {
+        switch (c->op) {
+        case RS_EQ:
+            return x.i == y.i;
+        case RS_NE:
+            return x.i != y.i;
+        case RS_LT:
+            return x.i < y.i;
+        case RS_LE:
+            return x.i <= y.i;
+        case RS_GT:
+            return x.i > y.i;
+        default:
+            return x.i >= y.i;
+        }
+    }
+    double a = num_f(x), b = num_f(y);
+    switch (c->op) {
+    case RS_EQ:
+        return a == b;
+    case RS_NE:
+        return a != b; /* NaN: only != holds */
+    case RS_LT:
+        return a < b;
+    case RS_LE:
+        return a <= b;
+    case RS_GT:
+        return a > b;
+    default:
+        return a >= b;
+    }
+}
+
+/* What rs_scan_open() must answer for these conditions. */
+static rs_status m_check_conds(const rs_cond *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].field < 0 || c[i].field >= NF) {
+            return RS_EINVAL;
+        }
+        if ((unsigned)c[i].op > RS_PREFIX) {
+            return RS_EINVAL;
+        }
+        bool fs = is_str(c[i].field), vs = c[i].val.type == RS_STR;
+        if (fs != vs || (c[i].op == RS_PREFIX && !fs)) {
+            return RS_ETYPE;
+        }
+    }
+    return RS_OK;
+}
+
+static bool m_match(const mrec *r, const rs_cond *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!m_test(r, &c[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Describing values                                                         */
+/* ------------------------------------------------------------------------ */
+
+static void fmt_str(char *buf, size_t cap, const char *p, size_t len)
+{
+    size_t o = 0;
+    buf[o++] = '"';
+    for (size_t i = 0; i < len && o + 6 < cap; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            buf[o++] = (char)c;
+        } else {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        }
+    }
+    if (o + 2 <= cap) {
+        buf[o++] = '"';
+    }
+    buf[o < cap ? o : cap - 1] = '\0';
+}
+
+static void fmt_value(char *buf, size_t cap, const rs_value *v)
+{
+    if (v->type == RS_STR) {
+        if (v->v.s.ptr == NULL) {
+            snprintf(buf, cap, "str(NULL, %zu)", v->v.s.len);
+        } else {
+            fmt_str(buf, cap, v->v.s.ptr, v->v.s.len);
+        }
+    } else if (v->type == RS_BOOL) {
+        snprintf(buf, cap, "%s", v->v.b ? "true" : "false");
+    } else if (t_signed(v->type)) {
+        snprintf(buf, cap, "%" PRId64 "(%s)", v->v.i, rs_type_name(v->type));
+    } else if (t_unsigned(v->type)) {
+        snprintf(buf, cap, "%" PRIu64 "(%s)", v->v.u, rs_type_name(v->type));
+    } else if (v->type == RS_F32 || v->type == RS_F64) {
+        snprintf(buf, cap, "%.17g(%s)", v->v.f, rs_type_name(v->type));
+    } else {
+        snprintf(buf, cap, "(value of type %d)", (int)v->type);
+    }
+}
+
+static void fmt_mval(char *buf, size_t cap, int f, const mval *v)
+{
+    switch (defs[f].type) {
+    case RS_STR:
+        fmt_str(buf, cap, v->s, v->len);
+        break;
+    case RS_BOOL:
+        snprintf(buf, cap, "%s", v->b ? "true" : "false");
+        break;
+    case RS_I32:
+        snprintf(buf, cap, "%" PRId64, v->i);
+        break;
+    case RS_F64:
+        snprintf(buf, cap, "%.17g", v->f);
+        break;
+    default:
+        snprintf(buf, cap, "%" PRIu64, v->u);
+        break;
+    }
+}
+
+static void desc_value(const rs_value *v)
+{
+    char buf[256];
+    fmt_value(buf, sizeof buf, v);
+    desc("%s", buf);
+}
+
+static void desc_rec(const mrec *r)
+{
+    char buf[256];
+    desc("{h=0x%016" PRIx64, r->h);
+    for (int f = 0; f < NF; f++) {
+        fmt_mval(buf, sizeof buf, f, &r->f[f]);
+        desc(" %s=%s", defs[f].name, buf);
+    }
+    desc("}");
+}
+
+static const char *const op_names[] = {"=", "!=", "<", "<=", ">", ">=",
+                                       "PREFIX"};
+
+static void desc_conds(const rs_cond *c, size_t n)
+{
+    desc("[");
+    for (size_t i = 0; i < n; i++) {
+        const char *fname = c[i].field >= 0 && c[i].field < NF
+                                ? defs[c[i].field].name
+                                : "?";
+        const char *op = (unsigned)c[i].op <= RS_PREFIX
+                             ? op_names[c[i].op]
+                             : "(bad op)";
+        desc("%s%s#%d %s ", i ? " AND " : "", fname, c[i].field, op);
+        desc_value(&c[i].val);
+    }
+    desc("]");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Comparing the store with the model                                        */
+/* ------------------------------------------------------------------------ */
+
+/* How often each call answered each status: printed at the end of a run
+ * to show what the run covered. */
+#define N_CALLS 24
+static const char *stat_call[N_CALLS];
+static long stat_n[N_CALLS][RS_STATUS__COUNT];
+
+static void tally(const char *call, rs_status s)
+{
+    int i = 0;
+    while (i < N_CALLS && stat_call[i] && strcmp(stat_call[i], call) != 0) {
+        i++;
+    }
+    if (i == N_CALLS || (unsigned)s >= RS_STATUS__COUNT) {
+        return;
+    }
+    stat_call[i] = call;
+    stat_n[i][s]++;
+}
+
+static void print_tally(void)
+{
+    for (int i = 0; i < N_CALLS && stat_call[i]; i++) {
+        printf("  %-28s", stat_call[i]);
+        for (int s = 0; s < RS_STATUS__COUNT; s++) {
+            if (stat_n[i][s]) {
+                printf(" %s %ld", rs_status_name((rs_status)s), stat_n[i][s]);
+            }
+        }
+        printf("\n");
+    }
+}
+
+/* The status of a call against the model's, and the rs_errmsg() contract:
+ * empty after success, a message after a failure. */
+static void expect(const char *call, rs_status got, rs_status want)
+{
+    tally(call, got);
+    if (got != want) {
+        fail("%s returned %s (\"%s\"), the model expects %s", call,
+             rs_status_name(got), rs_errmsg(st), rs_status_name(want));
+    }
+    const char *msg = rs_errmsg(st);
+    if (got == RS_OK && msg[0] != '\0') {
+        fail("%s succeeded but rs_errmsg() is \"%s\"", call, msg);
+    }
+    if (got != RS_OK && msg[0] == '\0') {
+        fail("%s returned %s with an empty rs_errmsg()", call,
+             rs_status_name(got));
+    }
+}
+
+/* Whether v, read from field f, is the model's value. */
+static bool value_matches(const rs_value *v, int f, const mval *want)
+{
+    if (v->type != defs[f].type) {
+        return false;
+    }
+    if (is_str(f)) {
+        return v->v.s.len == want->len &&
+               (want->len == 0 || memcmp(v->v.s.ptr, want->s, want->len) == 0);
+    }
+    if (v->type == RS_BOOL) {
+        return v->v.b == want->b;
+    }
+    if (v->type == RS_I32) {
+        return v->v.i == want->i;
+    }
+    if (v->type == RS_F64) {
+        return (isnan(v->v.f) && isnan(want->f)) ||
+               memcmp(&v->v.f, &want->f, sizeof(double)) == 0;
+    }
+    return v->v.u == want->u;
+}
+
+static void value_differs(const char *ctx, rs_handle h, int f,
+                          const rs_value *v, const mval *want)
+{
+    char a[256], b[256];
+    fmt_value(a, sizeof a, v);
+    fmt_mval(b, sizeof b, f, want);
+    fail("%s: record 0x%016" PRIx64 " field %s: store has %s, model %s", ctx,
+         h, defs[f].name, a, b);
+}
+
+/* One field of the store's record h against the model's value. */
+static void compare_field(rs_handle h, int f, const mval *want,
+                          const char *ctx)
+{
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        fail("%s: rs_get_field(0x%016" PRIx64 ", %s) returned %s: %s", ctx,
+             h, defs[f].name, rs_status_name(rc), rs_errmsg(st));
+    }
+    if (!value_matches(&v, f, want)) {
+        value_differs(ctx, h, f, &v, want);
+    }
+}
+
+static void compare_rec(const mrec *r, const char *ctx)
+{
+    rs_status rc = rs_check(st, r->h);
+    if (rc != RS_OK) {
+        fail("%s: model record 0x%016" PRIx64 " is not live in the store: "
+             "%s",
+             ctx, r->h, rs_errmsg(st));
+    }
+    for (int f = 0; f < NF; f++) {
+        compare_field(r->h, f, &r->f[f], ctx);
+    }
+}
+
+typedef struct memsnap {
+    rs_mem_report m;
+} memsnap;
+
+static memsnap mem_now(void)
+{
+    memsnap s;
+    rs_mem(st, &s.m);
+    return s;
+}
+
+/* A failed call must leave the accounting exactly as it was (peak aside:
+ * a failure may have touched a higher total on its way). */
+static void mem_same(const memsnap *a, const char *call)
+{
+    memsnap b = mem_now();
+    bool same = a->m.total == b.m.total && a->m.n_allocs == b.m.n_allocs &&
+                a->m.n_records == b.m.n_records;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        same = same && a->m.bytes[c] == b.m.bytes[c];
+    }
+    if (!same) {
+        fail("%s changed the accounting: total %zu -> %zu, n_allocs %zu -> "
+             "%zu, records %zu/%zu, strings %zu/%zu, indexes %zu/%zu, "
+             "free %zu/%zu, meta %zu/%zu",
+             call, a->m.total, b.m.total, a->m.n_allocs, b.m.n_allocs,
+             a->m.bytes[RS_MEM_RECORDS], b.m.bytes[RS_MEM_RECORDS],
+             a->m.bytes[RS_MEM_STRINGS], b.m.bytes[RS_MEM_STRINGS],
+             a->m.bytes[RS_MEM_INDEXES], b.m.bytes[RS_MEM_INDEXES],
+             a->m.bytes[RS_MEM_FREE], b.m.bytes[RS_MEM_FREE],
+             a->m.bytes[RS_MEM_META], b.m.bytes[RS_MEM_META]);
+    }
+}
+
+/* Checks cheap enough for every step. */
+static void step_checks(void)
+{
+    if (rs_count(cls) != n_recs) {
+        fail("rs_count() is %zu, the model has %zu", rs_count(cls), n_recs);
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    if (m.total != g_alloc.live_bytes || m.n_allocs != g_alloc.live_blocks) {
+        fail("rs_mem() says %zu bytes in %zu blocks, the allocator has %zu "
+             "in %zu",
+             m.total, m.n_allocs, g_alloc.live_bytes, g_alloc.live_blocks);
+    }
+    if (m.n_records != n_recs) {
+        fail("rs_mem().n_records is %zu, the model has %zu", m.n_records,
+             n_recs);
+    }
+    if (m.bytes[RS_MEM_RECORDS] != n_recs * row_len ||
+        m.bytes[RS_MEM_STRINGS] != m_strings) {
+        fail("rs_mem(): records %zu bytes, strings %zu; the model expects "
+             "%zu and %zu",
+             m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
+             n_recs * row_len, m_strings);
+    }
+}
+
+/* Everything: each record by key and by name, a full scan, the accounting
+ * and the internal walk. */
+static void full_check(const char *when)
+{
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "full check (%s)", when);
+    size_t strings = 0;
+    for (size_t i = 0; i < n_recs; i++) {
+        const mrec *r = &recs[i];
+        rs_handle h = 0;
+        rs_status rc = rs_get(st, cls, r->f[F_UID].s, r->f[F_UID].len, &h);
+        if (rc != RS_OK || h != r->h) {
+            char k[128];
+            fmt_str(k, sizeof k, r->f[F_UID].s, r->f[F_UID].len);
+            fail("%s: rs_get(%s) gave %s 0x%016" PRIx64 ", model has "
+                 "0x%016" PRIx64,
+                 ctx, k, rs_status_name(rc), h, r->h);
+        }
+        rs_value name = rs_val_str(r->f[F_NAME].s, r->f[F_NAME].len);
+        rc = rs_find(st, cls, F_NAME, &name, &h);
+        if (rc != RS_OK || h != r->h) {
+            char k[128];
+            fmt_str(k, sizeof k, r->f[F_NAME].s, r->f[F_NAME].len);
+            fail("%s: rs_find(name=%s) gave %s 0x%016" PRIx64 ", model has "
+                 "0x%016" PRIx64,
+                 ctx, k, rs_status_name(rc), h, r->h);
+        }
+        compare_rec(r, ctx);
+        size_t size = 0;
+        rc = rs_record_size(st, r->h, &size);
+        if (rc != RS_OK || size != row_len + out_of_line(r)) {
+            fail("%s: rs_record_size(0x%016" PRIx64 ") gave %s %zu, "
+                 "expected %zu",
+                 ctx, r->h, rs_status_name(rc), size,
+                 row_len + out_of_line(r));
+        }
+        strings += out_of_line(r);
+    }
+    /* A full scan: exactly the model's records, in slot order. */
+    rs_scan *sc;
+    rs_status rc = rs_scan_open(st, cls, NULL, 0, &sc);
+    if (rc != RS_OK) {
+        fail("%s: rs_scan_open returned %s", ctx, rs_status_name(rc));
+    }
+    size_t n = 0;
+    rs_handle h, prev = 0;
+    while ((rc = rs_scan_next(sc, &h)) == RS_OK) {
+        if (n > 0 && (uint32_t)h <= (uint32_t)prev) {
+            fail("%s: scan returned slot %u after slot %u", ctx, (uint32_t)h,
+                 (uint32_t)prev);
+        }
+        if (m_by_handle(h) < 0) {
+            fail("%s: scan returned 0x%016" PRIx64 ", not in the model", ctx,
+                 h);
+        }
+        prev = h;
+        n++;
+    }
+    rs_scan_close(sc);
+    if (rc != RS_DONE || n != n_recs) {
+        fail("%s: the full scan ended with %s after %zu records, the model "
+             "has %zu",
+             ctx, rs_status_name(rc), n, n_recs);
+    }
+    /* Accounting: categories add up, rows and strings are exact. */
+    rs_mem_report m;
+    rs_mem(st, &m);
+    size_t sum = 0;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        sum += m.bytes[c];
+    }
+    if (sum != m.total || m.bytes[RS_MEM_RECORDS] != n_recs * row_len ||
+        m.bytes[RS_MEM_STRINGS] != strings || m.peak < m.total) {
+        fail("%s: rs_mem(): categories sum to %zu of total %zu (peak %zu); "
+             "records %zu (expected %zu), strings %zu (expected %zu)",
+             ctx, sum, m.total, m.peak, m.bytes[RS_MEM_RECORDS],
+             n_recs * row_len, m.bytes[RS_MEM_STRINGS], strings);
+    }
+    step_checks();
+    rc = rs__store_check(st);
+    if (rc != RS_OK) {
+        fail("%s: rs__store_check returned %s", ctx, rs_status_name(rc));
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Generating values                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Buffers for the strings of one operation's values. */
+#define N_BUFS 16
+static char bufs[N_BUFS][96];
+static int buf_next;
+
+static char *new_buf(void)
+{
+    char *b = bufs[buf_next];
+    buf_next = (buf_next + 1) % N_BUFS;
+    return b;
+}
+
+static rs_value str_val(const char *p)
+{
+    return rs_val_str(p, strlen(p));
+}
+
+/* A key: short (inline) and long (out of line) ones, both sides of the
+ * 7-byte boundary, multibyte, empty, and a rarer spread of others. */
+static rs_value gen_key(void)
+{
+    char *b = new_buf();
+    int r = irand(100);
+    if (r < 40) {
+        snprintf(b, 96, "k%d", irand(1000));
+    } else if (r < 80) {
+        snprintf(b, 96, "key-long-%d", irand(1000));
+    } else if (r < 88) {
+        snprintf(b, 96, chance(50) ? "%07d" : "%08d", irand(200));
+    } else if (r < 90) {
+        b[0] = '\0';
+    } else if (r < 95) {
+        snprintf(b, 96, "\xd0\xba\xd0\xbb\xd1\x8e\xd1\x87%d", irand(40));
+    } else {
+        snprintf(b, 96, "zz%d", irand(1000));
+    }
+    return str_val(b);
+}
+
+static rs_value gen_name(void)
+{
+    char *b = new_buf();
+    int r = irand(100);
+    if (r < 35) {
+        snprintf(b, 96, "n%d", irand(1500));
+    } else if (r < 70) {
+        snprintf(b, 96, "player-name-%d", irand(1500));
+    } else if (r < 80) {
+        /* Both sides of the 8- and 16-byte cells' inline limits. */
+        static const char *const fmts[] = {"%07d", "%08d", "%015d", "%016d"};
+        snprintf(b, 96, fmts[irand(4)], irand(1000));
+    } else if (r < 82) {
+        b[0] = '\0';
+    } else if (r < 92) {
+        /* 6 bytes of CJK and one or two digits: 7 or 8 bytes. */
+        snprintf(b, 96, "\xe5\x90\x8d\xe5\x89\x8d%d", irand(100));
+    } else {
+        snprintf(b, 96, "abcdefghijklmnop%04d", irand(1000)); /* 20 bytes */
+    }
+    return str_val(b);
+}
+
+/* A tag: lengths clustered around 7/8 and up to the 40 limit, from a small
+ * alphabet so that prefixes and equalities hit. */
+static rs_value gen_tag(void)
+{
+    static const char *const starts[] = {"", "a", "ab", "b", "tag-",
+                                         "tag-long-", "\xc3\xa9"};
+    static const int lens[] = {0,  1,  3,  6,  7,  7,  8,  8,  9,
+                               12, 14, 15, 15, 16, 16, 17, 20, 39, 40};
+    char *b = new_buf();
+    size_t want = (size_t)lens[irand((int)(sizeof lens / sizeof lens[0]))];
+    const char *s = starts[irand((int)(sizeof starts / sizeof starts[0]))];
+    size_t n = strlen(s) < want ? strlen(s) : 0;
+    memcpy(b, s, n);
+    while (n < want) {
+        b[n++] = "ab"[irand(2)];
+    }
+    b[n] = '\0';
+    if (want == 0 && chance(30)) {
+        return rs_val_str(NULL, 0); /* NULL with length 0 is "" */
+    }
+    return rs_val_str(b, n);
+}
+
+/* A bad string for field f: too long, invalid UTF-8, or not a string. */
+static rs_value gen_bad_str(int f)
+{
+    static const char *const bad_utf8[] = {
+        "\xff",         "\x80",         "a\xc0\x80",  "\xc1\xbf",
+        "\xe0\x80\x80", "\xed\xa0\x80", "\xe5\xbc",   "ab\xe5",
+        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf0\x80\x80\x80",
+        "ok\xc3",
+    };
+    char *b = new_buf();
+    int r = irand(3);
+    if (r == 0) {
+        size_t n = defs[f].max_len + 1 + (size_t)irand(10);
+        memset(b, 'x', n);
+        b[0] = 'k';
+        b[n] = '\0';
+        return rs_val_str(b, n);
+    }
+    if (r == 1) {
+        snprintf(b, 96, "%s", bad_utf8[irand(12)]);
+        return str_val(b);
+    }
+    switch (irand(4)) {
+    case 0:
+        return rs_val_int(1);
+    case 1:
+        return rs_val_bool(true);
+    case 2:
+        return rs_val_f64(1.0);
+    default:
+        return rs_val_uint(7);
+    }
+}
+
+/* An integer value of any integer type holding x (values beyond the type's
+ * own range are left as they are: the library reads .i or .u). */
+static rs_value any_int(int64_t x)
+{
+    static const rs_type st_types[] = {RS_I8, RS_I16, RS_I32, RS_I64};
+    static const rs_type ut_types[] = {RS_U8, RS_U16, RS_U32, RS_U64};
+    rs_value v;
+    if (x >= 0 && chance(40)) {
+        v.type = ut_types[irand(4)];
+        v.v.u = (uint64_t)x;
+    } else {
+        v.type = st_types[irand(4)];
+        v.v.i = x;
+    }
+    return v;
+}
+
+static double gen_double(void)
+{
+    static const double ds[] = {0.0,   -0.0,    0.5,     -1.5,   2.0,
+                                3.25,  1e300,   -1e-300, 1e-310, 100.0,
+                                -7.0,  0.1,     255.5,   -2.5,   1.0};
+    int r = irand(100);
+    if (r < 3) {
+        return INFINITY;
+    }
+    if (r < 5) {
+        return -INFINITY;
+    }
+    if (r < 6) {
+        return NAN;
+    }
+    return ds[irand((int)(sizeof ds / sizeof ds[0]))];
+}
+
+/* A value for field f: valid, or (bad) one the field must refuse. */
+static rs_value gen_value(int f, bool bad)
+{
+    switch (f) {
+    case F_UID:
+        return bad ? gen_bad_str(f) : gen_key();
+    case F_NAME:
+        return bad ? gen_bad_str(f) : gen_name();
+    case F_TAG:
+        return bad ? gen_bad_str(f) : gen_tag();
+    case F_FLAG:
+        if (bad) {
+            return chance(50) ? rs_val_int(1) : str_val("true");
+        }
+        return rs_val_bool(chance(50));
+    case F_RATIO: {
+        if (bad) {
+            return chance(50) ? rs_val_bool(false) : str_val("1.5");
+        }
+        int r = irand(10);
+        if (r == 0) {
+            return any_int(irand(7) - 3);
+        }
+        if (r == 1) {
+            return chance(50) ? rs_val_uint(UINT64_MAX) : rs_val_int(INT64_MIN);
+        }
+        if (r == 2) {
+            rs_value v = {.type = RS_F32};
+            v.v.f = 0.25;
+            return v;
+        }
+        return rs_val_f64(gen_double());
+    }
+    default:
+        break;
+    }
+    /* The integer fields stat u8, level u16, score i32. */
+    int64_t lo = f == F_SCORE ? INT32_MIN : 0;
+    int64_t hi = f == F_STAT ? 255 : f == F_LEVEL ? 65535 : INT32_MAX;
+    if (bad) {
+        switch (irand(7)) {
+        case 0:
+            return any_int(lo - 1 - irand(3));
+        case 1:
+            return any_int(hi + 1 + irand(3));
+        case 2:
+            return rs_val_uint(UINT64_MAX);
+        case 3:
+            return rs_val_int(INT64_MIN);
+        case 4:
+            return rs_val_f64(1.0);
+        case 5:
+            return rs_val_bool(true);
+        default:
+            return str_val("1");
+        }
+    }
+    switch (irand(8)) {
+    case 0:
+        return any_int(lo);
+    case 1:
+        return any_int(hi);
+    default:
+        return any_int(f == F_SCORE ? irand(9) - 4 : irand(6));
+    }
+}
+
+/* A comparison operand for field f: often a value some record holds, or a
+ * piece of one for a prefix. */
+static rs_value gen_operand(int f, rs_op op)
+{
+    if (is_str(f)) {
+        if (n_recs > 0 && chance(40)) {
+            const mval *v = &recs[irand((int)n_recs)].f[f];
+            char *b = new_buf();
+            size_t n = v->len;
+            if (op == RS_PREFIX || chance(30)) {
+                n = (size_t)irand((int)v->len + 1);
+            }
+            memcpy(b, v->s, n);
+            return rs_val_str(b, n);
+        }
+        rs_value v = gen_value(f, false);
+        if (op == RS_PREFIX && v.v.s.len > 0 && chance(60)) {
+            v.v.s.len = (size_t)irand((int)v.v.s.len + 1);
+        }
+        return v;
+    }
+    int r = irand(10);
+    if (r < 2) {
+        return rs_val_f64(irand(11) - 5 + (chance(50) ? 0.5 : 0.0));
+    }
+    if (r < 3) {
+        return rs_val_bool(chance(50));
+    }
+    if (r < 4) {
+        return rs_val_f64(gen_double());
+    }
+    if (r < 5) {
+        return chance(50) ? rs_val_uint(UINT64_MAX) : rs_val_int(INT64_MIN);
+    }
+    if (f == F_RATIO && n_recs > 0 && chance(50)) {
+        return rs_val_f64(recs[irand((int)n_recs)].f[f].f);
+    }
+    return gen_value(f, false);
+}
+
+/* n conditions, valid unless bad (then exactly one is wrong). */
+static size_t gen_conds(rs_cond *c, bool bad)
+{
+    size_t n = (size_t)irand(4) + (bad ? 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        int f = irand(NF);
+        rs_op op = (rs_op)irand(is_str(f) ? 7 : 6);
+        if (is_str(f) && chance(25)) {
+            op = RS_PREFIX;
+        }
+        c[i].field = f;
+        c[i].op = op;
+        c[i].val = gen_operand(f, op);
+    }
+    if (bad) {
+        size_t i = (size_t)irand((int)n);
+        switch (irand(5)) {
+        case 0:
+            c[i].field = chance(50) ? -1 : NF + irand(3);
+            break;
+        case 1:
+            c[i].op = (rs_op)(7 + irand(3));
+            break;
+        case 2: /* PREFIX on a number */
+            c[i].field = F_STAT + irand(5);
+            c[i].op = RS_PREFIX;
+            c[i].val = str_val("1");
+            break;
+        case 3: /* a string against a number */
+            c[i].field = F_STAT + irand(5);
+            c[i].val = str_val("3");
+            break;
+        default: /* a number against a string */
+            c[i].field = chance(50) ? F_NAME : F_TAG;
+            c[i].op = RS_EQ;
+            c[i].val = rs_val_int(3);
+            break;
+        }
+    }
+    return n;
+}
+
+/* A handle that names no live record: a removed one, or a made-up one. */
+static rs_handle gen_dead_handle(void)
+{
+    if (n_stale > 0 && chance(80)) {
+        return stale[irand(n_stale)];
+    }
+    switch (irand(5)) {
+    case 0:
+        return RS_NULL_HANDLE;
+    case 1:
+        return (rs_handle)2 << 48 | (rs_handle)1 << 32; /* no class 2 */
+    case 2:
+        return (rs_handle)1 << 48 | (rs_handle)1 << 32 | 0x01ffffffu;
+    case 3:
+        return (rs_handle)1 << 48 | (rs_handle)2 << 32; /* even: free */
+    default:
+        return n_recs ? recs[irand((int)n_recs)].h & 0xFFFFFFFFFFFFull
+                      : RS_NULL_HANDLE; /* a live one, class bits cut */
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operations                                                                */
+/* ------------------------------------------------------------------------ */
+
+static void op_insert(void)
+{
+    rs_named vals[NF + 2];
+    size_t n = 0;
+    int err = chance(12) ? 1 + irand(4) : 0;
+    enum { E_ATTR = 1, E_TWICE, E_BAD, E_NOKEY };
+    int bad_field = err == E_BAD ? irand(NF) : -1;
+    for (int f = 0; f < NF; f++) {
+        bool give = f == F_UID  ? err != E_NOKEY
+                    : f == F_NAME ? chance(95)
+                                  : chance(60);
+        if (f == bad_field) {
+            give = true;
+        }
+        if (!give) {
+            continue;
+        }
+        rs_value v = gen_value(f, f == bad_field);
+        /* Often the key or name of a live record: a duplicate. */
+        if ((f == F_UID || f == F_NAME) && f != bad_field && n_recs > 0 &&
+            chance(f == F_UID ? 15 : 10)) {
+            const mval *m = &recs[irand((int)n_recs)].f[f];
+            char *b = new_buf();
+            memcpy(b, m->s, m->len);
+            v = rs_val_str(b, m->len);
+        }
+        vals[n].name = defs[f].name;
+        vals[n].val = v;
+        n++;
+    }
+    /* Shuffle: errors are found in the order the values are given. */
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)irand((int)i);
+        rs_named t = vals[i - 1];
+        vals[i - 1] = vals[j];
+        vals[j] = t;
+    }
+    if (err == E_ATTR || (err == E_TWICE && n > 0)) {
+        static const char *const unknown[] = {"x", "Uid", "tag ", "",
+                                              "uid2", "levels"};
+        /* For E_TWICE, another value for the field of a value given. */
+        int f = err == E_TWICE ? m_field_named(vals[irand((int)n)].name) : -1;
+        size_t at = (size_t)irand((int)n + 1);
+        memmove(&vals[at + 1], &vals[at], (n - at) * sizeof *vals);
+        if (err == E_ATTR) {
+            vals[at].name = unknown[irand(6)];
+            vals[at].val = rs_val_int(1);
+        } else {
+            vals[at].name = defs[f].name;
+            vals[at].val = gen_value(f, false);
+        }
+        n++;
+    }
+    desc("insert {");
+    for (size_t i = 0; i < n; i++) {
+        desc("%s%s=", i ? ", " : "", vals[i].name);
+        desc_value(&vals[i].val);
+    }
+    desc("}");
+
+    mrec want;
+    rs_status ws = m_insert(vals, n, &want);
+    memsnap before = mem_now();
+    rs_handle h = RS_NULL_HANDLE;
+    bool want_out = chance(90);
+    rs_status rc = rs_insert(st, cls, vals, n, want_out ? &h : NULL);
+    expect("rs_insert", rc, ws);
+    if (rc != RS_OK) {
+        mem_same(&before, "a failed rs_insert");
+        return;
+    }
+    if (!want_out) {
+        rs_status g = rs_get(st, cls, want.f[F_UID].s, want.f[F_UID].len, &h);
+        expect("rs_get of the record just inserted", g, RS_OK);
+    }
+    if (h == RS_NULL_HANDLE || h >> 48 != 1 || m_by_handle(h) >= 0) {
+        fail("rs_insert gave handle 0x%016" PRIx64 ": null, of another "
+             "class, or already live",
+             h);
+    }
+    for (int i = 0; i < n_stale; i++) {
+        if (stale[i] == h) {
+            fail("rs_insert gave 0x%016" PRIx64 ", the handle of a removed "
+                 "record",
+                 h);
+        }
+    }
+    want.h = h;
+    m_add(&want);
+    compare_rec(&want, "after rs_insert");
+}
+
+static void op_remove(void)
+{
+    memsnap before = mem_now();
+    if (n_recs == 0 || chance(15)) {
+        rs_handle h = gen_dead_handle();
+        desc("remove dead handle 0x%016" PRIx64, h);
+        expect("rs_remove", rs_remove(st, h), RS_ESTALE);
+        mem_same(&before, "a failed rs_remove");
+        return;
+    }
+    size_t i = (size_t)irand((int)n_recs);
+    mrec r = recs[i];
+    desc("remove ");
+    desc_rec(&r);
+    expect("rs_remove", rs_remove(st, r.h), RS_OK);
+    m_remove(i);
+    expect("rs_check of the removed record", rs_check(st, r.h), RS_ESTALE);
+    if (rs_handle_class(st, r.h) != NULL) {
+        fail("rs_handle_class of a removed record is not NULL");
+    }
+    rs_handle h;
+    expect("rs_get of the removed key",
+           rs_get(st, cls, r.f[F_UID].s, r.f[F_UID].len, &h), RS_ENOTFOUND);
+    rs_value nv = rs_val_str(r.f[F_NAME].s, r.f[F_NAME].len);
+    expect("rs_find of the removed name", rs_find(st, cls, F_NAME, &nv, &h),
+           RS_ENOTFOUND);
+}
+
+enum { API_FIELD, API_ATTR, API_INT, API_STR };
+
+/* Set field f of the record at index i (or of the dead handle dead when i
+ * is -1) through one of the set calls, and compare. */
+static void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
+                   const char *attr)
+{
+    rs_handle h = i >= 0 ? recs[i].h : dead;
+    /* The model's answer, computed before the call: the value may be
+     * borrowed from the store. */
+    rs_status ws;
+    mval nv;
+    int mf = api == API_ATTR ? m_field_named(attr) : f;
+    if (i < 0) {
+        ws = RS_ESTALE;
+    } else if (api == API_ATTR && mf < 0) {
+        ws = RS_ENOATTR;
+    } else if (mf < 0 || mf >= NF) {
+        ws = RS_EINVAL;
+    } else if ((ws = m_coerce(mf, v, &nv)) == RS_OK && is_indexed(mf)) {
+        long j = m_find(mf, &nv);
+        if (j >= 0 && j != i) {
+            ws = RS_EEXIST;
+        }
+    }
+    memsnap before = mem_now();
+    rs_status rc;
+    const char *call;
+    switch (api) {
+    case API_ATTR:
+        call = "rs_set_attr";
+        rc = rs_set_attr(st, h, attr, v);
+        break;
+    case API_INT:
+        call = "rs_set_int";
+        rc = rs_set_int(st, h, f, v->v.i);
+        break;
+    case API_STR:
+        call = "rs_set_str";
+        rc = rs_set_str(st, h, f, v->v.s.ptr, v->v.s.len);
+        break;
+    default:
+        call = "rs_set_field";
+        rc = rs_set_field(st, h, f, v);
+        break;
+    }
+    expect(call, rc, ws);
+    if (rc != RS_OK) {
+        mem_same(&before, call);
+    } else {
+        m_strings -= out_of_line(&recs[i]);
+        recs[i].f[mf] = nv;
+        m_strings += out_of_line(&recs[i]);
+    }
+    if (i >= 0) {
+        compare_rec(&recs[i], "after a set");
+    }
+}
+
+static void op_set(bool by_name)
+{
+    long i = -1;
+    rs_handle dead = RS_NULL_HANDLE;
+    if (n_recs == 0 || chance(8)) {
+        dead = gen_dead_handle();
+    } else {
+        i = irand((int)n_recs);
+    }
+    static const int weights[NF] = {3, 4, 1, 1, 1, 1, 1, 4};
+    int f = 0;
+    for (int w = irand(16); w >= weights[f]; f++) {
+        w -= weights[f];
+    }
+    rs_value v;
+    if (i >= 0 && is_indexed(f) && chance(35)) {
+        /* Another record's value (a duplicate) or its own (no change). */
+        const mval *m = &recs[chance(70) ? irand((int)n_recs) : i].f[f];
+        char *b = new_buf();
+        memcpy(b, m->s, m->len);
+        v = rs_val_str(b, m->len);
+    } else if (f == F_TAG && n_recs > 1 && chance(10)) {
+        /* A value borrowed from the store, another record's tag: "copied"
+         * on the way in.  (A record's own value is the case
+         * set_own_borrowed_value, kept apart so a failure there does not
+         * stop this run.) */
+        long j = irand((int)n_recs);
+        if (j == i) {
+            j = (j + 1) % (long)n_recs;
+        }
+        const char *p;
+        size_t len;
+        rs_status rc = rs_get_str(st, recs[j].h, F_TAG, &p, &len);
+        expect("rs_get_str", rc, RS_OK);
+        v = rs_val_str(p, len);
+        desc("(tag borrowed from another record) ");
+    } else {
+        v = gen_value(f, chance(12));
+    }
+    int api = API_FIELD;
+    const char *attr = defs[f].name;
+    if (by_name) {
+        api = API_ATTR;
+        if (chance(6)) {
+            static const char *const unknown[] = {"x", "Name", "uid ", "",
+                                                  "levels"};
+            attr = unknown[irand(5)];
+        }
+    } else if (chance(4)) {
+        f = chance(50) ? -1 - irand(3) : NF + irand(100);
+    } else if (v.type == RS_I64 && chance(50)) {
+        api = API_INT;
+    } else if (v.type == RS_STR && v.v.s.ptr != NULL && chance(50)) {
+        api = API_STR;
+    }
+    desc("set %s 0x%016" PRIx64 " ", i >= 0 ? "live" : "dead",
+         i >= 0 ? recs[i].h : dead);
+    if (api == API_ATTR) {
+        desc("attr \"%s\"", attr);
+    } else {
+        desc("field %d (%s)", f, f >= 0 && f < NF ? defs[f].name : "bad");
+    }
+    desc(" via %s = ",
+         api == API_ATTR  ? "rs_set_attr"
+         : api == API_INT ? "rs_set_int"
+         : api == API_STR ? "rs_set_str"
+                          : "rs_set_field");
+    desc_value(&v);
+    if (i >= 0) {
+        desc(" on ");
+        desc_rec(&recs[i]);
+    }
+    do_set(i, dead, f, &v, api, attr);
+}
+
+static void op_get_key(void)
+{
+    rs_value k = chance(10) ? gen_bad_str(F_UID) : gen_key();
+    if (k.type != RS_STR) {
+        k = str_val("");
+    }
+    if (n_recs > 0 && chance(40)) {
+        const mval *m = &recs[irand((int)n_recs)].f[F_UID];
+        char *b = new_buf();
+        memcpy(b, m->s, m->len);
+        k = rs_val_str(b, m->len);
+    }
+    desc("rs_get key ");
+    desc_value(&k);
+    mval mk;
+    memset(&mk, 0, sizeof mk);
+    long j = -1;
+    if (k.v.s.len <= sizeof mk.s) {
+        mk.len = k.v.s.len;
+        memcpy(mk.s, k.v.s.ptr, mk.len);
+        j = m_find(F_UID, &mk);
+    }
+    rs_handle h = RS_NULL_HANDLE;
+    const char *p = k.v.s.ptr ? k.v.s.ptr : "";
+    rs_status rc = rs_get(st, cls, p, k.v.s.len, &h);
+    expect("rs_get", rc, j >= 0 ? RS_OK : RS_ENOTFOUND);
+    if (j >= 0 && h != recs[j].h) {
+        fail("rs_get gave 0x%016" PRIx64 ", the model 0x%016" PRIx64, h,
+             recs[j].h);
+    }
+}
+
+static void op_find(void)
+{
+    int f = F_NAME;
+    int r = irand(100);
+    if (r < 10) {
+        f = F_UID;
+    } else if (r < 15) {
+        f = F_STAT + irand(6); /* not indexed */
+    } else if (r < 18) {
+        f = chance(50) ? -1 : NF + irand(5);
+    }
+    int vf = f >= 0 && f < NF ? f : F_NAME;
+    rs_value v = gen_value(vf, chance(10));
+    if (is_str(vf) && n_recs > 0 && chance(40)) {
+        const mval *m = &recs[irand((int)n_recs)].f[vf];
+        char *b = new_buf();
+        memcpy(b, m->s, m->len);
+        v = rs_val_str(b, m->len);
+    }
+    desc("rs_find field %d = ", f);
+    desc_value(&v);
+    rs_status ws;
+    mval mv;
+    long j = -1;
+    if (f < 0 || f >= NF || !is_indexed(f)) {
+        ws = RS_EINVAL;
+    } else if (v.type == RS_STR) {
+        /* A lookup: no length or UTF-8 check (roster.h lists neither for
+         * rs_find); a string that could not be stored is not found. */
+        memset(&mv, 0, sizeof mv);
+        if (v.v.s.len <= defs[f].max_len) {
+            mv.len = v.v.s.len;
+            if (mv.len) {
+                memcpy(mv.s, v.v.s.ptr, mv.len);
+            }
+            j = m_find(f, &mv);
+        }
+        ws = j >= 0 ? RS_OK : RS_ENOTFOUND;
+    } else if ((ws = m_coerce(f, &v, &mv)) == RS_OK) {
+        j = m_find(f, &mv);
+        ws = j >= 0 ? RS_OK : RS_ENOTFOUND;
+    }
+    rs_handle h = RS_NULL_HANDLE;
+    expect("rs_find", rs_find(st, cls, f, &v, &h), ws);
+    if (j >= 0 && h != recs[j].h) {
+        fail("rs_find gave 0x%016" PRIx64 ", the model 0x%016" PRIx64, h,
+             recs[j].h);
+    }
+}
+
+/* Read the fields of a live or dead handle through every getter. */
+static void op_get_fields(void)
+{
+    long i = n_recs > 0 && chance(80) ? irand((int)n_recs) : -1;
+    rs_handle h = i >= 0 ? recs[i].h : gen_dead_handle();
+    desc("get fields of %s 0x%016" PRIx64, i >= 0 ? "live" : "dead", h);
+    rs_status dead = i >= 0 ? RS_OK : RS_ESTALE;
+    memsnap before = mem_now();
+    for (int k = 0; k < 6; k++) {
+        int f = irand(NF);
+        bool badf = chance(5);
+        int ff = badf ? (chance(50) ? -1 : NF + irand(9)) : f;
+        rs_type t = defs[f].type;
+        const mval *m = i >= 0 ? &recs[i].f[f] : NULL;
+        rs_status ws;
+        switch (irand(6)) {
+        case 0: {
+            rs_value v;
+            ws = dead ? dead : badf ? RS_EINVAL : RS_OK;
+            expect("rs_get_field", rs_get_field(st, h, ff, &v), ws);
+            if (ws == RS_OK) {
+                compare_field(h, f, m, "rs_get_field");
+            }
+            break;
+        }
+        case 1: {
+            rs_value v;
+            const char *name = badf ? "nope" : defs[f].name;
+            ws = dead ? dead : badf ? RS_ENOATTR : RS_OK;
+            expect("rs_get_attr", rs_get_attr(st, h, name, &v), ws);
+            if (ws == RS_OK && !value_matches(&v, f, m)) {
+                value_differs("rs_get_attr", h, f, &v, m);
+            }
+            break;
+        }
+        case 2: {
+            int64_t x = 0, want = 0;
+            ws = dead ? dead : badf ? RS_EINVAL : RS_OK;
+            if (ws == RS_OK) {
+                if (t == RS_BOOL) {
+                    want = m->b;
+                } else if (t == RS_I32) {
+                    want = m->i;
+                } else if (t == RS_U8 || t == RS_U16) {
+                    want = (int64_t)m->u;
+                } else {
+                    ws = RS_ETYPE;
+                }
+            }
+            expect("rs_get_int", rs_get_int(st, h, ff, &x), ws);
+            if (ws == RS_OK && x != want) {
+                fail("rs_get_int(%s) = %" PRId64 ", model %" PRId64,
+                     defs[f].name, x, want);
+            }
+            break;
+        }
+        case 3: {
+            uint64_t x = 0, want = 0;
+            ws = dead ? dead : badf ? RS_EINVAL : RS_OK;
+            if (ws == RS_OK) {
+                if (t == RS_BOOL) {
+                    want = m->b;
+                } else if (t == RS_I32) {
+                    if (m->i < 0) {
+                        ws = RS_ERANGE;
+                    }
+                    want = (uint64_t)m->i;
+                } else if (t == RS_U8 || t == RS_U16) {
+                    want = m->u;
+                } else {
+                    ws = RS_ETYPE;
+                }
+            }
+            expect("rs_get_uint", rs_get_uint(st, h, ff, &x), ws);
+            if (ws == RS_OK && x != want) {
+                fail("rs_get_uint(%s) = %" PRIu64 ", model %" PRIu64,
+                     defs[f].name, x, want);
+            }
+            break;
+        }
+        case 4: {
+            double x = 0, want = 0;
+            ws = dead ? dead : badf ? RS_EINVAL : RS_OK;
+            if (ws == RS_OK) {
+                if (t == RS_F64) {
+                    want = m->f;
+                } else if (t == RS_I32) {
+                    want = (double)m->i;
+                } else if (t == RS_U8 || t == RS_U16) {
+                    want = (double)m->u;
+                } else {
+                    ws = RS_ETYPE; /* bool and str are not numbers */
+                }
+            }
+            expect("rs_get_f64", rs_get_f64(st, h, ff, &x), ws);
+            if (ws == RS_OK && !(x == want || (isnan(x) && isnan(want)))) {
+                fail("rs_get_f64(%s) = %.17g, model %.17g", defs[f].name, x,
+                     want);
+            }
+            break;
+        }
+        default: {
+            const char *p = NULL;
+            size_t len = 0;
+            ws = dead ? dead : badf ? RS_EINVAL : t == RS_STR ? RS_OK
+                                                              : RS_ETYPE;
+            expect("rs_get_str", rs_get_str(st, h, ff, &p, &len), ws);
+            if (ws == RS_OK &&
+                (len != m->len || (len && memcmp(p, m->s, len) != 0))) {
+                fail("rs_get_str(%s) differs from the model", defs[f].name);
+            }
+            break;
+        }
+        }
+    }
+    size_t size = 0;
+    expect("rs_record_size", rs_record_size(st, h, &size), dead);
+    if (i >= 0 && size != row_len + out_of_line(&recs[i])) {
+        fail("rs_record_size = %zu, expected %zu", size,
+             row_len + out_of_line(&recs[i]));
+    }
+    expect("rs_check", rs_check(st, h), dead);
+    if ((rs_handle_class(st, h) != NULL) != (i >= 0)) {
+        fail("rs_handle_class disagrees with the model");
+    }
+    mem_same(&before, "reading fields");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The model's matches for conds, sorted by handle, into *out (malloc'd). */
+static size_t model_matches(const rs_cond *c, size_t n, rs_handle **out)
+{
+    rs_handle *m = malloc((n_recs + 1) * sizeof *m);
+    size_t k = 0;
+    if (m == NULL) {
+        fail("out of memory in the model");
+    }
+    for (size_t i = 0; i < n_recs; i++) {
+        if (m_match(&recs[i], c, n)) {
+            m[k++] = recs[i].h;
+        }
+    }
+    qsort(m, k, sizeof *m, cmp_u64);
+    *out = m;
+    return k;
+}
+
+static bool in_sorted(const rs_handle *a, size_t n, rs_handle h)
+{
+    return bsearch(&h, a, n, sizeof *a, cmp_u64) != NULL;
+}
+
+/* A filtered scan; with modify, each returned record may be removed or
+ * have a field set before the next (roster.h allows exactly that). */
+static void op_scan(bool modify)
+{
+    rs_cond conds[8];
+    bool bad = !modify && chance(8);
+    size_t n = gen_conds(conds, bad);
+    desc("%s ", modify ? "scan and modify" : "scan");
+    desc_conds(conds, n);
+    rs_status ws = m_check_conds(conds, n);
+    memsnap before = mem_now();
+    rs_scan *sc = NULL;
+    rs_status rc = rs_scan_open(st, cls, conds, n, &sc);
+    expect("rs_scan_open", rc, ws);
+    if (rc != RS_OK) {
+        mem_same(&before, "a failed rs_scan_open");
+        return;
+    }
+    rs_handle *want;
+    size_t n_want = model_matches(conds, n, &want);
+    /* The operands were copied: scribble over the caller's buffers. */
+    for (size_t i = 0; i < n; i++) {
+        if (conds[i].val.type == RS_STR && conds[i].val.v.s.len > 0) {
+            for (int b = 0; b < N_BUFS; b++) {
+                if (conds[i].val.v.s.ptr >= bufs[b] &&
+                    conds[i].val.v.s.ptr < bufs[b] + sizeof bufs[b]) {
+                    memset(bufs[b], '#', sizeof bufs[b]);
+                }
+            }
+        }
+    }
+    size_t got = 0;
+    rs_handle h, prev = 0;
+    while ((rc = rs_scan_next(sc, &h)) == RS_OK) {
+        if (!in_sorted(want, n_want, h)) {
+            long j = m_by_handle(h);
+            if (j >= 0) {
+                desc(" returned ");
+                desc_rec(&recs[j]);
+            }
+            fail("rs_scan_next returned 0x%016" PRIx64 ", which the model "
+                 "does not match (model: %zu matches)",
+                 h, n_want);
+        }
+        if (got > 0 && (uint32_t)h <= (uint32_t)prev) {
+            fail("rs_scan_next returned slot %u after slot %u", (uint32_t)h,
+                 (uint32_t)prev);
+        }
+        prev = h;
+        got++;
+        if (!modify) {
+            continue;
+        }
+        long i = m_by_handle(h);
+        if (i < 0) {
+            fail("rs_scan_next returned 0x%016" PRIx64 ", not live in the "
+                 "model", h);
+        }
+        int r = irand(100);
+        if (r < 3) {
+            expect("rs_remove during a scan", rs_remove(st, h), RS_OK);
+            m_remove((size_t)i);
+        } else if (r < 15) {
+            int f = irand(NF);
+            rs_value v = gen_value(f, chance(10));
+            do_set(i, RS_NULL_HANDLE, f, &v, API_FIELD, defs[f].name);
+        }
+    }
+    rs_scan_close(sc);
+    if (rc != RS_DONE || got != n_want) {
+        for (size_t k = 0; k < n_want; k++) {
+            long j = m_by_handle(want[k]);
+            if (j >= 0 && strlen(g_op) < 1500) {
+                desc(" model match: ");
+                desc_rec(&recs[j]);
+                break;
+            }
+        }
+        fail("the scan ended with %s after %zu records; the model matches "
+             "%zu",
+             rs_status_name(rc), got, n_want);
+    }
+    free(want);
+    if (!modify) {
+        mem_same(&before, "a scan opened and closed");
+    }
+}
+
+static void op_check_handle(void)
+{
+    bool live = n_recs > 0 && chance(50);
+    rs_handle h = live ? recs[irand((int)n_recs)].h : gen_dead_handle();
+    desc("rs_check 0x%016" PRIx64, h);
+    expect("rs_check", rs_check(st, h), live ? RS_OK : RS_ESTALE);
+    if ((rs_handle_class(st, h) == cls) != live) {
+        fail("rs_handle_class disagrees with the model");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The run                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Weights per phase: grow, mixed, shrink (down to empty), mixed. */
+typedef struct weights {
+    int insert, remove, set, set_attr, get_key, find, get_fields, scan,
+        scan_modify, check;
+} weights;
+
+static const weights phases[4] = {
+    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3},
+    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3},
+};
+
+static void one_op(const weights *w)
+{
+    int total = w->insert + w->remove + w->set + w->set_attr + w->get_key +
+                w->find + w->get_fields + w->scan + w->scan_modify + w->check;
+    int r = irand(total);
+    if ((r -= w->insert) < 0) {
+        op_insert();
+    } else if ((r -= w->remove) < 0) {
+        op_remove();
+    } else if ((r -= w->set) < 0) {
+        op_set(false);
+    } else if ((r -= w->set_attr) < 0) {
+        op_set(true);
+    } else if ((r -= w->get_key) < 0) {
+        op_get_key();
+    } else if ((r -= w->find) < 0) {
+        op_find();
+    } else if ((r -= w->get_fields) < 0) {
+        op_get_fields();
+    } else if ((r -= w->scan) < 0) {
+        op_scan(false);
+    } else if ((r -= w->scan_modify) < 0) {
+        op_scan(true);
+    } else {
+        op_check_handle();
+    }
+}
+
+static void run(uint64_t seed, long ops, long check_every, bool verbose)
+{
+    g_seed = seed;
+    g_step = -1;
+    rng = seed;
+    n_recs = 0;
+    m_strings = 0;
+    n_stale = stale_next = 0;
+    buf_next = 0;
+    memset(&g_alloc, 0, sizeof g_alloc);
+    snprintf(g_op, sizeof g_op, "setup");
+    rs_status rc = rs_store_open(count_alloc, &g_alloc, &st);
+    if (rc != RS_OK) {
+        fail("rs_store_open returned %s", rs_status_name(rc));
+    }
+    rc = rs_class_create(st, "Player", defs, NF, 0, &cls);
+    if (rc != RS_OK) {
+        fail("rs_class_create returned %s: %s", rs_status_name(rc),
+             rs_errmsg(st));
+    }
+    for (int f = 0; f < NF; f++) {
+        if (rs_class_field(cls, defs[f].name) != f) {
+            fail("field %s is not number %d", defs[f].name, f);
+        }
+    }
+    row_len = cls->row_len;
+    for (int f = 0; f < NF; f++) {
+        inline_max[f] = is_str(f) ? cls->sch.fields[f].width - 1 : 0;
+    }
+    long phase_len = ops / 8 < 20000 ? ops / 8 : 20000;
+    if (phase_len < 500) {
+        phase_len = 500;
+    }
+    size_t max_live = 0;
+    int empties = 0;
+    for (g_step = 0; g_step < ops; g_step++) {
+        g_op[0] = '\0';
+        one_op(&phases[(g_step / phase_len) % 4]);
+        step_checks();
+        if (n_recs > max_live) {
+            max_live = n_recs;
+        }
+        if (n_recs == 0) {
+            empties++;
+        }
+        if (getenv("MODEL_TRACE") && (g_step + 1) % phase_len == 0) {
+            printf("step %ld: %zu live\n", g_step + 1, n_recs);
+        }
+        if ((g_step + 1) % check_every == 0) {
+            g_op[0] = '\0';
+            full_check("periodic");
+        }
+    }
+    g_op[0] = '\0';
+    snprintf(g_op, sizeof g_op, "end of run");
+    full_check("end");
+    /* A scan left open is closed with the store; nothing may leak. */
+    rs_scan *sc;
+    rc = rs_scan_open(st, cls, NULL, 0, &sc);
+    if (rc != RS_OK) {
+        fail("rs_scan_open returned %s", rs_status_name(rc));
+    }
+    rs_store_close(st);
+    st = NULL;
+    if (g_alloc.live_bytes != 0 || g_alloc.live_blocks != 0) {
+        fail("after rs_store_close, %zu bytes in %zu blocks are still "
+             "allocated",
+             g_alloc.live_bytes, g_alloc.live_blocks);
+    }
+    printf("seed %" PRIu64 ": %ld operations, up to %zu live records, "
+           "empty %d times (row %zu bytes; inline up to uid %zu, name %zu, "
+           "tag %zu)\n",
+           seed, ops, max_live, empties, row_len, inline_max[F_UID],
+           inline_max[F_NAME], inline_max[F_TAG]);
+    if (verbose) {
+        print_tally();
+    }
+    memset(stat_call, 0, sizeof stat_call);
+    memset(stat_n, 0, sizeof stat_n);
+    free(recs);
+    recs = NULL;
+    cap_recs = 0;
+}
+
+/* Set a string field to its own current value, borrowed from the store
+ * with rs_get_str(): the value is "copied" on the way in, so the record
+ * must keep it, inline (up to 7 bytes) or out of line.  The same for a
+ * value borrowed from another field of the same record. */
+static void test_set_own_borrowed_value(void)
+{
+    snprintf(g_op, sizeof g_op, "set_own_borrowed_value");
+    memset(&g_alloc, 0, sizeof g_alloc);
+    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &st));
+    CHECK_OK(st, rs_class_create(st, "Player", defs, NF, 0, &cls));
+    static const char *const tags[] = {
+        "", "abc", "abcdefg", "abcdefgh", "fifteen-bytes-x", "sixteen-bytes-xx",
+        "a-tag-of-twenty-byte", "forty-bytes-of-tag-forty-bytes-of-tag-40"};
+    for (int t = 0; t < 8; t++) {
+        for (int api = 0; api < 3; api++) {
+            char uid[16];
+            snprintf(uid, sizeof uid, "u%d-%d", t, api);
+            rs_named v[] = {{"uid", str_val(uid)},
+                            {"name", str_val(uid)},
+                            {"tag", str_val(tags[t])}};
+            rs_handle h = RS_NULL_HANDLE;
+            CHECK_OK(st, rs_insert(st, cls, v, 3, &h));
+            const char *p = NULL;
+            size_t len = 0;
+            CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+            rs_value own = rs_val_str(p, len);
+            if (api == 0) {
+                CHECK_OK(st, rs_set_str(st, h, F_TAG, p, len));
+            } else if (api == 1) {
+                CHECK_OK(st, rs_set_field(st, h, F_TAG, &own));
+            } else {
+                CHECK_OK(st, rs_set_attr(st, h, "tag", &own));
+            }
+            CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+            if (len != strlen(tags[t]) || memcmp(p, tags[t], len) != 0) {
+                char got[256], want[256];
+                fmt_str(got, sizeof got, p, len);
+                fmt_str(want, sizeof want, tags[t], strlen(tags[t]));
+                fprintf(stderr,
+                        "%s:%d: tag set to its own borrowed value (%zu "
+                        "bytes, %s): store has %s, expected %s\n",
+                        __FILE__, __LINE__, strlen(tags[t]),
+                        api == 0   ? "rs_set_str"
+                        : api == 1 ? "rs_set_field"
+                                   : "rs_set_attr",
+                        got, want);
+                check_failures++;
+            }
+        }
+    }
+    /* Another field of the same record: tag = name. */
+    rs_named v[] = {{"uid", str_val("x")},
+                    {"name", str_val("a-name-past-seven")}};
+    rs_handle h = RS_NULL_HANDLE;
+    CHECK_OK(st, rs_insert(st, cls, v, 2, &h));
+    const char *p = NULL;
+    size_t len = 0;
+    CHECK_OK(st, rs_get_str(st, h, F_NAME, &p, &len));
+    CHECK_OK(st, rs_set_str(st, h, F_TAG, p, len));
+    CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+    CHECK(len == 17 && memcmp(p, "a-name-past-seven", 17) == 0);
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+    st = NULL;
+    CHECK_EQ(g_alloc.live_bytes, 0);
+}
+
+static void test_model(void)
+{
+    run(opt_seed, opt_ops, opt_check_every, true);
+}
+
+/* Other seeds, shorter, with the full comparison more often. */
+static void test_seeds(void)
+{
+    for (uint64_t s = 2; s <= 6; s++) {
+        run(s, 20000, 250, false);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {
+        {"model", test_model},
+        {"seeds", test_seeds},
+        {"set_own_borrowed_value", test_set_own_borrowed_value},
+        {NULL, NULL},
+    };
+    char *rest[4] = {argv[0], NULL, NULL, NULL};
+    int n_rest = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            opt_seed = strtoull(argv[++i], NULL, 10);
+            opt_seed_given = true;
+        } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
+            opt_ops = strtol(argv[++i], NULL, 10);
+            opt_seed_given = true;
+        } else if (strcmp(argv[i], "--check-every") == 0 && i + 1 < argc) {
+            opt_check_every = strtol(argv[++i], NULL, 10);
+        } else if (n_rest < 2) {
+            rest[n_rest++] = argv[i];
+        } else {
+            fprintf(stderr, "usage: %s [case] [--seed S] [--ops N] "
+                            "[--check-every K]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (opt_ops < 1 || opt_check_every < 1) {
+        fprintf(stderr, "--ops and --check-every take a positive number\n");
+        return 2;
+    }
+    if (opt_seed_given && n_rest == 1) {
+        rest[n_rest++] = "model"; /* a replay runs just that seed */
+    }
+    return check_main(n_rest, rest, cases);
+}

@@ -1,0 +1,978 @@
+/*
+ * test_oom.c: allocation failure.
+ *
+ * The store runs on an allocator that fails the k-th allocation or growth
+ * (a realloc to a larger size) of an operation, for k = 1, 2, ... until the
+ * operation succeeds.  Frees and shrinking reallocs never fail: the
+ * rs_alloc_fn contract says a shrink must not, and the library relies on it
+ * to give back capacity it grew before a later step failed.  Every failure
+ * must return RS_ENOMEM and leave the store exactly as it was:
+ *
+ *   - content: a digest of every record (handle and fields) and the count;
+ *   - accounting: rs_mem()'s total, every category and n_allocs;
+ *   - structures: rs__store_check() passes.
+ *
+ * After the success the content must be the one expected.  Throughout, the
+ * allocator's own count of live bytes and blocks must equal rs_mem()'s
+ * total and n_allocs (the accounting is exact), every free and realloc must
+ * pass the size the block was allocated with, and after rs_store_close()
+ * nothing may be left.
+ *
+ * Operations: store open, class create and parse, the first insert into a
+ * class, inserts into a filled class (under the small-page build these cross
+ * record pages, page-table doubling, string pages and their table, index
+ * segment growth, splits and directory doubling: each case checks that its
+ * inserts really reached them), inserts into freed slots, sets of long
+ * strings and of unique fields, and scan open.  Calls documented never to
+ * allocate (remove, lookups, reads, scan steps, rs_mem) run with every
+ * allocation failing.
+ */
+#include "check.h"
+#include "roster.h"
+#include "store.h" /* rs__store_check and, for coverage, the structures */
+
+#include <stdbool.h>
+
+/* ------------------------------------------------------------------------ */
+/* The failing allocator                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct failing {
+    size_t live_bytes, live_blocks;
+    long n_grows;    /* allocations and growths since the last reset */
+    long fail_at;    /* fail the fail_at-th of them; 0: none */
+    bool fail_all;   /* fail every allocation and growth */
+    long n_failed;   /* failures injected since the last reset */
+    long contract;   /* calls that broke the allocator contract */
+} failing;
+
+static failing fa;
+
+/* Each block carries its size in a 16-byte header, so a free or realloc
+ * passing another old_len is caught. */
+static void *fail_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
+{
+    failing *a = ud;
+    unsigned char *base = ptr ? (unsigned char *)ptr - 16 : NULL;
+    if (base) {
+        size_t had;
+        memcpy(&had, base, sizeof had);
+        if (had != old_len) {
+            fprintf(stderr, "allocator: old_len %zu for a block of %zu\n",
+                    old_len, had);
+            a->contract++;
+        }
+    } else if (old_len != 0) {
+        fprintf(stderr, "allocator: NULL pointer with old_len %zu\n",
+                old_len);
+        a->contract++;
+    }
+    if (new_len == 0) {
+        if (base) {
+            a->live_bytes -= old_len;
+            a->live_blocks--;
+            free(base);
+        }
+        return NULL;
+    }
+    if (base == NULL || new_len > old_len) {
+        a->n_grows++;
+        if (a->fail_all || a->n_grows == a->fail_at) {
+            a->n_failed++;
+            return NULL;
+        }
+    }
+    unsigned char *p = realloc(base, new_len + 16);
+    if (p == NULL) {
+        fprintf(stderr, "allocator: the C library is out of memory\n");
+        abort();
+    }
+    memcpy(p, &new_len, sizeof new_len);
+    a->live_bytes = a->live_bytes - old_len + new_len;
+    if (base == NULL) {
+        a->live_blocks++;
+    }
+    return p + 16;
+}
+
+static void fa_arm(long k)
+{
+    fa.n_grows = 0;
+    fa.n_failed = 0;
+    fa.fail_at = k;
+    fa.fail_all = false;
+}
+
+static void fa_disarm(void)
+{
+    fa.fail_at = 0;
+    fa.fail_all = false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The store under test                                                      */
+/* ------------------------------------------------------------------------ */
+
+static rs_store *st;
+static rs_class *player;
+
+enum { F_UID, F_NAME, F_STAT, F_LEVEL, F_SCORE, F_RATIO, F_FLAG, F_TAG, NF };
+
+static const rs_field_def player_defs[NF] = {
+    {"uid", RS_STR, 12, RS_FIELD_KEY, false, {.type = RS_STR}},
+    {"name", RS_STR, 20, RS_FIELD_UNIQUE, false, {.type = RS_STR}},
+    {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
+    {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
+    {"score", RS_I32, 0, 0, true, {.type = RS_I32, .v.i = -1}},
+    {"ratio", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.0}},
+    {"flag", RS_BOOL, 0, 0, false, {.type = RS_BOOL}},
+    {"tag", RS_STR, 40, 0, true,
+     {.type = RS_STR, .v.s = {"default-tag-value", 17}}},
+};
+
+/* The allocator's count is the accounting's, exactly. */
+static void check_accounting(const char *where)
+{
+    if (fa.contract) {
+        fprintf(stderr, "%s: %ld calls broke the allocator contract\n",
+                where, fa.contract);
+        check_failures++;
+        fa.contract = 0;
+    }
+    if (st == NULL) {
+        if (fa.live_bytes != 0 || fa.live_blocks != 0) {
+            fprintf(stderr, "%s: no store, yet %zu bytes in %zu blocks "
+                            "are allocated\n",
+                    where, fa.live_bytes, fa.live_blocks);
+            check_failures++;
+        }
+        return;
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    if (m.total != fa.live_bytes || m.n_allocs != fa.live_blocks) {
+        fprintf(stderr, "%s: rs_mem() says %zu bytes in %zu blocks, the "
+                        "allocator holds %zu in %zu\n",
+                where, m.total, m.n_allocs, fa.live_bytes, fa.live_blocks);
+        check_failures++;
+    }
+    size_t sum = 0;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        sum += m.bytes[c];
+    }
+    if (sum != m.total) {
+        fprintf(stderr, "%s: categories sum to %zu, total %zu\n", where, sum,
+                m.total);
+        check_failures++;
+    }
+}
+
+static void close_store(void)
+{
+    rs_store_close(st);
+    st = NULL;
+    player = NULL;
+    check_accounting("after rs_store_close");
+}
+
+static void open_store(void)
+{
+    memset(&fa, 0, sizeof fa);
+    CHECK_OK(NULL, rs_store_open(fail_alloc, &fa, &st));
+    check_accounting("after rs_store_open");
+}
+
+static void open_player(void)
+{
+    open_store();
+    CHECK_OK(st, rs_class_create(st, "Player", player_defs, NF, 0, &player));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Content and snapshots                                                     */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t mix(uint64_t h, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ b[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* A hash of record h: its handle and every field. */
+static uint64_t record_hash(rs_class *cls, rs_handle h)
+{
+    uint64_t x = mix(1469598103934665603ull, &h, sizeof h);
+    size_t nf = rs_class_n_fields(cls);
+    for (rs_field f = 0; f < (rs_field)nf; f++) {
+        rs_value v;
+        if (rs_get_field(st, h, f, &v) != RS_OK) {
+            return 0;
+        }
+        x = mix(x, &v.type, sizeof v.type);
+        if (v.type == RS_STR) {
+            x = mix(x, &v.v.s.len, sizeof v.v.s.len);
+            x = mix(x, v.v.s.ptr, v.v.s.len);
+        } else if (v.type == RS_BOOL) {
+            x = mix(x, &v.v.b, sizeof v.v.b);
+        } else {
+            x = mix(x, &v.v.u, sizeof v.v.u); /* i, u and f share it */
+        }
+    }
+    return x;
+}
+
+/* Every record of every class, order-free (a sum), so that one record's
+ * share can be taken out.  Scans allocate: the allocator is disarmed. */
+static uint64_t digest_of(rs_class *cls)
+{
+    uint64_t sum = 0;
+    long saved = fa.fail_at;
+    bool saved_all = fa.fail_all;
+    fa_disarm();
+    rs_scan *sc;
+    rs_handle h;
+    if (rs_scan_open(st, cls, NULL, 0, &sc) != RS_OK) {
+        CHECK(!"rs_scan_open for the digest");
+        return 0;
+    }
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        sum += record_hash(cls, h);
+    }
+    rs_scan_close(sc);
+    fa.fail_at = saved;
+    fa.fail_all = saved_all;
+    return sum;
+}
+
+static rs_class *classes[4];
+static int n_classes;
+
+typedef struct snapshot {
+    uint64_t digest;
+    size_t count;
+    rs_mem_report mem;
+} snapshot;
+
+static snapshot take(void)
+{
+    snapshot s;
+    memset(&s, 0, sizeof s);
+    for (int i = 0; i < n_classes; i++) {
+        s.digest += digest_of(classes[i]) * (uint64_t)(2 * i + 1);
+        s.count += rs_count(classes[i]);
+    }
+    rs_mem(st, &s.mem);
+    return s;
+}
+
+/* Whether a failure left everything as it was; says what moved if not. */
+static void same(const snapshot *a, const snapshot *b, const char *what,
+                 long k)
+{
+    bool ok = a->digest == b->digest && a->count == b->count &&
+              a->mem.total == b->mem.total &&
+              a->mem.n_allocs == b->mem.n_allocs &&
+              a->mem.n_records == b->mem.n_records;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        ok = ok && a->mem.bytes[c] == b->mem.bytes[c];
+    }
+    if (!ok) {
+        fprintf(stderr,
+                "%s, failing allocation %ld: the failure changed the store: "
+                "digest %016" PRIx64 " -> %016" PRIx64 ", count %zu -> %zu, "
+                "total %zu -> %zu, n_allocs %zu -> %zu",
+                what, k, a->digest, b->digest, a->count, b->count,
+                a->mem.total, b->mem.total, a->mem.n_allocs, b->mem.n_allocs);
+        for (int c = 0; c < RS_MEM__COUNT; c++) {
+            fprintf(stderr, ", %s %zu -> %zu", rs_mem_cat_name((rs_mem_cat)c),
+                    a->mem.bytes[c], b->mem.bytes[c]);
+        }
+        fprintf(stderr, "\n");
+        check_failures++;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The loop: fail allocation k = 1, 2, ... until the operation succeeds      */
+/* ------------------------------------------------------------------------ */
+
+typedef rs_status (*op_fn)(void *arg);
+
+/* Failure points found over a case, and the allocations of the last
+ * successful run, for the summaries. */
+static long points_total, last_grows;
+
+/* Run op with its k-th allocation failing, k = 1, 2, ..., checking every
+ * failure; returns how many allocations the successful run made. */
+static long inject(const char *what, op_fn op, void *arg)
+{
+    snapshot before = take();
+    for (long k = 1;; k++) {
+        fa_arm(k);
+        rs_status rc = op(arg);
+        long failed = fa.n_failed, grows = fa.n_grows;
+        fa_disarm();
+        check_accounting(what);
+        if (rc == RS_OK) {
+            if (failed) {
+                fprintf(stderr, "%s: succeeded although allocation %ld "
+                                "failed\n",
+                        what, k);
+                check_failures++;
+            }
+            points_total += k - 1;
+            last_grows = grows;
+            return grows;
+        }
+        if (rc != RS_ENOMEM || failed == 0) {
+            fprintf(stderr, "%s, failing allocation %ld: returned %s (%s)%s\n",
+                    what, k, rs_status_name(rc), rs_errmsg(st),
+                    failed ? "" : " without any allocation failing");
+            check_failures++;
+            return -1;
+        }
+        if (rs_errmsg(st)[0] == '\0') {
+            fprintf(stderr, "%s, failing allocation %ld: RS_ENOMEM with an "
+                            "empty rs_errmsg()\n",
+                    what, k);
+            check_failures++;
+        }
+        snapshot after = take();
+        same(&before, &after, what, k);
+        rs_status chk = rs__store_check(st);
+        if (chk != RS_OK) {
+            fprintf(stderr, "%s, failing allocation %ld: rs__store_check "
+                            "returned %s\n",
+                    what, k, rs_status_name(chk));
+            check_failures++;
+        }
+        if (k > 1000) {
+            fprintf(stderr, "%s: still failing after 1000 allocations\n",
+                    what);
+            check_failures++;
+            return -1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Records                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The values of one Player record. */
+typedef struct prec {
+    char uid[16], name[24], tag[48];
+    uint64_t stat, level;
+    int64_t score;
+    double ratio;
+    bool flag;
+} prec;
+
+/* Record i of a family of distinct records with strings of many lengths:
+ * uid 2..12 bytes, name 2..20, tag 0..40, so they land inline and in many
+ * string pools. */
+static prec make_rec(long i, int salt)
+{
+    prec r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.uid, sizeof r.uid, "%c%ld", "uUkK"[salt & 3], i);
+    if (i % 3 == 0) {
+        snprintf(r.uid, sizeof r.uid, "%c-long-%05ld", "uUkK"[salt & 3], i);
+    }
+    int nl = 2 + (int)(i % 19);
+    snprintf(r.name, sizeof r.name, "%c%ld-", "nNmM"[salt & 3], i);
+    size_t n = strlen(r.name);
+    while ((int)n < nl) {
+        r.name[n++] = 'x';
+    }
+    r.name[n] = '\0';
+    size_t tl = (size_t)((i * 7) % 41);
+    for (size_t j = 0; j < tl; j++) {
+        r.tag[j] = (char)('a' + (i + (long)j) % 26);
+    }
+    r.tag[tl] = '\0';
+    r.stat = (uint64_t)(i % 256);
+    r.level = (uint64_t)(i % 65536);
+    r.score = (int64_t)(i * 37 % 2001) - 1000;
+    r.ratio = (double)i / 8.0;
+    r.flag = i % 2 == 0;
+    return r;
+}
+
+typedef struct insert_arg {
+    prec r;
+    rs_handle h;
+} insert_arg;
+
+static rs_status do_insert(void *arg)
+{
+    insert_arg *a = arg;
+    rs_named v[] = {{"uid", rs_val_cstr(a->r.uid)},
+                    {"name", rs_val_cstr(a->r.name)},
+                    {"stat", rs_val_uint(a->r.stat)},
+                    {"level", rs_val_uint(a->r.level)},
+                    {"score", rs_val_int(a->r.score)},
+                    {"ratio", rs_val_f64(a->r.ratio)},
+                    {"flag", rs_val_bool(a->r.flag)},
+                    {"tag", rs_val_cstr(a->r.tag)}};
+    return rs_insert(st, player, v, NF, &a->h);
+}
+
+/* Whether record h holds r. */
+static void check_rec(rs_handle h, const prec *r)
+{
+    const char *p;
+    size_t len;
+    uint64_t u;
+    int64_t i;
+    double d;
+    rs_value v;
+    CHECK_OK(st, rs_get_str(st, h, F_UID, &p, &len));
+    CHECK(len == strlen(r->uid) && memcmp(p, r->uid, len) == 0);
+    CHECK_OK(st, rs_get_str(st, h, F_NAME, &p, &len));
+    CHECK(len == strlen(r->name) && memcmp(p, r->name, len) == 0);
+    CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+    CHECK(len == strlen(r->tag) && (len == 0 || memcmp(p, r->tag, len) == 0));
+    CHECK_OK(st, rs_get_uint(st, h, F_STAT, &u));
+    CHECK_EQ(u, r->stat);
+    CHECK_OK(st, rs_get_uint(st, h, F_LEVEL, &u));
+    CHECK_EQ(u, r->level);
+    CHECK_OK(st, rs_get_int(st, h, F_SCORE, &i));
+    CHECK_EQ(i, r->score);
+    CHECK_OK(st, rs_get_f64(st, h, F_RATIO, &d));
+    CHECK(d == r->ratio);
+    CHECK_OK(st, rs_get_field(st, h, F_FLAG, &v));
+    CHECK(v.type == RS_BOOL && v.v.b == r->flag);
+    rs_handle k;
+    CHECK_OK(st, rs_get(st, player, r->uid, strlen(r->uid), &k));
+    CHECK_EQ(k, h);
+}
+
+/* Insert r under failure injection and check the result: the new record
+ * holds r and every other record is as it was. */
+static rs_handle insert_checked(const prec *r, const char *what)
+{
+    uint64_t d0 = digest_of(player);
+    size_t n0 = rs_count(player);
+    insert_arg a = {*r, RS_NULL_HANDLE};
+    if (inject(what, do_insert, &a) < 0) {
+        return RS_NULL_HANDLE;
+    }
+    check_rec(a.h, r);
+    CHECK_EQ(rs_count(player), n0 + 1);
+    CHECK_EQ(digest_of(player) - record_hash(player, a.h), d0);
+    CHECK_OK(st, rs__store_check(st));
+    return a.h;
+}
+
+/* Insert without injection. */
+static rs_handle insert_plain(const prec *r)
+{
+    insert_arg a = {*r, RS_NULL_HANDLE};
+    CHECK_OK(st, do_insert(&a));
+    return a.h;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cases                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void test_store_open(void)
+{
+    memset(&fa, 0, sizeof fa);
+    long k = 1;
+    rs_status rc;
+    for (;; k++) {
+        rs_store *s = NULL;
+        fa_arm(k);
+        rc = rs_store_open(fail_alloc, &fa, &s);
+        fa_disarm();
+        if (rc == RS_OK) {
+            st = s;
+            break;
+        }
+        CHECK_EQ(rc, RS_ENOMEM);
+        CHECK_EQ(fa.live_bytes, 0);
+        CHECK_EQ(fa.live_blocks, 0);
+        if (rc != RS_ENOMEM || k > 100) {
+            return;
+        }
+    }
+    CHECK(k >= 2); /* opening allocates */
+    check_accounting("rs_store_open");
+    CHECK(rs_class_find(st, "Player") == NULL);
+    close_store();
+}
+
+typedef struct create_arg {
+    const char *name;
+    const rs_field_def *defs;
+    size_t n;
+    unsigned flags;
+    const char *text; /* rs_class_parse() when set */
+    rs_class *out;
+} create_arg;
+
+static rs_status do_create(void *arg)
+{
+    create_arg *a = arg;
+    rs_status rc;
+    if (a->text) {
+        rc = rs_class_parse(st, a->text, strlen(a->text), &a->out);
+    } else {
+        rc = rs_class_create(st, a->name, a->defs, a->n, a->flags, &a->out);
+    }
+    if (rc != RS_OK) {
+        CHECK(rs_class_find(st, a->name) == NULL);
+    }
+    return rc;
+}
+
+/* The class text of cls, for comparing classes. */
+static void format_of(const rs_class *cls, char *buf, size_t len)
+{
+    size_t need = rs_class_format(cls, buf, len);
+    CHECK(need < len);
+}
+
+static void test_class_create(void)
+{
+    open_store();
+    create_arg a = {"Player", player_defs, NF, 0, NULL, NULL};
+    long n = inject("rs_class_create Player (empty store)", do_create, &a);
+    CHECK(n >= 1);
+    player = a.out;
+    CHECK(player != NULL && rs_class_find(st, "Player") == player);
+    if (player == NULL) {
+        close_store();
+        return;
+    }
+    CHECK_EQ(rs_class_n_fields(player), NF);
+    for (int f = 0; f < NF; f++) {
+        rs_field_def d;
+        CHECK_OK(st, rs_class_field_def(player, f, &d));
+        CHECK_STR(d.name, player_defs[f].name);
+        CHECK_EQ(d.type, player_defs[f].type);
+        CHECK_EQ(d.flags, player_defs[f].flags);
+    }
+    classes[0] = player;
+    n_classes = 1;
+    /* A second class, on a store that holds records: the class list grows
+     * and the first class must not move. */
+    for (long i = 0; i < 40; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    static const rs_field_def item_defs[] = {
+        {"id", RS_I64, 0, RS_FIELD_KEY, false, {.type = RS_I64}},
+        {"code", RS_U32, 0, RS_FIELD_UNIQUE, false, {.type = RS_U32}},
+        {"label", RS_STR, 100, RS_FIELD_UNIQUE, true,
+         {.type = RS_STR, .v.s = {"", 0}}},
+        {"note", RS_STR, 300, 0, true,
+         {.type = RS_STR, .v.s = {"a default note longer than seven", 32}}},
+        {"w", RS_F32, 0, 0, true, {.type = RS_F64, .v.f = 1.5}},
+    };
+    create_arg b = {"Item", item_defs, 5, RS_CLASS_DYNAMIC, NULL, NULL};
+    inject("rs_class_create Item (second class)", do_create, &b);
+    CHECK(b.out != NULL && rs_class_find(st, "Item") == b.out);
+    CHECK(rs_class_find(st, "Player") == player);
+    CHECK_EQ(rs_count(player), 40);
+    if (b.out) {
+        classes[n_classes++] = b.out;
+        rs_named v[] = {{"id", rs_val_int(-7)}, {"code", rs_val_uint(9)}};
+        CHECK_OK(st, rs_insert(st, b.out, v, 2, NULL));
+        rs_handle h;
+        CHECK_OK(st, rs_get(st, b.out, "-7", 2, &h));
+        const char *p;
+        size_t len;
+        CHECK_OK(st, rs_get_str(st, h, 3, &p, &len));
+        CHECK(len == 32 && memcmp(p, "a default note", 14) == 0);
+    }
+    CHECK_OK(st, rs__store_check(st));
+    n_classes = 0;
+    close_store();
+}
+
+static void test_class_parse(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    for (long i = 0; i < 10; i++) {
+        prec r = make_rec(i, 1);
+        insert_plain(&r);
+    }
+    static const char text[] =
+        "Guild {\n"
+        "    gid: str(24) key      # a comment\n"
+        "    title: str(64) unique = \"Tab\\there, quote \\\" and \\x41\"\n"
+        "    members: u32 = 0; rank: i16 = -3\n"
+        "    gold: f64 = 2.5\n"
+        "    open: bool = true\n"
+        "} dynamic\n";
+    create_arg a = {"Guild", NULL, 0, 0, text, NULL};
+    long n = inject("rs_class_parse Guild", do_create, &a);
+    CHECK(n >= 1);
+    rs_class *guild = a.out;
+    CHECK(guild != NULL && rs_class_find(st, "Guild") == guild);
+    if (guild) {
+        CHECK_EQ(rs_class_n_fields(guild), 6);
+        CHECK_EQ(rs_class_flags(guild), RS_CLASS_DYNAMIC);
+        rs_field_def d;
+        CHECK_OK(st, rs_class_field_def(guild, 1, &d));
+        const char *want = "Tab\there, quote \" and A";
+        CHECK(d.has_default && d.def.type == RS_STR &&
+              d.def.v.s.len == strlen(want) &&
+              memcmp(d.def.v.s.ptr, want, strlen(want)) == 0);
+        /* The parsed class reads back as the same text form. */
+        char f1[512], f2[512];
+        format_of(guild, f1, sizeof f1);
+        rs_class *again = NULL;
+        char *t2 = f1;
+        char renamed[512];
+        snprintf(renamed, sizeof renamed, "Guild2%s", t2 + 5);
+        CHECK_OK(st, rs_class_parse(st, renamed, strlen(renamed), &again));
+        if (again) {
+            format_of(again, f2, sizeof f2);
+            CHECK_STR(f2 + 6, f1 + 5);
+        }
+    }
+    CHECK_EQ(rs_count(player), 10);
+    CHECK_OK(st, rs__store_check(st));
+    n_classes = 0;
+    close_store();
+}
+
+static void test_insert_empty(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    /* Long uid, name and tag: the first row page and its table, the first
+     * string pages and their table. */
+    prec r = make_rec(3, 0);
+    snprintf(r.tag, sizeof r.tag, "a-tag-past-the-inline-limit");
+    rs_handle h = insert_checked(&r, "first insert into an empty class");
+    CHECK(h != RS_NULL_HANDLE);
+    /* And a second class's first insert with strings inline only. */
+    prec s = make_rec(4, 1);
+    s.tag[0] = '\0';
+    h = insert_checked(&s, "second insert, inline strings");
+    CHECK(h != RS_NULL_HANDLE);
+    n_classes = 0;
+    close_store();
+}
+
+/* What the growth structures look like, to prove the injected inserts
+ * reached each growth path. */
+typedef struct growth {
+    uint32_t rec_pages, rec_cap, str_pages, str_cap;
+    uint32_t depth[2], segs[2];
+} growth;
+
+static growth growth_now(void)
+{
+    growth g;
+    g.rec_pages = player->n_pages;
+    g.rec_cap = player->cap_pages;
+    g.str_pages = st->strs.n_pages;
+    g.str_cap = st->strs.cap_pages;
+    for (int i = 0; i < 2; i++) {
+        g.depth[i] = player->ix[i].depth;
+        g.segs[i] = player->ix[i].n_segs;
+    }
+    return g;
+}
+
+/* Many inserts, each under injection, into a filled class. */
+static void test_insert_growth(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    for (long i = 0; i < 300; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    growth g0 = growth_now();
+    long allocating = 0;
+    points_total = 0;
+    for (long i = 300; i < 1100; i++) {
+        prec r = make_rec(i, 0);
+        char what[64];
+        snprintf(what, sizeof what, "insert %ld (%s)", i, r.uid);
+        if (insert_checked(&r, what) == RS_NULL_HANDLE) {
+            break;
+        }
+        allocating += last_grows > 0;
+    }
+    growth g1 = growth_now();
+    /* Each growth path ran under injection. */
+    CHECK(g1.rec_pages > g0.rec_pages);     /* row pages */
+    CHECK(g1.rec_cap > g0.rec_cap);         /* the page table doubled */
+    CHECK(g1.str_pages > g0.str_pages);     /* string pages */
+    CHECK(g1.str_cap > g0.str_cap);         /* their table doubled */
+    for (int i = 0; i < 2; i++) {
+        CHECK(g1.segs[i] > g0.segs[i]);     /* segments split */
+        CHECK(g1.depth[i] > g0.depth[i]);   /* the directory doubled */
+    }
+    printf("  800 inserts, %ld allocated, %ld failure points; pages %u->%u "
+           "(table %u->%u), string pages %u->%u (table %u->%u), uid index "
+           "%u->%u segments depth %u->%u, name index %u->%u depth %u->%u\n",
+           allocating, points_total, g0.rec_pages, g1.rec_pages, g0.rec_cap,
+           g1.rec_cap, g0.str_pages, g1.str_pages, g0.str_cap, g1.str_cap,
+           g0.segs[0], g1.segs[0], g0.depth[0], g1.depth[0], g0.segs[1],
+           g1.segs[1], g0.depth[1], g1.depth[1]);
+    /* Every record is still there. */
+    for (long i = 0; i < 1100; i += 1) {
+        prec r = make_rec(i, 0);
+        rs_handle h;
+        CHECK_OK(st, rs_get(st, player, r.uid, strlen(r.uid), &h));
+        if (i % 50 == 0) {
+            check_rec(h, &r);
+        }
+    }
+    n_classes = 0;
+    close_store();
+}
+
+/* Calls documented not to allocate, with every allocation failing. */
+static void test_no_alloc_calls(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    rs_handle hs[200];
+    for (long i = 0; i < 200; i++) {
+        prec r = make_rec(i, 2);
+        hs[i] = insert_plain(&r);
+    }
+    rs_scan *sc;
+    rs_cond c = {F_LEVEL, RS_LT, rs_val_int(100)};
+    CHECK_OK(st, rs_scan_open(st, player, &c, 1, &sc));
+    fa_arm(0);
+    fa.fail_all = true;
+    rs_handle h;
+    long seen = 0;
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        seen++;
+    }
+    CHECK_EQ(seen, 100);
+    for (long i = 0; i < 200; i++) {
+        prec r = make_rec(i, 2);
+        CHECK_OK(st, rs_get(st, player, r.uid, strlen(r.uid), &h));
+        CHECK_EQ(h, hs[i]);
+        rs_value nv = rs_val_cstr(r.name);
+        CHECK_OK(st, rs_find(st, player, F_NAME, &nv, &h));
+        CHECK_EQ(h, hs[i]);
+        rs_value v;
+        CHECK_OK(st, rs_get_field(st, hs[i], F_TAG, &v));
+        size_t size;
+        CHECK_OK(st, rs_record_size(st, hs[i], &size));
+        CHECK_OK(st, rs_check(st, hs[i]));
+        if (i % 3 == 0) {
+            CHECK_OK(st, rs_remove(st, hs[i])); /* never allocates */
+        }
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    CHECK_EQ(fa.n_grows, fa.n_failed);
+    CHECK_EQ(fa.n_grows, 0);
+    fa_disarm();
+    rs_scan_close(sc);
+    check_accounting("reads under fail_all");
+    CHECK_EQ(rs_count(player), 200 - 67);
+    CHECK_OK(st, rs__store_check(st));
+    n_classes = 0;
+    close_store();
+}
+
+/* Inserts into freed slots after churn: free-list reuse, freed string
+ * cells, index segments rebuilt over tombstones. */
+static void test_insert_after_churn(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    static rs_handle hs[600];
+    for (long i = 0; i < 600; i++) {
+        prec r = make_rec(i, 0);
+        hs[i] = insert_plain(&r);
+    }
+    for (int round = 0; round < 3; round++) {
+        for (long i = round; i < 600; i += 3) {
+            if (hs[i] != RS_NULL_HANDLE) {
+                CHECK_OK(st, rs_remove(st, hs[i]));
+                hs[i] = RS_NULL_HANDLE;
+            }
+        }
+        for (long i = round; i < 600; i += 3) {
+            prec r = make_rec(i + 1000 * (round + 1), 3);
+            char what[64];
+            snprintf(what, sizeof what, "churn round %d insert %s", round,
+                     r.uid);
+            hs[i] = insert_checked(&r, what);
+            if (hs[i] == RS_NULL_HANDLE) {
+                n_classes = 0;
+                close_store();
+                return;
+            }
+        }
+    }
+    CHECK_EQ(rs_count(player), 600);
+    n_classes = 0;
+    close_store();
+}
+
+typedef struct set_arg {
+    rs_handle h;
+    rs_field f;
+    rs_value v;
+} set_arg;
+
+static rs_status do_set(void *arg)
+{
+    set_arg *a = arg;
+    return rs_set_field(st, a->h, a->f, &a->v);
+}
+
+/* Set under injection, then check the field and that nothing else moved. */
+static void set_checked(rs_handle h, rs_field f, const char *s,
+                        const char *what)
+{
+    uint64_t d0 = digest_of(player) - record_hash(player, h);
+    set_arg a = {h, f, rs_val_cstr(s)};
+    if (inject(what, do_set, &a) < 0) {
+        return;
+    }
+    const char *p;
+    size_t len;
+    CHECK_OK(st, rs_get_str(st, h, f, &p, &len));
+    CHECK(len == strlen(s) && memcmp(p, s, len) == 0);
+    CHECK_EQ(digest_of(player) - record_hash(player, h), d0);
+    if (f != F_TAG) {
+        rs_handle k;
+        rs_value v = rs_val_cstr(s);
+        CHECK_OK(st, rs_find(st, player, f, &v, &k));
+        CHECK_EQ(k, h);
+    }
+    CHECK_OK(st, rs__store_check(st));
+}
+
+static void test_set_strings(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    static rs_handle hs[300];
+    for (long i = 0; i < 300; i++) {
+        prec r = make_rec(i, 0);
+        r.tag[0] = '\0';
+        hs[i] = insert_plain(&r);
+    }
+    growth g0 = growth_now();
+    points_total = 0;
+    char s[64], what[96];
+    for (long i = 0; i < 300; i++) {
+        /* A long tag of a length not seen yet in its pool, then short. */
+        size_t len = 8 + (size_t)(i % 33);
+        for (size_t j = 0; j < len; j++) {
+            s[j] = (char)('A' + (i + (long)j) % 26);
+        }
+        s[len] = '\0';
+        snprintf(what, sizeof what, "set tag of record %ld to %zu bytes", i,
+                 len);
+        set_checked(hs[i], F_TAG, s, what);
+        if (i % 5 == 0) {
+            snprintf(what, sizeof what, "set tag of record %ld short", i);
+            set_checked(hs[i], F_TAG, "short", what);
+        }
+        /* The unique name: a new long value, and a new inline one. */
+        snprintf(s, sizeof s, "renamed-player-%ld", i);
+        snprintf(what, sizeof what, "set name of record %ld to %s", i, s);
+        set_checked(hs[i], F_NAME, s, what);
+        if (i % 4 == 0) {
+            snprintf(s, sizeof s, "r%ld", i);
+            snprintf(what, sizeof what, "set name of record %ld to %s", i, s);
+            set_checked(hs[i], F_NAME, s, what);
+        }
+        /* The key. */
+        if (i % 2 == 0) {
+            snprintf(s, sizeof s, "newkey-%ld", i);
+            snprintf(what, sizeof what, "set uid of record %ld to %s", i, s);
+            set_checked(hs[i], F_UID, s, what);
+        }
+    }
+    growth g1 = growth_now();
+    CHECK(g1.str_pages > g0.str_pages);
+    CHECK(g1.segs[1] > g0.segs[1]); /* the name index grew under sets */
+    printf("  set strings: %ld failure points; string pages %u->%u, name "
+           "index %u->%u segments\n",
+           points_total, g0.str_pages, g1.str_pages, g0.segs[1], g1.segs[1]);
+    n_classes = 0;
+    close_store();
+}
+
+typedef struct scan_arg {
+    rs_cond conds[3];
+    size_t n;
+    rs_scan *sc;
+} scan_arg;
+
+static rs_status do_scan_open(void *arg)
+{
+    scan_arg *a = arg;
+    return rs_scan_open(st, player, a->conds, a->n, &a->sc);
+}
+
+static void test_scan_open(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    for (long i = 0; i < 100; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    char prefix[] = "n1";
+    scan_arg a = {{{F_NAME, RS_PREFIX, rs_val_str(prefix, 2)},
+                   {F_SCORE, RS_GE, rs_val_int(-1000)},
+                   {F_TAG, RS_NE, rs_val_cstr("no-such-tag")}},
+                  3,
+                  NULL};
+    long n = inject("rs_scan_open", do_scan_open, &a);
+    CHECK(n >= 1);
+    prefix[0] = 'X';
+    long seen = 0;
+    rs_handle h;
+    while (a.sc && rs_scan_next(a.sc, &h) == RS_OK) {
+        seen++;
+    }
+    CHECK_EQ(seen, 11); /* n1, n10..n19 */
+    rs_scan_close(a.sc);
+    /* Scans left open when the store closes are freed with it. */
+    a.n = 0;
+    inject("rs_scan_open (left open)", do_scan_open, &a);
+    n_classes = 0;
+    close_store();
+}
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {
+        {"store_open", test_store_open},
+        {"class_create", test_class_create},
+        {"class_parse", test_class_parse},
+        {"insert_empty", test_insert_empty},
+        {"insert_growth", test_insert_growth},
+        {"insert_after_churn", test_insert_after_churn},
+        {"set_strings", test_set_strings},
+        {"scan_open", test_scan_open},
+        {"no_alloc_calls", test_no_alloc_calls},
+        {NULL, NULL},
+    };
+    return check_main(argc, argv, cases);
+}
