@@ -28,7 +28,7 @@
 #else
 #include <assert.h>
 #define RS_ASSERT(c) assert(c)
-#define RS_NEVER(c) ((c) ? (assert(!#c), 1) : 0)
+#define RS_NEVER(c) ((c) ? (assert(0 && #c), 1) : 0)
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)

@@ -301,9 +301,10 @@ static void same(const snapshot *a, const snapshot *b, const char *what,
 
 typedef rs_status (*op_fn)(void *arg);
 
-/* Failure points found over a case, and the allocations of the last
- * successful run, for the summaries. */
-static long points_total, last_grows;
+/* Failure points found over a case, those where the failing allocation was
+ * an index's (its message says so), and the allocations of the last
+ * successful run, for the summaries and coverage checks. */
+static long points_total, points_index, last_grows;
 
 /* Run op with its k-th allocation failing, k = 1, 2, ..., checking every
  * failure; returns how many allocations the successful run made. */
@@ -333,6 +334,9 @@ static long inject(const char *what, op_fn op, void *arg)
                     failed ? "" : " without any allocation failing");
             check_failures++;
             return -1;
+        }
+        if (strstr(rs_errmsg(st), "index") != NULL) {
+            points_index++;
         }
         if (rs_errmsg(st)[0] == '\0') {
             fprintf(stderr, "%s, failing allocation %ld: RS_ENOMEM with an "
@@ -699,7 +703,7 @@ static void test_insert_growth(void)
     }
     growth g0 = growth_now();
     long allocating = 0;
-    points_total = 0;
+    points_total = points_index = 0;
     for (long i = 300; i < 1100; i++) {
         prec r = make_rec(i, 0);
         char what[64];
@@ -719,10 +723,13 @@ static void test_insert_growth(void)
         CHECK(g1.segs[i] > g0.segs[i]);     /* segments split */
         CHECK(g1.depth[i] > g0.depth[i]);   /* the directory doubled */
     }
-    printf("  800 inserts, %ld allocated, %ld failure points; pages %u->%u "
+    CHECK(points_index > 0);
+    printf("  800 inserts, %ld allocated, %ld failure points (%ld in "
+           "indexes); pages %u->%u "
            "(table %u->%u), string pages %u->%u (table %u->%u), uid index "
            "%u->%u segments depth %u->%u, name index %u->%u depth %u->%u\n",
-           allocating, points_total, g0.rec_pages, g1.rec_pages, g0.rec_cap,
+           allocating, points_total, points_index, g0.rec_pages,
+           g1.rec_pages, g0.rec_cap,
            g1.rec_cap, g0.str_pages, g1.str_pages, g0.str_cap, g1.str_cap,
            g0.segs[0], g1.segs[0], g0.depth[0], g1.depth[0], g0.segs[1],
            g1.segs[1], g0.depth[1], g1.depth[1]);
@@ -802,6 +809,7 @@ static void test_insert_after_churn(void)
         prec r = make_rec(i, 0);
         hs[i] = insert_plain(&r);
     }
+    points_total = points_index = 0;
     for (int round = 0; round < 3; round++) {
         for (long i = round; i < 600; i += 3) {
             if (hs[i] != RS_NULL_HANDLE) {
@@ -823,6 +831,75 @@ static void test_insert_after_churn(void)
         }
     }
     CHECK_EQ(rs_count(player), 600);
+    printf("  churn in thirds: %ld failure points (%ld in indexes)\n",
+           points_total, points_index);
+    n_classes = 0;
+    close_store();
+}
+
+/* Churn at a high load (the removals leave tombstones in full groups, so
+ * segments fill up and are purged, rebuilt at the same size), then after
+ * most records are gone (purged segments merge with their buddies): every
+ * insert under injection. */
+static void test_churn_purge_merge(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    enum { N = 1000 };
+    static rs_handle hs[N];
+    for (long i = 0; i < N; i++) {
+        prec r = make_rec(i, 1);
+        hs[i] = insert_plain(&r);
+    }
+    growth g0 = growth_now();
+    points_total = points_index = 0;
+    uint64_t x = 88172645463325252ull;
+    long next = 10000;
+    /* Phase 1: the population stays at N. */
+    for (long i = 0; i < 3000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long j = (long)(x % N);
+        CHECK_OK(st, rs_remove(st, hs[j]));
+        prec r = make_rec(next++, 2);
+        char what[64];
+        snprintf(what, sizeof what, "churn insert %s", r.uid);
+        hs[j] = insert_checked(&r, what);
+        if (hs[j] == RS_NULL_HANDLE) {
+            n_classes = 0;
+            close_store();
+            return;
+        }
+    }
+    long phase1 = points_index;
+    growth g1 = growth_now();
+    /* Phase 2: down to a tenth, then churn there. */
+    long keep = getenv("KEEP") ? atol(getenv("KEEP")) : 10;
+    for (long i = 0; i < N; i++) {
+        if (i % keep != 0) {
+            CHECK_OK(st, rs_remove(st, hs[i]));
+            hs[i] = RS_NULL_HANDLE;
+        }
+    }
+    for (long i = 0; i < 3000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long j = (long)(x % (N / keep)) * keep;
+        CHECK_OK(st, rs_remove(st, hs[j]));
+        prec r = make_rec(next++, 3);
+        char what[64];
+        snprintf(what, sizeof what, "sparse churn insert %s", r.uid);
+        hs[j] = insert_checked(&r, what);
+        if (hs[j] == RS_NULL_HANDLE) {
+            break;
+        }
+    }
+    growth g2 = growth_now();
+    CHECK(phase1 > 0); /* purges ran under injection */
+    CHECK_EQ(rs_count(player), N / keep);
+    printf("  churn: %ld failure points (%ld in indexes at full load, %ld "
+           "after); uid index %u->%u->%u segments, name index %u->%u->%u\n",
+           points_total, phase1, points_index - phase1, g0.segs[0],
+           g1.segs[0], g2.segs[0], g0.segs[1], g1.segs[1], g2.segs[1]);
     n_classes = 0;
     close_store();
 }
@@ -874,7 +951,7 @@ static void test_set_strings(void)
         hs[i] = insert_plain(&r);
     }
     growth g0 = growth_now();
-    points_total = 0;
+    points_total = points_index = 0;
     char s[64], what[96];
     for (long i = 0; i < 300; i++) {
         /* A long tag of a length not seen yet in its pool, then short. */
@@ -908,10 +985,13 @@ static void test_set_strings(void)
     }
     growth g1 = growth_now();
     CHECK(g1.str_pages > g0.str_pages);
-    CHECK(g1.segs[1] > g0.segs[1]); /* the name index grew under sets */
-    printf("  set strings: %ld failure points; string pages %u->%u, name "
-           "index %u->%u segments\n",
-           points_total, g0.str_pages, g1.str_pages, g0.segs[1], g1.segs[1]);
+    /* Sets of unique fields rebuilt index segments (over the tombstones
+     * their deletes leave) under injection. */
+    CHECK(points_index > 0);
+    printf("  set strings: %ld failure points (%ld in indexes); string "
+           "pages %u->%u, name index %u->%u segments\n",
+           points_total, points_index, g0.str_pages, g1.str_pages, g0.segs[1],
+           g1.segs[1]);
     n_classes = 0;
     close_store();
 }
@@ -969,6 +1049,7 @@ int main(int argc, char **argv)
         {"insert_empty", test_insert_empty},
         {"insert_growth", test_insert_growth},
         {"insert_after_churn", test_insert_after_churn},
+        {"churn_purge_merge", test_churn_purge_merge},
         {"set_strings", test_set_strings},
         {"scan_open", test_scan_open},
         {"no_alloc_calls", test_no_alloc_calls},
