@@ -109,7 +109,7 @@ typedef struct result {
     double bytes_rss, bytes_acct, insert_ns, get_uid_ns, get_name_ns,
         update_ns, scan_ns, churn_ns, churn_growth, worst_insert_us;
     uint64_t checksum;
-    rs_mem_report mem;
+    rs_mem_report mem, mem_after_churn;
 } result;
 
 static rs_status insert(rs_store *st, rs_class *cls, const player *p,
@@ -141,8 +141,8 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
     size_t rss0 = rss_bytes();
     rs_store *st;
     rs_class *cls;
-    const char *text = "Player { uid: str(16) key; name: str(32) unique; "
-                       "stat: u8 = 0; level: u16 = 0 }";
+    const char *text = "Player { uid: str(16) key; name: str(32) unique "
+                       "inline(12); stat: u8 = 0; level: u16 = 0 }";
     if (rs_store_open(NULL, NULL, &st) != RS_OK ||
         rs_class_parse(st, text, strlen(text), &cls) != RS_OK) {
         die("open", NULL);
@@ -213,10 +213,12 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
     sum += matched;
 
     /* Churn: 10 rounds; 20% log out, as many new players log in. */
-    size_t before = rss_bytes();
     size_t k = n / 5;
-    char (*uids)[16] = malloc(k * sizeof *uids);
-    char (*names)[24] = malloc(k * sizeof *names);
+    char (*uids)[16] = calloc(k, sizeof *uids);
+    char (*names)[24] = calloc(k, sizeof *names);
+    memset(uids, 1, k * sizeof *uids); /* resident before we measure */
+    memset(names, 1, k * sizeof *names);
+    size_t before = rss_bytes();
     t0 = now_ns();
     for (int round = 0; round < 10; round++) {
         for (size_t j = 0; j < k; j++) {
@@ -233,7 +235,7 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
                 i++;
             }
             player p = ps[i];
-            size_t id = n * (size_t)(round + 1) + j + 1;
+            size_t id = n + k * (size_t)round + j + 1;
             p.uid_len = (uint32_t)snprintf(uids[j], 16, "%07zu", id);
             p.uid = uids[j];
             p.name_len = (uint32_t)snprintf(names[j], 24, "p%zu", id);
@@ -245,6 +247,7 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
     }
     r.churn_ns = (now_ns() - t0) / (double)(20 * k);
     r.churn_growth = ((double)rss_bytes() - (double)before) / (double)n;
+    rs_mem(st, &r.mem_after_churn);
     r.checksum = sum;
     free(uids);
     free(names);
@@ -397,8 +400,11 @@ int main(int argc, char **argv)
         printf("  get by name      %.1f ns\n", med.get_name_ns);
         printf("  update level     %.1f ns\n", med.update_ns);
         printf("  scan             %.2f ns a record\n", med.scan_ns);
-        printf("  churn            %.1f ns an op, RSS growth %.2f B/player\n",
-               med.churn_ns, med.churn_growth);
+        printf("  churn            %.1f ns an op, RSS growth %.2f B/player, "
+               "accounted %+.2f B/player\n",
+               med.churn_ns, med.churn_growth,
+               ((double)med.mem_after_churn.total - (double)med.mem.total) /
+                   (double)np);
         if (pauses) {
             printf("  worst insert     %.1f us\n", med.worst_insert_us);
         }

@@ -185,12 +185,21 @@ typedef struct rs_field_def {
     unsigned flags;   /* RS_FIELD_KEY, RS_FIELD_UNIQUE */
     bool has_default; /* else 0, false, 0.0 or "" */
     rs_value def;     /* checked like any value set on the field */
+    /* RS_STR only: how many bytes of the string the row keeps inline,
+     * RS_MIN_INLINE..RS_MAX_INLINE; longer strings go to the string arena.
+     * 0 picks 7 for str(n <= 16) and 15 above.  The row spends
+     * inline_len + 1 bytes on the field either way. */
+    uint32_t inline_len;
 } rs_field_def;
+
+#define RS_MIN_INLINE 7
+#define RS_MAX_INLINE 15
 
 /* Declare a class in st from field definitions.  name and every def are
  * copied.  Returns RS_OK and sets *out (store-owned, valid until the store
  * closes); RS_EINVAL for a bad name, no key or two keys, a key or unique
- * field of type bool or float, too many fields; RS_EEXIST if st already has
+ * field of type bool or float, too many fields, an inline_len out of range
+ * or on a field that is not a string; RS_EEXIST if st already has
  * a class of that name; RS_ETYPE, RS_ERANGE, RS_ETOOLONG or RS_EUTF8 for a bad
  * default; RS_ENOMEM. */
 RS_API RS_NODISCARD rs_status rs_class_create(rs_store *st, const char *name,
@@ -198,11 +207,12 @@ RS_API RS_NODISCARD rs_status rs_class_create(rs_store *st, const char *name,
                                               size_t n_fields, unsigned flags,
                                               rs_class **out);
 
-/* Declare a class from its text form, for example
+/* Declare a class from its text form (modifiers after the type, in any
+ * order: key, unique, inline(N) for strings, = default), for example
  *
  *     Player {
  *         uid: str(16) key;
- *         name: str(32) unique;
+ *         name: str(32) unique inline(12);
  *         stat: u8 = 0;
  *         level: u16 = 1   # a comment runs to the end of the line
  *     } dynamic

@@ -38,7 +38,7 @@
  *     field    = name ":" type { modifier }
  *     type     = "bool" | "i8" | "i16" | "i32" | "i64" | "u8" | "u16"
  *              | "u32" | "u64" | "f32" | "f64" | "str" "(" digits ")"
- *     modifier = "key" | "unique" | "=" literal
+ *     modifier = "key" | "unique" | "inline" "(" digits ")" | "=" literal
  *     literal  = integer | float | "true" | "false" | string
  *     integer  = [ "+" | "-" ] digits
  *     float    = [ "+" | "-" ] ( digits [ "." { digit } ] | "." digits )
@@ -825,6 +825,14 @@ static rs_status check_field(rs_store *st, const char *cls,
         }
         *key = (int)i;
     }
+    if (d->inline_len != 0 &&
+        (d->type != RS_STR || d->inline_len < RS_MIN_INLINE ||
+         d->inline_len > RS_MAX_INLINE)) {
+        return rs__err(st, RS_EINVAL, "%s.%s: inline(%u) %s", cls, d->name,
+                       d->inline_len,
+                       d->type != RS_STR ? "is for str fields only"
+                                         : "is out of range 7..15");
+    }
     if (d->flags && (d->type == RS_BOOL || is_float(d->type))) {
         return rs__err(st, RS_EINVAL, "%s.%s: a %s field cannot be %s", cls,
                        d->name, d->flags & RS_FIELD_KEY ? "key" : "unique",
@@ -936,8 +944,13 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
         fd->max_len = d->type == RS_STR ? d->max_len : 0;
         fd->flags = d->flags;
         fd->off = off;
-        fd->width = d->type == RS_STR ? RS_STR_CELL(fd->max_len)
-                                      : rs__type_width(d->type);
+        if (d->type != RS_STR) {
+            fd->width = rs__type_width(d->type);
+        } else if (d->inline_len != 0) {
+            fd->width = d->inline_len + 1;
+        } else {
+            fd->width = RS_STR_CELL(fd->max_len);
+        }
         fd->ix = -1;
         off += fd->width;
         if (d->flags) {
@@ -1033,6 +1046,7 @@ rs_status rs_class_field_def(const rs_class *cls, rs_field f,
     out->flags = fd->flags;
     out->has_default = fd->has_default;
     out->def = fd->def;
+    out->inline_len = fd->type == RS_STR ? fd->width - 1 : 0;
     return RS_OK;
 }
 
@@ -1599,6 +1613,42 @@ static rs_status parse_type(parser *ps, const token *field, rs_field_def *def)
     return next(ps);
 }
 
+/* "inline" "(" digits ")": the current token is "inline".  The range is
+ * the schema's to check, so text and C API give one message. */
+static rs_status parse_inline(parser *ps, const token *field,
+                              rs_field_def *def)
+{
+    if (def->inline_len != 0) {
+        return syntax_at(ps, ps->tok.line, ps->tok.col, "'inline' given "
+                         "twice for field '%.*s'", name_prec(field->len),
+                         ps->text + field->pos);
+    }
+    TRY(next(ps));
+    if (!is_punct(ps, '(')) {
+        return expected(ps, "'(' after inline");
+    }
+    TRY(next(ps));
+    const token *tk = &ps->tok;
+    const char *p = ps->text + tk->pos;
+    rs_value n;
+    int r = tk->kind == T_NUM && is_digit(p[0]) ? parse_decimal(p, tk->len, &n)
+                                                : 1;
+    if (r == 1) {
+        return expected(ps, "the length N of inline(N)");
+    }
+    def->inline_len = r == 2 || n.type == RS_U64 || n.v.i > 255
+                          ? 256
+                          : (uint32_t)n.v.i;
+    if (def->inline_len == 0) {
+        def->inline_len = 256; /* 0 means "default" in the C API */
+    }
+    TRY(next(ps));
+    if (!is_punct(ps, ')')) {
+        return expected(ps, "')' after the length of inline(N)");
+    }
+    return next(ps);
+}
+
 /* field = name ":" type { modifier }.  The current token is the name; on
  * return it is the one after the field. */
 static rs_status parse_field(parser *ps)
@@ -1618,6 +1668,9 @@ static rs_status parse_field(parser *ps)
             flag = RS_FIELD_KEY;
         } else if (tk->kind == T_IDENT && tok_is(ps, tk, "unique")) {
             flag = RS_FIELD_UNIQUE;
+        } else if (tk->kind == T_IDENT && tok_is(ps, tk, "inline")) {
+            TRY(parse_inline(ps, &name, &def));
+            continue;
         } else if (is_punct(ps, '=')) {
             if (def.has_default) {
                 return syntax_at(ps, tk->line, tk->col, "a second default "
@@ -1848,6 +1901,11 @@ size_t rs_class_format(const rs_class *cls, char *buf, size_t buflen)
             }
             if (fd->flags & RS_FIELD_UNIQUE) {
                 puts_(&o, " unique");
+            }
+            if (fd->type == RS_STR && fd->width != RS_STR_CELL(fd->max_len)) {
+                char ibuf[24];
+                snprintf(ibuf, sizeof ibuf, " inline(%u)", fd->width - 1);
+                puts_(&o, ibuf);
             }
             if (fd->has_default) {
                 puts_(&o, " = ");

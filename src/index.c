@@ -189,7 +189,7 @@ static void seg_free(rs_store *st, rs__seg *s)
  * segment grows, and the load averages near 0.78. */
 static uint32_t groups_for(size_t m)
 {
-    size_t g = (m * 10 / 7 + GROUP - 1) / GROUP;
+    size_t g = (m * 2 + GROUP - 1) / GROUP;
     return g < 1 ? 1 : (uint32_t)g;
 }
 

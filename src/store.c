@@ -712,30 +712,29 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
 /* Reading                                                                   */
 /* ------------------------------------------------------------------------ */
 
-rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
-                  const rs_value *val, rs_handle *out)
+/* rs_find() on bad arguments: the message. */
+static rs_status find_err(rs_store *st, const rs_class *c, rs_field f,
+                          const rs_value *val, rs_handle *out)
 {
-    rs__clear_err(st);
     if (c == NULL || c->st != st || val == NULL || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_find: NULL argument");
     }
-    rs_status rc = check_field(st, c, f);
-    if (rc != RS_OK) {
-        return rc;
-    }
+    return check_field(st, c, f);
+}
+
+/* rs_find() for values that need coercion, and every miss. */
+static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
+                           const rs_value *val, rs_handle *out)
+{
     const rs__field *fd = &c->sch.fields[f];
     if (fd->ix < 0) {
         return rs__err(st, RS_EINVAL, "%s.%s is not a key or unique field",
                        c->sch.name, fd->name);
     }
-    rs_value v;
-    if (fd->type == RS_STR && val->type == RS_STR &&
-        (val->v.s.ptr != NULL || val->v.s.len == 0)) {
-        /* A lookup needs no UTF-8 or length check: a string that could
-         * not be stored is simply not found. */
-        v = *val;
-    } else {
-        rc = rs__coerce(st, &c->sch, f, val, &v);
+    rs_value v = *val;
+    if (!(fd->type == RS_STR && v.type == RS_STR &&
+          (v.v.s.ptr != NULL || v.v.s.len == 0))) {
+        rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
         if (rc != RS_OK) {
             return rc;
         }
@@ -749,6 +748,32 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
     }
     *out = rs__handle(c, slot);
     return RS_OK;
+}
+
+rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
+                  const rs_value *val, rs_handle *out)
+{
+    rs__clear_err(st);
+    if (c == NULL || c->st != st || val == NULL || out == NULL ||
+        f < 0 || (uint32_t)f >= c->sch.n_fields) {
+        return find_err(st, c, f, val, out);
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    uint32_t slot;
+    if (fd->ix >= 0 && fd->type == RS_STR && val->type == RS_STR &&
+        (val->v.s.ptr != NULL || val->v.s.len == 0)) {
+        /* The hot path, as short as rs_get()'s: a lookup needs no UTF-8 or
+         * length check (a string that could not be stored is simply not
+         * found). */
+        const char *key = val->v.s.ptr;
+        size_t len = val->v.s.len;
+        slot = rs__index_find(&c->ix[fd->ix], rs__hash(key, len), key, len);
+        if (RS_LIKELY(slot != UINT32_MAX)) {
+            *out = rs__handle(c, slot);
+            return RS_OK;
+        }
+    }
+    return find_slow(st, c, f, val, out);
 }
 
 rs_status rs_get(rs_store *st, const rs_class *c, const char *key,

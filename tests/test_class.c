@@ -961,7 +961,7 @@ static void duplicate_class(void)
     CHECK(mem_same(&before, &after));
     CHECK(rs_class_find(st, "Player") == c);
     CHECK_EQ(rs_class_n_fields(c), 4u);
-    rs_field_def k = {"k", RS_U8, 0, RS_FIELD_KEY, false, {0}};
+    rs_field_def k = {"k", RS_U8, 0, RS_FIELD_KEY, false, {0}, 0};
     CHECK_ST(st, rs_class_create(st, "Player", &k, 1, 0, &c2), RS_EEXIST);
     rs_mem(st, &after);
     CHECK(mem_same(&before, &after));
@@ -974,7 +974,7 @@ static rs_status create1(rs_store *st, rs_field_def d, rs_class **out)
     static int n;
     char name[32];
     snprintf(name, sizeof name, "C%d", ++n);
-    rs_field_def defs[2] = {{"k", RS_U8, 0, RS_FIELD_KEY, false, {0}}, d};
+    rs_field_def defs[2] = {{"k", RS_U8, 0, RS_FIELD_KEY, false, {0}, 0}, d};
     rs_mem_report before, after;
     rs_mem(st, &before);
     rs_status s = rs_class_create(st, name, defs, 2, 0, out);
@@ -988,7 +988,7 @@ static rs_status create1(rs_store *st, rs_field_def d, rs_class **out)
 
 static rs_field_def fdef(rs_type t, uint32_t max_len, rs_value v)
 {
-    return (rs_field_def){"f", t, max_len, 0, true, v};
+    return (rs_field_def){"f", t, max_len, 0, true, v, 0};
 }
 
 /* The value rules, through the defaults of rs_class_create(). */
@@ -1155,8 +1155,8 @@ static void create_errors(void)
 {
     rs_store *st = open_store();
     rs_class *c = NULL;
-    rs_field_def key = {"k", RS_U8, 0, RS_FIELD_KEY, false, {0}};
-    rs_field_def f = {"f", RS_U8, 0, 0, false, {0}};
+    rs_field_def key = {"k", RS_U8, 0, RS_FIELD_KEY, false, {0}, 0};
+    rs_field_def f = {"f", RS_U8, 0, 0, false, {0}, 0};
     rs_mem_report before, after;
     rs_mem(st, &before);
 
@@ -1294,9 +1294,9 @@ static void class_calls(void)
     rs_store *st = open_store();
     rs_class *c = NULL;
     rs_field_def defs[3] = {
-        {"name", RS_STR, 8, 0, true, rs_val_cstr("anon")},
-        {"id", RS_U32, 0, RS_FIELD_KEY, false, {0}},
-        {"tag", RS_STR, 4, RS_FIELD_UNIQUE, false, {0}},
+        {"name", RS_STR, 8, 0, true, rs_val_cstr("anon"), 0},
+        {"id", RS_U32, 0, RS_FIELD_KEY, false, {0}, 0},
+        {"tag", RS_STR, 4, RS_FIELD_UNIQUE, false, {0}, 0},
     };
     char name[8] = "Obj";
     if (!CHECK_OK(st, rs_class_create(st, name, defs, 3, RS_CLASS_DYNAMIC,

@@ -123,6 +123,9 @@ static bool chance(int pct)
 
 typedef struct counting {
     size_t live_bytes, live_blocks;
+    long fail_at; /* fail this allocation or growth of the call; 0: none */
+    long n_grows; /* allocations and growths since armed */
+    long failed;  /* failures injected since armed */
 } counting;
 
 static counting g_alloc;
@@ -151,6 +154,11 @@ static void *count_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
         }
         return NULL;
     }
+    if ((base == NULL || new_len > old_len) && a->fail_at > 0 &&
+        ++a->n_grows == a->fail_at) {
+        a->failed++; /* shrinks never fail: the rs_alloc_fn contract */
+        return NULL;
+    }
     unsigned char *p = realloc(base, new_len + 16);
     if (p == NULL) {
         fail("allocator: the C library is out of memory");
@@ -163,30 +171,52 @@ static void *count_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
     return p + 16;
 }
 
+/* Now and then a call that may allocate runs with one of its first few
+ * allocations failing.  If the model expects it to succeed it may then
+ * fail with RS_ENOMEM instead, and must have changed nothing. */
+static void maybe_arm(void)
+{
+    g_alloc.n_grows = 0;
+    g_alloc.failed = 0;
+    g_alloc.fail_at = chance(10) ? 1 + irand(3) : 0;
+}
+
+/* Disarm; whether the call's RS_ENOMEM was the injected failure. */
+static bool injected(rs_status rc)
+{
+    g_alloc.fail_at = 0;
+    return rc == RS_ENOMEM && g_alloc.failed > 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The class                                                                 */
 /* ------------------------------------------------------------------------ */
 
 enum { F_UID, F_NAME, F_STAT, F_LEVEL, F_SCORE, F_RATIO, F_FLAG, F_TAG, NF };
 
+/* tag keeps 7 bytes inline (out of line past that), name the default 15
+ * for its length, uid the default 7: both inline limits get crossed. */
 static const rs_field_def defs[NF] = {
-    {"uid", RS_STR, 12, RS_FIELD_KEY, false, {.type = RS_STR}},
-    {"name", RS_STR, 20, RS_FIELD_UNIQUE, false, {.type = RS_STR}},
-    {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
-    {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
-    {"score", RS_I32, 0, 0, true, {.type = RS_I32, .v.i = -1}},
-    {"ratio", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.0}},
-    {"flag", RS_BOOL, 0, 0, false, {.type = RS_BOOL}},
-    {"tag", RS_STR, 40, 0, false, {.type = RS_STR}},
+    {.name = "uid", .type = RS_STR, .max_len = 12, .flags = RS_FIELD_KEY},
+    {.name = "name", .type = RS_STR, .max_len = 20, .flags = RS_FIELD_UNIQUE},
+    {.name = "stat", .type = RS_U8, .has_default = true,
+     .def = {.type = RS_U8, .v.u = 0}},
+    {.name = "level", .type = RS_U16, .has_default = true,
+     .def = {.type = RS_U16, .v.u = 1}},
+    {.name = "score", .type = RS_I32, .has_default = true,
+     .def = {.type = RS_I32, .v.i = -1}},
+    {.name = "ratio", .type = RS_F64, .has_default = true,
+     .def = {.type = RS_F64, .v.f = 0.0}},
+    {.name = "flag", .type = RS_BOOL},
+    {.name = "tag", .type = RS_STR, .max_len = 40, .inline_len = 7},
 };
 
 static rs_store *st;
 static rs_class *cls;
 
-/* The row layout is the library's choice (class.h: a string field's cell
- * is 8 or 16 bytes by its max_len, holding up to 7 or 15 bytes inline), so
- * the test reads it from the class once: the row's width and, per string
- * field, the longest value kept in the row.  Longer strings cost exactly
+/* The longest value of each string field kept in the row (roster.h,
+ * rs_field_def.inline_len: 7 or 15 by default) and the row's width (not
+ * API: read from the class), fixed at setup.  Longer strings cost exactly
  * their length in the arena (strs.h: one pool per length up to 128). */
 static size_t row_len;
 static size_t inline_max[NF];
@@ -871,6 +901,35 @@ static void mem_same(const memsnap *a, const char *call)
     }
 }
 
+/* After a call ran armed: true if it failed with the injected RS_ENOMEM
+ * where the model expected success (then it must have changed nothing);
+ * a failure the call swallowed is an error. */
+static bool absorbed(const char *call, rs_status rc, rs_status want,
+                     const memsnap *before)
+{
+    long failed = g_alloc.failed;
+    bool inj = injected(rc);
+    if (rc == RS_OK && failed > 0) {
+        fail("%s succeeded although allocation %ld failed", call,
+             g_alloc.n_grows);
+    }
+    if (!inj || want != RS_OK) {
+        return false; /* expect() compares with the model */
+    }
+    desc(" [allocation failure injected]");
+    tally("(injected RS_ENOMEM)", rc);
+    if (rs_errmsg(st)[0] == '\0') {
+        fail("%s returned RS_ENOMEM with an empty rs_errmsg()", call);
+    }
+    mem_same(before, call);
+    rs_status chk = rs__store_check(st);
+    if (chk != RS_OK) {
+        fail("after %s failed with RS_ENOMEM, rs__store_check returned %s",
+             call, rs_status_name(chk));
+    }
+    return true;
+}
+
 /* Checks cheap enough for every step. */
 static void step_checks(void)
 {
@@ -1379,7 +1438,11 @@ static void op_insert(void)
     memsnap before = mem_now();
     rs_handle h = RS_NULL_HANDLE;
     bool want_out = chance(90);
+    maybe_arm();
     rs_status rc = rs_insert(st, cls, vals, n, want_out ? &h : NULL);
+    if (absorbed("rs_insert", rc, ws, &before)) {
+        return;
+    }
     expect("rs_insert", rc, ws);
     if (rc != RS_OK) {
         mem_same(&before, "a failed rs_insert");
@@ -1462,6 +1525,7 @@ static void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
     memsnap before = mem_now();
     rs_status rc;
     const char *call;
+    maybe_arm();
     switch (api) {
     case API_ATTR:
         call = "rs_set_attr";
@@ -1479,6 +1543,9 @@ static void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
         call = "rs_set_field";
         rc = rs_set_field(st, h, f, v);
         break;
+    }
+    if (absorbed(call, rc, ws, &before)) {
+        ws = RS_ENOMEM; /* nothing changed: compare the record below */
     }
     expect(call, rc, ws);
     if (rc != RS_OK) {
@@ -1514,21 +1581,23 @@ static void op_set(bool by_name)
         char *b = new_buf();
         memcpy(b, m->s, m->len);
         v = rs_val_str(b, m->len);
-    } else if (f == F_TAG && n_recs > 1 && chance(10)) {
-        /* A value borrowed from the store, another record's tag: "copied"
-         * on the way in.  (A record's own value is the case
-         * set_own_borrowed_value, kept apart so a failure there does not
-         * stop this run.) */
-        long j = irand((int)n_recs);
-        if (j == i) {
-            j = (j + 1) % (long)n_recs;
+    } else if (is_str(f) && n_recs > 0 && chance(10)) {
+        /* A value borrowed from the store, "copied" on the way in: the
+         * same field of another record or of this one (its own value), or
+         * another string field of this one. */
+        static const int str_fields[] = {F_UID, F_NAME, F_TAG};
+        long j = i >= 0 && chance(40) ? i : irand((int)n_recs);
+        int from = f;
+        if (j == i && chance(50)) {
+            from = str_fields[irand(3)];
         }
         const char *p;
         size_t len;
-        rs_status rc = rs_get_str(st, recs[j].h, F_TAG, &p, &len);
+        rs_status rc = rs_get_str(st, recs[j].h, from, &p, &len);
         expect("rs_get_str", rc, RS_OK);
         v = rs_val_str(p, len);
-        desc("(tag borrowed from another record) ");
+        desc("(value borrowed from %s of %s) ", defs[from].name,
+             j == i ? "this record" : "another record");
     } else {
         v = gen_value(f, chance(12));
     }
@@ -1819,7 +1888,11 @@ static void op_scan(bool modify)
     rs_status ws = m_check_conds(conds, n);
     memsnap before = mem_now();
     rs_scan *sc = NULL;
+    maybe_arm();
     rs_status rc = rs_scan_open(st, cls, conds, n, &sc);
+    if (absorbed("rs_scan_open", rc, ws, &before)) {
+        return;
+    }
     expect("rs_scan_open", rc, ws);
     if (rc != RS_OK) {
         mem_same(&before, "a failed rs_scan_open");
@@ -1978,7 +2051,20 @@ static void run(uint64_t seed, long ops, long check_every, bool verbose)
     }
     row_len = cls->row_len;
     for (int f = 0; f < NF; f++) {
-        inline_max[f] = is_str(f) ? cls->sch.fields[f].width - 1 : 0;
+        rs_field_def d;
+        rc = rs_class_field_def(cls, f, &d);
+        if (rc != RS_OK) {
+            fail("rs_class_field_def(%d) returned %s", f, rs_status_name(rc));
+        }
+        uint32_t want = !is_str(f)             ? 0
+                        : defs[f].inline_len    ? defs[f].inline_len
+                        : defs[f].max_len <= 16 ? RS_MIN_INLINE
+                                                : RS_MAX_INLINE;
+        if (d.inline_len != want) {
+            fail("field %s keeps %u bytes inline, expected %u", defs[f].name,
+                 d.inline_len, want);
+        }
+        inline_max[f] = d.inline_len;
     }
     long phase_len = ops / 8 < 20000 ? ops / 8 : 20000;
     if (phase_len < 500) {

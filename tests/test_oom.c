@@ -21,11 +21,16 @@
  * Operations: store open, class create and parse, the first insert into a
  * class, inserts into a filled class (under the small-page build these cross
  * record pages, page-table doubling, string pages and their table, index
- * segment growth, splits and directory doubling: each case checks that its
- * inserts really reached them), inserts into freed slots, sets of long
- * strings and of unique fields, and scan open.  Calls documented never to
- * allocate (remove, lookups, reads, scan steps, rs_mem) run with every
- * allocation failing.
+ * segment growth, splits and directory doubling), inserts into freed slots,
+ * inserts under churn (index segments purged of tombstones, and merged with
+ * their buddies once emptied), sets of long strings and of unique fields,
+ * and scan open.  Each case checks that its operations really reached the
+ * growth paths it names (white-box, through store.h).  Calls documented
+ * never to allocate (remove, lookups, reads, scan steps, rs_mem) run with
+ * every allocation failing.
+ *
+ *     test_oom                 every case
+ *     test_oom insert_growth   one case
  */
 #include "check.h"
 #include "roster.h"
@@ -119,15 +124,20 @@ static rs_class *player;
 enum { F_UID, F_NAME, F_STAT, F_LEVEL, F_SCORE, F_RATIO, F_FLAG, F_TAG, NF };
 
 static const rs_field_def player_defs[NF] = {
-    {"uid", RS_STR, 12, RS_FIELD_KEY, false, {.type = RS_STR}},
-    {"name", RS_STR, 20, RS_FIELD_UNIQUE, false, {.type = RS_STR}},
-    {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
-    {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
-    {"score", RS_I32, 0, 0, true, {.type = RS_I32, .v.i = -1}},
-    {"ratio", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.0}},
-    {"flag", RS_BOOL, 0, 0, false, {.type = RS_BOOL}},
-    {"tag", RS_STR, 40, 0, true,
-     {.type = RS_STR, .v.s = {"default-tag-value", 17}}},
+    {.name = "uid", .type = RS_STR, .max_len = 12, .flags = RS_FIELD_KEY},
+    {.name = "name", .type = RS_STR, .max_len = 20, .flags = RS_FIELD_UNIQUE},
+    {.name = "stat", .type = RS_U8, .has_default = true,
+     .def = {.type = RS_U8, .v.u = 0}},
+    {.name = "level", .type = RS_U16, .has_default = true,
+     .def = {.type = RS_U16, .v.u = 1}},
+    {.name = "score", .type = RS_I32, .has_default = true,
+     .def = {.type = RS_I32, .v.i = -1}},
+    {.name = "ratio", .type = RS_F64, .has_default = true,
+     .def = {.type = RS_F64, .v.f = 0.0}},
+    {.name = "flag", .type = RS_BOOL},
+    {.name = "tag", .type = RS_STR, .max_len = 40, .inline_len = 7,
+     .has_default = true,
+     .def = {.type = RS_STR, .v.s = {"default-tag-value", 17}}},
 };
 
 /* The allocator's count is the accounting's, exactly. */
@@ -571,13 +581,17 @@ static void test_class_create(void)
         insert_plain(&r);
     }
     static const rs_field_def item_defs[] = {
-        {"id", RS_I64, 0, RS_FIELD_KEY, false, {.type = RS_I64}},
-        {"code", RS_U32, 0, RS_FIELD_UNIQUE, false, {.type = RS_U32}},
-        {"label", RS_STR, 100, RS_FIELD_UNIQUE, true,
-         {.type = RS_STR, .v.s = {"", 0}}},
-        {"note", RS_STR, 300, 0, true,
-         {.type = RS_STR, .v.s = {"a default note longer than seven", 32}}},
-        {"w", RS_F32, 0, 0, true, {.type = RS_F64, .v.f = 1.5}},
+        {.name = "id", .type = RS_I64, .flags = RS_FIELD_KEY},
+        {.name = "code", .type = RS_U32, .flags = RS_FIELD_UNIQUE},
+        {.name = "label", .type = RS_STR, .max_len = 100,
+         .flags = RS_FIELD_UNIQUE, .has_default = true,
+         .def = {.type = RS_STR, .v.s = {"", 0}}},
+        {.name = "note", .type = RS_STR, .max_len = 300, .inline_len = 12,
+         .has_default = true,
+         .def = {.type = RS_STR,
+                 .v.s = {"a default note longer than seven", 32}}},
+        {.name = "w", .type = RS_F32, .has_default = true,
+         .def = {.type = RS_F64, .v.f = 1.5}},
     };
     create_arg b = {"Item", item_defs, 5, RS_CLASS_DYNAMIC, NULL, NULL};
     inject("rs_class_create Item (second class)", do_create, &b);
@@ -612,7 +626,8 @@ static void test_class_parse(void)
     static const char text[] =
         "Guild {\n"
         "    gid: str(24) key      # a comment\n"
-        "    title: str(64) unique = \"Tab\\there, quote \\\" and \\x41\"\n"
+        "    title: str(64) unique inline(12) = \"Tab\\there, quote \\\" "
+        "and \\x41\"\n"
         "    members: u32 = 0; rank: i16 = -3\n"
         "    gold: f64 = 2.5\n"
         "    open: bool = true\n"
@@ -631,6 +646,7 @@ static void test_class_parse(void)
         CHECK(d.has_default && d.def.type == RS_STR &&
               d.def.v.s.len == strlen(want) &&
               memcmp(d.def.v.s.ptr, want, strlen(want)) == 0);
+        CHECK_EQ(d.inline_len, 12);
         /* The parsed class reads back as the same text form. */
         char f1[512], f2[512];
         format_of(guild, f1, sizeof f1);
@@ -837,10 +853,46 @@ static void test_insert_after_churn(void)
     close_store();
 }
 
+/* Where index.c puts a hash: the directory entry (its top depth bits) and,
+ * in a segment of n_groups groups of 16 entries, the home group (its low 32
+ * bits scaled).  A copy of index.c's placement, so that a test can steer
+ * keys into one segment and one group; if index.c changes it, the merge
+ * check below fails and says so. */
+static uint32_t dir_pos(const rs__index *ix, uint64_t h)
+{
+    return ix->depth ? (uint32_t)(h >> (64 - ix->depth)) : 0;
+}
+
+static uint32_t home_group(uint64_t h, uint32_t n_groups)
+{
+    return (uint32_t)(((uint64_t)(uint32_t)h * n_groups) >> 32);
+}
+
+static long next_steered;
+
+/* A record whose uid hashes into segment seg of the uid index and, in it,
+ * into group g. */
+static prec steered_rec(rs__seg *seg, uint32_t g)
+{
+    const rs__index *ix = &player->ix[0];
+    for (;;) {
+        prec r = make_rec(next_steered++, 0);
+        snprintf(r.uid, sizeof r.uid, "T%ld", next_steered);
+        snprintf(r.name, sizeof r.name, "T%ld", next_steered);
+        uint64_t h = rs__hash(r.uid, strlen(r.uid));
+        const rs__dirent *d = &ix->dir[dir_pos(ix, h)];
+        if (d->s == seg && home_group(h, d->n_groups) == g) {
+            return r;
+        }
+    }
+}
+
 /* Churn at a high load (the removals leave tombstones in full groups, so
- * segments fill up and are purged, rebuilt at the same size), then after
- * most records are gone (purged segments merge with their buddies): every
- * insert under injection. */
+ * segments fill up and are purged: rebuilt at the same size), then a merge:
+ * after most records are gone, a segment whose groups are tombstones (a
+ * group filled with 16 keys, then 15 of them removed) fills up with few
+ * live keys, and is merged with its buddy.  Every insert is under
+ * injection. */
 static void test_churn_purge_merge(void)
 {
     open_player();
@@ -871,35 +923,90 @@ static void test_churn_purge_merge(void)
             return;
         }
     }
-    long phase1 = points_index;
+    long purge_points = points_index;
     growth g1 = growth_now();
-    /* Phase 2: down to a tenth, then churn there. */
-    long keep = getenv("KEEP") ? atol(getenv("KEEP")) : 10;
+    CHECK(purge_points > 0); /* purges ran under injection */
+    /* Phase 2: every record removed (segments keep their size), then
+     * tombstones steered into one segment. */
     for (long i = 0; i < N; i++) {
-        if (i % keep != 0) {
-            CHECK_OK(st, rs_remove(st, hs[i]));
-            hs[i] = RS_NULL_HANDLE;
-        }
+        CHECK_OK(st, rs_remove(st, hs[i]));
     }
-    for (long i = 0; i < 3000; i++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        long j = (long)(x % (N / keep)) * keep;
-        CHECK_OK(st, rs_remove(st, hs[j]));
-        prec r = make_rec(next++, 3);
-        char what[64];
-        snprintf(what, sizeof what, "sparse churn insert %s", r.uid);
-        hs[j] = insert_checked(&r, what);
-        if (hs[j] == RS_NULL_HANDLE) {
-            break;
+    const rs__index *ix = &player->ix[0];
+    bool merged = false;
+    int tries = 0;
+    size_t n_dir = (size_t)1 << ix->depth;
+    for (size_t d = 0; !merged && tries < 8 && d < n_dir;) {
+        /* A segment of 2+ groups whose buddy (the other half of the split
+         * that made it) is one segment of the same depth.  A segment fills
+         * an aligned run of 2^(depth - local) directory entries, so the
+         * buddy's run is the same length exactly when the aligned range
+         * next to ours points at one segment. */
+        rs__seg *seg = ix->dir[d].s;
+        size_t run = 1;
+        while (d + run < n_dir && ix->dir[d + run].s == seg) {
+            run++;
         }
+        size_t buddy = d ^ run, d_next = d + run;
+        bool ok = ix->dir[d].n_groups >= 2 && run < n_dir;
+        for (size_t k = 0; ok && k < run; k++) {
+            ok = ix->dir[buddy + k].s == ix->dir[buddy].s;
+        }
+        if (!ok) {
+            d = d_next;
+            continue;
+        }
+        tries++;
+        uint32_t ng = ix->dir[d].n_groups;
+        uint32_t segs_before = ix->n_segs;
+        bool moved = false;
+        char what[64];
+        for (uint32_t g = 0; g + 1 < ng && !moved; g++) {
+            rs_handle grp[16];
+            int n_grp = 0;
+            for (; n_grp < 16 && !moved; n_grp++) {
+                prec r = steered_rec(seg, g);
+                snprintf(what, sizeof what, "insert %s to fill group %u",
+                         r.uid, g);
+                grp[n_grp] = insert_checked(&r, what);
+                if (grp[n_grp] == RS_NULL_HANDLE) {
+                    break;
+                }
+                moved = ix->dir[d].s != seg;
+            }
+            for (int k = 1; k < n_grp && !moved; k++) {
+                CHECK_OK(st, rs_remove(st, grp[k]));
+            }
+        }
+        /* Live keys into the last group until the segment is rebuilt. */
+        for (int k = 0; k < 64 && !moved; k++) {
+            prec r = steered_rec(seg, ng - 1);
+            snprintf(what, sizeof what, "insert %s into a segment of "
+                                        "tombstones", r.uid);
+            if (insert_checked(&r, what) == RS_NULL_HANDLE) {
+                break;
+            }
+            moved = ix->dir[d].s != seg;
+        }
+        merged = ix->n_segs < segs_before;
+        n_dir = (size_t)1 << ix->depth;
+        d = 0; /* the directory changed: look again from the start */
     }
     growth g2 = growth_now();
-    CHECK(phase1 > 0); /* purges ran under injection */
-    CHECK_EQ(rs_count(player), N / keep);
+    if (!merged) {
+        fprintf(stderr, "%s:%d: no merge of index segments was reached: has "
+                        "index.c's placement (dir_pos, home_group) or its "
+                        "merge rule changed?\n",
+                __FILE__, __LINE__);
+        check_failures++;
+    }
+    CHECK(points_index > purge_points); /* the merge ran under injection */
     printf("  churn: %ld failure points (%ld in indexes at full load, %ld "
-           "after); uid index %u->%u->%u segments, name index %u->%u->%u\n",
-           points_total, phase1, points_index - phase1, g0.segs[0],
-           g1.segs[0], g2.segs[0], g0.segs[1], g1.segs[1], g2.segs[1]);
+           "in the merge); uid index %u->%u->%u segments, name index "
+           "%u->%u->%u\n",
+           points_total, purge_points, points_index - purge_points,
+           g0.segs[0], g1.segs[0], g2.segs[0], g0.segs[1], g1.segs[1],
+           g2.segs[1]);
+    CHECK_OK(st, rs__store_check(st));
     n_classes = 0;
     close_store();
 }

@@ -15,10 +15,10 @@ static void open_player(void)
 {
     CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
     rs_field_def defs[] = {
-        {"uid", RS_STR, 16, RS_FIELD_KEY, false, {0}},
-        {"name", RS_STR, 32, RS_FIELD_UNIQUE, false, {0}},
-        {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}},
-        {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}},
+        {"uid", RS_STR, 16, RS_FIELD_KEY, false, {0}, 0},
+        {"name", RS_STR, 32, RS_FIELD_UNIQUE, false, {0}, 0},
+        {"stat", RS_U8, 0, 0, true, {.type = RS_U8, .v.u = 0}, 0},
+        {"level", RS_U16, 0, 0, true, {.type = RS_U16, .v.u = 1}, 0},
     };
     CHECK_OK(st, rs_class_create(st, "Player", defs, 4, 0, &player));
     F_UID = rs_class_field(player, "uid");
@@ -442,10 +442,10 @@ static void test_int_key_and_two_classes(void)
 {
     CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
     rs_field_def defs[] = {
-        {"id", RS_I64, 0, RS_FIELD_KEY, false, {0}},
-        {"score", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.5}},
-        {"ok", RS_BOOL, 0, 0, false, {0}},
-        {"code", RS_U32, 0, RS_FIELD_UNIQUE, false, {0}},
+        {"id", RS_I64, 0, RS_FIELD_KEY, false, {0}, 0},
+        {"score", RS_F64, 0, 0, true, {.type = RS_F64, .v.f = 0.5}, 0},
+        {"ok", RS_BOOL, 0, 0, false, {0}, 0},
+        {"code", RS_U32, 0, RS_FIELD_UNIQUE, false, {0}, 0},
     };
     rs_class *item, *other;
     CHECK_OK(st, rs_class_create(st, "Item", defs, 4, 0, &item));
@@ -477,6 +477,50 @@ static void test_int_key_and_two_classes(void)
     rs_store_close(st);
 }
 
+static void test_inline_modifier(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    const char *text = "P { uid: str(16) key; name: str(32) unique inline(12) "
+                       "}";
+    rs_class *c;
+    CHECK_OK(st, rs_class_parse(st, text, strlen(text), &c));
+    char buf[256];
+    rs_class_format(c, buf, sizeof buf);
+    CHECK(strstr(buf, "name: str(32) unique inline(12);") != NULL);
+    rs_field_def d;
+    CHECK_OK(st, rs_class_field_def(c, 1, &d));
+    CHECK_EQ(d.inline_len, 12);
+    CHECK_OK(st, rs_class_field_def(c, 0, &d));
+    CHECK_EQ(d.inline_len, 7);
+    /* 12 bytes stay in the 2 + 8 + 13 byte row; 13 go out of line. */
+    rs_handle a, b;
+    rs_named va[] = {{"uid", rs_val_cstr("a")},
+                     {"name", rs_val_cstr("twelve-bytes")}};
+    rs_named vb[] = {{"uid", rs_val_cstr("b")},
+                     {"name", rs_val_cstr("thirteen-byte")}};
+    CHECK_OK(st, rs_insert(st, c, va, 2, &a));
+    CHECK_OK(st, rs_insert(st, c, vb, 2, &b));
+    size_t size;
+    CHECK_OK(st, rs_record_size(st, a, &size));
+    CHECK_EQ(size, 23);
+    CHECK_OK(st, rs_record_size(st, b, &size));
+    CHECK_EQ(size, 23 + 13);
+    const char *bad[] = {"Q { k: u8 key; s: str(9) inline(3) }",
+                         "Q { k: u8 key; s: str(9) inline(16) }",
+                         "Q { k: u8 key inline(8) }"};
+    const char *why[] = {"inline(3) is out of range 7..15",
+                         "inline(16) is out of range 7..15",
+                         "inline(8) is for str fields only"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_FAIL(st, rs_class_parse(st, bad[i], strlen(bad[i]), &c),
+                   RS_EINVAL, why[i]);
+    }
+    CHECK_FAIL(st, rs_class_parse(st, "Q { k: str(9) key inline(9) inline(9) }",
+                                  40, &c),
+               RS_ESYNTAX, "'inline' given twice");
+    rs_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -490,6 +534,7 @@ int main(int argc, char **argv)
         {"scan", test_scan},
         {"growth_and_accounting", test_growth_and_accounting},
         {"int_key_and_two_classes", test_int_key_and_two_classes},
+        {"inline_modifier", test_inline_modifier},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);
