@@ -61,7 +61,8 @@
 struct rs__seg {
     uint32_t n_groups, n, n_tomb, local; /* local depth */
     uint32_t *e; /* n_groups * GROUP entries, 64-byte aligned */
-    void *pad;
+    uint32_t max_groups; /* it splits rather than grow past this */
+    uint32_t pad;
 };
 
 uint64_t rs__hash(const void *key, size_t len)
@@ -166,13 +167,30 @@ static inline uint32_t *seg_entries(const rs__seg *s)
     return (uint32_t *)(((uintptr_t)(s + 1) + 63) & ~(uintptr_t)63);
 }
 
-static rs__seg *seg_new(rs_store *st, uint32_t n_groups, uint32_t local)
+/* The size at which a new segment of n keys will split: drawn between half
+ * and all of SEG_MAX_GROUPS from hash bits nothing else uses, and never
+ * less than n at a load of 0.6.  Segments fill at the same pace; if they
+ * all split at one size they would all split at one moment, and the
+ * index's load would swing with the store's size between 0.44 and 0.875.
+ * Spread out, it holds near its average.  The floor keeps a new half far
+ * from its own split point, so churn cannot cascade splits. */
+static uint32_t max_groups_for(uint64_t hash, size_t n)
+{
+    uint32_t half = SEG_MAX_GROUPS / 2;
+    uint32_t most = half + (uint32_t)((hash >> 44) % (half + 1));
+    size_t floor = (n * 10 / 6 + GROUP - 1) / GROUP;
+    return floor > most ? (uint32_t)floor : most;
+}
+
+static rs__seg *seg_new(rs_store *st, uint32_t n_groups, uint32_t local,
+                        uint32_t max_groups)
 {
     rs__seg *s = rs__calloc(st, RS_MEM_INDEXES, seg_bytes(n_groups));
     if (s) {
         s->e = seg_entries(s);
         s->n_groups = n_groups;
         s->local = local;
+        s->max_groups = max_groups;
     }
     return s;
 }
@@ -184,12 +202,17 @@ static void seg_free(rs_store *st, rs__seg *s)
     }
 }
 
-/* Groups for m keys at a load of about 0.7: the segment grows by about a
- * quarter each time it passes 7/8, so each key moves about five times as a
- * segment grows, and the load averages near 0.78. */
-static uint32_t groups_for(size_t m)
+/* Groups for m keys, leaving room to grow by a factor between 1.3 and 1.7
+ * (so the load starts between 0.51 and 0.67 and grows to 7/8).  The factor
+ * is drawn from hash bits that nothing else uses (an inserted key's), so
+ * segments, which fill at the same pace, still grow at different times:
+ * the index's load is their average, about 0.72, at every size, not a
+ * sawtooth that depends on where a count falls.  Each key moves about 3
+ * times over the growth of a segment. */
+static uint32_t groups_for(size_t m, uint64_t hash)
 {
-    size_t g = (m * 2 + GROUP - 1) / GROUP;
+    size_t factor16 = 21 + ((hash >> 40) & 7); /* 1.31 .. 1.75, in 16ths */
+    size_t g = (m * factor16 * 8 / 7 / 16 + GROUP - 1) / GROUP;
     return g < 1 ? 1 : (uint32_t)g;
 }
 
@@ -210,7 +233,7 @@ rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
     if (ix->dir == NULL) {
         return RS_ENOMEM;
     }
-    ix->dir[0].s = seg_new(st, 1, 0);
+    ix->dir[0].s = seg_new(st, 1, 0, SEG_MAX_GROUPS);
     ix->dir[0].n_groups = 1;
     if (ix->dir[0].s == NULL) {
         rs__free(st, RS_MEM_INDEXES, ix->dir, sizeof *ix->dir);
@@ -313,45 +336,32 @@ static void put(rs__seg *s, uint64_t hash, uint32_t slot)
     }
 }
 
-/* Hash every entry of s, BATCH at a time, and hand each (hash, slot) to
- * sink. */
-typedef void (*sink_fn)(void *arg, uint64_t hash, uint32_t slot);
-
-static void each_entry(const rs__index *ix, const rs__seg *s, sink_fn sink,
-                       void *arg)
+/* Gather every entry of s into list (from *n on), with its key's hash,
+ * reading keys BATCH at a time through hash_slots (which prefetches). */
+static void gather(const rs__index *ix, const rs__seg *s, rs__moved *list,
+                   size_t *n)
 {
     uint32_t slots[BATCH];
     uint64_t hashes[BATCH];
-    size_t n = 0;
+    size_t k = 0;
     uint32_t cap = s->n_groups * GROUP;
     for (uint32_t i = 0; i <= cap; i++) {
         if (i < cap) {
             uint32_t e = s->e[i];
-            if (e == EMPTY || (e & SLOT_MASK) == TOMB) {
+            if (!is_entry(e)) {
                 continue;
             }
-            slots[n++] = (e & SLOT_MASK) - 1;
+            slots[k++] = (e & SLOT_MASK) - 1;
         }
-        if (n == BATCH || (i == cap && n > 0)) {
-            ix->hash_slots(ix->ctx, slots, n, hashes);
-            for (size_t j = 0; j < n; j++) {
-                sink(arg, hashes[j], slots[j]);
+        if (k == BATCH || (i == cap && k > 0)) {
+            ix->hash_slots(ix->ctx, slots, k, hashes);
+            for (size_t j = 0; j < k; j++) {
+                list[*n + j] = (rs__moved){hashes[j], slots[j]};
             }
-            n = 0;
+            *n += k;
+            k = 0;
         }
     }
-}
-
-typedef struct split_count {
-    uint32_t bit; /* which hash bit splits: 63 - local depth */
-    size_t n_hi;
-} split_count;
-
-static void count_hi(void *arg, uint64_t hash, uint32_t slot)
-{
-    split_count *c = arg;
-    (void)slot;
-    c->n_hi += (hash >> c->bit) & 1;
 }
 
 rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
@@ -366,54 +376,76 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
      * more keys) never grows or splits a segment. */
     size_t cap = (size_t)s->n_groups * GROUP;
     bool purge = ((size_t)s->n + 1) * 4 <= cap * 3;
-    bool split = !purge && s->n_groups >= SEG_MAX_GROUPS &&
+    bool split = !purge && s->n_groups >= s->max_groups &&
                  s->local < MAX_DEPTH;
+    rs__seg *buddy = NULL;
     if (purge && s->local > 0) {
         /* Churn moved keys elsewhere: merge with the buddy segment (the
-         * other half of the split that made this one) when both fit in a
-         * segment half the largest size, so splits are undone and the
-         * index follows its content down as well as up. */
+         * other half of the split that made this one) when both fit in one
+         * segment of the smaller largest size at 3/4 load (they split at
+         * 7/8), so splits are undone and the index follows its content
+         * down as well as up instead of ratcheting up under churn. */
         size_t run = (size_t)1 << (ix->depth - s->local);
         size_t first = dir_of(ix->depth, hash) & ~(run - 1);
         rs__seg *b = ix->dir[first ^ run].s;
-        size_t both = (size_t)s->n + b->n + 1;
-        if (b->local == s->local && ix->grow_dir == NULL &&
-            groups_for(both) <= SEG_MAX_GROUPS / 2) {
-            ix->grow_a = seg_new(st, groups_for(both), s->local - 1);
-            if (ix->grow_a == NULL) {
-                return RS_ENOMEM;
-            }
-            ix->grow_old = s;
-            ix->grow_buddy = b;
-            ix->grow_hash = hash;
-            return RS_OK;
+        uint32_t most = s->max_groups < b->max_groups ? s->max_groups
+                                                      : b->max_groups;
+        if (b->local == s->local &&
+            ((size_t)s->n + b->n + 1) * 4 <= (size_t)most * GROUP * 3) {
+            buddy = b;
         }
     }
-    if (!split) {
-        uint32_t ng = groups_for((size_t)s->n + 1);
+    /* Every key moves: hash them all now, once, so the sizes can follow
+     * what each new segment will really hold and the move itself (in
+     * rs__index_insert()) reads no record. */
+    size_t n_list = (size_t)s->n + (buddy ? buddy->n : 0), got = 0;
+    ix->grow_list = rs__alloc(st, RS_MEM_INDEXES,
+                              (n_list ? n_list : 1) * sizeof(rs__moved));
+    if (ix->grow_list == NULL) {
+        return RS_ENOMEM;
+    }
+    ix->grow_n = n_list;
+    gather(ix, s, ix->grow_list, &got);
+    if (buddy) {
+        gather(ix, buddy, ix->grow_list, &got);
+    }
+    RS_ASSERT(got == n_list);
+    if (buddy) {
+        uint32_t most = s->max_groups < buddy->max_groups ? s->max_groups
+                                                          : buddy->max_groups;
+        uint32_t ng = groups_for(n_list + 1, hash);
+        ix->grow_a = seg_new(st, ng < most ? ng : most, s->local - 1, most);
+        ix->grow_buddy = buddy;
+    } else if (!split) {
+        uint32_t ng = groups_for((size_t)s->n + 1, hash);
         if (purge && ng > s->n_groups) {
             ng = s->n_groups;
+        } else if (!purge && ng > s->max_groups) {
+            ng = s->max_groups; /* the next growth splits it */
         }
-        ix->grow_a = seg_new(st, ng, s->local);
-        if (ix->grow_a == NULL) {
-            return RS_ENOMEM;
+        ix->grow_a = seg_new(st, ng, s->local, s->max_groups);
+    } else {
+        uint32_t bit = 63u - s->local;
+        size_t n_hi = 0;
+        for (size_t i = 0; i < n_list; i++) {
+            n_hi += (ix->grow_list[i].hash >> bit) & 1;
         }
-        ix->grow_old = s;
-        ix->grow_hash = hash;
-        return RS_OK;
+        ix->grow_a = seg_new(st, groups_for(n_list - n_hi + 1, hash),
+                             s->local + 1,
+                             max_groups_for(hash, n_list - n_hi));
+        ix->grow_b = seg_new(st, groups_for(n_hi + 1, hash >> 3), s->local + 1,
+                             max_groups_for(hash >> 10, n_hi));
+        if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
+            ix->grow_dir = rs__alloc(st, RS_MEM_INDEXES,
+                                     ((size_t)2 << ix->depth) *
+                                         sizeof *ix->dir);
+        }
+        if (!ix->grow_b || (s->local == ix->depth && !ix->grow_dir)) {
+            seg_free(st, ix->grow_a);
+            ix->grow_a = NULL;
+        }
     }
-    /* Size each half for what it will really hold: count first. */
-    split_count c = {63u - s->local, 0};
-    each_entry(ix, s, count_hi, &c);
-    size_t n_lo = s->n - c.n_hi;
-    ix->grow_a = seg_new(st, groups_for(n_lo + 1), s->local + 1);
-    ix->grow_b = seg_new(st, groups_for(c.n_hi + 1), s->local + 1);
-    if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
-        ix->grow_dir = rs__alloc(st, RS_MEM_INDEXES,
-                                 ((size_t)2 << ix->depth) * sizeof *ix->dir);
-    }
-    if (!ix->grow_a || !ix->grow_b ||
-        (s->local == ix->depth && !ix->grow_dir)) {
+    if (ix->grow_a == NULL) {
         rs__index_cancel(st, ix);
         return RS_ENOMEM;
     }
@@ -430,28 +462,18 @@ void rs__index_cancel(rs_store *st, rs__index *ix)
         rs__free(st, RS_MEM_INDEXES, ix->grow_dir,
                  ((size_t)2 << ix->depth) * sizeof *ix->dir);
     }
+    if (ix->grow_list) {
+        rs__free(st, RS_MEM_INDEXES, ix->grow_list,
+                 (ix->grow_n ? ix->grow_n : 1) * sizeof(rs__moved));
+    }
     ix->grow_old = ix->grow_a = ix->grow_b = ix->grow_buddy = NULL;
     ix->grow_dir = NULL;
+    ix->grow_list = NULL;
+    ix->grow_n = 0;
 }
 
-typedef struct split_put {
-    rs__seg *lo, *hi;
-    uint32_t bit;
-} split_put;
-
-static void put_split(void *arg, uint64_t hash, uint32_t slot)
-{
-    split_put *p = arg;
-    put((hash >> p->bit) & 1 ? p->hi : p->lo, hash, slot);
-}
-
-static void put_one(void *arg, uint64_t hash, uint32_t slot)
-{
-    put(arg, hash, slot);
-}
-
-/* Apply the prepared growth: rehash the old segment into its replacement(s)
- * and point the directory at them. */
+/* Apply the prepared growth: put the gathered keys into the new
+ * segment(s), point the directory at them, free the old ones. */
 static void grow(rs_store *st, rs__index *ix)
 {
     rs__seg *old = ix->grow_old;
@@ -463,6 +485,7 @@ static void grow(rs_store *st, rs__index *ix)
         }
         rs__free(st, RS_MEM_INDEXES, ix->dir, n_dir * sizeof *ix->dir);
         ix->dir = ix->grow_dir;
+        ix->grow_dir = NULL;
         ix->depth++;
         n_dir *= 2;
     }
@@ -470,38 +493,39 @@ static void grow(rs_store *st, rs__index *ix)
     size_t run = (size_t)1 << (ix->depth - old->local);
     size_t first = dir_of(ix->depth, ix->grow_hash) & ~(run - 1);
     RS_ASSERT(ix->dir[first].s == old);
-    if (ix->grow_buddy) {
-        rs__seg *b = ix->grow_buddy;
-        each_entry(ix, old, put_one, ix->grow_a);
-        each_entry(ix, b, put_one, ix->grow_a);
-        first &= ~run; /* the merged run covers both halves */
-        for (size_t i = 0; i < 2 * run; i++) {
-            ix->dir[first + i] = (rs__dirent){ix->grow_a,
-                                              ix->grow_a->n_groups};
+    const rs__moved *list = ix->grow_list;
+    if (ix->grow_b) {
+        uint32_t bit = 63u - old->local;
+        for (size_t i = 0; i < ix->grow_n; i++) {
+            put((list[i].hash >> bit) & 1 ? ix->grow_b : ix->grow_a,
+                list[i].hash, list[i].slot);
         }
-        seg_free(st, b);
-        ix->n_segs--;
-    } else if (ix->grow_b) {
-        split_put p = {ix->grow_a, ix->grow_b, 63u - old->local};
-        each_entry(ix, old, put_split, &p);
         for (size_t i = 0; i < run; i++) {
             rs__seg *half = i < run / 2 ? ix->grow_a : ix->grow_b;
             ix->dir[first + i] = (rs__dirent){half, half->n_groups};
         }
         ix->n_segs++;
     } else {
-        each_entry(ix, old, put_one, ix->grow_a);
+        for (size_t i = 0; i < ix->grow_n; i++) {
+            put(ix->grow_a, list[i].hash, list[i].slot);
+        }
+        if (ix->grow_buddy) {
+            first &= ~run; /* the merged run covers both halves */
+            run *= 2;
+            seg_free(st, ix->grow_buddy);
+            ix->n_segs--;
+        }
         for (size_t i = 0; i < run; i++) {
             ix->dir[first + i] = (rs__dirent){ix->grow_a,
                                               ix->grow_a->n_groups};
         }
     }
-    if (old->n > ix->grow_pause_entries) {
-        ix->grow_pause_entries = old->n;
+    if (ix->grow_n > ix->grow_pause_entries) {
+        ix->grow_pause_entries = ix->grow_n;
     }
     seg_free(st, old);
-    ix->grow_old = ix->grow_a = ix->grow_b = ix->grow_buddy = NULL;
-    ix->grow_dir = NULL;
+    ix->grow_a = ix->grow_b = NULL; /* now owned by the directory */
+    rs__index_cancel(st, ix);       /* frees the list, clears the rest */
 }
 
 void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,

@@ -24,6 +24,12 @@ typedef void (*rs__hash_slots_fn)(const void *ctx, const uint32_t *slots,
 
 typedef struct rs__seg rs__seg;
 
+/* A key on the move during growth: its hash and its slot. */
+typedef struct rs__moved {
+    uint64_t hash;
+    uint32_t slot;
+} rs__moved;
+
 /* A directory entry carries its segment's size, so a lookup goes from the
  * directory straight to the bucket group without reading the segment's
  * header (one cache miss fewer). */
@@ -46,6 +52,8 @@ typedef struct rs__index {
     rs__seg *grow_old, *grow_a, *grow_b;
     rs__seg *grow_buddy; /* merged with grow_old into grow_a */
     rs__dirent *grow_dir;
+    rs__moved *grow_list; /* every key that moves, hashed by prepare */
+    size_t grow_n;
     uint64_t grow_hash; /* a hash that leads to grow_old */
     size_t grow_pause_entries; /* entries moved by the largest growth */
 } rs__index;

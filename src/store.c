@@ -672,9 +672,17 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     if (fd->type == RS_STR && v.v.s.len >= fd->width) {
         rc = rs__strs_take(st, &st->strs, v.v.s.len, &ref);
     }
+    /* The old entry leaves the index before growth is prepared: prepare
+     * gathers the keys that move, and this one must not be among them. */
+    uint64_t old_hash = 0;
     if (rc == RS_OK && fd->ix >= 0) {
+        rs_value old = rs__row_value(c, row, f);
+        old_hash = value_hash(&old);
+        rs__index_delete(&c->ix[fd->ix], old_hash, slot);
         rc = rs__index_prepare(st, &c->ix[fd->ix], new_hash);
         if (rc != RS_OK) {
+            /* Back in: its bucket is still free, so this cannot fail. */
+            rs__index_insert(st, &c->ix[fd->ix], old_hash, slot);
             rc = rs__err(st, rc, "out of memory growing the index of %s.%s",
                          c->sch.name, fd->name);
         }
@@ -692,10 +700,6 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
                                             : rs__strs_at(&st->strs, ref);
         memmove(to, v.v.s.ptr, v.v.s.len);
         v.v.s.ptr = (const char *)to;
-    }
-    if (fd->ix >= 0) {
-        rs_value old = rs__row_value(c, row, f);
-        rs__index_delete(&c->ix[fd->ix], value_hash(&old), slot);
     }
     if (fd->type == RS_STR) {
         drop_string(c, row, f);
