@@ -388,6 +388,13 @@ size_t rs__utf8_bad(const char *p, size_t len)
     const unsigned char *u = (const unsigned char *)p;
     size_t i = 0;
     while (i < len) {
+        /* ASCII eight bytes at a time: most names and ids are ASCII. */
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, u + i, 8), w & 0x8080808080808080u)
+                                == 0) {
+            i += 8;
+            continue;
+        }
         if (u[i] < 0x80) {
             i++;
             continue;

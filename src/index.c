@@ -97,13 +97,14 @@ static inline uint32_t match_fp(const uint32_t *g, uint32_t fp)
 {
 #if defined(__SSE2__)
     __m128i want = _mm_set1_epi32((int)fp);
-    uint32_t mask = 0;
-    for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
-        __m128i eq = _mm_cmpeq_epi32(_mm_srli_epi32(v, SLOT_BITS), want);
-        mask |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(eq)) << (4 * k);
-    }
-    return mask;
+#define RS__FP4(k)                                                          \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(           \
+         _mm_srli_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),     \
+                        SLOT_BITS),                                         \
+         want)))                                                            \
+     << (4 * (k)))
+    return RS__FP4(0) | RS__FP4(1) | RS__FP4(2) | RS__FP4(3);
+#undef RS__FP4
 #else
     uint32_t mask = 0;
     for (int i = 0; i < GROUP; i++) {
@@ -117,14 +118,12 @@ static inline uint32_t match_empty(const uint32_t *g)
 {
 #if defined(__SSE2__)
     __m128i zero = _mm_setzero_si128();
-    uint32_t mask = 0;
-    for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
-        mask |= (uint32_t)_mm_movemask_ps(
-                    _mm_castsi128_ps(_mm_cmpeq_epi32(v, zero)))
-                << (4 * k);
-    }
-    return mask;
+#define RS__EMPTY4(k)                                                       \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(           \
+         _mm_load_si128((const __m128i *)(g + 4 * (k))), zero)))            \
+     << (4 * (k)))
+    return RS__EMPTY4(0) | RS__EMPTY4(1) | RS__EMPTY4(2) | RS__EMPTY4(3);
+#undef RS__EMPTY4
 #else
     uint32_t mask = 0;
     for (int i = 0; i < GROUP; i++) {
@@ -139,15 +138,17 @@ static inline uint32_t match_free(const uint32_t *g)
 {
 #if defined(__SSE2__)
     __m128i zero = _mm_setzero_si128(), mask_v = _mm_set1_epi32(SLOT_MASK);
-    uint32_t mask = 0;
-    for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_load_si128((const __m128i *)(g + 4 * k));
-        __m128i f = _mm_or_si128(
-            _mm_cmpeq_epi32(v, zero),
-            _mm_cmpeq_epi32(_mm_and_si128(v, mask_v), mask_v));
-        mask |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(f)) << (4 * k);
-    }
-    return mask;
+#define RS__FREE4(k)                                                        \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(              \
+         _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),    \
+                         zero),                                             \
+         _mm_cmpeq_epi32(                                                   \
+             _mm_and_si128(_mm_load_si128((const __m128i *)(g + 4 * (k))),  \
+                           mask_v),                                         \
+             mask_v))))                                                     \
+     << (4 * (k)))
+    return RS__FREE4(0) | RS__FREE4(1) | RS__FREE4(2) | RS__FREE4(3);
+#undef RS__FREE4
 #else
     uint32_t mask = 0;
     for (int i = 0; i < GROUP; i++) {

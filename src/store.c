@@ -137,26 +137,36 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
     const rs__ixctx *x = ctx;
     const rs_class *c = x->c;
     const rs__field *fd = &c->sch.fields[x->f];
+    const uint8_t *cells[64];
+    RS_ASSERT(n <= 64);
     /* Rows of a segment's entries are scattered: ask for all of them before
      * reading any, so the misses overlap instead of queueing. */
     for (size_t i = 0; i < n; i++) {
-        __builtin_prefetch(rs__row(c, slots[i]) + fd->off);
+        cells[i] = rs__row(c, slots[i]) + fd->off;
+        __builtin_prefetch(cells[i]);
     }
-    if (fd->type == RS_STR) {
+    if (fd->type != RS_STR) {
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *cell = rs__row(c, slots[i]) + fd->off;
-            if (cell[0] == RS_CELL_LONG) {
-                uint32_t ref;
-                memcpy(&ref, cell + 4, 4);
-                __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
-            }
+            rs_value v = rs__num_get(cells[i], fd->type);
+            const uint8_t *k;
+            size_t len;
+            uint8_t tmp[8];
+            key_bytes(&v, &k, &len, tmp);
+            hashes[i] = rs__hash(k, len);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cells[i][0] == RS_CELL_LONG) {
+            uint32_t ref;
+            memcpy(&ref, cells[i] + 4, 4);
+            __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
         }
     }
     for (size_t i = 0; i < n; i++) {
-        const uint8_t *k;
+        const char *k;
         size_t len;
-        uint8_t tmp[8];
-        ix_key_of(ctx, slots[i], &k, &len, tmp);
+        rs__cell_get(&c->st->strs, cells[i], &k, &len);
         hashes[i] = rs__hash(k, len);
     }
 }
