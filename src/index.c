@@ -2,37 +2,47 @@
  * index.c: key and unique indexes.
  *
  * Extendible hashing over small open-addressing segments.  The top `depth`
- * bits of a key's 64-bit hash pick a directory entry, which points at a
- * segment; a segment is a linear-probing table of 32-bit entries:
+ * bits of a key's 64-bit hash (XXH3) pick a directory entry, which holds a
+ * segment pointer and the segment's size; a segment is an array of groups
+ * of 16 32-bit entries (64 bytes, one cache line, 64-byte aligned):
  *
  *   entry:  +--------------+-----------------------------+
  *           | fp (7 bits)  | slot + 1 (25 bits)          |
  *           +--------------+-----------------------------+
  *   0 is an empty bucket; slot bits all ones is a tombstone.
  *
- * The fingerprint is 7 more bits of the hash, so a probe compares a record's
- * key only when they match: most misses never touch a record (the idea of
- * Abseil's Swiss tables).  A bucket's position is the low 32 hash bits
- * scaled to the segment's capacity (Lemire's fastrange), so capacities need
- * not be powers of two and a segment grows by a quarter, not by double.
+ * A key's home group is its low 32 hash bits scaled to the segment's group
+ * count (Lemire's fastrange), so sizes need not be powers of two.  A probe
+ * compares the fingerprint (7 more hash bits) of all 16 entries of a group
+ * at once with SSE2 and reads a record only on a match, so most misses
+ * never touch a record (Abseil's Swiss tables); it moves to the next group
+ * only if this one has no empty bucket (a group that was never full ends
+ * every probe through it).
  *
  * Growth never rehashes the whole index.  When a segment passes 7/8 full
- * (tombstones count) it is rebuilt bigger, or, past SEG_MAX buckets, split
- * in two by its next hash bit; the directory doubles when a segment at full
- * depth splits (an array of pointers: 32 KiB at 10 million keys).  The
- * longest pause is one segment's rehash, about SEG_MAX keys, whatever the
- * index's size.  Rehashing needs each entry's key, which lives in the
- * record, so it reads records through the store's hash_slots callback.
+ * (tombstones count) it is rebuilt: at the same size if its live keys alone
+ * fill 3/4 or less (tombstones, from churn), merged with its buddy if both
+ * are that low, bigger by a factor drawn between 1.31 and 1.75, or, at its
+ * largest size (drawn between half of and all of SEG_MAX_GROUPS), split in
+ * two by its next hash bit; the directory doubles when a segment at full
+ * depth splits (pointers and sizes: 64 KiB at 10 million keys).  Drawing
+ * the sizes per segment keeps segments, which fill at one pace, from all
+ * growing at one moment: the load holds near 0.71 at every size instead of
+ * swinging between 0.44 and 0.875 with the store's size.  The longest pause
+ * is one segment's rehash, at most 4096 keys, whatever the index's size.
  *
- * Cost: 4 bytes a bucket; loads stay between 0.7 and 0.875, about 5 bytes a
- * key on average, plus 16 bytes a segment.  Each key is moved about 5 times
- * over the life of a growing index (the price of growing by a quarter).
- * A lookup hashes the key (XXH3), reads the directory (small, cached), the
- * segment header, and its buckets from the home position on.
+ * Cost: 4 bytes a bucket, about 5.6 bytes a key at load 0.71, plus 32 bytes
+ * a segment (one per ~2,900 keys).  Each key moves about three times over
+ * the growth of a segment; a move reads the key from its record once (the
+ * only record reads of growth) through the store's hash_slots callback,
+ * which prefetches a batch of rows.  A lookup hashes the key, reads the
+ * directory (small, cached), one group, and the record on a fingerprint
+ * match: two cache misses.
  *
- * Failure: growth is prepared (rs__index_prepare() allocates the new
- * segments and directory) before an operation changes anything, and applied
- * by the insert that follows, which cannot fail.
+ * Failure: rs__index_prepare() gathers the moving keys and allocates the
+ * new segments (and directory) before an operation changes anything; the
+ * insert that follows applies them and cannot fail; rs__index_cancel()
+ * undoes a prepare.
  */
 #include "index.h"
 
@@ -372,11 +382,12 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
     if (!over_full(s)) {
         return RS_OK;
     }
-    /* Tombstones fill it: if the live keys alone would sit at 3/4 or less,
-     * rebuild at the same size, so churn (which leaves tombstones but no
-     * more keys) never grows or splits a segment. */
+    /* Tombstones fill it: if the live keys alone would sit at 13/16 or
+     * less, rebuild at the same size, so churn (which leaves tombstones but
+     * no more keys) does not grow or split a segment.  Above that, a purge
+     * would win too little room for the rehash it costs. */
     size_t cap = (size_t)s->n_groups * GROUP;
-    bool purge = ((size_t)s->n + 1) * 4 <= cap * 3;
+    bool purge = ((size_t)s->n + 1) * 16 <= cap * 13;
     bool split = !purge && s->n_groups >= s->max_groups &&
                  s->local < MAX_DEPTH;
     rs__seg *buddy = NULL;
