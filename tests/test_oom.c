@@ -652,7 +652,7 @@ static void test_class_parse(void)
         format_of(guild, f1, sizeof f1);
         rs_class *again = NULL;
         char *t2 = f1;
-        char renamed[512];
+        char renamed[520]; /* "Guild2" + the rest of f1 */
         snprintf(renamed, sizeof renamed, "Guild2%s", t2 + 5);
         CHECK_OK(st, rs_class_parse(st, renamed, strlen(renamed), &again));
         if (again) {
