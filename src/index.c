@@ -582,7 +582,7 @@ void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
             g = 0;
         }
     }
-    RS_ASSERT(!"index entry to delete not found");
+    RS_ASSERT(0 && "index entry to delete not found");
 }
 
 rs_status rs__index_check(const rs__index *ix)
