@@ -268,7 +268,10 @@ void rs__index_free(rs_store *st, rs__index *ix)
         seg_free(st, s);
     }
     rs__free(st, RS_MEM_INDEXES, ix->dir, n_dir * sizeof *ix->dir);
+    rs__free(st, RS_MEM_INDEXES, ix->list, ix->list_cap * sizeof *ix->list);
     ix->dir = NULL;
+    ix->list = NULL;
+    ix->list_cap = 0;
 }
 
 size_t rs__index_bytes(const rs__index *ix)
@@ -279,7 +282,7 @@ size_t rs__index_bytes(const rs__index *ix)
         i += (size_t)1 << (ix->depth - s->local);
         bytes += seg_bytes(s->n_groups);
     }
-    return bytes;
+    return bytes + ix->list_cap * sizeof *ix->list;
 }
 
 uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
@@ -411,11 +414,22 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
      * what each new segment will really hold and the move itself (in
      * rs__index_insert()) reads no record. */
     size_t n_list = (size_t)s->n + (buddy ? buddy->n : 0), got = 0;
-    ix->grow_list = rs__alloc(st, RS_MEM_INDEXES,
-                              (n_list ? n_list : 1) * sizeof(rs__moved));
-    if (ix->grow_list == NULL) {
-        return RS_ENOMEM;
+    if (n_list > ix->list_cap) {
+        /* The list is kept between growths rather than allocated and
+         * freed at each: fewer holes in the heap. */
+        size_t want = ix->list_cap * 2 > n_list ? ix->list_cap * 2 : n_list;
+        rs__moved *list = rs__realloc(st, RS_MEM_INDEXES, ix->list,
+                                      ix->list_cap * sizeof *list,
+                                      want * sizeof *list);
+        if (list == NULL) {
+            return RS_ENOMEM;
+        }
+        ix->list_cap_before = ix->list_cap;
+        ix->list = list;
+        ix->list_cap = want;
+        ix->list_grew = true;
     }
+    ix->grow_list = ix->list;
     ix->grow_n = n_list;
     gather(ix, s, ix->grow_list, &got);
     if (buddy) {
@@ -474,9 +488,18 @@ void rs__index_cancel(rs_store *st, rs__index *ix)
         rs__free(st, RS_MEM_INDEXES, ix->grow_dir,
                  ((size_t)2 << ix->depth) * sizeof *ix->dir);
     }
-    if (ix->grow_list) {
-        rs__free(st, RS_MEM_INDEXES, ix->grow_list,
-                 (ix->grow_n ? ix->grow_n : 1) * sizeof(rs__moved));
+    if (ix->list_grew) {
+        /* Give back what this prepare grew (a shrink cannot fail). */
+        size_t len = ix->list_cap * sizeof *ix->list;
+        if (ix->list_cap_before == 0) {
+            rs__free(st, RS_MEM_INDEXES, ix->list, len);
+            ix->list = NULL;
+        } else {
+            ix->list = rs__realloc(st, RS_MEM_INDEXES, ix->list, len,
+                                   ix->list_cap_before * sizeof *ix->list);
+        }
+        ix->list_cap = ix->list_cap_before;
+        ix->list_grew = false;
     }
     ix->grow_old = ix->grow_a = ix->grow_b = ix->grow_buddy = NULL;
     ix->grow_dir = NULL;
@@ -537,7 +560,8 @@ static void grow(rs_store *st, rs__index *ix)
     }
     seg_free(st, old);
     ix->grow_a = ix->grow_b = NULL; /* now owned by the directory */
-    rs__index_cancel(st, ix);       /* frees the list, clears the rest */
+    ix->list_grew = false;          /* the list keeps its size */
+    rs__index_cancel(st, ix);       /* clears the rest */
 }
 
 void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,

@@ -54,6 +54,9 @@ typedef struct rs__index {
     rs__dirent *grow_dir;
     rs__moved *grow_list; /* every key that moves, hashed by prepare */
     size_t grow_n;
+    rs__moved *list;      /* grow_list's storage, kept between growths */
+    size_t list_cap, list_cap_before;
+    bool list_grew;       /* this prepare grew it: cancel shrinks it */
     uint64_t grow_hash; /* a hash that leads to grow_old */
     size_t grow_pause_entries; /* entries moved by the largest growth */
 } rs__index;
