@@ -17,11 +17,12 @@
  * which compiles to plain unaligned loads on the machines we target.
  *
  * Handles: slot (32 bits) | generation (16) | class number (16).  A removed
- * slot's generation is bumped to even and the slot goes on a LIFO free list
- * threaded through its row (the next free slot at byte 2); the next insert
- * there bumps it to odd again, so every handle to the old record no longer
- * matches.  After 32768 lives a slot is retired rather than let its
- * generation wrap: a stale handle is never taken for a new record.
+ * slot's 15-bit generation is bumped to even and the slot goes on a LIFO
+ * free list threaded through its row (the next free slot at byte 2); the
+ * next insert there bumps it to odd again, so every handle to the old record
+ * no longer matches.  After 16384 lives a slot is retired rather than let
+ * its generation wrap: a stale handle is never taken for a new record.  The
+ * header's top bit says the record has dynamic attributes (attrs.c).
  *
  * Every mutation validates first (names, types, ranges, uniqueness), then
  * reserves every byte it will need (string cells, a row page, index growth),
@@ -581,7 +582,7 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         slot = c->free_head;
         uint8_t *row = rs__row(c, slot);
         memcpy(&c->free_head, row + RS_ROW_HEADER, 4);
-        gen = (uint16_t)(rs__row_gen(row) + 1);
+        gen = (uint16_t)((rs__row_gen(row) + 1) & RS_ROW_GEN_MASK);
         c->n_free--;
     } else {
         slot = c->n_slots++;
@@ -621,10 +622,10 @@ rs_status rs_remove(rs_store *st, rs_handle h)
             drop_string(c, row, (rs_field)f);
         }
     }
-    uint16_t gen = (uint16_t)(rs__row_gen(row) + 1);
+    uint16_t gen = (uint16_t)((rs__row_gen(row) + 1) & RS_ROW_GEN_MASK);
     memcpy(row, &gen, 2);
     if (gen == 0) {
-        c->n_retired++; /* 32768 lives: never hand this slot out again */
+        c->n_retired++; /* 16384 lives: never hand this slot out again */
     } else {
         memcpy(row + RS_ROW_HEADER, &c->free_head, 4);
         c->free_head = slot;
@@ -1035,6 +1036,9 @@ static rs_status class_check(const rs_class *c)
     for (uint32_t s = 0; s < c->n_slots; s++) {
         const uint8_t *row = rs__row(c, s);
         uint16_t gen = rs__row_gen(row);
+        if (!(gen & 1u) && rs__row_has_attrs(row)) {
+            return RS_ECORRUPT;
+        }
         if (gen & 1u) {
             live++;
             for (uint32_t i = 0; i < c->sch.n_indexed; i++) {

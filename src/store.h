@@ -60,11 +60,34 @@ static inline uint8_t *rs__row(const rs_class *c, uint32_t slot)
            (size_t)(slot & ((1u << c->page_shift) - 1)) * c->row_len;
 }
 
-static inline uint16_t rs__row_gen(const uint8_t *row)
+/* The row header: a 15-bit generation (odd while the record lives) and, in
+ * the top bit, whether the record has dynamic attributes (attrs.c): the
+ * one bit a record without them pays for the possibility. */
+#define RS_ROW_GEN_MASK 0x7FFFu
+#define RS_ROW_HAS_ATTRS 0x8000u
+
+static inline uint16_t rs__row_word(const uint8_t *row)
 {
     uint16_t g;
     memcpy(&g, row, 2);
     return g;
+}
+
+static inline uint16_t rs__row_gen(const uint8_t *row)
+{
+    return (uint16_t)(rs__row_word(row) & RS_ROW_GEN_MASK);
+}
+
+static inline bool rs__row_has_attrs(const uint8_t *row)
+{
+    return (rs__row_word(row) & RS_ROW_HAS_ATTRS) != 0;
+}
+
+static inline void rs__row_set_attrs(uint8_t *row, bool on)
+{
+    uint16_t w = rs__row_word(row);
+    w = (uint16_t)(on ? w | RS_ROW_HAS_ATTRS : w & RS_ROW_GEN_MASK);
+    memcpy(row, &w, 2);
 }
 
 /* Live rows have an odd generation. */
