@@ -351,6 +351,61 @@ RS_API RS_NODISCARD rs_status rs_set_str(rs_store *st, rs_handle h,
                                          size_t len);
 
 /* ------------------------------------------------------------------------ */
+/* Dynamic attributes and introspection                                      */
+/* ------------------------------------------------------------------------ */
+
+/* A class declared `dynamic` (RS_CLASS_DYNAMIC) lets each record bind
+ * attributes it does not declare, with int, float, bool or string values,
+ * through rs_set_attr() (or rs_insert() with names the class does not
+ * declare).  A record pays only for what it binds: names are interned once
+ * per store and records that bind the same names share a shape; a record
+ * with none pays one bit.  On a class not declared dynamic, binding an
+ * undeclared name fails like Python's __slots__: RS_ENOATTR, "'Player2'
+ * object has no attribute 'x'".  Setting a declared field's name goes to
+ * the field, with its checks.  An attribute's string holds at most 65535
+ * bytes; a record at most 255 attributes.
+ *
+ * rs_get_attr() and rs_set_attr() (Records) take either kind of name.  */
+
+/* Field numbers from RS_ATTR_BASE up name dynamic attributes: the fast
+ * path of rs_get_field() and rs_set_field(), and scan conditions on them. */
+#define RS_ATTR_BASE 0x10000
+
+/* The field number of name: a declared field's, or, on a dynamic class,
+ * RS_ATTR_BASE + the interned name's id (interning may allocate).  Returns
+ * -1 with rs_errmsg() for a bad name, RS_ENOATTR-style message for an
+ * undeclared name on a class that is not dynamic, or out of memory. */
+RS_API rs_field rs_attr_id(rs_store *st, rs_class *cls, const char *name);
+
+/* Unbind dynamic attribute name from record h.  RS_ENOATTR if it is not
+ * bound ("'Player' object has no attribute 'y'"), RS_EINVAL for a declared
+ * field (declared fields always have a value), RS_ESTALE.  May allocate (a
+ * smaller block); on RS_ENOMEM nothing changed. */
+RS_API RS_NODISCARD rs_status rs_del_attr(rs_store *st, rs_handle h,
+                                          const char *name);
+
+/* A name and its value, for rs_dict(). */
+typedef struct rs_attr {
+    const char *name;
+    rs_value val;
+} rs_attr;
+
+/* Like Python's dir(): the names of h's attributes, declared fields first
+ * in declaration order, then dynamic ones in binding order.  Fills at most
+ * cap names (borrowed, store-owned) and sets *n to the total, which may be
+ * larger than cap.  RS_ESTALE.  No allocation. */
+RS_API RS_NODISCARD rs_status rs_dir(rs_store *st, rs_handle h,
+                                     const char **names, size_t cap,
+                                     size_t *n);
+
+/* Like Python's __dict__ on a dynamic class: h's dynamic attributes as
+ * name/value pairs in binding order (names store-owned, string values
+ * borrowed).  At most cap items; *n is the total.  RS_ESTALE.  No
+ * allocation. */
+RS_API RS_NODISCARD rs_status rs_dict(rs_store *st, rs_handle h,
+                                      rs_attr *items, size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------------ */
 /* Scans                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -398,6 +453,8 @@ RS_API void rs_scan_close(rs_scan *sc);
  *            generation);
  *   strings  string bytes kept outside the rows;
  *   indexes  key and unique indexes (buckets and directories);
+ *   attrs    dynamic attributes: their blocks, the vectors that find them,
+ *            interned names and shapes;
  *   free     allocated but unused: free rows and string cells, the unused
  *            tails of pages, empty index buckets are NOT here (they are
  *            part of the index's load factor);
@@ -406,6 +463,7 @@ RS_API void rs_scan_close(rs_scan *sc);
     X(RECORDS, "records")                                                   \
     X(STRINGS, "strings")                                                   \
     X(INDEXES, "indexes")                                                   \
+    X(ATTRS, "attrs")                                                       \
     X(FREE, "free")                                                         \
     X(META, "meta")
 
@@ -424,14 +482,18 @@ typedef struct rs_mem_report {
     size_t peak;                 /* the largest total so far */
     size_t n_allocs;             /* live allocations */
     size_t n_records;            /* live records, all classes */
+    size_t n_attr_names;         /* distinct dynamic attribute names */
+    size_t n_shapes;             /* shapes records share (attrs) */
 } rs_mem_report;
 
 /* Fill *out with the store's accounting.  O(classes), no allocation. */
 RS_API void rs_mem(const rs_store *st, rs_mem_report *out);
 
-/* The exact size of record h in bytes: its row plus the string bytes it owns
- * outside the row (its share of index buckets is not included).  OUT *out.
- * RS_ESTALE. */
+/* The exact size of record h in bytes, like sys.getsizeof but deep: its
+ * row, the string bytes it owns outside the row, and its dynamic
+ * attributes (their block and the 8-byte entry that finds it).  Its share
+ * of index buckets and of shared names and shapes is not included.  OUT
+ * *out.  RS_ESTALE. */
 RS_API RS_NODISCARD rs_status rs_record_size(rs_store *st, rs_handle h,
                                              size_t *out);
 

@@ -74,6 +74,11 @@ static int compare(const rs_value *a, const rs_value *b)
 
 static bool test(const rs_cond *c, const rs_value *v)
 {
+    /* A dynamic attribute's value may be of any kind on any record: a
+     * string never matches a number, nor a number a string. */
+    if ((v->type == RS_STR) != (c->val.type == RS_STR)) {
+        return false;
+    }
     if (c->op == RS_PREFIX) {
         return v->v.s.len >= c->val.v.s.len &&
                (c->val.v.s.len == 0 ||
@@ -102,6 +107,25 @@ static rs_status check_cond(rs_store *st, const rs_class *cls,
                             const rs_cond *c)
 {
     const rs__schema *sch = &cls->sch;
+    if (c->field >= RS_ATTR_BASE &&
+        (uint32_t)(c->field - RS_ATTR_BASE) < st->attrs.n_names) {
+        const char *name = st->attrs.names[c->field - RS_ATTR_BASE].s;
+        if ((unsigned)c->op > RS_PREFIX ||
+            (unsigned)c->val.type >= RS_TYPE__COUNT) {
+            return rs__err(st, RS_EINVAL, "%s.%s: bad operator or value",
+                           sch->name, name);
+        }
+        if (c->op == RS_PREFIX && c->val.type != RS_STR) {
+            return rs__err(st, RS_ETYPE, "%s.%s: prefix needs a string",
+                           sch->name, name);
+        }
+        if (c->val.type == RS_STR && c->val.v.s.ptr == NULL &&
+            c->val.v.s.len > 0) {
+            return rs__err(st, RS_EINVAL, "%s.%s: NULL string", sch->name,
+                           name);
+        }
+        return RS_OK;
+    }
     if (c->field < 0 || (uint32_t)c->field >= sch->n_fields) {
         return rs__err(st, RS_EINVAL, "%s: scan on field number %d, which "
                                       "does not exist", sch->name, c->field);
@@ -195,7 +219,15 @@ rs_status rs_scan_next(rs_scan *sc, rs_handle *out)
         }
         size_t i = 0;
         for (; i < sc->n_conds; i++) {
-            rs_value v = rs__row_value(c, row, sc->conds[i].field);
+            rs_field f = sc->conds[i].field;
+            rs_value v;
+            if (f < RS_ATTR_BASE) {
+                v = rs__row_value(c, row, f);
+            } else if (rs__attrs_get(sc->st, c, slot,
+                                     (uint32_t)(f - RS_ATTR_BASE),
+                                     &v) != RS_OK) {
+                break; /* a record without the attribute does not match */
+            }
             if (!test(&sc->conds[i], &v)) {
                 break;
             }

@@ -60,6 +60,7 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
     }
     *st = boot;
     rs__strs_init(&st->strs);
+    rs__attrs_init(&st->attrs);
     *out = st;
     return RS_OK;
 }
@@ -80,6 +81,7 @@ void rs_store_close(rs_store *st)
     rs__free(st, RS_MEM_META, st->classes,
              st->n_classes * sizeof *st->classes);
     rs__strs_free(st, &st->strs);
+    rs__attrs_free(st, &st->attrs);
     rs_store boot = *st;
     rs__free(&boot, RS_MEM_META, st, sizeof *st);
 }
@@ -178,6 +180,7 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
 
 static void class_free(rs_store *st, rs_class *c)
 {
+    rs__attrs_class_free(st, c);
     size_t page_bytes = (size_t)c->row_len << c->page_shift;
     for (uint32_t i = 0; i < c->n_pages; i++) {
         rs__free(st, RS_MEM_RECORDS, c->pages[i], page_bytes);
@@ -501,9 +504,13 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         return rs__err(st, RS_EINVAL, "rs_insert: bad class or values");
     }
     const rs__schema *sch = &c->sch;
+    rs__attrs *a = &st->attrs;
     memset(c->given, 0, sch->n_fields);
 
-    /* 1. Validate: every name, every value, the key present. */
+    /* 1. Validate: every name, every value, the key present.  Names the
+     * class does not declare are dynamic attributes (on a dynamic class):
+     * new_list keeps their values, and the index of their name in vals. */
+    uint32_t n_dyn = 0;
     for (size_t i = 0; i < n_vals; i++) {
         if (vals[i].name == NULL) {
             return rs__err(st, RS_EINVAL, "%s: value %zu has no name",
@@ -511,7 +518,29 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         }
         rs_field f = field_named(c, vals[i].name, i);
         if (f < 0) {
-            return no_attr(st, c, vals[i].name);
+            if (!(sch->flags & RS_CLASS_DYNAMIC)) {
+                return no_attr(st, c, vals[i].name);
+            }
+            for (uint32_t k = 0; k < n_dyn; k++) {
+                if (strcmp(vals[a->new_list[k].name].name,
+                           vals[i].name) == 0) {
+                    return rs__err(st, RS_EINVAL, "%s.%.64s: given twice",
+                                   sch->name, vals[i].name);
+                }
+            }
+            if (n_dyn == RS_ATTRS_PER_RECORD) {
+                return rs__err(st, RS_EFULL, "%s: more than %d dynamic "
+                               "attributes on one record", sch->name,
+                               RS_ATTRS_PER_RECORD);
+            }
+            rs_status rc = rs__attrs_check_value(st, c, vals[i].name,
+                                                 &vals[i].val,
+                                                 &a->new_list[n_dyn].val);
+            if (rc != RS_OK) {
+                return rc;
+            }
+            a->new_list[n_dyn++].name = (uint32_t)i;
+            continue;
         }
         if (c->given[f]) {
             return rs__err(st, RS_EINVAL, "%s.%s: given twice", sch->name,
@@ -560,6 +589,19 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
     if (rc == RS_OK) {
         rc = row_room(st, c, &added, &old_cap);
     }
+    rs__aplan plan = {0, 0, 0, 0};
+    rs__attrs_begin(a);
+    if (rc == RS_OK && n_dyn > 0) {
+        uint32_t slot = c->free_head != RS_SLOT_NONE ? c->free_head
+                                                     : c->n_slots;
+        for (uint32_t k = 0; k < n_dyn && rc == RS_OK; k++) {
+            rc = rs__attrs_intern(st, vals[a->new_list[k].name].name,
+                                  &a->new_list[k].name);
+        }
+        if (rc == RS_OK) {
+            rc = rs__attrs_prepare(st, c, slot, n_dyn, &plan);
+        }
+    }
     for (; rc == RS_OK && n_prepared < sch->n_indexed; n_prepared++) {
         rc = rs__index_prepare(st, &c->ix[n_prepared], c->hashes[n_prepared]);
         if (rc != RS_OK) {
@@ -571,6 +613,7 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         while (n_prepared > 0) {
             rs__index_cancel(st, &c->ix[--n_prepared]);
         }
+        rs__attrs_rollback(st, a);
         undo_row_room(st, c, added, old_cap);
         rs__strs_rollback(st, strs);
         return rc;
@@ -591,6 +634,9 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
     memcpy(row, &gen, 2);
     for (uint32_t f = 0; f < sch->n_fields; f++) {
         put_field(c, row, (rs_field)f, &c->vals[f], c->refs[f]);
+    }
+    if (n_dyn > 0) {
+        rs__attrs_commit(st, c, slot, &plan);
     }
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
         rs__index_insert(st, &c->ix[i], c->hashes[i], slot);
@@ -622,6 +668,7 @@ rs_status rs_remove(rs_store *st, rs_handle h)
             drop_string(c, row, (rs_field)f);
         }
     }
+    rs__attrs_drop(st, c, slot);
     uint16_t gen = (uint16_t)((rs__row_gen(row) + 1) & RS_ROW_GEN_MASK);
     memcpy(row, &gen, 2);
     if (gen == 0) {
@@ -644,6 +691,175 @@ static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
     return RS_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Dynamic attributes                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
+ * named by text (interned here, inside the operation) or, when text is
+ * NULL, by the interned id.  Validates, reserves, then writes. */
+static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
+                         const char *text, uint32_t id, const rs_value *val)
+{
+    rs__attrs *a = &st->attrs;
+    const char *name = text ? text : a->names[id].s;
+    rs_value v;
+    if (val) {
+        if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
+            return no_attr(st, c, name);
+        }
+        rs_status rc = rs__attrs_check_value(st, c, name, val, &v);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    } else if (text) {
+        id = rs__attrs_lookup(st, text);
+        if (id == UINT32_MAX) {
+            return no_attr(st, c, text);
+        }
+    }
+    rs__attrs_begin(a);
+    rs__strs_begin(&st->strs);
+    rs_status rc = RS_OK;
+    if (val && text) {
+        rc = rs__attrs_intern(st, text, &id);
+    }
+    uint32_t n = rc == RS_OK ? rs__attrs_load(st, c, slot) : 0, k = 0;
+    while (k < n && a->old_list[k].name != id) {
+        k++;
+    }
+    if (rc == RS_OK && !val && k == n) {
+        rc = no_attr(st, c, name);
+    } else if (rc == RS_OK && val && k == n && n == RS_ATTRS_PER_RECORD) {
+        rc = rs__err(st, RS_EFULL, "%s: more than %d dynamic attributes on "
+                     "one record", c->sch.name, RS_ATTRS_PER_RECORD);
+    }
+    rs__aplan plan;
+    if (rc == RS_OK) {
+        /* The new list: the old one with this name replaced (keeping its
+         * place, as a Python dict does), appended, or left out. */
+        uint32_t m = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            if (j != k) {
+                a->new_list[m++] = a->old_list[j];
+            } else if (val) {
+                a->new_list[m++] = (rs__aval){id, v};
+            }
+        }
+        if (val && k == n) {
+            a->new_list[m++] = (rs__aval){id, v};
+        }
+        rc = rs__attrs_prepare(st, c, slot, m, &plan);
+    }
+    if (rc != RS_OK) {
+        rs__attrs_rollback(st, a);
+        rs__strs_rollback(st, &st->strs);
+        return rc;
+    }
+    rs__attrs_commit(st, c, slot, &plan);
+    rs__strs_commit(&st->strs);
+    return RS_OK;
+}
+
+static bool is_attr_field(const rs_store *st, rs_field f)
+{
+    return f >= RS_ATTR_BASE &&
+           (uint32_t)(f - RS_ATTR_BASE) < st->attrs.n_names;
+}
+
+rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
+{
+    rs__clear_err(st);
+    if (c == NULL || c->st != st || name == NULL) {
+        rs__err(st, RS_EINVAL, "rs_attr_id: NULL argument");
+        return -1;
+    }
+    rs_field f = field_named(c, name, 0);
+    if (f >= 0) {
+        return f;
+    }
+    if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
+        no_attr(st, c, name);
+        return -1;
+    }
+    uint32_t id;
+    if (rs__attrs_intern(st, name, &id) != RS_OK) {
+        return -1;
+    }
+    return (rs_field)(RS_ATTR_BASE + id);
+}
+
+rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (name == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_del_attr: NULL name");
+    }
+    if (field_named(c, name, 0) >= 0) {
+        return rs__err(st, RS_EINVAL, "%s.%s is a declared field: it always "
+                       "has a value and cannot be deleted", c->sch.name,
+                       name);
+    }
+    return set_dyn(st, c, slot, name, 0, NULL);
+}
+
+rs_status rs_dir(rs_store *st, rs_handle h, const char **names, size_t cap,
+                 size_t *n)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (n == NULL || (names == NULL && cap > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_dir: NULL argument");
+    }
+    size_t total = 0;
+    for (uint32_t f = 0; f < c->sch.n_fields; f++, total++) {
+        if (total < cap) {
+            names[total] = c->sch.fields[f].name;
+        }
+    }
+    uint32_t m = rs__attrs_load(st, c, slot);
+    for (uint32_t k = 0; k < m; k++, total++) {
+        if (total < cap) {
+            names[total] = st->attrs.names[st->attrs.old_list[k].name].s;
+        }
+    }
+    *n = total;
+    return RS_OK;
+}
+
+rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
+                  size_t *n)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (n == NULL || (items == NULL && cap > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_dict: NULL argument");
+    }
+    uint32_t m = rs__attrs_load(st, c, slot);
+    for (uint32_t k = 0; k < m && k < cap; k++) {
+        items[k].name = st->attrs.names[st->attrs.old_list[k].name].s;
+        items[k].val = st->attrs.old_list[k].val;
+    }
+    *n = m;
+    return RS_OK;
+}
+
 rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
                        const rs_value *val)
 {
@@ -651,6 +867,12 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
+    if (rc == RS_OK && is_attr_field(st, f)) {
+        if (val == NULL) {
+            return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
+        }
+        return set_dyn(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE), val);
+    }
     if (rc == RS_OK) {
         rc = check_field(st, c, f);
     }
@@ -825,6 +1047,13 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     uint32_t slot = 0;
     rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
+    if (rc == RS_OK && is_attr_field(st, f)) {
+        uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
+        if (rs__attrs_get(st, c, slot, id, out) != RS_OK) {
+            return no_attr(st, c, st->attrs.names[id].s);
+        }
+        return RS_OK;
+    }
     if (rc == RS_OK) {
         rc = check_field(st, c, f);
     }
@@ -845,9 +1074,17 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     if (rc != RS_OK) {
         return rc;
     }
-    rs_field f = name ? field_named(c, name, 0) : -1;
+    if (name == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL name");
+    }
+    rs_field f = field_named(c, name, 0);
     if (f < 0) {
-        return no_attr(st, c, name ? name : "(null)");
+        uint32_t id = rs__attrs_lookup(st, name);
+        if (id == UINT32_MAX ||
+            rs__attrs_get(st, c, slot, id, out) != RS_OK) {
+            return no_attr(st, c, name);
+        }
+        return RS_OK;
     }
     *out = rs__row_value(c, rs__row(c, slot), f);
     return RS_OK;
@@ -863,9 +1100,12 @@ rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
     if (rc != RS_OK) {
         return rc;
     }
-    rs_field f = name ? field_named(c, name, 0) : -1;
+    if (name == NULL || val == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_set_attr: NULL argument");
+    }
+    rs_field f = field_named(c, name, 0);
     if (f < 0) {
-        return no_attr(st, c, name ? name : "(null)");
+        return set_dyn(st, c, slot, name, 0, val);
     }
     return rs_set_field(st, h, f, val);
 }
@@ -874,6 +1114,11 @@ static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
                           const char *want)
 {
     const rs_class *c = rs_handle_class(st, h);
+    if (f >= RS_ATTR_BASE) {
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not %s",
+                       c->sch.name,
+                       st->attrs.names[f - RS_ATTR_BASE].s, want);
+    }
     const rs__field *fd = &c->sch.fields[f];
     return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name,
                    fd->name, rs_type_name(fd->type), want);
@@ -998,7 +1243,7 @@ rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
             }
         }
     }
-    *out = size;
+    *out = size + rs__attrs_size(st, c, slot);
     return RS_OK;
 }
 
@@ -1013,9 +1258,14 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
     }
     size_t rec = rs__allocated(st, RS_MEM_RECORDS);
     size_t str = rs__allocated(st, RS_MEM_STRINGS);
+    /* Attribute blocks share the string arena; they count as attrs. */
+    size_t blocks = st->attrs.block_bytes;
     out->bytes[RS_MEM_RECORDS] = live_rows;
-    out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes;
+    out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes - blocks;
     out->bytes[RS_MEM_INDEXES] = rs__allocated(st, RS_MEM_INDEXES);
+    out->bytes[RS_MEM_ATTRS] = rs__allocated(st, RS_MEM_ATTRS) + blocks;
+    out->n_attr_names = st->attrs.n_names;
+    out->n_shapes = st->attrs.n_shapes > 0 ? st->attrs.n_shapes - 1 : 0;
     out->bytes[RS_MEM_FREE] = (rec - live_rows) + (str - st->strs.live_bytes);
     out->bytes[RS_MEM_META] = rs__allocated(st, RS_MEM_META);
     out->total = st->mem_total;
@@ -1068,6 +1318,9 @@ static rs_status class_check(const rs_class *c)
         return RS_ECORRUPT;
     }
     (void)retired;
+    if (rs__attrs_check(c->st, c) != RS_OK) {
+        return RS_ECORRUPT;
+    }
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
         if (c->ix[i].n != live || rs__index_check(&c->ix[i]) != RS_OK) {
             return RS_ECORRUPT;

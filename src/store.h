@@ -4,6 +4,7 @@
 #ifndef RS_STORE_H
 #define RS_STORE_H
 
+#include "attrs.h"
 #include "class.h"
 #include "index.h"
 #include "strs.h"
@@ -37,6 +38,8 @@ struct rs_class {
     uint8_t *given;
     uint64_t *hashes;
     uint32_t *refs; /* string cells taken for the operation */
+    rs__avec *avecs; /* per row page: where records' attributes are */
+    uint32_t n_avecs;
 };
 
 struct rs_store {
@@ -48,6 +51,7 @@ struct rs_store {
     uint32_t n_classes;
     rs_scan *scans; /* open scans, closed with the store */
     rs__strs strs;
+    rs__attrs attrs;
     char err[512];
 };
 

@@ -1,0 +1,891 @@
+/*
+ * attrs.c: dynamic attributes and the shapes records share.
+ *
+ * A class declared `dynamic` lets a record bind attributes it does not
+ * declare (p.x = 123).  They cost only the records that use them:
+ *
+ *   row header bit 15     set when the record has attributes (store.h): a
+ *                         record without any pays that one bit
+ *   per row page          a vector of (slot within the page, block ref),
+ *                         sorted by slot: 8 bytes a record with attributes
+ *   block                 in the string arena, at its exact size:
+ *
+ *     +-----------+-------------+------------------------------------+
+ *     | len (var) | shape (var) | values, in the shape's name order  |
+ *     +-----------+-------------+------------------------------------+
+ *     value: tag byte, then  int: zigzag varint | uint: varint |
+ *            f64: 8 bytes | str: varint length + bytes | false/true: -
+ *
+ * Names are interned once per store.  Records that bind the same names in
+ * the same order share a shape (V8's hidden classes, CPython's key-sharing
+ * dictionaries): a shape is the list of names, reached from the empty shape
+ * by a transition table keyed by (shape, name), so a block stores one small
+ * shape number instead of its names.  Past RS_SHAPES_MAX shapes (a hostile
+ * mix of names) new combinations fall back to the list form, shape 0,
+ * which stores a name id before each value: memory stays bounded by what
+ * records bind, whatever the names.
+ *
+ * Costs: the canonical extras (x, guild, vip) take 8 bytes of vector entry
+ * and a block of about 14 to 20 bytes.  A read finds the vector entry by
+ * binary search (at most 11 steps for a 2,048-row page) and walks the
+ * block's few values.  A write builds the new block beside the old one and
+ * swaps them: O(attributes).
+ *
+ * Failure: an operation marks names, shapes, transitions and the one
+ * vector it may grow; rs__attrs_rollback() truncates them back and rebuilds
+ * the hash tables in place (no allocation), so a failed call leaves the
+ * store and its accounting as they were.
+ */
+#include "attrs.h"
+
+#include "store.h"
+
+#include <stdio.h>
+
+enum { TAG_INT, TAG_UINT, TAG_F64, TAG_FALSE, TAG_TRUE, TAG_STR };
+
+void rs__attrs_init(rs__attrs *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+void rs__attrs_free(rs_store *st, rs__attrs *a)
+{
+    for (uint32_t i = 0; i < a->n_names; i++) {
+        rs__free(st, RS_MEM_ATTRS, a->names[i].s, a->names[i].len + 1);
+    }
+    for (uint32_t i = 0; i < a->n_shapes; i++) {
+        rs__free(st, RS_MEM_ATTRS, a->shapes[i].names,
+                 a->shapes[i].n * sizeof(uint32_t));
+    }
+    rs__free(st, RS_MEM_ATTRS, a->names, a->cap_names * sizeof *a->names);
+    rs__free(st, RS_MEM_ATTRS, a->name_ix, a->name_ix_cap * sizeof(uint32_t));
+    rs__free(st, RS_MEM_ATTRS, a->shapes, a->cap_shapes * sizeof *a->shapes);
+    rs__free(st, RS_MEM_ATTRS, a->trans, a->trans_cap * sizeof *a->trans);
+    rs__attrs_init(a);
+}
+
+void rs__attrs_class_free(rs_store *st, rs_class *c)
+{
+    for (uint32_t i = 0; i < c->n_avecs; i++) {
+        rs__free(st, RS_MEM_ATTRS, c->avecs[i].e,
+                 c->avecs[i].cap * sizeof(rs__aent));
+    }
+    rs__free(st, RS_MEM_ATTRS, c->avecs, c->n_avecs * sizeof *c->avecs);
+    c->avecs = NULL;
+    c->n_avecs = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Growable arrays whose growth an operation can give back                   */
+/* ------------------------------------------------------------------------ */
+
+/* Make room for one more element in *arr (cap elements of size each).
+ * Shrinking back to a mark never fails (the allocator contract). */
+static rs_status room(rs_store *st, void **arr, uint32_t n, uint32_t *cap,
+                      size_t size)
+{
+    if (n < *cap) {
+        return RS_OK;
+    }
+    uint32_t want = *cap ? *cap * 2 : 8;
+    void *p = rs__realloc(st, RS_MEM_ATTRS, *arr, *cap * size, want * size);
+    if (p == NULL) {
+        return RS_ENOMEM;
+    }
+    memset((char *)p + *cap * size, 0, (want - *cap) * size);
+    *arr = p;
+    *cap = want;
+    return RS_OK;
+}
+
+static void shrink_to(rs_store *st, void **arr, uint32_t *cap, uint32_t to,
+                      size_t size)
+{
+    if (*cap <= to) {
+        return;
+    }
+    if (to == 0) {
+        rs__free(st, RS_MEM_ATTRS, *arr, *cap * size);
+        *arr = NULL;
+    } else {
+        *arr = rs__realloc(st, RS_MEM_ATTRS, *arr, *cap * size, to * size);
+    }
+    *cap = to;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static uint32_t name_hash(const char *s, size_t len)
+{
+    return (uint32_t)rs__hash(s, len);
+}
+
+static void name_ix_put(rs__attrs *a, uint32_t id)
+{
+    uint32_t mask = a->name_ix_cap - 1;
+    uint32_t i = name_hash(a->names[id].s, a->names[id].len) & mask;
+    while (a->name_ix[i] != 0) {
+        i = (i + 1) & mask;
+    }
+    a->name_ix[i] = id + 1;
+}
+
+static void name_ix_rebuild(rs__attrs *a)
+{
+    if (a->name_ix_cap == 0) {
+        return;
+    }
+    memset(a->name_ix, 0, a->name_ix_cap * sizeof(uint32_t));
+    for (uint32_t id = 0; id < a->n_names; id++) {
+        name_ix_put(a, id);
+    }
+}
+
+uint32_t rs__attrs_lookup(const rs_store *st, const char *name)
+{
+    const rs__attrs *a = &st->attrs;
+    if (a->name_ix_cap == 0) {
+        return UINT32_MAX;
+    }
+    size_t len = strlen(name);
+    uint32_t mask = a->name_ix_cap - 1;
+    for (uint32_t i = name_hash(name, len) & mask; a->name_ix[i] != 0;
+         i = (i + 1) & mask) {
+        const rs__aname *nm = &a->names[a->name_ix[i] - 1];
+        if (nm->len == len && memcmp(nm->s, name, len) == 0) {
+            return a->name_ix[i] - 1;
+        }
+    }
+    return UINT32_MAX;
+}
+
+rs_status rs__attrs_intern(rs_store *st, const char *name, uint32_t *id)
+{
+    rs__attrs *a = &st->attrs;
+    size_t len = name ? strnlen(name, RS_MAX_NAME + 1) : 0;
+    if (len == 0 || len > RS_MAX_NAME || !rs__is_ident(name, len)) {
+        char shown[80];
+        snprintf(shown, sizeof shown, "%.64s", name ? name : "(null)");
+        return rs__err(st, RS_EINVAL, "'%s' is not an attribute name (a "
+                       "letter or '_', then letters, digits or '_', at "
+                       "most %d bytes)", shown, RS_MAX_NAME);
+    }
+    *id = rs__attrs_lookup(st, name);
+    if (*id != UINT32_MAX) {
+        return RS_OK;
+    }
+    if (a->n_names >= RS_ATTR_NAMES_MAX) {
+        return rs__err(st, RS_EFULL, "too many distinct attribute names "
+                       "(%u)", RS_ATTR_NAMES_MAX);
+    }
+    /* Keep the hash table at most half full (power of two). */
+    if ((a->n_names + 1) * 2 > a->name_ix_cap) {
+        uint32_t cap = a->name_ix_cap ? a->name_ix_cap * 2 : 16;
+        uint32_t *ix = rs__realloc(st, RS_MEM_ATTRS, a->name_ix,
+                                   a->name_ix_cap * sizeof *ix,
+                                   cap * sizeof *ix);
+        if (ix == NULL) {
+            return rs__err(st, RS_ENOMEM, "out of memory interning '%s'",
+                           name);
+        }
+        a->name_ix = ix;
+        a->name_ix_cap = cap;
+        name_ix_rebuild(a);
+    }
+    if (room(st, (void **)&a->names, a->n_names, &a->cap_names,
+             sizeof *a->names) != RS_OK) {
+        return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
+    }
+    char *copy = rs__alloc(st, RS_MEM_ATTRS, len + 1);
+    if (copy == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
+    }
+    memcpy(copy, name, len + 1);
+    *id = a->n_names;
+    a->names[a->n_names++] = (rs__aname){copy, (uint32_t)len};
+    name_ix_put(a, *id);
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Shapes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t trans_key(uint32_t parent, uint32_t name)
+{
+    return ((uint64_t)parent << 32 | name) + 1;
+}
+
+static uint32_t trans_slot(uint64_t key, uint32_t cap)
+{
+    return (uint32_t)(rs__hash(&key, sizeof key) & (cap - 1));
+}
+
+static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)
+{
+    if (a->trans_cap == 0) {
+        return 0;
+    }
+    uint64_t key = trans_key(parent, name);
+    uint32_t mask = a->trans_cap - 1;
+    for (uint32_t i = trans_slot(key, a->trans_cap); a->trans[i].key != 0;
+         i = (i + 1) & mask) {
+        if (a->trans[i].key == key) {
+            return a->trans[i].child;
+        }
+    }
+    return 0;
+}
+
+static void trans_put(rs__attrs *a, uint64_t key, uint32_t child)
+{
+    uint32_t mask = a->trans_cap - 1;
+    uint32_t i = trans_slot(key, a->trans_cap);
+    while (a->trans[i].key != 0) {
+        i = (i + 1) & mask;
+    }
+    a->trans[i] = (rs__trans){key, child};
+}
+
+/* Rebuild the transition table from the shapes: each shape past the empty
+ * one is its parent (its names but the last) plus its last name. */
+static void trans_rebuild(rs__attrs *a)
+{
+    if (a->trans_cap == 0) {
+        return;
+    }
+    memset(a->trans, 0, a->trans_cap * sizeof *a->trans);
+    a->n_trans = 0;
+    for (uint32_t s = 1; s < a->n_shapes; s++) {
+        const rs__shape *sh = &a->shapes[s];
+        uint32_t parent = 0;
+        for (uint32_t k = 0; k + 1 < sh->n; k++) {
+            parent = trans_find(a, parent, sh->names[k]);
+        }
+        trans_put(a, trans_key(parent, sh->names[sh->n - 1]), s);
+        a->n_trans++;
+    }
+}
+
+/* The shape whose names are names[0..n), creating the shapes on the way
+ * (undone by rollback).  *out is 0 when the store has made its share of
+ * shapes: the caller then stores the list form. */
+static rs_status shape_for(rs_store *st, const uint32_t *names, uint32_t n,
+                           uint32_t *out)
+{
+    rs__attrs *a = &st->attrs;
+    if (a->n_shapes == 0) {
+        /* The empty shape, made once. */
+        if (room(st, (void **)&a->shapes, 0, &a->cap_shapes,
+                 sizeof *a->shapes) != RS_OK) {
+            return RS_ENOMEM;
+        }
+        a->shapes[0] = (rs__shape){0, NULL};
+        a->n_shapes = 1;
+    }
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t child = trans_find(a, s, names[k]);
+        if (child == 0) {
+            if (a->n_shapes >= RS_SHAPES_MAX) {
+                *out = 0;
+                return RS_OK;
+            }
+            if ((a->n_trans + 1) * 2 > a->trans_cap) {
+                uint32_t cap = a->trans_cap ? a->trans_cap * 2 : 16;
+                rs__trans *t = rs__realloc(st, RS_MEM_ATTRS, a->trans,
+                                           a->trans_cap * sizeof *t,
+                                           cap * sizeof *t);
+                if (t == NULL) {
+                    return RS_ENOMEM;
+                }
+                a->trans = t;
+                a->trans_cap = cap;
+                trans_rebuild(a);
+            }
+            if (room(st, (void **)&a->shapes, a->n_shapes, &a->cap_shapes,
+                     sizeof *a->shapes) != RS_OK) {
+                return RS_ENOMEM;
+            }
+            uint32_t *list = rs__alloc(st, RS_MEM_ATTRS,
+                                       (k + 1) * sizeof *list);
+            if (list == NULL) {
+                return RS_ENOMEM;
+            }
+            memcpy(list, names, (k + 1) * sizeof *list);
+            child = a->n_shapes++;
+            a->shapes[child] = (rs__shape){k + 1, list};
+            trans_put(a, trans_key(s, names[k]), child);
+            a->n_trans++;
+        }
+        s = child;
+    }
+    *out = s;
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Blocks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Blocks are written by this module only, so reading one trusts it; the
+ * structure walk (rs__attrs_check) verifies them. */
+static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0;; shift += 7) {
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80) || shift >= 63) {
+            break;
+        }
+    }
+    *v = x;
+    return p;
+}
+
+static size_t value_len(const rs_value *v)
+{
+    switch (v->type) {
+    case RS_I64:
+        return 1 + varint_len(((uint64_t)v->v.i << 1) ^
+                              (uint64_t)(v->v.i >> 63));
+    case RS_U64:
+        return 1 + varint_len(v->v.u);
+    case RS_F64:
+        return 9;
+    case RS_BOOL:
+        return 1;
+    default:
+        return 1 + varint_len(v->v.s.len) + v->v.s.len;
+    }
+}
+
+static uint8_t *put_value(uint8_t *p, const rs_value *v)
+{
+    switch (v->type) {
+    case RS_I64:
+        *p++ = TAG_INT;
+        return put_varint(p, ((uint64_t)v->v.i << 1) ^
+                                 (uint64_t)(v->v.i >> 63));
+    case RS_U64:
+        *p++ = TAG_UINT;
+        return put_varint(p, v->v.u);
+    case RS_F64:
+        *p++ = TAG_F64;
+        memcpy(p, &v->v.f, 8);
+        return p + 8;
+    case RS_BOOL:
+        *p++ = v->v.b ? TAG_TRUE : TAG_FALSE;
+        return p;
+    default:
+        *p++ = TAG_STR;
+        p = put_varint(p, v->v.s.len);
+        if (v->v.s.len > 0) {
+            memcpy(p, v->v.s.ptr, v->v.s.len);
+        }
+        return p + v->v.s.len;
+    }
+}
+
+static const uint8_t *get_value(const uint8_t *p, rs_value *v)
+{
+    uint8_t tag = *p++;
+    uint64_t u;
+    switch (tag) {
+    case TAG_INT:
+        p = get_varint(p, &u);
+        v->type = RS_I64;
+        v->v.i = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+        return p;
+    case TAG_UINT:
+        v->type = RS_U64;
+        return get_varint(p, &v->v.u);
+    case TAG_F64:
+        v->type = RS_F64;
+        memcpy(&v->v.f, p, 8);
+        return p + 8;
+    case TAG_FALSE:
+    case TAG_TRUE:
+        v->type = RS_BOOL;
+        v->v.b = tag == TAG_TRUE;
+        return p;
+    default:
+        v->type = RS_STR;
+        p = get_varint(p, &u);
+        v->v.s.ptr = (const char *)p;
+        v->v.s.len = (size_t)u;
+        return p + u;
+    }
+}
+
+/* The payload (after the length) of the block list[0..n) in shape. */
+static size_t payload_len(const rs__aval *list, uint32_t n, uint32_t shape)
+{
+    size_t len = varint_len(shape);
+    if (shape == 0) {
+        len += varint_len(n);
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        if (shape == 0) {
+            len += varint_len(list[k].name);
+        }
+        len += value_len(&list[k].val);
+    }
+    return len;
+}
+
+/* Decode block into list; returns the number of attributes. */
+static uint32_t decode(const rs__attrs *a, const uint8_t *block,
+                       rs__aval *list)
+{
+    uint64_t len, shape, n;
+    const uint8_t *p = get_varint(block, &len);
+    p = get_varint(p, &shape);
+    if (shape == 0) {
+        p = get_varint(p, &n);
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t name;
+            p = get_varint(p, &name);
+            list[k].name = (uint32_t)name;
+            p = get_value(p, &list[k].val);
+        }
+        return (uint32_t)n;
+    }
+    const rs__shape *sh = &a->shapes[shape];
+    for (uint32_t k = 0; k < sh->n; k++) {
+        list[k].name = sh->names[k];
+        p = get_value(p, &list[k].val);
+    }
+    return sh->n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Where a record's block is                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The vector entry of slot, or NULL; *at is where it is or would go. */
+static rs__aent *entry_of(const rs_class *c, uint32_t slot, uint32_t *at)
+{
+    uint32_t page = slot >> c->page_shift;
+    uint16_t off = (uint16_t)(slot & ((1u << c->page_shift) - 1));
+    *at = 0;
+    if (page >= c->n_avecs) {
+        return NULL;
+    }
+    const rs__avec *v = &c->avecs[page];
+    uint32_t lo = 0, hi = v->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (v->e[mid].off < off) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    *at = lo;
+    return lo < v->n && v->e[lo].off == off ? &v->e[lo] : NULL;
+}
+
+static const uint8_t *block_of(const rs_store *st, const rs_class *c,
+                               uint32_t slot)
+{
+    uint32_t at;
+    const rs__aent *e = entry_of(c, slot, &at);
+    return e ? rs__strs_at(&st->strs, e->ref) : NULL;
+}
+
+static size_t block_len(const uint8_t *block)
+{
+    uint64_t len;
+    const uint8_t *p = get_varint(block, &len);
+    return (size_t)(p - block) + (size_t)len;
+}
+
+/* Blocks shorter than the arena's smallest cell are padded to it. */
+static size_t cell_len(size_t len)
+{
+    return len < 8 ? 8 : len;
+}
+
+uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot)
+{
+    if (!rs__row_has_attrs(rs__row(c, slot))) {
+        return 0;
+    }
+    const uint8_t *block = block_of(st, c, slot);
+    return block ? decode(&st->attrs, block, st->attrs.old_list) : 0;
+}
+
+rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
+                        uint32_t name, rs_value *out)
+{
+    if (!rs__row_has_attrs(rs__row(c, slot))) {
+        return RS_ENOATTR;
+    }
+    const uint8_t *block = block_of(st, c, slot);
+    if (block == NULL) {
+        return RS_ENOATTR;
+    }
+    /* Walk the block without decoding what is not asked for. */
+    const rs__attrs *a = &st->attrs;
+    uint64_t len, shape, n;
+    const uint8_t *p = get_varint(block, &len);
+    p = get_varint(p, &shape);
+    const rs__shape *sh = shape ? &a->shapes[shape] : NULL;
+    if (sh == NULL) {
+        p = get_varint(p, &n);
+    } else {
+        n = sh->n;
+    }
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t id;
+        if (sh == NULL) {
+            p = get_varint(p, &id);
+        } else {
+            id = sh->names[k];
+        }
+        rs_value v;
+        p = get_value(p, &v);
+        if (id == name) {
+            *out = v;
+            return RS_OK;
+        }
+    }
+    return RS_ENOATTR;
+}
+
+size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)
+{
+    if (!rs__row_has_attrs(rs__row(c, slot))) {
+        return 0;
+    }
+    const uint8_t *block = block_of(st, c, slot);
+    return block ? rs__strs_cost(cell_len(block_len(block))) +
+                       sizeof(rs__aent)
+                 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
+                                const char *name, const rs_value *in,
+                                rs_value *out)
+{
+    *out = *in;
+    switch (in->type) {
+    case RS_I8:
+    case RS_I16:
+    case RS_I32:
+    case RS_I64:
+        out->type = RS_I64;
+        return RS_OK;
+    case RS_U8:
+    case RS_U16:
+    case RS_U32:
+    case RS_U64:
+        if (in->v.u <= INT64_MAX) {
+            out->type = RS_I64;
+            out->v.i = (int64_t)in->v.u;
+        } else {
+            out->type = RS_U64;
+        }
+        return RS_OK;
+    case RS_F32:
+    case RS_F64:
+        out->type = RS_F64;
+        return RS_OK;
+    case RS_BOOL:
+        return RS_OK;
+    case RS_STR:
+        if (in->v.s.ptr == NULL && in->v.s.len > 0) {
+            return rs__err(st, RS_EINVAL, "%s.%s: NULL string",
+                           c->sch.name, name);
+        }
+        if (in->v.s.len > RS_ATTR_STR_MAX) {
+            return rs__err(st, RS_ETOOLONG, "%s.%s: %zu bytes exceeds the "
+                           "%u a dynamic attribute holds", c->sch.name, name,
+                           in->v.s.len, RS_ATTR_STR_MAX);
+        }
+        if (in->v.s.len > 0) {
+            size_t bad = rs__utf8_bad(in->v.s.ptr, in->v.s.len);
+            if (bad) {
+                return rs__err(st, RS_EUTF8, "%s.%s: invalid UTF-8 at "
+                               "byte %zu", c->sch.name, name, bad - 1);
+            }
+        }
+        return RS_OK;
+    default:
+        return rs__err(st, RS_EINVAL, "%s.%s: value of unknown type %d",
+                       c->sch.name, name, (int)in->type);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Changing a record's attributes                                            */
+/* ------------------------------------------------------------------------ */
+
+void rs__attrs_begin(rs__attrs *a)
+{
+    a->m_names = a->n_names;
+    a->m_cap_names = a->cap_names;
+    a->m_name_ix_cap = a->name_ix_cap;
+    a->m_shapes = a->n_shapes;
+    a->m_cap_shapes = a->cap_shapes;
+    a->m_n_trans = a->n_trans;
+    a->m_trans_cap = a->trans_cap;
+    a->m_vec = NULL;
+    a->m_class = NULL;
+}
+
+/* Make sure slot's page vector can take one more entry. */
+static rs_status vec_room(rs_store *st, rs_class *c, uint32_t slot)
+{
+    rs__attrs *a = &st->attrs;
+    uint32_t page = slot >> c->page_shift;
+    if (page >= c->n_avecs) {
+        uint32_t n = page + 1 > c->n_pages ? page + 1 : c->n_pages;
+        rs__avec *v = rs__realloc(st, RS_MEM_ATTRS, c->avecs,
+                                  c->n_avecs * sizeof *v, n * sizeof *v);
+        if (v == NULL) {
+            return RS_ENOMEM;
+        }
+        memset(v + c->n_avecs, 0, (n - c->n_avecs) * sizeof *v);
+        a->m_class = c;
+        a->m_n_avecs = c->n_avecs;
+        c->avecs = v;
+        c->n_avecs = n;
+    }
+    rs__avec *v = &c->avecs[page];
+    if (v->n < v->cap) {
+        return RS_OK;
+    }
+    uint32_t old = v->cap;
+    if (room(st, (void **)&v->e, v->n, &v->cap, sizeof *v->e) != RS_OK) {
+        return RS_ENOMEM;
+    }
+    a->m_vec = v;
+    a->m_vec_cap = old;
+    return RS_OK;
+}
+
+rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
+                            uint32_t n, rs__aplan *plan)
+{
+    rs__attrs *a = &st->attrs;
+    plan->n = n;
+    plan->shape = 0;
+    plan->len = 0;
+    plan->ref = 0;
+    if (n == 0) {
+        return RS_OK;
+    }
+    uint32_t names[RS_ATTRS_PER_RECORD + 1];
+    for (uint32_t k = 0; k < n; k++) {
+        names[k] = a->new_list[k].name;
+    }
+    rs_status rc = shape_for(st, names, n, &plan->shape);
+    if (rc != RS_OK) {
+        return rs__err(st, rc, "out of memory for the shapes of '%s'",
+                       c->sch.name);
+    }
+    size_t payload = payload_len(a->new_list, n, plan->shape);
+    plan->len = varint_len(payload) + payload;
+    rc = rs__strs_take(st, &st->strs, cell_len(plan->len), &plan->ref);
+    if (rc == RS_OK) {
+        uint32_t at;
+        if (entry_of(c, slot, &at) == NULL) {
+            rc = vec_room(st, c, slot) == RS_OK ? RS_OK : RS_ENOMEM;
+        }
+    }
+    if (rc != RS_OK) {
+        return rs__err(st, rc, "out of memory for the attributes of a '%s' "
+                       "record", c->sch.name);
+    }
+    return RS_OK;
+}
+
+static void write_block(const rs__attrs *a, uint8_t *p,
+                        const rs__aplan *plan)
+{
+    p = put_varint(p, payload_len(a->new_list, plan->n, plan->shape));
+    p = put_varint(p, plan->shape);
+    if (plan->shape == 0) {
+        p = put_varint(p, plan->n);
+    }
+    for (uint32_t k = 0; k < plan->n; k++) {
+        if (plan->shape == 0) {
+            p = put_varint(p, a->new_list[k].name);
+        }
+        p = put_value(p, &a->new_list[k].val);
+    }
+}
+
+void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
+                      const rs__aplan *plan)
+{
+    rs__attrs *a = &st->attrs;
+    uint8_t *row = rs__row(c, slot);
+    uint32_t at;
+    rs__aent *e = rs__row_has_attrs(row) ? entry_of(c, slot, &at) : NULL;
+    if (e == NULL) {
+        entry_of(c, slot, &at); /* where a new entry goes */
+    }
+    /* The new block is written before the old one is released: new_list
+     * borrows its strings from the old block (and perhaps from it the
+     * value being set). */
+    uint32_t old_ref = e ? e->ref : 0;
+    if (plan->n > 0) {
+        write_block(a, rs__strs_at(&st->strs, plan->ref), plan);
+        a->block_bytes += rs__strs_cost(cell_len(plan->len));
+    }
+    if (e) {
+        const uint8_t *old = rs__strs_at(&st->strs, old_ref);
+        size_t len = cell_len(block_len(old));
+        a->block_bytes -= rs__strs_cost(len);
+        rs__strs_release(&st->strs, old_ref, len);
+    }
+    if (plan->n == 0) {
+        if (e) {
+            rs__avec *v = &c->avecs[slot >> c->page_shift];
+            memmove(e, e + 1, (size_t)(v->e + v->n - (e + 1)) * sizeof *e);
+            v->n--;
+        }
+        rs__row_set_attrs(row, false);
+        return;
+    }
+    if (e) {
+        e->ref = plan->ref;
+    } else {
+        rs__avec *v = &c->avecs[slot >> c->page_shift];
+        memmove(v->e + at + 1, v->e + at, (v->n - at) * sizeof *v->e);
+        v->e[at] = (rs__aent){plan->ref,
+                              (uint16_t)(slot & ((1u << c->page_shift) - 1)),
+                              0};
+        v->n++;
+    }
+    rs__row_set_attrs(row, true);
+}
+
+void rs__attrs_rollback(rs_store *st, rs__attrs *a)
+{
+    if (a->m_vec) {
+        shrink_to(st, (void **)&a->m_vec->e, &a->m_vec->cap, a->m_vec_cap,
+                  sizeof(rs__aent));
+        a->m_vec = NULL;
+    }
+    if (a->m_class) {
+        rs_class *c = a->m_class;
+        uint32_t to = a->m_n_avecs;
+        if (to == 0) {
+            rs__free(st, RS_MEM_ATTRS, c->avecs,
+                     c->n_avecs * sizeof *c->avecs);
+            c->avecs = NULL;
+        } else {
+            c->avecs = rs__realloc(st, RS_MEM_ATTRS, c->avecs,
+                                   c->n_avecs * sizeof *c->avecs,
+                                   to * sizeof *c->avecs);
+        }
+        c->n_avecs = to;
+        a->m_class = NULL;
+    }
+    bool names = a->n_names != a->m_names, shapes = a->n_shapes != a->m_shapes;
+    while (a->n_shapes > a->m_shapes) {
+        rs__shape *sh = &a->shapes[--a->n_shapes];
+        rs__free(st, RS_MEM_ATTRS, sh->names, sh->n * sizeof(uint32_t));
+    }
+    while (a->n_names > a->m_names) {
+        rs__aname *nm = &a->names[--a->n_names];
+        rs__free(st, RS_MEM_ATTRS, nm->s, nm->len + 1);
+    }
+    shrink_to(st, (void **)&a->shapes, &a->cap_shapes, a->m_cap_shapes,
+              sizeof *a->shapes);
+    shrink_to(st, (void **)&a->names, &a->cap_names, a->m_cap_names,
+              sizeof *a->names);
+    bool ix_shrank = a->name_ix_cap > a->m_name_ix_cap;
+    shrink_to(st, (void **)&a->name_ix, &a->name_ix_cap, a->m_name_ix_cap,
+              sizeof(uint32_t));
+    bool trans_shrank = a->trans_cap > a->m_trans_cap;
+    shrink_to(st, (void **)&a->trans, &a->trans_cap, a->m_trans_cap,
+              sizeof *a->trans);
+    if (names || ix_shrank) {
+        name_ix_rebuild(a);
+    }
+    if (shapes || trans_shrank) {
+        trans_rebuild(a);
+    }
+}
+
+void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot)
+{
+    if (!rs__row_has_attrs(rs__row(c, slot))) {
+        return;
+    }
+    rs__aplan none = {0, 0, 0, 0};
+    rs__attrs_commit(st, c, slot, &none);
+}
+
+size_t rs__attrs_meta_bytes(const rs_store *st)
+{
+    return rs__allocated(st, RS_MEM_ATTRS);
+}
+
+rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
+{
+    const rs__attrs *a = &st->attrs;
+    size_t n_entries = 0;
+    for (uint32_t p = 0; p < c->n_avecs; p++) {
+        const rs__avec *v = &c->avecs[p];
+        if (v->n > v->cap) {
+            return RS_ECORRUPT;
+        }
+        for (uint32_t k = 0; k < v->n; k++) {
+            uint32_t slot = p << c->page_shift | v->e[k].off;
+            if ((k > 0 && v->e[k].off <= v->e[k - 1].off) ||
+                slot >= c->n_slots ||
+                !rs__row_live(rs__row(c, slot)) ||
+                !rs__row_has_attrs(rs__row(c, slot))) {
+                return RS_ECORRUPT;
+            }
+            const uint8_t *block = rs__strs_at(&st->strs, v->e[k].ref);
+            uint64_t len, shape;
+            const uint8_t *q = get_varint(block, &len);
+            get_varint(q, &shape);
+            if (shape >= a->n_shapes || len == 0) {
+                return RS_ECORRUPT;
+            }
+            n_entries++;
+        }
+    }
+    size_t flagged = 0;
+    for (uint32_t s = 0; s < c->n_slots; s++) {
+        const uint8_t *row = rs__row(c, s);
+        flagged += rs__row_live(row) && rs__row_has_attrs(row);
+    }
+    return flagged == n_entries ? RS_OK : RS_ECORRUPT;
+}
