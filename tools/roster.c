@@ -3,6 +3,7 @@
  *
  *   roster gen --players N [--seed S] [-o FILE]   the canonical data set
  *   roster load [FILE] [--class TEXT] [--json]    load a TSV, report memory
+ *   roster demo [--players N]                     __dict__ versus __slots__
  *
  * It reaches the library only through roster.h.
  */
@@ -11,6 +12,7 @@
 #include "tsv.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +20,11 @@
 #include <unistd.h>
 
 /* The canonical player.  Names are at most 12 bytes by the data set's
- * definition, so the row keeps 12 inline and no name goes to the arena. */
+ * definition, so the row keeps 12 inline and no name goes to the arena;
+ * dynamic, so the extras become attributes. */
 #define DEFAULT_CLASS                                                       \
     "Player { uid: str(16) key; name: str(32) unique inline(12); "         \
-    "stat: u8 = 0; level: u16 = 0 }"
+    "stat: u8 = 0; level: u16 = 0 } dynamic"
 
 static void usage(FILE *f)
 {
@@ -39,7 +42,13 @@ static void usage(FILE *f)
         "        store's own accounting, load time and the breakdown by\n"
         "        category.  --class declares the class in its text form\n"
         "        (default: %s);\n"
-        "        columns follow its fields in order, then extras.\n"
+        "        columns follow its fields in order, then extras\n"
+        "        (key=value;...), bound as dynamic attributes when the\n"
+        "        class is dynamic and skipped otherwise.\n"
+        "  demo  [--players N]\n"
+        "        replay the classic __dict__ versus __slots__ session on\n"
+        "        the library, then load N canonical players (default\n"
+        "        1,000,000) into each class and compare bytes per player.\n"
         "  help  this text\n"
         "\n"
         "Progress goes to stderr when stderr is a terminal.\n",
@@ -266,11 +275,13 @@ static int cmd_load(int argc, char **argv)
                "\"accounted_bytes\": %zu, "
                "\"accounted_bytes_per_player\": %.2f, "
                "\"load_seconds\": %.4f, \"ns_per_player\": %.1f, "
-               "\"extras_skipped\": %llu, \"categories\": {",
+               "\"extras_loaded\": %llu, \"extras_skipped\": %llu, "
+               "\"shapes\": %zu, \"categories\": {",
                rs_class_name(cls), (unsigned long long)n,
                rss1 > rss0 ? rss1 - rss0 : 0, rss_pp, m.total,
                (double)m.total * per, secs, secs * 1e9 * per,
-               (unsigned long long)ld.stats.extras_skipped);
+               (unsigned long long)ld.stats.extras_loaded,
+               (unsigned long long)ld.stats.extras_skipped, m.n_shapes);
         for (int c = 0; c < RS_MEM__COUNT; c++) {
             printf("%s\"%s\": %zu", c ? ", " : "",
                    rs_mem_cat_name((rs_mem_cat)c), m.bytes[c]);
@@ -285,13 +296,20 @@ static int cmd_load(int argc, char **argv)
         printf("  bytes per player  %.2f by RSS growth, %.2f by the "
                "store's accounting\n",
                rss_pp, (double)m.total * per);
+        if (ld.stats.extras_loaded) {
+            printf("  extras            ");
+            print_group(ld.stats.extras_loaded);
+            printf(" dynamic attributes on ");
+            print_group(ld.stats.extras_rows);
+            printf(" players, %zu names, %zu shapes\n", m.n_attr_names,
+                   m.n_shapes);
+        }
         if (ld.stats.extras_skipped) {
             printf("  extras skipped    ");
             print_group(ld.stats.extras_skipped);
             printf(" attributes on ");
             print_group(ld.stats.extras_rows);
-            printf(" players (dynamic attributes are not implemented "
-                   "yet)\n");
+            printf(" players (the class is not dynamic)\n");
         }
         printf("  by category       bytes a player    bytes\n");
         for (int c = 0; c < RS_MEM__COUNT; c++) {
@@ -309,6 +327,265 @@ static int cmd_load(int argc, char **argv)
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* roster demo: the classic __dict__ versus __slots__ session                */
+/* ------------------------------------------------------------------------ */
+
+#define PLAYER2_CLASS                                                       \
+    "Player2 { uid: str(16) key; name: str(32) unique inline(12); "        \
+    "stat: u8 = 0; level: u16 = 0 }"
+
+static void show_value(const rs_value *v)
+{
+    switch (v->type) {
+    case RS_STR:
+        printf("'%.*s'", (int)v->v.s.len, v->v.s.ptr);
+        break;
+    case RS_F32:
+    case RS_F64:
+        printf("%g", v->v.f);
+        break;
+    case RS_BOOL:
+        printf("%s", v->v.b ? "True" : "False");
+        break;
+    case RS_I8:
+    case RS_I16:
+    case RS_I32:
+    case RS_I64:
+        printf("%lld", (long long)v->v.i);
+        break;
+    default:
+        printf("%llu", (unsigned long long)v->v.u);
+        break;
+    }
+}
+
+static void show_dir(rs_store *st, rs_handle h)
+{
+    const char *names[64];
+    size_t n = 0;
+    if (rs_dir(st, h, names, 64, &n) != RS_OK) {
+        printf("error: %s\n", rs_errmsg(st));
+        return;
+    }
+    printf("[");
+    for (size_t i = 0; i < n && i < 64; i++) {
+        printf("%s'%s'", i ? ", " : "", names[i]);
+    }
+    printf("]\n");
+}
+
+static void show_dict(rs_store *st, rs_handle h)
+{
+    rs_attr items[64];
+    size_t n = 0;
+    if (rs_dict(st, h, items, 64, &n) != RS_OK) {
+        printf("error: %s\n", rs_errmsg(st));
+        return;
+    }
+    printf("{");
+    for (size_t i = 0; i < n && i < 64; i++) {
+        printf("%s'%s': ", i ? ", " : "", items[i].name);
+        show_value(&items[i].val);
+    }
+    printf("}\n");
+}
+
+static void show_get(rs_store *st, rs_handle h, const char *var,
+                     const char *name)
+{
+    rs_value v;
+    printf(">>> %s.%s\n", var, name);
+    if (rs_get_attr(st, h, name, &v) == RS_OK) {
+        show_value(&v);
+        printf("\n");
+    } else {
+        printf("AttributeError: %s\n", rs_errmsg(st));
+    }
+}
+
+static void show_set(rs_store *st, rs_handle h, const char *var,
+                     const char *name, int64_t x)
+{
+    rs_value v = rs_val_int(x);
+    printf(">>> %s.%s = %lld\n", var, name, (long long)x);
+    if (rs_set_attr(st, h, name, &v) != RS_OK) {
+        printf("AttributeError: %s\n", rs_errmsg(st));
+    }
+}
+
+/* Load n canonical players into a fresh store of class text; report bytes
+ * a player by RSS growth and by accounting. */
+static int demo_load(const char *text, const char *data, size_t len,
+                     double *rss_pp, double *acct_pp, uint64_t *extras)
+{
+    size_t rss0 = rss_bytes();
+    rs_store *st;
+    rs_class *cls;
+    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        return -1;
+    }
+    if (rs_class_parse(st, text, strlen(text), &cls) != RS_OK) {
+        rs_store_close(st);
+        return -1;
+    }
+    tsv_loader ld;
+    char err[512];
+    int rc = tsv_loader_init(&ld, st, cls, err, sizeof err);
+    for (size_t at = 0; rc == 0 && at < len;) {
+        const char *nl = memchr(data + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (data + at)) : len - at;
+        rc = tsv_load_line(&ld, data + at, n, err, sizeof err);
+        at += n + 1;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "roster: demo: %s\n", err);
+    } else {
+        size_t rss1 = rss_bytes();
+        rs_mem_report m;
+        rs_mem(st, &m);
+        double n = (double)rs_count(cls);
+        *rss_pp = (double)(rss1 > rss0 ? rss1 - rss0 : 0) / n;
+        *acct_pp = (double)m.total / n;
+        *extras = ld.stats.extras_loaded;
+        tsv_loader_free(&ld);
+    }
+    rs_store_close(st);
+    /* Hand the freed pages back, so the next class's RSS growth is its
+     * own and not this store's memory reused. */
+    malloc_trim(0);
+    return rc;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    uint64_t players = 1000000;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--players") == 0 && i + 1 < argc &&
+            parse_u64(argv[i + 1], &players) == 0 && players > 0) {
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            return fail("demo: unknown option or bad count '%s'%s", argv[i],
+                        "");
+        }
+    }
+    rs_store *st;
+    rs_class *p1, *p2;
+    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        return fail("demo: out of memory%s%s", "", "");
+    }
+    printf("# The classic session: a plain class (every instance may bind new\n"
+           "# attributes) against a __slots__ class, replayed on libroster.\n\n");
+    printf(">>> class Player:    # %s\n", DEFAULT_CLASS);
+    printf(">>> class Player2:   # __slots__: %s\n", PLAYER2_CLASS);
+    if (rs_class_parse(st, DEFAULT_CLASS, strlen(DEFAULT_CLASS), &p1) !=
+            RS_OK ||
+        rs_class_parse(st, PLAYER2_CLASS, strlen(PLAYER2_CLASS), &p2) !=
+            RS_OK) {
+        int r = fail("demo: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    rs_named tom[] = {{"uid", rs_val_cstr("00001")},
+                      {"name", rs_val_cstr("Tom")}};
+    rs_named jim[] = {{"uid", rs_val_cstr("00003")},
+                      {"name", rs_val_cstr("Jim")}};
+    rs_handle p, q;
+    printf(">>> p = Player('00001', 'Tom')\n");
+    printf(">>> p2 = Player2('00003', 'Jim')\n");
+    if (rs_insert(st, p1, tom, 2, &p) != RS_OK ||
+        rs_insert(st, p2, jim, 2, &q) != RS_OK) {
+        int r = fail("demo: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    printf(">>> dir(p)\n");
+    show_dir(st, p);
+    printf(">>> dir(p2)\n");
+    show_dir(st, q);
+    printf(">>> p.__dict__\n");
+    show_dict(st, p);
+    show_get(st, p, "p", "x");
+    show_set(st, p, "p", "x", 123);
+    show_get(st, p, "p", "x");
+    show_set(st, p, "p", "y", 999);
+    show_get(st, p, "p", "y");
+    printf(">>> del p.y\n");
+    if (rs_del_attr(st, p, "y") != RS_OK) {
+        printf("AttributeError: %s\n", rs_errmsg(st));
+    }
+    show_get(st, p, "p", "y");
+    printf(">>> p.__dict__\n");
+    show_dict(st, p);
+    printf(">>> set(dir(p)) - set(dir(p2))\n");
+    {
+        const char *a[64], *b[64];
+        size_t na = 0, nb = 0;
+        if (rs_dir(st, p, a, 64, &na) == RS_OK &&
+            rs_dir(st, q, b, 64, &nb) == RS_OK) {
+            printf("{");
+            int first = 1;
+            for (size_t i = 0; i < na && i < 64; i++) {
+                size_t j = 0;
+                while (j < nb && j < 64 && strcmp(a[i], b[j]) != 0) {
+                    j++;
+                }
+                if (j == nb || j == 64) {
+                    printf("%s'%s'", first ? "" : ", ", a[i]);
+                    first = 0;
+                }
+            }
+            printf("}\n");
+        }
+    }
+    show_set(st, q, "p2", "x", 123);
+    printf(">>> sys.getsizeof(p), sys.getsizeof(p2)   # deep: all it owns\n");
+    size_t sp = 0, sq = 0;
+    if (rs_record_size(st, p, &sp) != RS_OK ||
+        rs_record_size(st, q, &sq) != RS_OK) {
+        printf("error: %s\n", rs_errmsg(st));
+    }
+    printf("(%zu, %zu)\n", sp, sq);
+    rs_store_close(st);
+
+    /* The same question at scale: the canonical players in each class. */
+    printf("\n# %llu canonical players (roster gen --seed 1) in each class:\n",
+           (unsigned long long)players);
+    char *data = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&data, &len);
+    if (mem == NULL || rs_gen_write(mem, players, 1, NULL, NULL) != 0) {
+        if (mem) {
+            fclose(mem);
+        }
+        free(data);
+        return fail("demo: cannot generate the players%s%s", "", "");
+    }
+    fclose(mem);
+    double r1 = 0, a1 = 0, r2 = 0, a2 = 0;
+    uint64_t ex1 = 0, ex2 = 0;
+    int rc = demo_load(DEFAULT_CLASS, data, len, &r1, &a1, &ex1);
+    if (rc == 0) {
+        rc = demo_load(PLAYER2_CLASS, data, len, &r2, &a2, &ex2);
+    }
+    free(data);
+    if (rc != 0) {
+        return 1;
+    }
+    printf("%-9s %-30s %14s %14s\n", "class", "", "B/player RSS",
+           "B/player acct");
+    printf("%-9s %-30s %14.2f %14.2f\n", "Player", "dynamic, extras as attributes",
+           r1, a1);
+    printf("%-9s %-30s %14.2f %14.2f\n", "Player2", "__slots__, extras dropped",
+           r2, a2);
+    printf("# %llu extras bound as dynamic attributes on Player records.\n",
+           (unsigned long long)ex1);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -321,6 +598,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "load") == 0) {
         return cmd_load(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "demo") == 0) {
+        return cmd_demo(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0) {

@@ -1,7 +1,8 @@
 /*
  * tsv.h: loading the canonical TSV (uid, name, stat, level, extras) or any
  * TSV whose columns follow a class's fields in declaration order, with an
- * optional last column of extras (key=value;key=value).
+ * optional last column of extras (key=value;key=value), bound as dynamic
+ * attributes when the class is dynamic.
  */
 #ifndef ROSTER_TSV_H
 #define ROSTER_TSV_H
@@ -14,14 +15,18 @@ typedef struct tsv_stats {
     uint64_t lines;          /* lines read */
     uint64_t inserted;       /* records inserted */
     uint64_t extras_rows;    /* rows whose extras column was not empty */
-    uint64_t extras_skipped; /* extra attributes not loaded */
+    uint64_t extras_loaded;  /* extras bound as dynamic attributes */
+    uint64_t extras_skipped; /* extras not loaded (class not dynamic) */
 } tsv_stats;
 
 typedef struct tsv_loader {
     rs_store *st;
     rs_class *cls;
     size_t n_fields;
-    rs_named *vals; /* n_fields */
+    bool dynamic;     /* the class takes the extras as attributes */
+    rs_named *vals;   /* n_fields, then the extras of the line */
+    char *keys;       /* the extras' keys, NUL-terminated */
+    char (*texts)[32]; /* scratch to read numbers */
     tsv_stats stats;
 } tsv_loader;
 
