@@ -24,11 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A player's extras: at most 3 of x (int), guild (string), vip (int). */
+typedef struct extra {
+    const char *key;
+    const char *text;
+    uint32_t text_len;
+    int64_t num;
+    bool is_num;
+} extra;
+
 typedef struct player {
     const char *uid, *name;
     uint32_t uid_len, name_len;
     uint8_t stat;
     uint16_t level;
+    uint8_t n_extras;
+    extra extras[3];
 } player;
 
 static double now_ns(void)
@@ -99,6 +110,27 @@ static player *parse(char *buf, size_t len, size_t *n_out)
             p[n].name_len = (uint32_t)strlen(col[1]);
             p[n].stat = (uint8_t)atoi(col[2]);
             p[n].level = (uint16_t)atoi(col[3]);
+            p[n].n_extras = 0;
+            /* extras: key=value;... ; integers as integers */
+            for (char *kv = k >= 5 ? col[4] : NULL; kv && *kv &&
+                                                   p[n].n_extras < 3;) {
+                char *semi = strchr(kv, ';');
+                if (semi) {
+                    *semi = '\0';
+                }
+                char *eq = strchr(kv, '=');
+                if (eq) {
+                    *eq = '\0';
+                    extra *e = &p[n].extras[p[n].n_extras++];
+                    e->key = kv;
+                    e->text = eq + 1;
+                    e->text_len = (uint32_t)strlen(eq + 1);
+                    char *stop;
+                    e->num = strtoll(eq + 1, &stop, 10);
+                    e->is_num = *stop == 0 && stop != eq + 1;
+                }
+                kv = semi ? semi + 1 : NULL;
+            }
             n++;
         }
         s = nl + 1;
@@ -118,7 +150,8 @@ static uint64_t rnd(void)
 
 typedef struct result {
     double bytes_rss, bytes_acct, insert_ns, get_uid_ns, get_name_ns,
-        update_ns, scan_ns, churn_ns, churn_growth, worst_insert_us;
+        update_ns, scan_ns, churn_ns, churn_growth, worst_insert_us,
+        attr_get_ns, attr_set_ns;
     uint64_t checksum;
     rs_mem_report mem, mem_after_churn;
 } result;
@@ -126,13 +159,19 @@ typedef struct result {
 static rs_status insert(rs_store *st, rs_class *cls, const player *p,
                         rs_handle *h)
 {
-    rs_named v[4] = {
+    rs_named v[7] = {
         {"uid", {.type = RS_STR, .v.s = {p->uid, p->uid_len}}},
         {"name", {.type = RS_STR, .v.s = {p->name, p->name_len}}},
         {"stat", {.type = RS_U8, .v.u = p->stat}},
         {"level", {.type = RS_U16, .v.u = p->level}},
     };
-    return rs_insert(st, cls, v, 4, h);
+    for (int k = 0; k < p->n_extras; k++) {
+        const extra *e = &p->extras[k];
+        v[4 + k].name = e->key;
+        v[4 + k].val = e->is_num ? rs_val_int(e->num)
+                                 : rs_val_str(e->text, e->text_len);
+    }
+    return rs_insert(st, cls, v, 4 + (size_t)p->n_extras, h);
 }
 
 /* The keys of the lookup phases, copied in lookup order into one array, so
@@ -153,7 +192,8 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
     rs_store *st;
     rs_class *cls;
     const char *text = "Player { uid: str(16) key; name: str(32) unique "
-                       "inline(12); stat: u8 = 0; level: u16 = 0 }";
+                       "inline(12); stat: u8 = 0; level: u16 = 0 } "
+                       "dynamic";
     if (rs_store_open(NULL, NULL, &st) != RS_OK ||
         rs_class_parse(st, text, strlen(text), &cls) != RS_OK) {
         die("open", NULL);
@@ -207,6 +247,47 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
         }
     }
     r.update_ns = (now_ns() - t0) / (double)n;
+
+    /* Dynamic attributes: read each attributed player's first extra
+     * through its attribute id (rs_attr_id, the fast path), then rebind
+     * vip (a new binding where it had none), in random order. */
+    size_t n_attr = 0;
+    for (size_t i = 0; i < n; i++) {
+        n_attr += ps[pr[i].index].n_extras > 0;
+    }
+    rs_field f_vip = rs_attr_id(st, cls, "vip");
+    rs_field f_x = rs_attr_id(st, cls, "x");
+    rs_field f_guild = rs_attr_id(st, cls, "guild");
+    if (n_attr > 0 && f_vip >= 0) {
+        t0 = now_ns();
+        for (size_t i = 0; i < n; i++) {
+            const player *p = &ps[pr[i].index];
+            if (p->n_extras == 0) {
+                continue;
+            }
+            rs_value v;
+            rs_field f = p->extras[0].key[0] == 'x'   ? f_x
+                         : p->extras[0].key[0] == 'g' ? f_guild
+                                                      : f_vip;
+            if (rs_get_field(st, hs[pr[i].index], f, &v) != RS_OK) {
+                die("attr get", st);
+            }
+            sum += v.type == RS_STR ? v.v.s.len : (uint64_t)v.v.i;
+        }
+        r.attr_get_ns = (now_ns() - t0) / (double)n_attr;
+        t0 = now_ns();
+        for (size_t i = 0; i < n; i++) {
+            const player *p = &ps[pr[i].index];
+            if (p->n_extras == 0) {
+                continue;
+            }
+            if (rs_set_int(st, hs[pr[i].index], f_vip,
+                           (int64_t)(pr[i].index % 10)) != RS_OK) {
+                die("attr set", st);
+            }
+        }
+        r.attr_set_ns = (now_ns() - t0) / (double)n_attr;
+    }
     rs_cond conds[] = {{f_stat, RS_EQ, rs_val_int(1)},
                        {f_level, RS_GE, rs_val_int(50)}};
     rs_scan *sc;
@@ -383,6 +464,8 @@ int main(int argc, char **argv)
     MEDIAN(get_uid_ns);
     MEDIAN(get_name_ns);
     MEDIAN(update_ns);
+    MEDIAN(attr_get_ns);
+    MEDIAN(attr_set_ns);
     MEDIAN(scan_ns);
     MEDIAN(churn_ns);
     MEDIAN(churn_growth);
@@ -391,11 +474,13 @@ int main(int argc, char **argv)
         printf("{\"players\": %zu, \"runs\": %d, \"rss_bytes_per_player\": "
                "%.2f, \"accounted_bytes_per_player\": %.2f, \"insert_ns\": "
                "%.1f, \"get_uid_ns\": %.1f, \"get_name_ns\": %.1f, "
-               "\"update_ns\": %.1f, \"scan_ns_per_record\": %.2f, "
+               "\"update_ns\": %.1f, \"attr_get_ns\": %.1f, "
+               "\"attr_set_ns\": %.1f, \"scan_ns_per_record\": %.2f, "
                "\"churn_ns\": %.1f, \"churn_rss_growth_per_player\": %.2f, "
                "\"worst_insert_us\": %.1f, \"checksum\": %llu}\n",
                np, runs, med.bytes_rss, med.bytes_acct, med.insert_ns,
-               med.get_uid_ns, med.get_name_ns, med.update_ns, med.scan_ns,
+               med.get_uid_ns, med.get_name_ns, med.update_ns,
+               med.attr_get_ns, med.attr_set_ns, med.scan_ns,
                med.churn_ns, med.churn_growth, med.worst_insert_us,
                (unsigned long long)med.checksum);
     } else {
@@ -410,6 +495,8 @@ int main(int argc, char **argv)
         printf("  get by uid       %.1f ns\n", med.get_uid_ns);
         printf("  get by name      %.1f ns\n", med.get_name_ns);
         printf("  update level     %.1f ns\n", med.update_ns);
+        printf("  attribute get    %.1f ns, set %.1f ns (players with "
+               "extras, random order)\n", med.attr_get_ns, med.attr_set_ns);
         printf("  scan             %.2f ns a record\n", med.scan_ns);
         printf("  churn            %.1f ns an op, RSS growth %.2f B/player, "
                "accounted %+.2f B/player\n",
