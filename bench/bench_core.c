@@ -191,9 +191,9 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
     size_t rss0 = rss_bytes();
     rs_store *st;
     rs_class *cls;
-    const char *text = "Player { uid: str(16) key; name: str(32) unique "
-                       "inline(12); stat: u8 = 0; level: u16 = 0 } "
-                       "dynamic";
+    const char *text = "Player { uid: str(16) key inline(4); "
+                       "name: str(32) unique inline(12); stat: u8 = 0; "
+                       "level: u16 = 0 } dynamic";
     if (rs_store_open(NULL, NULL, &st) != RS_OK ||
         rs_class_parse(st, text, strlen(text), &cls) != RS_OK) {
         die("open", NULL);

@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *cls_text =
-        "Player { uid: str(16) key; name: str(32) unique inline(12); "
-        "stat: u8 = 0; level: u16 = 0 } dynamic";
+        "Player { uid: str(16) key inline(4); name: str(32) unique "
+        "inline(12); stat: u8 = 0; level: u16 = 0 } dynamic";
     rs_store *st;
     rs_class *cls;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {

@@ -186,13 +186,15 @@ typedef struct rs_field_def {
     bool has_default; /* else 0, false, 0.0 or "" */
     rs_value def;     /* checked like any value set on the field */
     /* RS_STR only: how many bytes of the string the row keeps inline,
-     * RS_MIN_INLINE..RS_MAX_INLINE; longer strings go to the string arena.
-     * 0 picks 7 for str(n <= 16) and 15 above.  The row spends
-     * inline_len + 1 bytes on the field either way. */
+     * RS_MIN_INLINE..RS_MAX_INLINE; longer strings go to the string arena,
+     * except strings of decimal digits, which are packed as a number when
+     * they fit (up to 9 digits in inline(4), 16 in inline(7)): a 7-digit id
+     * takes 5 bytes in inline(4).  0 picks 7 for str(n <= 16) and 15
+     * above.  The row spends inline_len + 1 bytes on the field. */
     uint32_t inline_len;
 } rs_field_def;
 
-#define RS_MIN_INLINE 7
+#define RS_MIN_INLINE 4
 #define RS_MAX_INLINE 15
 
 /* Declare a class in st from field definitions.  name and every def are
@@ -311,7 +313,10 @@ RS_API RS_NODISCARD rs_status rs_find(rs_store *st, const rs_class *cls,
                                       rs_field f, const rs_value *val,
                                       rs_handle *out);
 
-/* Read field f of record h.  OUT *out; a string is borrowed.  RS_ESTALE,
+/* Read field f of record h.  OUT *out; a string is borrowed, valid until
+ * the next write to this store; a string the row packs as a number (see
+ * inline_len) is decoded into one of 16 store buffers, so it also stays
+ * valid only for the next 15 reads of packed strings.  RS_ESTALE,
  * RS_EINVAL for a bad f.  O(1), no allocation. */
 RS_API RS_NODISCARD rs_status rs_get_field(rs_store *st, rs_handle h,
                                            rs_field f, rs_value *out);

@@ -838,7 +838,7 @@ static rs_status check_field(rs_store *st, const char *cls,
         return rs__err(st, RS_EINVAL, "%s.%s: inline(%u) %s", cls, d->name,
                        d->inline_len,
                        d->type != RS_STR ? "is for str fields only"
-                                         : "is out of range 7..15");
+                                         : "is out of range 4..15");
     }
     if (d->flags && (d->type == RS_BOOL || is_float(d->type))) {
         return rs__err(st, RS_EINVAL, "%s.%s: a %s field cannot be %s", cls,

@@ -24,9 +24,8 @@
  * the two layouts cost the same bytes (a 9-byte name: 8 + 9 out of line, or
  * 16 inline), and the inline one is faster. */
 #define RS_STR_CELL(max_len) ((max_len) <= 16 ? 8u : 16u)
-/* A declaration's inline(N) overrides it: the cell is N + 1 bytes.  Eight
- * is the least: an out-of-line cell holds a tag, a 24-bit length and a
- * 32-bit ref. */
+/* A declaration's inline(N) overrides it: the cell is N + 1 bytes, from 5
+ * (a tag and a 32-bit ref, or a packed number) to 16. */
 
 typedef struct rs__field {
     char *name; /* owned, NUL-terminated */

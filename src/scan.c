@@ -221,8 +221,9 @@ rs_status rs_scan_next(rs_scan *sc, rs_handle *out)
         for (; i < sc->n_conds; i++) {
             rs_field f = sc->conds[i].field;
             rs_value v;
+            char buf[RS_KEY_TMP];
             if (f < RS_ATTR_BASE) {
-                v = rs__row_value(c, row, f);
+                v = rs__row_value(c, row, f, buf);
             } else if (rs__attrs_get(sc->st, c, slot,
                                      (uint32_t)(f - RS_ATTR_BASE),
                                      &v) != RS_OK) {

@@ -90,7 +90,8 @@ void rs_store_close(rs_store *st)
 /* Reading fields out of rows                                                */
 /* ------------------------------------------------------------------------ */
 
-rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f)
+rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
+                       char *buf)
 {
     const rs__field *fd = &c->sch.fields[f];
     if (fd->type != RS_STR) {
@@ -98,8 +99,17 @@ rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f)
     }
     rs_value v;
     v.type = RS_STR;
-    rs__cell_get(&c->st->strs, row + fd->off, &v.v.s.ptr, &v.v.s.len);
+    rs__cell_get(&c->st->strs, row + fd->off, fd->width, buf, &v.v.s.ptr,
+                 &v.v.s.len);
     return v;
+}
+
+/* A buffer for a packed string handed to the caller: one of a ring of 16,
+ * so a borrowed string survives the next 15 such reads. */
+static char *ring_buf(rs_store *st)
+{
+    st->ring_next = (st->ring_next + 1) % RS_RING;
+    return st->ring[st->ring_next];
 }
 
 static bool is_signed(rs_type t)
@@ -111,7 +121,7 @@ static bool is_signed(rs_type t)
  * integer widened to 8 little-endian bytes, so a probe built from a value
  * and a key read back from a row always agree. */
 static void key_bytes(const rs_value *v, const uint8_t **p, size_t *len,
-                      uint8_t tmp[8])
+                      uint8_t tmp[RS_KEY_TMP])
 {
     if (v->type == RS_STR) {
         *p = (const uint8_t *)v->v.s.ptr;
@@ -127,10 +137,10 @@ static void key_bytes(const rs_value *v, const uint8_t **p, size_t *len,
 }
 
 static void ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
-                      size_t *len, uint8_t tmp[8])
+                      size_t *len, uint8_t tmp[RS_KEY_TMP])
 {
     const rs__ixctx *x = ctx;
-    rs_value v = rs__row_value(x->c, rs__row(x->c, slot), x->f);
+    rs_value v = rs__row_value(x->c, rs__row(x->c, slot), x->f, (char *)tmp);
     key_bytes(&v, key, len, tmp);
 }
 
@@ -153,7 +163,7 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
             rs_value v = rs__num_get(cells[i], fd->type);
             const uint8_t *k;
             size_t len;
-            uint8_t tmp[8];
+            uint8_t tmp[RS_KEY_TMP];
             key_bytes(&v, &k, &len, tmp);
             hashes[i] = rs__hash(k, len);
         }
@@ -162,14 +172,15 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (cells[i][0] == RS_CELL_LONG) {
             uint32_t ref;
-            memcpy(&ref, cells[i] + 4, 4);
+            memcpy(&ref, cells[i] + (fd->width >= 8 ? 4 : 1), 4);
             __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
         }
     }
     for (size_t i = 0; i < n; i++) {
         const char *k;
         size_t len;
-        rs__cell_get(&c->st->strs, cells[i], &k, &len);
+        char buf[RS_KEY_TMP];
+        rs__cell_get(&c->st->strs, cells[i], fd->width, buf, &k, &len);
         hashes[i] = rs__hash(k, len);
     }
 }
@@ -354,8 +365,25 @@ static rs_status dup_err(rs_store *st, const rs_class *c, rs_field f,
                    c->sch.fields[f].name, key_phrase(c, f), text);
 }
 
+/* Where the bytes of an out-of-line string of len go in its arena cell: a
+ * narrow cell's arena copy starts with its length. */
+static uint8_t *arena_data(rs__strs *s, uint32_t ref, size_t len,
+                           uint32_t width)
+{
+    uint8_t *p = rs__strs_at(s, ref);
+    if (width < 8) {
+        while (len >= 0x80) {
+            *p++ = (uint8_t)(len | 0x80);
+            len >>= 7;
+        }
+        *p++ = (uint8_t)len;
+    }
+    return p;
+}
+
 /* Write a normalized value into its place in row; a long string goes to the
- * cell ref taken for it. */
+ * cell ref taken for it (rs__cell_arena_len() bytes), a long string of
+ * digits is packed as a number. */
 static void put_field(rs_class *c, uint8_t *row, rs_field f,
                       const rs_value *v, uint32_t ref)
 {
@@ -366,40 +394,64 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
         return;
     }
     size_t len = v->v.s.len;
-    memset(p, 0, fd->width);
+    uint8_t cell[16] = {0};
     if (len < fd->width) {
-        p[0] = (uint8_t)len;
+        cell[0] = (uint8_t)len;
         if (len > 0) {
-            memcpy(p + 1, v->v.s.ptr, len);
+            memcpy(cell + 1, v->v.s.ptr, len);
         }
-        return;
+    } else if (rs__cell_arena_len(v->v.s.ptr, len, fd->width) == 0) {
+        uint64_t num = 0;
+        for (size_t i = 0; i < len; i++) {
+            num = num * 10 + (uint64_t)(v->v.s.ptr[i] - '0');
+        }
+        cell[0] = (uint8_t)(RS_CELL_DIGITS | len);
+        for (uint32_t i = 0; i < fd->width - 1 && i < 8; i++) {
+            cell[1 + i] = (uint8_t)(num >> (8 * i));
+        }
+    } else {
+        memmove(arena_data(&c->st->strs, ref, len, fd->width), v->v.s.ptr,
+                len);
+        cell[0] = RS_CELL_LONG;
+        if (fd->width >= 8) {
+            cell[1] = (uint8_t)len;
+            cell[2] = (uint8_t)(len >> 8);
+            cell[3] = (uint8_t)(len >> 16);
+            memcpy(cell + 4, &ref, 4);
+        } else {
+            memcpy(cell + 1, &ref, 4);
+        }
     }
-    memmove(rs__strs_at(&c->st->strs, ref), v->v.s.ptr, len);
-    p[0] = RS_CELL_LONG;
-    p[1] = (uint8_t)len;
-    p[2] = (uint8_t)(len >> 8);
-    p[3] = (uint8_t)(len >> 16);
-    memcpy(p + 4, &ref, 4);
+    memcpy(p, cell, fd->width);
 }
 
 /* Give back the arena cell of the string field f of row, if it has one. */
 static void drop_string(rs_class *c, const uint8_t *row, rs_field f)
 {
-    const uint8_t *cell = row + c->sch.fields[f].off;
-    if (cell[0] == RS_CELL_LONG) {
-        uint32_t ref;
-        size_t len = (size_t)cell[1] | (size_t)cell[2] << 8 |
-                     (size_t)cell[3] << 16;
-        memcpy(&ref, cell + 4, 4);
-        rs__strs_release(&c->st->strs, ref, len);
+    const rs__field *fd = &c->sch.fields[f];
+    const uint8_t *cell = row + fd->off;
+    if (cell[0] != RS_CELL_LONG) {
+        return;
     }
+    uint32_t ref;
+    size_t len;
+    if (fd->width >= 8) {
+        len = (size_t)cell[1] | (size_t)cell[2] << 8 | (size_t)cell[3] << 16;
+        memcpy(&ref, cell + 4, 4);
+    } else {
+        const char *ptr;
+        memcpy(&ref, cell + 1, 4);
+        rs__cell_get(&c->st->strs, cell, fd->width, NULL, &ptr, &len);
+        len = rs__cell_arena_len(ptr, len, fd->width);
+    }
+    rs__strs_release(&c->st->strs, ref, len);
 }
 
 static uint64_t value_hash(const rs_value *v)
 {
     const uint8_t *k;
     size_t len;
-    uint8_t tmp[8];
+    uint8_t tmp[RS_KEY_TMP];
     key_bytes(v, &k, &len, tmp);
     return rs__hash(k, len);
 }
@@ -409,7 +461,7 @@ static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
 {
     const uint8_t *k;
     size_t len;
-    uint8_t tmp[8];
+    uint8_t tmp[RS_KEY_TMP];
     key_bytes(v, &k, &len, tmp);
     return rs__index_find(&c->ix[ix], hash, k, len);
 }
@@ -579,9 +631,13 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
     rs__strs_begin(strs);
     rs_status rc = RS_OK;
     for (uint32_t f = 0; f < sch->n_fields && rc == RS_OK; f++) {
-        if (sch->fields[f].type == RS_STR &&
-            c->vals[f].v.s.len >= sch->fields[f].width) {
-            rc = rs__strs_take(st, strs, c->vals[f].v.s.len, &c->refs[f]);
+        size_t alen = sch->fields[f].type != RS_STR
+                          ? 0
+                          : rs__cell_arena_len(c->vals[f].v.s.ptr,
+                                               c->vals[f].v.s.len,
+                                               sch->fields[f].width);
+        if (alen > 0) {
+            rc = rs__strs_take(st, strs, alen, &c->refs[f]);
         }
     }
     bool added = false;
@@ -660,7 +716,8 @@ rs_status rs_remove(rs_store *st, rs_handle h)
     }
     uint8_t *row = rs__row(c, slot);
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
-        rs_value v = rs__row_value(c, row, c->sch.indexed[i]);
+        char buf[RS_KEY_TMP];
+        rs_value v = rs__row_value(c, row, c->sch.indexed[i], buf);
         rs__index_delete(&c->ix[i], value_hash(&v), slot);
     }
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
@@ -902,14 +959,19 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     }
     rs__strs_begin(&st->strs);
     uint32_t ref = 0;
-    if (fd->type == RS_STR && v.v.s.len >= fd->width) {
-        rc = rs__strs_take(st, &st->strs, v.v.s.len, &ref);
+    size_t alen = fd->type == RS_STR ? rs__cell_arena_len(v.v.s.ptr,
+                                                          v.v.s.len,
+                                                          fd->width)
+                                     : 0;
+    if (alen > 0) {
+        rc = rs__strs_take(st, &st->strs, alen, &ref);
     }
     /* The old entry leaves the index before growth is prepared: prepare
      * gathers the keys that move, and this one must not be among them. */
     uint64_t old_hash = 0;
     if (rc == RS_OK && fd->ix >= 0) {
-        rs_value old = rs__row_value(c, row, f);
+        char buf[RS_KEY_TMP];
+        rs_value old = rs__row_value(c, row, f, buf);
         old_hash = value_hash(&old);
         rs__index_delete(&c->ix[fd->ix], old_hash, slot);
         rc = rs__index_prepare(st, &c->ix[fd->ix], new_hash);
@@ -927,10 +989,11 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     /* The new string may be borrowed from this very cell (a value read
      * with rs_get_field() and set back): move its bytes to where they will
      * live, or aside, before the old cell is released or overwritten. */
-    uint8_t aside[16];
+    uint8_t aside[RS_KEY_TMP];
     if (fd->type == RS_STR && v.v.s.len > 0) {
-        uint8_t *to = v.v.s.len < fd->width ? aside
-                                            : rs__strs_at(&st->strs, ref);
+        uint8_t *to = alen == 0 ? aside
+                                : arena_data(&st->strs, ref, v.v.s.len,
+                                             fd->width);
         memmove(to, v.v.s.ptr, v.v.s.len);
         v.v.s.ptr = (const char *)to;
     }
@@ -1060,7 +1123,7 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     if (rc != RS_OK) {
         return rc;
     }
-    *out = rs__row_value(c, rs__row(c, slot), f);
+    *out = rs__row_value(c, rs__row(c, slot), f, ring_buf(st));
     return RS_OK;
 }
 
@@ -1086,7 +1149,7 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
         }
         return RS_OK;
     }
-    *out = rs__row_value(c, rs__row(c, slot), f);
+    *out = rs__row_value(c, rs__row(c, slot), f, ring_buf(st));
     return RS_OK;
 }
 
@@ -1237,9 +1300,12 @@ rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
     size_t size = c->row_len;
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (c->sch.fields[f].type == RS_STR) {
-            rs_value v = rs__row_value(c, row, (rs_field)f);
-            if (v.v.s.len >= c->sch.fields[f].width) {
-                size += rs__strs_cost(v.v.s.len);
+            char buf[RS_KEY_TMP];
+            rs_value v = rs__row_value(c, row, (rs_field)f, buf);
+            size_t alen = rs__cell_arena_len(v.v.s.ptr, v.v.s.len,
+                                             c->sch.fields[f].width);
+            if (alen > 0) {
+                size += rs__strs_cost(alen);
             }
         }
     }
@@ -1292,10 +1358,11 @@ static rs_status class_check(const rs_class *c)
         if (gen & 1u) {
             live++;
             for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
-                rs_value v = rs__row_value(c, row, c->sch.indexed[i]);
+                char buf[RS_KEY_TMP];
+                rs_value v = rs__row_value(c, row, c->sch.indexed[i], buf);
                 const uint8_t *k;
                 size_t len;
-                uint8_t tmp[8];
+                uint8_t tmp[RS_KEY_TMP];
                 key_bytes(&v, &k, &len, tmp);
                 if (rs__index_find(&c->ix[i], rs__hash(k, len), k, len) !=
                     s) {

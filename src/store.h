@@ -10,6 +10,7 @@
 #include "strs.h"
 
 #define RS_SLOT_NONE UINT32_MAX
+#define RS_RING 16
 
 /* What an index's callbacks need to read a key out of a record. */
 typedef struct rs__ixctx {
@@ -52,6 +53,8 @@ struct rs_store {
     rs_scan *scans; /* open scans, closed with the store */
     rs__strs strs;
     rs__attrs attrs;
+    char ring[RS_RING][RS_KEY_TMP]; /* packed strings handed to callers */
+    unsigned ring_next;
     char err[512];
 };
 
@@ -106,8 +109,10 @@ static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
            (rs_handle)c->id << 48;
 }
 
-/* Read field f of a row as a value (strings borrowed from the store). */
-rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f);
+/* Read field f of a row as a value (strings borrowed from the store; a
+ * packed one decoded into buf, RS_KEY_TMP bytes). */
+rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
+                       char *buf);
 
 /* Walk every class's structures (debug and tests). */
 rs_status rs__store_check(const rs_store *st);

@@ -1,15 +1,27 @@
 /*
  * strs.h: strings without a malloc each.
  *
- * A string field takes a cell of W bytes in its record's row, W = 8 or 16
+ * A string field takes a cell of W bytes in its record's row, W = 5 to 16
  * (class.h says which):
  *
  *   inline, len < W:      +-----+-----------------------------+
  *                         | len | bytes, zero padded (W - 1)  |
  *                         +-----+-----------------------------+
- *   out of line:          +------+-----------+-----------+-----------+
+ *   digits, too long to   +-----------+--------------------------------+
+ *   be inline, at most    | 0x40 | n  | their value, little endian,    |
+ *   19 that fit W - 1     |           | W - 1 bytes                    |
+ *   bytes as a number:    +-----------+--------------------------------+
+ *                         (leading zeros kept: n says how many digits)
+ *   out of line, W >= 8:  +------+-----------+-----------+-----------+
  *                         | 0x80 | len (u24) | ref (u32) | (unused)  |
  *                         +------+-----------+-----------+-----------+
+ *   out of line, W < 8:   +------+-----------+  the arena cell starts
+ *                         | 0x80 | ref (u32) |  with the length as a
+ *                         +------+-----------+  varint, then the bytes
+ *
+ * So a 7-digit id takes a 5-byte cell (declared inline(4)) instead of 8.
+ * A packed string has no bytes to point to: reading it decodes it into a
+ * buffer the caller provides (rs__cell_get).
  *
  * A ref names a cell in the store's string arena: page (high 20 bits) and
  * cell within the page (low 12 bits).  Every page holds cells of one size,
@@ -24,6 +36,10 @@
 #include "internal.h"
 
 #define RS_CELL_LONG 0x80
+#define RS_CELL_DIGITS 0x40
+#define RS_DIGITS_MAX 19 /* digits a u64 always holds */
+/* Bytes a buffer for one decoded packed string needs. */
+#define RS_KEY_TMP 24
 #define RS_REF_NONE UINT32_MAX
 
 /* Pools: 121 exact lengths 8..128, then 8 classes per power of two up to
@@ -88,19 +104,92 @@ static inline uint8_t *rs__strs_at(const rs__strs *s, uint32_t ref)
 /* The bytes an out-of-line string of len (> 7) takes in the arena. */
 size_t rs__strs_cost(size_t len);
 
-/* Read a cell: the string's bytes and length. */
-static inline void rs__cell_get(const rs__strs *s, const uint8_t *cell,
-                                const char **ptr, size_t *len)
+/* The most digits a cell of width bytes packs. */
+static inline uint32_t rs__cell_digits_max(uint32_t width)
 {
-    if (cell[0] < RS_CELL_LONG) {
+    static const uint8_t max[9] = {0, 2, 4, 7, 9, 12, 14, 16, 19};
+    return width - 1 >= 8 ? RS_DIGITS_MAX : max[width - 1];
+}
+
+/* Decode a packed cell's digits into buf (RS_KEY_TMP bytes). */
+static inline size_t rs__cell_unpack(const uint8_t *cell, uint32_t width,
+                                     char *buf)
+{
+    uint64_t v = 0;
+    uint32_t nb = width - 1 > 8 ? 8 : width - 1;
+    for (uint32_t i = 0; i < nb; i++) {
+        v |= (uint64_t)cell[1 + i] << (8 * i);
+    }
+    size_t n = cell[0] & 0x3Fu;
+    for (size_t i = n; i > 0; i--) {
+        buf[i - 1] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return n;
+}
+
+/* Read a cell of width bytes: the string's bytes and length.  A packed
+ * string is decoded into buf (RS_KEY_TMP bytes), which *ptr then points
+ * at. */
+static inline void rs__cell_get(const rs__strs *s, const uint8_t *cell,
+                                uint32_t width, char *buf, const char **ptr,
+                                size_t *len)
+{
+    if (cell[0] < RS_CELL_DIGITS) {
         *len = cell[0];
         *ptr = (const char *)cell + 1;
-    } else {
+    } else if (cell[0] < RS_CELL_LONG) {
+        *len = rs__cell_unpack(cell, width, buf);
+        *ptr = buf;
+    } else if (width >= 8) {
         uint32_t ref;
         *len = (size_t)cell[1] | (size_t)cell[2] << 8 | (size_t)cell[3] << 16;
         memcpy(&ref, cell + 4, 4);
         *ptr = (const char *)rs__strs_at(s, ref);
+    } else {
+        uint32_t ref;
+        memcpy(&ref, cell + 1, 4);
+        const uint8_t *p = rs__strs_at(s, ref);
+        size_t n = 0;
+        for (int shift = 0;; shift += 7) {
+            uint8_t b = *p++;
+            n |= (size_t)(b & 0x7F) << shift;
+            if (!(b & 0x80)) {
+                break;
+            }
+        }
+        *len = n;
+        *ptr = (const char *)p;
     }
+}
+
+/* The arena bytes a string of len takes out of line in a cell of width
+ * (a narrow cell keeps the length in the arena), or 0 if it does not go
+ * out of line. */
+static inline size_t rs__cell_arena_len(const char *p, size_t len,
+                                        uint32_t width)
+{
+    if (len < width) {
+        return 0;
+    }
+    if (len <= rs__cell_digits_max(width)) {
+        size_t i = 0;
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+        }
+        if (i == len) {
+            return 0; /* packed */
+        }
+    }
+    if (width >= 8) {
+        return len;
+    }
+    size_t prefix = 1;
+    for (size_t v = len; v >= 0x80; v >>= 7) {
+        prefix++;
+    }
+    /* The arena's smallest cell is 8 bytes. */
+    return len + prefix < 8 ? 8 : len + prefix;
 }
 
 /* Check (debug walk): every page's geometry, free lists within bounds. */

@@ -57,7 +57,7 @@ for line in \
     "AttributeError: 'Player' object has no attribute 'y'" \
     "{'x': 123}" \
     "AttributeError: 'Player2' object has no attribute 'x'" \
-    "(42, 26)" \
+    "(39, 23)" \
     "Player    dynamic, extras as attributes" \
     "Player2   __slots__, extras dropped"; do
     check "demo shows: $line" has "$tmp/demo.txt" "$line"

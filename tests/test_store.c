@@ -505,8 +505,8 @@ static void test_inline_modifier(void)
     const char *bad[] = {"Q { k: u8 key; s: str(9) inline(3) }",
                          "Q { k: u8 key; s: str(9) inline(16) }",
                          "Q { k: u8 key inline(8) }"};
-    const char *why[] = {"inline(3) is out of range 7..15",
-                         "inline(16) is out of range 7..15",
+    const char *why[] = {"inline(3) is out of range 4..15",
+                         "inline(16) is out of range 4..15",
                          "inline(8) is for str fields only"};
     for (int i = 0; i < 3; i++) {
         CHECK_FAIL(st, rs_class_parse(st, bad[i], strlen(bad[i]), &c),
@@ -515,6 +515,73 @@ static void test_inline_modifier(void)
     CHECK_FAIL(st, rs_class_parse(st, "Q { k: str(9) key inline(9) inline(9) }",
                                   40, &c),
                RS_ESYNTAX, "'inline' given twice");
+    rs_store_close(st);
+}
+
+/* inline(4): a 5-byte cell that packs digits and keeps the length of an
+ * out-of-line string in the arena. */
+static void test_packed_digits(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    const char *text = "P { uid: str(16) key inline(4); n: u8 = 0 }";
+    rs_class *c;
+    CHECK_OK(st, rs_class_parse(st, text, strlen(text), &c));
+    const char *keys[] = {"0000001", "12", "", "999999999", "0",
+                          "1000000000", "abcdefgh", "12345678901234",
+                          "00000000", "abcd", "abcde"};
+    /* Arena bytes each takes: packed and inline 0, else its length + 1,
+     * at least 8 (the smallest arena cell). */
+    size_t arena[] = {0, 0, 0, 0, 0, 11, 9, 15, 0, 0, 8};
+    enum { K = 11 };
+    rs_handle h[K];
+    for (int i = 0; i < K; i++) {
+        rs_named v[] = {{"uid", rs_val_cstr(keys[i])}};
+        CHECK_OK(st, rs_insert(st, c, v, 1, &h[i]));
+    }
+    for (int i = 0; i < K; i++) {
+        rs_handle g;
+        CHECK_OK(st, rs_get(st, c, keys[i], strlen(keys[i]), &g));
+        CHECK_EQ(g, h[i]);
+        const char *p;
+        size_t len;
+        CHECK_OK(st, rs_get_str(st, h[i], 0, &p, &len));
+        CHECK(len == strlen(keys[i]) && memcmp(p, keys[i], len) == 0);
+        size_t size;
+        CHECK_OK(st, rs_record_size(st, h[i], &size));
+        CHECK_EQ(size, 2 + 5 + 1 + arena[i]);
+    }
+    /* Two packed strings read in a row are both still there. */
+    const char *a, *b;
+    size_t la, lb;
+    CHECK_OK(st, rs_get_str(st, h[0], 0, &a, &la));
+    CHECK_OK(st, rs_get_str(st, h[3], 0, &b, &lb));
+    CHECK(la == 7 && memcmp(a, "0000001", 7) == 0);
+    CHECK(lb == 9 && memcmp(b, "999999999", 9) == 0);
+    /* Move a record through every form, and set a packed value back. */
+    const char *forms[] = {"77", "123456789", "x2345678901", "5", "00042"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_OK(st, rs_set_str(st, h[1], 0, forms[i], strlen(forms[i])));
+        const char *p;
+        size_t len;
+        CHECK_OK(st, rs_get_str(st, h[1], 0, &p, &len));
+        CHECK(len == strlen(forms[i]) && memcmp(p, forms[i], len) == 0);
+        CHECK_OK(st, rs_set_str(st, h[1], 0, p, len));
+    }
+    rs_handle g;
+    CHECK_FAIL(st, rs_get(st, c, "12", 2, &g), RS_ENOTFOUND, "12");
+    CHECK_OK(st, rs_get(st, c, "00042", 5, &g));
+    CHECK_EQ(g, h[1]);
+    CHECK_FAIL(st, rs_set_str(st, h[2], 0, "0000001", 7), RS_EEXIST,
+               "duplicate key \"0000001\"");
+    for (int i = 0; i < K; i += 2) {
+        CHECK_OK(st, rs_remove(st, h[i]));
+    }
+    CHECK_OK(st, rs__store_check(st));
+    rs_mem_report m;
+    rs_mem(st, &m);
+    /* Out of line and left: h[5] (11 bytes), h[7] (15); h[1] is packed,
+     * h[9] inline. */
+    CHECK_EQ(m.bytes[RS_MEM_STRINGS], 11 + 15);
     rs_store_close(st);
 }
 
@@ -532,6 +599,7 @@ int main(int argc, char **argv)
         {"growth_and_accounting", test_growth_and_accounting},
         {"int_key_and_two_classes", test_int_key_and_two_classes},
         {"inline_modifier", test_inline_modifier},
+        {"packed_digits", test_packed_digits},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);

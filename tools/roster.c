@@ -19,12 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The canonical player.  Names are at most 12 bytes by the data set's
- * definition, so the row keeps 12 inline and no name goes to the arena;
- * dynamic, so the extras become attributes. */
+/* The canonical player.  A uid is digits: inline(4) packs it into a 5-byte
+ * cell.  Names are at most 12 bytes by the data set's definition, so the
+ * row keeps 12 inline and no name goes to the arena.  Dynamic, so the
+ * extras become attributes. */
 #define DEFAULT_CLASS                                                       \
-    "Player { uid: str(16) key; name: str(32) unique inline(12); "         \
-    "stat: u8 = 0; level: u16 = 0 } dynamic"
+    "Player { uid: str(16) key inline(4); "                                 \
+    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "      \
+    "dynamic"
 
 static void usage(FILE *f)
 {
@@ -332,8 +334,8 @@ static int cmd_load(int argc, char **argv)
 /* ------------------------------------------------------------------------ */
 
 #define PLAYER2_CLASS                                                       \
-    "Player2 { uid: str(16) key; name: str(32) unique inline(12); "        \
-    "stat: u8 = 0; level: u16 = 0 }"
+    "Player2 { uid: str(16) key inline(4); "                                \
+    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 }"
 
 static void show_value(const rs_value *v)
 {
