@@ -2086,7 +2086,7 @@ static void run(uint64_t seed, long ops, long check_every, bool verbose)
         }
         uint32_t want = !is_str(f)             ? 0
                         : defs[f].inline_len    ? defs[f].inline_len
-                        : defs[f].max_len <= 16 ? RS_MIN_INLINE
+                        : defs[f].max_len <= 16 ? 7
                                                 : RS_MAX_INLINE;
         if (d.inline_len != want) {
             fail("field %s keeps %u bytes inline, expected %u", defs[f].name,
