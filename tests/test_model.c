@@ -492,7 +492,16 @@ static size_t out_of_line(const mrec *r)
     size_t n = 0;
     for (int f = 0; f < NF; f++) {
         if (is_str(f) && r->f[f].len > inline_max[f]) {
-            n += r->f[f].len;
+            /* Digits that fit the cell as a number are packed (strs.h):
+             * up to 16 in an 8-byte cell, 19 in a wider one. */
+            size_t len = r->f[f].len, d = 0;
+            while (d < len && r->f[f].s[d] >= '0' && r->f[f].s[d] <= '9') {
+                d++;
+            }
+            if (d == len && len <= (inline_max[f] >= 8 ? 19u : 16u)) {
+                continue;
+            }
+            n += len;
         }
     }
     return n;
