@@ -676,7 +676,9 @@ static rs_status vec_room(rs_store *st, rs_class *c, uint32_t slot)
     rs__attrs *a = &st->attrs;
     uint32_t page = slot >> c->page_shift;
     if (page >= c->n_avecs) {
-        uint32_t n = page + 1 > c->n_pages ? page + 1 : c->n_pages;
+        /* As many as the page table has room for: it grows by doubling,
+         * so this array is reallocated as rarely. */
+        uint32_t n = page + 1 > c->cap_pages ? page + 1 : c->cap_pages;
         rs__avec *v = rs__realloc(st, RS_MEM_ATTRS, c->avecs,
                                   c->n_avecs * sizeof *v, n * sizeof *v);
         if (v == NULL) {
