@@ -1,10 +1,12 @@
 /*
  * class.h: a class's schema (fields, defaults, row layout) and the value
  * rules every module applies to a field: type checks, ranges, string length
- * and UTF-8, and the byte encoding of numbers in a row.
+ * and UTF-8, and the byte encoding of numbers in a row (all in class.c).
+ * Its last section is what class.c lends classtext.c, the class text form:
+ * reading numbers, writing floats and types, quoting text for messages.
  *
- * struct rs_class (store.h) begins with an rs__schema, so class.c reads a
- * public rs_class pointer as its schema.
+ * struct rs_class (store.h) begins with an rs__schema, so class.c and
+ * classtext.c read a public rs_class pointer as its schema (rs__schema_of()).
  */
 #ifndef RS_CLASS_H
 #define RS_CLASS_H
@@ -78,5 +80,62 @@ rs_value rs__num_get(const uint8_t *p, rs_type t);
 
 /* The width of a field of type t in a row. */
 uint32_t rs__type_width(rs_type t);
+
+
+/* ------------------------------------------------------------------------ */
+/* Shared by class.c and classtext.c                                         */
+/* ------------------------------------------------------------------------ */
+
+/* A number written in a class text or given to rs_value_parse() is copied
+ * into a stack buffer for strtod().  400 characters hold any sensible
+ * float; "%.17g" never writes more than 24. */
+#define RS_NUM_TEXT_MAX 400
+
+/* How many bytes of a string or token an error message shows before it
+ * cuts with "...". */
+#define RS_SHOW_MAX 40
+
+/* struct rs_class (store.h) begins with its rs__schema, so a pointer to a
+ * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
+ * keeps the class files independent of the rest of the store's layout. */
+static inline const rs__schema *rs__schema_of(const rs_class *cls)
+{
+    return (const rs__schema *)(const void *)cls;
+}
+
+/* The precision for "%.*s" that shows at most RS_SHOW_MAX bytes of a
+ * number in a message. */
+static inline int rs__num_prec(size_t len)
+{
+    return len > RS_SHOW_MAX ? RS_SHOW_MAX : (int)len;
+}
+
+/* Read p[0..len) as a decimal integer with an optional sign, into *out as
+ * an RS_I64 value, or an RS_U64 one above INT64_MAX.  Returns 0, 1 if the
+ * text is not a decimal integer, 2 if it is one beyond 64 bits
+ * (-9223372036854775808..18446744073709551615).  Exact: no double. */
+int rs__parse_decimal(const char *p, size_t len, rs_value *out);
+
+/* Read p[0..len) with strtod(), which must consume all of it, into *out.
+ * Returns 0, 1 if it is not a number (or is empty, starts with a blank or
+ * is longer than RS_NUM_TEXT_MAX), 2 if it overflows a double. */
+int rs__parse_double(const char *p, size_t len, double *out);
+
+/* Write the shortest text that reads back (through strtod(), and rounding
+ * to float for an f32) as d: 0.1 rather than 0.10000000000000001.  NaN and
+ * the infinities are written "nan", "-nan", "inf", "-inf" on every
+ * platform. */
+void rs__fmt_float(char *buf, size_t buflen, double d, bool f32);
+
+/* Write p[0..len) into buf between quote characters q for a message:
+ * printable ASCII and valid UTF-8 as they are, q and backslash escaped,
+ * other bytes as \xHH.  Past show bytes, or when buf is too small, the text
+ * is cut and "..." follows the closing quote.  Always NUL-terminates buf
+ * when buflen > 0. */
+void rs__quote(char *buf, size_t buflen, const char *p, size_t len, char q,
+               size_t show);
+
+/* A field's type as declared: "u16" or "str(32)". */
+void rs__type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len);
 
 #endif
