@@ -98,7 +98,9 @@ typedef uint64_t rs_handle;
  * new_len == 0 frees ptr (old_len bytes) and returns NULL; otherwise it
  * returns a block of new_len bytes holding the first min(old_len, new_len)
  * bytes of ptr (ptr may be NULL with old_len 0), or NULL on failure, in which
- * case ptr is untouched.  old_len is always the size the store asked for. */
+ * case ptr is untouched.  old_len is always the size the store asked for.
+ * A call that shrinks a block (new_len < old_len) must not fail: a failed
+ * operation gives back the room it grew that way. */
 typedef void *(*rs_alloc_fn)(void *ud, void *ptr, size_t old_len,
                              size_t new_len);
 
@@ -313,11 +315,13 @@ RS_API RS_NODISCARD rs_status rs_find(rs_store *st, const rs_class *cls,
                                       rs_field f, const rs_value *val,
                                       rs_handle *out);
 
-/* Read field f of record h.  OUT *out; a string is borrowed, valid until
- * the next write to this store; a string the row packs as a number (see
- * inline_len) is decoded into one of 16 store buffers, so it also stays
- * valid only for the next 15 reads of packed strings.  RS_ESTALE,
- * RS_EINVAL for a bad f.  O(1), no allocation. */
+/* Read field f of record h (or, f >= RS_ATTR_BASE, a dynamic attribute:
+ * rs_attr_id()).  OUT *out; a string is borrowed, valid until the next
+ * write to this store; a string the row packs as a number (see inline_len)
+ * is decoded into one of 16 store buffers, so it also stays valid only for
+ * the next 15 reads of packed strings.  RS_ESTALE, RS_EINVAL for a bad f,
+ * RS_ENOATTR for an attribute the record has not bound.  O(1), no
+ * allocation. */
 RS_API RS_NODISCARD rs_status rs_get_field(rs_store *st, rs_handle h,
                                            rs_field f, rs_value *out);
 
@@ -425,7 +429,10 @@ typedef enum rs_op {
 } rs_op;
 
 /* One comparison "field op value".  Strings compare bytewise (memcmp, then
- * length); numbers by value. */
+ * length); numbers by value.  On a dynamic attribute (field from
+ * rs_attr_id()) a record without it, or whose value is a string where the
+ * operand is a number or the other way round, does not match, whatever the
+ * operator (RS_NE included): its kind is only known record by record. */
 typedef struct rs_cond {
     rs_field field;
     rs_op op;

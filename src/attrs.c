@@ -664,7 +664,6 @@ void rs__attrs_begin(rs__attrs *a)
     a->m_name_ix_cap = a->name_ix_cap;
     a->m_shapes = a->n_shapes;
     a->m_cap_shapes = a->cap_shapes;
-    a->m_n_trans = a->n_trans;
     a->m_trans_cap = a->trans_cap;
     a->m_vec = NULL;
     a->m_class = NULL;
@@ -726,15 +725,13 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     size_t payload = payload_len(a->new_list, n, plan->shape);
     plan->len = varint_len(payload) + payload;
     rc = rs__strs_take(st, &st->strs, cell_len(plan->len), &plan->ref);
-    if (rc == RS_OK) {
-        uint32_t at;
-        if (entry_of(c, slot, &at) == NULL) {
-            rc = vec_room(st, c, slot) == RS_OK ? RS_OK : RS_ENOMEM;
-        }
-    }
     if (rc != RS_OK) {
-        return rs__err(st, rc, "out of memory for the attributes of a '%s' "
-                       "record", c->sch.name);
+        return rc; /* the arena's message: out of memory, or full */
+    }
+    uint32_t at;
+    if (entry_of(c, slot, &at) == NULL && vec_room(st, c, slot) != RS_OK) {
+        return rs__err(st, RS_ENOMEM, "out of memory for the attributes of "
+                       "a '%s' record", c->sch.name);
     }
     return RS_OK;
 }
@@ -857,11 +854,6 @@ void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot)
     }
     rs__aplan none = {0, 0, 0, 0};
     rs__attrs_commit(st, c, slot, &none);
-}
-
-size_t rs__attrs_meta_bytes(const rs_store *st)
-{
-    return rs__allocated(st, RS_MEM_ATTRS);
 }
 
 rs_status rs__attrs_check(const rs_store *st, const rs_class *c)

@@ -57,7 +57,7 @@ typedef struct rs__attrs {
     size_t block_bytes; /* arena bytes of live attribute blocks */
     /* The current operation's marks, for rs__attrs_rollback(). */
     uint32_t m_names, m_cap_names, m_name_ix_cap, m_shapes, m_cap_shapes,
-        m_n_trans, m_trans_cap;
+        m_trans_cap;
     rs__avec *m_vec;   /* a vector this operation grew, and its old cap */
     uint32_t m_vec_cap;
     rs_class *m_class; /* a class whose vector array it grew, old length */
@@ -118,10 +118,6 @@ void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot);
 
 /* Bytes slot's attributes take: its block and its vector entry. */
 size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot);
-
-/* Bytes allocated for names, shapes and vectors (the attrs category holds
- * these and the blocks). */
-size_t rs__attrs_meta_bytes(const rs_store *st);
 
 rs_status rs__attrs_check(const rs_store *st, const rs_class *c);
 

@@ -301,7 +301,7 @@ uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
             uint32_t slot = (e & SLOT_MASK) - 1;
             const uint8_t *k;
             size_t klen;
-            uint8_t tmp[24];
+            uint8_t tmp[RS_KEY_TMP];
             ix->key_of(ix->ctx, slot, &k, &klen, tmp);
             if (klen == len && memcmp(k, key, len) == 0) {
                 return slot;
@@ -641,7 +641,7 @@ rs_status rs__index_check(const rs__index *ix)
             uint32_t slot = (e & SLOT_MASK) - 1;
             const uint8_t *k;
             size_t klen;
-            uint8_t tmp[24];
+            uint8_t tmp[RS_KEY_TMP];
             ix->key_of(ix->ctx, slot, &k, &klen, tmp);
             uint64_t h = rs__hash(k, klen);
             if (fp_of(h) != e >> SLOT_BITS || dir_of(ix->depth, h) / run !=

@@ -13,10 +13,10 @@
 
 /* The key bytes of the record in slot: a string's bytes (a packed one
  * decoded into tmp), or an integer as 8 little-endian bytes written into
- * tmp, which holds 24 bytes. */
+ * tmp, which holds RS_KEY_TMP bytes. */
 typedef void (*rs__key_of_fn)(const void *ctx, uint32_t slot,
                               const uint8_t **key, size_t *len,
-                              uint8_t tmp[24]);
+                              uint8_t tmp[RS_KEY_TMP]);
 
 /* Hash the keys of n slots into hashes[]: the rehash of a growing segment
  * goes through here so the store can prefetch rows ahead of hashing. */

@@ -58,6 +58,10 @@ rs_status rs__err(rs_store *st, rs_status s, const char *fmt, ...)
 /* Clear the message at the start of a public call. */
 void rs__clear_err(rs_store *st);
 
+/* Bytes of a buffer that holds one key for an index probe or one decoded
+ * packed string (strs.h): 19 digits, or an 8-byte integer. */
+#define RS_KEY_TMP 24
+
 /* Identifier check shared by class and attribute names. */
 int rs__is_ident(const char *s, size_t len);
 /* 0 if the len bytes at p are valid UTF-8, else 1 + the offset of the first

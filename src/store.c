@@ -6,15 +6,17 @@
  * copies nothing and a slot's row is two shifts and a multiply away:
  *
  *   row:  +---------+-------------------------------------------------+
- *         | gen u16 | fields at their widths, in declaration order     |
+ *         | header  | fields at their widths, in declaration order     |
  *         +---------+-------------------------------------------------+
- *           odd: live     bool/u8/i8 1, 16-bit 2, 32-bit 4, 64-bit 8,
- *           even: free    str: an 8-byte cell (inline <= 7 bytes, else a
- *                         ref into the string arena, strs.h)
+ *          2 bytes:  bool/u8/i8 1, 16-bit 2, 32-bit 4, 64-bit 8,
+ *          15-bit    str: a cell of 5 to 16 bytes (strs.h: inline, digits
+ *          generation packed as a number, or a ref into the string arena)
+ *          + has-attrs
  *
- * The canonical Player row (uid str(16), name str(32), stat u8, level u16)
- * is 2 + 8 + 8 + 1 + 2 = 21 bytes, no padding: fields are read with memcpy,
- * which compiles to plain unaligned loads on the machines we target.
+ * The canonical Player row (uid str(16) inline(4), name str(32)
+ * inline(12), stat u8, level u16) is 2 + 5 + 13 + 1 + 2 = 23 bytes, no
+ * padding: fields are read with memcpy, which compiles to plain unaligned
+ * loads on the machines we target.
  *
  * Handles: slot (32 bits) | generation (16) | class number (16).  A removed
  * slot's 15-bit generation is bumped to even and the slot goes on a LIFO
@@ -104,12 +106,18 @@ rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
     return v;
 }
 
-/* A buffer for a packed string handed to the caller: one of a ring of 16,
- * so a borrowed string survives the next 15 such reads. */
-static char *ring_buf(rs_store *st)
+/* Read field f for a caller: a packed string goes into the next of a ring
+ * of 16 store buffers, and the ring moves only when one was used, so a
+ * borrowed packed string survives the next 15 reads of packed strings. */
+static rs_value caller_value(rs_store *st, const rs_class *c, uint32_t slot,
+                             rs_field f)
 {
-    st->ring_next = (st->ring_next + 1) % RS_RING;
-    return st->ring[st->ring_next];
+    unsigned next = (st->ring_next + 1) % RS_RING;
+    rs_value v = rs__row_value(c, rs__row(c, slot), f, st->ring[next]);
+    if (v.type == RS_STR && v.v.s.ptr == st->ring[next]) {
+        st->ring_next = next;
+    }
+    return v;
 }
 
 static bool is_signed(rs_type t)
@@ -840,7 +848,9 @@ rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
         return -1;
     }
     uint32_t id;
+    rs__attrs_begin(&st->attrs);
     if (rs__attrs_intern(st, name, &id) != RS_OK) {
+        rs__attrs_rollback(st, &st->attrs); /* gives back table growth */
         return -1;
     }
     return (rs_field)(RS_ATTR_BASE + id);
@@ -1123,7 +1133,7 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     if (rc != RS_OK) {
         return rc;
     }
-    *out = rs__row_value(c, rs__row(c, slot), f, ring_buf(st));
+    *out = caller_value(st, c, slot, f);
     return RS_OK;
 }
 
@@ -1149,7 +1159,7 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
         }
         return RS_OK;
     }
-    *out = rs__row_value(c, rs__row(c, slot), f, ring_buf(st));
+    *out = caller_value(st, c, slot, f);
     return RS_OK;
 }
 
@@ -1345,7 +1355,7 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
 
 static rs_status class_check(const rs_class *c)
 {
-    size_t live = 0, free_n = 0, retired = 0;
+    size_t live = 0, free_n = 0;
     if ((size_t)c->n_slots > ((size_t)c->n_pages << c->page_shift)) {
         return RS_ECORRUPT;
     }
@@ -1369,8 +1379,6 @@ static rs_status class_check(const rs_class *c)
                     return RS_ECORRUPT;
                 }
             }
-        } else if (gen == 0 && s < c->n_slots) {
-            retired++;
         }
     }
     for (uint32_t s = c->free_head; s != RS_SLOT_NONE;) {
@@ -1384,7 +1392,6 @@ static rs_status class_check(const rs_class *c)
         live + free_n + c->n_retired != c->n_slots) {
         return RS_ECORRUPT;
     }
-    (void)retired;
     if (rs__attrs_check(c->st, c) != RS_OK) {
         return RS_ECORRUPT;
     }

@@ -29,7 +29,9 @@ enum { TAKE_FREE, TAKE_BUMP, TAKE_PAGE };
 #define PAGE_MAX_BYTES 65536
 #endif
 #define PAGE_MAX_CELLS 4096 /* 12 bits of a ref */
-#define MAX_PAGES (1u << 20) /* 20 bits of a ref */
+/* 20 bits of a ref, less one page: the last cell of page 0xFFFFF would
+ * have ref 0xFFFFFFFF, which is RS_REF_NONE. */
+#define MAX_PAGES ((1u << 20) - 1)
 
 static unsigned pool_of(size_t len)
 {
@@ -136,10 +138,10 @@ static rs_status new_page(rs_store *st, rs__strs *s, unsigned p)
 rs_status rs__strs_take(rs_store *st, rs__strs *s, size_t len,
                         uint32_t *ref)
 {
+    RS_ASSERT(s->n_log < RS_STRS_LOG_MAX);
     unsigned p = pool_of(len);
     rs__spool *pool = &s->pools[p];
     rs__stake *e = &s->log[s->n_log];
-    RS_ASSERT(s->n_log < RS_MAX_FIELDS);
     e->pool = (uint16_t)p;
     if (pool->free_head != RS_REF_NONE) {
         e->how = TAKE_FREE;

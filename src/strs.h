@@ -38,8 +38,6 @@
 #define RS_CELL_LONG 0x80
 #define RS_CELL_DIGITS 0x40
 #define RS_DIGITS_MAX 19 /* digits a u64 always holds */
-/* Bytes a buffer for one decoded packed string needs. */
-#define RS_KEY_TMP 24
 #define RS_REF_NONE UINT32_MAX
 
 /* Pools: 121 exact lengths 8..128, then 8 classes per power of two up to
@@ -59,6 +57,10 @@ typedef struct rs__spool {
     uint32_t next_n;    /* cells in the next page of this pool */
 } rs__spool;
 
+/* Takes one operation may make: a cell per string field of an insert, plus
+ * one attribute block. */
+#define RS_STRS_LOG_MAX (RS_MAX_FIELDS + 1)
+
 /* One cell taken during the current operation, so a failure can give it
  * back exactly as it came (rs__strs_rollback). */
 typedef struct rs__stake {
@@ -73,7 +75,7 @@ typedef struct rs__strs {
     uint32_t n_pages, cap_pages;
     size_t live_bytes; /* bytes of cells holding a live string */
     rs__spool pools[RS__N_POOLS];
-    rs__stake log[RS_MAX_FIELDS];
+    rs__stake log[RS_STRS_LOG_MAX];
     uint32_t n_log;
     uint32_t mark_cap; /* cap_pages when the operation began */
 } rs__strs;
@@ -107,7 +109,8 @@ size_t rs__strs_cost(size_t len);
 /* The most digits a cell of width bytes packs. */
 static inline uint32_t rs__cell_digits_max(uint32_t width)
 {
-    static const uint8_t max[9] = {0, 2, 4, 7, 9, 12, 14, 16, 19};
+    /* 10^d - 1 < 2^(8 * bytes); cells are at least 5 bytes wide. */
+    static const uint8_t max[9] = {0, 0, 0, 0, 9, 12, 14, 16, 19};
     return width - 1 >= 8 ? RS_DIGITS_MAX : max[width - 1];
 }
 

@@ -370,6 +370,64 @@ static void test_set_own_value(void)
     rs_store_close(st);
 }
 
+/* An insert that takes a string cell for each of 255 fields and one more
+ * for its attribute block: the arena's undo log holds them all. */
+static void test_widest_insert(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    static char text[16384];
+    size_t len = (size_t)snprintf(text, sizeof text, "W {");
+    for (int f = 0; f < RS_MAX_FIELDS; f++) {
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                " s%d: str(64) inline(7)%s;", f,
+                                f == 0 ? " key" : "");
+    }
+    snprintf(text + len, sizeof text - len, " } dynamic");
+    rs_class *w;
+    CHECK_OK(st, rs_class_parse(st, text, strlen(text), &w));
+    static rs_named v[RS_MAX_FIELDS + 1];
+    static char names[RS_MAX_FIELDS][8];
+    for (int f = 0; f < RS_MAX_FIELDS; f++) {
+        snprintf(names[f], sizeof names[f], "s%d", f);
+        v[f].name = names[f];
+        v[f].val = rs_val_cstr("seventeen-bytes!!");
+    }
+    v[RS_MAX_FIELDS].name = "extra";
+    v[RS_MAX_FIELDS].val = rs_val_int(1);
+    rs_handle h;
+    CHECK_OK(st, rs_insert(st, w, v, RS_MAX_FIELDS + 1, &h));
+    CHECK_EQ(get_int(h, "extra"), 1);
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+}
+
+/* A packed string handed out survives reads that decode nothing. */
+static void test_ring_holds_packed_strings(void)
+{
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    const char *text = "Q { uid: str(16) key inline(4); n: u32 = 5 }";
+    rs_class *q;
+    CHECK_OK(st, rs_class_parse(st, text, strlen(text), &q));
+    rs_handle a, b;
+    rs_named va[] = {{"uid", rs_val_cstr("1234567")}};
+    rs_named vb[] = {{"uid", rs_val_cstr("7654321")}};
+    CHECK_OK(st, rs_insert(st, q, va, 1, &a));
+    CHECK_OK(st, rs_insert(st, q, vb, 1, &b));
+    const char *p;
+    size_t len;
+    CHECK_OK(st, rs_get_str(st, a, 0, &p, &len));
+    for (int i = 0; i < 40; i++) {
+        int64_t n;
+        CHECK_OK(st, rs_get_int(st, a, 1, &n));
+    }
+    const char *p2;
+    size_t len2;
+    CHECK_OK(st, rs_get_str(st, b, 0, &p2, &len2));
+    CHECK(len == 7 && memcmp(p, "1234567", 7) == 0);
+    CHECK(len2 == 7 && memcmp(p2, "7654321", 7) == 0);
+    rs_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -382,6 +440,8 @@ int main(int argc, char **argv)
         {"scan_on_attrs", test_scan_on_attrs},
         {"churn_reuses_attr_memory", test_churn_reuses_attr_memory},
         {"set_own_value", test_set_own_value},
+        {"widest_insert", test_widest_insert},
+        {"ring_holds_packed_strings", test_ring_holds_packed_strings},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);
