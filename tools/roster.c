@@ -7,6 +7,7 @@
  *
  * It reaches the library only through roster.h.
  */
+#include "bench.h"
 #include "gen.h"
 #include "roster.h"
 #include "tsv.h"
@@ -47,6 +48,11 @@ static void usage(FILE *f)
         "        columns follow its fields in order, then extras\n"
         "        (key=value;...), bound as dynamic attributes when the\n"
         "        class is dynamic and skipped otherwise.\n"
+        "  bench [--players N] [--seed S] [--runs K] [--only LIST] [--json]\n"
+        "        the classic experiment: the same canonical players in each\n"
+        "        representation (roster, c-dict, c-slots, c-packed, sqlite,\n"
+        "        python-dict, python-slots), each in a fresh process, K runs\n"
+        "        (default 3), medians and ratios to c-packed\n"
         "  demo  [--players N]\n"
         "        replay the classic __dict__ versus __slots__ session on\n"
         "        the library, then load N canonical players (default\n"
@@ -603,6 +609,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "demo") == 0) {
         return cmd_demo(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "bench") == 0) {
+        return rs_bench_main(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0) {

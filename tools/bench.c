@@ -1,0 +1,508 @@
+/*
+ * bench.c: `roster bench`, the classic experiment at scale.
+ *
+ * The same canonical players go into every representation a user would
+ * pick, each in its own fresh process (bench/reps/PROTOCOL.md): roster, the
+ * C twin of a Python instance dict, naive C, careful C, SQLite in memory,
+ * and Python's plain and __slots__ classes.  Each prints one JSON line; this
+ * driver runs each K times, takes medians, checks that every
+ * representation loaded the same thing (the checksum), and prints a table
+ * with every figure also as a ratio to c-packed, or one JSON object, and
+ * optionally an SVG with bytes per player against N and roster's bytes by
+ * category.
+ *
+ * The representations are programs installed beside the roster binary
+ * (roster-rep-<name>, and roster-rep-python.py run by python3).
+ */
+#include "bench.h"
+#include "gen.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_RUNS 15
+#define N_METRICS 10
+
+typedef struct rep_info {
+    const char *name;
+    const char *prog;  /* file beside roster */
+    const char *extra; /* an argument for it, or NULL */
+    bool python;
+} rep_info;
+
+static const rep_info reps[] = {
+    {"roster", "roster-rep-roster", NULL, false},
+    {"c-dict", "roster-rep-c-dict", NULL, false},
+    {"c-slots", "roster-rep-c-slots", NULL, false},
+    {"c-packed", "roster-rep-c-packed", NULL, false},
+    {"sqlite", "roster-rep-sqlite", NULL, false},
+    {"python-dict", "roster-rep-python.py", "--kind dict", true},
+    {"python-slots", "roster-rep-python.py", "--kind slots", true},
+};
+#define N_REPS (sizeof reps / sizeof reps[0])
+
+static const char *const metric_keys[N_METRICS] = {
+    "bytes_per_player", "insert_ns",  "get_uid_ns",  "get_name_ns",
+    "update_ns",        "scan_ns",    "attr_get_ns", "attr_set_ns",
+    "churn_ns",         "churn_growth_bytes_per_player"};
+static const char *const metric_heads[N_METRICS] = {
+    "B/player", "insert", "by uid", "by name", "update",
+    "scan",     "attr get", "attr set", "churn", "churn +B"};
+
+typedef struct rep_result {
+    bool ran;     /* it exists and succeeded */
+    bool absent;  /* no program (python3 missing, not built) */
+    double m[N_METRICS]; /* medians; NaN = not applicable */
+    char checksum[32];
+    double accounted; /* roster only */
+    double cat[8];    /* roster only: bytes a player by category */
+    char version[64]; /* sqlite or python version */
+} rep_result;
+
+/* ------------------------------------------------------------------------ */
+/* Running one representation                                                */
+/* ------------------------------------------------------------------------ */
+
+static int self_dir(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL) {
+        return -1;
+    }
+    *slash = '\0';
+    return 0;
+}
+
+static bool have_python(void)
+{
+    return system("python3 -c 'import sys' >/dev/null 2>&1") == 0;
+}
+
+/* Run prog and read its last line of stdout into out.  Returns 0, or -1
+ * (with the program's exit status reported on stderr). */
+static int run_rep(const char *dir, const rep_info *r, const char *file,
+                   char *out, size_t outlen)
+{
+    char cmd[4096];
+    if (r->python) {
+        snprintf(cmd, sizeof cmd, "python3 '%s/%s' %s --file '%s'", dir,
+                 r->prog, r->extra, file);
+    } else {
+        snprintf(cmd, sizeof cmd, "'%s/%s' --file '%s'", dir, r->prog, file);
+    }
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) {
+        return -1;
+    }
+    out[0] = '\0';
+    char line[8192];
+    while (fgets(line, sizeof line, p)) {
+        if (line[0] == '{') {
+            snprintf(out, outlen, "%s", line);
+        }
+    }
+    int status = pclose(p);
+    if (status != 0 || out[0] == '\0') {
+        fprintf(stderr, "roster: bench: %s failed (status %d)\n", r->name,
+                status);
+        return -1;
+    }
+    return 0;
+}
+
+/* The number after "key": in a flat JSON line; NaN for null or absent. */
+static double json_num(const char *json, const char *key)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (p == NULL) {
+        return NAN;
+    }
+    p += strlen(pat);
+    while (*p == ' ') {
+        p++;
+    }
+    if (*p == '"') {
+        p++;
+    }
+    char *end;
+    double v = strtod(p, &end);
+    return end == p ? NAN : v;
+}
+
+static void json_str(const char *json, const char *key, char *out,
+                     size_t len)
+{
+    char pat[96];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    out[0] = '\0';
+    if (p == NULL) {
+        return;
+    }
+    p += strlen(pat);
+    while (*p == ' ') {
+        p++;
+    }
+    if (*p == '"') {
+        p++;
+        size_t i = 0;
+        while (p[i] && p[i] != '"' && i + 1 < len) {
+            out[i] = p[i];
+            i++;
+        }
+        out[i] = '\0';
+    } else {
+        size_t i = 0;
+        while (p[i] && p[i] != ',' && p[i] != '}' && i + 1 < len) {
+            out[i] = p[i];
+            i++;
+        }
+        out[i] = '\0';
+    }
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i] == v[i]) {
+            v[k++] = v[i];
+        }
+    }
+    if (k == 0) {
+        return NAN;
+    }
+    qsort(v, (size_t)k, sizeof *v, cmp_d);
+    return v[k / 2];
+}
+
+/* Run r `runs` times and fill res with medians. */
+static int measure(const char *dir, const rep_info *r, const char *file,
+                   int runs, bool progress, rep_result *res)
+{
+    double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS],
+        cats[8][MAX_RUNS];
+    char line[8192];
+    memset(res, 0, sizeof *res);
+    for (int k = 0; k < runs; k++) {
+        if (progress) {
+            fprintf(stderr, "\rroster bench: %-13s run %d of %d   ", r->name,
+                    k + 1, runs);
+        }
+        if (run_rep(dir, r, file, line, sizeof line) != 0) {
+            return -1;
+        }
+        char sum[32];
+        json_str(line, "checksum", sum, sizeof sum);
+        if (k > 0 && strcmp(sum, res->checksum) != 0) {
+            fprintf(stderr, "roster: bench: %s gave two checksums\n",
+                    r->name);
+            return -1;
+        }
+        snprintf(res->checksum, sizeof res->checksum, "%s", sum);
+        for (int m = 0; m < N_METRICS; m++) {
+            vals[m][k] = json_num(line, metric_keys[m]);
+        }
+        acct[k] = json_num(line, "accounted_bytes_per_player");
+        for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
+            char key[64];
+            snprintf(key, sizeof key, "cat_%s",
+                     rs_mem_cat_name((rs_mem_cat)c));
+            cats[c][k] = json_num(line, key);
+        }
+        if (k == 0) {
+            json_str(line, "version", res->version, sizeof res->version);
+            if (res->version[0] == '\0') {
+                json_str(line, "sqlite_version", res->version,
+                         sizeof res->version);
+            }
+        }
+    }
+    for (int m = 0; m < N_METRICS; m++) {
+        res->m[m] = median(vals[m], runs);
+    }
+    res->accounted = median(acct, runs);
+    for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
+        res->cat[c] = median(cats[c], runs);
+    }
+    res->ran = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void cpu_model(char *out, size_t len)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    snprintf(out, len, "unknown");
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            if (c) {
+                c += 2;
+                c[strcspn(c, "\n")] = '\0';
+                snprintf(out, len, "%s", c);
+            }
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
+static void print_cell(double v, double base, bool ratio)
+{
+    if (v != v) {
+        printf(" %10s", "-");
+    } else if (ratio && base == base && base > 0) {
+        printf(" %10.2fx", v / base);
+    } else {
+        printf(" %11.1f", v);
+    }
+}
+
+static void print_table(const rep_result *res, size_t pack, uint64_t n)
+{
+    printf("%llu canonical players; medians; times in ns (scan: ns a "
+           "record; attr: players with extras); churn +B: RSS bytes a "
+           "player left by 10 rounds of 20%% churn\n\n",
+           (unsigned long long)n);
+    printf("%-13s", "");
+    for (int m = 0; m < N_METRICS; m++) {
+        printf(" %11s", metric_heads[m]);
+    }
+    printf("\n");
+    for (size_t r = 0; r < N_REPS; r++) {
+        printf("%-13s", reps[r].name);
+        if (!res[r].ran) {
+            printf("  %s\n", res[r].absent ? "(absent)" : "(failed)");
+            continue;
+        }
+        for (int m = 0; m < N_METRICS; m++) {
+            print_cell(res[r].m[m], 0, false);
+        }
+        printf("\n");
+    }
+    if (res[pack].ran) {
+        printf("\nas a ratio to c-packed, measured in the same run:\n");
+        for (size_t r = 0; r < N_REPS; r++) {
+            if (!res[r].ran) {
+                continue;
+            }
+            printf("%-13s", reps[r].name);
+            for (int m = 0; m < N_METRICS - 1; m++) {
+                print_cell(res[r].m[m], res[pack].m[m], true);
+            }
+            printf("\n");
+        }
+    }
+    if (res[0].ran && res[0].accounted == res[0].accounted) {
+        printf("\nroster's own accounting: %.2f bytes a player (", 
+               res[0].accounted);
+        for (int c = 0; c < RS_MEM__COUNT; c++) {
+            printf("%s%s %.2f", c ? ", " : "",
+                   rs_mem_cat_name((rs_mem_cat)c), res[0].cat[c]);
+        }
+        printf(")\n");
+    }
+}
+
+static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
+                       int runs, int argc, char **argv)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    printf("{\"players\": %llu, \"seed\": %llu, \"runs\": %d, "
+           "\"machine\": {\"cpu\": \"%s\", \"cores\": %ld}, "
+           "\"compiler\": \"%s\", \"command\": \"roster bench",
+           (unsigned long long)n, (unsigned long long)seed, runs, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), __VERSION__);
+    for (int i = 0; i < argc; i++) {
+        printf(" %s", argv[i]);
+    }
+    printf("\", \"representations\": [");
+    bool first = true;
+    for (size_t r = 0; r < N_REPS; r++) {
+        printf("%s{\"name\": \"%s\", \"status\": \"%s\"", first ? "" : ", ",
+               reps[r].name,
+               res[r].ran ? "ok" : res[r].absent ? "absent" : "failed");
+        first = false;
+        if (res[r].ran) {
+            for (int m = 0; m < N_METRICS; m++) {
+                if (res[r].m[m] == res[r].m[m]) {
+                    printf(", \"%s\": %.2f", metric_keys[m], res[r].m[m]);
+                } else {
+                    printf(", \"%s\": null", metric_keys[m]);
+                }
+            }
+            printf(", \"checksum\": \"%s\"", res[r].checksum);
+            if (res[r].version[0]) {
+                printf(", \"version\": \"%s\"", res[r].version);
+            }
+            if (r == 0 && res[0].accounted == res[0].accounted) {
+                printf(", \"accounted_bytes_per_player\": %.2f",
+                       res[0].accounted);
+            }
+        }
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* The command                                                               */
+/* ------------------------------------------------------------------------ */
+
+static bool selected(const char *only, const char *name)
+{
+    if (only == NULL) {
+        return true;
+    }
+    size_t len = strlen(name);
+    for (const char *p = only; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == len && strncmp(p, name, n) == 0) {
+            return true;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+int rs_bench_main(int argc, char **argv)
+{
+    uint64_t n = 1000000, seed = 1;
+    int runs = 3;
+    bool json = false;
+    const char *only = NULL, *plot = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (strcmp(a, "--players") == 0 && v) {
+            n = strtoull(v, &end, 10);
+            if (*end || n == 0) {
+                fprintf(stderr, "roster: bench: bad --players '%s'\n", v);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            seed = strtoull(v, &end, 10);
+            i++;
+        } else if (strcmp(a, "--runs") == 0 && v) {
+            runs = atoi(v);
+            if (runs < 1 || runs > MAX_RUNS) {
+                fprintf(stderr, "roster: bench: --runs is 1 to %d\n",
+                        MAX_RUNS);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--only") == 0 && v) {
+            only = v;
+            i++;
+        } else if (strcmp(a, "--plot") == 0 && v) {
+            plot = v;
+            i++;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else {
+            fprintf(stderr,
+                    "usage: roster bench [--players N] [--seed S] "
+                    "[--runs K] [--only LIST] [--json] [--plot FILE.svg]\n"
+                    "  LIST: comma-separated among roster, c-dict, c-slots, "
+                    "c-packed, sqlite, python-dict, python-slots\n");
+            return strcmp(a, "--help") == 0 ? 0 : 2;
+        }
+    }
+    char dir[4096];
+    if (self_dir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "roster: bench: cannot find my own directory\n");
+        return 1;
+    }
+    bool progress = isatty(2);
+    char file[] = "/tmp/roster-bench-XXXXXX";
+    int fd = mkstemp(file);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL || rs_gen_write(out, n, seed, NULL, NULL) != 0 ||
+        fclose(out) != 0) {
+        fprintf(stderr, "roster: bench: cannot write the players: %s\n",
+                strerror(errno));
+        unlink(file);
+        return 1;
+    }
+    bool python = have_python();
+    static rep_result res[N_REPS];
+    int failed = 0;
+    for (size_t r = 0; r < N_REPS; r++) {
+        memset(&res[r], 0, sizeof res[r]);
+        if (!selected(only, reps[r].name)) {
+            res[r].absent = true;
+            continue;
+        }
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, reps[r].prog);
+        if (access(path, R_OK) != 0 || (reps[r].python && !python)) {
+            res[r].absent = true;
+            continue;
+        }
+        if (measure(dir, &reps[r], file, runs, progress, &res[r]) != 0) {
+            failed++;
+        }
+    }
+    if (progress) {
+        fprintf(stderr, "\r%60s\r", "");
+    }
+    unlink(file);
+    /* Everyone must have loaded the same players.  The checksum counts the
+     * extras a representation holds, and Python's __slots__ class can hold
+     * none: it is checked against the other that cannot, if any. */
+    const char *with = NULL, *without = NULL;
+    for (size_t r = 0; r < N_REPS; r++) {
+        if (!res[r].ran) {
+            continue;
+        }
+        bool holds = strcmp(reps[r].name, "python-slots") != 0;
+        const char **ref = holds ? &with : &without;
+        if (*ref == NULL) {
+            *ref = res[r].checksum;
+        } else if (strcmp(*ref, res[r].checksum) != 0) {
+            fprintf(stderr, "roster: bench: %s loaded something else "
+                    "(checksum %s, expected %s); no table\n", reps[r].name,
+                    res[r].checksum, *ref);
+            return 1;
+        }
+    }
+    size_t pack = 3;
+    if (json) {
+        print_json(res, n, seed, runs, argc, argv);
+    } else {
+        print_table(res, pack, n);
+    }
+    if (plot) {
+        fprintf(stderr, "roster: bench: --plot is not implemented yet\n");
+        return 1;
+    }
+    return failed ? 1 : 0;
+}
