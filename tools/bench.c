@@ -93,7 +93,7 @@ static bool have_python(void)
 static int run_rep(const char *dir, const rep_info *r, const char *file,
                    char *out, size_t outlen)
 {
-    char cmd[4096];
+    char cmd[12288]; /* a directory of up to 4 KiB, a file name, arguments */
     if (r->python) {
         snprintf(cmd, sizeof cmd, "python3 '%s/%s' %s --file '%s'", dir,
                  r->prog, r->extra, file);
