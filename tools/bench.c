@@ -372,6 +372,202 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
 }
 
 /* ------------------------------------------------------------------------ */
+/* The plot                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static const char *const colors[N_REPS] = {"#d62728", "#9467bd", "#8c564b",
+                                           "#1f77b4", "#2ca02c", "#ff7f0e",
+                                           "#bcbd22"};
+
+/* Bytes of data a player carries, from the TSV: uid and name bytes, one
+ * for stat, two for level, and the extras' text. */
+static double payload_bytes(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    char line[4096];
+    double bytes = 0, n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *col[5] = {line, NULL, NULL, NULL, NULL};
+        int k = 1;
+        for (char *q = line; *q && k < 5; q++) {
+            if (*q == '\t') {
+                *q = '\0';
+                col[k++] = q + 1;
+            }
+        }
+        if (k < 4) {
+            continue;
+        }
+        bytes += (double)(strlen(col[0]) + strlen(col[1]) + 3);
+        if (k == 5) {
+            bytes += (double)strcspn(col[4], "\r\n");
+        }
+        n++;
+    }
+    if (f) {
+        fclose(f);
+    }
+    return n > 0 ? bytes / n : 0;
+}
+
+/* Two panels: bytes a player against N (log x) for every representation,
+ * and roster's bytes a player by category at the largest N beside the
+ * payload. */
+static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
+                     double pts[][N_REPS], const rep_result *last,
+                     double payload)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "roster: bench: cannot write %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    double ymax = 50;
+    for (int i = 0; i < n_sizes; i++) {
+        for (size_t r = 0; r < N_REPS; r++) {
+            if (pts[i][r] == pts[i][r] && pts[i][r] > ymax) {
+                ymax = pts[i][r];
+            }
+        }
+    }
+    ymax = ceil(ymax / 50) * 50;
+    const double W = 1100, H = 480, x0 = 70, y0 = 40, pw = 520, ph = 360;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+               "height=\"%.0f\" font-family=\"sans-serif\" "
+               "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+               "fill=\"white\"/>\n", W, H);
+    fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">Bytes per "
+               "player (RSS growth) against players</text>\n", x0);
+    /* Axes and grid. */
+    double lx0 = log10((double)ns[0]), lx1 = log10((double)ns[n_sizes - 1]);
+    if (lx1 <= lx0) {
+        lx1 = lx0 + 1;
+    }
+#define PX(v) (x0 + (log10(v) - lx0) / (lx1 - lx0) * pw)
+#define PY(v) (y0 + ph - (v) / ymax * ph)
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
+               "height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
+            x0, y0, pw, ph);
+    for (double v = 0; v <= ymax; v += ymax / 5) {
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                   "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"end\">%.0f</text>\n",
+                x0, PY(v), x0 + pw, PY(v), x0 - 6, PY(v) + 4, v);
+    }
+    for (int i = 0; i < n_sizes; i++) {
+        double x = PX((double)ns[i]);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                   "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\">%llu</text>\n",
+                x, y0, x, y0 + ph, x, y0 + ph + 16,
+                (unsigned long long)ns[i]);
+    }
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+               "players (log scale)</text>\n", x0 + pw / 2, y0 + ph + 36);
+    fprintf(f, "<text transform=\"translate(18,%.0f) rotate(-90)\" "
+               "text-anchor=\"middle\">bytes per player</text>\n",
+            y0 + ph / 2);
+    /* One line per representation, and the legend. */
+    int row = 0;
+    for (size_t r = 0; r < N_REPS; r++) {
+        int have = 0;
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
+                   "stroke-width=\"2\" points=\"", colors[r]);
+        for (int i = 0; i < n_sizes; i++) {
+            if (pts[i][r] == pts[i][r]) {
+                fprintf(f, "%.1f,%.1f ", PX((double)ns[i]), PY(pts[i][r]));
+                have++;
+            }
+        }
+        fprintf(f, "\"/>\n");
+        for (int i = 0; i < n_sizes; i++) {
+            if (pts[i][r] == pts[i][r]) {
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                           "fill=\"%s\"/>\n",
+                        PX((double)ns[i]), PY(pts[i][r]), colors[r]);
+            }
+        }
+        if (have) {
+            double ly = y0 + 14 + 16 * row++;
+            fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" "
+                       "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
+                       "<text x=\"%.0f\" y=\"%.1f\">%s</text>\n",
+                    x0 + 10, ly, x0 + 30, ly, colors[r], x0 + 36, ly + 4,
+                    reps[r].name);
+        }
+    }
+#undef PX
+#undef PY
+    /* Panel 2: roster by category at the largest N, and the payload. */
+    const double bx = 700, bw = 90, bh = ph, lx = 930;
+    double total = 0;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        total += last->cat[c] == last->cat[c] ? last->cat[c] : 0;
+    }
+    double top = total > payload ? total : payload;
+    top = top > 0 ? ceil(top / 10) * 10 : 10;
+    fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">roster at "
+               "%llu players</text>\n",
+            bx - 20, (unsigned long long)ns[n_sizes - 1]);
+    static const char *const cat_colors[] = {"#1f77b4", "#aec7e8", "#ff7f0e",
+                                             "#2ca02c", "#d3d3d3", "#7f7f7f"};
+    double y = y0 + bh;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        double v = last->cat[c] == last->cat[c] ? last->cat[c] : 0;
+        double hgt = v / top * bh;
+        y -= hgt;
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+                   "height=\"%.1f\" fill=\"%s\"/>\n",
+                bx, y, bw, hgt, cat_colors[c % 6]);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">%s %.1f</text>\n",
+                lx + 14, y0 + 14 + 16 * c, rs_mem_cat_name((rs_mem_cat)c),
+                v);
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"10\" "
+                   "height=\"10\" fill=\"%s\"/>\n",
+                lx, y0 + 5 + 16 * c, cat_colors[c % 6]);
+    }
+    /* Its scale. */
+    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+               "stroke=\"black\"/>\n", bx - 10, y0, bx - 10, y0 + bh);
+    for (double v = 0; v <= top; v += top / 5) {
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">"
+                   "%.0f</text>\n", bx - 14, y0 + bh - v / top * bh + 4, v);
+    }
+    double ph2 = payload / top * bh;
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+               "height=\"%.1f\" fill=\"#444\"/>\n",
+            bx + bw + 120, y0 + bh - ph2, bw * 0.6, ph2);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+               "accounted %.1f</text>\n<text x=\"%.0f\" y=\"%.0f\" "
+               "text-anchor=\"middle\">payload %.1f</text>\n",
+            bx + bw / 2, y0 + bh + 16, total, bx + bw + 120 + bw * 0.3,
+            y0 + bh + 16, payload);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+               "bytes per player</text>\n</svg>\n", bx + 110, y0 + bh + 36);
+    if (fclose(f) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Generate n players into a temporary file; its name into file. */
+static int make_players(uint64_t n, uint64_t seed, char *file, size_t len)
+{
+    snprintf(file, len, "/tmp/roster-bench-XXXXXX");
+    int fd = mkstemp(file);
+    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (out == NULL || rs_gen_write(out, n, seed, NULL, NULL) != 0 ||
+        fclose(out) != 0) {
+        fprintf(stderr, "roster: bench: cannot write the players: %s\n",
+                strerror(errno));
+        unlink(file);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The command                                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -398,6 +594,7 @@ int rs_bench_main(int argc, char **argv)
     int runs = 3;
     bool json = false;
     const char *only = NULL, *plot = NULL;
+    uint64_t sweep_max = 10000000;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
@@ -425,14 +622,31 @@ int rs_bench_main(int argc, char **argv)
         } else if (strcmp(a, "--plot") == 0 && v) {
             plot = v;
             i++;
+        } else if (strcmp(a, "--sweep-max") == 0 && v) {
+            sweep_max = strtoull(v, &end, 10);
+            if (*end || sweep_max < 10000) {
+                fprintf(stderr, "roster: bench: --sweep-max is at least "
+                        "10000\n");
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else {
             fprintf(stderr,
                     "usage: roster bench [--players N] [--seed S] "
-                    "[--runs K] [--only LIST] [--json] [--plot FILE.svg]\n"
-                    "  LIST: comma-separated among roster, c-dict, c-slots, "
-                    "c-packed, sqlite, python-dict, python-slots\n");
+                    "[--runs K] [--only LIST] [--json] [--plot FILE.svg] "
+                    "[--sweep-max N]\n"
+                    "  --players N   canonical players (1000000)\n"
+                    "  --seed S      the data set's seed (1)\n"
+                    "  --runs K      runs of each, medians reported (3)\n"
+                    "  --only LIST   comma-separated among roster, c-dict, "
+                    "c-slots, c-packed, sqlite, python-dict, python-slots\n"
+                    "  --json        one JSON object instead of the table\n"
+                    "  --plot F.svg  also sweep 10,000 players up to "
+                    "--sweep-max (10,000,000) by tens, one run each, and draw "
+                    "bytes per player against players, and roster's bytes "
+                    "by category at the largest size\n");
             return strcmp(a, "--help") == 0 ? 0 : 2;
         }
     }
@@ -442,14 +656,8 @@ int rs_bench_main(int argc, char **argv)
         return 1;
     }
     bool progress = isatty(2);
-    char file[] = "/tmp/roster-bench-XXXXXX";
-    int fd = mkstemp(file);
-    FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (out == NULL || rs_gen_write(out, n, seed, NULL, NULL) != 0 ||
-        fclose(out) != 0) {
-        fprintf(stderr, "roster: bench: cannot write the players: %s\n",
-                strerror(errno));
-        unlink(file);
+    char file[64];
+    if (make_players(n, seed, file, sizeof file) != 0) {
         return 1;
     }
     bool python = have_python();
@@ -501,8 +709,46 @@ int rs_bench_main(int argc, char **argv)
         print_table(res, pack, n);
     }
     if (plot) {
-        fprintf(stderr, "roster: bench: --plot is not implemented yet\n");
-        return 1;
+        /* The sweep: one run of each representation at each size. */
+        uint64_t ns[8];
+        int n_sizes = 0;
+        for (uint64_t s = 10000; s <= sweep_max && n_sizes < 8; s *= 10) {
+            ns[n_sizes++] = s;
+        }
+        static double pts[8][N_REPS];
+        static rep_result one[N_REPS];
+        double payload = 0;
+        for (int i = 0; i < n_sizes; i++) {
+            char f2[64];
+            if (make_players(ns[i], seed, f2, sizeof f2) != 0) {
+                return 1;
+            }
+            if (i == n_sizes - 1) {
+                payload = payload_bytes(f2);
+            }
+            for (size_t r = 0; r < N_REPS; r++) {
+                pts[i][r] = NAN;
+                if (!res[r].ran) {
+                    continue;
+                }
+                if (progress) {
+                    fprintf(stderr, "\rroster bench: plot %-13s %llu    ",
+                            reps[r].name, (unsigned long long)ns[i]);
+                }
+                if (measure(dir, &reps[r], f2, 1, false, &one[r]) == 0) {
+                    pts[i][r] = one[r].m[0];
+                }
+            }
+            unlink(f2);
+        }
+        if (progress) {
+            fprintf(stderr, "\r%60s\r", "");
+        }
+        if (!one[0].ran || write_svg(plot, ns, n_sizes, pts, &one[0],
+                                     payload) != 0) {
+            fprintf(stderr, "roster: bench: no plot (roster did not run)\n");
+            return 1;
+        }
     }
     return failed ? 1 : 0;
 }
