@@ -8,8 +8,10 @@
  * to give back capacity it grew before a later step failed.  Every failure
  * must return RS_ENOMEM and leave the store exactly as it was:
  *
- *   - content: a digest of every record (handle and fields) and the count;
- *   - accounting: rs_mem()'s total, every category and n_allocs;
+ *   - content: a digest of every record (handle, fields and rs_dict():
+ *     attribute names, order and values) and the count;
+ *   - accounting: rs_mem()'s total, every category, n_allocs,
+ *     n_attr_names and n_shapes;
  *   - structures: rs__store_check() passes.
  *
  * After the success the content must be the one expected.  Throughout, the
@@ -24,10 +26,22 @@
  * segment growth, splits and directory doubling), inserts into freed slots,
  * inserts under churn (index segments purged of tombstones, and merged with
  * their buddies once emptied), sets of long strings and of unique fields,
- * and scan open.  Each case checks that its operations really reached the
- * growth paths it names (white-box, through store.h).  Calls documented
- * never to allocate (remove, lookups, reads, scan steps, rs_mem) run with
- * every allocation failing.
+ * and scan open.  Dynamic attributes: the store's first attribute (the
+ * name interned, its hash table and array, the empty and the new shape,
+ * the transition table, the per-page vector array and the page's vector,
+ * the block's arena page), first attributes with new names until names,
+ * shapes and transitions outgrow their tables and records of new row
+ * pages need a longer vector array, a page's vector filled up (it grows
+ * only where a page holds more rows than its first 8 entries: not in the
+ * small-page build), rebinds to longer strings (new arena pages), inserts
+ * carrying attributes (also into freed slots), deletes (smaller blocks;
+ * the last one allocates nothing) and rs_attr_id() of new names.  The
+ * content digest includes every record's rs_dict().  Each case checks
+ * that its operations really reached the growth paths it names
+ * (white-box, through store.h and attrs.h).  Calls documented never to
+ * allocate (remove, lookups, reads, scan steps, rs_mem, attribute reads,
+ * rs_dir, rs_dict, rs_attr_id of a known name) run with every allocation
+ * failing.
  *
  *     test_oom                 every case
  *     test_oom insert_growth   one case
@@ -211,9 +225,25 @@ static uint64_t mix(uint64_t h, const void *p, size_t len)
     return h;
 }
 
-/* A hash of record h: its handle and every field. */
+static uint64_t mix_value(uint64_t x, const rs_value *v)
+{
+    x = mix(x, &v->type, sizeof v->type);
+    if (v->type == RS_STR) {
+        x = mix(x, &v->v.s.len, sizeof v->v.s.len);
+        x = mix(x, v->v.s.ptr, v->v.s.len);
+    } else if (v->type == RS_BOOL) {
+        x = mix(x, &v->v.b, sizeof v->v.b);
+    } else {
+        x = mix(x, &v->v.u, sizeof v->v.u); /* i, u and f share it */
+    }
+    return x;
+}
+
+/* A hash of record h: its handle, every field and its dynamic attributes
+ * (rs_dict(): names, binding order and values). */
 static uint64_t record_hash(rs_class *cls, rs_handle h)
 {
+    static rs_attr items[256];
     uint64_t x = mix(1469598103934665603ull, &h, sizeof h);
     size_t nf = rs_class_n_fields(cls);
     for (rs_field f = 0; f < (rs_field)nf; f++) {
@@ -221,15 +251,16 @@ static uint64_t record_hash(rs_class *cls, rs_handle h)
         if (rs_get_field(st, h, f, &v) != RS_OK) {
             return 0;
         }
-        x = mix(x, &v.type, sizeof v.type);
-        if (v.type == RS_STR) {
-            x = mix(x, &v.v.s.len, sizeof v.v.s.len);
-            x = mix(x, v.v.s.ptr, v.v.s.len);
-        } else if (v.type == RS_BOOL) {
-            x = mix(x, &v.v.b, sizeof v.v.b);
-        } else {
-            x = mix(x, &v.v.u, sizeof v.v.u); /* i, u and f share it */
-        }
+        x = mix_value(x, &v);
+    }
+    size_t n = 0;
+    if (rs_dict(st, h, items, 256, &n) != RS_OK || n > 256) {
+        return 0;
+    }
+    x = mix(x, &n, sizeof n);
+    for (size_t k = 0; k < n; k++) {
+        x = mix(x, items[k].name, strlen(items[k].name) + 1);
+        x = mix_value(x, &items[k].val);
     }
     return x;
 }
@@ -286,7 +317,9 @@ static void same(const snapshot *a, const snapshot *b, const char *what,
     bool ok = a->digest == b->digest && a->count == b->count &&
               a->mem.total == b->mem.total &&
               a->mem.n_allocs == b->mem.n_allocs &&
-              a->mem.n_records == b->mem.n_records;
+              a->mem.n_records == b->mem.n_records &&
+              a->mem.n_attr_names == b->mem.n_attr_names &&
+              a->mem.n_shapes == b->mem.n_shapes;
     for (int c = 0; c < RS_MEM__COUNT; c++) {
         ok = ok && a->mem.bytes[c] == b->mem.bytes[c];
     }
@@ -294,9 +327,12 @@ static void same(const snapshot *a, const snapshot *b, const char *what,
         fprintf(stderr,
                 "%s, failing allocation %ld: the failure changed the store: "
                 "digest %016" PRIx64 " -> %016" PRIx64 ", count %zu -> %zu, "
-                "total %zu -> %zu, n_allocs %zu -> %zu",
+                "total %zu -> %zu, n_allocs %zu -> %zu, attribute names "
+                "%zu -> %zu, shapes %zu -> %zu",
                 what, k, a->digest, b->digest, a->count, b->count,
-                a->mem.total, b->mem.total, a->mem.n_allocs, b->mem.n_allocs);
+                a->mem.total, b->mem.total, a->mem.n_allocs, b->mem.n_allocs,
+                a->mem.n_attr_names, b->mem.n_attr_names, a->mem.n_shapes,
+                b->mem.n_shapes);
         for (int c = 0; c < RS_MEM__COUNT; c++) {
             fprintf(stderr, ", %s %zu -> %zu", rs_mem_cat_name((rs_mem_cat)c),
                     a->mem.bytes[c], b->mem.bytes[c]);
@@ -1148,6 +1184,695 @@ static void test_scan_open(void)
     close_store();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Dynamic attributes                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A store whose Player is declared dynamic. */
+static void open_dyn_player(void)
+{
+    open_store();
+    CHECK_OK(st, rs_class_create(st, "Player", player_defs, NF,
+                                 RS_CLASS_DYNAMIC, &player));
+    classes[0] = player;
+    n_classes = 1;
+}
+
+/* What attribute operations grow (attrs.h, store.h, strs.h), to prove the
+ * injected operations reached each growth path. */
+typedef struct agrowth {
+    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes,
+        trans_cap, n_avecs, str_pages, str_cap;
+} agrowth;
+
+static agrowth agrowth_now(void)
+{
+    const rs__attrs *a = &st->attrs;
+    agrowth g = {a->n_names,    a->cap_names, a->name_ix_cap,
+                 a->n_shapes,   a->cap_shapes, a->trans_cap,
+                 player->n_avecs, st->strs.n_pages, st->strs.cap_pages};
+    return g;
+}
+
+/* How many successful operations, each run with every one of its
+ * allocations failing in turn first, grew each structure. */
+typedef struct agrew {
+    long names, cap_names, name_ix, shapes, cap_shapes, trans, avecs,
+        vec_new, vec_grow, str_pages, str_cap;
+} agrew;
+
+static agrew grew;
+
+/* The capacity of the vector of h's row page (0: none yet). */
+static uint32_t vec_cap(rs_handle h)
+{
+    uint32_t page = (uint32_t)h >> player->page_shift;
+    return page < player->n_avecs ? player->avecs[page].cap : 0;
+}
+
+static void count_growth(const agrowth *a, const agrowth *b, uint32_t v0,
+                         uint32_t v1)
+{
+    grew.names += b->n_names > a->n_names;
+    grew.cap_names += b->cap_names > a->cap_names;
+    grew.name_ix += b->name_ix_cap > a->name_ix_cap;
+    grew.shapes += b->n_shapes > a->n_shapes;
+    grew.cap_shapes += b->cap_shapes > a->cap_shapes;
+    grew.trans += b->trans_cap > a->trans_cap;
+    grew.avecs += b->n_avecs > a->n_avecs;
+    grew.vec_new += v0 == 0 && v1 > 0;
+    grew.vec_grow += v0 > 0 && v1 > v0;
+    grew.str_pages += b->str_pages > a->str_pages;
+    grew.str_cap += b->str_cap > a->str_cap;
+}
+
+static void print_growth(const char *what)
+{
+    printf("  %s: %ld failure points; grew: names %ld (array %ld, hash %ld), "
+           "shapes %ld (array %ld), transitions %ld, vector array %ld, page "
+           "vectors new %ld / grown %ld, string pages %ld (table %ld)\n",
+           what, points_total, grew.names, grew.cap_names, grew.name_ix,
+           grew.shapes, grew.cap_shapes, grew.trans, grew.avecs, grew.vec_new,
+           grew.vec_grow, grew.str_pages, grew.str_cap);
+}
+
+static void reset_growth(void)
+{
+    memset(&grew, 0, sizeof grew);
+    points_total = points_index = 0;
+}
+
+/* A record's dynamic attributes as the test expects them: names and
+ * values in binding order (values normalized as rs_dict() gives them:
+ * i64, u64 above INT64_MAX, f64, bool, str; strings in test-owned
+ * memory). */
+#define ED_MAX 8
+typedef struct edict {
+    size_t n;
+    const char *names[ED_MAX];
+    rs_value vals[ED_MAX];
+} edict;
+
+static void ed_set(edict *d, const char *name, rs_value v)
+{
+    size_t k = 0;
+    while (k < d->n && strcmp(d->names[k], name) != 0) {
+        k++;
+    }
+    if (k == d->n) {
+        CHECK(d->n < ED_MAX);
+        if (d->n == ED_MAX) {
+            return;
+        }
+        d->names[d->n++] = name;
+    }
+    d->vals[k] = v;
+}
+
+static void ed_del(edict *d, const char *name)
+{
+    for (size_t k = 0; k < d->n; k++) {
+        if (strcmp(d->names[k], name) == 0) {
+            memmove(&d->names[k], &d->names[k + 1],
+                    (d->n - k - 1) * sizeof d->names[0]);
+            memmove(&d->vals[k], &d->vals[k + 1],
+                    (d->n - k - 1) * sizeof d->vals[0]);
+            d->n--;
+            return;
+        }
+    }
+}
+
+static bool same_value(const rs_value *a, const rs_value *b)
+{
+    if (a->type != b->type) {
+        return false;
+    }
+    switch (a->type) {
+    case RS_STR:
+        return a->v.s.len == b->v.s.len &&
+               (a->v.s.len == 0 ||
+                memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0);
+    case RS_BOOL:
+        return a->v.b == b->v.b;
+    default:
+        return a->v.u == b->v.u; /* i, u and f share it */
+    }
+}
+
+/* Record h's rs_dict() is exactly d. */
+static void check_dict(rs_handle h, const edict *d, const char *what)
+{
+    rs_attr items[ED_MAX + 1];
+    size_t n = 0;
+    CHECK_OK(st, rs_dict(st, h, items, ED_MAX + 1, &n));
+    bool ok = n == d->n;
+    for (size_t k = 0; ok && k < n; k++) {
+        ok = strcmp(items[k].name, d->names[k]) == 0 &&
+             same_value(&items[k].val, &d->vals[k]);
+    }
+    if (!ok) {
+        fprintf(stderr, "%s: rs_dict() has %zu attributes, expected %zu "
+                        "(or a name or value differs)\n",
+                what, n, d->n);
+        check_failures++;
+    }
+}
+
+/* One attribute call: bind (rs_set_attr, or rs_set_field when f is an
+ * attribute's number) or delete. */
+typedef struct attr_arg {
+    rs_handle h;
+    const char *name;
+    rs_field f;
+    rs_value v;
+    bool del;
+} attr_arg;
+
+static rs_status do_attr(void *arg)
+{
+    attr_arg *a = arg;
+    if (a->del) {
+        return rs_del_attr(st, a->h, a->name);
+    }
+    if (a->f >= RS_ATTR_BASE) {
+        return rs_set_field(st, a->h, a->f, &a->v);
+    }
+    return rs_set_attr(st, a->h, a->name, &a->v);
+}
+
+/* Run an attribute call under injection, then check that the record's
+ * attributes are d (updated here), that no other record moved, and count
+ * what grew. */
+static void attr_checked(attr_arg *a, edict *d, const char *what)
+{
+    uint64_t d0 = digest_of(player) - record_hash(player, a->h);
+    agrowth g0 = agrowth_now();
+    uint32_t v0 = vec_cap(a->h);
+    if (inject(what, do_attr, a) < 0) {
+        return;
+    }
+    agrowth g1 = agrowth_now();
+    count_growth(&g0, &g1, v0, vec_cap(a->h));
+    if (a->del) {
+        ed_del(d, a->name);
+    } else {
+        ed_set(d, a->name, a->v);
+    }
+    check_dict(a->h, d, what);
+    CHECK_EQ(digest_of(player) - record_hash(player, a->h), d0);
+    CHECK_OK(st, rs__store_check(st));
+}
+
+static void bind_checked(rs_handle h, edict *d, const char *name, rs_value v,
+                         const char *what)
+{
+    attr_arg a = {h, name, -1, v, false};
+    attr_checked(&a, d, what);
+}
+
+static void bind_plain(rs_handle h, edict *d, const char *name, rs_value v)
+{
+    CHECK_OK(st, rs_set_attr(st, h, name, &v));
+    ed_set(d, name, v);
+}
+
+/* Strings the tests bind: test-owned, so the expected dicts can point at
+ * them. */
+static char text[512];
+
+static rs_value text_val(size_t len)
+{
+    return rs_val_str(text, len);
+}
+
+static void init_text(void)
+{
+    for (size_t i = 0; i < sizeof text; i++) {
+        text[i] = (char)('a' + i % 23);
+    }
+}
+
+/* The first attribute of a store (every structure is made: the name, its
+ * hash table and array, the empty shape and the new one, the transition
+ * table, the vector array, the page's vector, an arena cell and page),
+ * then the first attribute of more records, each a new name: names,
+ * shapes and transitions outgrow their tables, and records in new row
+ * pages need a larger vector array and new page vectors. */
+static void test_attr_first_bind(void)
+{
+    open_dyn_player();
+    init_text();
+    enum { N = 48 };
+    static rs_handle hs[N];
+    static edict ed[N];
+    static char names[N][16];
+    memset(ed, 0, sizeof ed);
+    for (long i = 0; i < 16; i++) {
+        prec r = make_rec(i, 0);
+        hs[i] = insert_plain(&r);
+    }
+    agrowth g0 = agrowth_now();
+    CHECK(g0.n_names == 0 && g0.name_ix_cap == 0 && g0.cap_names == 0 &&
+          g0.n_shapes == 0 && g0.cap_shapes == 0 && g0.trans_cap == 0 &&
+          g0.n_avecs == 0);
+    reset_growth();
+    bind_checked(hs[0], &ed[0], "x", rs_val_int(123),
+                 "the store's first attribute");
+    agrowth g1 = agrowth_now();
+    uint32_t page0 = (uint32_t)hs[0] >> player->page_shift;
+    CHECK_EQ(g1.n_names, 1);
+    CHECK(g1.name_ix_cap > 0 && g1.cap_names > 0);
+    CHECK_EQ(g1.n_shapes, 2); /* the empty shape and (x) */
+    CHECK(g1.cap_shapes > 0 && g1.trans_cap > 0);
+    CHECK(g1.n_avecs > page0 && vec_cap(hs[0]) > 0);
+    CHECK(points_total >= 8); /* each of those allocations failed once */
+    long first = points_total;
+    /* More records: new row pages, past the vector array. */
+    for (long i = 16; i < N; i++) {
+        prec r = make_rec(i, 0);
+        hs[i] = insert_plain(&r);
+    }
+    for (long i = 1; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "a%ld", i);
+        char what[64];
+        snprintf(what, sizeof what, "first attribute %s of record %ld",
+                 names[i], i);
+        rs_value v = i % 3 == 0   ? rs_val_int(-i * 1000)
+                     : i % 3 == 1 ? text_val((size_t)i)
+                                  : rs_val_uint(UINT64_MAX - (uint64_t)i);
+        bind_checked(hs[i], &ed[i], names[i], v, what);
+    }
+    agrowth g2 = agrowth_now();
+    CHECK_EQ(g2.n_names, N);
+    CHECK_EQ(g2.n_shapes, N + 1);
+    CHECK(grew.name_ix >= 2 && grew.cap_names >= 2); /* past 8, 16, ... */
+    CHECK(grew.cap_shapes >= 2 && grew.trans >= 2);
+    CHECK(grew.avecs >= 1);   /* a record past the vector array */
+    CHECK(grew.vec_new >= 4); /* the first record of a page */
+    CHECK(grew.str_pages >= 4);
+    printf("  first attribute: %ld failure points\n", first);
+    print_growth("first attributes of 47 more records");
+    for (long i = 0; i < N; i++) {
+        check_dict(hs[i], &ed[i], "at the end");
+    }
+    n_classes = 0;
+    close_store();
+}
+
+/* Binding on a record whose page vector is full: the vector grows (8
+ * entries, then 16, ...).  A page must hold more rows than the vector's
+ * first 8 entries: the smallest class. */
+static void test_attr_vector_full(void)
+{
+    open_store();
+    const char *def = "Tiny { id: u16 key } dynamic";
+    CHECK_OK(st, rs_class_parse(st, def, strlen(def), &player));
+    classes[0] = player;
+    n_classes = 1;
+    uint32_t rows = 1u << player->page_shift;
+    static rs_handle hs[64];
+    static edict ed[64];
+    memset(ed, 0, sizeof ed);
+    uint32_t n = 2 * rows < 64 ? 2 * rows : 64;
+    for (uint32_t i = 0; i < n; i++) {
+        rs_named v[] = {{"id", rs_val_uint(i)}};
+        CHECK_OK(st, rs_insert(st, player, v, 1, &hs[i]));
+    }
+    reset_growth();
+    uint32_t fills = rows < 32 ? rows : 32;
+    for (uint32_t i = 0; i < fills; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "bind x on row %u of page 0", i);
+        bind_checked(hs[i], &ed[i], "x", rs_val_int(i), what);
+        CHECK_EQ(player->avecs[0].n, i + 1);
+    }
+    print_growth("page 0's vector");
+    if (rows > 8) {
+        CHECK(grew.vec_grow >= 1); /* 8 entries were not enough */
+    } else {
+        /* Not reachable here: the vector starts with room for 8 and a
+         * page of this build has no more rows. */
+        CHECK_EQ(player->avecs[0].cap, 8);
+        printf("  (a page holds %u rows in this build, a new vector 8 "
+               "entries: the vector cannot fill up and grow; only a build "
+               "with pages of more than 8 rows reaches that)\n",
+               rows);
+    }
+    for (uint32_t i = 0; i < fills; i++) {
+        check_dict(hs[i], &ed[i], "at the end");
+    }
+    n_classes = 0;
+    close_store();
+}
+
+/* Rebinding an attribute to a longer string: a larger block, in a pool
+ * with no page yet (a new arena page, sometimes a larger page table). */
+static void test_attr_rebind_longer(void)
+{
+    open_dyn_player();
+    init_text();
+    enum { N = 40 };
+    static rs_handle hs[N];
+    static edict ed[N];
+    memset(ed, 0, sizeof ed);
+    for (long i = 0; i < N; i++) {
+        prec r = make_rec(i, 1);
+        hs[i] = insert_plain(&r);
+        bind_plain(hs[i], &ed[i], "lvl", rs_val_int(i));
+        bind_plain(hs[i], &ed[i], "guild", text_val(1));
+        bind_plain(hs[i], &ed[i], "vip", rs_val_bool(true));
+    }
+    reset_growth();
+    for (long i = 0; i < N; i++) {
+        size_t len = 9 + (size_t)i * 11; /* 9..438 bytes, each new */
+        char what[64];
+        snprintf(what, sizeof what, "rebind guild of record %ld to %zu "
+                 "bytes", i, len);
+        bind_checked(hs[i], &ed[i], "guild", text_val(len), what);
+        /* And once more by number, to another type: the place stays. */
+        if (i % 4 == 0) {
+            attr_arg a = {hs[i], "lvl", rs_attr_id(st, player, "lvl"),
+                          rs_val_f64(0.5 + (double)i), false};
+            snprintf(what, sizeof what, "rebind lvl of record %ld by "
+                     "number", i);
+            attr_checked(&a, &ed[i], what);
+        }
+    }
+    CHECK(grew.str_pages >= N / 2);
+    CHECK(grew.str_cap >= 1);
+    print_growth("rebinding to longer strings");
+    n_classes = 0;
+    close_store();
+}
+
+/* Inserts that carry dynamic attributes, into a dynamic class: the row,
+ * the strings, the index entries and the attributes reserved together. */
+typedef struct dyn_insert_arg {
+    prec r;
+    rs_named dyn[4];
+    size_t n_dyn;
+    rs_handle h;
+} dyn_insert_arg;
+
+static rs_status do_insert_dyn(void *arg)
+{
+    dyn_insert_arg *a = arg;
+    rs_named v[NF + 4] = {{"uid", rs_val_cstr(a->r.uid)},
+                          {"name", rs_val_cstr(a->r.name)},
+                          {"stat", rs_val_uint(a->r.stat)},
+                          {"level", rs_val_uint(a->r.level)},
+                          {"score", rs_val_int(a->r.score)},
+                          {"ratio", rs_val_f64(a->r.ratio)},
+                          {"flag", rs_val_bool(a->r.flag)},
+                          {"tag", rs_val_cstr(a->r.tag)}};
+    /* The attributes in the middle of the fields. */
+    size_t n = 4;
+    rs_named all[NF + 4];
+    memcpy(all, v, 4 * sizeof *v);
+    memcpy(all + n, a->dyn, a->n_dyn * sizeof *a->dyn);
+    n += a->n_dyn;
+    memcpy(all + n, v + 4, (NF - 4) * sizeof *v);
+    n += NF - 4;
+    return rs_insert(st, player, all, n, &a->h);
+}
+
+static void test_attr_insert(void)
+{
+    open_dyn_player();
+    init_text();
+    for (long i = 0; i < 40; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    reset_growth();
+    static char fresh[400][16];
+    static const char *const pool[] = {"x", "guild", "vip", "hp", "mp",
+                                       "zone"};
+    long with = 0;
+    for (long i = 40; i < 400; i++) {
+        dyn_insert_arg a;
+        memset(&a, 0, sizeof a);
+        a.r = make_rec(i, 0);
+        edict ed;
+        memset(&ed, 0, sizeof ed);
+        size_t k = (size_t)(i % 5); /* 0..4 attributes */
+        for (size_t j = 0; j < k; j++) {
+            /* Distinct names in a few orders (shapes repeat), now and
+             * then a new one. */
+            const char *name = pool[((size_t)i / 5 + j) % 6];
+            if (j == k - 1 && i % 7 == 0) {
+                snprintf(fresh[i], sizeof fresh[i], "new%ld", i);
+                name = fresh[i];
+            }
+            rs_value v = j == 0   ? rs_val_int(i * (i % 2 ? -1 : 1))
+                         : j == 1 ? text_val((size_t)(i % 150))
+                         : j == 2 ? rs_val_bool(i % 3 == 0)
+                                  : rs_val_f64((double)i / 3.0);
+            a.dyn[a.n_dyn].name = name;
+            a.dyn[a.n_dyn].val = v;
+            a.n_dyn++;
+            ed_set(&ed, name, v);
+        }
+        with += k > 0;
+        uint64_t d0 = digest_of(player);
+        size_t n0 = rs_count(player);
+        agrowth g0 = agrowth_now();
+        /* The slot it will take: the free list's head, else the next. */
+        uint32_t slot = player->free_head != RS_SLOT_NONE ? player->free_head
+                                                          : player->n_slots;
+        uint32_t page = slot >> player->page_shift;
+        uint32_t v0 = page < player->n_avecs ? player->avecs[page].cap : 0;
+        char what[64];
+        snprintf(what, sizeof what, "insert %ld with %zu attributes", i, k);
+        if (inject(what, do_insert_dyn, &a) < 0) {
+            break;
+        }
+        agrowth g1 = agrowth_now();
+        CHECK_EQ((uint32_t)a.h, slot);
+        count_growth(&g0, &g1, v0, vec_cap(a.h));
+        check_rec(a.h, &a.r);
+        check_dict(a.h, &ed, what);
+        CHECK_EQ(rs_count(player), n0 + 1);
+        CHECK_EQ(digest_of(player) - record_hash(player, a.h), d0);
+        CHECK_OK(st, rs__store_check(st));
+    }
+    CHECK(grew.names >= 4 && grew.shapes >= 4);
+    CHECK(grew.avecs >= 1 && grew.trans >= 1 && grew.str_pages >= 10);
+    CHECK(grew.vec_new >= 10);
+    print_growth("inserts with attributes");
+    CHECK(with > 200);
+    /* Into the slots of removed records that had attributes (their
+     * blocks went back to the arena's free lists). */
+    rs_scan *sc;
+    CHECK_OK(st, rs_scan_open(st, player, NULL, 0, &sc));
+    rs_handle h;
+    long seen = 0, removed = 0;
+    while (sc && rs_scan_next(sc, &h) == RS_OK) {
+        size_t na = 0;
+        CHECK_OK(st, rs_dict(st, h, NULL, 0, &na));
+        if (seen++ % 3 == 0 && na > 0) {
+            CHECK_OK(st, rs_remove(st, h));
+            removed++;
+        }
+    }
+    rs_scan_close(sc);
+    reset_growth();
+    for (long i = 0; i < removed; i++) {
+        dyn_insert_arg a;
+        memset(&a, 0, sizeof a);
+        a.r = make_rec(1000 + i, 1);
+        edict ed;
+        memset(&ed, 0, sizeof ed);
+        a.dyn[0] = (rs_named){pool[i % 6], text_val((size_t)(i % 60))};
+        a.dyn[1] = (rs_named){"reused", rs_val_int(i)};
+        a.n_dyn = 2;
+        ed_set(&ed, a.dyn[0].name, a.dyn[0].val);
+        ed_set(&ed, a.dyn[1].name, a.dyn[1].val);
+        uint32_t slot = player->free_head;
+        uint64_t d0 = digest_of(player);
+        agrowth g0 = agrowth_now();
+        char what[64];
+        snprintf(what, sizeof what, "insert %ld into a freed slot", i);
+        if (inject(what, do_insert_dyn, &a) < 0) {
+            break;
+        }
+        agrowth g1 = agrowth_now();
+        count_growth(&g0, &g1, 0, 0);
+        CHECK_EQ((uint32_t)a.h, slot);
+        check_rec(a.h, &a.r);
+        check_dict(a.h, &ed, what);
+        CHECK_EQ(digest_of(player) - record_hash(player, a.h), d0);
+        CHECK_OK(st, rs__store_check(st));
+    }
+    CHECK(removed > 50);
+    print_growth("inserts with attributes into freed slots");
+    n_classes = 0;
+    close_store();
+}
+
+/* Deleting an attribute: the smaller block may need a cell of a size not
+ * used yet (a new arena page); deleting the last one allocates nothing. */
+static void test_attr_delete(void)
+{
+    open_dyn_player();
+    init_text();
+    enum { N = 40 };
+    static rs_handle hs[N];
+    static edict ed[N];
+    memset(ed, 0, sizeof ed);
+    for (long i = 0; i < N; i++) {
+        prec r = make_rec(i, 2);
+        hs[i] = insert_plain(&r);
+        bind_plain(hs[i], &ed[i], "x", rs_val_int(i));
+        bind_plain(hs[i], &ed[i], "guild", text_val(20 + (size_t)i * 9));
+        bind_plain(hs[i], &ed[i], "vip", rs_val_bool(i % 2 == 0));
+        bind_plain(hs[i], &ed[i], "z", text_val(3));
+    }
+    reset_growth();
+    static const char *const order[] = {"guild", "x", "z", "vip"};
+    long last_points = 0;
+    for (int round = 0; round < 4; round++) {
+        for (long i = 0; i < N; i++) {
+            attr_arg a = {hs[i], order[round], -1, rs_val_int(0), true};
+            char what[64];
+            snprintf(what, sizeof what, "delete %s of record %ld",
+                     order[round], i);
+            long before = points_total;
+            attr_checked(&a, &ed[i], what);
+            if (round == 3) {
+                last_points += points_total - before;
+            }
+        }
+    }
+    CHECK(points_total > 0);
+    CHECK(grew.str_pages >= 4);
+    CHECK_EQ(last_points, 0); /* the last attribute: nothing to allocate */
+    for (long i = 0; i < N; i++) {
+        CHECK(!rs__row_has_attrs(rs__row(player, (uint32_t)hs[i])));
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    CHECK_EQ(st->attrs.block_bytes, 0); /* every block back in the arena */
+    CHECK_EQ(m.bytes[RS_MEM_ATTRS], rs__allocated(st, RS_MEM_ATTRS));
+    print_growth("deletes");
+    n_classes = 0;
+    close_store();
+}
+
+/* rs_attr_id() of new names: interning only (the name's copy, its array
+ * and hash table growing). */
+typedef struct id_arg {
+    const char *name;
+    rs_field id;
+} id_arg;
+
+static rs_status do_attr_id(void *arg)
+{
+    id_arg *a = arg;
+    a->id = rs_attr_id(st, player, a->name);
+    if (a->id >= 0) {
+        return RS_OK;
+    }
+    return strstr(rs_errmsg(st), "out of memory") ? RS_ENOMEM : RS_EINVAL;
+}
+
+static void test_attr_id(void)
+{
+    open_dyn_player();
+    for (long i = 0; i < 10; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    reset_growth();
+    static char names[40][16];
+    for (long i = 0; i < 40; i++) {
+        snprintf(names[i], sizeof names[i], "attr_%ld", i);
+        id_arg a = {names[i], -1};
+        agrowth g0 = agrowth_now();
+        char what[64];
+        snprintf(what, sizeof what, "rs_attr_id(attr_%ld), a new name", i);
+        if (inject(what, do_attr_id, &a) < 0) {
+            break;
+        }
+        agrowth g1 = agrowth_now();
+        count_growth(&g0, &g1, 0, 0);
+        CHECK_EQ(a.id, RS_ATTR_BASE + i);
+        CHECK_EQ(g1.n_names, (uint32_t)i + 1);
+        CHECK_EQ(g1.n_shapes, g0.n_shapes); /* interning makes no shape */
+        /* Known now: no allocation. */
+        fa_arm(0);
+        fa.fail_all = true;
+        CHECK_EQ(rs_attr_id(st, player, names[i]), RS_ATTR_BASE + i);
+        fa_disarm();
+    }
+    CHECK(grew.name_ix >= 2 && grew.cap_names >= 2);
+    print_growth("rs_attr_id of new names");
+    n_classes = 0;
+    close_store();
+}
+
+/* Attribute reads are documented not to allocate: run them with every
+ * allocation failing. */
+static void test_attr_no_alloc(void)
+{
+    open_dyn_player();
+    init_text();
+    static rs_handle hs[60];
+    for (long i = 0; i < 60; i++) {
+        prec r = make_rec(i, 3);
+        hs[i] = insert_plain(&r);
+        rs_value v = rs_val_int(i);
+        CHECK_OK(st, rs_set_attr(st, hs[i], "x", &v));
+        if (i % 2) {
+            v = text_val((size_t)i);
+            CHECK_OK(st, rs_set_attr(st, hs[i], "guild", &v));
+        }
+    }
+    rs_field x = rs_attr_id(st, player, "x");
+    CHECK(x >= RS_ATTR_BASE);
+    rs_cond c = {x, RS_LT, rs_val_int(30)};
+    rs_scan *sc;
+    CHECK_OK(st, rs_scan_open(st, player, &c, 1, &sc));
+    fa_arm(0);
+    fa.fail_all = true;
+    rs_handle h;
+    long seen = 0;
+    while (rs_scan_next(sc, &h) == RS_OK) {
+        seen++;
+    }
+    CHECK_EQ(seen, 30);
+    for (long i = 0; i < 60; i++) {
+        rs_value v;
+        CHECK_OK(st, rs_get_attr(st, hs[i], "x", &v));
+        CHECK(v.type == RS_I64 && v.v.i == i);
+        CHECK_OK(st, rs_get_field(st, hs[i], x, &v));
+        CHECK_FAIL(st, rs_get_attr(st, hs[i], "nope", &v), RS_ENOATTR,
+                   "'Player' object has no attribute 'nope'");
+        rs_attr items[4];
+        const char *names[NF + 4];
+        size_t n;
+        CHECK_OK(st, rs_dict(st, hs[i], items, 4, &n));
+        CHECK_EQ(n, 1 + (size_t)(i % 2));
+        CHECK_OK(st, rs_dir(st, hs[i], names, NF + 4, &n));
+        CHECK_EQ(n, NF + 1 + (size_t)(i % 2));
+        size_t size;
+        CHECK_OK(st, rs_record_size(st, hs[i], &size));
+        CHECK_EQ(rs_attr_id(st, player, "guild"), x + 1);
+        if (i % 3 == 0) {
+            CHECK_OK(st, rs_remove(st, hs[i])); /* never allocates */
+        }
+    }
+    CHECK_EQ(fa.n_grows, 0);
+    fa_disarm();
+    rs_scan_close(sc);
+    check_accounting("attribute reads under fail_all");
+    CHECK_EQ(rs_count(player), 40);
+    CHECK_OK(st, rs__store_check(st));
+    n_classes = 0;
+    close_store();
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -1161,6 +1886,13 @@ int main(int argc, char **argv)
         {"set_strings", test_set_strings},
         {"scan_open", test_scan_open},
         {"no_alloc_calls", test_no_alloc_calls},
+        {"attr_first_bind", test_attr_first_bind},
+        {"attr_vector_full", test_attr_vector_full},
+        {"attr_rebind_longer", test_attr_rebind_longer},
+        {"attr_insert", test_attr_insert},
+        {"attr_delete", test_attr_delete},
+        {"attr_id", test_attr_id},
+        {"attr_no_alloc", test_attr_no_alloc},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);

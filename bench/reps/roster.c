@@ -106,9 +106,9 @@ int main(int argc, char **argv)
     rs_field f_stat = rs_class_field(cls, "stat");
     rs_field f_level = rs_class_field(cls, "level");
     for (size_t i = 0; i < n; i++) {
-        const char *uid, *name;
-        size_t ulen, nlen, n_attrs;
-        uint64_t stat, level;
+        const char *uid = "", *name = "";
+        size_t ulen = 0, nlen = 0, n_attrs = 0;
+        uint64_t stat = 0, level = 0;
         if (rs_get_str(st, hs[i], 0, &uid, &ulen) != RS_OK ||
             rs_get_str(st, hs[i], f_name, &name, &nlen) != RS_OK ||
             rs_get_uint(st, hs[i], f_stat, &stat) != RS_OK ||
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
         size_t len;
         const char *key = bench_key(&uids, k, &len);
         rs_handle h;
-        uint64_t level;
+        uint64_t level = 0;
         if (rs_get(st, cls, key, len, &h) != RS_OK ||
             rs_get_uint(st, h, f_level, &level) != RS_OK) {
             fail(st, "get uid");
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         const char *key = bench_key(&names, k, &len);
         rs_value v = rs_val_str(key, len);
         rs_handle h;
-        uint64_t level;
+        uint64_t level = 0;
         if (rs_find(st, cls, f_name, &v, &h) != RS_OK ||
             rs_get_uint(st, h, f_level, &level) != RS_OK) {
             fail(st, "get name");
