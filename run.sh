@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential cmake libxxhash-dev clang-14 libclang-rt-14-dev"
+PACKAGES="build-essential cmake libxxhash-dev clang-14 libclang-rt-14-dev libsqlite3-dev librsvg2-bin python3"
 
 deps() {
     local missing=""

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,16 +34,17 @@ typedef struct rep_info {
     const char *prog;  /* file beside roster */
     const char *extra; /* an argument for it, or NULL */
     bool python;
+    bool slow; /* tens of seconds a run at 1M: runs --slow-runs times */
 } rep_info;
 
 static const rep_info reps[] = {
-    {"roster", "roster-rep-roster", NULL, false},
-    {"c-dict", "roster-rep-c-dict", NULL, false},
-    {"c-slots", "roster-rep-c-slots", NULL, false},
-    {"c-packed", "roster-rep-c-packed", NULL, false},
-    {"sqlite", "roster-rep-sqlite", NULL, false},
-    {"python-dict", "roster-rep-python.py", "--kind dict", true},
-    {"python-slots", "roster-rep-python.py", "--kind slots", true},
+    {"roster", "roster-rep-roster", NULL, false, false},
+    {"c-dict", "roster-rep-c-dict", NULL, false, false},
+    {"c-slots", "roster-rep-c-slots", NULL, false, false},
+    {"c-packed", "roster-rep-c-packed", NULL, false, false},
+    {"sqlite", "roster-rep-sqlite", NULL, false, true},
+    {"python-dict", "roster-rep-python.py", "--kind dict", true, true},
+    {"python-slots", "roster-rep-python.py", "--kind slots", true, true},
 };
 #define N_REPS (sizeof reps / sizeof reps[0])
 
@@ -88,36 +90,100 @@ static bool have_python(void)
     return system("python3 -c 'import sys' >/dev/null 2>&1") == 0;
 }
 
-/* Run prog and read its last line of stdout into out.  Returns 0, or -1
- * (with the program's exit status reported on stderr). */
-static int run_rep(const char *dir, const rep_info *r, const char *file,
-                   char *out, size_t outlen)
+/* One run of one representation: a child process writing its JSON line
+ * to a file. */
+typedef struct task {
+    size_t rep;
+    pid_t pid;
+    char out[64]; /* its stdout */
+    char line[8192];
+    int ok;
+} task;
+
+/* Start task t: sh -c 'prog --file FILE > out'.  Returns 0 or -1. */
+static int start_task(const char *dir, const char *file, task *t)
 {
+    const rep_info *r = &reps[t->rep];
     char cmd[12288]; /* a directory of up to 4 KiB, a file name, arguments */
     if (r->python) {
-        snprintf(cmd, sizeof cmd, "python3 '%s/%s' %s --file '%s'", dir,
-                 r->prog, r->extra, file);
+        snprintf(cmd, sizeof cmd, "exec python3 '%s/%s' %s --file '%s' > '%s'",
+                 dir, r->prog, r->extra, file, t->out);
     } else {
-        snprintf(cmd, sizeof cmd, "'%s/%s' --file '%s'", dir, r->prog, file);
+        snprintf(cmd, sizeof cmd, "exec '%s/%s' --file '%s' > '%s'", dir,
+                 r->prog, file, t->out);
     }
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) {
+    t->pid = fork();
+    if (t->pid < 0) {
         return -1;
     }
-    out[0] = '\0';
-    char line[8192];
-    while (fgets(line, sizeof line, p)) {
-        if (line[0] == '{') {
-            snprintf(out, outlen, "%s", line);
-        }
-    }
-    int status = pclose(p);
-    if (status != 0 || out[0] == '\0') {
-        fprintf(stderr, "roster: bench: %s failed (status %d)\n", r->name,
-                status);
-        return -1;
+    if (t->pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
     }
     return 0;
+}
+
+/* Run every task, at most jobs at a time (each representation runs in its
+ * own fresh process either way; running two at once halves the wall time
+ * on two cores, at the price of noisier timings).  A task's ok is 1 when
+ * it exited 0 and printed a JSON line. */
+static void run_tasks(const char *dir, const char *file, task *ts, size_t n,
+                      int jobs, bool progress)
+{
+    size_t next = 0, done = 0, running = 0;
+    while (done < n) {
+        while (running < (size_t)jobs && next < n) {
+            task *t = &ts[next++];
+            snprintf(t->out, sizeof t->out, "/tmp/roster-bench-out-XXXXXX");
+            int fd = mkstemp(t->out);
+            if (fd < 0 || (close(fd), start_task(dir, file, t)) != 0) {
+                t->ok = 0;
+                t->pid = 0;
+                done++;
+                continue;
+            }
+            running++;
+        }
+        if (running == 0) {
+            continue;
+        }
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) {
+            break;
+        }
+        for (size_t i = 0; i < next; i++) {
+            task *t = &ts[i];
+            if (t->pid != pid) {
+                continue;
+            }
+            t->pid = 0;
+            t->ok = 0;
+            FILE *f = fopen(t->out, "r");
+            char buf[8192];
+            while (f && fgets(buf, sizeof buf, f)) {
+                if (buf[0] == '{') {
+                    snprintf(t->line, sizeof t->line, "%s", buf);
+                }
+            }
+            if (f) {
+                fclose(f);
+            }
+            unlink(t->out);
+            t->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                    t->line[0] == '{';
+            if (!t->ok) {
+                fprintf(stderr, "roster: bench: %s failed (status %d)\n",
+                        reps[t->rep].name, status);
+            }
+            running--;
+            done++;
+            if (progress) {
+                fprintf(stderr, "\rroster bench: %zu of %zu runs done   ",
+                        done, n);
+            }
+        }
+    }
 }
 
 /* The number after "key": in a flat JSON line; NaN for null or absent. */
@@ -194,27 +260,25 @@ static double median(double *v, int n)
     return v[k / 2];
 }
 
-/* Run r `runs` times and fill res with medians. */
-static int measure(const char *dir, const rep_info *r, const char *file,
-                   int runs, bool progress, rep_result *res)
+/* Fill res with the medians of the runs of representation r among ts. */
+static int collect(size_t r, const task *ts, size_t n, rep_result *res)
 {
-    double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS],
-        cats[8][MAX_RUNS];
-    char line[8192];
+    double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS], cats[8][MAX_RUNS];
     memset(res, 0, sizeof *res);
-    for (int k = 0; k < runs; k++) {
-        if (progress) {
-            fprintf(stderr, "\rroster bench: %-13s run %d of %d   ", r->name,
-                    k + 1, runs);
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ts[i].rep != r) {
+            continue;
         }
-        if (run_rep(dir, r, file, line, sizeof line) != 0) {
+        if (!ts[i].ok || k == MAX_RUNS) {
             return -1;
         }
+        const char *line = ts[i].line;
         char sum[32];
         json_str(line, "checksum", sum, sizeof sum);
         if (k > 0 && strcmp(sum, res->checksum) != 0) {
             fprintf(stderr, "roster: bench: %s gave two checksums\n",
-                    r->name);
+                    reps[r].name);
             return -1;
         }
         snprintf(res->checksum, sizeof res->checksum, "%s", sum);
@@ -235,16 +299,47 @@ static int measure(const char *dir, const rep_info *r, const char *file,
                          sizeof res->version);
             }
         }
+        k++;
+    }
+    if (k == 0) {
+        return -1;
     }
     for (int m = 0; m < N_METRICS; m++) {
-        res->m[m] = median(vals[m], runs);
+        res->m[m] = median(vals[m], k);
     }
-    res->accounted = median(acct, runs);
+    res->accounted = median(acct, k);
     for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
-        res->cat[c] = median(cats[c], runs);
+        res->cat[c] = median(cats[c], k);
     }
     res->ran = true;
     return 0;
+}
+
+/* Run each of the representations marked in want, runs[r] times, and
+ * collect their medians into res.  Returns how many failed. */
+static int measure_all(const char *dir, const char *file, const bool *want,
+                       const int *runs, int jobs, bool progress,
+                       rep_result *res)
+{
+    static task ts[N_REPS * MAX_RUNS];
+    size_t n = 0;
+    /* The slowest first, so two workers finish together. */
+    static const size_t order[N_REPS] = {4, 5, 6, 1, 2, 0, 3};
+    for (size_t o = 0; o < N_REPS; o++) {
+        size_t r = order[o];
+        for (int k = 0; want[r] && k < runs[r]; k++) {
+            memset(&ts[n], 0, sizeof ts[n]);
+            ts[n++].rep = r;
+        }
+    }
+    run_tasks(dir, file, ts, n, jobs, progress);
+    int failed = 0;
+    for (size_t r = 0; r < N_REPS; r++) {
+        if (want[r] && collect(r, ts, n, &res[r]) != 0) {
+            failed++;
+        }
+    }
+    return failed;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -595,6 +690,9 @@ int rs_bench_main(int argc, char **argv)
     bool json = false;
     const char *only = NULL, *plot = NULL;
     uint64_t sweep_max = 10000000;
+    int slow_runs = 1;
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = jobs < 1 ? 1 : jobs > 2 ? 2 : jobs;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
@@ -630,16 +728,36 @@ int rs_bench_main(int argc, char **argv)
                 return 2;
             }
             i++;
+        } else if (strcmp(a, "--slow-runs") == 0 && v) {
+            slow_runs = atoi(v);
+            if (slow_runs < 1 || slow_runs > MAX_RUNS) {
+                fprintf(stderr, "roster: bench: --slow-runs is 1 to %d\n",
+                        MAX_RUNS);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--jobs") == 0 && v) {
+            jobs = atoi(v);
+            if (jobs < 1 || jobs > 64) {
+                fprintf(stderr, "roster: bench: --jobs is 1 to 64\n");
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else {
             fprintf(stderr,
                     "usage: roster bench [--players N] [--seed S] "
-                    "[--runs K] [--only LIST] [--json] [--plot FILE.svg] "
-                    "[--sweep-max N]\n"
+                    "[--runs K] [--slow-runs K] [--jobs J] [--only LIST] "
+                    "[--json] [--plot FILE.svg] [--sweep-max N]\n"
                     "  --players N   canonical players (1000000)\n"
                     "  --seed S      the data set's seed (1)\n"
                     "  --runs K      runs of each, medians reported (3)\n"
+                    "  --slow-runs K runs of sqlite and the Python classes, "
+                    "tens of seconds each at 1M (1)\n"
+                    "  --jobs J      slow representations run at once, each "
+                    "in its own process (the cores, at most 2; the others "
+                    "always run alone): 1 for the quietest timings\n"
                     "  --only LIST   comma-separated among roster, c-dict, "
                     "c-slots, c-packed, sqlite, python-dict, python-slots\n"
                     "  --json        one JSON object instead of the table\n"
@@ -662,21 +780,33 @@ int rs_bench_main(int argc, char **argv)
     }
     bool python = have_python();
     static rep_result res[N_REPS];
-    int failed = 0;
+    bool want[N_REPS];
+    int nruns[N_REPS];
     for (size_t r = 0; r < N_REPS; r++) {
         memset(&res[r], 0, sizeof res[r]);
-        if (!selected(only, reps[r].name)) {
-            res[r].absent = true;
-            continue;
-        }
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, reps[r].prog);
-        if (access(path, R_OK) != 0 || (reps[r].python && !python)) {
-            res[r].absent = true;
-            continue;
-        }
-        if (measure(dir, &reps[r], file, runs, progress, &res[r]) != 0) {
-            failed++;
+        want[r] = selected(only, reps[r].name) && access(path, R_OK) == 0 &&
+                  (!reps[r].python || python);
+        res[r].absent = !want[r];
+        nruns[r] = reps[r].slow ? slow_runs : runs;
+    }
+    /* The slow representations (tens of seconds each at 1M, and 10 to 250
+     * times c-packed's times) run side by side, two at a time; the fast
+     * ones, whose ratios matter, run alone, one after the other, so no
+     * neighbour shares their caches and memory bandwidth.  That keeps the
+     * default run near two minutes on two cores. */
+    bool slow[N_REPS], fast[N_REPS];
+    for (size_t r = 0; r < N_REPS; r++) {
+        slow[r] = want[r] && reps[r].slow;
+        fast[r] = want[r] && !reps[r].slow;
+    }
+    static rep_result fast_res[N_REPS];
+    int failed = measure_all(dir, file, slow, nruns, jobs, progress, res);
+    failed += measure_all(dir, file, fast, nruns, 1, progress, fast_res);
+    for (size_t r = 0; r < N_REPS; r++) {
+        if (fast[r]) {
+            res[r] = fast_res[r];
         }
     }
     if (progress) {
@@ -726,18 +856,15 @@ int rs_bench_main(int argc, char **argv)
             if (i == n_sizes - 1) {
                 payload = payload_bytes(f2);
             }
+            bool w[N_REPS];
+            int ones[N_REPS];
             for (size_t r = 0; r < N_REPS; r++) {
-                pts[i][r] = NAN;
-                if (!res[r].ran) {
-                    continue;
-                }
-                if (progress) {
-                    fprintf(stderr, "\rroster bench: plot %-13s %llu    ",
-                            reps[r].name, (unsigned long long)ns[i]);
-                }
-                if (measure(dir, &reps[r], f2, 1, false, &one[r]) == 0) {
-                    pts[i][r] = one[r].m[0];
-                }
+                w[r] = res[r].ran;
+                ones[r] = 1;
+            }
+            measure_all(dir, f2, w, ones, jobs, progress, one);
+            for (size_t r = 0; r < N_REPS; r++) {
+                pts[i][r] = w[r] && one[r].ran ? one[r].m[0] : NAN;
             }
             unlink(f2);
         }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_bench.sh ROSTER: `roster bench` at a small size: the table's shape,
+# the JSON keys, every representation present and agreeing on what it
+# loaded (the driver refuses to print otherwise), and the plot rendered by
+# a real SVG renderer.  No assertion on time.
+set -u
+roster=$1
+# The baselines are benchmark programs that end without freeing; leaks in
+# the library are the other tests' business.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAILED: $*"; fails=$((fails + 1)); }
+
+if ! "$roster" bench --players 3000 --runs 2 >"$tmp/table.txt" 2>"$tmp/err.txt"; then
+    cat "$tmp/err.txt"
+    fail "roster bench exited with an error"
+fi
+for rep in roster c-dict c-slots c-packed sqlite python-dict python-slots; do
+    grep -q "^$rep " "$tmp/table.txt" || fail "the table lacks $rep"
+    if grep -q "^$rep  *(" "$tmp/table.txt"; then
+        fail "$rep did not run: $(grep "^$rep " "$tmp/table.txt")"
+    fi
+done
+grep -q "as a ratio to c-packed" "$tmp/table.txt" || fail "no ratio table"
+
+if ! "$roster" bench --players 3000 --runs 1 --json >"$tmp/b.json" 2>"$tmp/err.txt"; then
+    cat "$tmp/err.txt"
+    fail "roster bench --json exited with an error"
+fi
+for key in '"representations"' '"name": "roster"' '"name": "c-packed"' \
+    '"bytes_per_player"' '"insert_ns"' '"get_uid_ns"' '"get_name_ns"' \
+    '"machine"' '"cores"' '"command"' '"checksum"'; do
+    grep -qF -- "$key" "$tmp/b.json" || fail "the JSON lacks $key"
+done
+if command -v /usr/bin/python3 >/dev/null; then
+    /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["representations"]) == 7' "$tmp/b.json" \
+        || fail "the JSON does not parse or lacks representations"
+fi
+
+if "$roster" bench --players 2000 --runs 1 --plot "$tmp/p.svg" --sweep-max 20000 >/dev/null 2>"$tmp/err.txt"; then
+    rsvg-convert "$tmp/p.svg" -o "$tmp/p.png" || fail "rsvg-convert could not render the plot"
+    test -s "$tmp/p.png" || fail "empty render"
+else
+    cat "$tmp/err.txt"
+    fail "roster bench --plot exited with an error"
+fi
+if "$roster" bench --players 0 >/dev/null 2>&1; then
+    fail "--players 0 must be refused"
+fi
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails check(s) failed; table:"
+    cat "$tmp/table.txt"
+    exit 1
+fi
+echo "test_bench: all checks passed"
