@@ -2,7 +2,9 @@
 # run.sh: the two commands of the README's quick start, on a fresh Debian 12.
 #
 #   ./run.sh main    install what is missing, build, generate 1,000,000
-#                    canonical players and load them: the memory report
+#                    canonical players, load them (the memory report), and
+#                    run the classic experiment: roster bench, every
+#                    representation side by side (about two minutes)
 #   ./run.sh test    install what is missing, then build and run every test:
 #                    a plain build (warnings as errors), the same suite under
 #                    AddressSanitizer + UndefinedBehaviorSanitizer, the
@@ -41,6 +43,7 @@ main() {
     local data=build/players-1000000.tsv
     [ -f "$data" ] || ./build/roster gen --players 1000000 --seed 1 -o "$data"
     ./build/roster load "$data"
+    ./build/roster bench --players 1000000
 }
 
 test_all() {

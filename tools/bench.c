@@ -298,6 +298,9 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
                 json_str(line, "sqlite_version", res->version,
                          sizeof res->version);
             }
+            if (res->version[0] == '\0') {
+                json_str(line, "python", res->version, sizeof res->version);
+            }
         }
         k++;
     }
@@ -424,6 +427,14 @@ static void print_table(const rep_result *res, size_t pack, uint64_t n)
     }
 }
 
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "unknown"
+#endif
+
 static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
                        int runs, int argc, char **argv)
 {
@@ -433,7 +444,7 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
            "\"machine\": {\"cpu\": \"%s\", \"cores\": %ld}, "
            "\"compiler\": \"%s\", \"command\": \"roster bench",
            (unsigned long long)n, (unsigned long long)seed, runs, cpu,
-           sysconf(_SC_NPROCESSORS_ONLN), __VERSION__);
+           sysconf(_SC_NPROCESSORS_ONLN), COMPILER);
     for (int i = 0; i < argc; i++) {
         printf(" %s", argv[i]);
     }
