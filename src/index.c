@@ -234,10 +234,12 @@ static inline bool over_full(const rs__seg *s)
 }
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
-                         rs__hash_slots_fn hash_slots, const void *ctx)
+                         rs__key_eq_fn key_eq, rs__hash_slots_fn hash_slots,
+                         const void *ctx)
 {
     memset(ix, 0, sizeof *ix);
     ix->key_of = key_of;
+    ix->key_eq = key_eq;
     ix->hash_slots = hash_slots;
     ix->ctx = ctx;
     ix->dir = rs__alloc(st, RS_MEM_INDEXES, sizeof *ix->dir);
@@ -299,11 +301,7 @@ uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
                 continue;
             }
             uint32_t slot = (e & SLOT_MASK) - 1;
-            const uint8_t *k;
-            size_t klen;
-            uint8_t tmp[RS_KEY_TMP];
-            ix->key_of(ix->ctx, slot, &k, &klen, tmp);
-            if (klen == len && memcmp(k, key, len) == 0) {
+            if (ix->key_eq(ix->ctx, slot, key, len)) {
                 return slot;
             }
         }

@@ -23,6 +23,11 @@ typedef void (*rs__key_of_fn)(const void *ctx, uint32_t slot,
 typedef void (*rs__hash_slots_fn)(const void *ctx, const uint32_t *slots,
                                   size_t n, uint64_t *hashes);
 
+/* Whether the key of the record in slot equals key: the probe's test, which
+ * can compare a stored form (a packed number) without decoding it. */
+typedef bool (*rs__key_eq_fn)(const void *ctx, uint32_t slot,
+                              const void *key, size_t len);
+
 typedef struct rs__seg rs__seg;
 
 /* A key on the move during growth: its hash and its slot. */
@@ -46,6 +51,7 @@ typedef struct rs__index {
     uint32_t n_segs;
     size_t n;            /* entries */
     rs__key_of_fn key_of;
+    rs__key_eq_fn key_eq;
     rs__hash_slots_fn hash_slots;
     const void *ctx;
     /* Growth prepared by rs__index_prepare(), applied by the next
@@ -65,7 +71,8 @@ typedef struct rs__index {
 uint64_t rs__hash(const void *key, size_t len);
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
-                         rs__hash_slots_fn hash_slots, const void *ctx);
+                         rs__key_eq_fn key_eq, rs__hash_slots_fn hash_slots,
+                         const void *ctx);
 void rs__index_free(rs_store *st, rs__index *ix);
 
 /* The slot whose key equals key, or UINT32_MAX.  No allocation. */

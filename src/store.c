@@ -152,6 +152,41 @@ static void ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
     key_bytes(&v, key, len, tmp);
 }
 
+static bool ix_key_eq(const void *ctx, uint32_t slot, const void *key,
+                      size_t len)
+{
+    const rs__ixctx *x = ctx;
+    const rs_class *c = x->c;
+    const rs__field *fd = &c->sch.fields[x->f];
+    const uint8_t *cell = rs__row(c, slot) + fd->off;
+    if (fd->type == RS_STR && cell[0] >= RS_CELL_DIGITS &&
+        cell[0] < RS_CELL_LONG) {
+        /* A packed number: parse the probe instead of printing the stored
+         * digits (multiplications, not divisions). */
+        if (len != (size_t)(cell[0] & 0x3Fu)) {
+            return false;
+        }
+        const char *p = key;
+        uint64_t probe = 0, stored = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                return false;
+            }
+            probe = probe * 10 + (uint64_t)(p[i] - '0');
+        }
+        uint32_t nb = fd->width - 1 > 8 ? 8 : fd->width - 1;
+        for (uint32_t i = 0; i < nb; i++) {
+            stored |= (uint64_t)cell[1 + i] << (8 * i);
+        }
+        return probe == stored;
+    }
+    const uint8_t *k;
+    size_t klen;
+    uint8_t tmp[RS_KEY_TMP];
+    ix_key_of(ctx, slot, &k, &klen, tmp);
+    return klen == len && memcmp(k, key, len) == 0;
+}
+
 static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
                           uint64_t *hashes)
 {
@@ -276,7 +311,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
               c->refs;
     for (uint32_t i = 0; ok && i < ni; i++) {
         c->ixctx[i] = (rs__ixctx){c, c->sch.indexed[i]};
-        ok = rs__index_init(st, &c->ix[i], ix_key_of, ix_hash_slots,
+        ok = rs__index_init(st, &c->ix[i], ix_key_of, ix_key_eq, ix_hash_slots,
                             &c->ixctx[i]) == RS_OK;
     }
     if (ok) {
@@ -309,22 +344,34 @@ size_t rs_count(const rs_class *cls)
 /* Handles                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
-                         uint32_t *slot)
+/* Why h does not resolve: the message, kept out of the hot path. */
+static rs_status stale(rs_store *st, rs_handle h)
 {
-    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
-    uint16_t gen = (uint16_t)(h >> 32);
+    uint32_t id = (uint32_t)(h >> 48);
     if (id == 0 || id > st->n_classes) {
         return rs__err(st, RS_ESTALE,
                        "handle 0x%016" PRIx64 " names no class", h);
     }
+    return rs__err(st, RS_ESTALE,
+                   "'%s' handle 0x%016" PRIx64
+                   " is stale: its record was removed",
+                   st->classes[id - 1]->sch.name, h);
+}
+
+/* The class and slot of a live handle: a few compares and the row's
+ * header, on every call that takes a handle. */
+static inline rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
+                                uint32_t *slot)
+{
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    uint16_t gen = (uint16_t)(h >> 32);
+    if (RS_UNLIKELY(id - 1u >= st->n_classes)) {
+        return stale(st, h);
+    }
     rs_class *c = st->classes[id - 1];
-    if (s >= c->n_slots || !(gen & 1u) ||
-        rs__row_gen(rs__row(c, s)) != gen) {
-        return rs__err(st, RS_ESTALE,
-                       "'%s' handle 0x%016" PRIx64
-                       " is stale: its record was removed",
-                       c->sch.name, h);
+    if (RS_UNLIKELY(s >= c->n_slots || !(gen & 1u) ||
+                    rs__row_gen(rs__row(c, s)) != gen)) {
+        return stale(st, h);
     }
     *cls = c;
     *slot = s;
@@ -1221,8 +1268,58 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     return RS_OK;
 }
 
+/* The typed fast paths below read or write an unsigned or signed integer
+ * field in place: a handle check and a load or store, a few dozen
+ * instructions, short enough that the processor overlaps the cache misses
+ * of consecutive calls.  Anything else (another type, an indexed field, a
+ * value out of range, an error) takes the general path, which says what
+ * was wrong. */
+static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
+                                        rs_field f, rs_type *type,
+                                        const rs__field **fdp)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    if (RS_UNLIKELY(resolve(st, h, &c, &slot) != RS_OK ||
+                    (uint32_t)f >= c->sch.n_fields)) {
+        return NULL;
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    *type = fd->type;
+    *fdp = fd;
+    return rs__row(c, slot) + fd->off;
+}
+
 rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
 {
+    rs_type t;
+    const rs__field *fd;
+    rs__clear_err(st);
+    const uint8_t *p = fast_field(st, h, f, &t, &fd);
+    if (RS_LIKELY(p != NULL)) {
+        switch (t) {
+        case RS_U8:
+            *out = p[0];
+            return RS_OK;
+        case RS_U16: {
+            uint16_t v;
+            memcpy(&v, p, 2);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_U32: {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_U64:
+            memcpy(out, p, 8);
+            return RS_OK;
+        default:
+            break;
+        }
+    }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
     if (rc != RS_OK) {
@@ -1282,6 +1379,26 @@ rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
 
 rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
 {
+    rs_type t;
+    const rs__field *fd;
+    rs__clear_err(st);
+    uint8_t *p = (uint8_t *)fast_field(st, h, f, &t, &fd);
+    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0) {
+        if (t == RS_U8 && v <= UINT8_MAX) {
+            p[0] = (uint8_t)v;
+            return RS_OK;
+        }
+        if (t == RS_U16 && v <= UINT16_MAX) {
+            uint16_t x = (uint16_t)v;
+            memcpy(p, &x, 2);
+            return RS_OK;
+        }
+        if (t == RS_U32 && v <= (int64_t)UINT32_MAX) {
+            uint32_t x = (uint32_t)v;
+            memcpy(p, &x, 4);
+            return RS_OK;
+        }
+    }
     rs_value val = rs_val_int(v);
     return rs_set_field(st, h, f, &val);
 }
