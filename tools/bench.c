@@ -34,12 +34,13 @@ typedef struct rep_info {
     const char *prog;  /* file beside roster */
     const char *extra; /* an argument for it, or NULL */
     bool python;
-    bool slow; /* tens of seconds a run at 1M: runs --slow-runs times */
+    bool slow; /* 10 s or more a run at 1M and several times c-packed's
+                  times: runs --slow-runs times, beside another */
 } rep_info;
 
 static const rep_info reps[] = {
     {"roster", "roster-rep-roster", NULL, false, false},
-    {"c-dict", "roster-rep-c-dict", NULL, false, false},
+    {"c-dict", "roster-rep-c-dict", NULL, false, true},
     {"c-slots", "roster-rep-c-slots", NULL, false, false},
     {"c-packed", "roster-rep-c-packed", NULL, false, false},
     {"sqlite", "roster-rep-sqlite", NULL, false, true},
@@ -764,8 +765,8 @@ int rs_bench_main(int argc, char **argv)
                     "  --players N   canonical players (1000000)\n"
                     "  --seed S      the data set's seed (1)\n"
                     "  --runs K      runs of each, medians reported (3)\n"
-                    "  --slow-runs K runs of sqlite and the Python classes, "
-                    "tens of seconds each at 1M (1)\n"
+                    "  --slow-runs K runs of c-dict, sqlite and the Python "
+                    "classes, 10 to 30 s each at 1M (1)\n"
                     "  --jobs J      slow representations run at once, each "
                     "in its own process (the cores, at most 2; the others "
                     "always run alone): 1 for the quietest timings\n"
@@ -802,8 +803,9 @@ int rs_bench_main(int argc, char **argv)
         res[r].absent = !want[r];
         nruns[r] = reps[r].slow ? slow_runs : runs;
     }
-    /* The slow representations (tens of seconds each at 1M, and 10 to 250
-     * times c-packed's times) run side by side, two at a time; the fast
+    /* The slow representations (c-dict, sqlite, Python: 10 to 30 s each at
+     * 1M, and 2 to 250 times c-packed's times) run side by side, two at a
+     * time; the fast
      * ones, whose ratios matter, run alone, one after the other, so no
      * neighbour shares their caches and memory bandwidth.  That keeps the
      * default run near two minutes on two cores. */
