@@ -67,7 +67,10 @@ extern "C" {
     X(EUTF8, "invalid UTF-8")                                               \
     X(ESYNTAX, "syntax error")                                              \
     X(EFULL, "capacity exhausted")                                          \
-    X(ECORRUPT, "internal inconsistency")
+    X(ECORRUPT, "internal inconsistency")                                  \
+    X(EIO, "input/output error")                                          \
+    X(EFORMAT, "not a valid roster file")                                 \
+    X(EGROUP, "group failed")
 
 typedef enum rs_status {
 #define RS__STATUS_ENUM(name, msg) RS_##name,
@@ -508,6 +511,143 @@ RS_API void rs_mem(const rs_store *st, rs_mem_report *out);
  * *out.  RS_ESTALE. */
 RS_API RS_NODISCARD rs_status rs_record_size(rs_store *st, rs_handle h,
                                              size_t *out);
+
+
+/* ------------------------------------------------------------------------ */
+/* Persistence: snapshots                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A snapshot is a file holding a store's classes (in their text form),
+ * records and dynamic attributes, in blocks that each carry an XXH3-64
+ * checksum (format in src/persist.c and the README).  It is written to
+ * PATH.tmp, fsynced, renamed over PATH and the directory fsynced, so PATH
+ * always holds either the old snapshot or the whole new one.
+ *
+ * Saving needs no fork and no copy of the store: rs_save_begin() fixes the
+ * moment the snapshot shows, rs_save_step() writes the next records, and
+ * the caller goes on using the store between steps.  A record changed or
+ * removed before the save reached it is written as it was at the moment of
+ * rs_save_begin() just before the change; records inserted after it are
+ * not in the snapshot.  The extra memory is a bit per slot and a 256 KiB
+ * write buffer, reported in rs_save_info.  One save at a time per store. */
+
+typedef struct rs_saver rs_saver;
+
+typedef struct rs_save_info {
+    uint64_t bytes;       /* the snapshot file's size */
+    size_t n_records;     /* records written */
+    size_t n_early;       /* of those, written early (changed mid-save) */
+    size_t extra_bytes;   /* memory the save held at its largest */
+    double seconds;       /* from begin to the file in place */
+} rs_save_info;
+
+/* Start a save of st to path (NUL-terminated).  path NULL compacts a
+ * durable store (rs_durable_open()): a new snapshot of its own, then its
+ * journal restarts.  OUT *out.  RS_EINVAL if a save is already running or
+ * path is NULL on a store that is not durable; RS_EIO naming the file and
+ * the system error; RS_ENOMEM. */
+RS_API RS_NODISCARD rs_status rs_save_begin(rs_store *st, const char *path,
+                                            rs_saver **out);
+
+/* Write up to budget more records (0: all of them).  RS_OK while records
+ * remain, RS_DONE when all are written (then call rs_save_finish()), or an
+ * error (RS_EIO), after which only rs_save_abort() is left. */
+RS_API RS_NODISCARD rs_status rs_save_step(rs_saver *sv, size_t budget);
+
+/* Write what remains, then the trailer, fsync, rename, fsync the directory;
+ * for a compaction, switch the journal.  Frees sv whatever happens.  OUT
+ * *info (may be NULL).  RS_OK or RS_EIO (the old file, if any, is left
+ * untouched and the temporary file removed). */
+RS_API RS_NODISCARD rs_status rs_save_finish(rs_saver *sv,
+                                             rs_save_info *info);
+
+/* Give up a save: the temporary file is removed, PATH is untouched. */
+RS_API void rs_save_abort(rs_saver *sv);
+
+/* rs_save_begin(), then everything at once: the simple way. */
+RS_API RS_NODISCARD rs_status rs_save(rs_store *st, const char *path,
+                                      rs_save_info *info);
+
+typedef struct rs_load_info {
+    size_t n_records;  /* records loaded */
+    size_t n_classes;  /* classes in the file */
+    size_t n_dropped;  /* fields in the file the store's classes dropped */
+    char dropped[256]; /* "Player.rank, Player.guild" (cut to fit) */
+} rs_load_info;
+
+/* Load the snapshot at path into st.  A class of the file that st does not
+ * declare is declared from the file; one that st declares (with no records)
+ * receives the file's records under its own, possibly newer, declaration:
+ * fields it adds take their defaults, fields it no longer has are dropped
+ * and reported in info, integer fields may be widened (u16 to u32, u8 to
+ * i16, ...) and strings lengthened; any other change (a narrower or another
+ * type, a shorter string, another key) is RS_EINVAL naming the field.
+ * Every block is verified before anything is built.  On any failure
+ * (RS_EIO, RS_EFORMAT naming the file, the block and the byte offset,
+ * RS_EINVAL, RS_ENOMEM, or a record the store refuses) st is left as it
+ * was: the records loaded so far are removed and the classes declared from
+ * the file dropped.  OUT *info (may be NULL). */
+RS_API RS_NODISCARD rs_status rs_load(rs_store *st, const char *path,
+                                      rs_load_info *info);
+
+/* rs_load() from a snapshot already in memory; name is used in messages. */
+RS_API RS_NODISCARD rs_status rs_load_buffer(rs_store *st, const void *buf,
+                                             size_t len, const char *name,
+                                             rs_load_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Persistence: the journal and atomic groups                                */
+/* ------------------------------------------------------------------------ */
+
+/* A durable store keeps BASE.snap (a snapshot) and BASE.journal, to which
+ * every change (insert, remove, set, bind, unbind, class declaration) is
+ * appended, with its checksum, before the call returns; under
+ * RS_SYNC_ALWAYS it is also on disk (fdatasync) by then.  Opening replays
+ * the journal over the snapshot.  A torn last entry (a crash mid-write) is
+ * dropped; damage anywhere else is RS_EFORMAT naming the file, the entry and
+ * its byte offset.  Records are named in the journal by their key, so a
+ * reload's slots need not match. */
+typedef enum rs_sync {
+    RS_SYNC_ALWAYS,   /* fdatasync before every call returns */
+    RS_SYNC_EVERYSEC, /* fdatasync when a write finds the last one >= 1 s
+                         old, or on rs_journal_sync() */
+    RS_SYNC_NEVER     /* the kernel writes back when it likes */
+} rs_sync;
+
+/* Make st durable under base (NUL-terminated, e.g. "data/players"): load
+ * BASE.snap if it exists, replay BASE.journal if it exists, then journal
+ * every change.  st must hold no records.  Classes st declares before the
+ * call receive their records as rs_load() describes; if any class changed
+ * shape the store is compacted at once, so the files follow the new
+ * declaration.  OUT *info (may be NULL).  Errors as rs_load(); on failure
+ * st is as it was and not durable. */
+RS_API RS_NODISCARD rs_status rs_durable_open(rs_store *st, const char *base,
+                                              rs_sync sync,
+                                              rs_load_info *info);
+
+/* fdatasync the journal now (RS_SYNC_EVERYSEC servers call this from
+ * their idle loop).  RS_OK, RS_EIO, RS_EINVAL if st is not durable. */
+RS_API RS_NODISCARD rs_status rs_journal_sync(rs_store *st);
+
+/* Group the next changes into one: rs_group_begin(), any inserts, removes,
+ * sets, binds and unbinds on any records, then rs_group_commit().  Either
+ * every change applies or none does.  When a change in the group fails it
+ * returns its error as usual and the group is rolled back at once: the
+ * store is as before rs_group_begin() (handles included; a record inserted
+ * by the group is removed), and every later change is refused with
+ * RS_EGROUP until rs_group_commit() (which then returns RS_EGROUP) or
+ * rs_group_abort().  On a durable store the group is one journal entry, so
+ * after a crash either all of it is there or none.  Class declarations and
+ * saves are refused inside a group (RS_EINVAL).  Groups do not nest. */
+RS_API RS_NODISCARD rs_status rs_group_begin(rs_store *st);
+
+/* Apply the group: RS_OK; RS_EGROUP if a change failed (nothing applied);
+ * RS_EIO if the journal write failed (the group is rolled back); RS_EINVAL
+ * with no group open. */
+RS_API RS_NODISCARD rs_status rs_group_commit(rs_store *st);
+
+/* Roll the group back.  No effect without an open group. */
+RS_API void rs_group_abort(rs_store *st);
 
 #ifdef __cplusplus
 }

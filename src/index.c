@@ -562,6 +562,12 @@ static void grow(rs_store *st, rs__index *ix)
     rs__index_cancel(st, ix);       /* clears the rest */
 }
 
+bool rs__index_has_room(const rs__index *ix, uint64_t hash)
+{
+    const rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
+    return (size_t)s->n + s->n_tomb < (size_t)s->n_groups * GROUP;
+}
+
 void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,
                       uint32_t slot)
 {

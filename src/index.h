@@ -70,6 +70,11 @@ typedef struct rs__index {
 
 uint64_t rs__hash(const void *key, size_t len);
 
+/* Whether the segment of hash has a free bucket, so rs__index_insert()
+ * could place it without a prepare (a group's rollback, which must not
+ * fail, inserts past the segment's load limit rather than grow). */
+bool rs__index_has_room(const rs__index *ix, uint64_t hash);
+
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
                          rs__key_eq_fn key_eq, rs__hash_slots_fn hash_slots,
                          const void *ctx);

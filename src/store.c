@@ -33,6 +33,7 @@
  * in its accounting too.
  */
 #include "store.h"
+#include "persist.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ void rs_store_close(rs_store *st)
     if (st == NULL) {
         return;
     }
+    rs__p_free(st); /* a running save is abandoned, the journal closed */
     while (st->scans) {
         rs_scan_close(st->scans);
     }
@@ -278,6 +280,10 @@ rs_status rs_class_create(rs_store *st, const char *name,
         return rs__err(st, RS_EEXIST, "class '%s' is already declared",
                        name);
     }
+    if (st->p && st->p->in_group) {
+        return rs__err(st, RS_EINVAL, "class '%s': classes cannot be "
+                       "declared inside a group", name);
+    }
     if (st->n_classes == UINT16_MAX - 1) {
         return rs__err(st, RS_EFULL, "too many classes (%u)", st->n_classes);
     }
@@ -331,8 +337,56 @@ rs_status rs_class_create(rs_store *st, const char *name,
     st->classes = list;
     st->classes[st->n_classes++] = c;
     c->id = (uint16_t)st->n_classes;
+    if (rs__p_logging(st)) {
+        rs_status rc2 = rs__p_class(st, c);
+        if (rc2 != RS_OK) {
+            rs__classes_truncate(st, st->n_classes - 1);
+            return rc2;
+        }
+    }
     *out = c;
     return RS_OK;
+}
+
+void rs__classes_truncate(rs_store *st, uint32_t n)
+{
+    uint32_t had = st->n_classes;
+    if (had <= n) {
+        return;
+    }
+    /* Only classes declared inside the failing call are dropped (a load,
+     * a declaration the journal refused), so no scan can be open on one. */
+    while (st->n_classes > n) {
+        class_free(st, st->classes[--st->n_classes]);
+    }
+    if (n == 0) {
+        rs__free(st, RS_MEM_META, st->classes, had * sizeof *st->classes);
+        st->classes = NULL;
+    } else { /* a shrink, which the allocator contract says cannot fail */
+        st->classes = rs__realloc(st, RS_MEM_META, st->classes,
+                                  had * sizeof *st->classes,
+                                  n * sizeof *st->classes);
+    }
+}
+
+void rs__class_clear(rs_store *st, rs_class *c)
+{
+    for (uint32_t slot = 0; slot < c->n_slots; slot++) {
+        if (rs__row_live(rs__row(c, slot))) {
+            rs__remove_slot(st, c, slot);
+        }
+    }
+    rs__attrs_class_free(st, c);
+    size_t page_bytes = (size_t)c->row_len << c->page_shift;
+    for (uint32_t i = 0; i < c->n_pages; i++) {
+        rs__free(st, RS_MEM_RECORDS, c->pages[i], page_bytes);
+    }
+    rs__free(st, RS_MEM_META, c->pages, c->cap_pages * sizeof *c->pages);
+    c->pages = NULL;
+    c->n_pages = c->cap_pages = c->n_slots = c->n_free = c->n_retired = 0;
+    c->free_head = RS_SLOT_NONE;
+    /* The indexes are empty now but keep their segments: rebuilding them
+     * would need memory, and clearing must not fail. */
 }
 
 size_t rs_count(const rs_class *cls)
@@ -521,6 +575,20 @@ static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
     return rs__index_find(&c->ix[ix], hash, k, len);
 }
 
+/* Prepare index growth for one more key.  A group's rollback puts back
+ * keys the group took out; if growth fails then, the key goes in past the
+ * segment's load limit instead (the next prepare there rebuilds it), so a
+ * rollback does not fail for want of memory. */
+static rs_status ix_prepare(rs_store *st, rs__index *ix, uint64_t hash)
+{
+    rs_status rc = rs__index_prepare(st, ix, hash);
+    if (rc != RS_OK && st->p && st->p->rolling_back &&
+        rs__index_has_room(ix, hash)) {
+        rc = RS_OK;
+    }
+    return rc;
+}
+
 /* Make room for one more row: a free slot, or a page to put a new one in.
  * *added says whether a page was added (for undo_row_room). */
 static rs_status row_room(rs_store *st, rs_class *c, bool *added,
@@ -603,10 +671,14 @@ static rs_status no_attr(rs_store *st, const rs_class *c, const char *name)
                    c->sch.name, name);
 }
 
-rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
-                    size_t n_vals, rs_handle *out)
+/* Insert into the next free slot, or (force_slot != RS_SLOT_NONE, undoing
+ * a removal) back into force_slot with generation force_gen: the slot is
+ * then at the head of the free list, or retired if its removal ran the
+ * generation out. */
+static rs_status insert_core(rs_store *st, rs_class *c, const rs_named *vals,
+                             size_t n_vals, uint32_t force_slot,
+                             uint16_t force_gen, rs_handle *out)
 {
-    rs__clear_err(st);
     if (c == NULL || c->st != st || (vals == NULL && n_vals > 0)) {
         return rs__err(st, RS_EINVAL, "rs_insert: bad class or values");
     }
@@ -695,16 +767,24 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
             rc = rs__strs_take(st, strs, alen, &c->refs[f]);
         }
     }
-    bool added = false;
+    bool added = false, forced = force_slot != RS_SLOT_NONE;
     uint32_t old_cap = c->cap_pages, n_prepared = 0;
-    if (rc == RS_OK) {
+    if (rc == RS_OK && forced) {
+        bool retired = rs__row_gen(rs__row(c, force_slot)) == 0;
+        if (RS_NEVER(force_slot >= c->n_slots ||
+                     (!retired && c->free_head != force_slot))) {
+            rc = rs__err(st, RS_ECORRUPT, "%s: slot %u is not free to "
+                         "restore", sch->name, force_slot);
+        }
+    } else if (rc == RS_OK) {
         rc = row_room(st, c, &added, &old_cap);
     }
+    uint32_t slot = forced ? force_slot
+                    : c->free_head != RS_SLOT_NONE ? c->free_head
+                                                   : c->n_slots;
     rs__aplan plan = {0, 0, 0, 0};
     rs__attrs_begin(a);
     if (rc == RS_OK && n_dyn > 0) {
-        uint32_t slot = c->free_head != RS_SLOT_NONE ? c->free_head
-                                                     : c->n_slots;
         for (uint32_t k = 0; k < n_dyn && rc == RS_OK; k++) {
             rc = rs__attrs_intern(st, vals[a->new_list[k].name].name,
                                   &a->new_list[k].name);
@@ -714,10 +794,23 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         }
     }
     for (; rc == RS_OK && n_prepared < sch->n_indexed; n_prepared++) {
-        rc = rs__index_prepare(st, &c->ix[n_prepared], c->hashes[n_prepared]);
+        rc = ix_prepare(st, &c->ix[n_prepared], c->hashes[n_prepared]);
         if (rc != RS_OK) {
             rc = rs__err(st, rc, "out of memory growing the index of %s.%s",
                          sch->name, sch->fields[sch->indexed[n_prepared]].name);
+        }
+    }
+    uint16_t gen = 1;
+    if (forced) {
+        gen = force_gen;
+    } else if (c->free_head != RS_SLOT_NONE) {
+        gen = (uint16_t)((rs__row_gen(rs__row(c, slot)) + 1) &
+                         RS_ROW_GEN_MASK);
+    }
+    if (rc == RS_OK && st->p) {
+        rs__p_touch(st, c, slot);
+        if (rs__p_logging(st)) {
+            rc = rs__p_insert(st, c, slot, gen, n_dyn);
         }
     }
     if (rc != RS_OK) {
@@ -730,18 +823,16 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
         return rc;
     }
     /* 4. Write: nothing below can fail. */
-    uint32_t slot;
-    uint16_t gen = 1;
-    if (c->free_head != RS_SLOT_NONE) {
-        slot = c->free_head;
-        uint8_t *row = rs__row(c, slot);
+    uint8_t *row = rs__row(c, slot);
+    if (forced && rs__row_gen(row) == 0) {
+        c->n_retired--;
+    } else if (slot == c->free_head) {
         memcpy(&c->free_head, row + RS_ROW_HEADER, 4);
-        gen = (uint16_t)((rs__row_gen(row) + 1) & RS_ROW_GEN_MASK);
         c->n_free--;
     } else {
-        slot = c->n_slots++;
+        RS_ASSERT(slot == c->n_slots);
+        c->n_slots++;
     }
-    uint8_t *row = rs__row(c, slot);
     memcpy(row, &gen, 2);
     for (uint32_t f = 0; f < sch->n_fields; f++) {
         put_field(c, row, (rs_field)f, &c->vals[f], c->refs[f]);
@@ -760,15 +851,32 @@ rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
     return RS_OK;
 }
 
-rs_status rs_remove(rs_store *st, rs_handle h)
+rs_status rs__insert_at(rs_store *st, rs_class *c, const rs_named *vals,
+                        size_t n_vals, uint32_t slot, uint16_t gen)
+{
+    return insert_core(st, c, vals, n_vals, slot, gen, NULL);
+}
+
+static rs_status remove_impl(rs_store *st, rs_handle h)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
+    if (st->p) {
+        rs__p_touch(st, c, slot);
+        if (rs__p_logging(st) && (rc = rs__p_remove(st, c, slot)) != RS_OK) {
+            return rc;
+        }
+    }
+    rs__remove_slot(st, c, slot);
+    return RS_OK;
+}
+
+void rs__remove_slot(rs_store *st, rs_class *c, uint32_t slot)
+{
     uint8_t *row = rs__row(c, slot);
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
         char buf[RS_KEY_TMP];
@@ -791,7 +899,6 @@ rs_status rs_remove(rs_store *st, rs_handle h)
         c->n_free++;
     }
     c->n_live--;
-    return RS_OK;
 }
 
 static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
@@ -862,7 +969,31 @@ static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
             a->new_list[m++] = (rs__aval){id, v};
         }
         rc = rs__attrs_prepare(st, c, slot, m, &plan);
+        if (rc == RS_OK && st->p) {
+            rs__p_touch(st, c, slot);
+            if (rs__p_logging(st)) {
+                rc = rs__p_attrs(st, c, slot, id, val ? &v : NULL, n);
+            }
+        }
     }
+    if (rc != RS_OK) {
+        rs__attrs_rollback(st, a);
+        rs__strs_rollback(st, &st->strs);
+        return rc;
+    }
+    rs__attrs_commit(st, c, slot, &plan);
+    rs__strs_commit(&st->strs);
+    return RS_OK;
+}
+
+rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
+                             uint32_t n)
+{
+    rs__attrs *a = &st->attrs;
+    rs__aplan plan;
+    rs__attrs_begin(a);
+    rs__strs_begin(&st->strs);
+    rs_status rc = rs__attrs_prepare(st, c, slot, n, &plan);
     if (rc != RS_OK) {
         rs__attrs_rollback(st, a);
         rs__strs_rollback(st, &st->strs);
@@ -903,11 +1034,10 @@ rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
     return (rs_field)(RS_ATTR_BASE + id);
 }
 
-rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
+static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
@@ -974,12 +1104,11 @@ rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
     return RS_OK;
 }
 
-rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
-                       const rs_value *val)
+static rs_status set_field_impl(rs_store *st, rs_handle h, rs_field f,
+                                const rs_value *val)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc == RS_OK && is_attr_field(st, f)) {
         if (val == NULL) {
@@ -996,9 +1125,15 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     if (val == NULL) {
         return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
     }
+    return rs__set_slot(st, c, slot, f, val);
+}
+
+rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                       const rs_value *val)
+{
     const rs__field *fd = &c->sch.fields[f];
     rs_value v;
-    rc = rs__coerce(st, &c->sch, f, val, &v);
+    rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
     if (rc != RS_OK) {
         return rc;
     }
@@ -1026,18 +1161,29 @@ rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
     /* The old entry leaves the index before growth is prepared: prepare
      * gathers the keys that move, and this one must not be among them. */
     uint64_t old_hash = 0;
+    bool unindexed = false;
     if (rc == RS_OK && fd->ix >= 0) {
         char buf[RS_KEY_TMP];
         rs_value old = rs__row_value(c, row, f, buf);
         old_hash = value_hash(&old);
         rs__index_delete(&c->ix[fd->ix], old_hash, slot);
-        rc = rs__index_prepare(st, &c->ix[fd->ix], new_hash);
+        unindexed = true;
+        rc = ix_prepare(st, &c->ix[fd->ix], new_hash);
         if (rc != RS_OK) {
-            /* Back in: its bucket is still free, so this cannot fail. */
-            rs__index_insert(st, &c->ix[fd->ix], old_hash, slot);
             rc = rs__err(st, rc, "out of memory growing the index of %s.%s",
                          c->sch.name, fd->name);
         }
+    }
+    if (rc == RS_OK && st->p) {
+        rs__p_touch(st, c, slot);
+        if (rs__p_logging(st) && (rc = rs__p_set(st, c, slot, f, &v)) != RS_OK &&
+            fd->ix >= 0) {
+            rs__index_cancel(st, &c->ix[fd->ix]);
+        }
+    }
+    if (rc != RS_OK && unindexed) {
+        /* Back in: its bucket is still free, so this cannot fail. */
+        rs__index_insert(st, &c->ix[fd->ix], old_hash, slot);
     }
     if (rc != RS_OK) {
         rs__strs_rollback(st, &st->strs);
@@ -1210,12 +1356,11 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     return RS_OK;
 }
 
-rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
-                      const rs_value *val)
+static rs_status set_attr_impl(rs_store *st, rs_handle h, const char *name,
+                               const rs_value *val)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs__clear_err(st);
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
@@ -1227,7 +1372,7 @@ rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
     if (f < 0) {
         return set_dyn(st, c, slot, name, 0, val);
     }
-    return rs_set_field(st, h, f, val);
+    return set_field_impl(st, h, f, val);
 }
 
 static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
@@ -1383,7 +1528,7 @@ rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
     const rs__field *fd;
     rs__clear_err(st);
     uint8_t *p = (uint8_t *)fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0) {
+    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0 && st->p == NULL) {
         if (t == RS_U8 && v <= UINT8_MAX) {
             p[0] = (uint8_t)v;
             return RS_OK;
@@ -1408,6 +1553,52 @@ rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
 {
     rs_value val = rs_val_str(ptr, len);
     return rs_set_field(st, h, f, &val);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The mutations, as callers see them                                        */
+/* ------------------------------------------------------------------------ */
+
+/* With no save, journal or group (st->p NULL) a mutation is just its
+ * implementation.  Otherwise rs__p_enter() refuses changes in a group that
+ * already failed, and rs__p_leave() rolls a group back when one of its
+ * changes fails (journal.c). */
+#define RS__MUTATION(call)                                                  \
+    do {                                                                    \
+        rs__clear_err(st);                                                  \
+        if (RS_LIKELY(st->p == NULL)) {                                     \
+            return call;                                                    \
+        }                                                                   \
+        rs_status rc_ = rs__p_enter(st);                                    \
+        return rc_ != RS_OK ? rc_ : rs__p_leave(st, call);                  \
+    } while (0)
+
+rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
+                    size_t n_vals, rs_handle *out)
+{
+    RS__MUTATION(insert_core(st, c, vals, n_vals, RS_SLOT_NONE, 0, out));
+}
+
+rs_status rs_remove(rs_store *st, rs_handle h)
+{
+    RS__MUTATION(remove_impl(st, h));
+}
+
+rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
+                       const rs_value *val)
+{
+    RS__MUTATION(set_field_impl(st, h, f, val));
+}
+
+rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
+                      const rs_value *val)
+{
+    RS__MUTATION(set_attr_impl(st, h, name, val));
+}
+
+rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
+{
+    RS__MUTATION(del_attr_impl(st, h, name));
 }
 
 /* ------------------------------------------------------------------------ */

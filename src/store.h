@@ -44,6 +44,7 @@ struct rs_class {
 };
 
 struct rs_store {
+    struct rs__persist *p; /* saves, journal, groups (persist.h), or NULL */
     rs_alloc_fn alloc;
     void *alloc_ud;
     size_t mem[RS_MEM__COUNT];

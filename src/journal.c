@@ -1,0 +1,1258 @@
+/*
+ * journal.c: durable stores (snapshot + journal), atomic groups, and
+ * compaction.
+ *
+ * BASE.journal:
+ *
+ *   header, 32 bytes: "RSTRJRNL", u32 version (1), u32 0, u64 the id of
+ *   the snapshot it follows (0: none yet), u64 XXH3-64 of bytes 0..23;
+ *   entries, each: u32 length, u64 XXH3-64 of the payload, the payload: one
+ *   or more ops, each a kind byte and then
+ *     CLASS   varint length, the class's text form: the next class number
+ *     NAME    varint id, varint length, bytes: attribute name id for the
+ *             ops that follow (in this file)
+ *     INSERT  varint class, the record image (persist.c)
+ *     REMOVE  varint class, the key (by the key field's type)
+ *     SET     varint class, the key, varint field, the value (by type)
+ *     BIND    varint class, the key, varint name id, tagged value
+ *     UNBIND  varint class, the key, varint name id
+ *   Classes are numbered as in the snapshot (its CLASS blocks), then in
+ *   CLASS order; records are named by their key.
+ *
+ * One call is one entry; a group is one entry, so a crash leaves all of a
+ * group or none.  An entry is written with one pwrite() at the journal's
+ * end; if that fails, the file is cut back to its previous length and the
+ * call fails with nothing changed (the store's hook runs before it writes).
+ *
+ * Groups keep an undo log: for each change, what puts it back (remove the
+ * inserted slot; insert the removed record's image back into its slot with
+ * its generation; set the old value; restore the old attribute list).
+ * Undo runs newest first, so each step finds the store as it was just after
+ * the change it undoes: the string cells, attribute blocks and vector
+ * entries it needs are on the free lists the change left them on, and an
+ * index key goes back into its segment even if growing it would fail
+ * (store.c, ix_prepare), so a rollback does not fail for want of memory.
+ *
+ * Compaction: rs_save_begin(st, NULL) notes the journal's length L and
+ * writes a snapshot whose header says "follows journal J at offset L".
+ * Writers go on, journaling into J.  When the snapshot is in place, a new
+ * journal (the snapshot's id, the names, then J's bytes after L) replaces
+ * J.  A crash between the two renames leaves the new snapshot and J: the
+ * opener replays J from L.
+ */
+#include "persist.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define J_MAGIC "RSTRJRNL"
+#define J_VERSION 1u
+#define J_HEADER 32
+#define E_HEAD 12
+
+enum { J_CLASS = 1, J_NAME, J_INSERT, J_REMOVE, J_SET, J_BIND, J_UNBIND };
+enum { U_INSERT = 1, U_REMOVE, U_SET, U_ATTRS };
+
+/* ------------------------------------------------------------------------ */
+/* Writing entries                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void put_header(uint8_t h[J_HEADER], uint64_t snap_id)
+{
+    rs__buf b = {h, 0, J_HEADER};
+    rs__put_bytes(&b, J_MAGIC, 8);
+    rs__put_u32le(&b, J_VERSION);
+    rs__put_u32le(&b, 0);
+    rs__put_u64le(&b, snap_id);
+    rs__put_u64le(&b, XXH3_64bits(h, 24));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            if (w == 0) {
+                errno = ENOSPC;
+            }
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static char *journal_path(rs_store *st, const char *base, const char *ext)
+{
+    size_t a = strlen(base), b = strlen(ext);
+    char *p = rs__alloc(st, RS_MEM_META, a + b + 1);
+    if (p) {
+        memcpy(p, base, a);
+        memcpy(p + a, ext, b + 1);
+    }
+    return p;
+}
+
+static void path_free(rs_store *st, char *p)
+{
+    if (p) {
+        rs__free(st, RS_MEM_META, p, strlen(p) + 1);
+    }
+}
+
+/* Start a new entry in p->entry (room for its frame). */
+static rs_status entry_room(rs_store *st, rs__persist *p, size_t more)
+{
+    if (p->entry.len == 0) {
+        if (rs__buf_reserve(st, &p->entry, E_HEAD + more) != RS_OK) {
+            return RS_ENOMEM;
+        }
+        p->entry.len = E_HEAD;
+        p->entry_ops = 0;
+        return RS_OK;
+    }
+    return rs__buf_reserve(st, &p->entry, more);
+}
+
+static void entry_drop(rs__persist *p)
+{
+    p->entry.len = 0;
+    p->entry_ops = 0;
+    p->pend.len = 0;
+}
+
+static bool name_declared(const rs__persist *p, uint32_t id)
+{
+    if (id < p->jnames_cap && p->jnames[id]) {
+        return true;
+    }
+    for (size_t i = 0; i < p->pend.len; i += 4) {
+        uint32_t x;
+        memcpy(&x, p->pend.p + i, 4);
+        if (x == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Declare name id in the entry if this journal file has not yet. */
+static rs_status entry_name(rs_store *st, rs__persist *p, uint32_t id)
+{
+    if (name_declared(p, id)) {
+        return RS_OK;
+    }
+    const rs__aname *nm = &st->attrs.names[id];
+    if (entry_room(st, p, 1 + 10 + 10 + nm->len) != RS_OK ||
+        rs__buf_reserve(st, &p->pend, 4) != RS_OK) {
+        return RS_ENOMEM;
+    }
+    rs__put_u8(&p->entry, J_NAME);
+    rs__put_uvar(&p->entry, id);
+    rs__put_uvar(&p->entry, nm->len);
+    rs__put_bytes(&p->entry, nm->s, nm->len);
+    rs__put_bytes(&p->pend, &id, 4);
+    return RS_OK;
+}
+
+static rs_status fail_journal(rs_store *st, rs__persist *p, const char *what)
+{
+    int e = errno;
+    /* Cut off whatever part of the entry reached the file, so the next
+     * entry follows the last good one.  If even that fails, the journal
+     * ends in a torn entry: refuse every later change (a reopen drops it).
+     */
+    if (ftruncate(p->jfd, (off_t)p->jlen) != 0) {
+        p->jbroken = true;
+    }
+    entry_drop(p);
+    return rs__err(st, RS_EIO, "%s.journal: %s: %s%s", p->base, what,
+                   strerror(e),
+                   p->jbroken ? " (journal unusable: reopen the store)" : "");
+}
+
+static rs_status journal_fsync(rs_store *st, rs__persist *p, bool force)
+{
+    uint64_t now = rs__now_ns();
+    if (p->sync == RS_SYNC_ALWAYS || force ||
+        (p->sync == RS_SYNC_EVERYSEC && now - p->last_sync >= 1000000000u)) {
+        if (fdatasync(p->jfd) != 0) {
+            return fail_journal(st, p, "fdatasync failed");
+        }
+        p->last_sync = now;
+    }
+    return RS_OK;
+}
+
+/* Write the entry being built, if it holds anything. */
+static rs_status entry_write(rs_store *st, rs__persist *p)
+{
+    if (p->entry.len <= E_HEAD) {
+        entry_drop(p);
+        return RS_OK;
+    }
+    size_t len = p->entry.len - E_HEAD;
+    if (len > UINT32_MAX) {
+        entry_drop(p);
+        return rs__err(st, RS_EFULL, "a journal entry of %zu bytes is too "
+                       "large", len);
+    }
+    rs__buf h = {p->entry.p, 0, E_HEAD};
+    rs__put_u32le(&h, (uint32_t)len);
+    rs__put_u64le(&h, XXH3_64bits(p->entry.p + E_HEAD, len));
+    if (write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
+        return fail_journal(st, p, "write failed");
+    }
+    rs_status rc = journal_fsync(st, p, false);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    p->jlen += p->entry.len;
+    for (size_t i = 0; i < p->pend.len; i += 4) {
+        uint32_t id;
+        memcpy(&id, p->pend.p + i, 4);
+        if (id >= p->jnames_cap) {
+            uint32_t cap = p->jnames_cap ? p->jnames_cap : 64;
+            while (cap <= id) {
+                cap *= 2;
+            }
+            uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames,
+                                     p->jnames_cap, cap);
+            if (m == NULL) {
+                continue; /* declared again next time: harmless */
+            }
+            memset(m + p->jnames_cap, 0, cap - p->jnames_cap);
+            p->jnames = m;
+            p->jnames_cap = cap;
+        }
+        p->jnames[id] = 1;
+    }
+    entry_drop(p);
+    /* Keep a big group's buffer from pinning memory. */
+    if (p->entry.cap > (1u << 20)) {
+        rs__buf_free(st, &p->entry);
+    }
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The hooks                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Room for one undo record of up to more bytes. */
+static rs_status undo_room(rs_store *st, rs__persist *p, size_t more)
+{
+    if (rs__buf_reserve(st, &p->undo, more) != RS_OK ||
+        rs__buf_reserve(st, &p->undo_at, sizeof(size_t)) != RS_OK) {
+        return RS_ENOMEM;
+    }
+    size_t at = p->undo.len;
+    rs__put_bytes(&p->undo_at, &at, sizeof at);
+    return RS_OK;
+}
+
+static void put_key(rs__buf *b, rs_class *c, uint32_t slot)
+{
+    char buf[RS_KEY_TMP];
+    rs_field k = c->sch.key;
+    rs_value v = rs__row_value(c, rs__row(c, slot), k, buf);
+    rs__put_value(b, c->sch.fields[k].type, &v);
+}
+
+static size_t key_bound(rs_class *c, uint32_t slot)
+{
+    char buf[RS_KEY_TMP];
+    rs_value v = rs__row_value(c, rs__row(c, slot), c->sch.key, buf);
+    return RS_VAL_MAX + (v.type == RS_STR ? v.v.s.len : 0);
+}
+
+/* After an op went into the entry: outside a group, write it now. */
+static rs_status op_done(rs_store *st, rs__persist *p, size_t undo_mark,
+                         size_t undo_at_mark)
+{
+    if (p->in_group) {
+        p->entry_ops++;
+        return RS_OK;
+    }
+    rs_status rc = p->jfd >= 0 ? entry_write(st, p) : RS_OK;
+    (void)undo_mark;
+    (void)undo_at_mark;
+    return rc;
+}
+
+static rs_status oom(rs_store *st, rs__persist *p, size_t entry_mark,
+                     size_t pend_mark, size_t undo_mark, size_t undo_at_mark)
+{
+    p->entry.len = entry_mark;
+    p->pend.len = pend_mark;
+    p->undo.len = undo_mark;
+    p->undo_at.len = undo_at_mark;
+    return rs__err(st, RS_ENOMEM, "out of memory journaling a change");
+}
+
+#define MARKS                                                               \
+    size_t em_ = p->entry.len, pm_ = p->pend.len, um_ = p->undo.len,        \
+           uam_ = p->undo_at.len
+#define OOM() oom(st, p, em_, pm_, um_, uam_)
+
+rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
+                       uint16_t gen, uint32_t n_dyn)
+{
+    rs__persist *p = st->p;
+    rs__attrs *a = &st->attrs;
+    MARKS;
+    (void)gen;
+    if (p->in_group) {
+        if (undo_room(st, p, 1 + 10 + 10) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->undo, U_INSERT);
+        rs__put_uvar(&p->undo, c->id);
+        rs__put_uvar(&p->undo, slot);
+    }
+    /* An insert into a fresh slot found the free list empty; its undo
+     * leaves the slot on the free list, which keeps the list's order
+     * (LIFO) right for every earlier undo. */
+    if (p->jfd < 0) {
+        return op_done(st, p, um_, uam_);
+    }
+    size_t need = 1 + 10 + 10;
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        need += RS_VAL_MAX + (c->vals[f].type == RS_STR ? c->vals[f].v.s.len
+                                                        : 0);
+    }
+    for (uint32_t k = 0; k < n_dyn; k++) {
+        if (entry_name(st, p, a->new_list[k].name) != RS_OK) {
+            return OOM();
+        }
+        const rs_value *v = &a->new_list[k].val;
+        need += 5 + RS_VAL_MAX + (v->type == RS_STR ? v->v.s.len : 0);
+    }
+    if (entry_room(st, p, need) != RS_OK) {
+        return OOM();
+    }
+    rs__put_u8(&p->entry, J_INSERT);
+    rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        rs__put_value(&p->entry, c->sch.fields[f].type, &c->vals[f]);
+    }
+    rs__put_uvar(&p->entry, n_dyn);
+    for (uint32_t k = 0; k < n_dyn; k++) {
+        rs__put_uvar(&p->entry, a->new_list[k].name);
+        rs__put_avalue(&p->entry, &a->new_list[k].val);
+    }
+    rs_status rc = op_done(st, p, um_, uam_);
+    if (rc != RS_OK) {
+        p->undo.len = um_;
+        p->undo_at.len = uam_;
+    }
+    return rc;
+}
+
+rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot)
+{
+    rs__persist *p = st->p;
+    MARKS;
+    if (p->in_group) {
+        size_t need = 1 + 30 + rs__image_bound(st, c, slot);
+        if (undo_room(st, p, need) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->undo, U_REMOVE);
+        rs__put_uvar(&p->undo, c->id);
+        rs__put_uvar(&p->undo, slot);
+        rs__put_uvar(&p->undo, rs__row_gen(rs__row(c, slot)));
+        rs__put_image(st, &p->undo, c, slot);
+    }
+    if (p->jfd >= 0) {
+        if (entry_room(st, p, 1 + 10 + key_bound(c, slot)) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->entry, J_REMOVE);
+        rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+        put_key(&p->entry, c, slot);
+    }
+    rs_status rc = op_done(st, p, um_, uam_);
+    if (rc != RS_OK) {
+        p->undo.len = um_;
+        p->undo_at.len = uam_;
+    }
+    return rc;
+}
+
+rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                    const rs_value *v)
+{
+    rs__persist *p = st->p;
+    MARKS;
+    rs_type t = c->sch.fields[f].type;
+    if (p->in_group) {
+        char buf[RS_KEY_TMP];
+        rs_value old = rs__row_value(c, rs__row(c, slot), f, buf);
+        size_t need = 1 + 30 + RS_VAL_MAX +
+                      (old.type == RS_STR ? old.v.s.len : 0);
+        if (undo_room(st, p, need) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->undo, U_SET);
+        rs__put_uvar(&p->undo, c->id);
+        rs__put_uvar(&p->undo, slot);
+        rs__put_uvar(&p->undo, (uint64_t)f);
+        rs__put_value(&p->undo, t, &old);
+    }
+    if (p->jfd >= 0) {
+        size_t need = 1 + 20 + key_bound(c, slot) + RS_VAL_MAX +
+                      (t == RS_STR ? v->v.s.len : 0);
+        if (entry_room(st, p, need) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->entry, J_SET);
+        rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+        put_key(&p->entry, c, slot);
+        rs__put_uvar(&p->entry, (uint64_t)f);
+        rs__put_value(&p->entry, t, v);
+    }
+    rs_status rc = op_done(st, p, um_, uam_);
+    if (rc != RS_OK) {
+        p->undo.len = um_;
+        p->undo_at.len = uam_;
+    }
+    return rc;
+}
+
+rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
+                      uint32_t name, const rs_value *v, uint32_t n_old)
+{
+    rs__persist *p = st->p;
+    rs__attrs *a = &st->attrs;
+    MARKS;
+    if (p->in_group) {
+        size_t need = 1 + 30;
+        for (uint32_t k = 0; k < n_old; k++) {
+            const rs_value *o = &a->old_list[k].val;
+            need += 5 + RS_VAL_MAX + (o->type == RS_STR ? o->v.s.len : 0);
+        }
+        if (undo_room(st, p, need) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->undo, U_ATTRS);
+        rs__put_uvar(&p->undo, c->id);
+        rs__put_uvar(&p->undo, slot);
+        rs__put_uvar(&p->undo, n_old);
+        for (uint32_t k = 0; k < n_old; k++) {
+            rs__put_uvar(&p->undo, a->old_list[k].name);
+            rs__put_avalue(&p->undo, &a->old_list[k].val);
+        }
+    }
+    if (p->jfd >= 0) {
+        size_t need = 1 + 20 + key_bound(c, slot) + RS_VAL_MAX +
+                      (v && v->type == RS_STR ? v->v.s.len : 0);
+        if (entry_name(st, p, name) != RS_OK ||
+            entry_room(st, p, need) != RS_OK) {
+            return OOM();
+        }
+        rs__put_u8(&p->entry, v ? J_BIND : J_UNBIND);
+        rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+        put_key(&p->entry, c, slot);
+        rs__put_uvar(&p->entry, name);
+        if (v) {
+            rs__put_avalue(&p->entry, v);
+        }
+    }
+    rs_status rc = op_done(st, p, um_, uam_);
+    if (rc != RS_OK) {
+        p->undo.len = um_;
+        p->undo_at.len = uam_;
+    }
+    return rc;
+}
+
+rs_status rs__p_class(rs_store *st, rs_class *c)
+{
+    rs__persist *p = st->p;
+    if (p->jfd < 0) {
+        return RS_OK;
+    }
+    size_t n = rs_class_format(c, NULL, 0);
+    if (entry_room(st, p, 1 + 10 + n + 1) != RS_OK) {
+        entry_drop(p);
+        return rs__err(st, RS_ENOMEM, "out of memory journaling class '%s'",
+                       c->sch.name);
+    }
+    rs__put_u8(&p->entry, J_CLASS);
+    rs__put_uvar(&p->entry, n);
+    rs_class_format(c, (char *)p->entry.p + p->entry.len, n + 1);
+    p->entry.len += n;
+    rs_status rc = entry_write(st, p);
+    if (rc == RS_OK) {
+        p->jclasses++;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Groups                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static rs_class *undo_class(rs_store *st, rs__rd *r)
+{
+    uint64_t id = rs__get_uvar(r);
+    return id >= 1 && id <= st->n_classes ? st->classes[id - 1] : NULL;
+}
+
+/* Undo one record; false if it could not be (which the rollback's design
+ * rules out: see the top of the file). */
+static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
+{
+    rs__rd r = {at, end, false};
+    rs__attrs *a = &st->attrs;
+    unsigned kind = rs__get_u8(&r);
+    rs_class *c = undo_class(st, &r);
+    uint32_t slot = (uint32_t)rs__get_uvar(&r);
+    if (c == NULL || r.bad || slot >= c->n_slots) {
+        return false;
+    }
+    switch (kind) {
+    case U_INSERT:
+        if (!rs__row_live(rs__row(c, slot))) {
+            return false;
+        }
+        rs__remove_slot(st, c, slot);
+        return true;
+    case U_REMOVE: {
+        uint16_t gen = (uint16_t)rs__get_uvar(&r);
+        rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD];
+        size_t n = 0;
+        for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+            nv[n].name = c->sch.fields[f].name;
+            nv[n++].val = rs__get_value(&r, c->sch.fields[f].type);
+        }
+        uint64_t k = rs__get_uvar(&r);
+        for (uint64_t j = 0; j < k && !r.bad && n < RS_MAX_FIELDS +
+                                                        RS_ATTRS_PER_RECORD;
+             j++) {
+            uint64_t id = rs__get_uvar(&r);
+            rs_value v = rs__get_avalue(&r);
+            if (id >= a->n_names) {
+                return false;
+            }
+            nv[n].name = a->names[id].s;
+            nv[n++].val = v;
+        }
+        return !r.bad && rs__insert_at(st, c, nv, n, slot, gen) == RS_OK;
+    }
+    case U_SET: {
+        uint64_t f = rs__get_uvar(&r);
+        if (f >= c->sch.n_fields) {
+            return false;
+        }
+        rs_value v = rs__get_value(&r, c->sch.fields[f].type);
+        return !r.bad && rs__set_slot(st, c, slot, (rs_field)f, &v) == RS_OK;
+    }
+    case U_ATTRS: {
+        uint64_t k = rs__get_uvar(&r);
+        if (k > RS_ATTRS_PER_RECORD) {
+            return false;
+        }
+        for (uint64_t j = 0; j < k && !r.bad; j++) {
+            a->new_list[j].name = (uint32_t)rs__get_uvar(&r);
+            a->new_list[j].val = rs__get_avalue(&r);
+        }
+        return !r.bad &&
+               rs__attrs_set_list(st, c, slot, (uint32_t)k) == RS_OK;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Undo every change of the group, newest first. */
+static rs_status rollback(rs_store *st, rs__persist *p)
+{
+    bool ok = true;
+    p->rolling_back = true;
+    size_t n = p->undo_at.len / sizeof(size_t);
+    size_t end = p->undo.len;
+    while (n > 0) {
+        size_t at;
+        memcpy(&at, p->undo_at.p + (n - 1) * sizeof at, sizeof at);
+        ok &= undo_one(st, p->undo.p + at, p->undo.p + end);
+        end = at;
+        n--;
+    }
+    p->rolling_back = false;
+    p->undo.len = p->undo_at.len = 0;
+    entry_drop(p);
+    if (RS_NEVER(!ok)) {
+        return rs__err(st, RS_ECORRUPT, "a group's rollback failed");
+    }
+    return RS_OK;
+}
+
+rs_status rs__p_enter(rs_store *st)
+{
+    rs__persist *p = st->p;
+    if (p->jbroken) {
+        return rs__err(st, RS_EIO, "%s.journal: a failed write could not be "
+                       "cut off; reopen the store", p->base);
+    }
+    if (p->in_group && p->group_rc != RS_OK) {
+        return rs__err(st, RS_EGROUP, "the group already failed and was "
+                       "rolled back (%s); end it with rs_group_abort()",
+                       p->group_msg);
+    }
+    return RS_OK;
+}
+
+rs_status rs__p_leave(rs_store *st, rs_status rc)
+{
+    rs__persist *p = st->p;
+    if (rc == RS_OK || p == NULL || !p->in_group) {
+        return rc;
+    }
+    /* A change in the group failed: everything before it goes back. */
+    char msg[sizeof st->err];
+    memcpy(msg, st->err, sizeof msg);
+    memcpy(p->group_msg, msg, sizeof p->group_msg);
+    p->group_msg[sizeof p->group_msg - 1] = '\0';
+    p->group_rc = rc;
+    (void)rollback(st, p);
+    return rs__err(st, rc, "%s", msg);
+}
+
+rs_status rs_group_begin(rs_store *st)
+{
+    rs__clear_err(st);
+    rs__persist *p;
+    if (st->p && st->p->in_group) {
+        return rs__err(st, RS_EINVAL, "a group is already open (groups do "
+                       "not nest)");
+    }
+    if (rs__p_get(st, &p) != RS_OK) {
+        return rs__err(st, RS_ENOMEM, "out of memory opening a group");
+    }
+    p->in_group = true;
+    p->group_rc = RS_OK;
+    p->group_msg[0] = '\0';
+    entry_drop(p);
+    p->undo.len = p->undo_at.len = 0;
+    return RS_OK;
+}
+
+static void group_end(rs_store *st, rs__persist *p)
+{
+    p->in_group = false;
+    p->group_rc = RS_OK;
+    p->undo.len = p->undo_at.len = 0;
+    if (p->undo.cap > (1u << 20)) {
+        rs__buf_free(st, &p->undo);
+        rs__buf_free(st, &p->undo_at);
+    }
+    entry_drop(p);
+    rs__p_release(st);
+}
+
+rs_status rs_group_commit(rs_store *st)
+{
+    rs__clear_err(st);
+    rs__persist *p = st->p;
+    if (p == NULL || !p->in_group) {
+        return rs__err(st, RS_EINVAL, "rs_group_commit: no group is open");
+    }
+    if (p->group_rc != RS_OK) {
+        rs_status rc = rs__err(st, RS_EGROUP, "the group was rolled back: %s",
+                               p->group_msg);
+        group_end(st, p);
+        return rc;
+    }
+    rs_status rc = RS_OK;
+    if (p->jfd >= 0 && !p->jbroken) {
+        rc = entry_write(st, p);
+    } else if (p->jbroken) {
+        rc = rs__err(st, RS_EIO, "%s.journal: unusable; reopen the store",
+                     p->base);
+    }
+    if (rc != RS_OK) {
+        char msg[sizeof st->err];
+        memcpy(msg, st->err, sizeof msg);
+        (void)rollback(st, p);
+        group_end(st, p);
+        return rs__err(st, rc, "%s (the group was rolled back)", msg);
+    }
+    group_end(st, p);
+    return RS_OK;
+}
+
+void rs_group_abort(rs_store *st)
+{
+    rs__persist *p = st ? st->p : NULL;
+    if (p == NULL || !p->in_group) {
+        return;
+    }
+    if (p->group_rc == RS_OK) {
+        (void)rollback(st, p);
+    }
+    group_end(st, p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replay                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* What replay knows: the classes by journal number, the names by id. */
+typedef struct replay {
+    rs__loaded *l;  /* cmaps: snapshot classes, then CLASS ops */
+    uint32_t cap_cmaps;
+    char **names;   /* by journal name id (owned copies), NULL if unknown */
+    uint32_t n_names;
+    rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
+    rs_store *scratch; /* parses CLASS texts */
+} replay;
+
+static void replay_free(rs_store *st, replay *rp)
+{
+    for (uint32_t i = 0; i < rp->n_names; i++) {
+        if (rp->names[i]) {
+            rs__free(st, RS_MEM_META, rp->names[i], strlen(rp->names[i]) + 1);
+        }
+    }
+    rs__free(st, RS_MEM_META, rp->names, rp->n_names * sizeof *rp->names);
+    rs_store_close(rp->scratch);
+}
+
+/* The record named by the key that follows in r. */
+static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
+                             rs_handle *h)
+{
+    const rs__schema *fs_key = &m->c->sch;
+    int kf = -1;
+    for (uint32_t i = 0; i < m->n_fields; i++) {
+        if (m->to[i] == fs_key->key) {
+            kf = (int)i;
+        }
+    }
+    if (kf < 0) {
+        return rs__err(st, RS_EFORMAT, "no key field");
+    }
+    rs_value key = rs__get_value(r, m->types[kf]);
+    if (r->bad) {
+        return rs__err(st, RS_EFORMAT, "a key cut short");
+    }
+    rs_status rc = rs_find(st, m->c, fs_key->key, &key, h);
+    if (rc == RS_ENOTFOUND) {
+        char shown[80];
+        rs__fmt_value(shown, sizeof shown, &key);
+        return rs__err(st, RS_EFORMAT, "%s %s is not in the store",
+                       fs_key->name, shown);
+    }
+    return rc;
+}
+
+static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
+{
+    rs__loaded *l = rp->l;
+    unsigned kind = rs__get_u8(r);
+    if (kind == J_CLASS) {
+        uint64_t n = rs__get_uvar(r);
+        const uint8_t *text = n < (1u << 24) ? rs__get_bytes(r, n) : NULL;
+        if (text == NULL) {
+            return rs__err(st, RS_EFORMAT, "a class cut short");
+        }
+        rs_class *fc, *target;
+        if (rs_class_parse(rp->scratch, (const char *)text, n, &fc) !=
+            RS_OK) {
+            return rs__err(st, RS_EFORMAT, "bad class: %s",
+                           rs_errmsg(rp->scratch));
+        }
+        if (l->n_cmaps == rp->cap_cmaps) {
+            uint32_t cap = rp->cap_cmaps ? rp->cap_cmaps * 2 : 4;
+            rs__cmap *m = rs__realloc(st, RS_MEM_META, l->cmaps,
+                                      l->n_cmaps * sizeof *m,
+                                      cap * sizeof *m);
+            if (m == NULL) {
+                return rs__err(st, RS_ENOMEM, "out of memory replaying");
+            }
+            /* rs__loaded_free() frees n_cmaps entries: keep the array at
+             * exactly n_cmaps between calls. */
+            l->cmaps = m;
+            rp->cap_cmaps = cap;
+        }
+        target = rs_class_find(st, rs_class_name(fc));
+        if (target == NULL) {
+            rs_status rc = rs_class_parse(st, (const char *)text, n, &target);
+            if (rc != RS_OK) {
+                return rc;
+            }
+        }
+        rs__cmap *m = &l->cmaps[l->n_cmaps++];
+        return rs__cmap_make(st, fc, target, m, NULL);
+    }
+    if (kind == J_NAME) {
+        uint64_t id = rs__get_uvar(r), n = rs__get_uvar(r);
+        const uint8_t *p = n <= RS_MAX_NAME ? rs__get_bytes(r, n) : NULL;
+        if (p == NULL || id >= RS_ATTR_NAMES_MAX) {
+            return rs__err(st, RS_EFORMAT, "a bad attribute name");
+        }
+        if (id >= rp->n_names) {
+            char **a = rs__realloc(st, RS_MEM_META, rp->names,
+                                   rp->n_names * sizeof *a,
+                                   (id + 1) * sizeof *a);
+            if (a == NULL) {
+                return rs__err(st, RS_ENOMEM, "out of memory replaying");
+            }
+            memset(a + rp->n_names, 0, (id + 1 - rp->n_names) * sizeof *a);
+            rp->names = a;
+            rp->n_names = (uint32_t)id + 1;
+        }
+        char *s = rs__alloc(st, RS_MEM_META, n + 1);
+        if (s == NULL) {
+            return rs__err(st, RS_ENOMEM, "out of memory replaying");
+        }
+        memcpy(s, p, n);
+        s[n] = '\0';
+        if (rp->names[id]) {
+            rs__free(st, RS_MEM_META, rp->names[id],
+                     strlen(rp->names[id]) + 1);
+        }
+        rp->names[id] = s;
+        return RS_OK;
+    }
+    uint64_t ci = rs__get_uvar(r);
+    if (r->bad || ci >= l->n_cmaps) {
+        return rs__err(st, RS_EFORMAT, "an op on an unknown class");
+    }
+    const rs__cmap *m = &l->cmaps[ci];
+    if (kind == J_INSERT) {
+        size_t n;
+        if (!rs__decode_record(r, m, rp->names, rp->n_names, rp->nv, &n)) {
+            return rs__err(st, RS_EFORMAT, "a record cut short or "
+                           "malformed");
+        }
+        return rs_insert(st, m->c, rp->nv, n, NULL);
+    }
+    rs_handle h;
+    rs_status rc = find_by_key(st, r, m, &h);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    switch (kind) {
+    case J_REMOVE:
+        return rs_remove(st, h);
+    case J_SET: {
+        uint64_t f = rs__get_uvar(r);
+        if (f >= m->n_fields) {
+            return rs__err(st, RS_EFORMAT, "a set of an unknown field");
+        }
+        rs_value v = rs__get_value(r, m->types[f]);
+        if (r->bad) {
+            return rs__err(st, RS_EFORMAT, "a value cut short");
+        }
+        return m->to[f] < 0 ? RS_OK : rs_set_field(st, h, m->to[f], &v);
+    }
+    case J_BIND:
+    case J_UNBIND: {
+        uint64_t id = rs__get_uvar(r);
+        if (id >= rp->n_names || rp->names[id] == NULL) {
+            return rs__err(st, RS_EFORMAT, "an undeclared attribute name");
+        }
+        if (kind == J_UNBIND) {
+            return rs_del_attr(st, h, rp->names[id]);
+        }
+        rs_value v = rs__get_avalue(r);
+        if (r->bad) {
+            return rs__err(st, RS_EFORMAT, "a value cut short");
+        }
+        return rs_set_attr(st, h, rp->names[id], &v);
+    }
+    default:
+        return rs__err(st, RS_EFORMAT, "unknown op %u", kind);
+    }
+}
+
+/* Replay the journal in buf from offset start; *good is where the last
+ * whole entry ends. */
+static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
+                                const uint8_t *buf, size_t len, size_t start,
+                                size_t *good, size_t *n_entries)
+{
+    size_t off = start, k = 0;
+    while (off < len) {
+        k++;
+        if (len - off < E_HEAD) {
+            break; /* a torn last entry */
+        }
+        rs__rd h = {buf + off, buf + off + E_HEAD, false};
+        uint32_t n = rs__get_u32le(&h);
+        uint64_t sum = rs__get_u64le(&h);
+        if (n > len - off - E_HEAD) {
+            break; /* torn: it runs past the end */
+        }
+        if (XXH3_64bits(buf + off + E_HEAD, n) != sum) {
+            if (off + E_HEAD + n == len) {
+                break; /* the last entry, torn mid-write */
+            }
+            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
+                           "checksum mismatch (damaged in the middle of the "
+                           "journal)", path, k, off);
+        }
+        rs__rd r = {buf + off + E_HEAD, buf + off + E_HEAD + n, false};
+        while (r.p < r.end) {
+            rs_status rc = replay_op(st, rp, &r);
+            if (rc == RS_OK && r.bad) {
+                rc = rs__err(st, RS_EFORMAT, "an op cut short");
+            }
+            if (rc != RS_OK) {
+                char msg[sizeof st->err];
+                memcpy(msg, st->err, sizeof msg);
+                return rs__err(st, rc == RS_ENOMEM ? rc : RS_EFORMAT,
+                               "%s: entry %zu at byte %zu: %s", path, k, off,
+                               msg);
+            }
+        }
+        off += E_HEAD + n;
+        *n_entries = k;
+    }
+    *good = off < len ? off : len;
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Opening                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Create base.journal afresh for snapshot id: header, a NAME op for every
+ * name the store knows, then tail (bytes of the old journal); fsynced and
+ * renamed into place.  Opens it as p->jfd. */
+static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id,
+                                const uint8_t *tail, size_t tail_len)
+{
+    char *path = journal_path(st, p->base, ".journal");
+    char *tmp = journal_path(st, p->base, ".journal.tmp");
+    rs__buf b = {0};
+    rs__attrs *a = &st->attrs;
+    size_t need = J_HEADER + E_HEAD + tail_len;
+    for (uint32_t i = 0; i < a->n_names; i++) {
+        need += 21 + a->names[i].len;
+    }
+    if (!path || !tmp || rs__buf_reserve(st, &b, need) != RS_OK) {
+        path_free(st, path);
+        path_free(st, tmp);
+        return rs__err(st, RS_ENOMEM, "out of memory writing a journal");
+    }
+    b.len = J_HEADER;
+    put_header(b.p, id);
+    if (a->n_names > 0) {
+        size_t at = b.len;
+        b.len += E_HEAD;
+        for (uint32_t i = 0; i < a->n_names; i++) {
+            rs__put_u8(&b, J_NAME);
+            rs__put_uvar(&b, i);
+            rs__put_uvar(&b, a->names[i].len);
+            rs__put_bytes(&b, a->names[i].s, a->names[i].len);
+        }
+        size_t n = b.len - at - E_HEAD;
+        rs__buf h = {b.p + at, 0, E_HEAD};
+        rs__put_u32le(&h, (uint32_t)n);
+        rs__put_u64le(&h, XXH3_64bits(b.p + at + E_HEAD, n));
+    }
+    rs__put_bytes(&b, tail, tail_len);
+    rs_status rc = RS_OK;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
+        rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
+        rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            fd = -1;
+        }
+        unlink(tmp);
+    }
+    if (rc == RS_OK) {
+        if (p->jfd >= 0) {
+            close(p->jfd);
+        }
+        p->jfd = fd;
+        p->jlen = b.len;
+        p->snap_id = id;
+        p->last_sync = rs__now_ns();
+        p->jbroken = false;
+        uint32_t cap = a->n_names + 64;
+        uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap,
+                                 cap);
+        if (m) {
+            memset(m, 1, a->n_names);
+            memset(m + a->n_names, 0, cap - a->n_names);
+            p->jnames = m;
+            p->jnames_cap = cap;
+        } else { /* names are declared again as they are used */
+            memset(p->jnames, 0, p->jnames_cap);
+        }
+    }
+    rs__buf_free(st, &b);
+    path_free(st, path);
+    path_free(st, tmp);
+    return rc;
+}
+
+static bool store_empty(const rs_store *st)
+{
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        if (st->classes[i]->n_live > 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
+                          rs_load_info *info)
+{
+    rs__clear_err(st);
+    if (base == NULL || (unsigned)sync > RS_SYNC_NEVER) {
+        return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
+    }
+    if (st->p && (st->p->jfd >= 0 || st->p->in_group || st->p->saver)) {
+        return rs__err(st, RS_EINVAL, "rs_durable_open: the store is already "
+                       "durable, saving or in a group");
+    }
+    if (!store_empty(st)) {
+        return rs__err(st, RS_EINVAL, "rs_durable_open: the store must hold "
+                       "no records");
+    }
+    rs__persist *p;
+    if (rs__p_get(st, &p) != RS_OK) {
+        return rs__err(st, RS_ENOMEM, "out of memory");
+    }
+    char *snap = journal_path(st, base, ".snap");
+    char *jpath = journal_path(st, base, ".journal");
+    p->base = journal_path(st, base, "");
+    uint8_t *sbuf = NULL, *jbuf = NULL;
+    size_t slen = 0, jlen = 0;
+    rs__loaded l;
+    memset(&l, 0, sizeof l);
+    l.first_new_class = st->n_classes;
+    replay rp;
+    memset(&rp, 0, sizeof rp);
+    bool loaded = false;
+    rs_status rc = snap && jpath && p->base ? RS_OK
+                                            : rs__err(st, RS_ENOMEM, "out of "
+                                                      "memory");
+    if (info) {
+        memset(info, 0, sizeof *info);
+    }
+    /* 1. The snapshot. */
+    if (rc == RS_OK) {
+        rc = rs__read_file(st, snap, &sbuf, &slen);
+        if (rc == RS_OK) {
+            rc = rs__load_mem(st, sbuf, slen, snap, info, &l);
+            loaded = rc == RS_OK;
+            rp.cap_cmaps = l.n_cmaps;
+        } else if (rc == RS_ENOTFOUND) {
+            rc = RS_OK;
+        }
+    }
+    /* 2. The journal. */
+    size_t good = 0, n_entries = 0;
+    bool have_journal = false, stale = false;
+    if (rc == RS_OK) {
+        rc = rs__read_file(st, jpath, &jbuf, &jlen);
+        if (rc == RS_ENOTFOUND) {
+            rc = RS_OK;
+        } else if (rc == RS_OK) {
+            have_journal = true;
+        }
+    }
+    if (rc == RS_OK && have_journal) {
+        rs__rd r = {jbuf, jbuf + jlen, false};
+        const uint8_t *magic = rs__get_bytes(&r, 8);
+        uint32_t version = rs__get_u32le(&r);
+        rs__get_u32le(&r);
+        uint64_t id = rs__get_u64le(&r), sum = rs__get_u64le(&r);
+        size_t start = J_HEADER;
+        if (jlen < J_HEADER) {
+            /* A crash while the journal was first written: nothing in it
+             * was ever acknowledged. */
+            have_journal = false;
+        } else if (r.bad || memcmp(magic, J_MAGIC, 8) != 0 ||
+                   sum != XXH3_64bits(jbuf, 24)) {
+            rc = rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
+                         "header)", jpath);
+        } else if (version != J_VERSION) {
+            rc = rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
+                         "library reads version %u", jpath, version,
+                         J_VERSION);
+        } else if (id == l.id) {
+            start = J_HEADER;
+        } else if (l.prev_id != 0 && id == l.prev_id && l.prev_off <= jlen &&
+                   l.prev_off >= J_HEADER) {
+            start = (size_t)l.prev_off; /* compaction cut short */
+            stale = true;
+        } else {
+            rc = rs__err(st, RS_EFORMAT, "%s: the journal follows another "
+                         "snapshot than %s", jpath, snap);
+        }
+        if (rc == RS_OK && have_journal) {
+            rc = rs_store_open(st->alloc, st->alloc_ud, &rp.scratch);
+            if (rc == RS_OK) {
+                rp.l = &l;
+                rc = replay_journal(st, &rp, jpath, jbuf, jlen, start, &good,
+                                    &n_entries);
+            } else {
+                rc = rs__err(st, RS_ENOMEM, "out of memory");
+            }
+        }
+    }
+    /* 3. Does the journal's numbering match the store's?  If not (a class
+     * changed, or the store declares classes in another order), or the
+     * journal followed an older snapshot, compact now. */
+    bool compact = stale || !have_journal;
+    for (uint32_t i = 0; rc == RS_OK && i < l.n_cmaps; i++) {
+        if (!l.cmaps[i].identity || l.cmaps[i].c->id != i + 1) {
+            compact = true;
+        }
+    }
+    if (rc == RS_OK && l.n_cmaps != st->n_classes) {
+        compact = true; /* the store declares classes the files lack */
+    }
+    if (rc == RS_OK && !compact) {
+        int fd = open(jpath, O_RDWR | O_CLOEXEC);
+        if (fd < 0 || (good < jlen && (ftruncate(fd, (off_t)good) != 0 ||
+                                       fdatasync(fd) != 0))) {
+            rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+        } else {
+            p->jfd = fd;
+            p->jlen = good;
+            p->snap_id = l.id;
+            p->jclasses = l.n_cmaps;
+            p->last_sync = rs__now_ns();
+        }
+    }
+    p->sync = sync;
+    if (rc == RS_OK && compact) {
+        /* A fresh snapshot of what was loaded, then a fresh journal. */
+        rs_saver *sv;
+        rc = rs__save_open(st, snap, 0, 0, &sv);
+        if (rc == RS_OK) {
+            uint64_t id = rs__saver_id(sv);
+            rc = rs_save_finish(sv, NULL);
+            if (rc == RS_OK) {
+                rc = journal_create(st, p, id, NULL, 0);
+                p->jclasses = st->n_classes;
+            }
+        }
+    }
+    if (rc == RS_OK && info) {
+        info->n_records = 0;
+        for (uint32_t i = 0; i < st->n_classes; i++) {
+            info->n_records += st->classes[i]->n_live;
+        }
+        info->n_classes = st->n_classes;
+    }
+    replay_free(st, &rp);
+    if (rc != RS_OK) {
+        char msg[sizeof st->err];
+        memcpy(msg, st->err, sizeof msg);
+        if (p->jfd >= 0) {
+            close(p->jfd);
+            p->jfd = -1;
+        }
+        if (loaded || have_journal) {
+            rs__load_undo(st, &l);
+        }
+        rs__err(st, rc, "%s", msg);
+        if (info) {
+            memset(info, 0, sizeof *info);
+        }
+    }
+    rs__loaded_free(st, &l);
+    if (sbuf) {
+        rs__free(st, RS_MEM_META, sbuf, slen ? slen : 1);
+    }
+    if (jbuf) {
+        rs__free(st, RS_MEM_META, jbuf, jlen ? jlen : 1);
+    }
+    path_free(st, snap);
+    path_free(st, jpath);
+    if (rc != RS_OK) {
+        path_free(st, p->base);
+        p->base = NULL;
+        rs__p_release(st);
+    }
+    return rc;
+}
+
+rs_status rs_journal_sync(rs_store *st)
+{
+    rs__clear_err(st);
+    if (st->p == NULL || st->p->jfd < 0) {
+        return rs__err(st, RS_EINVAL, "rs_journal_sync: the store is not "
+                       "durable");
+    }
+    return journal_fsync(st, st->p, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compaction                                                                */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs__compact_begin(rs_store *st, rs_saver **out)
+{
+    rs__persist *p = st->p;
+    if (p == NULL || p->jfd < 0) {
+        return rs__err(st, RS_EINVAL, "rs_save_begin: no path, and the store "
+                       "is not durable");
+    }
+    char *snap = journal_path(st, p->base, ".snap");
+    if (snap == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory");
+    }
+    rs_status rc = rs__save_open(st, snap, p->snap_id, p->jlen, out);
+    path_free(st, snap);
+    if (rc == RS_OK) {
+        rs__saver_mark_compact(*out);
+        p->compact_from = p->jlen;
+    }
+    return rc;
+}
+
+rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
+{
+    rs__persist *p = st->p;
+    uint64_t from = p->compact_from;
+    size_t n = (size_t)(p->jlen - from);
+    uint8_t *tail = rs__alloc(st, RS_MEM_META, n ? n : 1);
+    if (tail == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory switching the journal "
+                       "(the snapshot is in place; the old journal still "
+                       "applies)");
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(p->jfd, tail + got, n - got, (off_t)(from + got));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            rs__free(st, RS_MEM_META, tail, n ? n : 1);
+            return rs__err(st, RS_EIO, "%s.journal: reading it back: %s",
+                           p->base, r == 0 ? "short file" : strerror(errno));
+        }
+        got += (size_t)r;
+    }
+    rs_status rc = journal_create(st, p, rs__saver_id(sv), tail, n);
+    rs__free(st, RS_MEM_META, tail, n ? n : 1);
+    return rc;
+}

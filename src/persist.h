@@ -1,0 +1,204 @@
+/*
+ * persist.h: what the snapshot (persist.c) and journal (journal.c) modules
+ * share with each other and with the store.
+ *
+ * The store calls a hook before every change it is about to make, once the
+ * change is validated and every byte it needs is reserved, so nothing after
+ * the hook can fail:
+ *
+ *   - rs__p_touch(): a save is running; if it has not written this slot
+ *     yet, it writes the record now, as it was when the save began.
+ *   - rs__p_insert(), rs__p_remove(), rs__p_set(), rs__p_attrs(): the change
+ *     goes to the journal (alone, or into the open group's entry), and an
+ *     open group logs what undoes it.  A failure here (the journal write,
+ *     or memory for the group) cancels the change: the store returns it.
+ *
+ * st->p is NULL while no save, journal or group is active, so a store that
+ * uses none of them pays one predictable branch per change.
+ */
+#ifndef RS_PERSIST_H
+#define RS_PERSIST_H
+
+#include "store.h"
+
+#include <stdio.h>
+
+/* A growable byte buffer in the store's META accounting. */
+typedef struct rs__buf {
+    uint8_t *p;
+    size_t len, cap;
+} rs__buf;
+
+rs_status rs__buf_reserve(rs_store *st, rs__buf *b, size_t more);
+void rs__buf_free(rs_store *st, rs__buf *b);
+
+/* Appends that assume rs__buf_reserve() made room. */
+static inline void rs__put_u8(rs__buf *b, uint8_t v)
+{
+    b->p[b->len++] = v;
+}
+static inline void rs__put_bytes(rs__buf *b, const void *p, size_t n)
+{
+    if (n > 0) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+    }
+}
+void rs__put_uvar(rs__buf *b, uint64_t v);
+void rs__put_u32le(rs__buf *b, uint32_t v);
+void rs__put_u64le(rs__buf *b, uint64_t v);
+
+/* Reading: a cursor that fails (sets bad) instead of running past end. */
+typedef struct rs__rd {
+    const uint8_t *p, *end;
+    bool bad;
+} rs__rd;
+
+uint64_t rs__get_uvar(rs__rd *r);
+uint8_t rs__get_u8(rs__rd *r);
+const uint8_t *rs__get_bytes(rs__rd *r, size_t n);
+uint64_t rs__get_u64le(rs__rd *r);
+uint32_t rs__get_u32le(rs__rd *r);
+
+/* Values.  A field's value is written by its declared type: bool one byte,
+ * signed integers zigzag varints, unsigned ones varints, f32 and f64 their
+ * IEEE bytes (little endian), strings a varint length and the bytes.  An
+ * attribute's value is a tag byte (rs__atag) then the same. */
+enum rs__atag { RS_TAG_INT, RS_TAG_UINT, RS_TAG_F64, RS_TAG_FALSE,
+                RS_TAG_TRUE, RS_TAG_STR };
+
+/* Decode a record image of a file class (cmap m, attribute names by id
+ * from names[]) into named values for rs_insert(): false if malformed. */
+struct rs__cmap;
+bool rs__decode_record(rs__rd *r, const struct rs__cmap *m, char **names,
+                       uint32_t n_names, rs_named *nv, size_t *n);
+
+/* Bytes a value can take beyond its string: a tag and a 10-byte varint. */
+#define RS_VAL_MAX 12
+
+void rs__put_value(rs__buf *b, rs_type t, const rs_value *v);
+void rs__put_avalue(rs__buf *b, const rs_value *v);
+rs_value rs__get_value(rs__rd *r, rs_type t);
+rs_value rs__get_avalue(rs__rd *r);
+
+/* Bytes the record image of slot takes (upper bound) and the image itself:
+ * every field in declaration order, then the number of dynamic attributes
+ * and each one's interned name id and tagged value.  Uses a->old_list. */
+size_t rs__image_bound(rs_store *st, const rs_class *c, uint32_t slot);
+void rs__put_image(rs_store *st, rs__buf *b, const rs_class *c,
+                   uint32_t slot);
+
+/* The state behind st->p. */
+typedef struct rs__persist {
+    /* A running save (persist.c), or NULL. */
+    rs_saver *saver;
+    /* The journal (journal.c): fd -1 when the store is not durable. */
+    int jfd;
+    char *base; /* BASE of BASE.snap and BASE.journal */
+    rs_sync sync;
+    uint64_t snap_id;   /* the snapshot the journal follows */
+    uint64_t jlen;      /* bytes in the journal file */
+    uint64_t compact_from; /* jlen when the running compaction began */
+    uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */
+    uint8_t *jnames;    /* per name id: declared in this journal file */
+    uint32_t jnames_cap;
+    uint32_t jclasses;  /* classes the journal knows (numbered 0..) */
+    rs__buf entry;      /* the ops of the entry being built */
+    uint32_t entry_ops;
+    /* Groups. */
+    bool in_group;
+    rs_status group_rc; /* RS_OK, or the failure that rolled it back */
+    bool rolling_back;  /* hooks are quiet while undoing */
+    bool jbroken;       /* a failed write could not be cut off: refuse */
+    rs__buf pend;       /* name ids (u32) the entry being built declares */
+    rs__buf undo;       /* undo records, newest last */
+    rs__buf undo_at;    /* offsets (size_t) of each record in undo */
+    char group_msg[512]; /* the failure, as rs_errmsg() said it */
+} rs__persist;
+
+/* Get (creating) or drop st->p once nothing uses it. */
+rs_status rs__p_get(rs_store *st, rs__persist **out);
+void rs__p_release(rs_store *st);
+void rs__p_free(rs_store *st);
+
+/* The hooks (see above).  slot and gen of an insert are those it will
+ * take; its values are in c->vals and its attributes (n_dyn) in
+ * st->attrs.new_list.  rs__p_attrs() binds name to *v (NULL: unbinds it);
+ * the record's attributes before it are in st->attrs.old_list (n_old). */
+void rs__p_touch(rs_store *st, rs_class *c, uint32_t slot);
+rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
+                       uint16_t gen, uint32_t n_dyn);
+rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot);
+rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                    const rs_value *v);
+rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
+                      uint32_t name, const rs_value *v, uint32_t n_old);
+rs_status rs__p_class(rs_store *st, rs_class *c);
+/* Whether the hooks have anything to do (a journal or a group). */
+static inline bool rs__p_logging(const rs_store *st)
+{
+    return st->p && !st->p->rolling_back &&
+           (st->p->jfd >= 0 || st->p->in_group);
+}
+
+/* Around every public mutation while st->p is set (journal.c). */
+rs_status rs__p_enter(rs_store *st);
+rs_status rs__p_leave(rs_store *st, rs_status rc);
+
+/* Store internals the undo and load paths use (store.c). */
+rs_status rs__insert_at(rs_store *st, rs_class *c, const rs_named *vals,
+                        size_t n_vals, uint32_t slot, uint16_t gen);
+void rs__remove_slot(rs_store *st, rs_class *c, uint32_t slot);
+rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                       const rs_value *v);
+rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
+                             uint32_t n);
+/* Remove every record of c and give back its pages and index segments. */
+void rs__class_clear(rs_store *st, rs_class *c);
+/* Drop the classes declared after the first n. */
+void rs__classes_truncate(rs_store *st, uint32_t n);
+
+/* Snapshot internals journal.c uses for compaction and opening. */
+rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
+                        uint64_t prev_off, rs_saver **out);
+uint64_t rs__saver_id(const rs_saver *sv);
+void rs__saver_mark_compact(rs_saver *sv);
+/* Compaction (journal.c): begin a save of the durable store's own
+ * snapshot; after the save's rename, switch the journal over. */
+rs_status rs__compact_begin(rs_store *st, rs_saver **out);
+rs_status rs__compact_finish(rs_store *st, rs_saver *sv);
+/* A file class's mapping onto a store class, built by the loader. */
+typedef struct rs__cmap { /* (struct rs__cmap, declared above) */
+    rs_class *c;      /* the store's class */
+    uint32_t n_fields; /* the file's fields */
+    rs_type *types;   /* their types */
+    int *to;          /* their field in c, or -1 (dropped) */
+    bool identity;    /* same fields, same order, same types */
+} rs__cmap;
+
+typedef struct rs__loaded {
+    rs__cmap *cmaps;
+    uint32_t n_cmaps;
+    uint64_t id, prev_id, prev_off;
+    uint32_t first_new_class; /* classes declared by the load start here */
+} rs__loaded;
+
+rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
+                       const char *name, rs_load_info *info,
+                       rs__loaded *out);
+rs_status rs__cmap_make(rs_store *st, rs_class *file_cls, rs_class *target,
+                        rs__cmap *m, rs_load_info *info);
+void rs__loaded_free(rs_store *st, rs__loaded *l);
+/* Undo a load that failed: clear the classes it filled, drop the ones it
+ * declared. */
+void rs__load_undo(rs_store *st, rs__loaded *l);
+
+/* Read a whole file: RS_OK, RS_ENOTFOUND if it does not exist, RS_EIO. */
+rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
+                        size_t *len);
+/* fsync the directory that holds path. */
+int rs__fsync_dir(const char *path);
+uint64_t rs__now_ns(void);
+uint64_t rs__random64(void);
+
+#endif
