@@ -717,6 +717,7 @@ typedef struct replay {
     uint32_t n_names;
     rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
     rs_store *scratch; /* parses CLASS texts */
+    rs_load_info *info; /* fields dropped by classes the journal declares */
 } replay;
 
 static void replay_free(rs_store *st, replay *rp)
@@ -758,7 +759,9 @@ static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
     return rc;
 }
 
-static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
+/* Apply the op at r, or (apply false: the part of a journal a snapshot
+ * already holds) only learn its names and step over it. */
+static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r, bool apply)
 {
     rs__loaded *l = rp->l;
     unsigned kind = rs__get_u8(r);
@@ -795,7 +798,7 @@ static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
             }
         }
         rs__cmap *m = &l->cmaps[l->n_cmaps++];
-        return rs__cmap_make(st, fc, target, m, NULL);
+        return rs__cmap_make(st, fc, target, m, rp->info);
     }
     if (kind == J_NAME) {
         uint64_t id = rs__get_uvar(r), n = rs__get_uvar(r);
@@ -838,16 +841,25 @@ static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
             return rs__err(st, RS_EFORMAT, "a record cut short or "
                            "malformed");
         }
-        return rs_insert(st, m->c, rp->nv, n, NULL);
+        return apply ? rs_insert(st, m->c, rp->nv, n, NULL) : RS_OK;
     }
-    rs_handle h;
-    rs_status rc = find_by_key(st, r, m, &h);
+    rs_handle h = RS_NULL_HANDLE;
+    rs_status rc = RS_OK;
+    if (apply) {
+        rc = find_by_key(st, r, m, &h);
+    } else {
+        for (uint32_t i = 0; i < m->n_fields; i++) {
+            if (m->to[i] == m->c->sch.key) {
+                rs__get_value(r, m->types[i]);
+            }
+        }
+    }
     if (rc != RS_OK) {
         return rc;
     }
     switch (kind) {
     case J_REMOVE:
-        return rs_remove(st, h);
+        return apply ? rs_remove(st, h) : RS_OK;
     case J_SET: {
         uint64_t f = rs__get_uvar(r);
         if (f >= m->n_fields) {
@@ -857,7 +869,8 @@ static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
-        return m->to[f] < 0 ? RS_OK : rs_set_field(st, h, m->to[f], &v);
+        return m->to[f] < 0 || !apply ? RS_OK
+                                      : rs_set_field(st, h, m->to[f], &v);
     }
     case J_BIND:
     case J_UNBIND: {
@@ -866,13 +879,13 @@ static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
             return rs__err(st, RS_EFORMAT, "an undeclared attribute name");
         }
         if (kind == J_UNBIND) {
-            return rs_del_attr(st, h, rp->names[id]);
+            return apply ? rs_del_attr(st, h, rp->names[id]) : RS_OK;
         }
         rs_value v = rs__get_avalue(r);
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
-        return rs_set_attr(st, h, rp->names[id], &v);
+        return apply ? rs_set_attr(st, h, rp->names[id], &v) : RS_OK;
     }
     default:
         return rs__err(st, RS_EFORMAT, "unknown op %u", kind);
@@ -880,12 +893,13 @@ static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r)
 }
 
 /* Replay the journal in buf from offset start; *good is where the last
- * whole entry ends. */
+ * whole entry ends.  Entries before start (which the snapshot holds) are
+ * read only for the names they declare. */
 static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                                 const uint8_t *buf, size_t len, size_t start,
                                 size_t *good, size_t *n_entries)
 {
-    size_t off = start, k = 0;
+    size_t off = J_HEADER, k = 0;
     while (off < len) {
         k++;
         if (len - off < E_HEAD) {
@@ -906,8 +920,13 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                            "journal)", path, k, off);
         }
         rs__rd r = {buf + off + E_HEAD, buf + off + E_HEAD + n, false};
+        if (off < start && off + E_HEAD + n > start) {
+            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: the "
+                           "snapshot's offset %zu falls inside it", path, k,
+                           off, start);
+        }
         while (r.p < r.end) {
-            rs_status rc = replay_op(st, rp, &r);
+            rs_status rc = replay_op(st, rp, &r, off >= start);
             if (rc == RS_OK && r.bad) {
                 rc = rs__err(st, RS_EFORMAT, "an op cut short");
             }
@@ -1105,6 +1124,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
             rc = rs_store_open(st->alloc, st->alloc_ud, &rp.scratch);
             if (rc == RS_OK) {
                 rp.l = &l;
+                rp.info = info;
                 rc = replay_journal(st, &rp, jpath, jbuf, jlen, start, &good,
                                     &n_entries);
             } else {

@@ -505,10 +505,13 @@ rs_status rs__p_get(rs_store *st, rs__persist **out)
 void rs__p_release(rs_store *st)
 {
     rs__persist *p = st->p;
-    if (p && p->saver == NULL && p->jfd < 0 && !p->in_group) {
+    /* base is set while the store is durable or being opened as one. */
+    if (p && p->saver == NULL && p->jfd < 0 && !p->in_group &&
+        p->base == NULL) {
         rs__buf_free(st, &p->entry);
         rs__buf_free(st, &p->undo);
         rs__buf_free(st, &p->undo_at);
+        rs__buf_free(st, &p->pend);
         rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
         free_str(st, p->base);
         rs__free(st, RS_MEM_META, p, sizeof *p);
@@ -535,6 +538,8 @@ void rs__p_free(rs_store *st)
         close(p->jfd);
         p->jfd = -1;
     }
+    free_str(st, p->base);
+    p->base = NULL;
     rs__p_release(st);
 }
 
@@ -887,6 +892,7 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
         rs_save_abort(sv);
         return rc;
     }
+    rc = RS_OK;
     flush_records(sv);
     /* The names: every name interned so far (records written early may
      * use names interned after the start). */
