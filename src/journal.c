@@ -7,7 +7,8 @@
  *   header, 32 bytes: "RSTRJRNL", u32 version (1), u32 0, u64 the id of
  *   the snapshot it follows (0: none yet), u64 XXH3-64 of bytes 0..23;
  *   entries, each: u32 length, u64 XXH3-64 of the payload, the payload: one
- *   or more ops, each a kind byte and then
+ *   or more ops, each a kind byte, a varint length and a body of that many
+ *   bytes:
  *     CLASS   varint length, the class's text form: the next class number
  *     NAME    varint id, varint length, bytes: attribute name id for the
  *             ops that follow (in this file)
@@ -110,9 +111,16 @@ static void path_free(rs_store *st, char *p)
     }
 }
 
+/* Every op is its kind, its body's length and its body, so a reader can
+ * step over an op it does not decode (roster inspect) and a body cannot
+ * run into the next op.  The length goes in front once the body is
+ * written: entry_room() callers reserve OP_SLACK for it. */
+#define OP_SLACK 10
+
 /* Start a new entry in p->entry (room for its frame). */
 static rs_status entry_room(rs_store *st, rs__persist *p, size_t more)
 {
+    more += OP_SLACK;
     if (p->entry.len == 0) {
         if (rs__buf_reserve(st, &p->entry, E_HEAD + more) != RS_OK) {
             return RS_ENOMEM;
@@ -122,6 +130,24 @@ static rs_status entry_room(rs_store *st, rs__persist *p, size_t more)
         return RS_OK;
     }
     return rs__buf_reserve(st, &p->entry, more);
+}
+
+
+static size_t op_open(rs__buf *b, unsigned kind)
+{
+    rs__put_u8(b, (uint8_t)kind);
+    return b->len;
+}
+
+static void op_close(rs__buf *b, size_t at)
+{
+    size_t n = b->len - at;
+    uint8_t v[10];
+    rs__buf vb = {v, 0, sizeof v};
+    rs__put_uvar(&vb, n);
+    memmove(b->p + at + vb.len, b->p + at, n);
+    memcpy(b->p + at, v, vb.len);
+    b->len += vb.len;
 }
 
 static void entry_drop(rs__persist *p)
@@ -157,10 +183,11 @@ static rs_status entry_name(rs_store *st, rs__persist *p, uint32_t id)
         rs__buf_reserve(st, &p->pend, 4) != RS_OK) {
         return RS_ENOMEM;
     }
-    rs__put_u8(&p->entry, J_NAME);
+    size_t at = op_open(&p->entry, J_NAME);
     rs__put_uvar(&p->entry, id);
     rs__put_uvar(&p->entry, nm->len);
     rs__put_bytes(&p->entry, nm->s, nm->len);
+    op_close(&p->entry, at);
     rs__put_bytes(&p->pend, &id, 4);
     return RS_OK;
 }
@@ -341,7 +368,7 @@ rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
     if (entry_room(st, p, need) != RS_OK) {
         return OOM();
     }
-    rs__put_u8(&p->entry, J_INSERT);
+    size_t at = op_open(&p->entry, J_INSERT);
     rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         rs__put_value(&p->entry, c->sch.fields[f].type, &c->vals[f]);
@@ -351,6 +378,7 @@ rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
         rs__put_uvar(&p->entry, a->new_list[k].name);
         rs__put_avalue(&p->entry, &a->new_list[k].val);
     }
+    op_close(&p->entry, at);
     rs_status rc = op_done(st, p, um_, uam_);
     if (rc != RS_OK) {
         p->undo.len = um_;
@@ -378,9 +406,10 @@ rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot)
         if (entry_room(st, p, 1 + 10 + key_bound(c, slot)) != RS_OK) {
             return OOM();
         }
-        rs__put_u8(&p->entry, J_REMOVE);
+        size_t at = op_open(&p->entry, J_REMOVE);
         rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
         put_key(&p->entry, c, slot);
+        op_close(&p->entry, at);
     }
     rs_status rc = op_done(st, p, um_, uam_);
     if (rc != RS_OK) {
@@ -416,11 +445,12 @@ rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
         if (entry_room(st, p, need) != RS_OK) {
             return OOM();
         }
-        rs__put_u8(&p->entry, J_SET);
+        size_t at = op_open(&p->entry, J_SET);
         rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
         put_key(&p->entry, c, slot);
         rs__put_uvar(&p->entry, (uint64_t)f);
         rs__put_value(&p->entry, t, v);
+        op_close(&p->entry, at);
     }
     rs_status rc = op_done(st, p, um_, uam_);
     if (rc != RS_OK) {
@@ -461,13 +491,14 @@ rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
             entry_room(st, p, need) != RS_OK) {
             return OOM();
         }
-        rs__put_u8(&p->entry, v ? J_BIND : J_UNBIND);
+        size_t at = op_open(&p->entry, v ? J_BIND : J_UNBIND);
         rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
         put_key(&p->entry, c, slot);
         rs__put_uvar(&p->entry, name);
         if (v) {
             rs__put_avalue(&p->entry, v);
         }
+        op_close(&p->entry, at);
     }
     rs_status rc = op_done(st, p, um_, uam_);
     if (rc != RS_OK) {
@@ -489,10 +520,11 @@ rs_status rs__p_class(rs_store *st, rs_class *c)
         return rs__err(st, RS_ENOMEM, "out of memory journaling class '%s'",
                        c->sch.name);
     }
-    rs__put_u8(&p->entry, J_CLASS);
+    size_t at = op_open(&p->entry, J_CLASS);
     rs__put_uvar(&p->entry, n);
     rs_class_format(c, (char *)p->entry.p + p->entry.len, n + 1);
     p->entry.len += n;
+    op_close(&p->entry, at);
     rs_status rc = entry_write(st, p);
     if (rc == RS_OK) {
         p->jclasses++;
@@ -761,10 +793,10 @@ static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
 
 /* Apply the op at r, or (apply false: the part of a journal a snapshot
  * already holds) only learn its names and step over it. */
-static rs_status replay_op(rs_store *st, replay *rp, rs__rd *r, bool apply)
+static rs_status replay_op(rs_store *st, replay *rp, unsigned kind, rs__rd *r,
+                           bool apply)
 {
     rs__loaded *l = rp->l;
-    unsigned kind = rs__get_u8(r);
     if (kind == J_CLASS) {
         uint64_t n = rs__get_uvar(r);
         const uint8_t *text = n < (1u << 24) ? rs__get_bytes(r, n) : NULL;
@@ -926,9 +958,17 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                            off, start);
         }
         while (r.p < r.end) {
-            rs_status rc = replay_op(st, rp, &r, off >= start);
-            if (rc == RS_OK && r.bad) {
-                rc = rs__err(st, RS_EFORMAT, "an op cut short");
+            unsigned kind = rs__get_u8(&r);
+            uint64_t olen = rs__get_uvar(&r);
+            const uint8_t *body = olen <= (uint64_t)(r.end - r.p)
+                                      ? rs__get_bytes(&r, olen)
+                                      : NULL;
+            rs__rd o = {body, body + olen, body == NULL};
+            rs_status rc = o.bad ? rs__err(st, RS_EFORMAT, "an op runs past "
+                                           "its entry")
+                                 : replay_op(st, rp, kind, &o, off >= start);
+            if (rc == RS_OK && (o.bad || o.p != o.end)) {
+                rc = rs__err(st, RS_EFORMAT, "an op of the wrong length");
             }
             if (rc != RS_OK) {
                 char msg[sizeof st->err];
@@ -961,7 +1001,7 @@ static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id,
     rs__attrs *a = &st->attrs;
     size_t need = J_HEADER + E_HEAD + tail_len;
     for (uint32_t i = 0; i < a->n_names; i++) {
-        need += 21 + a->names[i].len;
+        need += 21 + OP_SLACK + a->names[i].len;
     }
     if (!path || !tmp || rs__buf_reserve(st, &b, need) != RS_OK) {
         path_free(st, path);
@@ -974,10 +1014,11 @@ static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id,
         size_t at = b.len;
         b.len += E_HEAD;
         for (uint32_t i = 0; i < a->n_names; i++) {
-            rs__put_u8(&b, J_NAME);
+            size_t op = op_open(&b, J_NAME);
             rs__put_uvar(&b, i);
             rs__put_uvar(&b, a->names[i].len);
             rs__put_bytes(&b, a->names[i].s, a->names[i].len);
+            op_close(&b, op);
         }
         size_t n = b.len - at - E_HEAD;
         rs__buf h = {b.p + at, 0, E_HEAD};
