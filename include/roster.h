@@ -239,6 +239,11 @@ RS_API size_t rs_class_format(const rs_class *cls, char *buf, size_t buflen);
 /* The class of that name in st, or NULL.  NUL-terminated name. */
 RS_API rs_class *rs_class_find(const rs_store *st, const char *name);
 
+/* The classes of st in declaration order: rs_n_classes() of them,
+ * rs_class_at(st, i) for i below that (NULL past the end). */
+RS_API size_t rs_n_classes(const rs_store *st);
+RS_API rs_class *rs_class_at(const rs_store *st, size_t i);
+
 RS_API const char *rs_class_name(const rs_class *cls);
 RS_API unsigned rs_class_flags(const rs_class *cls);
 RS_API size_t rs_class_n_fields(const rs_class *cls);
@@ -594,6 +599,36 @@ RS_API RS_NODISCARD rs_status rs_load(rs_store *st, const char *path,
 RS_API RS_NODISCARD rs_status rs_load_buffer(rs_store *st, const void *buf,
                                              size_t len, const char *name,
                                              rs_load_info *info);
+
+typedef enum rs_file_kind {
+    RS_FILE_SNAPSHOT = 1,
+    RS_FILE_JOURNAL = 2
+} rs_file_kind;
+
+/* What rs_inspect() finds in a snapshot or journal file. */
+typedef struct rs_file_info {
+    rs_file_kind kind;
+    uint32_t version;
+    uint64_t bytes;      /* the file's size */
+    uint64_t id;         /* a snapshot's id; for a journal, the id of the
+                            snapshot it follows (0: none) */
+    uint64_t prev_id;    /* a snapshot written by a compaction: the journal */
+    uint64_t prev_off;   /* it continues, and the offset it starts from */
+    size_t n_blocks;     /* snapshot blocks, or whole journal entries */
+    size_t n_classes;    /* class declarations */
+    size_t n_records;    /* snapshot records, or journal inserts */
+    size_t n_names;      /* attribute names declared */
+    size_t n_removes, n_sets, n_binds, n_unbinds; /* journal changes */
+    size_t n_groups;     /* journal entries holding more than one change */
+    uint64_t torn_bytes; /* a torn last journal entry (dropped on open) */
+} rs_file_info;
+
+/* Check the file at path without loading it: its header, and every block's
+ * (snapshot) or entry's (journal) framing and checksum.  OUT *out.  RS_OK;
+ * RS_EFORMAT naming the block or entry and its byte offset; RS_EIO.  st is
+ * only used for messages and memory (the file is read whole). */
+RS_API RS_NODISCARD rs_status rs_inspect(rs_store *st, const char *path,
+                                         rs_file_info *out);
 
 /* ------------------------------------------------------------------------ */
 /* Persistence: the journal and atomic groups                                */

@@ -1317,3 +1317,101 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
     rs__free(st, RS_MEM_META, tail, n ? n : 1);
     return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Inspection                                                                */
+/* ------------------------------------------------------------------------ */
+
+static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
+                                 const char *path, rs_file_info *fi)
+{
+    memset(fi, 0, sizeof *fi);
+    fi->kind = RS_FILE_JOURNAL;
+    fi->bytes = len;
+    rs__rd r = {buf, buf + len, false};
+    const uint8_t *magic = rs__get_bytes(&r, 8);
+    fi->version = rs__get_u32le(&r);
+    rs__get_u32le(&r);
+    fi->id = rs__get_u64le(&r);
+    uint64_t sum = rs__get_u64le(&r);
+    if (r.bad || memcmp(magic, J_MAGIC, 8) != 0 ||
+        sum != XXH3_64bits(buf, 24)) {
+        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
+                       "header)", path);
+    }
+    if (fi->version != J_VERSION) {
+        return rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
+                       "library reads version %u", path, fi->version,
+                       J_VERSION);
+    }
+    size_t off = J_HEADER, k = 0;
+    while (off < len) {
+        k++;
+        rs__rd h = {buf + off, buf + len, false};
+        uint32_t n = rs__get_u32le(&h);
+        uint64_t esum = rs__get_u64le(&h);
+        if (h.bad || n > len - off - E_HEAD) {
+            break;
+        }
+        if (XXH3_64bits(buf + off + E_HEAD, n) != esum) {
+            if (off + E_HEAD + n == len) {
+                break;
+            }
+            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
+                           "checksum mismatch (damaged in the middle of the "
+                           "journal)", path, k, off);
+        }
+        rs__rd e = {buf + off + E_HEAD, buf + off + E_HEAD + n, false};
+        size_t changes = 0;
+        while (e.p < e.end && !e.bad) {
+            unsigned kind = rs__get_u8(&e);
+            uint64_t olen = rs__get_uvar(&e);
+            if (olen > (uint64_t)(e.end - e.p)) {
+                e.bad = true;
+                break;
+            }
+            e.p += olen;
+            changes += kind >= J_INSERT;
+            fi->n_classes += kind == J_CLASS;
+            fi->n_names += kind == J_NAME;
+            fi->n_records += kind == J_INSERT;
+            fi->n_removes += kind == J_REMOVE;
+            fi->n_sets += kind == J_SET;
+            fi->n_binds += kind == J_BIND;
+            fi->n_unbinds += kind == J_UNBIND;
+            if (kind < J_CLASS || kind > J_UNBIND) {
+                e.bad = true;
+            }
+        }
+        if (e.bad) {
+            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
+                           "malformed op", path, k, off);
+        }
+        fi->n_groups += changes > 1;
+        fi->n_blocks++;
+        off += E_HEAD + n;
+    }
+    fi->torn_bytes = len - off;
+    return RS_OK;
+}
+
+rs_status rs_inspect(rs_store *st, const char *path, rs_file_info *out)
+{
+    rs__clear_err(st);
+    if (path == NULL || out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_inspect: NULL argument");
+    }
+    uint8_t *buf;
+    size_t len;
+    rs_status rc = rs__read_file(st, path, &buf, &len);
+    if (rc != RS_OK) {
+        return rc == RS_ENOTFOUND ? RS_EIO : rc;
+    }
+    if (len >= 8 && memcmp(buf, J_MAGIC, 8) == 0) {
+        rc = journal_inspect(st, buf, len, path, out);
+    } else {
+        rc = rs__snap_inspect(st, buf, len, path, out);
+    }
+    rs__free(st, RS_MEM_META, buf, len ? len : 1);
+    return rc;
+}

@@ -614,6 +614,10 @@ static void emit_block(rs_saver *sv, unsigned kind, uint32_t count,
     if (sv->err != RS_OK) {
         return;
     }
+    if (sv->out.len > 0 &&
+        sv->out.len + BLOCK_HEAD + len + BLOCK_SUM > OUT_FLUSH) {
+        flush_out(sv); /* keeps the buffer at OUT_FLUSH */
+    }
     if (len > UINT32_MAX ||
         rs__buf_reserve(sv->st, &sv->out, BLOCK_HEAD + len + BLOCK_SUM) !=
             RS_OK) {
@@ -1185,15 +1189,13 @@ static rs_status load_record(rs_store *st, rs__rd *r, const rs__cmap *m,
     return RS_OK;
 }
 
-rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
-                       const char *name, rs_load_info *info, rs__loaded *l)
+/* Pass one of a load, and rs_inspect() of a snapshot: the header, then
+ * every block's framing and checksum and the order of the blocks. */
+static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
+                           const char *name, rs_file_info *fi,
+                           const uint8_t **names_out, uint32_t *names_len_out)
 {
-    memset(l, 0, sizeof *l);
-    l->first_new_class = st->n_classes;
-    if (info) {
-        memset(info, 0, sizeof *info);
-    }
-    /* Pass one: the header and the framing and checksum of every block. */
+    memset(fi, 0, sizeof *fi);
     if (len == 0) {
         return bad_file(st, name, 0, 0, "empty file, not a snapshot");
     }
@@ -1205,9 +1207,9 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     }
     rs__rd r = {buf + 8, buf + SNAP_HEADER, false};
     uint32_t version = rs__get_u32le(&r), n_classes = rs__get_u32le(&r);
-    l->id = rs__get_u64le(&r);
-    l->prev_id = rs__get_u64le(&r);
-    l->prev_off = rs__get_u64le(&r);
+    fi->id = rs__get_u64le(&r);
+    fi->prev_id = rs__get_u64le(&r);
+    fi->prev_off = rs__get_u64le(&r);
     if (rs__get_u64le(&r) != XXH3_64bits(buf, 40)) {
         return bad_file(st, name, 0, 40, "header checksum mismatch");
     }
@@ -1223,6 +1225,9 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     size_t n_blocks = 0, off = SNAP_HEADER, records = 0, n_class_blocks = 0;
     const uint8_t *names_at = NULL;
     uint32_t names_len = 0, names_count = 0;
+    fi->kind = RS_FILE_SNAPSHOT;
+    fi->version = version;
+    fi->bytes = len;
     bool ended = false;
     unsigned last = 0;
     while (off < len) {
@@ -1280,8 +1285,38 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     if (names_count > RS_ATTR_NAMES_MAX) {
         return bad_file(st, name, 0, 0, "too many attribute names");
     }
+    fi->n_blocks = n_blocks;
+    fi->n_classes = n_classes;
+    fi->n_records = records;
+    fi->n_names = names_count;
+    *names_out = names_at;
+    *names_len_out = names_len;
+    return RS_OK;
+}
+
+rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
+                       const char *name, rs_load_info *info, rs__loaded *l)
+{
+    memset(l, 0, sizeof *l);
+    l->first_new_class = st->n_classes;
+    if (info) {
+        memset(info, 0, sizeof *info);
+    }
+    /* Pass one: the header and the framing and checksum of every block. */
+    rs_file_info fi;
+    const uint8_t *names_at;
+    uint32_t names_len;
+    rs_status rc = snap_scan(st, buf, len, name, &fi, &names_at, &names_len);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    l->id = fi.id;
+    l->prev_id = fi.prev_id;
+    l->prev_off = fi.prev_off;
+    uint32_t n_classes = (uint32_t)fi.n_classes,
+             names_count = (uint32_t)fi.n_names;
+    size_t off, records = fi.n_records;
     /* Pass two: build. */
-    rs_status rc = RS_OK;
     rs_store *scratch = NULL;
     char **names = NULL;
     char *name_bytes = NULL;
@@ -1412,4 +1447,12 @@ rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
     }
     rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;
+}
+
+rs_status rs__snap_inspect(rs_store *st, const uint8_t *buf, size_t len,
+                           const char *name, rs_file_info *fi)
+{
+    const uint8_t *names_at;
+    uint32_t names_len;
+    return snap_scan(st, buf, len, name, fi, &names_at, &names_len);
 }

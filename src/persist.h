@@ -193,6 +193,10 @@ void rs__loaded_free(rs_store *st, rs__loaded *l);
  * declared. */
 void rs__load_undo(rs_store *st, rs__loaded *l);
 
+/* rs_inspect() of a snapshot in memory. */
+rs_status rs__snap_inspect(rs_store *st, const uint8_t *buf, size_t len,
+                           const char *name, rs_file_info *fi);
+
 /* Read a whole file: RS_OK, RS_ENOTFOUND if it does not exist, RS_EIO. */
 rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
                         size_t *len);

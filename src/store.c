@@ -268,6 +268,16 @@ rs_class *rs_class_find(const rs_store *st, const char *name)
     return NULL;
 }
 
+size_t rs_n_classes(const rs_store *st)
+{
+    return st ? st->n_classes : 0;
+}
+
+rs_class *rs_class_at(const rs_store *st, size_t i)
+{
+    return st && i < st->n_classes ? st->classes[i] : NULL;
+}
+
 rs_status rs_class_create(rs_store *st, const char *name,
                           const rs_field_def *fields, size_t n_fields,
                           unsigned flags, rs_class **out)

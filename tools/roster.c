@@ -40,7 +40,8 @@ static void usage(FILE *f)
         "        extras) to FILE or stdout; the same N and S always give\n"
         "        the same bytes.  S defaults to 1.\n"
         "  load  [FILE] [--class TEXT] [--json]\n"
-        "        load a TSV (FILE, or stdin if absent or '-') into a store\n"
+        "        load a TSV (FILE, or stdin if absent or '-') or a snapshot\n"
+        "        (FILE.snap, written by roster save) into a store\n"
         "        and report players, bytes per player by RSS and by the\n"
         "        store's own accounting, load time and the breakdown by\n"
         "        category.  --class declares the class in its text form\n"
@@ -54,6 +55,15 @@ static void usage(FILE *f)
         "        python-dict, python-slots), each in a fresh process, K runs\n"
         "        (default 3), medians and ratios to c-packed; roster\n"
         "        bench --help lists every option (--plot, --slow-runs...)\n"
+        "  save  [FILE] -o OUT.snap [--class TEXT] [--step N]\n"
+        "        load a TSV (or a snapshot) and save it as a snapshot,\n"
+        "        in steps of N records if asked; report the time, the\n"
+        "        file's size against the store's accounted bytes, the extra\n"
+        "        memory the save held, and the time to load it back.\n"
+        "        With --class, a snapshot loads into that (newer) class.\n"
+        "  inspect FILE\n"
+        "        verify a snapshot or a journal (every checksum) and show\n"
+        "        its classes, counts and sizes.\n"
         "  demo  [--players N]\n"
         "        replay the classic __dict__ versus __slots__ session on\n"
         "        the library, then load N canonical players (default\n"
@@ -199,10 +209,139 @@ static void print_group(uint64_t v)
     }
 }
 
+/* What roster load prints (or, --json, writes as one object). */
+static void load_report(const char *name, rs_store *st, rs_class *cls,
+                        double secs, size_t rss0, int json,
+                        const tsv_stats *stats)
+{
+    size_t rss1 = rss_bytes();
+    rs_mem_report m;
+    rs_mem(st, &m);
+    uint64_t n = rs_count(cls);
+    double per = n ? 1.0 / (double)n : 0.0;
+    double rss_pp = (double)(rss1 > rss0 ? rss1 - rss0 : 0) * per;
+    if (json) {
+        printf("{\"file\": \"");
+        for (const char *p = name; *p; p++) {
+            if (*p == '"' || *p == '\\') {
+                putchar('\\');
+            }
+            if ((unsigned char)*p >= 0x20) {
+                putchar(*p);
+            }
+        }
+        printf("\", \"class\": \"%s\", \"players\": %llu, "
+               "\"rss_bytes\": %zu, \"rss_bytes_per_player\": %.2f, "
+               "\"accounted_bytes\": %zu, "
+               "\"accounted_bytes_per_player\": %.2f, "
+               "\"load_seconds\": %.4f, \"ns_per_player\": %.1f, "
+               "\"extras_loaded\": %llu, \"extras_skipped\": %llu, "
+               "\"shapes\": %zu, \"categories\": {",
+               rs_class_name(cls), (unsigned long long)n,
+               rss1 > rss0 ? rss1 - rss0 : 0, rss_pp, m.total,
+               (double)m.total * per, secs, secs * 1e9 * per,
+               (unsigned long long)stats->extras_loaded,
+               (unsigned long long)stats->extras_skipped, m.n_shapes);
+        for (int c = 0; c < RS_MEM__COUNT; c++) {
+            printf("%s\"%s\": %zu", c ? ", " : "",
+                   rs_mem_cat_name((rs_mem_cat)c), m.bytes[c]);
+        }
+        printf("}}\n");
+    } else {
+        printf("roster load %s (class %s)\n", name, rs_class_name(cls));
+        printf("  players           ");
+        print_group(n);
+        printf("\n  load time         %.3f s, %.0f ns a player\n", secs,
+               secs * 1e9 * per);
+        printf("  bytes per player  %.2f by RSS growth, %.2f by the "
+               "store's accounting\n",
+               rss_pp, (double)m.total * per);
+        if (stats->extras_loaded) {
+            printf("  extras            ");
+            print_group(stats->extras_loaded);
+            printf(" dynamic attributes on ");
+            print_group(stats->extras_rows);
+            printf(" players, %zu names, %zu shapes\n", m.n_attr_names,
+                   m.n_shapes);
+        }
+        if (stats->extras_skipped) {
+            printf("  extras skipped    ");
+            print_group(stats->extras_skipped);
+            printf(" attributes on ");
+            print_group(stats->extras_rows);
+            printf(" players (the class is not dynamic)\n");
+        }
+        printf("  by category       bytes a player    bytes\n");
+        for (int c = 0; c < RS_MEM__COUNT; c++) {
+            printf("    %-15s %10.2f      ", rs_mem_cat_name((rs_mem_cat)c),
+                   (double)m.bytes[c] * per);
+            print_group(m.bytes[c]);
+            putchar('\n');
+        }
+        printf("    %-15s %10.2f      ", "total", (double)m.total * per);
+        print_group(m.total);
+        putchar('\n');
+    }
+}
+
+/* Whether path names a roster snapshot (by its magic). */
+static int is_snapshot(const char *path)
+{
+    char magic[8];
+    FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
+    int yes = f && fread(magic, 1, 8, f) == 8 &&
+              memcmp(magic, "RSTRSNAP", 8) == 0;
+    if (f) {
+        fclose(f);
+    }
+    return yes;
+}
+
+/* roster load FILE.snap: the class comes from the file, or from --class
+ * (which may be a newer declaration: the snapshot loads into it). */
+static int load_snapshot(const char *path, const char *class_text, int json)
+{
+    size_t rss0 = rss_bytes();
+    rs_store *st;
+    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        return fail("load: out of memory%s%s", "", "");
+    }
+    rs_class *cls = NULL;
+    if (class_text &&
+        rs_class_parse(st, class_text, strlen(class_text), &cls) != RS_OK) {
+        int r = fail("load: --class: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    rs_load_info li;
+    double t0 = now_s();
+    if (rs_load(st, path, &li) != RS_OK) {
+        int r = fail("load: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    double secs = now_s() - t0;
+    if (cls == NULL) {
+        cls = rs_class_at(st, 0);
+    }
+    if (cls == NULL) {
+        rs_store_close(st);
+        return fail("load: %s holds no class%s", path, "");
+    }
+    if (li.n_dropped && !json) {
+        printf("dropped fields: %s\n", li.dropped);
+    }
+    tsv_stats none;
+    memset(&none, 0, sizeof none);
+    load_report(path, st, cls, secs, rss0, json, &none);
+    rs_store_close(st);
+    return 0;
+}
+
 static int cmd_load(int argc, char **argv)
 {
     const char *path = NULL, *class_text = DEFAULT_CLASS;
-    int json = 0;
+    int json = 0, class_given = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--class") == 0) {
@@ -210,6 +349,7 @@ static int cmd_load(int argc, char **argv)
                 return fail("load: --class needs the class text%s%s", "", "");
             }
             class_text = argv[++i];
+            class_given = 1;
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -222,6 +362,9 @@ static int cmd_load(int argc, char **argv)
         } else {
             return fail("load: more than one file ('%s' and '%s')", path, a);
         }
+    }
+    if (is_snapshot(path)) {
+        return load_snapshot(path, class_given ? class_text : NULL, json);
     }
     FILE *in = stdin;
     if (path && strcmp(path, "-") != 0) {
@@ -263,75 +406,248 @@ static int cmd_load(int argc, char **argv)
         rs_store_close(st);
         return 1;
     }
-    size_t rss1 = rss_bytes();
-    rs_mem_report m;
-    rs_mem(st, &m);
-    uint64_t n = rs_count(cls);
-    double per = n ? 1.0 / (double)n : 0.0;
-    double rss_pp = (double)(rss1 > rss0 ? rss1 - rss0 : 0) * per;
-    if (json) {
-        printf("{\"file\": \"");
-        for (const char *p = name; *p; p++) {
-            if (*p == '"' || *p == '\\') {
-                putchar('\\');
-            }
-            if ((unsigned char)*p >= 0x20) {
-                putchar(*p);
-            }
+    load_report(name, st, cls, secs, rss0, json, &ld.stats);
+    tsv_loader_free(&ld);
+    rs_store_close(st);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* roster save and roster inspect                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Fill st from a TSV (or a snapshot), for roster save. */
+static int fill_store(rs_store *st, const char *path, const char *class_text,
+                      rs_class **cls)
+{
+    if (is_snapshot(path)) {
+        if (class_text &&
+            rs_class_parse(st, class_text, strlen(class_text), cls) !=
+                RS_OK) {
+            return fail("save: --class: %s%s", rs_errmsg(st), "");
         }
-        printf("\", \"class\": \"%s\", \"players\": %llu, "
-               "\"rss_bytes\": %zu, \"rss_bytes_per_player\": %.2f, "
-               "\"accounted_bytes\": %zu, "
-               "\"accounted_bytes_per_player\": %.2f, "
-               "\"load_seconds\": %.4f, \"ns_per_player\": %.1f, "
-               "\"extras_loaded\": %llu, \"extras_skipped\": %llu, "
-               "\"shapes\": %zu, \"categories\": {",
-               rs_class_name(cls), (unsigned long long)n,
-               rss1 > rss0 ? rss1 - rss0 : 0, rss_pp, m.total,
-               (double)m.total * per, secs, secs * 1e9 * per,
-               (unsigned long long)ld.stats.extras_loaded,
-               (unsigned long long)ld.stats.extras_skipped, m.n_shapes);
-        for (int c = 0; c < RS_MEM__COUNT; c++) {
-            printf("%s\"%s\": %zu", c ? ", " : "",
-                   rs_mem_cat_name((rs_mem_cat)c), m.bytes[c]);
+        if (rs_load(st, path, NULL) != RS_OK) {
+            return fail("save: %s%s", rs_errmsg(st), "");
         }
-        printf("}}\n");
-    } else {
-        printf("roster load %s (class %s)\n", name, rs_class_name(cls));
-        printf("  players           ");
-        print_group(n);
-        printf("\n  load time         %.3f s, %.0f ns a player\n", secs,
-               secs * 1e9 * per);
-        printf("  bytes per player  %.2f by RSS growth, %.2f by the "
-               "store's accounting\n",
-               rss_pp, (double)m.total * per);
-        if (ld.stats.extras_loaded) {
-            printf("  extras            ");
-            print_group(ld.stats.extras_loaded);
-            printf(" dynamic attributes on ");
-            print_group(ld.stats.extras_rows);
-            printf(" players, %zu names, %zu shapes\n", m.n_attr_names,
-                   m.n_shapes);
-        }
-        if (ld.stats.extras_skipped) {
-            printf("  extras skipped    ");
-            print_group(ld.stats.extras_skipped);
-            printf(" attributes on ");
-            print_group(ld.stats.extras_rows);
-            printf(" players (the class is not dynamic)\n");
-        }
-        printf("  by category       bytes a player    bytes\n");
-        for (int c = 0; c < RS_MEM__COUNT; c++) {
-            printf("    %-15s %10.2f      ", rs_mem_cat_name((rs_mem_cat)c),
-                   (double)m.bytes[c] * per);
-            print_group(m.bytes[c]);
-            putchar('\n');
-        }
-        printf("    %-15s %10.2f      ", "total", (double)m.total * per);
-        print_group(m.total);
-        putchar('\n');
+        *cls = rs_class_at(st, 0);
+        return 0;
+    }
+    if (class_text == NULL) {
+        class_text = DEFAULT_CLASS;
+    }
+    if (rs_class_parse(st, class_text, strlen(class_text), cls) != RS_OK) {
+        return fail("save: --class: %s%s", rs_errmsg(st), "");
+    }
+    FILE *in = path && strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
+    if (in == NULL) {
+        return fail("save: cannot open '%s': %s", path, strerror(errno));
+    }
+    tsv_loader ld;
+    char err[768];
+    int rc = tsv_loader_init(&ld, st, *cls, err, sizeof err);
+    if (rc == 0) {
+        rc = tsv_load_file(&ld, in, err, sizeof err,
+                           isatty(2) ? load_progress : NULL, NULL);
+    }
+    if (isatty(2) && ld.stats.lines >= 0x10000) {
+        fputc('\n', stderr);
+    }
+    if (in != stdin) {
+        fclose(in);
     }
     tsv_loader_free(&ld);
+    if (rc != 0) {
+        fprintf(stderr, "roster: save: %s: %s\n", path ? path : "-", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_save(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL, *class_text = NULL;
+    uint64_t step = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "-o") == 0 || strcmp(a, "--class") == 0 ||
+             strcmp(a, "--step") == 0) && i + 1 >= argc) {
+            return fail("save: %s needs a value%s", a, "");
+        }
+        if (strcmp(a, "-o") == 0) {
+            out = argv[++i];
+        } else if (strcmp(a, "--class") == 0) {
+            class_text = argv[++i];
+        } else if (strcmp(a, "--step") == 0) {
+            if (parse_u64(argv[++i], &step) != 0 || step == 0) {
+                return fail("save: --step wants a positive number, not "
+                            "'%s'%s", argv[i], "");
+            }
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return fail("save: unknown option '%s'%s", a, "");
+        } else if (path == NULL) {
+            path = a;
+        } else {
+            return fail("save: more than one input ('%s' and '%s')", path,
+                        a);
+        }
+    }
+    if (out == NULL) {
+        return fail("save: -o FILE.snap is required%s%s", "", "");
+    }
+    rs_store *st;
+    rs_class *cls = NULL;
+    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        return fail("save: out of memory%s%s", "", "");
+    }
+    if (fill_store(st, path, class_text, &cls) != 0) {
+        rs_store_close(st);
+        return 1;
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    /* The save, in steps of --step records when asked (a server's way:
+     * it serves requests between steps), else all at once. */
+    rs_saver *sv;
+    rs_save_info si;
+    double worst = 0, t0 = now_s();
+    rs_status rc = rs_save_begin(st, out, &sv);
+    while (rc == RS_OK && step) {
+        double s0 = now_s();
+        rc = rs_save_step(sv, step);
+        worst = now_s() - s0 > worst ? now_s() - s0 : worst;
+    }
+    if (rc == RS_OK || rc == RS_DONE) {
+        rc = rs_save_finish(sv, &si);
+    } else if (step) {
+        rs_save_abort(sv);
+    }
+    double save_s = now_s() - t0;
+    if (rc != RS_OK) {
+        int r = fail("save: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    size_t n = si.n_records;
+    rs_store_close(st);
+    /* Load it back, to time it and to check it. */
+    rs_store *back;
+    if (rs_store_open(NULL, NULL, &back) != RS_OK) {
+        return fail("save: out of memory%s%s", "", "");
+    }
+    rs_load_info li;
+    t0 = now_s();
+    rc = rs_load(back, out, &li);
+    double load_s = now_s() - t0;
+    if (rc != RS_OK || li.n_records != n) {
+        int r = fail("save: reading %s back failed: %s", out,
+                     rs_errmsg(back));
+        rs_store_close(back);
+        return r;
+    }
+    rs_store_close(back);
+    double per = n ? 1.0 / (double)n : 0;
+    printf("roster save %s -> %s\n", path ? path : "-", out);
+    printf("  records           ");
+    print_group(n);
+    printf("\n  save              %.3f s (%.0f ns a record)", save_s,
+           save_s * 1e9 * per);
+    if (step) {
+        printf(", steps of %llu records, longest step %.2f ms",
+               (unsigned long long)step, worst * 1e3);
+    }
+    printf("\n  file              ");
+    print_group(si.bytes);
+    printf(" bytes, %.2f a record, %.2fx the store's %.2f accounted\n",
+           (double)si.bytes * per, (double)si.bytes / (double)m.total,
+           (double)m.total * per);
+    printf("  extra memory      ");
+    print_group(si.extra_bytes);
+    printf(" bytes while saving, %.2f%% of the store\n",
+           100.0 * (double)si.extra_bytes / (double)m.total);
+    printf("  load back         %.3f s (%.0f ns a record), %zu records\n",
+           load_s, load_s * 1e9 * per, li.n_records);
+    return 0;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
+                      strcmp(argv[0], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc != 1 || argv[0][0] == '-') {
+        return fail("inspect: one FILE (a snapshot or a journal)%s%s", "",
+                    "");
+    }
+    const char *path = argv[0];
+    rs_store *st;
+    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        return fail("inspect: out of memory%s%s", "", "");
+    }
+    rs_file_info fi;
+    if (rs_inspect(st, path, &fi) != RS_OK) {
+        int r = fail("inspect: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    printf("%s: roster %s, version %u, ", path,
+           fi.kind == RS_FILE_SNAPSHOT ? "snapshot" : "journal", fi.version);
+    print_group(fi.bytes);
+    printf(" bytes, every checksum verified\n");
+    if (fi.kind == RS_FILE_JOURNAL) {
+        printf("  follows snapshot  %016llx%s\n", (unsigned long long)fi.id,
+               fi.id ? "" : " (none: the journal starts from empty)");
+        printf("  entries           %zu (%zu groups of several changes)\n",
+               fi.n_blocks, fi.n_groups);
+        printf("  changes           %zu inserts, %zu removes, %zu sets, "
+               "%zu binds, %zu unbinds\n", fi.n_records, fi.n_removes,
+               fi.n_sets, fi.n_binds, fi.n_unbinds);
+        printf("  declarations      %zu classes, %zu attribute names\n",
+               fi.n_classes, fi.n_names);
+        if (fi.torn_bytes) {
+            printf("  torn tail         %llu bytes (a write cut short by a "
+                   "crash; dropped when the store opens)\n",
+                   (unsigned long long)fi.torn_bytes);
+        }
+        rs_store_close(st);
+        return 0;
+    }
+    printf("  id                %016llx\n", (unsigned long long)fi.id);
+    if (fi.prev_id) {
+        printf("  compacted from    journal of %016llx at byte %llu\n",
+               (unsigned long long)fi.prev_id,
+               (unsigned long long)fi.prev_off);
+    }
+    printf("  blocks            %zu, %zu attribute names\n", fi.n_blocks,
+           fi.n_names);
+    /* Load it to show the classes and what they cost in memory. */
+    rs_load_info li;
+    if (rs_load(st, path, &li) != RS_OK) {
+        int r = fail("inspect: %s%s", rs_errmsg(st), "");
+        rs_store_close(st);
+        return r;
+    }
+    rs_mem_report m;
+    rs_mem(st, &m);
+    for (size_t i = 0; i < rs_n_classes(st); i++) {
+        rs_class *c = rs_class_at(st, i);
+        char text[4096];
+        rs_class_format(c, text, sizeof text);
+        printf("  class             %s: ", rs_class_name(c));
+        print_group(rs_count(c));
+        printf(" records\n%s\n", text);
+    }
+    printf("  records           ");
+    print_group(li.n_records);
+    printf(", %.2f file bytes a record; loaded, the store accounts ",
+           li.n_records ? (double)fi.bytes / (double)li.n_records : 0.0);
+    print_group(m.total);
+    printf(" bytes (file = %.2fx)\n", m.total ? (double)fi.bytes /
+                                                  (double)m.total : 0.0);
     rs_store_close(st);
     return 0;
 }
@@ -607,6 +923,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "load") == 0) {
         return cmd_load(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "save") == 0) {
+        return cmd_save(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "inspect") == 0) {
+        return cmd_inspect(argc - 2, argv + 2);
     }
     if (strcmp(cmd, "demo") == 0) {
         return cmd_demo(argc - 2, argv + 2);
