@@ -61,6 +61,7 @@ typedef struct failing {
     long n_grows;    /* allocations and growths since the last reset */
     long fail_at;    /* fail the fail_at-th of them; 0: none */
     bool fail_all;   /* fail every allocation and growth */
+    bool fail_rest;  /* fail the fail_at-th and every one after it */
     long n_failed;   /* failures injected since the last reset */
     long contract;   /* calls that broke the allocator contract */
 } failing;
@@ -96,7 +97,8 @@ static void *fail_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
     }
     if (base == NULL || new_len > old_len) {
         a->n_grows++;
-        if (a->fail_all || a->n_grows == a->fail_at) {
+        if (a->fail_all || a->n_grows == a->fail_at ||
+            (a->fail_rest && a->fail_at && a->n_grows > a->fail_at)) {
             a->n_failed++;
             return NULL;
         }
@@ -126,6 +128,7 @@ static void fa_disarm(void)
 {
     fa.fail_at = 0;
     fa.fail_all = false;
+    fa.fail_rest = false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1777,6 +1780,126 @@ static rs_status do_attr_id(void *arg)
     return strstr(rs_errmsg(st), "out of memory") ? RS_ENOMEM : RS_EINVAL;
 }
 
+/* Groups.  A group of changes of every kind (unique and key fields set,
+ * long strings, binds, rebinds, unbinds, removes, inserts into freed and
+ * new slots, a removed key inserted again) runs with its k-th allocation
+ * failing AND every allocation after it: the change that fails rolls the
+ * group back with no memory at all, so the rollback itself must not
+ * allocate.  After each failure the content (handles included) is as
+ * before the group and the structures check out; the accounting may keep
+ * capacity the group grew (a page, an index segment), by design. */
+static rs_handle grp_h[12];
+
+static rs_status grp_step(rs_status rc)
+{
+    if (rc != RS_OK) {
+        rs_status end = rs_group_commit(st);
+        if (end != RS_EGROUP) {
+            fprintf(stderr, "group: commit after a failure returned %s\n",
+                    rs_status_name(end));
+            check_failures++;
+        }
+    }
+    return rc;
+}
+
+static rs_status do_group(void *arg)
+{
+    (void)arg;
+    rs_status rc = rs_group_begin(st);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_value name = rs_val_cstr("a-new-unique-name"), tag = text_val(40);
+    rs_value loot = text_val(90), x = text_val(300);
+    rs_value key = rs_val_cstr("new-key-0006");
+    prec r1 = make_rec(900, 3), r2 = make_rec(901, 3), r3 = make_rec(7, 2);
+#define GRP(call)                                                           \
+    do {                                                                    \
+        if ((rc = grp_step(call)) != RS_OK) {                               \
+            return rc;                                                      \
+        }                                                                   \
+    } while (0)
+    GRP(rs_set_field(st, grp_h[0], F_NAME, &name));
+    GRP(rs_set_field(st, grp_h[1], F_TAG, &tag));
+    GRP(rs_set_attr(st, grp_h[2], "loot", &loot));
+    GRP(rs_set_attr(st, grp_h[3], "x", &x));
+    GRP(rs_del_attr(st, grp_h[4], "guild"));
+    GRP(rs_remove(st, grp_h[5]));
+    insert_arg a1 = {r1, RS_NULL_HANDLE}, a2 = {r2, RS_NULL_HANDLE};
+    GRP(do_insert(&a1));
+    GRP(rs_set_attr(st, a1.h, "loot", &loot));
+    GRP(do_insert(&a2));
+    GRP(rs_set_field(st, grp_h[6], F_UID, &key));
+    GRP(rs_remove(st, grp_h[7]));
+    insert_arg a3 = {r3, RS_NULL_HANDLE}; /* grp_h[7]'s uid and name */
+    GRP(do_insert(&a3));
+#undef GRP
+    return rs_group_commit(st);
+}
+
+static void test_group_rollback(void)
+{
+    open_dyn_player();
+    init_text();
+    for (long i = 0; i < 12; i++) {
+        prec r = make_rec(i, 2);
+        grp_h[i] = insert_plain(&r);
+        edict ed;
+        memset(&ed, 0, sizeof ed);
+        bind_plain(grp_h[i], &ed, "x", rs_val_int(i));
+        bind_plain(grp_h[i], &ed, "guild", text_val(20 + (size_t)i));
+        bind_plain(grp_h[i], &ed, "vip", rs_val_bool(i % 2 == 0));
+    }
+    snapshot before = take();
+    long k = 1, failures = 0;
+    for (;; k++) {
+        fa_arm(k);
+        fa.fail_rest = true;
+        rs_status rc = do_group(NULL);
+        long failed = fa.n_failed;
+        fa_disarm();
+        check_accounting("group");
+        if (rc == RS_OK) {
+            CHECK_EQ(failed, 0);
+            break;
+        }
+        failures++;
+        if (rc != RS_ENOMEM) {
+            fprintf(stderr, "group, failing from allocation %ld: %s (%s)\n",
+                    k, rs_status_name(rc), rs_errmsg(st));
+            check_failures++;
+            break;
+        }
+        snapshot after = take();
+        if (after.digest != before.digest || after.count != before.count) {
+            fprintf(stderr, "group, failing from allocation %ld: the "
+                            "rollback left other content\n",
+                    k);
+            check_failures++;
+        }
+        rs_status chk = rs__store_check(st);
+        if (chk != RS_OK) {
+            fprintf(stderr, "group, failing from allocation %ld: "
+                            "rs__store_check returned %s\n",
+                    k, rs_status_name(chk));
+            check_failures++;
+        }
+        for (int i = 0; i < 12; i++) {
+            CHECK_OK(st, rs_check(st, grp_h[i]));
+        }
+        if (k > 2000) {
+            break;
+        }
+    }
+    printf("  group: %ld failure points, each rolled back without memory\n",
+           failures);
+    CHECK(failures >= 5);
+    CHECK_EQ(rs_count(player), before.count + 1);
+    n_classes = 0;
+    close_store();
+}
+
 static void test_attr_id(void)
 {
     open_dyn_player();
@@ -1893,6 +2016,7 @@ int main(int argc, char **argv)
         {"attr_delete", test_attr_delete},
         {"attr_id", test_attr_id},
         {"attr_no_alloc", test_attr_no_alloc},
+        {"group_rollback", test_group_rollback},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);
