@@ -989,74 +989,95 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
 /* Opening                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Create base.journal afresh for snapshot id: header, a NAME op for every
- * name the store knows, then tail (bytes of the old journal); fsynced and
- * renamed into place.  Opens it as p->jfd. */
-static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id,
-                                const uint8_t *tail, size_t tail_len)
+/* A journal's first bytes for snapshot id: the header, then one entry
+ * declaring every attribute name the store knows. */
+static rs_status journal_head(rs_store *st, uint64_t id, rs__buf *b)
+{
+    rs__attrs *a = &st->attrs;
+    size_t need = J_HEADER + E_HEAD;
+    for (uint32_t i = 0; i < a->n_names; i++) {
+        need += 21 + OP_SLACK + a->names[i].len;
+    }
+    if (rs__buf_reserve(st, b, need) != RS_OK) {
+        return rs__err(st, RS_ENOMEM, "out of memory writing a journal");
+    }
+    b->len = J_HEADER;
+    put_header(b->p, id);
+    if (a->n_names > 0) {
+        size_t at = b->len;
+        b->len += E_HEAD;
+        for (uint32_t i = 0; i < a->n_names; i++) {
+            size_t op = op_open(b, J_NAME);
+            rs__put_uvar(b, i);
+            rs__put_uvar(b, a->names[i].len);
+            rs__put_bytes(b, a->names[i].s, a->names[i].len);
+            op_close(b, op);
+        }
+        size_t n = b->len - at - E_HEAD;
+        rs__buf h = {b->p + at, 0, E_HEAD};
+        rs__put_u32le(&h, (uint32_t)n);
+        rs__put_u64le(&h, XXH3_64bits(b->p + at + E_HEAD, n));
+    }
+    return RS_OK;
+}
+
+/* The journal file of this store is now fd, len bytes, following snapshot
+ * id; names below n_declared are declared in it. */
+static void journal_install(rs_store *st, rs__persist *p, int fd,
+                            uint64_t len, uint64_t id, uint32_t n_declared)
+{
+    if (p->jfd >= 0) {
+        close(p->jfd);
+    }
+    p->jfd = fd;
+    p->jlen = len;
+    p->snap_id = id;
+    p->last_sync = rs__now_ns();
+    p->jbroken = false;
+    if (n_declared > p->jnames_cap) {
+        uint32_t cap = n_declared + 64;
+        uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap,
+                                 cap);
+        if (m == NULL) {
+            return; /* names are declared again as they are used */
+        }
+        memset(m + p->jnames_cap, 0, cap - p->jnames_cap);
+        p->jnames = m;
+        p->jnames_cap = cap;
+    }
+    if (n_declared > 0) {
+        memset(p->jnames, 1, n_declared);
+    }
+}
+
+/* Create base.journal afresh for snapshot id (fsynced, renamed into
+ * place) and journal into it. */
+static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id)
 {
     char *path = journal_path(st, p->base, ".journal");
     char *tmp = journal_path(st, p->base, ".journal.tmp");
     rs__buf b = {0};
-    rs__attrs *a = &st->attrs;
-    size_t need = J_HEADER + E_HEAD + tail_len;
-    for (uint32_t i = 0; i < a->n_names; i++) {
-        need += 21 + OP_SLACK + a->names[i].len;
-    }
-    if (!path || !tmp || rs__buf_reserve(st, &b, need) != RS_OK) {
-        path_free(st, path);
-        path_free(st, tmp);
-        return rs__err(st, RS_ENOMEM, "out of memory writing a journal");
-    }
-    b.len = J_HEADER;
-    put_header(b.p, id);
-    if (a->n_names > 0) {
-        size_t at = b.len;
-        b.len += E_HEAD;
-        for (uint32_t i = 0; i < a->n_names; i++) {
-            size_t op = op_open(&b, J_NAME);
-            rs__put_uvar(&b, i);
-            rs__put_uvar(&b, a->names[i].len);
-            rs__put_bytes(&b, a->names[i].s, a->names[i].len);
-            op_close(&b, op);
+    rs_status rc = path && tmp ? journal_head(st, id, &b)
+                               : rs__err(st, RS_ENOMEM, "out of memory");
+    int fd = -1;
+    if (rc == RS_OK) {
+        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write_all(fd, b.p, b.len, 0) != 0 ||
+            fdatasync(fd) != 0 || rename(tmp, path) != 0 ||
+            rs__fsync_dir(path) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+            }
+            unlink(tmp);
         }
-        size_t n = b.len - at - E_HEAD;
-        rs__buf h = {b.p + at, 0, E_HEAD};
-        rs__put_u32le(&h, (uint32_t)n);
-        rs__put_u64le(&h, XXH3_64bits(b.p + at + E_HEAD, n));
-    }
-    rs__put_bytes(&b, tail, tail_len);
-    rs_status rc = RS_OK;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
-        rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
-        rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            fd = -1;
-        }
-        unlink(tmp);
     }
     if (rc == RS_OK) {
-        if (p->jfd >= 0) {
-            close(p->jfd);
-        }
-        p->jfd = fd;
-        p->jlen = b.len;
-        p->snap_id = id;
-        p->last_sync = rs__now_ns();
-        p->jbroken = false;
-        uint32_t cap = a->n_names + 64;
-        uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap,
-                                 cap);
-        if (m) {
-            memset(m, 1, a->n_names);
-            memset(m + a->n_names, 0, cap - a->n_names);
-            p->jnames = m;
-            p->jnames_cap = cap;
-        } else { /* names are declared again as they are used */
+        /* With no journal before it, nothing is declared in p->jnames. */
+        if (p->jnames) {
             memset(p->jnames, 0, p->jnames_cap);
         }
+        journal_install(st, p, fd, b.len, id, st->attrs.n_names);
     }
     rs__buf_free(st, &b);
     path_free(st, path);
@@ -1210,7 +1231,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
             uint64_t id = rs__saver_id(sv);
             rc = rs_save_finish(sv, NULL);
             if (rc == RS_OK) {
-                rc = journal_create(st, p, id, NULL, 0);
+                rc = journal_create(st, p, id);
                 p->jclasses = st->n_classes;
             }
         }
@@ -1276,45 +1297,105 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
         return rs__err(st, RS_EINVAL, "rs_save_begin: no path, and the store "
                        "is not durable");
     }
+    if (p->jbroken) {
+        return rs__err(st, RS_EIO, "%s.journal: unusable; reopen the store",
+                       p->base);
+    }
     char *snap = journal_path(st, p->base, ".snap");
-    if (snap == NULL) {
-        return rs__err(st, RS_ENOMEM, "out of memory");
-    }
-    rs_status rc = rs__save_open(st, snap, p->snap_id, p->jlen, out);
-    path_free(st, snap);
+    char *tmp = journal_path(st, p->base, ".journal.tmp");
+    rs__buf b = {0};
+    rs_saver *sv = NULL;
+    rs_status rc = snap && tmp ? rs__save_open(st, snap, p->snap_id, p->jlen,
+                                               &sv)
+                               : rs__err(st, RS_ENOMEM, "out of memory");
+    /* The next journal starts now, beside the save: its head (the new
+     * snapshot's id, the names known now), then, step by step, what the
+     * current journal receives from here on. */
     if (rc == RS_OK) {
-        rs__saver_mark_compact(*out);
-        p->compact_from = p->jlen;
+        rs__saver_mark_compact(sv); /* from here, freeing it cleans up */
+        rc = journal_head(st, rs__saver_id(sv), &b);
     }
+    if (rc == RS_OK) {
+        p->cfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (p->cfd < 0 || write_all(p->cfd, b.p, b.len, 0) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
+        }
+    }
+    if (rc == RS_OK) {
+        p->clen = b.len;
+        p->ccopied = p->jlen;
+        p->cnames = st->attrs.n_names;
+        *out = sv;
+    } else if (sv) {
+        char msg[sizeof st->err];
+        memcpy(msg, st->err, sizeof msg);
+        rs_save_abort(sv); /* removes the new journal too */
+        rs__err(st, rc, "%s", msg);
+    }
+    rs__buf_free(st, &b);
+    path_free(st, snap);
+    path_free(st, tmp);
     return rc;
+}
+
+rs_status rs__compact_copy(rs_store *st)
+{
+    rs__persist *p = st->p;
+    uint8_t chunk[16384];
+    while (p->ccopied < p->jlen) {
+        size_t n = p->jlen - p->ccopied < sizeof chunk
+                       ? (size_t)(p->jlen - p->ccopied)
+                       : sizeof chunk;
+        ssize_t r = pread(p->jfd, chunk, n, (off_t)p->ccopied);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0 || write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
+            return rs__err(st, RS_EIO, "%s.journal.tmp: copying the journal: "
+                           "%s", p->base,
+                           r == 0 ? "short read" : strerror(errno));
+        }
+        p->ccopied += (uint64_t)r;
+        p->clen += (uint64_t)r;
+    }
+    return RS_OK;
+}
+
+void rs__compact_abort(rs_store *st)
+{
+    rs__persist *p = st->p;
+    if (p && p->cfd >= 0) {
+        close(p->cfd);
+        p->cfd = -1;
+        char *tmp = journal_path(st, p->base, ".journal.tmp");
+        if (tmp) {
+            unlink(tmp);
+            path_free(st, tmp);
+        }
+    }
 }
 
 rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
 {
     rs__persist *p = st->p;
-    uint64_t from = p->compact_from;
-    size_t n = (size_t)(p->jlen - from);
-    uint8_t *tail = rs__alloc(st, RS_MEM_META, n ? n : 1);
-    if (tail == NULL) {
-        return rs__err(st, RS_ENOMEM, "out of memory switching the journal "
-                       "(the snapshot is in place; the old journal still "
-                       "applies)");
+    char *path = journal_path(st, p->base, ".journal");
+    char *tmp = journal_path(st, p->base, ".journal.tmp");
+    rs_status rc = path && tmp ? rs__compact_copy(st)
+                               : rs__err(st, RS_ENOMEM, "out of memory");
+    if (rc == RS_OK && (fdatasync(p->cfd) != 0 || rename(tmp, path) != 0 ||
+                        rs__fsync_dir(path) != 0)) {
+        rc = rs__err(st, RS_EIO, "%s: %s (the snapshot is in place; the old "
+                     "journal still applies)", tmp, strerror(errno));
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(p->jfd, tail + got, n - got, (off_t)(from + got));
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            rs__free(st, RS_MEM_META, tail, n ? n : 1);
-            return rs__err(st, RS_EIO, "%s.journal: reading it back: %s",
-                           p->base, r == 0 ? "short file" : strerror(errno));
-        }
-        got += (size_t)r;
+    if (rc == RS_OK) {
+        int fd = p->cfd;
+        p->cfd = -1;
+        journal_install(st, p, fd, p->clen, rs__saver_id(sv), p->cnames);
+    } else {
+        rs__compact_abort(st);
     }
-    rs_status rc = journal_create(st, p, rs__saver_id(sv), tail, n);
-    rs__free(st, RS_MEM_META, tail, n ? n : 1);
+    path_free(st, path);
+    path_free(st, tmp);
     return rc;
 }
 

@@ -45,6 +45,9 @@
  * then builds; a record the store refuses (a bad value, a duplicate key)
  * undoes the whole load.
  */
+#ifdef __linux__
+#define _GNU_SOURCE /* sync_file_range() */
+#endif
 #include "persist.h"
 
 #include <errno.h>
@@ -496,6 +499,7 @@ rs_status rs__p_get(rs_store *st, rs__persist **out)
             return RS_ENOMEM;
         }
         p->jfd = -1;
+        p->cfd = -1;
         st->p = p;
     }
     *out = st->p;
@@ -556,6 +560,7 @@ struct rs_saver {
     rs__buf blk;  /* the RECORDS block being filled */
     uint32_t blk_class, blk_count;
     uint64_t written; /* bytes handed to write() */
+    uint64_t synced;  /* bytes whose writeback was started */
     uint32_t n_classes;
     uint32_t *hw;     /* per class: slots at the start */
     uint8_t **done;   /* per class: a bit per slot below hw */
@@ -579,7 +584,7 @@ static void note_extra(rs_saver *sv)
     sv->extra = sizeof *sv + sv->out.cap + sv->blk.cap +
                 sv->n_classes * (sizeof *sv->hw + sizeof *sv->done);
     for (uint32_t i = 0; i < sv->n_classes; i++) {
-        sv->extra += (sv->hw[i] + 7u) / 8u;
+        sv->extra += sv->hw[i] / 8u + 1u;
     }
     if (sv->extra > sv->extra_peak) {
         sv->extra_peak = sv->extra;
@@ -605,6 +610,16 @@ static void flush_out(rs_saver *sv)
         sv->written += (uint64_t)n;
     }
     sv->out.len = 0;
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Start writing back what is written so far, without waiting: the
+     * fsync at the end (when writers wait) then finds little left to do. */
+    if (sv->err == RS_OK && sv->written > sv->synced) {
+        (void)sync_file_range(sv->fd, (off_t)sv->synced,
+                              (off_t)(sv->written - sv->synced),
+                              SYNC_FILE_RANGE_WRITE);
+        sv->synced = sv->written;
+    }
+#endif
 }
 
 /* Frame a block into the write buffer. */
@@ -711,11 +726,14 @@ uint64_t rs__saver_id(const rs_saver *sv)
 static void saver_free(rs_saver *sv)
 {
     rs_store *st = sv->st;
+    if (sv->compact) {
+        rs__compact_abort(st); /* the next journal, unless it took over */
+    }
     if (sv->fd >= 0) {
         close(sv->fd);
     }
     for (uint32_t i = 0; i < sv->n_classes && sv->done; i++) {
-        rs__free(st, RS_MEM_META, sv->done[i], (sv->hw[i] + 7u) / 8u);
+        rs__free(st, RS_MEM_META, sv->done[i], sv->hw[i] / 8u + 1u);
     }
     if (sv->done) {
         rs__free(st, RS_MEM_META, sv->done, sv->n_classes * sizeof *sv->done);
@@ -776,7 +794,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
                                       (sv->hw && sv->done));
     for (uint32_t i = 0; ok && i < sv->n_classes; i++) {
         uint32_t hw = st->classes[i]->n_slots;
-        sv->done[i] = rs__calloc(st, RS_MEM_META, (hw + 7u) / 8u);
+        sv->done[i] = rs__calloc(st, RS_MEM_META, hw / 8u + 1u);
         if (sv->done[i] == NULL) {
             ok = false;
             break;
@@ -855,6 +873,9 @@ rs_status rs_save_step(rs_saver *sv, size_t budget)
         uint8_t *done = sv->done[sv->cls];
         while (sv->slot < hw) {
             if (budget && visited == budget) {
+                if (sv->compact && rs__compact_copy(st) != RS_OK) {
+                    sv->err = RS_EIO;
+                }
                 return sv->err != RS_OK ? sv->err : RS_OK;
             }
             uint32_t s = sv->slot++;
@@ -865,6 +886,9 @@ rs_status rs_save_step(rs_saver *sv, size_t budget)
         }
         sv->cls++;
         sv->slot = 0;
+    }
+    if (sv->err == RS_OK && sv->compact && rs__compact_copy(st) != RS_OK) {
+        sv->err = RS_EIO;
     }
     if (sv->err != RS_OK) {
         /* The message was set where the write failed; say it again, the
@@ -880,6 +904,7 @@ void rs_save_abort(rs_saver *sv)
     if (sv == NULL) {
         return;
     }
+
     if (sv->fd >= 0) {
         close(sv->fd);
         sv->fd = -1;

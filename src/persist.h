@@ -98,7 +98,10 @@ typedef struct rs__persist {
     rs_sync sync;
     uint64_t snap_id;   /* the snapshot the journal follows */
     uint64_t jlen;      /* bytes in the journal file */
-    uint64_t compact_from; /* jlen when the running compaction began */
+    int cfd;            /* a compaction's next journal (BASE.journal.tmp) */
+    uint64_t clen;      /* its length */
+    uint64_t ccopied;   /* bytes of the journal copied into it so far */
+    uint32_t cnames;    /* names it declares in its head */
     uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */
     uint8_t *jnames;    /* per name id: declared in this journal file */
     uint32_t jnames_cap;
@@ -167,6 +170,10 @@ void rs__saver_mark_compact(rs_saver *sv);
  * snapshot; after the save's rename, switch the journal over. */
 rs_status rs__compact_begin(rs_store *st, rs_saver **out);
 rs_status rs__compact_finish(rs_store *st, rs_saver *sv);
+/* Copy what the journal received since the last copy into the next one
+ * (every save step), and give the next one up (an aborted save). */
+rs_status rs__compact_copy(rs_store *st);
+void rs__compact_abort(rs_store *st);
 /* A file class's mapping onto a store class, built by the loader. */
 typedef struct rs__cmap { /* (struct rs__cmap, declared above) */
     rs_class *c;      /* the store's class */
