@@ -64,6 +64,8 @@ typedef struct rep_result {
     char checksum[32];
     double accounted; /* roster only */
     double cat[8];    /* roster only: bytes a player by category */
+    double snap[4];   /* roster only: snapshot save s, load s, bytes a
+                         player, ratio to the accounted bytes */
     char version[64]; /* sqlite or python version */
 } rep_result;
 
@@ -264,7 +266,11 @@ static double median(double *v, int n)
 /* Fill res with the medians of the runs of representation r among ts. */
 static int collect(size_t r, const task *ts, size_t n, rep_result *res)
 {
-    double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS], cats[8][MAX_RUNS];
+    double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS], cats[8][MAX_RUNS],
+        snaps[4][MAX_RUNS];
+    static const char *const snap_keys[4] = {
+        "snapshot_save_s", "snapshot_load_s", "snapshot_bytes_per_player",
+        "snapshot_ratio"};
     memset(res, 0, sizeof *res);
     int k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -287,6 +293,9 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
             vals[m][k] = json_num(line, metric_keys[m]);
         }
         acct[k] = json_num(line, "accounted_bytes_per_player");
+        for (int j = 0; j < 4; j++) {
+            snaps[j][k] = json_num(line, snap_keys[j]);
+        }
         for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
             char key[64];
             snprintf(key, sizeof key, "cat_%s",
@@ -312,6 +321,9 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
         res->m[m] = median(vals[m], k);
     }
     res->accounted = median(acct, k);
+    for (int j = 0; j < 4; j++) {
+        res->snap[j] = median(snaps[j], k);
+    }
     for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
         res->cat[c] = median(cats[c], k);
     }
@@ -426,6 +438,12 @@ static void print_table(const rep_result *res, size_t pack, uint64_t n)
         }
         printf(")\n");
     }
+    if (res[0].ran && res[0].snap[0] == res[0].snap[0]) {
+        printf("roster's snapshot: save %.3f s, load %.3f s, %.2f bytes a "
+               "player (%.2fx its accounting)\n",
+               res[0].snap[0], res[0].snap[1], res[0].snap[2],
+               res[0].snap[3]);
+    }
 }
 
 #if defined(__clang__)
@@ -471,6 +489,13 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
             if (r == 0 && res[0].accounted == res[0].accounted) {
                 printf(", \"accounted_bytes_per_player\": %.2f",
                        res[0].accounted);
+            }
+            if (r == 0 && res[0].snap[0] == res[0].snap[0]) {
+                printf(", \"snapshot_save_s\": %.4f, \"snapshot_load_s\": "
+                       "%.4f, \"snapshot_bytes_per_player\": %.2f, "
+                       "\"snapshot_ratio\": %.3f",
+                       res[0].snap[0], res[0].snap[1], res[0].snap[2],
+                       res[0].snap[3]);
             }
         }
         printf("}");

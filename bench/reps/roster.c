@@ -258,11 +258,45 @@ int main(int argc, char **argv)
             ((double)bench_rss_bytes() - (double)rss_before) / (double)n;
     }
 
-    char extra[512];
+    /* 8. The store to a snapshot and back (not part of the protocol's
+     * phases: roster's persistence, reported beside them). */
+    char snap[] = "/tmp/roster-bench-snap-XXXXXX";
+    int sfd = mkstemp(snap);
+    if (sfd < 0) {
+        bench_die("roster: mkstemp: %s", snap);
+    }
+    close(sfd);
+    rs_save_info si;
+    t0 = bench_now_ns();
+    if (rs_save(st, snap, &si) != RS_OK) {
+        fail(st, "snapshot save");
+    }
+    double save_s = (double)(bench_now_ns() - t0) / 1e9;
+    rs_store *back;
+    rs_load_info li;
+    if (rs_store_open(NULL, NULL, &back) != RS_OK) {
+        fail(NULL, "open");
+    }
+    t0 = bench_now_ns();
+    if (rs_load(back, snap, &li) != RS_OK || li.n_records != rs_count(cls)) {
+        fail(back, "snapshot load");
+    }
+    double load_s = (double)(bench_now_ns() - t0) / 1e9;
+    rs_mem_report now;
+    rs_mem(st, &now);
+    rs_store_close(back);
+    unlink(snap);
+
+    char extra[768];
     int len = snprintf(extra, sizeof extra,
                        "\"accounted_bytes_per_player\": %.2f, "
-                       "\"shapes\": %zu",
-                       (double)mem.total / (double)n, mem.n_shapes);
+                       "\"shapes\": %zu, \"snapshot_save_s\": %.4f, "
+                       "\"snapshot_load_s\": %.4f, "
+                       "\"snapshot_bytes_per_player\": %.2f, "
+                       "\"snapshot_ratio\": %.3f",
+                       (double)mem.total / (double)n, mem.n_shapes, save_s,
+                       load_s, (double)si.bytes / (double)li.n_records,
+                       (double)si.bytes / (double)now.total);
     for (int c = 0; c < RS_MEM__COUNT && len > 0 && len < (int)sizeof extra;
          c++) {
         len += snprintf(extra + len, sizeof extra - (size_t)len,
