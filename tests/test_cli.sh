@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_cli.sh ROSTER: the command-line tool end to end: gen, load (text and
-# JSON, good and bad input), and the demo's transcript.
+# JSON, good and bad input), the demo's transcript, and snapshots (save,
+# inspect, load, a newer class, damaged files).
 set -u
 roster=$1
 tmp=$(mktemp -d)
@@ -64,6 +65,46 @@ for line in \
 done
 # p.x reads 123 right after it is bound.
 check "demo reads p.x back" grep -qzP '>>> p.x\n123\n' "$tmp/demo.txt"
+
+# Snapshots: save, inspect, load, a newer class, damage.
+"$roster" save "$tmp/p.tsv" -o "$tmp/p.snap" --step 500 >"$tmp/save.txt"
+check "save counts records" has "$tmp/save.txt" "records           3,000"
+check "save reports the extra memory" has "$tmp/save.txt" "extra memory"
+check "save loads the file back" has "$tmp/save.txt" "3000 records"
+"$roster" inspect "$tmp/p.snap" >"$tmp/inspect.txt"
+check "inspect verifies" has "$tmp/inspect.txt" "every checksum verified"
+check "inspect shows the class" has "$tmp/inspect.txt" "name: str(32) unique inline(12);"
+check "inspect counts" has "$tmp/inspect.txt" "class             Player: 3,000 records"
+"$roster" load "$tmp/p.snap" >"$tmp/load-snap.txt"
+check "load reads a snapshot" has "$tmp/load-snap.txt" "players           3,000"
+"$roster" load --class 'Player { uid: str(16) key; name: str(40) unique; level: u32; rank: u8 = 1 } dynamic' \
+    "$tmp/p.snap" >"$tmp/evolve.txt"
+check "a newer class drops fields" has "$tmp/evolve.txt" "dropped fields: Player.stat"
+if "$roster" load --class 'Player { uid: str(16) key; level: u8 } dynamic' \
+    "$tmp/p.snap" >/dev/null 2>"$tmp/narrow.txt"; then
+    echo "FAILED: a narrower field must not load"
+    fails=$((fails + 1))
+fi
+check "narrowing is named" has "$tmp/narrow.txt" "Player.level: the file has u16, the class declares u8"
+size=$(stat -c %s "$tmp/p.snap")
+head -c $((size / 2)) "$tmp/p.snap" >"$tmp/cut.snap"
+if "$roster" inspect "$tmp/cut.snap" >/dev/null 2>"$tmp/cut.txt"; then
+    echo "FAILED: a truncated snapshot must fail inspection"
+    fails=$((fails + 1))
+fi
+check "truncation is reported" has "$tmp/cut.txt" "truncated"
+cp "$tmp/p.snap" "$tmp/flip.snap"
+printf '\xff' | dd of="$tmp/flip.snap" bs=1 seek=$((size / 3)) conv=notrunc 2>/dev/null
+if "$roster" load "$tmp/flip.snap" >/dev/null 2>"$tmp/flip.txt"; then
+    echo "FAILED: a damaged snapshot must not load"
+    fails=$((fails + 1))
+fi
+check "damage is located" has "$tmp/flip.txt" "checksum mismatch"
+if "$roster" inspect "$tmp/p.tsv" >/dev/null 2>"$tmp/notsnap.txt"; then
+    echo "FAILED: a TSV is not a snapshot"
+    fails=$((fails + 1))
+fi
+check "a TSV is named as not a snapshot" has "$tmp/notsnap.txt" "not a roster snapshot"
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
