@@ -50,6 +50,23 @@ if "$roster" bench --players 0 >/dev/null 2>&1; then
     fail "--players 0 must be refused"
 fi
 
+# bench_persist, when given: it runs, on a small store, every persistence
+# path it times (a journaled load, a compaction under writes, a reopen, a
+# save and a load, three fsync policies) and reports each.
+if [ -n "${2:-}" ]; then
+    if "$2" --players 3000 --always 10 --json >"$tmp/persist.json" 2>"$tmp/err.txt"; then
+        for key in journaled_insert_ns compact_longest_step_ms compact_switch_ms \
+            compact_extra_bytes reopen_seconds save_seconds load_seconds \
+            snapshot_ratio update_ns_always; do
+            grep -q "\"$key\"" "$tmp/persist.json" || fail "bench_persist lacks $key"
+        done
+    else
+        cat "$tmp/err.txt"
+        fail "bench_persist exited with an error"
+    fi
+fi
+grep -q '"snapshot_load_s"' "$tmp/b.json" || fail "roster's snapshot times are not in the JSON"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; table:"
     cat "$tmp/table.txt"
