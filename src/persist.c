@@ -1424,9 +1424,10 @@ done:
 
 static rs_status load_check(rs_store *st)
 {
-    if (st->p && (st->p->jfd >= 0 || st->p->in_group)) {
-        return rs__err(st, RS_EINVAL, "rs_load: not on a durable store or "
-                       "inside a group (load before rs_durable_open())");
+    if (st->p && (st->p->jfd >= 0 || st->p->in_group || st->p->saver)) {
+        return rs__err(st, RS_EINVAL, "rs_load: not on a durable store, "
+                       "inside a group or while a save runs (load before "
+                       "rs_durable_open())");
     }
     return RS_OK;
 }
