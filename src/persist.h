@@ -99,6 +99,8 @@ typedef struct rs__persist {
     uint64_t snap_id;   /* the snapshot the journal follows */
     uint64_t jlen;      /* bytes in the journal file */
     int cfd;            /* a compaction's next journal (BASE.journal.tmp) */
+    int old_jfd;        /* a replaced journal, freed a step at a time */
+    uint64_t old_len;
     uint64_t clen;      /* its length */
     uint64_t ccopied;   /* bytes of the journal copied into it so far */
     uint32_t cnames;    /* names it declares in its head */
