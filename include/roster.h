@@ -589,9 +589,13 @@ typedef struct rs_load_info {
  * type, a shorter string, another key) is RS_EINVAL naming the field.
  * Every block is verified before anything is built.  On any failure
  * (RS_EIO, RS_EFORMAT naming the file, the block and the byte offset,
- * RS_EINVAL, RS_ENOMEM, or a record the store refuses) st is left as it
- * was: the records loaded so far are removed and the classes declared from
- * the file dropped.  OUT *info (may be NULL). */
+ * RS_EINVAL, RS_ENOMEM, or a record the store refuses) st holds what it
+ * held before: the records loaded so far are removed (their slots keep
+ * their generations, so no earlier handle comes back to life) and the
+ * classes declared from the file dropped.  Capacity the load grew (string
+ * and row pages, index segments, interned attribute names) stays, as free
+ * space.  Not on a durable store, inside a group, or while a save runs
+ * (RS_EINVAL).  OUT *info (may be NULL). */
 RS_API RS_NODISCARD rs_status rs_load(rs_store *st, const char *path,
                                       rs_load_info *info);
 
@@ -654,8 +658,11 @@ typedef enum rs_sync {
  * every change.  st must hold no records.  Classes st declares before the
  * call receive their records as rs_load() describes; if any class changed
  * shape the store is compacted at once, so the files follow the new
- * declaration.  OUT *info (may be NULL).  Errors as rs_load(); on failure
- * st is as it was and not durable. */
+ * declaration.  One store at a time may use a BASE: the call takes
+ * BASE.lock (flock) until the store closes, else RS_EIO.  Compaction is the
+ * caller's choice: rs_save_begin(st, NULL, ...) when the journal has grown
+ * (rs_inspect() gives its size).  OUT *info (may be NULL).  Errors as
+ * rs_load(); on failure st is as it was and not durable. */
 RS_API RS_NODISCARD rs_status rs_durable_open(rs_store *st, const char *base,
                                               rs_sync sync,
                                               rs_load_info *info);

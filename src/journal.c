@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -202,7 +203,6 @@ static rs_status fail_journal(rs_store *st, rs__persist *p, const char *what)
     if (ftruncate(p->jfd, (off_t)p->jlen) != 0) {
         p->jbroken = true;
     }
-    entry_drop(p);
     return rs__err(st, RS_EIO, "%s.journal: %s: %s%s", p->base, what,
                    strerror(e),
                    p->jbroken ? " (journal unusable: reopen the store)" : "");
@@ -251,11 +251,14 @@ static rs_status entry_write(rs_store *st, rs__persist *p)
     rs__buf h = {p->entry.p, 0, E_HEAD};
     rs__put_u32le(&h, (uint32_t)len);
     rs__put_u64le(&h, XXH3_64bits(p->entry.p + E_HEAD, len));
+    rs_status rc = RS_OK;
     if (write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
-        return fail_journal(st, p, "write failed");
+        rc = fail_journal(st, p, "write failed");
+    } else {
+        rc = journal_fsync(st, p, false);
     }
-    rs_status rc = journal_fsync(st, p, false);
     if (rc != RS_OK) {
+        entry_drop(p); /* the change it carried is refused */
         return rc;
     }
     p->jlen += p->entry.len;
@@ -529,6 +532,10 @@ rs_status rs__p_class(rs_store *st, rs_class *c)
     if (p->jfd < 0) {
         return RS_OK;
     }
+    if (p->jbroken) {
+        return rs__err(st, RS_EIO, "%s.journal: a failed write could not be "
+                       "cut off; reopen the store", p->base);
+    }
     size_t n = rs_class_format(c, NULL, 0);
     if (entry_room(st, p, 1 + 10 + n + 1) != RS_OK) {
         entry_drop(p);
@@ -759,7 +766,6 @@ void rs_group_abort(rs_store *st)
 /* What replay knows: the classes by journal number, the names by id. */
 typedef struct replay {
     rs__loaded *l;  /* cmaps: snapshot classes, then CLASS ops */
-    uint32_t cap_cmaps;
     char **names;   /* by journal name id (owned copies), NULL if unknown */
     uint32_t n_names;
     rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
@@ -824,18 +830,17 @@ static rs_status replay_op(rs_store *st, replay *rp, unsigned kind, rs__rd *r,
             return rs__err(st, RS_EFORMAT, "bad class: %s",
                            rs_errmsg(rp->scratch));
         }
-        if (l->n_cmaps == rp->cap_cmaps) {
-            uint32_t cap = rp->cap_cmaps ? rp->cap_cmaps * 2 : 4;
+        if (l->n_cmaps == l->cap_cmaps) {
+            uint32_t cap = l->cap_cmaps ? l->cap_cmaps * 2 : 4;
             rs__cmap *m = rs__realloc(st, RS_MEM_META, l->cmaps,
-                                      l->n_cmaps * sizeof *m,
+                                      l->cap_cmaps * sizeof *m,
                                       cap * sizeof *m);
             if (m == NULL) {
                 return rs__err(st, RS_ENOMEM, "out of memory replaying");
             }
-            /* rs__loaded_free() frees n_cmaps entries: keep the array at
-             * exactly n_cmaps between calls. */
+            memset(m + l->cap_cmaps, 0, (cap - l->cap_cmaps) * sizeof *m);
             l->cmaps = m;
-            rp->cap_cmaps = cap;
+            l->cap_cmaps = cap;
         }
         target = rs_class_find(st, rs_class_name(fc));
         if (target == NULL) {
@@ -939,6 +944,16 @@ static rs_status replay_op(rs_store *st, replay *rp, unsigned kind, rs__rd *r,
     }
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Replay the journal in buf from offset start; *good is where the last
  * whole entry ends.  Entries before start (which the snapshot holds) are
  * read only for the names they declare. */
@@ -959,8 +974,10 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
             break; /* torn: it runs past the end */
         }
         if (XXH3_64bits(buf + off + E_HEAD, n) != sum) {
-            if (off + E_HEAD + n == len) {
-                break; /* the last entry, torn mid-write */
+            if (off + E_HEAD + n == len || all_zero(buf + off, len - off)) {
+                /* The last entry, torn mid-write; or a file system that
+                 * grew the file before the data reached it: zeros. */
+                break;
             }
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
                            "checksum mismatch (damaged in the middle of the "
@@ -979,9 +996,16 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                                       ? rs__get_bytes(&r, olen)
                                       : NULL;
             rs__rd o = {body, body + olen, body == NULL};
-            rs_status rc = o.bad ? rs__err(st, RS_EFORMAT, "an op runs past "
-                                           "its entry")
-                                 : replay_op(st, rp, kind, &o, off >= start);
+            rs_status rc = RS_OK;
+            if (o.bad) {
+                rc = rs__err(st, RS_EFORMAT, "an op runs past its entry");
+            } else if (off >= start || kind == J_NAME) {
+                rc = replay_op(st, rp, kind, &o, true);
+            } else {
+                /* The snapshot holds it (and its classes): only the names
+                 * this part declares matter to the ops that follow. */
+                o.p = o.end;
+            }
             if (rc == RS_OK && (o.bad || o.p != o.end)) {
                 rc = rs__err(st, RS_EFORMAT, "an op of the wrong length");
             }
@@ -1152,19 +1176,38 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (info) {
         memset(info, 0, sizeof *info);
     }
+    /* 0. One store at a time on these files: BASE.lock, held (flock) until
+     * the store closes; the kernel lets go if the process dies. */
+    if (rc == RS_OK) {
+        char *lock = journal_path(st, base, ".lock");
+        p->lockfd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)
+                         : -1;
+        if (lock == NULL) {
+            rc = rs__err(st, RS_ENOMEM, "out of memory");
+        } else if (p->lockfd < 0) {
+            rc = rs__err(st, RS_EIO, "%s: %s", lock, strerror(errno));
+        } else if (flock(p->lockfd, LOCK_EX | LOCK_NB) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: %s", lock,
+                         errno == EWOULDBLOCK ? "another store (in this or "
+                                                "another process) has these "
+                                                "files open"
+                                              : strerror(errno));
+        }
+        path_free(st, lock);
+    }
     /* 1. The snapshot. */
     if (rc == RS_OK) {
         rc = rs__read_file(st, snap, &sbuf, &slen);
         if (rc == RS_OK) {
             rc = rs__load_mem(st, sbuf, slen, snap, info, &l);
             loaded = rc == RS_OK;
-            rp.cap_cmaps = l.n_cmaps;
         } else if (rc == RS_ENOTFOUND) {
             rc = RS_OK;
         }
     }
     /* 2. The journal. */
     size_t good = 0, n_entries = 0;
+    uint64_t jid = 0;
     bool have_journal = false, stale = false;
     if (rc == RS_OK) {
         rc = rs__read_file(st, jpath, &jbuf, &jlen);
@@ -1181,6 +1224,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         rs__get_u32le(&r);
         uint64_t id = rs__get_u64le(&r), sum = rs__get_u64le(&r);
         size_t start = J_HEADER;
+        jid = id;
         if (jlen < J_HEADER) {
             /* A crash while the journal was first written: nothing in it
              * was ever acknowledged. */
@@ -1195,9 +1239,12 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
                          J_VERSION);
         } else if (id == l.id) {
             start = J_HEADER;
-        } else if (l.prev_id != 0 && id == l.prev_id && l.prev_off <= jlen &&
+        } else if (l.prev_id != 0 && id == l.prev_id &&
                    l.prev_off >= J_HEADER) {
-            start = (size_t)l.prev_off; /* compaction cut short */
+            /* A compaction cut short between its renames: the snapshot
+             * holds this journal up to prev_off (a journal shorter than
+             * that lost only what the snapshot holds). */
+            start = l.prev_off < jlen ? (size_t)l.prev_off : jlen;
             stale = true;
         } else {
             rc = rs__err(st, RS_EFORMAT, "%s: the journal follows another "
@@ -1246,8 +1293,12 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     p->sync = sync;
     if (rc == RS_OK && compact) {
         /* A fresh snapshot of what was loaded, then a fresh journal. */
+        /* Its header names the journal just replayed, and where it ends:
+         * a crash before the fresh journal is in place leaves this
+         * snapshot beside that journal, which then adds nothing. */
         rs_saver *sv;
-        rc = rs__save_open(st, snap, 0, 0, &sv);
+        rc = rs__save_open(st, snap, have_journal ? jid : 0,
+                           have_journal ? good : 0, &sv);
         if (rc == RS_OK) {
             uint64_t id = rs__saver_id(sv);
             rc = rs_save_finish(sv, NULL);
@@ -1271,6 +1322,10 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         if (p->jfd >= 0) {
             close(p->jfd);
             p->jfd = -1;
+        }
+        if (p->lockfd >= 0) {
+            close(p->lockfd);
+            p->lockfd = -1;
         }
         if (loaded || have_journal) {
             rs__load_undo(st, &l);
@@ -1403,17 +1458,23 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
     char *tmp = journal_path(st, p->base, ".journal.tmp");
     rs_status rc = path && tmp ? rs__compact_copy(st)
                                : rs__err(st, RS_ENOMEM, "out of memory");
-    if (rc == RS_OK && (fdatasync(p->cfd) != 0 || rename(tmp, path) != 0 ||
-                        rs__fsync_dir(path) != 0)) {
+    if (rc == RS_OK && (fdatasync(p->cfd) != 0 || rename(tmp, path) != 0)) {
         rc = rs__err(st, RS_EIO, "%s: %s (the snapshot is in place; the old "
                      "journal still applies)", tmp, strerror(errno));
     }
-    if (rc == RS_OK) {
+    if (rc != RS_OK) {
+        rs__compact_abort(st);
+    } else {
+        /* Renamed: from here the new journal is the one a reopen reads,
+         * whatever else fails, so it is the one to write to. */
         int fd = p->cfd;
         p->cfd = -1;
         journal_install(st, p, fd, p->clen, rs__saver_id(sv), p->cnames);
-    } else {
-        rs__compact_abort(st);
+        if (rs__fsync_dir(path) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: fsync of its directory: %s (the "
+                         "new journal is in use; its name may not survive a "
+                         "power loss)", path, strerror(errno));
+        }
     }
     path_free(st, path);
     path_free(st, tmp);
@@ -1456,7 +1517,7 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
             break;
         }
         if (XXH3_64bits(buf + off + E_HEAD, n) != esum) {
-            if (off + E_HEAD + n == len) {
+            if (off + E_HEAD + n == len || all_zero(buf + off, len - off)) {
                 break;
             }
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "

@@ -435,12 +435,14 @@ rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
         return rs__err(st, RS_EIO, "%s: %s", path, strerror(errno));
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return rs__err(st, RS_EIO, "%s: %s", path,
-                       S_ISREG(sb.st_mode) ? strerror(e)
-                                           : "not a regular file");
+        return rs__err(st, RS_EIO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return rs__err(st, RS_EIO, "%s: not a regular file", path);
     }
     size_t n = (size_t)sb.st_size;
     uint8_t *p = rs__alloc(st, RS_MEM_META, n ? n : 1);
@@ -501,6 +503,7 @@ rs_status rs__p_get(rs_store *st, rs__persist **out)
         p->jfd = -1;
         p->cfd = -1;
         p->old_jfd = -1;
+        p->lockfd = -1;
         st->p = p;
     }
     *out = st->p;
@@ -530,11 +533,15 @@ void rs__p_free(rs_store *st)
     if (p == NULL) {
         return;
     }
+    /* Each of these may release st->p when it was the last user. */
     if (p->saver) {
         rs_save_abort(p->saver);
     }
-    if (p->in_group) {
+    if ((p = st->p) != NULL && p->in_group) {
         rs_group_abort(st);
+    }
+    if ((p = st->p) == NULL) {
+        return;
     }
     if (p->jfd >= 0) {
         if (p->sync != RS_SYNC_NEVER) {
@@ -546,6 +553,10 @@ void rs__p_free(rs_store *st)
     if (p->old_jfd >= 0) {
         close(p->old_jfd);
         p->old_jfd = -1;
+    }
+    if (p->lockfd >= 0) {
+        close(p->lockfd);
+        p->lockfd = -1;
     }
     free_str(st, p->base);
     p->base = NULL;
@@ -746,7 +757,7 @@ static void saver_free(rs_saver *sv)
     if (sv->fd >= 0) {
         close(sv->fd);
     }
-    for (uint32_t i = 0; i < sv->n_classes && sv->done; i++) {
+    for (uint32_t i = 0; i < sv->n_classes && sv->done && sv->hw; i++) {
         rs__free(st, RS_MEM_META, sv->done[i], sv->hw[i] / 8u + 1u);
     }
     if (sv->done) {
@@ -797,6 +808,10 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
     size_t plen = strlen(path);
     sv->path = dup_str(st, path);
     sv->tmp = rs__alloc(st, RS_MEM_META, plen + 5);
+    if (sv->tmp) { /* saver_free() reads it as a string */
+        memcpy(sv->tmp, path, plen);
+        memcpy(sv->tmp + plen, ".tmp", 5);
+    }
     sv->n_classes = st->n_classes;
     if (sv->n_classes) {
         sv->hw = rs__calloc(st, RS_MEM_META,
@@ -819,8 +834,6 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
         saver_free(sv);
         return rs__err(st, RS_ENOMEM, "out of memory starting a save");
     }
-    memcpy(sv->tmp, path, plen);
-    memcpy(sv->tmp + plen, ".tmp", 5);
     sv->fd = open(sv->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (sv->fd < 0) {
         rs_status rc = rs__err(st, RS_EIO, "%s: cannot create: %s", sv->tmp,
@@ -969,6 +982,13 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
         saver_err(sv, "close failed");
     }
     sv->fd = sv->err == RS_OK ? -1 : sv->fd;
+    /* A compaction's snapshot says "the journal up to here is in me": that
+     * part of the journal must be on disk before the snapshot's name is,
+     * whatever the fsync policy, or a crash could leave a snapshot that
+     * points past the end of its journal. */
+    if (sv->err == RS_OK && sv->compact && fdatasync(st->p->jfd) != 0) {
+        saver_err(sv, "fdatasync of the journal failed");
+    }
     if (sv->err == RS_OK && rename(sv->tmp, sv->path) != 0) {
         saver_err(sv, "rename failed");
     }
@@ -1116,9 +1136,9 @@ void rs__loaded_free(rs_store *st, rs__loaded *l)
         rs__free(st, RS_MEM_META, m->types, m->n_fields * sizeof *m->types);
         rs__free(st, RS_MEM_META, m->to, m->n_fields * sizeof *m->to);
     }
-    rs__free(st, RS_MEM_META, l->cmaps, l->n_cmaps * sizeof *l->cmaps);
+    rs__free(st, RS_MEM_META, l->cmaps, l->cap_cmaps * sizeof *l->cmaps);
     l->cmaps = NULL;
-    l->n_cmaps = 0;
+    l->n_cmaps = l->cap_cmaps = 0;
 }
 
 void rs__load_undo(rs_store *st, rs__loaded *l)
@@ -1126,7 +1146,7 @@ void rs__load_undo(rs_store *st, rs__loaded *l)
     for (uint32_t i = 0; i < l->n_cmaps; i++) {
         if (l->cmaps[i].c && (uint32_t)l->cmaps[i].c->id - 1u <
                                  l->first_new_class) {
-            rs__class_clear(st, l->cmaps[i].c);
+            rs__class_empty(st, l->cmaps[i].c);
         }
     }
     rs__classes_truncate(st, l->first_new_class);
@@ -1361,8 +1381,11 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     char *name_bytes = NULL;
     rs_named *nv = NULL;
     size_t nv_len = (RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1) * sizeof *nv;
-    l->cmaps = rs__calloc(st, RS_MEM_META,
-                          (n_classes ? n_classes : 1) * sizeof *l->cmaps);
+    l->cap_cmaps = n_classes ? n_classes : 1;
+    l->cmaps = rs__calloc(st, RS_MEM_META, l->cap_cmaps * sizeof *l->cmaps);
+    if (l->cmaps == NULL) {
+        l->cap_cmaps = 0;
+    }
     names = rs__calloc(st, RS_MEM_META,
                        (names_count ? names_count : 1) * sizeof *names);
     name_bytes = rs__alloc(st, RS_MEM_META, names_len + names_count + 1);

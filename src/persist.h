@@ -100,6 +100,7 @@ typedef struct rs__persist {
     uint64_t jlen;      /* bytes in the journal file */
     int cfd;            /* a compaction's next journal (BASE.journal.tmp) */
     int old_jfd;        /* a replaced journal, freed a step at a time */
+    int lockfd;         /* BASE.lock, flock()ed while durable */
     uint64_t old_len;
     uint64_t clen;      /* its length */
     uint64_t ccopied;   /* bytes of the journal copied into it so far */
@@ -158,8 +159,9 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
                        const rs_value *v);
 rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
                              uint32_t n);
-/* Remove every record of c and give back its pages and index segments. */
-void rs__class_clear(rs_store *st, rs_class *c);
+/* Remove every record of c (a failed load into a class that was empty).
+ * Slots keep their generations, so no handle of before aliases. */
+void rs__class_empty(rs_store *st, rs_class *c);
 /* Drop the classes declared after the first n. */
 void rs__classes_truncate(rs_store *st, uint32_t n);
 
@@ -187,7 +189,7 @@ typedef struct rs__cmap { /* (struct rs__cmap, declared above) */
 
 typedef struct rs__loaded {
     rs__cmap *cmaps;
-    uint32_t n_cmaps;
+    uint32_t n_cmaps, cap_cmaps;
     uint64_t id, prev_id, prev_off;
     uint32_t first_new_class; /* classes declared by the load start here */
 } rs__loaded;

@@ -379,24 +379,13 @@ void rs__classes_truncate(rs_store *st, uint32_t n)
     }
 }
 
-void rs__class_clear(rs_store *st, rs_class *c)
+void rs__class_empty(rs_store *st, rs_class *c)
 {
     for (uint32_t slot = 0; slot < c->n_slots; slot++) {
         if (rs__row_live(rs__row(c, slot))) {
             rs__remove_slot(st, c, slot);
         }
     }
-    rs__attrs_class_free(st, c);
-    size_t page_bytes = (size_t)c->row_len << c->page_shift;
-    for (uint32_t i = 0; i < c->n_pages; i++) {
-        rs__free(st, RS_MEM_RECORDS, c->pages[i], page_bytes);
-    }
-    rs__free(st, RS_MEM_META, c->pages, c->cap_pages * sizeof *c->pages);
-    c->pages = NULL;
-    c->n_pages = c->cap_pages = c->n_slots = c->n_free = c->n_retired = 0;
-    c->free_head = RS_SLOT_NONE;
-    /* The indexes are empty now but keep their segments: rebuilding them
-     * would need memory, and clearing must not fail. */
 }
 
 size_t rs_count(const rs_class *cls)
