@@ -675,8 +675,11 @@ RS_API RS_NODISCARD rs_status rs_journal_sync(rs_store *st);
  * sets, binds and unbinds on any records, then rs_group_commit().  Either
  * every change applies or none does.  When a change in the group fails it
  * returns its error as usual and the group is rolled back at once: the
- * store is as before rs_group_begin() (handles included; a record inserted
- * by the group is removed), and every later change is refused with
+ * store holds what it held before rs_group_begin(), and every handle of
+ * before is valid again; a record the group inserted is removed and its
+ * slot's generation stays advanced, so the handles the group returned are
+ * stale for good (and capacity the group grew stays, as free space).
+ * Every later change is refused with
  * RS_EGROUP until rs_group_commit() (which then returns RS_EGROUP) or
  * rs_group_abort().  On a durable store the group is one journal entry, so
  * after a crash either all of it is there or none.  Class declarations and
