@@ -58,13 +58,16 @@ test_all() {
         ctest --output-on-failure -j2)
     echo "== libFuzzer targets, 30 seconds each from the committed corpora"
     CC=clang-14 build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DROSTER_FUZZ=ON
+    # fuzz_class, fuzz_tsv, fuzz_snapshot, fuzz_journal; undefined behaviour
+    # stops a run like a crash does.
     for t in build-fuzz/fuzz/fuzz_*; do
         [ -x "$t" ] || continue
         local name corpus tmp
         name=$(basename "$t" | sed 's/^fuzz_//')
         corpus=fuzz/corpus/$name
         tmp=$(mktemp -d)
-        "$t" -max_total_time=30 -timeout=10 -print_final_stats=0 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            "$t" -max_total_time=30 -timeout=10 -print_final_stats=0 \
             "$tmp" "$corpus" >/dev/null 2>build-fuzz/fuzz-$name.log || {
             tail -40 build-fuzz/fuzz-$name.log
             echo "run.sh: fuzz_$name failed (log: build-fuzz/fuzz-$name.log)"

@@ -855,7 +855,8 @@ static rs_status replay_op(rs_store *st, replay *rp, unsigned kind, rs__rd *r,
     if (kind == J_NAME) {
         uint64_t id = rs__get_uvar(r), n = rs__get_uvar(r);
         const uint8_t *p = n <= RS_MAX_NAME ? rs__get_bytes(r, n) : NULL;
-        if (p == NULL || id >= RS_ATTR_NAMES_MAX) {
+        if (p == NULL || id >= RS_ATTR_NAMES_MAX ||
+            !rs__is_ident((const char *)p, n)) {
             return rs__err(st, RS_EFORMAT, "a bad attribute name");
         }
         if (id >= rp->n_names) {
@@ -995,7 +996,7 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
             const uint8_t *body = olen <= (uint64_t)(r.end - r.p)
                                       ? rs__get_bytes(&r, olen)
                                       : NULL;
-            rs__rd o = {body, body + olen, body == NULL};
+            rs__rd o = {body, body ? body + olen : NULL, body == NULL};
             rs_status rc = RS_OK;
             if (o.bad) {
                 rc = rs__err(st, RS_EFORMAT, "an op runs past its entry");

@@ -1400,7 +1400,7 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     for (uint32_t i = 0; i < names_count; i++) {
         uint64_t n = rs__get_uvar(&nr);
         const uint8_t *p = n <= RS_MAX_NAME ? rs__get_bytes(&nr, n) : NULL;
-        if (p == NULL) {
+        if (p == NULL || !rs__is_ident((const char *)p, n)) {
             rc = bad_file(st, name, 0, 0, "bad NAMES block");
             goto done;
         }
