@@ -554,19 +554,25 @@ typedef struct rs_save_info {
 RS_API RS_NODISCARD rs_status rs_save_begin(rs_store *st, const char *path,
                                             rs_saver **out);
 
-/* Write up to budget more records (0: all of them).  RS_OK while records
- * remain, RS_DONE when all are written (then call rs_save_finish()), or an
- * error (RS_EIO), after which only rs_save_abort() is left. */
+/* Write up to budget more records (0: all of them); once all are written,
+ * each call does one finishing step: the last blocks and the file's fsync;
+ * for a compaction the journal's fdatasync; the rename and the directory's
+ * fsync; for a compaction the next journal's fdatasync, then its rename.
+ * So a call never waits for more than one of those.  RS_OK while steps
+ * remain, RS_DONE when the file is in place (then call rs_save_finish()),
+ * or an error (RS_EIO), after which only rs_save_abort() is left. */
 RS_API RS_NODISCARD rs_status rs_save_step(rs_saver *sv, size_t budget);
 
-/* Write what remains, then the trailer, fsync, rename, fsync the directory;
- * for a compaction, switch the journal.  Frees sv whatever happens.  OUT
- * *info (may be NULL).  RS_OK or RS_EIO (the old file, if any, is left
- * untouched and the temporary file removed). */
+/* Do every step that remains (rs_save_step() until RS_DONE) and free sv,
+ * whatever happens.  OUT *info (may be NULL).  RS_OK or RS_EIO: then the
+ * temporary file is removed and, unless the failure came after the rename,
+ * the old file is untouched; a compaction that fails leaves the old
+ * journal in use, and the files open to the same store either way. */
 RS_API RS_NODISCARD rs_status rs_save_finish(rs_saver *sv,
                                              rs_save_info *info);
 
-/* Give up a save: the temporary file is removed, PATH is untouched. */
+/* Give up a save: the temporary file is removed; PATH is untouched unless
+ * a step already renamed the snapshot into place. */
 RS_API void rs_save_abort(rs_saver *sv);
 
 /* rs_save_begin(), then everything at once: the simple way. */

@@ -585,6 +585,9 @@ struct rs_saver {
     size_t n_records, n_early;
     size_t extra, extra_peak; /* bytes this save holds */
     rs_status err;
+    char msg[400];    /* what failed, said again by later calls */
+    int phase;        /* PH_WALK, then the finishing steps */
+    bool renamed;     /* the snapshot is in place under its name */
     uint64_t id, prev_id, prev_off, t0;
 };
 
@@ -592,7 +595,9 @@ static void saver_err(rs_saver *sv, const char *what)
 {
     if (sv->err == RS_OK) {
         sv->err = RS_EIO;
-        rs__err(sv->st, RS_EIO, "%s: %s: %s", sv->tmp, what, strerror(errno));
+        snprintf(sv->msg, sizeof sv->msg, "%s: %s: %s", sv->tmp, what,
+                 strerror(errno));
+        rs__err(sv->st, RS_EIO, "%s", sv->msg);
     }
 }
 
@@ -889,66 +894,32 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
     return rs__save_open(st, path, 0, 0, out);
 }
 
-rs_status rs_save_step(rs_saver *sv, size_t budget)
+/* A save's steps after the walk, one per rs_save_step() call, so that no
+ * call waits for more than one fsync (or a rename and a directory fsync):
+ * writers between the calls never wait for the whole sequence. */
+enum {
+    PH_WALK,      /* records, up to the budget per call */
+    PH_SNAP_SYNC, /* the names and END blocks, flush, fsync, close */
+    PH_JOURNAL,   /* compaction: the journal up to the snapshot's moment
+                     on disk before the snapshot's name is */
+    PH_RENAME,    /* rename, fsync of the directory */
+    PH_NEXT_SYNC, /* compaction: the next journal's copy on disk */
+    PH_SWITCH,    /* compaction: the rest copied, renamed, installed */
+    PH_DONE
+};
+
+static void saver_fail(rs_saver *sv)
 {
-    rs_store *st = sv->st;
-    rs__clear_err(st);
-    size_t visited = 0;
-    while (sv->err == RS_OK && sv->cls < sv->n_classes) {
-        rs_class *c = st->classes[sv->cls];
-        uint32_t hw = sv->hw[sv->cls];
-        uint8_t *done = sv->done[sv->cls];
-        while (sv->slot < hw) {
-            if (budget && visited == budget) {
-                if (sv->compact && rs__compact_copy(st) != RS_OK) {
-                    sv->err = RS_EIO;
-                }
-                return sv->err != RS_OK ? sv->err : RS_OK;
-            }
-            uint32_t s = sv->slot++;
-            visited++;
-            if (!bit_get(done, s) && rs__row_live(rs__row(c, s))) {
-                save_record(sv, c, s);
-            }
-        }
-        sv->cls++;
-        sv->slot = 0;
-    }
-    if (sv->err == RS_OK && sv->compact && rs__compact_copy(st) != RS_OK) {
+    if (sv->err == RS_OK) {
         sv->err = RS_EIO;
+        memcpy(sv->msg, sv->st->err, sizeof sv->msg);
+        sv->msg[sizeof sv->msg - 1] = '\0';
     }
-    if (sv->err != RS_OK) {
-        /* The message was set where the write failed; say it again, the
-         * calls in between cleared it. */
-        return rs__err(st, sv->err, "%s: the save failed (%s)", sv->tmp,
-                       rs_status_str(sv->err));
-    }
-    return RS_DONE;
 }
 
-void rs_save_abort(rs_saver *sv)
-{
-    if (sv == NULL) {
-        return;
-    }
-
-    if (sv->fd >= 0) {
-        close(sv->fd);
-        sv->fd = -1;
-        unlink(sv->tmp);
-    }
-    saver_free(sv);
-}
-
-rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
+static void phase_snap_sync(rs_saver *sv)
 {
     rs_store *st = sv->st;
-    rs_status rc = rs_save_step(sv, 0);
-    if (rc != RS_DONE) {
-        rs_save_abort(sv);
-        return rc;
-    }
-    rc = RS_OK;
     flush_records(sv);
     /* The names: every name interned so far (records written early may
      * use names interned after the start). */
@@ -977,38 +948,133 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
     if (sv->err == RS_OK && fsync(sv->fd) != 0) {
         saver_err(sv, "fsync failed");
     }
-    if (sv->err == RS_OK && close(sv->fd) != 0) {
+    if (sv->err == RS_OK) {
+        int fd = sv->fd;
         sv->fd = -1;
-        saver_err(sv, "close failed");
+        if (close(fd) != 0) {
+            saver_err(sv, "close failed");
+        }
     }
-    sv->fd = sv->err == RS_OK ? -1 : sv->fd;
-    /* A compaction's snapshot says "the journal up to here is in me": that
-     * part of the journal must be on disk before the snapshot's name is,
-     * whatever the fsync policy, or a crash could leave a snapshot that
-     * points past the end of its journal. */
-    if (sv->err == RS_OK && sv->compact && fdatasync(st->p->jfd) != 0) {
-        saver_err(sv, "fdatasync of the journal failed");
-    }
-    if (sv->err == RS_OK && rename(sv->tmp, sv->path) != 0) {
-        saver_err(sv, "rename failed");
-    }
-    if (sv->err == RS_OK && rs__fsync_dir(sv->path) != 0) {
-        saver_err(sv, "fsync of the directory failed");
+}
+
+/* One finishing step (the phase after PH_WALK). */
+static void phase_step(rs_saver *sv)
+{
+    rs_store *st = sv->st;
+    switch (sv->phase) {
+    case PH_SNAP_SYNC:
+        phase_snap_sync(sv);
+        break;
+    case PH_JOURNAL:
+        /* The snapshot says "the journal up to here is in me": that part
+         * must be on disk before the snapshot's name is, whatever the
+         * fsync policy, or a crash could leave a snapshot that points past
+         * the end of its journal.  (Its writeback began with the save.) */
+        if (fdatasync(st->p->jfd) != 0) {
+            saver_err(sv, "fdatasync of the journal failed");
+        }
+        break;
+    case PH_RENAME:
+        if (rename(sv->tmp, sv->path) != 0) {
+            saver_err(sv, "rename failed");
+        } else {
+            sv->renamed = true;
+            if (rs__fsync_dir(sv->path) != 0) {
+                saver_err(sv, "fsync of the directory failed");
+            }
+        }
+        break;
+    case PH_NEXT_SYNC:
+        if (rs__compact_sync(st) != RS_OK) {
+            saver_fail(sv);
+        }
+        break;
+    case PH_SWITCH:
+        if (rs__compact_finish(st, sv) != RS_OK) {
+            saver_fail(sv);
+        }
+        break;
+    default:
+        break;
     }
     if (sv->err != RS_OK) {
-        rc = sv->err;
-        if (sv->fd >= 0) {
-            close(sv->fd);
-            sv->fd = -1;
+        return;
+    }
+    do {
+        sv->phase++;
+    } while (!sv->compact && (sv->phase == PH_JOURNAL ||
+                              sv->phase == PH_NEXT_SYNC ||
+                              sv->phase == PH_SWITCH));
+}
+
+rs_status rs_save_step(rs_saver *sv, size_t budget)
+{
+    rs_store *st = sv->st;
+    rs__clear_err(st);
+    size_t visited = 0;
+    while (sv->err == RS_OK && sv->cls < sv->n_classes) {
+        rs_class *c = st->classes[sv->cls];
+        uint32_t hw = sv->hw[sv->cls];
+        uint8_t *done = sv->done[sv->cls];
+        while (sv->slot < hw) {
+            if (budget && visited == budget) {
+                goto out;
+            }
+            uint32_t s = sv->slot++;
+            visited++;
+            if (!bit_get(done, s) && rs__row_live(rs__row(c, s))) {
+                save_record(sv, c, s);
+            }
         }
+        sv->cls++;
+        sv->slot = 0;
+    }
+    if (sv->err == RS_OK && sv->phase == PH_WALK) {
+        sv->phase = PH_SNAP_SYNC;
+        if (budget && visited > 0) {
+            goto out; /* the finishing steps start with the next call */
+        }
+    }
+    if (sv->err == RS_OK && sv->phase < PH_DONE) {
+        phase_step(sv);
+    }
+out:
+    if (sv->err == RS_OK && sv->compact && sv->phase < PH_SWITCH &&
+        rs__compact_copy(st) != RS_OK) {
+        saver_fail(sv);
+    }
+    if (sv->err != RS_OK) {
+        return rs__err(st, sv->err, "%s", sv->msg);
+    }
+    return sv->phase == PH_DONE ? RS_DONE : RS_OK;
+}
+
+void rs_save_abort(rs_saver *sv)
+{
+    if (sv == NULL) {
+        return;
+    }
+
+    if (sv->fd >= 0) {
+        close(sv->fd);
+        sv->fd = -1;
         unlink(sv->tmp);
+    }
+    saver_free(sv);
+}
+
+rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
+{
+    rs_store *st = sv->st;
+    rs_status rc;
+    do {
+        rc = rs_save_step(sv, 0);
+    } while (rc == RS_OK);
+    if (rc != RS_DONE) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        saver_free(sv);
+        rs_save_abort(sv);
         return rs__err(st, rc, "%s", msg);
-    }
-    if (sv->compact) {
-        rc = rs__compact_finish(st, sv);
     }
     if (info) {
         info->bytes = sv->written;
@@ -1018,7 +1084,7 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
         info->seconds = (double)(rs__now_ns() - sv->t0) / 1e9;
     }
     saver_free(sv);
-    return rc;
+    return RS_OK;
 }
 
 rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)

@@ -103,6 +103,9 @@ typedef struct rs__persist {
     int lockfd;         /* BASE.lock, flock()ed while durable */
     uint64_t old_len;
     uint64_t clen;      /* its length */
+    uint64_t csynced;   /* of which fdatasync()ed */
+    uint64_t cstart;    /* the journal's length when it began */
+    uint64_t cwb;       /* how much of that has had its writeback begun */
     uint64_t ccopied;   /* bytes of the journal copied into it so far */
     uint32_t cnames;    /* names it declares in its head */
     uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */
@@ -177,6 +180,8 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv);
 /* Copy what the journal received since the last copy into the next one
  * (every save step), and give the next one up (an aborted save). */
 rs_status rs__compact_copy(rs_store *st);
+/* Copy, then fdatasync the next journal (a finishing step of its own). */
+rs_status rs__compact_sync(rs_store *st);
 void rs__compact_abort(rs_store *st);
 /* A file class's mapping onto a store class, built by the loader. */
 typedef struct rs__cmap { /* (struct rs__cmap, declared above) */

@@ -55,7 +55,7 @@ fi
 # save and a load, three fsync policies) and reports each.
 if [ -n "${2:-}" ]; then
     if "$2" --players 3000 --always 10 --json >"$tmp/persist.json" 2>"$tmp/err.txt"; then
-        for key in journaled_insert_ns compact_longest_step_ms compact_switch_ms \
+        for key in journaled_insert_ns compact_longest_step_ms compact_finish_ms \
             compact_extra_bytes reopen_seconds save_seconds load_seconds \
             snapshot_ratio update_ns_always; do
             grep -q "\"$key\"" "$tmp/persist.json" || fail "bench_persist lacks $key"
