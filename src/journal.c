@@ -958,6 +958,35 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+/* The entry at off (number k, for messages): RS_OK with its payload,
+ * RS_DONE if the journal ends there (or in a torn last entry: cut short,
+ * or, from a file system that grew the file before the data reached it,
+ * zeros), RS_EFORMAT for damage with good entries after it. */
+static rs_status next_entry(rs_store *st, const char *path,
+                            const uint8_t *buf, size_t len, size_t off,
+                            size_t k, const uint8_t **payload, uint32_t *n)
+{
+    if (len - off < E_HEAD) {
+        return RS_DONE;
+    }
+    rs__rd h = {buf + off, buf + off + E_HEAD, false};
+    *n = rs__get_u32le(&h);
+    uint64_t sum = rs__get_u64le(&h);
+    if (*n > len - off - E_HEAD) {
+        return RS_DONE;
+    }
+    *payload = buf + off + E_HEAD;
+    if (XXH3_64bits(*payload, *n) != sum) {
+        if (off + E_HEAD + *n == len || all_zero(buf + off, len - off)) {
+            return RS_DONE;
+        }
+        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: checksum "
+                       "mismatch (damaged in the middle of the journal)",
+                       path, k, off);
+    }
+    return RS_OK;
+}
+
 /* Replay the journal in buf from offset start; *good is where the last
  * whole entry ends.  Entries before start (which the snapshot holds) are
  * read only for the names they declare. */
@@ -967,27 +996,16 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
 {
     size_t off = J_HEADER, k = 0;
     while (off < len) {
-        k++;
-        if (len - off < E_HEAD) {
-            break; /* a torn last entry */
+        const uint8_t *payload = NULL;
+        uint32_t n = 0;
+        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
+        if (fr == RS_DONE) {
+            break;
         }
-        rs__rd h = {buf + off, buf + off + E_HEAD, false};
-        uint32_t n = rs__get_u32le(&h);
-        uint64_t sum = rs__get_u64le(&h);
-        if (n > len - off - E_HEAD) {
-            break; /* torn: it runs past the end */
+        if (fr != RS_OK) {
+            return fr;
         }
-        if (XXH3_64bits(buf + off + E_HEAD, n) != sum) {
-            if (off + E_HEAD + n == len || all_zero(buf + off, len - off)) {
-                /* The last entry, torn mid-write; or a file system that
-                 * grew the file before the data reached it: zeros. */
-                break;
-            }
-            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
-                           "checksum mismatch (damaged in the middle of the "
-                           "journal)", path, k, off);
-        }
-        rs__rd r = {buf + off + E_HEAD, buf + off + E_HEAD + n, false};
+        rs__rd r = {payload, payload + n, false};
         if (off < start && off + E_HEAD + n > start) {
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: the "
                            "snapshot's offset %zu falls inside it", path, k,
@@ -1544,22 +1562,16 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
     }
     size_t off = J_HEADER, k = 0;
     while (off < len) {
-        k++;
-        rs__rd h = {buf + off, buf + len, false};
-        uint32_t n = rs__get_u32le(&h);
-        uint64_t esum = rs__get_u64le(&h);
-        if (h.bad || n > len - off - E_HEAD) {
+        const uint8_t *payload = NULL;
+        uint32_t n = 0;
+        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
+        if (fr == RS_DONE) {
             break;
         }
-        if (XXH3_64bits(buf + off + E_HEAD, n) != esum) {
-            if (off + E_HEAD + n == len || all_zero(buf + off, len - off)) {
-                break;
-            }
-            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
-                           "checksum mismatch (damaged in the middle of the "
-                           "journal)", path, k, off);
+        if (fr != RS_OK) {
+            return fr;
         }
-        rs__rd e = {buf + off + E_HEAD, buf + off + E_HEAD + n, false};
+        rs__rd e = {payload, payload + n, false};
         size_t changes = 0;
         while (e.p < e.end && !e.bad) {
             unsigned kind = rs__get_u8(&e);
