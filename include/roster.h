@@ -598,9 +598,9 @@ typedef struct rs_load_info {
  * RS_EINVAL, RS_ENOMEM, or a record the store refuses) st holds what it
  * held before: the records loaded so far are removed (their slots keep
  * their generations, so no earlier handle comes back to life) and the
- * classes declared from the file dropped.  Capacity the load grew (string
- * and row pages, index segments, interned attribute names) stays, as free
- * space.  Not on a durable store, inside a group, or while a save runs
+ * classes declared from the file dropped, and so are the attribute names
+ * and shapes it added.  Capacity the load grew (string and row pages,
+ * index segments) stays, as free space.  Not on a durable store, inside a group, or while a save runs
  * (RS_EINVAL).  OUT *info (may be NULL). */
 RS_API RS_NODISCARD rs_status rs_load(rs_store *st, const char *path,
                                       rs_load_info *info);

@@ -847,6 +847,28 @@ void rs__attrs_rollback(rs_store *st, rs__attrs *a)
     }
 }
 
+void rs__attrs_mark(const rs__attrs *a, rs__amark *m)
+{
+    *m = (rs__amark){a->n_names, a->cap_names, a->name_ix_cap, a->n_shapes,
+                     a->cap_shapes, a->trans_cap};
+}
+
+void rs__attrs_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
+{
+    if (a->n_names < m->n_names || a->n_shapes < m->n_shapes) {
+        return; /* not a mark of this store's past */
+    }
+    a->m_names = m->n_names;
+    a->m_cap_names = m->cap_names;
+    a->m_name_ix_cap = m->name_ix_cap;
+    a->m_shapes = m->n_shapes;
+    a->m_cap_shapes = m->cap_shapes;
+    a->m_trans_cap = m->trans_cap;
+    a->m_vec = NULL;
+    a->m_class = NULL;
+    rs__attrs_rollback(st, a);
+}
+
 void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot)
 {
     if (!rs__row_has_attrs(rs__row(c, slot))) {

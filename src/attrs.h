@@ -113,6 +113,15 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
                       const rs__aplan *plan);
 void rs__attrs_rollback(rs_store *st, rs__attrs *a);
 
+/* The names and shapes a longer undertaking (a load) started from, so that
+ * when it fails, once no record uses what it added, they go too. */
+typedef struct rs__amark {
+    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes,
+        trans_cap;
+} rs__amark;
+void rs__attrs_mark(const rs__attrs *a, rs__amark *m);
+void rs__attrs_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m);
+
 /* Drop all of slot's attributes (removal).  Never fails. */
 void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot);
 

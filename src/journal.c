@@ -1189,6 +1189,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     rs__loaded l;
     memset(&l, 0, sizeof l);
     l.first_new_class = st->n_classes;
+    rs__attrs_mark(&st->attrs, &l.amark);
     replay rp;
     memset(&rp, 0, sizeof rp);
     bool loaded = false;

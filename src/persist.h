@@ -197,6 +197,7 @@ typedef struct rs__loaded {
     uint32_t n_cmaps, cap_cmaps;
     uint64_t id, prev_id, prev_off;
     uint32_t first_new_class; /* classes declared by the load start here */
+    rs__amark amark;          /* names and shapes before the load */
 } rs__loaded;
 
 rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,

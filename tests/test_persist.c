@@ -881,8 +881,14 @@ static void crash_windows(void)
      * record went in. */
     declare(st, "Item { id: u32 key; owner: str(16); n: i32 = 1; "
                 "tag: u8 unique = 0 }");
+    rs_mem_report m0, m1;
+    rs_mem(st, &m0);
     CHECK_FAIL(st, rs_load_buffer(st, snapb, n, "alias.snap", NULL),
                RS_EEXIST, "Item.tag");
+    rs_mem(st, &m1);
+    /* The names and shapes the failed load added are gone again. */
+    CHECK_EQ(m1.n_attr_names, m0.n_attr_names);
+    CHECK_EQ(m1.n_shapes, m0.n_shapes);
     CHECK_EQ(rs_count(c), 0);
     CHECK(rs_check(st, h) == RS_ESTALE);
     add_player(st, c, 2);
