@@ -665,7 +665,8 @@ typedef enum rs_sync {
  * call receive their records as rs_load() describes; if any class changed
  * shape the store is compacted at once, so the files follow the new
  * declaration.  One store at a time may use a BASE: the call takes
- * BASE.lock (flock) until the store closes, else RS_EIO.  Compaction is the
+ * BASE.lock (flock) until the store closes, else RS_EIO (a child forked
+ * without exec shares the lock until it exits).  Compaction is the
  * caller's choice: rs_save_begin(st, NULL, ...) when the journal has grown
  * (rs_inspect() gives its size).  OUT *info (may be NULL).  Errors as
  * rs_load(); on failure st is as it was and not durable. */

@@ -245,6 +245,21 @@ static rs_status entry_write(rs_store *st, rs__persist *p)
         entry_drop(p);
         return RS_OK;
     }
+    if (p->dir_unsynced) {
+        /* The journal's name (a compaction's rename) is not known to be on
+         * disk: nothing more is acknowledged until it is. */
+        char *path = journal_path(st, p->base, ".journal");
+        int r = path ? rs__fsync_dir(path) : -1;
+        int e = errno;
+        path_free(st, path);
+        if (r != 0) {
+            entry_drop(p);
+            return rs__err(st, RS_EIO, "%s.journal: fsync of its directory: "
+                           "%s", p->base, path ? strerror(e)
+                                               : "out of memory");
+        }
+        p->dir_unsynced = false;
+    }
     size_t len = p->entry.len - E_HEAD;
     if (len > UINT32_MAX) {
         entry_drop(p);
@@ -958,6 +973,23 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+/* Whether a whole entry (its length fits, its checksum matches) starts at
+ * any offset from `from` on: a damaged length field in the middle of the
+ * journal must not pass for a torn last entry.  Only read on that path. */
+static bool whole_entry_after(const uint8_t *buf, size_t len, size_t from)
+{
+    for (size_t at = from; at + E_HEAD <= len; at++) {
+        rs__rd h = {buf + at, buf + at + E_HEAD, false};
+        uint32_t n = rs__get_u32le(&h);
+        uint64_t sum = rs__get_u64le(&h);
+        if (n > 0 && n <= len - at - E_HEAD &&
+            XXH3_64bits(buf + at + E_HEAD, n) == sum) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The entry at off (number k, for messages): RS_OK with its payload,
  * RS_DONE if the journal ends there (or in a torn last entry: cut short,
  * or, from a file system that grew the file before the data reached it,
@@ -973,6 +1005,14 @@ static rs_status next_entry(rs_store *st, const char *path,
     *n = rs__get_u32le(&h);
     uint64_t sum = rs__get_u64le(&h);
     if (*n > len - off - E_HEAD) {
+        /* It runs past the end: a write cut short, unless its length is
+         * what was damaged and whole entries follow. */
+        if (whole_entry_after(buf, len, off + 1)) {
+            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: its "
+                           "length runs past the end, yet whole entries "
+                           "follow (damaged in the middle of the journal)",
+                           path, k, off);
+        }
         return RS_DONE;
     }
     *payload = buf + off + E_HEAD;
@@ -1320,8 +1360,22 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
          * a crash before the fresh journal is in place leaves this
          * snapshot beside that journal, which then adds nothing. */
         rs_saver *sv;
-        rc = rs__save_open(st, snap, have_journal ? jid : 0,
-                           have_journal ? good : 0, &sv);
+        if (have_journal) {
+            /* The snapshot will point into this journal: what it holds must
+             * be on disk first (a previous process may have written it
+             * under RS_SYNC_NEVER). */
+            int fd = open(jpath, O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || fdatasync(fd) != 0) {
+                rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
+            }
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        if (rc == RS_OK) {
+            rc = rs__save_open(st, snap, have_journal ? jid : 0,
+                               have_journal ? good : 0, &sv);
+        }
         if (rc == RS_OK) {
             uint64_t id = rs__saver_id(sv);
             rc = rs_save_finish(sv, NULL);
@@ -1415,9 +1469,13 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
         rc = journal_head(st, rs__saver_id(sv), &b);
     }
     if (rc == RS_OK) {
-        p->cfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (p->ctmp == NULL) {
+            p->ctmp = tmp; /* kept until the store closes */
+            tmp = NULL;
+        }
+        p->cfd = open(p->ctmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (p->cfd < 0 || write_all(p->cfd, b.p, b.len, 0) != 0) {
-            rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
+            rc = rs__err(st, RS_EIO, "%s: %s", p->ctmp, strerror(errno));
         }
     }
     if (rc == RS_OK) {
@@ -1426,6 +1484,7 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
         p->cnames = st->attrs.n_names;
         p->cstart = p->jlen;
         p->cwb = 0;
+        p->cwb_next = p->csynced = 0;
         *out = sv;
     } else if (sv) {
         char msg[sizeof st->err];
@@ -1472,6 +1531,15 @@ rs_status rs__compact_copy(rs_store *st)
         p->ccopied += (uint64_t)r;
         p->clen += (uint64_t)r;
     }
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* And the next journal's copy, so its fdatasync finds little left. */
+    if (p->clen > p->cwb_next) {
+        (void)sync_file_range(p->cfd, (off_t)p->cwb_next,
+                              (off_t)(p->clen - p->cwb_next),
+                              SYNC_FILE_RANGE_WRITE);
+        p->cwb_next = p->clen;
+    }
+#endif
     return RS_OK;
 }
 
@@ -1481,11 +1549,7 @@ void rs__compact_abort(rs_store *st)
     if (p && p->cfd >= 0) {
         close(p->cfd);
         p->cfd = -1;
-        char *tmp = journal_path(st, p->base, ".journal.tmp");
-        if (tmp) {
-            unlink(tmp);
-            path_free(st, tmp);
-        }
+        unlink(p->ctmp); /* named at the start: no memory needed here */
     }
 }
 
@@ -1525,9 +1589,10 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
         p->cfd = -1;
         journal_install(st, p, fd, p->clen, rs__saver_id(sv), p->cnames);
         if (rs__fsync_dir(path) != 0) {
+            p->dir_unsynced = true; /* retried before the next change */
             rc = rs__err(st, RS_EIO, "%s: fsync of its directory: %s (the "
-                         "new journal is in use; its name may not survive a "
-                         "power loss)", path, strerror(errno));
+                         "new journal is in use; changes wait until its "
+                         "name is on disk)", path, strerror(errno));
         }
     }
     path_free(st, path);

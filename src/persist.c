@@ -522,6 +522,7 @@ void rs__p_release(rs_store *st)
         rs__buf_free(st, &p->pend);
         rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
         free_str(st, p->base);
+        free_str(st, p->ctmp);
         rs__free(st, RS_MEM_META, p, sizeof *p);
         st->p = NULL;
     }
@@ -587,6 +588,7 @@ struct rs_saver {
     rs_status err;
     char msg[400];    /* what failed, said again by later calls */
     int phase;        /* PH_WALK, then the finishing steps */
+    bool created;     /* tmp exists (abort removes it) */
     bool renamed;     /* the snapshot is in place under its name */
     uint64_t id, prev_id, prev_off, t0;
 };
@@ -594,10 +596,10 @@ struct rs_saver {
 static void saver_err(rs_saver *sv, const char *what)
 {
     if (sv->err == RS_OK) {
-        sv->err = RS_EIO;
+        sv->err = errno == ENOMEM ? RS_ENOMEM : RS_EIO;
         snprintf(sv->msg, sizeof sv->msg, "%s: %s: %s", sv->tmp, what,
                  strerror(errno));
-        rs__err(sv->st, RS_EIO, "%s", sv->msg);
+        rs__err(sv->st, sv->err, "%s", sv->msg);
     }
 }
 
@@ -840,6 +842,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
         return rs__err(st, RS_ENOMEM, "out of memory starting a save");
     }
     sv->fd = open(sv->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    sv->created = sv->fd >= 0;
     if (sv->fd < 0) {
         rs_status rc = rs__err(st, RS_EIO, "%s: cannot create: %s", sv->tmp,
                                strerror(errno));
@@ -908,10 +911,10 @@ enum {
     PH_DONE
 };
 
-static void saver_fail(rs_saver *sv)
+static void saver_fail(rs_saver *sv, rs_status rc)
 {
     if (sv->err == RS_OK) {
-        sv->err = RS_EIO;
+        sv->err = rc;
         memcpy(sv->msg, sv->st->err, sizeof sv->msg);
         sv->msg[sizeof sv->msg - 1] = '\0';
     }
@@ -961,6 +964,7 @@ static void phase_snap_sync(rs_saver *sv)
 static void phase_step(rs_saver *sv)
 {
     rs_store *st = sv->st;
+    rs_status rc;
     switch (sv->phase) {
     case PH_SNAP_SYNC:
         phase_snap_sync(sv);
@@ -985,13 +989,13 @@ static void phase_step(rs_saver *sv)
         }
         break;
     case PH_NEXT_SYNC:
-        if (rs__compact_sync(st) != RS_OK) {
-            saver_fail(sv);
+        if ((rc = rs__compact_sync(st)) != RS_OK) {
+            saver_fail(sv, rc);
         }
         break;
     case PH_SWITCH:
-        if (rs__compact_finish(st, sv) != RS_OK) {
-            saver_fail(sv);
+        if ((rc = rs__compact_finish(st, sv)) != RS_OK) {
+            saver_fail(sv, rc);
         }
         break;
     default:
@@ -1012,6 +1016,7 @@ rs_status rs_save_step(rs_saver *sv, size_t budget)
     rs_store *st = sv->st;
     rs__clear_err(st);
     size_t visited = 0;
+    rs_status rc;
     while (sv->err == RS_OK && sv->cls < sv->n_classes) {
         rs_class *c = st->classes[sv->cls];
         uint32_t hw = sv->hw[sv->cls];
@@ -1040,8 +1045,8 @@ rs_status rs_save_step(rs_saver *sv, size_t budget)
     }
 out:
     if (sv->err == RS_OK && sv->compact && sv->phase < PH_SWITCH &&
-        rs__compact_copy(st) != RS_OK) {
-        saver_fail(sv);
+        (rc = rs__compact_copy(st)) != RS_OK) {
+        saver_fail(sv, rc);
     }
     if (sv->err != RS_OK) {
         return rs__err(st, sv->err, "%s", sv->msg);
@@ -1058,6 +1063,8 @@ void rs_save_abort(rs_saver *sv)
     if (sv->fd >= 0) {
         close(sv->fd);
         sv->fd = -1;
+    }
+    if (sv->created && !sv->renamed) {
         unlink(sv->tmp);
     }
     saver_free(sv);

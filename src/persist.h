@@ -106,6 +106,9 @@ typedef struct rs__persist {
     uint64_t csynced;   /* of which fdatasync()ed */
     uint64_t cstart;    /* the journal's length when it began */
     uint64_t cwb;       /* how much of that has had its writeback begun */
+    uint64_t cwb_next;  /* the same, of the next journal */
+    char *ctmp;         /* BASE.journal.tmp, named once */
+    bool dir_unsynced;  /* a compaction's rename may not be on disk yet */
     uint64_t ccopied;   /* bytes of the journal copied into it so far */
     uint32_t cnames;    /* names it declares in its head */
     uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */

@@ -897,6 +897,46 @@ static void crash_windows(void)
     rs_store_close(st);
 }
 
+/* A length field damaged in the middle of a journal is damage, not a torn
+ * tail: the open refuses, and the file keeps every entry.  A save whose
+ * rename fails leaves no temporary file. */
+static void damaged_length(void)
+{
+    rs_store *st = durable("dl", RS_OK);
+    rs_class *c = declare(st, PLAYER_TEXT);
+    for (int i = 0; i < 20; i++) {
+        add_player(st, c, i);
+    }
+    rs_store_close(st);
+    size_t n;
+    uint8_t *jb = read_all(path_of("dl.journal"), &n);
+    /* The entries: header 32, then u32 length + u64 sum + payload; find the
+     * sixth and set its length's top byte. */
+    size_t off = 32;
+    for (int k = 0; k < 5 && off + 12 <= n; k++) {
+        uint32_t len;
+        memcpy(&len, jb + off, 4);
+        off += 12 + len;
+    }
+    CHECK(off + 12 < n);
+    jb[off + 3] ^= 0x40;
+    write_all_file(path_of("dl.journal"), jb, n);
+    st = durable("dl", RS_EFORMAT);
+    CHECK(strstr(rs_errmsg(st), "whole entries follow") != NULL);
+    rs_store_close(st);
+    size_t n2;
+    uint8_t *after = read_all(path_of("dl.journal"), &n2);
+    CHECK_EQ(n2, n); /* nothing cut off */
+    free(after);
+    free(jb);
+
+    st = sample(10);
+    CHECK(mkdir(path_of("adir"), 0755) == 0);
+    CHECK_FAIL(st, rs_save(st, path_of("adir"), NULL), RS_EIO, "rename");
+    CHECK(access(path_of("adir.tmp"), F_OK) != 0);
+    rs_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-persist-XXXXXX");
@@ -914,6 +954,7 @@ int main(int argc, char **argv)
         {"compaction_crash", compaction_crash},
         {"journal_evolution", journal_evolution},
         {"crash_windows", crash_windows},
+        {"damaged_length", damaged_length},
         {NULL, NULL},
     };
     int rc = check_main(argc, argv, cases);
