@@ -2,9 +2,10 @@
 # run.sh: the two commands of the README's quick start, on a fresh Debian 12.
 #
 #   ./run.sh main    install what is missing, build, generate 1,000,000
-#                    canonical players, load them (the memory report), and
-#                    run the classic experiment: roster bench, every
-#                    representation side by side (about two minutes)
+#                    canonical players, load them (the memory report), save
+#                    them as a snapshot and inspect it, and run the classic
+#                    experiment: roster bench, every representation side by
+#                    side (about two minutes)
 #   ./run.sh test    install what is missing, then build and run every test:
 #                    a plain build (warnings as errors), the same suite under
 #                    AddressSanitizer + UndefinedBehaviorSanitizer, the
@@ -43,6 +44,10 @@ main() {
     local data=build/players-1000000.tsv
     [ -f "$data" ] || ./build/roster gen --players 1000000 --seed 1 -o "$data"
     ./build/roster load "$data"
+    # Persistence: the same players to a snapshot (in steps, as a server
+    # would save), verified and loaded back.
+    ./build/roster save "$data" -o build/players-1000000.snap --step 1000
+    ./build/roster inspect build/players-1000000.snap
     ./build/roster bench --players 1000000
 }
 
