@@ -937,6 +937,52 @@ static void damaged_length(void)
     rs_store_close(st);
 }
 
+/* rs_inspect() on both kinds of file, and the every-second policy's
+ * explicit sync. */
+static void inspect_and_sync(void)
+{
+    rs_store *st = open_store();
+    CHECK_FAIL(st, rs_journal_sync(st), RS_EINVAL, "not durable");
+    rs_store_close(st);
+    st = open_store();
+    CHECK_OK(st, rs_durable_open(st, path_of("in"), RS_SYNC_EVERYSEC, NULL));
+    rs_class *c = declare(st, PLAYER_TEXT);
+    rs_handle h[4];
+    for (int i = 0; i < 4; i++) {
+        h[i] = add_player(st, c, i + 1); /* players 1-4 bind 1-4 attributes */
+    }
+    CHECK_OK(st, rs_remove(st, h[0]));
+    rs_value v = rs_val_int(9);
+    CHECK_OK(st, rs_set_field(st, h[1], rs_class_field(c, "level"), &v));
+    CHECK_OK(st, rs_set_attr(st, h[1], "fresh", &v));
+    CHECK_OK(st, rs_del_attr(st, h[2], "guild"));
+    CHECK_OK(st, rs_group_begin(st));
+    CHECK_OK(st, rs_set_field(st, h[3], rs_class_field(c, "level"), &v));
+    CHECK_OK(st, rs_remove(st, h[2]));
+    CHECK_OK(st, rs_group_commit(st));
+    CHECK_OK(st, rs_journal_sync(st));
+    rs_file_info fi;
+    CHECK_OK(st, rs_inspect(st, path_of("in.journal"), &fi));
+    CHECK_EQ(fi.kind, RS_FILE_JOURNAL);
+    CHECK_EQ(fi.n_classes, 1);
+    CHECK_EQ(fi.n_records, 4);
+    CHECK_EQ(fi.n_removes, 2);
+    CHECK_EQ(fi.n_sets, 2);
+    CHECK_EQ(fi.n_binds, 1);
+    CHECK_EQ(fi.n_unbinds, 1);
+    CHECK_EQ(fi.n_groups, 1);
+    CHECK_EQ(fi.torn_bytes, 0);
+    CHECK(fi.n_names >= 5); /* guild hp mana ok fresh */
+    CHECK_OK(st, rs_save(st, path_of("in2.snap"), NULL));
+    CHECK_OK(st, rs_inspect(st, path_of("in2.snap"), &fi));
+    CHECK_EQ(fi.kind, RS_FILE_SNAPSHOT);
+    CHECK_EQ(fi.n_records, 2);
+    CHECK_EQ(fi.n_classes, 1);
+    CHECK_FAIL(st, rs_inspect(st, path_of("nothing"), &fi), RS_EIO,
+               "no such file");
+    rs_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(dir, sizeof dir, "/tmp/roster-persist-XXXXXX");
@@ -955,6 +1001,7 @@ int main(int argc, char **argv)
         {"journal_evolution", journal_evolution},
         {"crash_windows", crash_windows},
         {"damaged_length", damaged_length},
+        {"inspect_and_sync", inspect_and_sync},
         {NULL, NULL},
     };
     int rc = check_main(argc, argv, cases);
