@@ -35,10 +35,12 @@
 #define RS_LIKELY(c) __builtin_expect(!!(c), 1)
 #define RS_UNLIKELY(c) __builtin_expect(!!(c), 0)
 #define RS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define RS_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define RS_LIKELY(c) (c)
 #define RS_UNLIKELY(c) (c)
 #define RS_PRINTF(a, b)
+#define RS_ALWAYS_INLINE inline
 #endif
 
 /* Allocation-level categories.  RS_MEM_FREE is never an allocation tag: free
