@@ -36,10 +36,17 @@
  *
  * Compaction: rs_save_begin(st, NULL) notes the journal's length L and
  * writes a snapshot whose header says "follows journal J at offset L".
- * Writers go on, journaling into J.  When the snapshot is in place, a new
- * journal (the snapshot's id, the names, then J's bytes after L) replaces
- * J.  A crash between the two renames leaves the new snapshot and J: the
- * opener replays J from L.
+ * Writers go on, journaling into J.  The next journal grows beside it in
+ * BASE.journal.tmp: its header (the snapshot's id), the names known at L,
+ * then, at every save step, J's bytes since the last step.  The finishing
+ * steps (persist.c) put J on disk up to L, rename the snapshot into place,
+ * put the next journal on disk and rename it over J.  A crash between the
+ * two renames leaves the new snapshot and J: the opener replays J from L
+ * (earlier entries only for their names) and compacts again.
+ *
+ * Opening: BASE.lock (flock) first, one store per files; then the
+ * snapshot, the journal from the offset that matches the snapshot, and a
+ * compaction at once when the journal was stale or a class changed.
  */
 #ifdef __linux__
 #define _GNU_SOURCE /* sync_file_range() */
