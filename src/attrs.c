@@ -657,16 +657,24 @@ rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
 /* Changing a record's attributes                                            */
 /* ------------------------------------------------------------------------ */
 
-void rs__attrs_begin(rs__attrs *a)
+/* What rs__attrs_rollback() goes back to. */
+static void set_marks(rs__attrs *a, const rs__amark *m)
 {
-    a->m_names = a->n_names;
-    a->m_cap_names = a->cap_names;
-    a->m_name_ix_cap = a->name_ix_cap;
-    a->m_shapes = a->n_shapes;
-    a->m_cap_shapes = a->cap_shapes;
-    a->m_trans_cap = a->trans_cap;
+    a->m_names = m->n_names;
+    a->m_cap_names = m->cap_names;
+    a->m_name_ix_cap = m->name_ix_cap;
+    a->m_shapes = m->n_shapes;
+    a->m_cap_shapes = m->cap_shapes;
+    a->m_trans_cap = m->trans_cap;
     a->m_vec = NULL;
     a->m_class = NULL;
+}
+
+void rs__attrs_begin(rs__attrs *a)
+{
+    rs__amark m;
+    rs__attrs_mark(a, &m);
+    set_marks(a, &m);
 }
 
 /* Make sure slot's page vector can take one more entry. */
@@ -858,14 +866,7 @@ void rs__attrs_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
     if (a->n_names < m->n_names || a->n_shapes < m->n_shapes) {
         return; /* not a mark of this store's past */
     }
-    a->m_names = m->n_names;
-    a->m_cap_names = m->cap_names;
-    a->m_name_ix_cap = m->name_ix_cap;
-    a->m_shapes = m->n_shapes;
-    a->m_cap_shapes = m->cap_shapes;
-    a->m_trans_cap = m->trans_cap;
-    a->m_vec = NULL;
-    a->m_class = NULL;
+    set_marks(a, m);
     rs__attrs_rollback(st, a);
 }
 

@@ -980,6 +980,45 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
+/* Check a journal's header (the caller made sure it has J_HEADER bytes);
+ * OUT *id, the snapshot it follows. */
+static rs_status check_header(rs_store *st, const char *path,
+                              const uint8_t *buf, uint64_t *id)
+{
+    rs__rd r = {buf + 8, buf + J_HEADER, false};
+    uint32_t version = rs__get_u32le(&r);
+    rs__get_u32le(&r);
+    *id = rs__get_u64le(&r);
+    if (memcmp(buf, J_MAGIC, 8) != 0 ||
+        rs__get_u64le(&r) != XXH3_64bits(buf, 24)) {
+        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
+                       "header)", path);
+    }
+    if (version != J_VERSION) {
+        return rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
+                       "library reads version %u", path, version, J_VERSION);
+    }
+    return RS_OK;
+}
+
+/* The next op of an entry: its kind and its body; false (and e->bad) if
+ * the body runs past the entry. */
+static bool next_op(rs__rd *e, unsigned *kind, rs__rd *body)
+{
+    *kind = rs__get_u8(e);
+    uint64_t n = rs__get_uvar(e);
+    const uint8_t *p = !e->bad && n <= (uint64_t)(e->end - e->p)
+                           ? rs__get_bytes(e, n)
+                           : NULL;
+    if (p == NULL) {
+        e->bad = true;
+        *body = (rs__rd){NULL, NULL, true};
+        return false;
+    }
+    *body = (rs__rd){p, p + n, false};
+    return true;
+}
+
 /* Whether a whole entry (its length fits, its checksum matches) starts at
  * any offset from `from` on: a damaged length field in the middle of the
  * journal must not pass for a torn last entry.  Only read on that path. */
@@ -1059,14 +1098,10 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                            off, start);
         }
         while (r.p < r.end) {
-            unsigned kind = rs__get_u8(&r);
-            uint64_t olen = rs__get_uvar(&r);
-            const uint8_t *body = olen <= (uint64_t)(r.end - r.p)
-                                      ? rs__get_bytes(&r, olen)
-                                      : NULL;
-            rs__rd o = {body, body ? body + olen : NULL, body == NULL};
+            unsigned kind;
+            rs__rd o;
             rs_status rc = RS_OK;
-            if (o.bad) {
+            if (!next_op(&r, &kind, &o)) {
                 rc = rs__err(st, RS_EFORMAT, "an op runs past its entry");
             } else if (off >= start || kind == J_NAME) {
                 rc = replay_op(st, rp, kind, &o, true);
@@ -1239,7 +1274,6 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     rs__attrs_mark(&st->attrs, &l.amark);
     replay rp;
     memset(&rp, 0, sizeof rp);
-    bool loaded = false;
     rs_status rc = snap && jpath && p->base ? RS_OK
                                             : rs__err(st, RS_ENOMEM, "out of "
                                                       "memory");
@@ -1270,7 +1304,6 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         rc = rs__read_file(st, snap, &sbuf, &slen);
         if (rc == RS_OK) {
             rc = rs__load_mem(st, sbuf, slen, snap, info, &l);
-            loaded = rc == RS_OK;
         } else if (rc == RS_ENOTFOUND) {
             rc = RS_OK;
         }
@@ -1288,28 +1321,16 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         }
     }
     if (rc == RS_OK && have_journal) {
-        rs__rd r = {jbuf, jbuf + jlen, false};
-        const uint8_t *magic = rs__get_bytes(&r, 8);
-        uint32_t version = rs__get_u32le(&r);
-        rs__get_u32le(&r);
-        uint64_t id = rs__get_u64le(&r), sum = rs__get_u64le(&r);
         size_t start = J_HEADER;
-        jid = id;
         if (jlen < J_HEADER) {
             /* A crash while the journal was first written: nothing in it
              * was ever acknowledged. */
             have_journal = false;
-        } else if (r.bad || memcmp(magic, J_MAGIC, 8) != 0 ||
-                   sum != XXH3_64bits(jbuf, 24)) {
-            rc = rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
-                         "header)", jpath);
-        } else if (version != J_VERSION) {
-            rc = rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
-                         "library reads version %u", jpath, version,
-                         J_VERSION);
-        } else if (id == l.id) {
+        } else if ((rc = check_header(st, jpath, jbuf, &jid)) != RS_OK) {
+            /* the message names the fault */
+        } else if (jid == l.id) {
             start = J_HEADER;
-        } else if (l.prev_id != 0 && id == l.prev_id &&
+        } else if (l.prev_id != 0 && jid == l.prev_id &&
                    l.prev_off >= J_HEADER) {
             /* A compaction cut short between its renames: the snapshot
              * holds this journal up to prev_off (a journal shorter than
@@ -1403,17 +1424,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (rc != RS_OK) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        if (p->jfd >= 0) {
-            close(p->jfd);
-            p->jfd = -1;
-        }
-        if (p->lockfd >= 0) {
-            close(p->lockfd);
-            p->lockfd = -1;
-        }
-        if (loaded || have_journal) {
-            rs__load_undo(st, &l);
-        }
+        rs__load_undo(st, &l); /* no-op if nothing was loaded */
+        rs__p_free(st);        /* files, lock, BASE: not durable */
         rs__err(st, rc, "%s", msg);
         if (info) {
             memset(info, 0, sizeof *info);
@@ -1428,11 +1440,6 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     path_free(st, snap);
     path_free(st, jpath);
-    if (rc != RS_OK) {
-        path_free(st, p->base);
-        p->base = NULL;
-        rs__p_release(st);
-    }
     return rc;
 }
 
@@ -1616,22 +1623,15 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
 {
     memset(fi, 0, sizeof *fi);
     fi->kind = RS_FILE_JOURNAL;
+    fi->version = J_VERSION;
     fi->bytes = len;
-    rs__rd r = {buf, buf + len, false};
-    const uint8_t *magic = rs__get_bytes(&r, 8);
-    fi->version = rs__get_u32le(&r);
-    rs__get_u32le(&r);
-    fi->id = rs__get_u64le(&r);
-    uint64_t sum = rs__get_u64le(&r);
-    if (r.bad || memcmp(magic, J_MAGIC, 8) != 0 ||
-        sum != XXH3_64bits(buf, 24)) {
-        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
-                       "header)", path);
+    if (len < J_HEADER) {
+        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (%zu bytes, "
+                       "shorter than its header)", path, len);
     }
-    if (fi->version != J_VERSION) {
-        return rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
-                       "library reads version %u", path, fi->version,
-                       J_VERSION);
+    rs_status rc = check_header(st, path, buf, &fi->id);
+    if (rc != RS_OK) {
+        return rc;
     }
     size_t off = J_HEADER, k = 0;
     while (off < len) {
@@ -1646,14 +1646,9 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
         }
         rs__rd e = {payload, payload + n, false};
         size_t changes = 0;
-        while (e.p < e.end && !e.bad) {
-            unsigned kind = rs__get_u8(&e);
-            uint64_t olen = rs__get_uvar(&e);
-            if (olen > (uint64_t)(e.end - e.p)) {
-                e.bad = true;
-                break;
-            }
-            e.p += olen;
+        unsigned kind;
+        rs__rd body;
+        while (e.p < e.end && next_op(&e, &kind, &body)) {
             changes += kind >= J_INSERT;
             fi->n_classes += kind == J_CLASS;
             fi->n_names += kind == J_NAME;
