@@ -181,7 +181,24 @@ RS_API rs_value rs_val_cstr(const char *s); /* NUL-terminated */
 #define RS_MAX_FIELDS 255
 #define RS_MAX_NAME 64                  /* bytes in a class or field name */
 #define RS_MAX_STR ((1u << 24) - 1)     /* largest str(n) */
-#define RS_MAX_RECORDS ((1u << 25) - 3) /* records per class */
+
+/* Records per class, counted in slots.  A class hands out at most
+ * RS_MAX_RECORDS slots, one row each.  A removed record's slot is reused by
+ * a later insert with the next generation, so that old handles are stale;
+ * after RS_SLOT_LIVES records a slot's generations are used up and it
+ * retires for good, because reusing it would let a handle kept from its
+ * first life reach a new record.  So a class holds at most RS_MAX_RECORDS
+ * less its retired slots.  Churn retires at most one slot per
+ * RS_SLOT_LIVES inserts, so a class takes at least 5.5e11 inserts over its
+ * life (RS_MAX_RECORDS * RS_SLOT_LIVES) less RS_SLOT_LIVES per record it
+ * keeps live; a server inserting 100,000 records a second into one class
+ * can reach that in about two months.  rs_mem() reports the retired
+ * slots and the room the fullest class has left; past it, rs_insert()
+ * returns RS_EFULL saying how many slots are live, free and retired.
+ * Retirement is not saved: records loaded from a snapshot take fresh
+ * slots. */
+#define RS_MAX_RECORDS ((1u << 25) - 3) /* slots per class */
+#define RS_SLOT_LIVES 16384             /* records one slot holds in turn */
 
 typedef struct rs_field_def {
     const char *name; /* identifier: [A-Za-z_][A-Za-z0-9_]* */
@@ -288,16 +305,18 @@ typedef struct rs_named {
  * RS_ENOATTR for a name the class does not declare ("'Player' object has no
  * attribute 'x'"); RS_EINVAL if a field is named twice or the key is
  * missing; RS_ETYPE, RS_ERANGE, RS_ETOOLONG, RS_EUTF8 for a bad value;
- * RS_EEXIST for a duplicate key or unique value; RS_EFULL past
- * RS_MAX_RECORDS; RS_ENOMEM.  Cost: O(fields) plus one probe per index;
- * amortized O(1) allocation (pages, index segments).  The longest single
- * insert is bounded by one index segment's rehash, not by the store size. */
+ * RS_EEXIST for a duplicate key or unique value; RS_EFULL when the class
+ * has no slot left (RS_MAX_RECORDS, retired slots included); RS_ENOMEM.
+ * Cost: O(fields) plus one probe per index; amortized O(1) allocation
+ * (pages, index segments).  The longest single insert is bounded by one
+ * index segment's rehash, not by the store size. */
 RS_API RS_NODISCARD rs_status rs_insert(rs_store *st, rs_class *cls,
                                         const rs_named *vals, size_t n_vals,
                                         rs_handle *out);
 
 /* Remove the record h.  Its slot is reused by a later insert, with a new
- * generation, so h becomes stale.  RS_ESTALE if h is not live.  Never
+ * generation, so h becomes stale; after RS_SLOT_LIVES records the slot
+ * retires instead (RS_MAX_RECORDS).  RS_ESTALE if h is not live.  Never
  * allocates. */
 RS_API RS_NODISCARD rs_status rs_remove(rs_store *st, rs_handle h);
 
@@ -504,6 +523,13 @@ typedef struct rs_mem_report {
     size_t n_records;            /* live records, all classes */
     size_t n_attr_names;         /* distinct dynamic attribute names */
     size_t n_shapes;             /* shapes records share (attrs) */
+    size_t n_retired;            /* slots retired, all classes: never
+                                    reused (RS_MAX_RECORDS) */
+    size_t n_room;               /* records the fullest class can still
+                                    take: RS_MAX_RECORDS less its live
+                                    records and retired slots
+                                    (RS_MAX_RECORDS with no class) */
+    const rs_class *fullest;     /* that class (store-owned), or NULL */
 } rs_mem_report;
 
 /* Fill *out with the store's accounting.  O(classes), no allocation. */
@@ -673,6 +699,34 @@ typedef enum rs_sync {
 RS_API RS_NODISCARD rs_status rs_durable_open(rs_store *st, const char *base,
                                               rs_sync sync,
                                               rs_load_info *info);
+
+/* What rs_durable_repair() did. */
+typedef struct rs_repair_info {
+    bool repaired;          /* false: the files opened as they were */
+    uint64_t kept_bytes;    /* the journal's length after the repair */
+    uint64_t dropped_bytes; /* bytes from the first damaged entry on */
+    size_t kept_entries;    /* whole entries kept */
+    char aside[512];        /* where the original journal now is ("" if
+                               there was none), cut to fit */
+    char reason[512];       /* what was wrong, as rs_durable_open() said */
+} rs_repair_info;
+
+/* Make BASE's files openable again after rs_durable_open() refused them as
+ * damaged, the way redis-check-aof --fix does for an AOF: the journal's
+ * whole entries before the first damaged one are kept and the rest is
+ * dropped; a journal that is missing or shorter than the snapshot says
+ * becomes an empty one that follows the snapshot.  Nothing is deleted: the
+ * original journal is first renamed to BASE.journal.damaged-N (N the
+ * first number not taken) and the kept part is written to a new file.
+ * Takes BASE.lock as rs_durable_open() does (RS_EIO while a store has the
+ * files open).  A journal that opens as it is (whole, or with a torn last
+ * entry, which an open drops) is left alone: RS_OK with repaired false.
+ * The snapshot itself is not repaired (RS_EFORMAT if it is damaged).  st
+ * must hold no records and stays empty: it is used for messages and
+ * memory.  OUT *info (may be NULL).  RS_EIO, RS_EFORMAT, RS_ENOMEM. */
+RS_API RS_NODISCARD rs_status rs_durable_repair(rs_store *st,
+                                                const char *base,
+                                                rs_repair_info *info);
 
 /* fdatasync the journal now (RS_SYNC_EVERYSEC servers call this from
  * their idle loop).  RS_OK, RS_EIO, RS_EINVAL if st is not durable. */

@@ -57,6 +57,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -120,6 +121,66 @@ static void path_free(rs_store *st, char *p)
     if (p) {
         rs__free(st, RS_MEM_META, p, strlen(p) + 1);
     }
+}
+
+/* Take an exclusive flock on fd, an open file of path, without waiting;
+ * then make sure path still names that file: a file unlinked or replaced
+ * between the open and the lock would be a lock on nothing.  RS_OK; RS_EIO
+ * (another store holds it, or not a regular file); RS_DONE if path no
+ * longer names the file (open it again). */
+static rs_status lock_fd(rs_store *st, int fd, const char *path)
+{
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        return rs__err(st, RS_EIO, "%s: %s", path,
+                       errno == EWOULDBLOCK ? "another store (in this or "
+                                              "another process) has these "
+                                              "files open"
+                                            : strerror(errno));
+    }
+    struct stat a, b;
+    if (fstat(fd, &a) != 0 || lstat(path, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino) {
+        return RS_DONE; /* replaced under us: open it again */
+    }
+    if (!S_ISREG(a.st_mode)) {
+        return rs__err(st, RS_EIO, "%s: not a regular file", path);
+    }
+    return RS_OK;
+}
+
+/* Open and lock path (created if create): *fd, or -1 if it does not exist
+ * and create is false.  The lock is held until fd is closed. */
+static rs_status lock_path(rs_store *st, const char *path, bool create,
+                           int *fd)
+{
+    *fd = -1;
+    for (int tries = 0; tries < 8; tries++) {
+        int f = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
+                               (create ? O_CREAT : 0), 0644);
+        if (f < 0) {
+            if (errno == ENOENT && !create) {
+                return RS_OK;
+            }
+            return rs__err(st, RS_EIO, "%s: %s", path, strerror(errno));
+        }
+        rs_status rc = lock_fd(st, f, path);
+        if (rc == RS_OK) {
+            *fd = f;
+            return RS_OK;
+        }
+        close(f);
+        if (rc != RS_DONE) {
+            return rc;
+        }
+    }
+    return rs__err(st, RS_EIO, "%s: replaced again and again while being "
+                   "locked", path);
+}
+
+/* Lock a journal this store just created (not yet under its name). */
+static int lock_new(int fd)
+{
+    return flock(fd, LOCK_EX | LOCK_NB);
 }
 
 /* Every op is its kind, its body's length and its body, so a reader can
@@ -970,16 +1031,6 @@ static rs_status replay_op(rs_store *st, replay *rp, unsigned kind, rs__rd *r,
     }
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Check a journal's header (the caller made sure it has J_HEADER bytes);
  * OUT *id, the snapshot it follows. */
 static rs_status check_header(rs_store *st, const char *path,
@@ -1037,9 +1088,20 @@ static bool whole_entry_after(const uint8_t *buf, size_t len, size_t from)
 }
 
 /* The entry at off (number k, for messages): RS_OK with its payload,
- * RS_DONE if the journal ends there (or in a torn last entry: cut short,
- * or, from a file system that grew the file before the data reached it,
- * zeros), RS_EFORMAT for damage with good entries after it. */
+ * RS_DONE if the journal ends there or in a torn last entry, RS_EFORMAT
+ * for damage.
+ *
+ * An entry is written with one pwrite() at the end of the file, and under
+ * RS_SYNC_ALWAYS every earlier entry was on disk before its call returned.
+ * What a crash can leave of the entry in flight is a prefix of it: fewer
+ * than E_HEAD bytes, or a length that runs past the end of the file.  That
+ * is the only torn tail.  Anything else (a checksum that does not match, a
+ * zero length, zeros where entries were) cannot come from one write cut
+ * short: it is damage to entries that may have been acknowledged, so the
+ * open refuses it rather than drop them, and rs_durable_repair() decides
+ * with the user.  (A length damaged so that it runs past the end is caught
+ * too: whole entries follow it, or the rest of the file is itself one
+ * whole entry under the checksum.) */
 static rs_status next_entry(rs_store *st, const char *path,
                             const uint8_t *buf, size_t len, size_t off,
                             size_t k, const uint8_t **payload, uint32_t *n)
@@ -1050,25 +1112,28 @@ static rs_status next_entry(rs_store *st, const char *path,
     rs__rd h = {buf + off, buf + off + E_HEAD, false};
     *n = rs__get_u32le(&h);
     uint64_t sum = rs__get_u64le(&h);
-    if (*n > len - off - E_HEAD) {
-        /* It runs past the end: a write cut short, unless its length is
-         * what was damaged and whole entries follow. */
-        if (whole_entry_after(buf, len, off + 1)) {
+    size_t rest = len - off - E_HEAD;
+    if (*n > rest) {
+        if (whole_entry_after(buf, len, off + 1) ||
+            (rest > 0 && XXH3_64bits(buf + off + E_HEAD, rest) == sum)) {
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: its "
-                           "length runs past the end, yet whole entries "
-                           "follow (damaged in the middle of the journal)",
+                           "length runs past the end of the file, yet whole "
+                           "entries follow: damage, not a write cut short",
                            path, k, off);
         }
         return RS_DONE;
     }
+    if (*n == 0) {
+        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: zero "
+                       "length: damage, not a write cut short", path, k,
+                       off);
+    }
     *payload = buf + off + E_HEAD;
     if (XXH3_64bits(*payload, *n) != sum) {
-        if (off + E_HEAD + *n == len || all_zero(buf + off, len - off)) {
-            return RS_DONE;
-        }
         return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: checksum "
-                       "mismatch (damaged in the middle of the journal)",
-                       path, k, off);
+                       "mismatch%s: damage, not a write cut short", path, k,
+                       off, off + E_HEAD + *n == len ? " in the last entry"
+                                                     : "");
     }
     return RS_OK;
 }
@@ -1199,26 +1264,28 @@ static void journal_install(rs_store *st, rs__persist *p, int fd,
     }
 }
 
-/* Create base.journal afresh for snapshot id (fsynced, renamed into
- * place) and journal into it. */
+/* Create base.journal afresh for snapshot id (fsynced, locked, renamed
+ * into place) and journal into it. */
 static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id)
 {
     char *path = journal_path(st, p->base, ".journal");
-    char *tmp = journal_path(st, p->base, ".journal.tmp");
+    size_t tcap = strlen(p->base) + 8 + RS__TMP_EXTRA + 1;
+    char *tmp = rs__alloc(st, RS_MEM_META, tcap);
     rs__buf b = {0};
     rs_status rc = path && tmp ? journal_head(st, id, &b)
                                : rs__err(st, RS_ENOMEM, "out of memory");
     int fd = -1;
     if (rc == RS_OK) {
-        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || write_all(fd, b.p, b.len, 0) != 0 ||
-            fdatasync(fd) != 0 || rename(tmp, path) != 0 ||
-            rs__fsync_dir(path) != 0) {
-            rc = rs__err(st, RS_EIO, "%s: %s", tmp, strerror(errno));
+        fd = rs__tmp_create(path, tmp);
+        if (fd < 0 || lock_new(fd) != 0 ||
+            write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
+            rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: creating the journal: %s", path,
+                         strerror(errno));
             if (fd >= 0) {
                 close(fd);
+                unlink(tmp);
             }
-            unlink(tmp);
         }
     }
     if (rc == RS_OK) {
@@ -1230,8 +1297,153 @@ static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id)
     }
     rs__buf_free(st, &b);
     path_free(st, path);
-    path_free(st, tmp);
+    if (tmp) {
+        rs__free(st, RS_MEM_META, tmp, tcap);
+    }
     return rc;
+}
+
+rs_status rs__own_file(rs_store *st, const char *path)
+{
+    rs__persist *p = st->p;
+    if (p == NULL || p->base == NULL) {
+        return RS_OK;
+    }
+    struct stat t, o;
+    if (lstat(path, &t) != 0) {
+        return RS_OK; /* a new file: cannot be one of ours */
+    }
+    char *snap = journal_path(st, p->base, ".snap");
+    bool same = snap && lstat(snap, &o) == 0 && o.st_dev == t.st_dev &&
+                o.st_ino == t.st_ino;
+    path_free(st, snap);
+    int fds[3] = {p->jfd, p->lockfd, p->cfd};
+    for (int i = 0; i < 3 && !same; i++) {
+        same = fds[i] >= 0 && fstat(fds[i], &o) == 0 &&
+               o.st_dev == t.st_dev && o.st_ino == t.st_ino;
+    }
+    if (same) {
+        return rs__err(st, RS_EINVAL, "%s: this is one of the durable "
+                       "store's own files (%s.snap, .journal, .lock); "
+                       "rs_save_begin(st, NULL) compacts them", path,
+                       p->base);
+    }
+    return RS_OK;
+}
+
+/* What an open does with the journal it found. */
+typedef struct jplan {
+    bool use;     /* replay it (else start a new one) */
+    bool stale;   /* it is the one a compaction cut short replaced */
+    size_t start; /* replay from here (earlier entries: names only) */
+    uint64_t jid; /* the snapshot it follows */
+} jplan;
+
+/* Whether the journal in buf holds nothing but name declarations (so it
+ * carries no change anyone was told about).  RS_OK with *empty, or the
+ * framing error. */
+static rs_status journal_empty(rs_store *st, const char *path,
+                               const uint8_t *buf, size_t len, bool *empty)
+{
+    *empty = true;
+    size_t off = J_HEADER, k = 0;
+    while (off < len && *empty) {
+        const uint8_t *payload = NULL;
+        uint32_t n = 0;
+        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
+        if (fr == RS_DONE) {
+            break;
+        }
+        if (fr != RS_OK) {
+            return fr;
+        }
+        rs__rd e = {payload, payload + n, false};
+        unsigned kind;
+        rs__rd body;
+        while (e.p < e.end && next_op(&e, &kind, &body)) {
+            *empty = *empty && kind == J_NAME;
+        }
+        off += E_HEAD + n;
+    }
+    return RS_OK;
+}
+
+/* Decide from the snapshot l (have_snap: there is one) and the journal
+ * (exists; buf, len) what the open replays.  Every case the files can be
+ * in after a crash at any point is accepted; what only loss or damage
+ * explains is RS_EFORMAT:
+ *   - the journal follows the snapshot (its header names the snapshot's
+ *     id): replay it all;
+ *   - the journal is the one a compaction replaced, cut short between its
+ *     two renames (its id is the snapshot's prev_id): replay it from the
+ *     snapshot's prev_off, which it must reach (it was on disk that far
+ *     before the snapshot was renamed);
+ *   - no journal, and the snapshot does not expect one (a plain save, or
+ *     none): start one;
+ *   - a journal with no changes that follows another snapshot, beside a
+ *     snapshot that expects none: an open cut short before its snapshot's
+ *     rename left it; start again.
+ * A snapshot written by a durable store (prev_id set) expects a journal:
+ * one missing or shorter than its header means acknowledged changes were
+ * lost, and the open refuses rather than compact them away for good. */
+static rs_status journal_plan(rs_store *st, const char *jpath,
+                              const char *snap, bool have_snap,
+                              const rs__loaded *l, bool exists,
+                              const uint8_t *buf, size_t len, jplan *out)
+{
+    memset(out, 0, sizeof *out);
+    bool expects = have_snap && l->prev_id != 0;
+    if (!exists) {
+        if (expects) {
+            return rs__err(st, RS_EFORMAT, "%s: missing, yet %s was written "
+                           "by a durable store and a journal follows it: "
+                           "the changes acknowledged since are gone", jpath,
+                           snap);
+        }
+        return RS_OK;
+    }
+    if (len < J_HEADER) {
+        return rs__err(st, RS_EFORMAT, "%s: %zu bytes, shorter than a "
+                       "journal's %d-byte header (a journal is written whole "
+                       "and renamed into place, so it was damaged)", jpath,
+                       len, J_HEADER);
+    }
+    rs_status rc = check_header(st, jpath, buf, &out->jid);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (out->jid == l->id) {
+        out->use = true;
+        out->start = J_HEADER;
+        return RS_OK;
+    }
+    if (expects && l->prev_id != l->id && out->jid == l->prev_id &&
+        l->prev_off >= J_HEADER) {
+        if (len < l->prev_off) {
+            return rs__err(st, RS_EFORMAT, "%s: %zu bytes, yet %s holds it up "
+                           "to byte %llu: the journal lost entries", jpath,
+                           len, snap, (unsigned long long)l->prev_off);
+        }
+        out->use = true;
+        out->stale = true;
+        out->start = (size_t)l->prev_off;
+        return RS_OK;
+    }
+    bool empty;
+    if ((rc = journal_empty(st, jpath, buf, len, &empty)) != RS_OK) {
+        return rc;
+    }
+    if (empty && !expects) {
+        return RS_OK;
+    }
+    if (!have_snap) {
+        return rs__err(st, RS_EFORMAT, "%s: follows snapshot %016llx, and %s "
+                       "is missing", jpath, (unsigned long long)out->jid,
+                       snap);
+    }
+    return rs__err(st, RS_EFORMAT, "%s: follows snapshot %016llx, not %s "
+                   "(%016llx)", jpath, (unsigned long long)out->jid, snap,
+                   (unsigned long long)l->id);
 }
 
 static bool store_empty(const rs_store *st)
@@ -1280,83 +1492,67 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (info) {
         memset(info, 0, sizeof *info);
     }
-    /* 0. One store at a time on these files: BASE.lock, held (flock) until
-     * the store closes; the kernel lets go if the process dies. */
+    /* 0. One store at a time on these files: BASE.lock, and the journal
+     * itself, each held (flock) until the store closes; the kernel lets
+     * go if the process dies.  The journal's lock is the one that cannot
+     * be taken away: BASE.lock may be unlinked under a live store, but
+     * the journal it writes to cannot be replaced without losing the data
+     * (and a snapshot that expects it then says so). */
+    int jfd0 = -1;
     if (rc == RS_OK) {
         char *lock = journal_path(st, base, ".lock");
-        p->lockfd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644)
-                         : -1;
-        if (lock == NULL) {
-            rc = rs__err(st, RS_ENOMEM, "out of memory");
-        } else if (p->lockfd < 0) {
-            rc = rs__err(st, RS_EIO, "%s: %s", lock, strerror(errno));
-        } else if (flock(p->lockfd, LOCK_EX | LOCK_NB) != 0) {
-            rc = rs__err(st, RS_EIO, "%s: %s", lock,
-                         errno == EWOULDBLOCK ? "another store (in this or "
-                                                "another process) has these "
-                                                "files open"
-                                              : strerror(errno));
-        }
+        rc = lock ? lock_path(st, lock, true, &p->lockfd)
+                  : rs__err(st, RS_ENOMEM, "out of memory");
         path_free(st, lock);
     }
+    if (rc == RS_OK) {
+        rc = lock_path(st, jpath, false, &jfd0);
+    }
     /* 1. The snapshot. */
+    bool have_snap = false;
     if (rc == RS_OK) {
         rc = rs__read_file(st, snap, &sbuf, &slen);
         if (rc == RS_OK) {
+            have_snap = true;
             rc = rs__load_mem(st, sbuf, slen, snap, info, &l);
         } else if (rc == RS_ENOTFOUND) {
             rc = RS_OK;
         }
     }
-    /* 2. The journal. */
+    /* 2. The journal: what it continues, and from where. */
+    jplan plan;
+    memset(&plan, 0, sizeof plan);
     size_t good = 0, n_entries = 0;
-    uint64_t jid = 0;
-    bool have_journal = false, stale = false;
+    if (rc == RS_OK && jfd0 >= 0) {
+        rc = rs__read_fd(st, jfd0, jpath, &jbuf, &jlen);
+    }
+    bool snap_ok = rc == RS_OK;
     if (rc == RS_OK) {
-        rc = rs__read_file(st, jpath, &jbuf, &jlen);
-        if (rc == RS_ENOTFOUND) {
-            rc = RS_OK;
-        } else if (rc == RS_OK) {
-            have_journal = true;
+        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd0 >= 0, jbuf,
+                          jlen, &plan);
+    }
+    if (rc == RS_OK && plan.use) {
+        rc = rs_store_open(st->alloc, st->alloc_ud, &rp.scratch);
+        if (rc == RS_OK) {
+            rp.l = &l;
+            rp.info = info;
+            rc = replay_journal(st, &rp, jpath, jbuf, jlen, plan.start, &good,
+                                &n_entries);
+        } else {
+            rc = rs__err(st, RS_ENOMEM, "out of memory");
         }
     }
-    if (rc == RS_OK && have_journal) {
-        size_t start = J_HEADER;
-        if (jlen < J_HEADER) {
-            /* A crash while the journal was first written: nothing in it
-             * was ever acknowledged. */
-            have_journal = false;
-        } else if ((rc = check_header(st, jpath, jbuf, &jid)) != RS_OK) {
-            /* the message names the fault */
-        } else if (jid == l.id) {
-            start = J_HEADER;
-        } else if (l.prev_id != 0 && jid == l.prev_id &&
-                   l.prev_off >= J_HEADER) {
-            /* A compaction cut short between its renames: the snapshot
-             * holds this journal up to prev_off (a journal shorter than
-             * that lost only what the snapshot holds). */
-            start = l.prev_off < jlen ? (size_t)l.prev_off : jlen;
-            stale = true;
-        } else {
-            rc = rs__err(st, RS_EFORMAT, "%s: the journal follows another "
-                         "snapshot than %s", jpath, snap);
-        }
-        if (rc == RS_OK && have_journal) {
-            rc = rs_store_open(st->alloc, st->alloc_ud, &rp.scratch);
-            if (rc == RS_OK) {
-                rp.l = &l;
-                rp.info = info;
-                rc = replay_journal(st, &rp, jpath, jbuf, jlen, start, &good,
-                                    &n_entries);
-            } else {
-                rc = rs__err(st, RS_ENOMEM, "out of memory");
-            }
-        }
+    if (rc == RS_EFORMAT && snap_ok) {
+        char msg[sizeof st->err];
+        memcpy(msg, st->err, sizeof msg);
+        rs__err(st, rc, "%s (nothing was changed; rs_durable_repair() or "
+                "`roster repair %s` keeps what is whole and moves the "
+                "journal aside)", msg, base);
     }
     /* 3. Does the journal's numbering match the store's?  If not (a class
      * changed, or the store declares classes in another order), or the
      * journal followed an older snapshot, compact now. */
-    bool compact = stale || !have_journal;
+    bool compact = plan.stale || !plan.use;
     for (uint32_t i = 0; rc == RS_OK && i < l.n_cmaps; i++) {
         if (!l.cmaps[i].identity || l.cmaps[i].c->id != i + 1) {
             compact = true;
@@ -1366,15 +1562,13 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         compact = true; /* the store declares classes the files lack */
     }
     if (rc == RS_OK && !compact) {
-        int fd = open(jpath, O_RDWR | O_CLOEXEC);
-        if (fd < 0 || (good < jlen && (ftruncate(fd, (off_t)good) != 0 ||
-                                       fdatasync(fd) != 0))) {
+        /* Only a torn last entry lies past good: cut it off. */
+        if (good < jlen && (ftruncate(jfd0, (off_t)good) != 0 ||
+                            fdatasync(jfd0) != 0)) {
             rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-            }
         } else {
-            p->jfd = fd;
+            p->jfd = jfd0;
+            jfd0 = -1;
             p->jlen = good;
             p->snap_id = l.id;
             p->jclasses = l.n_cmaps;
@@ -1382,27 +1576,20 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         }
     }
     p->sync = sync;
-    if (rc == RS_OK && compact) {
-        /* A fresh snapshot of what was loaded, then a fresh journal. */
-        /* Its header names the journal just replayed, and where it ends:
-         * a crash before the fresh journal is in place leaves this
-         * snapshot beside that journal, which then adds nothing. */
+    if (rc == RS_OK && compact && plan.use) {
+        /* A fresh snapshot of what was loaded, then a fresh journal.  The
+         * snapshot's header names the journal just replayed and where it
+         * ends, so a crash before the fresh journal is in place leaves
+         * this snapshot beside that journal, which then adds nothing.  It
+         * will point into this journal: what the journal holds must be on
+         * disk first (a previous process may have written it under
+         * RS_SYNC_NEVER). */
         rs_saver *sv;
-        if (have_journal) {
-            /* The snapshot will point into this journal: what it holds must
-             * be on disk first (a previous process may have written it
-             * under RS_SYNC_NEVER). */
-            int fd = open(jpath, O_RDONLY | O_CLOEXEC);
-            if (fd < 0 || fdatasync(fd) != 0) {
-                rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
-            }
-            if (fd >= 0) {
-                close(fd);
-            }
+        if (fdatasync(jfd0) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
         }
         if (rc == RS_OK) {
-            rc = rs__save_open(st, snap, have_journal ? jid : 0,
-                               have_journal ? good : 0, &sv);
+            rc = rs__save_open(st, snap, plan.jid, good, &sv);
         }
         if (rc == RS_OK) {
             uint64_t id = rs__saver_id(sv);
@@ -1412,6 +1599,28 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
                 p->jclasses = st->n_classes;
             }
         }
+    } else if (rc == RS_OK && compact) {
+        /* No journal to continue: the files start here.  The new journal
+         * goes into place before the snapshot does, and the snapshot says
+         * a journal of its own follows it (prev_id = its id), so that from
+         * the moment changes can be acknowledged a missing journal is seen
+         * as the loss it is.  A crash between the two renames leaves a
+         * journal with no changes that follows no snapshot on disk: the
+         * next open finds nothing in it and starts again. */
+        rs_saver *sv;
+        rc = rs__save_open(st, snap, RS__PREV_SELF, J_HEADER, &sv);
+        if (rc == RS_OK) {
+            rc = journal_create(st, p, rs__saver_id(sv));
+            if (rc == RS_OK) {
+                p->jclasses = st->n_classes;
+                rc = rs_save_finish(sv, NULL);
+            } else {
+                rs_save_abort(sv);
+            }
+        }
+    }
+    if (jfd0 >= 0) {
+        close(jfd0); /* replaced: the new journal is locked in its place */
     }
     if (rc == RS_OK && info) {
         info->n_records = 0;
@@ -1443,6 +1652,202 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     return rc;
 }
 
+/* The first entry of the journal in buf that is not whole (its framing,
+ * checksum or ops), from the header on: *good is where it starts (len if
+ * none; the start of a torn last entry counts as the end), *n_whole the
+ * entries before it.  RS_OK if the journal is whole up to *good and only a
+ * torn entry may follow, else RS_EFORMAT describing the damage. */
+static rs_status first_damage(rs_store *st, const char *path,
+                              const uint8_t *buf, size_t len, size_t *good,
+                              size_t *n_whole)
+{
+    size_t off = J_HEADER, k = 0;
+    rs_status rc = RS_OK;
+    *n_whole = 0;
+    while (off < len) {
+        const uint8_t *payload = NULL;
+        uint32_t n = 0;
+        rc = next_entry(st, path, buf, len, off, ++k, &payload, &n);
+        if (rc != RS_OK) {
+            break;
+        }
+        rs__rd e = {payload, payload + n, false};
+        unsigned kind;
+        rs__rd body;
+        while (e.p < e.end && next_op(&e, &kind, &body)) {
+            e.bad = e.bad || kind < J_CLASS || kind > J_UNBIND;
+        }
+        if (e.bad) {
+            rc = rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
+                         "malformed op", path, k, off);
+            break;
+        }
+        off += E_HEAD + n;
+        *n_whole = k;
+    }
+    *good = off < len ? off : len;
+    return rc == RS_DONE ? RS_OK : rc;
+}
+
+/* Write bytes as path's new content: a temporary file beside it, synced,
+ * renamed over it, the directory synced. */
+static rs_status replace_file(rs_store *st, const char *path,
+                              const uint8_t *bytes, size_t n)
+{
+    size_t cap = strlen(path) + RS__TMP_EXTRA + 1;
+    char *tmp = rs__alloc(st, RS_MEM_META, cap);
+    if (tmp == NULL) {
+        return rs__err(st, RS_ENOMEM, "out of memory");
+    }
+    rs_status rc = RS_OK;
+    int fd = rs__tmp_create(path, tmp);
+    if (fd < 0 || write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
+        rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
+        rc = rs__err(st, RS_EIO, "%s: writing the repaired journal: %s",
+                     path, strerror(errno));
+        if (fd >= 0) {
+            unlink(tmp);
+        }
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    rs__free(st, RS_MEM_META, tmp, cap);
+    return rc;
+}
+
+/* Give path a second name, base.journal.damaged-N with the first N free
+ * (written into aside, cap bytes), so that replacing path loses nothing. */
+static rs_status keep_aside(rs_store *st, const char *path, char *aside,
+                            size_t cap)
+{
+    for (unsigned n = 1; n < 100000; n++) {
+        int w = snprintf(aside, cap, "%s.damaged-%u", path, n);
+        if (w < 0 || (size_t)w >= cap) {
+            return rs__err(st, RS_EIO, "%s: name too long", path);
+        }
+        if (link(path, aside) == 0) {
+            if (rs__fsync_dir(aside) != 0) {
+                return rs__err(st, RS_EIO, "%s: %s", aside, strerror(errno));
+            }
+            return RS_OK;
+        }
+        if (errno != EEXIST) {
+            return rs__err(st, RS_EIO, "%s: cannot keep a copy as %s: %s",
+                           path, aside, strerror(errno));
+        }
+    }
+    return rs__err(st, RS_EIO, "%s: too many damaged copies beside it", path);
+}
+
+rs_status rs_durable_repair(rs_store *st, const char *base,
+                            rs_repair_info *info)
+{
+    rs__clear_err(st);
+    rs_repair_info dummy;
+    if (info == NULL) {
+        info = &dummy;
+    }
+    memset(info, 0, sizeof *info);
+    if (base == NULL || base[0] == '\0') {
+        return rs__err(st, RS_EINVAL, "rs_durable_repair: no base name");
+    }
+    if ((st->p && st->p->base) || !store_empty(st)) {
+        return rs__err(st, RS_EINVAL, "rs_durable_repair: the store must be "
+                       "empty and not durable");
+    }
+    char *snap = journal_path(st, base, ".snap");
+    char *jpath = journal_path(st, base, ".journal");
+    char *lock = journal_path(st, base, ".lock");
+    int lockfd = -1, jfd = -1;
+    uint8_t *sbuf = NULL, *jbuf = NULL;
+    size_t slen = 0, jlen = 0;
+    rs__loaded l;
+    memset(&l, 0, sizeof l);
+    bool have_snap = false;
+    rs_status rc = snap && jpath && lock
+                       ? lock_path(st, lock, true, &lockfd)
+                       : rs__err(st, RS_ENOMEM, "out of memory");
+    if (rc == RS_OK) {
+        rc = lock_path(st, jpath, false, &jfd);
+    }
+    if (rc == RS_OK) {
+        rc = rs__read_file(st, snap, &sbuf, &slen);
+        rs_file_info fi;
+        if (rc == RS_OK) {
+            have_snap = true;
+            rc = rs__snap_inspect(st, sbuf, slen, snap, &fi);
+            if (rc == RS_EFORMAT) {
+                char msg[sizeof st->err];
+                memcpy(msg, st->err, sizeof msg);
+                rs__err(st, rc, "%s (the snapshot is damaged; a repair "
+                        "mends only the journal)", msg);
+            }
+            l.id = fi.id;
+            l.prev_id = fi.prev_id;
+            l.prev_off = fi.prev_off;
+        } else if (rc == RS_ENOTFOUND) {
+            rc = RS_OK;
+        }
+    }
+    if (rc == RS_OK && jfd >= 0) {
+        rc = rs__read_fd(st, jfd, jpath, &jbuf, &jlen);
+    }
+    jplan plan;
+    size_t good = 0;
+    uint8_t head[J_HEADER];
+    const uint8_t *keep = NULL;
+    if (rc == RS_OK) {
+        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd >= 0, jbuf,
+                          jlen, &plan);
+        if (rc == RS_OK && plan.use) {
+            rc = first_damage(st, jpath, jbuf, jlen, &good,
+                              &info->kept_entries);
+            keep = jbuf;
+        } else if (rc == RS_EFORMAT) {
+            /* The journal cannot follow the snapshot (missing, short, or
+             * another snapshot's): an empty one that follows it. */
+            put_header(head, have_snap ? l.id : 0);
+            keep = head;
+            good = J_HEADER;
+        }
+    }
+    if (rc == RS_EFORMAT && keep != NULL) {
+        snprintf(info->reason, sizeof info->reason, "%s", st->err);
+        rs__clear_err(st);
+        info->kept_bytes = good;
+        info->dropped_bytes = keep == jbuf ? jlen - good : jlen;
+        rc = jfd >= 0 ? keep_aside(st, jpath, info->aside, sizeof info->aside)
+                      : RS_OK;
+        if (rc == RS_OK) {
+            rc = replace_file(st, jpath, keep, good);
+        }
+        info->repaired = rc == RS_OK;
+    }
+    if (jfd >= 0) {
+        close(jfd);
+    }
+    if (lockfd >= 0) {
+        close(lockfd);
+    }
+    if (sbuf) {
+        rs__free(st, RS_MEM_META, sbuf, slen ? slen : 1);
+    }
+    if (jbuf) {
+        rs__free(st, RS_MEM_META, jbuf, jlen ? jlen : 1);
+    }
+    path_free(st, snap);
+    path_free(st, jpath);
+    path_free(st, lock);
+    if (rc != RS_OK) {
+        char aside[sizeof info->aside];
+        memcpy(aside, info->aside, sizeof aside);
+        memset(info, 0, sizeof *info);
+        memcpy(info->aside, aside, sizeof aside); /* a copy was made */
+    }
+    return rc;
+}
+
 rs_status rs_journal_sync(rs_store *st)
 {
     rs__clear_err(st);
@@ -1469,12 +1874,21 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
                        p->base);
     }
     char *snap = journal_path(st, p->base, ".snap");
-    char *tmp = journal_path(st, p->base, ".journal.tmp");
+    char *jpath = journal_path(st, p->base, ".journal");
+    if (p->ctmp == NULL && jpath) {
+        /* Kept until the store closes, so an abort needs no memory; each
+         * compaction writes a new random suffix into it. */
+        size_t cap = strlen(jpath) + RS__TMP_EXTRA + 1;
+        p->ctmp = rs__alloc(st, RS_MEM_META, cap);
+        if (p->ctmp) { /* full length from the start: freed by strlen() */
+            snprintf(p->ctmp, cap, "%s.tmp-%016x", jpath, 0u);
+        }
+    }
     rs__buf b = {0};
     rs_saver *sv = NULL;
-    rs_status rc = snap && tmp ? rs__save_open(st, snap, p->snap_id, p->jlen,
-                                               &sv)
-                               : rs__err(st, RS_ENOMEM, "out of memory");
+    rs_status rc = snap && jpath && p->ctmp
+                       ? rs__save_open(st, snap, p->snap_id, p->jlen, &sv)
+                       : rs__err(st, RS_ENOMEM, "out of memory");
     /* The next journal starts now, beside the save: its head (the new
      * snapshot's id, the names known now), then, step by step, what the
      * current journal receives from here on. */
@@ -1483,13 +1897,11 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
         rc = journal_head(st, rs__saver_id(sv), &b);
     }
     if (rc == RS_OK) {
-        if (p->ctmp == NULL) {
-            p->ctmp = tmp; /* kept until the store closes */
-            tmp = NULL;
-        }
-        p->cfd = open(p->ctmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (p->cfd < 0 || write_all(p->cfd, b.p, b.len, 0) != 0) {
-            rc = rs__err(st, RS_EIO, "%s: %s", p->ctmp, strerror(errno));
+        p->cfd = rs__tmp_create(jpath, p->ctmp);
+        if (p->cfd < 0 || lock_new(p->cfd) != 0 ||
+            write_all(p->cfd, b.p, b.len, 0) != 0) {
+            rc = rs__err(st, RS_EIO, "%s: the next journal: %s", jpath,
+                         strerror(errno));
         }
     }
     if (rc == RS_OK) {
@@ -1508,7 +1920,7 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
     }
     rs__buf_free(st, &b);
     path_free(st, snap);
-    path_free(st, tmp);
+    path_free(st, jpath);
     return rc;
 }
 
@@ -1583,9 +1995,9 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
 {
     rs__persist *p = st->p;
     char *path = journal_path(st, p->base, ".journal");
-    char *tmp = journal_path(st, p->base, ".journal.tmp");
-    rs_status rc = path && tmp ? rs__compact_copy(st)
-                               : rs__err(st, RS_ENOMEM, "out of memory");
+    const char *tmp = p->ctmp;
+    rs_status rc = path ? rs__compact_copy(st)
+                        : rs__err(st, RS_ENOMEM, "out of memory");
     /* What arrived since the last sync must be on disk before the name. */
     if (rc == RS_OK && p->clen > p->csynced && fdatasync(p->cfd) != 0) {
         rc = rs__err(st, RS_EIO, "%s: fdatasync: %s", tmp, strerror(errno));
@@ -1610,7 +2022,6 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
         }
     }
     path_free(st, path);
-    path_free(st, tmp);
     return rc;
 }
 

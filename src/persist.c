@@ -429,52 +429,80 @@ int rs__fsync_dir(const char *path)
     return rc;
 }
 
+/* Files are opened O_NONBLOCK, so a FIFO or a device at the path is
+ * refused by the type check instead of hanging the open; for a regular
+ * file the flag changes nothing. */
 rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
                         size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT) {
             return rs__err(st, RS_ENOTFOUND, "%s: no such file", path);
         }
         return rs__err(st, RS_EIO, "%s: %s", path, strerror(errno));
     }
+    rs_status rc = rs__read_fd(st, fd, path, buf, len);
+    close(fd);
+    return rc;
+}
+
+rs_status rs__read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
+                      size_t *len)
+{
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return rs__err(st, RS_EIO, "%s: %s", path, strerror(e));
+        return rs__err(st, RS_EIO, "%s: %s", path, strerror(errno));
     }
     if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return rs__err(st, RS_EIO, "%s: not a regular file", path);
+        return rs__err(st, RS_EIO, "%s: not a regular file (%s)", path,
+                       S_ISDIR(sb.st_mode)    ? "a directory"
+                       : S_ISFIFO(sb.st_mode) ? "a FIFO or pipe"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : "a device");
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
+        return rs__err(st, RS_ENOMEM, "%s: too large to read", path);
     }
     size_t n = (size_t)sb.st_size;
     uint8_t *p = rs__alloc(st, RS_MEM_META, n ? n : 1);
     if (p == NULL) {
-        close(fd);
         return rs__err(st, RS_ENOMEM, "%s: out of memory reading %zu bytes",
                        path, n);
     }
     size_t got = 0;
     while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
+        ssize_t r = pread(fd, p + got, n - got, (off_t)got);
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
             int e = errno;
-            close(fd);
             rs__free(st, RS_MEM_META, p, n ? n : 1);
             return rs__err(st, RS_EIO, "%s: %s", path,
                            r == 0 ? "file shrank while read" : strerror(e));
         }
         got += (size_t)r;
     }
-    close(fd);
     *buf = p;
     *len = n;
     return RS_OK;
+}
+
+int rs__tmp_create(const char *path, char *name)
+{
+    size_t n = strlen(path);
+    memcpy(name, path, n);
+    for (int tries = 0; tries < 16; tries++) {
+        snprintf(name + n, RS__TMP_EXTRA + 1, ".tmp-%016llx",
+                 (unsigned long long)rs__random64());
+        int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                O_CLOEXEC, 0644);
+        if (fd >= 0 || errno != EEXIST) {
+            return fd;
+        }
+    }
+    return -1; /* errno is EEXIST */
 }
 
 static char *dup_str(rs_store *st, const char *s)
@@ -576,6 +604,7 @@ void rs__p_free(rs_store *st)
 struct rs_saver {
     rs_store *st;
     char *path, *tmp;
+    size_t tmp_cap; /* tmp's allocation: the path and the random suffix */
     int fd;
     bool compact; /* a durable store's compaction (journal.c finishes it) */
     rs__buf out;  /* bytes on their way to fd */
@@ -781,7 +810,9 @@ static void saver_free(rs_saver *sv)
     rs__buf_free(st, &sv->out);
     rs__buf_free(st, &sv->blk);
     free_str(st, sv->path);
-    free_str(st, sv->tmp);
+    if (sv->tmp) {
+        rs__free(st, RS_MEM_META, sv->tmp, sv->tmp_cap);
+    }
     if (st->p && st->p->saver == sv) {
         st->p->saver = NULL;
     }
@@ -814,15 +845,16 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
     sv->fd = -1;
     sv->t0 = rs__now_ns();
     sv->id = rs__random64();
-    sv->prev_id = prev_id;
+    sv->prev_id = prev_id == RS__PREV_SELF ? sv->id : prev_id;
     sv->prev_off = prev_off;
     p->saver = sv; /* saver_free() detaches it */
     size_t plen = strlen(path);
     sv->path = dup_str(st, path);
-    sv->tmp = rs__alloc(st, RS_MEM_META, plen + 5);
-    if (sv->tmp) { /* saver_free() reads it as a string */
+    sv->tmp_cap = plen + RS__TMP_EXTRA + 1;
+    sv->tmp = rs__alloc(st, RS_MEM_META, sv->tmp_cap);
+    if (sv->tmp) {
         memcpy(sv->tmp, path, plen);
-        memcpy(sv->tmp + plen, ".tmp", 5);
+        sv->tmp[plen] = '\0';
     }
     sv->n_classes = st->n_classes;
     if (sv->n_classes) {
@@ -846,11 +878,14 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
         saver_free(sv);
         return rs__err(st, RS_ENOMEM, "out of memory starting a save");
     }
-    sv->fd = open(sv->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A name of its own: two saves to one path (in this process or
+     * another) each write their own file, and the rename makes the path
+     * the old file or one whole new one. */
+    sv->fd = rs__tmp_create(path, sv->tmp);
     sv->created = sv->fd >= 0;
     if (sv->fd < 0) {
-        rs_status rc = rs__err(st, RS_EIO, "%s: cannot create: %s", sv->tmp,
-                               strerror(errno));
+        rs_status rc = rs__err(st, RS_EIO, "%s: cannot create a file beside "
+                               "it: %s", path, strerror(errno));
         saver_free(sv);
         return rc;
     }
@@ -863,7 +898,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
         rs__put_u32le(&sv->out, SNAP_VERSION);
         rs__put_u32le(&sv->out, sv->n_classes);
         rs__put_u64le(&sv->out, sv->id);
-        rs__put_u64le(&sv->out, prev_id);
+        rs__put_u64le(&sv->out, sv->prev_id);
         rs__put_u64le(&sv->out, prev_off);
         rs__put_u64le(&sv->out, XXH3_64bits(sv->out.p, 40));
     }
@@ -896,10 +931,15 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_save_begin: NULL argument");
     }
+    *out = NULL; /* a caller may rs_save_abort() it whatever happens */
     if (path == NULL) {
         return rs__compact_begin(st, out);
     }
-    return rs__save_open(st, path, 0, 0, out);
+    if (path[0] == '\0') {
+        return rs__err(st, RS_EINVAL, "rs_save_begin: empty path");
+    }
+    rs_status rc = rs__own_file(st, path);
+    return rc != RS_OK ? rc : rs__save_open(st, path, 0, 0, out);
 }
 
 /* A save's steps after the walk, one per rs_save_step() call, so that no

@@ -171,7 +171,11 @@ void rs__class_empty(rs_store *st, rs_class *c);
 /* Drop the classes declared after the first n. */
 void rs__classes_truncate(rs_store *st, uint32_t n);
 
-/* Snapshot internals journal.c uses for compaction and opening. */
+/* Snapshot internals journal.c uses for compaction and opening.  A
+ * snapshot's header names the journal it continues (prev_id, prev_off):
+ * the one it was compacted from, or, as RS__PREV_SELF asks, a journal of
+ * its own that follows it; 0, 0 for a plain save, which expects none. */
+#define RS__PREV_SELF UINT64_MAX
 rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
                         uint64_t prev_off, rs_saver **out);
 uint64_t rs__saver_id(const rs_saver *sv);
@@ -186,6 +190,9 @@ rs_status rs__compact_copy(rs_store *st);
 /* Copy, then fdatasync the next journal (a finishing step of its own). */
 rs_status rs__compact_sync(rs_store *st);
 void rs__compact_abort(rs_store *st);
+/* RS_EINVAL if path names one of a durable store's own files (saving over
+ * them would leave files that cannot be opened), else RS_OK. */
+rs_status rs__own_file(rs_store *st, const char *path);
 /* A file class's mapping onto a store class, built by the loader. */
 typedef struct rs__cmap { /* (struct rs__cmap, declared above) */
     rs_class *c;      /* the store's class */
@@ -220,6 +227,16 @@ rs_status rs__snap_inspect(rs_store *st, const uint8_t *buf, size_t len,
 /* Read a whole file: RS_OK, RS_ENOTFOUND if it does not exist, RS_EIO. */
 rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
                         size_t *len);
+/* Read a whole file already open (fd; path for messages). */
+rs_status rs__read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
+                      size_t *len);
+/* Create a temporary file beside path, named path + ".tmp-" and 16 hex
+ * digits, written into name (room for strlen(path) + RS__TMP_EXTRA + 1
+ * bytes).  O_EXCL and O_NOFOLLOW: it never follows a planted link and
+ * never opens a file another writer is using.  The fd (read-write), or -1
+ * with errno. */
+#define RS__TMP_EXTRA 21
+int rs__tmp_create(const char *path, char *name);
 /* fsync the directory that holds path. */
 int rs__fsync_dir(const char *path);
 uint64_t rs__now_ns(void);
