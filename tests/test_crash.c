@@ -1108,7 +1108,121 @@ typedef struct crash_stats {
     bool open_compacts;         /* the files need a compaction at open */
     bool forced;                /* so this round's kill came in the open */
     long opens_compacting;
+    long damaged_refused;       /* damage_round(): opens that refused */
 } crash_stats;
+
+/* A digest of every file in d, names and bytes, in name order. */
+static uint64_t dir_digest(const char *d)
+{
+    struct dirent **names;
+    int n = scandir(d, &names, NULL, alphasort);
+    uint64_t h = 1469598103934665603u;
+    for (int i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", d, names[i]->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            for (const char *c = names[i]->d_name; *c; c++) {
+                h = (h ^ (uint8_t)*c) * 1099511628211u;
+            }
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            uint8_t buf[65536];
+            ssize_t r;
+            while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0) {
+                for (ssize_t k = 0; k < r; k++) {
+                    h = (h ^ buf[k]) * 1099511628211u;
+                }
+            }
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return h;
+}
+
+/* Damage the journal a crash left (a copy of it in vdir) beyond what one
+ * write cut short can do, by a seeded choice: zeros from a whole entry to
+ * the end, a flipped byte in a whole entry's checksum or payload, or a
+ * whole entry's length made to run past the end.  Every such journal must
+ * be refused by the open (RS_EFORMAT), with every file in the directory
+ * exactly as it was: nothing truncated, compacted, created or deleted.
+ * false if it found a failure; *refused counts the checks made. */
+static bool damage_round(long round, const char *dir_from, const char *vdir,
+                         const char *vbase, uint64_t *prng, long *refused)
+{
+    dir_clear(vdir, false);
+    if (!dir_copy(dir_from, vdir)) {
+        fprintf(stderr, "round %ld: copying %s failed\n", round, dir_from);
+        return false;
+    }
+    char jpath[200];
+    snprintf(jpath, sizeof jpath, "%s.journal", vbase);
+    int fd = open(jpath, O_RDWR | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return true; /* no journal (a crash before the first open ended) */
+    }
+    size_t len = (size_t)sb.st_size;
+    uint8_t *jb = malloc(len + 1);
+    bool ok = jb && read_full(fd, jb, len);
+    /* The whole entries, after the 32-byte header. */
+    size_t at[MAX_OPS + 64], ne = 0, off = 32;
+    while (ok && off + 12 <= len && ne < sizeof at / sizeof at[0]) {
+        uint32_t n;
+        memcpy(&n, jb + off, 4);
+        if (n == 0 || n > len - off - 12) {
+            break;
+        }
+        at[ne++] = off;
+        off += 12 + n;
+    }
+    if (!ok || ne == 0) {
+        close(fd);
+        free(jb);
+        return true;
+    }
+    size_t k = ne - 1 - rng_below(prng, ne < 4 ? (uint32_t)ne : 4u);
+    uint32_t kind = rng_below(prng, 4);
+    uint32_t n;
+    memcpy(&n, jb + at[k], 4);
+    switch (kind) {
+    case 0: memset(jb + at[k], 0, len - at[k]); break;
+    case 1: jb[at[k] + 4 + rng_below(prng, 8)] ^= 0x20; break;
+    case 2: jb[at[k] + 12 + rng_below(prng, n)] ^= 0x01; break;
+    default: {
+        uint32_t big = (uint32_t)(len - at[k]);
+        memcpy(jb + at[k], &big, 4);
+        break;
+    }
+    }
+    ok = pwrite(fd, jb, len, 0) == (ssize_t)len;
+    close(fd);
+    free(jb);
+    uint64_t before = dir_digest(vdir);
+    rs_store *st;
+    rs_class *cls;
+    rs_status rc = ok ? open_durable(vbase, &st, &cls) : RS_EIO;
+    if (rc != RS_EFORMAT) {
+        fprintf(stderr, "round %ld: a journal damaged in entry %zu of %zu "
+                "(kind %u) opened with %s: %s\n", round, k + 1, ne, kind,
+                rs_status_name(rc), st ? rs_errmsg(st) : "");
+        ok = false;
+    }
+    rs_store_close(st);
+    if (ok && dir_digest(vdir) != before) {
+        fprintf(stderr, "round %ld: a refused open changed the files\n",
+                round);
+        ok = false;
+    }
+    *refused += ok;
+    return ok;
+}
 
 /* One round; false if it found a failure (reported). */
 static bool crash_round(long round, const char *base, const char *vdir,
@@ -1272,6 +1386,11 @@ static bool crash_round(long round, const char *base, const char *vdir,
     }
     w->saving = false;
     rs_store_close(st);
+    /* One round in three, the same files damaged beyond a torn write. */
+    if (ok && round % 3 == 0) {
+        ok = damage_round(round, dir, vdir, vbase, prng,
+                          &stats->damaged_refused);
+    }
     return ok;
 }
 
@@ -1307,14 +1426,15 @@ static void test_sigkill(void)
     printf("sigkill: %ld rounds, %ld ops acknowledged, the op in flight on "
            "disk %ld times, %ld kills before the child was open (%.2f ms "
            "on average), %ld compactions begun and %ld finished, %ld "
-           "cut short and finished at open, %u records at the end, %.1f "
-           "s\n", round, stats.acked,
+           "cut short and finished at open, %ld damaged journals "
+           "refused with every file unchanged, %u records at the end, "
+           "%.1f s\n", round, stats.acked,
            stats.in_flight_landed, stats.killed_before_ready,
            stats.n_ready ? (double)stats.ready_us / 1e3 /
                                (double)stats.n_ready
                          : 0.0,
            stats.saves_begun, stats.saves_done, stats.opens_compacting,
-           w.n_live,
+           stats.damaged_refused, w.n_live,
            (double)(now_us() - t0) / 1e6);
 }
 
