@@ -22,9 +22,14 @@
  * slot's 15-bit generation is bumped to even and the slot goes on a LIFO
  * free list threaded through its row (the next free slot at byte 2); the
  * next insert there bumps it to odd again, so every handle to the old record
- * no longer matches.  After 16384 lives a slot is retired rather than let
- * its generation wrap: a stale handle is never taken for a new record.  The
- * header's top bit says the record has dynamic attributes (attrs.c).
+ * no longer matches.  After 16384 lives (RS_SLOT_LIVES) a slot is retired
+ * rather than let its generation wrap: a stale handle is never taken for a
+ * new record.  Retired slots stay counted in n_slots, so a class holds
+ * RS_MAX_RECORDS less its retired slots (roster.h states it; rs_mem()
+ * reports them).  Recycling them would need more generation bits in every
+ * row, or an era per slot checked on every handle and kept in the files;
+ * neither is paid for today.  The header's top bit says the record has
+ * dynamic attributes (attrs.c).
  *
  * Every mutation validates first (names, types, ranges, uniqueness), then
  * reserves every byte it will need (string cells, a row page, index growth),
@@ -43,9 +48,11 @@
 #ifdef RS_TEST_SMALL
 #define PAGE_TARGET_BYTES 64
 #define PAGE_MIN_SHIFT 2
+#define SLOT_LIMIT(c) ((c)->max_slots) /* tests reach it in a few slots */
 #else
 #define PAGE_TARGET_BYTES 65536
 #define PAGE_MIN_SHIFT 4
+#define SLOT_LIMIT(c) RS_MAX_RECORDS
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -310,6 +317,9 @@ rs_status rs_class_create(rs_store *st, const char *name,
     c->st = st;
     c->row_len = c->sch.row_len;
     c->free_head = RS_SLOT_NONE;
+#ifdef RS_TEST_SMALL
+    c->max_slots = RS_MAX_RECORDS;
+#endif
     c->page_shift = PAGE_MIN_SHIFT;
     while (c->page_shift < 12 &&
            ((size_t)c->row_len << (c->page_shift + 1)) <= PAGE_TARGET_BYTES) {
@@ -598,10 +608,13 @@ static rs_status row_room(rs_store *st, rs_class *c, bool *added,
     if (c->free_head != RS_SLOT_NONE) {
         return RS_OK;
     }
-    if (c->n_slots >= RS_MAX_RECORDS) {
-        return rs__err(st, RS_EFULL, "'%s' holds the most slots a class "
-                                     "can (%u)", c->sch.name,
-                       (unsigned)RS_MAX_RECORDS);
+    if (c->n_slots >= SLOT_LIMIT(c)) {
+        return rs__err(st, RS_EFULL, "'%s' has no slot left: of its %u, "
+                       "%zu hold live records, %u are free and %u retired "
+                       "(a slot retires after %u records; see "
+                       "RS_MAX_RECORDS)", c->sch.name, c->n_slots,
+                       c->n_live, c->n_free, c->n_retired,
+                       (unsigned)RS_SLOT_LIVES);
     }
     if (c->n_slots < (c->n_pages << c->page_shift)) {
         return RS_OK;
@@ -1638,10 +1651,18 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
 {
     memset(out, 0, sizeof *out);
     size_t live_rows = 0;
+    out->n_room = RS_MAX_RECORDS;
     for (uint32_t i = 0; i < st->n_classes; i++) {
         const rs_class *c = st->classes[i];
         live_rows += c->n_live * c->row_len;
         out->n_records += c->n_live;
+        out->n_retired += c->n_retired;
+        /* Free slots and never used ones can both take a record. */
+        size_t room = (size_t)SLOT_LIMIT(c) - c->n_live - c->n_retired;
+        if (out->fullest == NULL || room < out->n_room) {
+            out->n_room = room;
+            out->fullest = c;
+        }
     }
     size_t rec = rs__allocated(st, RS_MEM_RECORDS);
     size_t str = rs__allocated(st, RS_MEM_STRINGS);
@@ -1666,13 +1687,15 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
 
 static rs_status class_check(const rs_class *c)
 {
-    size_t live = 0, free_n = 0;
-    if ((size_t)c->n_slots > ((size_t)c->n_pages << c->page_shift)) {
+    size_t live = 0, free_n = 0, retired = 0;
+    if ((size_t)c->n_slots > ((size_t)c->n_pages << c->page_shift) ||
+        c->n_slots > SLOT_LIMIT(c)) {
         return RS_ECORRUPT;
     }
     for (uint32_t s = 0; s < c->n_slots; s++) {
         const uint8_t *row = rs__row(c, s);
         uint16_t gen = rs__row_gen(row);
+        retired += gen == 0;
         if (!(gen & 1u) && rs__row_has_attrs(row)) {
             return RS_ECORRUPT;
         }
@@ -1700,6 +1723,7 @@ static rs_status class_check(const rs_class *c)
         memcpy(&s, rs__row(c, s) + RS_ROW_HEADER, 4);
     }
     if (live != c->n_live || free_n != c->n_free ||
+        retired != c->n_retired ||
         live + free_n + c->n_retired != c->n_slots) {
         return RS_ECORRUPT;
     }

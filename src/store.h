@@ -30,6 +30,9 @@ struct rs_class {
     uint32_t free_head; /* free slot list, RS_SLOT_NONE at its end */
     uint32_t n_free;    /* slots on that list */
     uint32_t n_retired; /* slots whose generation ran out: never reused */
+#ifdef RS_TEST_SMALL
+    uint32_t max_slots; /* RS_MAX_RECORDS; tests lower it to reach it */
+#endif
     size_t n_live;
     rs__index *ix;     /* sch.n_indexed indexes */
     rs__ixctx *ixctx;  /* one per index */
@@ -72,6 +75,8 @@ static inline uint8_t *rs__row(const rs_class *c, uint32_t slot)
  * the top bit, whether the record has dynamic attributes (attrs.c): the
  * one bit a record without them pays for the possibility. */
 #define RS_ROW_GEN_MASK 0x7FFFu
+_Static_assert((RS_ROW_GEN_MASK + 1) / 2 == RS_SLOT_LIVES,
+               "a slot's lives are its odd 15-bit generations");
 #define RS_ROW_HAS_ATTRS 0x8000u
 
 static inline uint16_t rs__row_word(const uint8_t *row)

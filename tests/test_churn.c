@@ -68,6 +68,11 @@ static void test_churn_holds_memory(void)
     }
     rs_mem(st, &end);
     CHECK_EQ(rs_count(cls), N);
+    /* Thirty rounds are far from a slot's RS_SLOT_LIVES: nothing retired,
+     * and the room left is the real limit's. */
+    CHECK_EQ(end.n_retired, 0);
+    CHECK_EQ(end.n_room, RS_MAX_RECORDS - N);
+    CHECK(end.fullest == cls);
     CHECK_EQ(end.bytes[RS_MEM_RECORDS], start.bytes[RS_MEM_RECORDS]);
     CHECK_EQ(end.bytes[RS_MEM_RECORDS] + end.bytes[RS_MEM_FREE] +
                  end.bytes[RS_MEM_STRINGS],

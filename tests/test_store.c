@@ -296,6 +296,71 @@ static void test_generation_never_wraps(void)
     rs_store_close(st);
 }
 
+/* A slot retires after RS_SLOT_LIVES records and is never reused, so the
+ * class's limit counts it: rs_mem() reports retired slots and the room
+ * left before the limit is hit, and RS_EFULL says where the slots went.
+ * (The test build lets a test lower a class's limit from RS_MAX_RECORDS.) */
+static void test_retired_slots_are_counted(void)
+{
+    open_player();
+    player->max_slots = 4;
+    rs_class *other;
+    const char *text = "Other { k: u32 key }";
+    CHECK_OK(st, rs_class_parse(st, text, strlen(text), &other));
+    rs_mem_report m;
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_retired, 0);
+    CHECK_EQ(m.n_room, 4);
+    CHECK(m.fullest == player);
+    rs_handle h;
+    for (int i = 0; i < RS_SLOT_LIVES; i++) {
+        CHECK_OK(st, add("k", "n", 1, 1, &h));
+        CHECK_EQ((uint32_t)h, 0);
+        CHECK_OK(st, rs_remove(st, h));
+    }
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_retired, 1);
+    CHECK_EQ(m.n_room, 3);
+    CHECK(m.fullest == player);
+    CHECK_OK(st, add("a", "a", 1, 1, &h));
+    CHECK_OK(st, add("b", "b", 1, 1, &h));
+    CHECK_OK(st, add("c", "c", 1, 1, &h));
+    CHECK_EQ((uint32_t)h, 3);
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_room, 0);
+    CHECK_EQ(m.n_records, 3);
+    CHECK_OK(st, rs__store_check(st));
+    /* Three records live, a fourth slot unusable: full, and said why. */
+    snapshot s0 = take();
+    rs_handle none = 0;
+    CHECK_FAIL(st, add("d", "d", 1, 1, &none), RS_EFULL,
+               "'Player' has no slot left: of its 4, 3 hold live records, "
+               "0 are free and 1 retired (a slot retires after 16384 "
+               "records; see RS_MAX_RECORDS)");
+    CHECK_EQ(none, 0);
+    same(s0, take());
+    /* A removal gives a slot back; the other class is untouched. */
+    CHECK_OK(st, rs_remove(st, h));
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_room, 1);
+    CHECK_OK(st, add("d", "d", 1, 1, &h));
+    rs_named k[] = {{"k", rs_val_uint(7)}};
+    CHECK_OK(st, rs_insert(st, other, k, 1, &h));
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_retired, 1);
+    CHECK_EQ(m.n_room, 0);
+    CHECK(m.fullest == player);
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+
+    /* A store with no class: room for a whole class, no fullest. */
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &st));
+    rs_mem(st, &m);
+    CHECK_EQ(m.n_room, RS_MAX_RECORDS);
+    CHECK(m.fullest == NULL);
+    rs_store_close(st);
+}
+
 static void test_churn_does_not_grow(void)
 {
     open_player();
@@ -594,6 +659,7 @@ int main(int argc, char **argv)
         {"errors_leave_store_unchanged", test_errors_leave_store_unchanged},
         {"stale_handles_and_reuse", test_stale_handles_and_reuse},
         {"generation_never_wraps", test_generation_never_wraps},
+        {"retired_slots_are_counted", test_retired_slots_are_counted},
         {"churn_does_not_grow", test_churn_does_not_grow},
         {"scan", test_scan},
         {"growth_and_accounting", test_growth_and_accounting},
