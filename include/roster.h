@@ -550,9 +550,10 @@ RS_API RS_NODISCARD rs_status rs_record_size(rs_store *st, rs_handle h,
 
 /* A snapshot is a file holding a store's classes (in their text form),
  * records and dynamic attributes, in blocks that each carry an XXH3-64
- * checksum (format in src/persist.c and the README).  It is written to
- * PATH.tmp, fsynced, renamed over PATH and the directory fsynced, so PATH
- * always holds either the old snapshot or the whole new one.
+ * checksum (format in src/persist.c and the README).  It is written to a
+ * temporary file beside PATH, fsynced, renamed over PATH and the directory
+ * fsynced, so PATH always holds either the old snapshot or one whole new
+ * one, even with several saves to PATH at once.
  *
  * Saving needs no fork and no copy of the store: rs_save_begin() fixes the
  * moment the snapshot shows, rs_save_step() writes the next records, and
@@ -574,9 +575,13 @@ typedef struct rs_save_info {
 
 /* Start a save of st to path (NUL-terminated).  path NULL compacts a
  * durable store (rs_durable_open()): a new snapshot of its own, then its
- * journal restarts.  OUT *out.  RS_EINVAL if a save is already running or
- * path is NULL on a store that is not durable; RS_EIO naming the file and
- * the system error; RS_ENOMEM. */
+ * journal restarts.  The file is written as PATH.tmp-<16 hex digits>,
+ * created exclusively (never through a link, never shared with another
+ * save to the same path), then renamed over PATH.  OUT *out (NULL on
+ * failure).  RS_EINVAL if a save is already running, path is NULL on a
+ * store that is not durable, empty, or one of a durable store's own files
+ * (its snapshot, journal or lock); RS_EIO naming the file and the system
+ * error; RS_ENOMEM. */
 RS_API RS_NODISCARD rs_status rs_save_begin(rs_store *st, const char *path,
                                             rs_saver **out);
 
@@ -618,7 +623,8 @@ typedef struct rs_load_info {
  * fields it adds take their defaults, fields it no longer has are dropped
  * and reported in info, integer fields may be widened (u16 to u32, u8 to
  * i16, ...) and strings lengthened; any other change (a narrower or another
- * type, a shorter string, another key) is RS_EINVAL naming the field.
+ * type, a shorter string, another key, or `dynamic` dropped while records
+ * bind attributes) is RS_EINVAL naming the class and the field.
  * Every block is verified before anything is built.  On any failure
  * (RS_EIO, RS_EFORMAT naming the file, the block and the byte offset,
  * RS_EINVAL, RS_ENOMEM, or a record the store refuses) st holds what it
@@ -674,10 +680,20 @@ RS_API RS_NODISCARD rs_status rs_inspect(rs_store *st, const char *path,
  * every change (insert, remove, set, bind, unbind, class declaration) is
  * appended, with its checksum, before the call returns; under
  * RS_SYNC_ALWAYS it is also on disk (fdatasync) by then.  Opening replays
- * the journal over the snapshot.  A torn last entry (a crash mid-write) is
- * dropped; damage anywhere else is RS_EFORMAT naming the file, the entry and
- * its byte offset.  Records are named in the journal by their key, so a
- * reload's slots need not match. */
+ * the journal over the snapshot.  An entry is written with one write at the
+ * journal's end, so a crash can leave only a prefix of the last one (a torn
+ * tail: fewer bytes than its header, or a length running past the end of
+ * the file); the open drops it.  Anything else (a checksum that does not
+ * match, even in the last entry; zeros; a journal missing, shorter than its
+ * header or than the snapshot says, beside a snapshot a durable store
+ * wrote) may hide acknowledged changes: the open refuses it with
+ * RS_EFORMAT naming the file, the entry and its byte offset, and changes no
+ * file; rs_durable_repair() then keeps what is whole.  Under
+ * RS_SYNC_EVERYSEC and RS_SYNC_NEVER a power cut (not a killed process)
+ * can lose the last second or more, or leave unsynced entries damaged:
+ * such an open is refused too, and a repair drops what was not synced.
+ * Records are named in the journal by their key, so a reload's slots need
+ * not match. */
 typedef enum rs_sync {
     RS_SYNC_ALWAYS,   /* fdatasync before every call returns */
     RS_SYNC_EVERYSEC, /* fdatasync when a write finds the last one >= 1 s
@@ -690,12 +706,17 @@ typedef enum rs_sync {
  * every change.  st must hold no records.  Classes st declares before the
  * call receive their records as rs_load() describes; if any class changed
  * shape the store is compacted at once, so the files follow the new
- * declaration.  One store at a time may use a BASE: the call takes
- * BASE.lock (flock) until the store closes, else RS_EIO (a child forked
- * without exec shares the lock until it exits).  Compaction is the
+ * declaration.  One store at a time may use a BASE: the call locks
+ * BASE.lock and the journal itself (flock) until the store closes, else
+ * RS_EIO (a child forked without exec shares the locks until it exits);
+ * unlinking BASE.lock does not let a second store in.  Snapshots and
+ * journals must be regular files (a FIFO is refused, not waited on);
+ * temporary files are created beside them with random names, never
+ * through a link.  Compaction is the
  * caller's choice: rs_save_begin(st, NULL, ...) when the journal has grown
  * (rs_inspect() gives its size).  OUT *info (may be NULL).  Errors as
- * rs_load(); on failure st is as it was and not durable. */
+ * rs_load(), and RS_EFORMAT for a damaged or lost journal (above); on
+ * failure st is as it was and not durable, and no file was changed. */
 RS_API RS_NODISCARD rs_status rs_durable_open(rs_store *st, const char *base,
                                               rs_sync sync,
                                               rs_load_info *info);

@@ -1143,7 +1143,8 @@ static rs_status next_entry(rs_store *st, const char *path,
  * read only for the names they declare. */
 static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                                 const uint8_t *buf, size_t len, size_t start,
-                                size_t *good, size_t *n_entries)
+                                size_t *good, size_t *n_entries,
+                                bool *damaged)
 {
     size_t off = J_HEADER, k = 0;
     while (off < len) {
@@ -1154,6 +1155,7 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
             break;
         }
         if (fr != RS_OK) {
+            *damaged = true; /* what rs_durable_repair() mends */
             return fr;
         }
         rs__rd r = {payload, payload + n, false};
@@ -1177,6 +1179,17 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
             }
             if (rc == RS_OK && (o.bad || o.p != o.end)) {
                 rc = rs__err(st, RS_EFORMAT, "an op of the wrong length");
+            }
+            if (rc == RS_ENOATTR) {
+                /* The journal's writer bound it, so the class changed: a
+                 * declaration without `dynamic` (not damage). */
+                char msg[sizeof st->err];
+                memcpy(msg, st->err, sizeof msg);
+                return rs__err(st, RS_EINVAL, "%s: entry %zu at byte %zu: "
+                               "%s: the class is declared without "
+                               "`dynamic`, and the journal binds "
+                               "attributes; declare it dynamic to load them",
+                               path, k, off, msg);
             }
             if (rc != RS_OK) {
                 char msg[sizeof st->err];
@@ -1526,10 +1539,11 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (rc == RS_OK && jfd0 >= 0) {
         rc = rs__read_fd(st, jfd0, jpath, &jbuf, &jlen);
     }
-    bool snap_ok = rc == RS_OK;
+    bool damaged = false; /* the journal's framing: a repair mends it */
     if (rc == RS_OK) {
         rc = journal_plan(st, jpath, snap, have_snap, &l, jfd0 >= 0, jbuf,
                           jlen, &plan);
+        damaged = rc == RS_EFORMAT;
     }
     if (rc == RS_OK && plan.use) {
         rc = rs_store_open(st->alloc, st->alloc_ud, &rp.scratch);
@@ -1537,12 +1551,12 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
             rp.l = &l;
             rp.info = info;
             rc = replay_journal(st, &rp, jpath, jbuf, jlen, plan.start, &good,
-                                &n_entries);
+                                &n_entries, &damaged);
         } else {
             rc = rs__err(st, RS_ENOMEM, "out of memory");
         }
     }
-    if (rc == RS_EFORMAT && snap_ok) {
+    if (rc == RS_EFORMAT && damaged) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
         rs__err(st, rc, "%s (nothing was changed; rs_durable_repair() or "

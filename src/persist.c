@@ -1360,6 +1360,17 @@ static rs_status load_record(rs_store *st, rs__rd *r, const rs__cmap *m,
                        m->c->sch.name);
     }
     rs_status rc = rs_insert(st, m->c, nv, n, NULL);
+    if (rc == RS_ENOATTR) {
+        /* The file's records bind attributes the class now refuses: a
+         * declaration that dropped `dynamic`, which is a change of class,
+         * not damage. */
+        char msg[sizeof st->err];
+        memcpy(msg, st->err, sizeof msg);
+        return rs__err(st, RS_EINVAL, "%s: block %zu: %s: the class is "
+                       "declared without `dynamic`, and the file's records "
+                       "bind attributes; declare it dynamic to load them",
+                       fname, block, msg);
+    }
     if (rc != RS_OK) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
