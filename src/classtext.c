@@ -611,6 +611,13 @@ static rs_status parse_field(parser *ps)
                              flag == RS_FIELD_KEY ? "key" : "unique");
         }
         def.flags |= flag;
+        if (def.flags == (RS_FIELD_KEY | RS_FIELD_UNIQUE)) {
+            /* The schema's check, in the text form's words. */
+            return rs__err(ps->st, RS_EINVAL, "%.*s.%.*s: a key is unique "
+                           "already; drop 'unique'", name_prec(ps->cls.len),
+                           ps->text + ps->cls.pos, name_prec(name.len),
+                           ps->text + name.pos);
+        }
         TRY(next(ps));
     }
     def.name = keep_name(ps, &name);

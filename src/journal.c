@@ -37,16 +37,27 @@
  * Compaction: rs_save_begin(st, NULL) notes the journal's length L and
  * writes a snapshot whose header says "follows journal J at offset L".
  * Writers go on, journaling into J.  The next journal grows beside it in
- * BASE.journal.tmp: its header (the snapshot's id), the names known at L,
+ * BASE.journal.tmp-<random> (created exclusively, locked): its header (the
+ * snapshot's id), the names known at L,
  * then, at every save step, J's bytes since the last step.  The finishing
  * steps (persist.c) put J on disk up to L, rename the snapshot into place,
  * put the next journal on disk and rename it over J.  A crash between the
  * two renames leaves the new snapshot and J: the opener replays J from L
  * (earlier entries only for their names) and compacts again.
  *
- * Opening: BASE.lock (flock) first, one store per files; then the
- * snapshot, the journal from the offset that matches the snapshot, and a
- * compaction at once when the journal was stale or a class changed.
+ * Opening: BASE.lock and the journal itself locked (flock) first, one
+ * store per files (the journal's lock holds even if BASE.lock is unlinked;
+ * every journal this store creates is locked before it gets its name);
+ * then the snapshot, the journal from the offset that matches the snapshot
+ * (journal_plan() lists the states a crash can leave, and refuses the ones
+ * only loss explains), and a compaction at once when the journal was stale
+ * or a class changed.  The first open of a BASE puts an empty journal in
+ * place before its snapshot, whose header then says "a journal of my own
+ * follows me" (prev_id = its id), so a journal lost later is seen.
+ *
+ * Torn tail or damage: only a prefix of the last entry can come from a
+ * crash (next_entry()); anything else is refused, and rs_durable_repair()
+ * keeps the whole entries, the original renamed BASE.journal.damaged-N.
  */
 #ifdef __linux__
 #define _GNU_SOURCE /* sync_file_range() */

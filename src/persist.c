@@ -11,7 +11,10 @@
  *                              snapshot carries it in its header
  *    24  u64 prev_id           the journal this snapshot was compacted
  *    32  u64 prev_off          from, and the offset in it of the moment the
- *                              snapshot shows (0, 0 for a plain save)
+ *                              snapshot shows; a durable store's first
+ *                              snapshot: its own id and 32 (a journal of
+ *                              its own follows it); 0, 0 for a plain save
+ *                              (no journal expected)
  *    40  u64 XXH3-64 of bytes 0..39
  *   blocks, each:
  *     u8 kind, 3 zero bytes, u32 count, u32 length, the payload (length

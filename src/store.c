@@ -407,18 +407,36 @@ size_t rs_count(const rs_class *cls)
 /* Handles                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Why h does not resolve: the message, kept out of the hot path. */
+/* Why h does not resolve: the message, kept out of the hot path.  A
+ * handle whose slot was never handed out, or whose generation is even (a
+ * free slot's), was never returned by this store; only one whose record
+ * lived and was removed is stale. */
 static rs_status stale(rs_store *st, rs_handle h)
 {
-    uint32_t id = (uint32_t)(h >> 48);
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    uint16_t gen = (uint16_t)(h >> 32);
     if (id == 0 || id > st->n_classes) {
         return rs__err(st, RS_ESTALE,
                        "handle 0x%016" PRIx64 " names no class", h);
     }
+    const rs_class *c = st->classes[id - 1];
+    if (s >= c->n_slots) {
+        return rs__err(st, RS_ESTALE,
+                       "'%s' handle 0x%016" PRIx64 " names no record that "
+                       "ever existed: slot %" PRIu32 " is past the %" PRIu32
+                       " the class has used", c->sch.name, h, s,
+                       c->n_slots);
+    }
+    if (!(gen & 1u) || gen > RS_ROW_GEN_MASK) {
+        return rs__err(st, RS_ESTALE,
+                       "'%s' handle 0x%016" PRIx64 " names no record that "
+                       "ever existed: generation %u is not one a record "
+                       "has", c->sch.name, h, (unsigned)gen);
+    }
     return rs__err(st, RS_ESTALE,
                    "'%s' handle 0x%016" PRIx64
                    " is stale: its record was removed",
-                   st->classes[id - 1]->sch.name, h);
+                   c->sch.name, h);
 }
 
 /* The class and slot of a live handle: a few compares and the row's
@@ -462,6 +480,17 @@ rs_class *rs_handle_class(const rs_store *st, rs_handle h)
         return NULL;
     }
     return c;
+}
+
+/* The message for a class argument that is NULL or another store's (the
+ * slow path of every call that takes a class). */
+static rs_status bad_class(rs_store *st, const rs_class *c, const char *call)
+{
+    if (c == NULL) {
+        return rs__err(st, RS_EINVAL, "%s: the class is NULL", call);
+    }
+    return rs__err(st, RS_EINVAL, "%s: class '%s' belongs to another store",
+                   call, c->sch.name);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -695,8 +724,12 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                                               uint16_t force_gen,
                                               rs_handle *out)
 {
-    if (c == NULL || c->st != st || (vals == NULL && n_vals > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_insert: bad class or values");
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_insert");
+    }
+    if (vals == NULL && n_vals > 0) {
+        return rs__err(st, RS_EINVAL, "rs_insert: %zu values at NULL",
+                       n_vals);
     }
     const rs__schema *sch = &c->sch;
     rs__attrs *a = &st->attrs;
@@ -1029,8 +1062,12 @@ static bool is_attr_field(const rs_store *st, rs_field f)
 rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
 {
     rs__clear_err(st);
-    if (c == NULL || c->st != st || name == NULL) {
-        rs__err(st, RS_EINVAL, "rs_attr_id: NULL argument");
+    if (c == NULL || c->st != st) {
+        bad_class(st, c, "rs_attr_id");
+        return -1;
+    }
+    if (name == NULL) {
+        rs__err(st, RS_EINVAL, "rs_attr_id: NULL name");
         return -1;
     }
     rs_field f = field_named(c, name, 0);
@@ -1235,7 +1272,10 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
 static rs_status find_err(rs_store *st, const rs_class *c, rs_field f,
                           const rs_value *val, rs_handle *out)
 {
-    if (c == NULL || c->st != st || val == NULL || out == NULL) {
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_find");
+    }
+    if (val == NULL || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_find: NULL argument");
     }
     return check_field(st, c, f);
@@ -1299,8 +1339,10 @@ rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
                  size_t len, rs_handle *out)
 {
     rs__clear_err(st);
-    if (c == NULL || c->st != st || (key == NULL && len > 0) ||
-        out == NULL) {
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_get");
+    }
+    if ((key == NULL && len > 0) || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get: NULL argument");
     }
     const rs__field *fd = &c->sch.fields[c->sch.key];

@@ -772,7 +772,10 @@ static const bad_text bad_texts[] = {
     {"P { a: u8 }", RS_EINVAL, "class 'P' has no key field"},
     {"P { a: u8 key; b: u8 key }", RS_EINVAL,
      "class 'P' has two key fields: 'a' and 'b'"},
-    {"P { a: u8 key unique }", RS_EINVAL, "P.a: a key is unique already"},
+    {"P { a: u8 key unique }", RS_EINVAL,
+     "P.a: a key is unique already; drop 'unique'"},
+    {"P {\n k: u8 key\n a: u8 unique key; b: u8 }", RS_EINVAL,
+     "P.a: a key is unique already; drop 'unique'"},
     {"P { a: u8 key; a: i8 }", RS_EINVAL, "class 'P' has two fields named "
                                           "'a'"},
     {"P { a: bool key }", RS_EINVAL, "P.a: a key field cannot be bool"},
@@ -846,6 +849,12 @@ static void parse_errors(void)
         }
         if (!CHECK_HAS(rs_errmsg(st), b->msg)) {
             fprintf(stderr, "  in case %zu: %s\n", i, b->text);
+        }
+        /* The text form's errors speak its words, not the C API's. */
+        if (strstr(rs_errmsg(st), "RS_") != NULL) {
+            check_fail(__FILE__, __LINE__);
+            fprintf(stderr, "  in case %zu: \"%s\" names the C API\n", i,
+                    rs_errmsg(st));
         }
         CHECK(c == (rs_class *)&before);
         CHECK(rs_class_find(st, "P") == NULL);
@@ -1214,6 +1223,9 @@ static void create_errors(void)
     k2 = key;
     k2.flags = RS_FIELD_KEY | RS_FIELD_UNIQUE;
     CHECK_ST(st, rs_class_create(st, "T", &k2, 1, 0, &c), RS_EINVAL);
+    /* The C API's words are its flags'. */
+    CHECK_HAS(rs_errmsg(st), "T.k: a key is unique already; drop "
+                             "RS_FIELD_UNIQUE");
 
     /* Field definitions. */
     rs_field_def g = f;

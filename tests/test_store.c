@@ -296,6 +296,16 @@ static void test_generation_never_wraps(void)
     rs_store_close(st);
 }
 
+/* msg must not contain word (a check that prints both). */
+static void lacks(const char *msg, const char *word, int line)
+{
+    if (strstr(msg, word) != NULL) {
+        fprintf(stderr, "%s:%d: \"%s\" should not say \"%s\"\n",
+                __FILE__, line, msg, word);
+        check_failures++;
+    }
+}
+
 /* A slot retires after RS_SLOT_LIVES records and is never reused, so the
  * class's limit counts it: rs_mem() reports retired slots and the room
  * left before the limit is hit, and RS_EFULL says where the slots went.
@@ -358,6 +368,86 @@ static void test_retired_slots_are_counted(void)
     rs_mem(st, &m);
     CHECK_EQ(m.n_room, RS_MAX_RECORDS);
     CHECK(m.fullest == NULL);
+    rs_store_close(st);
+}
+
+/* A handle that never named a record says so; only a removed record's
+ * handle is stale. */
+static void test_handle_messages(void)
+{
+    open_player();
+    rs_handle a, gone;
+    rs_value v;
+    CHECK_OK(st, add("1", "one", 1, 1, &a));
+    CHECK_OK(st, add("2", "two", 1, 1, &gone));
+    CHECK_OK(st, rs_remove(st, gone));
+    snapshot s0 = take();
+    CHECK_FAIL(st, rs_check(st, gone), RS_ESTALE,
+               "'Player' handle 0x0001000100000001 is stale: its record was "
+               "removed");
+    rs_handle past = (a & ~(rs_handle)UINT32_MAX) | 1000;
+    CHECK_FAIL(st, rs_check(st, past), RS_ESTALE,
+               "'Player' handle 0x00010001000003e8 names no record that "
+               "ever existed: slot 1000 is past the 2 the class has used");
+    lacks(rs_errmsg(st), "stale", __LINE__);
+    CHECK_FAIL(st, rs_remove(st, past), RS_ESTALE, "ever existed");
+    CHECK_FAIL(st, rs_get_field(st, past, F_LEVEL, &v), RS_ESTALE,
+               "ever existed");
+    CHECK_FAIL(st, rs_set_int(st, past, F_LEVEL, 3), RS_ESTALE,
+               "ever existed");
+    rs_handle even = a + ((rs_handle)1 << 32);
+    CHECK_FAIL(st, rs_check(st, even), RS_ESTALE,
+               "names no record that ever existed: generation 2 is not one "
+               "a record has");
+    lacks(rs_errmsg(st), "stale", __LINE__);
+    rs_handle high = a | ((rs_handle)0x8001 << 32);
+    CHECK_FAIL(st, rs_check(st, high), RS_ESTALE, "generation 32769");
+    CHECK_FAIL(st, rs_check(st, 12345), RS_ESTALE, "names no class");
+    CHECK_FAIL(st, rs_check(st, RS_NULL_HANDLE), RS_ESTALE, "no class");
+    same(s0, take());
+    rs_store_close(st);
+}
+
+/* A class passed to another store's call is named as such, not taken for
+ * a NULL argument. */
+static void test_class_of_another_store(void)
+{
+    open_player();
+    rs_handle h = 0, got = 0;
+    CHECK_OK(st, add("1", "one", 1, 1, &h));
+    snapshot s0 = take();
+    rs_store *other;
+    CHECK_OK(NULL, rs_store_open(NULL, NULL, &other));
+    rs_value key = rs_val_cstr("1");
+    CHECK_FAIL(other, rs_get(other, player, "1", 1, &got), RS_EINVAL,
+               "rs_get: class 'Player' belongs to another store");
+    CHECK_FAIL(other, rs_find(other, player, F_UID, &key, &got), RS_EINVAL,
+               "rs_find: class 'Player' belongs to another store");
+    rs_named v[] = {{"uid", rs_val_cstr("2")}};
+    CHECK_FAIL(other, rs_insert(other, player, v, 1, &got), RS_EINVAL,
+               "rs_insert: class 'Player' belongs to another store");
+    CHECK_EQ(rs_attr_id(other, player, "x"), -1);
+    CHECK_STR(rs_errmsg(other),
+              "rs_attr_id: class 'Player' belongs to another store");
+    CHECK_EQ(got, 0);
+    rs_mem_report m;
+    rs_mem(other, &m);
+    CHECK_EQ(m.n_records, 0);
+    rs_store_close(other);
+    /* NULL is still called NULL, and said which. */
+    CHECK_FAIL(st, rs_get(st, NULL, "1", 1, &got), RS_EINVAL,
+               "rs_get: the class is NULL");
+    CHECK_FAIL(st, rs_find(st, NULL, F_UID, &key, &got), RS_EINVAL,
+               "rs_find: the class is NULL");
+    CHECK_FAIL(st, rs_insert(st, NULL, v, 1, &got), RS_EINVAL,
+               "rs_insert: the class is NULL");
+    CHECK_FAIL(st, rs_get(st, player, "1", 1, NULL), RS_EINVAL,
+               "rs_get: NULL argument");
+    CHECK_FAIL(st, rs_find(st, player, F_UID, NULL, &got), RS_EINVAL,
+               "rs_find: NULL argument");
+    CHECK_FAIL(st, rs_insert(st, player, NULL, 1, &got), RS_EINVAL,
+               "rs_insert: 1 values at NULL");
+    same(s0, take());
     rs_store_close(st);
 }
 
@@ -660,6 +750,8 @@ int main(int argc, char **argv)
         {"stale_handles_and_reuse", test_stale_handles_and_reuse},
         {"generation_never_wraps", test_generation_never_wraps},
         {"retired_slots_are_counted", test_retired_slots_are_counted},
+        {"handle_messages", test_handle_messages},
+        {"class_of_another_store", test_class_of_another_store},
         {"churn_does_not_grow", test_churn_does_not_grow},
         {"scan", test_scan},
         {"growth_and_accounting", test_growth_and_accounting},
