@@ -64,6 +64,7 @@
 #endif
 #include "persist.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -1470,6 +1471,63 @@ static rs_status journal_plan(rs_store *st, const char *jpath,
                    (unsigned long long)l->id);
 }
 
+/* Whether name is prefix + ".tmp-" + 16 hex digits: a temporary file
+ * rs__tmp_create() made beside prefix. */
+static bool is_tmp_of(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || strncmp(name + n, ".tmp-", 5) != 0 ||
+        strlen(name + n + 5) != 16) {
+        return false;
+    }
+    for (const char *c = name + n + 5; *c; c++) {
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Remove the temporary snapshots and journals a crashed save or
+ * compaction of BASE left.  Called with BASE's locks held, so no live
+ * store is writing them.  Best effort: a leftover only costs disk. */
+static void remove_leftovers(const char *base)
+{
+    char dirname[4096];
+    const char *slash = strrchr(base, '/');
+    const char *leaf = slash ? slash + 1 : base;
+    size_t dn = slash ? (size_t)(slash - base) : 0;
+    if (dn + 2 > sizeof dirname || strlen(leaf) + 9 > 256) {
+        return;
+    }
+    if (slash == NULL) {
+        strcpy(dirname, ".");
+    } else if (dn == 0) {
+        strcpy(dirname, "/");
+    } else {
+        memcpy(dirname, base, dn);
+        dirname[dn] = '\0';
+    }
+    char snap[256], jrnl[256];
+    snprintf(snap, sizeof snap, "%s.snap", leaf);
+    snprintf(jrnl, sizeof jrnl, "%s.journal", leaf);
+    int dfd = open(dirname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (d == NULL) {
+        if (dfd >= 0) {
+            close(dfd);
+        }
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (is_tmp_of(e->d_name, snap) || is_tmp_of(e->d_name, jrnl)) {
+            (void)unlinkat(dfd, e->d_name, 0);
+        }
+    }
+    closedir(d);
+}
+
 static bool store_empty(const rs_store *st)
 {
     for (uint32_t i = 0; i < st->n_classes; i++) {
@@ -1531,6 +1589,9 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     if (rc == RS_OK) {
         rc = lock_path(st, jpath, false, &jfd0);
+    }
+    if (rc == RS_OK) {
+        remove_leftovers(base);
     }
     /* 1. The snapshot. */
     bool have_snap = false;

@@ -1244,6 +1244,22 @@ static void temp_files(void)
     rs_store_close(c);
     CHECK_EQ(count_prefixed("same.snap.tmp"), 0);
     CHECK_EQ(count_prefixed("ts.snap.tmp"), 1); /* the planted link */
+
+    /* What crashed saves and compactions of a BASE left beside it goes
+     * at its next open; other names stay. */
+    static const char *const left[] = {
+        "tj.snap.tmp-0123456789abcdef", "tj.journal.tmp-00000000deadbeef",
+        "tj.snap.tmp-keep", "tj.snapshot.tmp-0123456789abcdef"};
+    for (size_t i = 0; i < 4; i++) {
+        write_all_file(path_of(left[i]), (const uint8_t *)"x", 1);
+    }
+    st = durable("tj", RS_OK);
+    rs_store_close(st);
+    CHECK(access(path_of(left[0]), F_OK) != 0);
+    CHECK(access(path_of(left[1]), F_OK) != 0);
+    CHECK(access(path_of(left[2]), F_OK) == 0);
+    CHECK(access(path_of(left[3]), F_OK) == 0);
+    CHECK_EQ(count_prefixed("tj.journal.tmp"), 1); /* the planted link */
 }
 
 /* A durable store refuses to save over its own files; a failed
