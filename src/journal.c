@@ -1489,8 +1489,9 @@ static bool is_tmp_of(const char *name, const char *prefix)
 }
 
 /* Remove the temporary snapshots and journals a crashed save or
- * compaction of BASE left.  Called with BASE's locks held, so no live
- * store is writing them.  Best effort: a leftover only costs disk. */
+ * compaction of BASE left (copies of what the files hold, never the only
+ * one).  Called with BASE's locks held, so no live store is writing them.
+ * Best effort: a leftover only costs disk. */
 static void remove_leftovers(const char *base)
 {
     char dirname[4096];
@@ -1589,9 +1590,6 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     if (rc == RS_OK) {
         rc = lock_path(st, jpath, false, &jfd0);
-    }
-    if (rc == RS_OK) {
-        remove_leftovers(base);
     }
     /* 1. The snapshot. */
     bool have_snap = false;
@@ -1707,6 +1705,10 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     if (jfd0 >= 0) {
         close(jfd0); /* replaced: the new journal is locked in its place */
+    }
+    if (rc == RS_OK) {
+        /* Only once open: a refused open changes no file at all. */
+        remove_leftovers(base);
     }
     if (rc == RS_OK && info) {
         info->n_records = 0;

@@ -1205,7 +1205,7 @@ static bool damage_round(long round, const char *dir_from, const char *vdir,
     close(fd);
     free(jb);
     uint64_t before = dir_digest(vdir);
-    rs_store *st;
+    rs_store *st = NULL;
     rs_class *cls;
     rs_status rc = ok ? open_durable(vbase, &st, &cls) : RS_EIO;
     if (rc != RS_EFORMAT) {
