@@ -41,7 +41,7 @@ int tsv_loader_init(tsv_loader *ld, rs_store *st, rs_class *cls, char *err,
         rs_field_def def;
         if (rs_class_field_def(cls, (rs_field)i, &def) != RS_OK) {
             snprintf(err, errlen, "cannot read field %zu", i);
-            free(ld->vals);
+            tsv_loader_free(ld);
             return -1;
         }
         ld->vals[i].name = def.name;
@@ -192,40 +192,129 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
     return 0;
 }
 
-int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
-                  void (*progress)(uint64_t lines, void *ctx), void *ctx)
+/* Lines are read into one buffer that grows to hold the longest line (a
+ * chunk at a time with fread(), then memchr() for the newline), rather
+ * than with getline(): getline() ends with -1 both at the end of the file
+ * and when it cannot grow its buffer, so a line too long for memory would
+ * pass for the end of the input. */
+#define READ_CHUNK ((size_t)1 << 16)
+
+typedef struct reader {
+    FILE *f;
+    char *buf;
+    size_t cap;   /* bytes allocated */
+    size_t start; /* the line being read starts here */
+    size_t scan;  /* buf[start..scan) holds no newline */
+    size_t end;   /* bytes read end here */
+    bool eof;
+} reader;
+
+/* The next line, without its newline, in *line and *len (borrowed until
+ * the next call).  Returns 1; 0 at the end of the input; -1 with errno set
+ * when reading fails or the line does not fit in memory. */
+static int next_line(reader *r, const char **line, size_t *len)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    char msg[512];
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        size_t len = (size_t)n;
-        if (len > 0 && line[len - 1] == '\n') {
-            len--;
+    for (;;) {
+        char *nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
+        if (nl != NULL) {
+            *line = r->buf + r->start;
+            *len = (size_t)(nl - *line);
+            r->start = r->scan = (size_t)(nl - r->buf) + 1;
+            return 1;
         }
+        r->scan = r->end;
+        if (r->eof) {
+            if (r->start == r->end) {
+                return 0;
+            }
+            *line = r->buf + r->start; /* a last line without a newline */
+            *len = r->end - r->start;
+            r->start = r->scan = r->end;
+            return 1;
+        }
+        if (r->start > 0) { /* keep only the line being read */
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->scan -= r->start;
+            r->start = 0;
+        }
+        if (r->cap - r->end < READ_CHUNK) {
+            size_t cap = r->cap ? r->cap * 2 : READ_CHUNK;
+            char *nb = cap > r->cap ? realloc(r->buf, cap) : NULL;
+            if (nb == NULL) {
+                errno = ENOMEM;
+                return -1;
+            }
+            r->buf = nb;
+            r->cap = cap;
+        }
+        size_t got = fread(r->buf + r->end, 1, r->cap - r->end, r->f);
+        r->end += got;
+        if (got == 0) {
+            if (ferror(r->f)) {
+                if (errno == 0) {
+                    errno = EIO;
+                }
+                return -1;
+            }
+            r->eof = true;
+        }
+    }
+}
+
+int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
+                    size_t head_len, char *err, size_t errlen,
+                    void (*progress)(uint64_t lines, void *ctx), void *ctx)
+{
+    reader r = {f, NULL, 0, 0, 0, 0, false};
+    r.cap = head_len + READ_CHUNK;
+    r.buf = malloc(r.cap);
+    if (r.buf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (head_len > 0) {
+        memcpy(r.buf, head, head_len);
+    }
+    r.end = head_len;
+    const char *line;
+    size_t len;
+    char msg[512];
+    int rc, status = 0;
+    errno = 0;
+    while ((rc = next_line(&r, &line, &len)) == 1) {
         ld->stats.lines++;
         if (memchr(line, '\0', len) != NULL) {
             snprintf(err, errlen, "line %llu: contains a NUL byte",
                      (unsigned long long)ld->stats.lines);
-            free(line);
-            return -1;
+            status = -1;
+            break;
         }
         if (tsv_load_line(ld, line, len, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "line %llu: %s",
                      (unsigned long long)ld->stats.lines, msg);
-            free(line);
-            return -1;
+            status = -1;
+            break;
         }
         if (progress && (ld->stats.lines & 0xFFFF) == 0) {
             progress(ld->stats.lines, ctx);
         }
+        errno = 0;
     }
-    free(line);
-    if (ferror(f)) {
-        snprintf(err, errlen, "read error after line %llu",
-                 (unsigned long long)ld->stats.lines);
-        return -1;
+    if (rc < 0) {
+        /* The line being read is the one after the last whole one. */
+        snprintf(err, errlen, "line %llu: read error after %zu bytes of "
+                              "it: %s",
+                 (unsigned long long)ld->stats.lines + 1, r.end - r.start,
+                 strerror(errno));
+        status = -1;
     }
-    return 0;
+    free(r.buf);
+    return status;
+}
+
+int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
+                  void (*progress)(uint64_t lines, void *ctx), void *ctx)
+{
+    return tsv_load_stream(ld, f, NULL, 0, err, errlen, progress, ctx);
 }

@@ -42,8 +42,18 @@ void tsv_loader_free(tsv_loader *ld);
 int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
                   size_t errlen);
 
-/* Load every line of f.  progress, if non-NULL, is called every 65536
- * lines.  Returns 0, or -1 with "line N: ..." in err. */
+/* Load every line of f, after head_len bytes in head: bytes the caller
+ * already read from f (to tell a snapshot from a TSV, say), which count as
+ * the start of the input, so a pipe that cannot be read twice loses
+ * nothing.  progress, if non-NULL, is called every 65536 lines.  Returns 0 at the end of the
+ * input, or -1 with "line N: ..." in err: a line that does not load, a NUL
+ * byte, or a read error (an I/O error, or a line too long for memory): a
+ * read that fails never passes for the end of the input. */
+int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
+                    size_t head_len, char *err, size_t errlen,
+                    void (*progress)(uint64_t lines, void *ctx), void *ctx);
+
+/* tsv_load_stream() with nothing read before. */
 int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
                   void (*progress)(uint64_t lines, void *ctx), void *ctx);
 
