@@ -139,6 +139,16 @@ else
     echo "test_cli: read-error check skipped (the tool needs more address space)"
 fi
 
+# A UTF-8 byte-order mark is not part of the first uid: the second line's
+# duplicate of it is found (the insert looks the key up), and a numeric
+# key parses.
+printf '\357\273\2770000001\tTom\t1\t10\t\n0000001\tJim\t1\t20\t\n' >"$tmp/bom-dup.tsv"
+status "a TSV with a BOM and a duplicate first uid" 1 "$roster" load "$tmp/bom-dup.tsv"
+check "the first uid is found after a BOM" has "$tmp/err.txt" 'line 2: Player.uid: duplicate key "0000001"'
+printf '\357\273\2770000001\tTom\t1\t10\t\n0000002\tJim\t1\t20\t\n' >"$tmp/bom.tsv"
+status "a BOM before a numeric key" 0 "$roster" load "$tmp/bom.tsv" \
+    --class 'P { uid: u32 key; name: str(8); stat: u8; level: u16 } dynamic'
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

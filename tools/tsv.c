@@ -284,6 +284,14 @@ int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
     errno = 0;
     while ((rc = next_line(&r, &line, &len)) == 1) {
         ld->stats.lines++;
+        /* A byte-order mark is not part of the first uid (editors on
+         * Windows write one): without this, the first record could never
+         * be found by its key. */
+        if (ld->stats.lines == 1 && len >= 3 &&
+            memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;
+            len -= 3;
+        }
         if (memchr(line, '\0', len) != NULL) {
             snprintf(err, errlen, "line %llu: contains a NUL byte",
                      (unsigned long long)ld->stats.lines);

@@ -45,7 +45,8 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
 /* Load every line of f, after head_len bytes in head: bytes the caller
  * already read from f (to tell a snapshot from a TSV, say), which count as
  * the start of the input, so a pipe that cannot be read twice loses
- * nothing.  progress, if non-NULL, is called every 65536 lines.  Returns 0 at the end of the
+ * nothing.  A UTF-8 byte-order mark at the start is skipped.  progress, if
+ * non-NULL, is called every 65536 lines.  Returns 0 at the end of the
  * input, or -1 with "line N: ..." in err: a line that does not load, a NUL
  * byte, or a read error (an I/O error, or a line too long for memory): a
  * read that fails never passes for the end of the input. */
