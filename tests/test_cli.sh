@@ -149,6 +149,15 @@ printf '\357\273\2770000001\tTom\t1\t10\t\n0000002\tJim\t1\t20\t\n' >"$tmp/bom.t
 status "a BOM before a numeric key" 0 "$roster" load "$tmp/bom.tsv" \
     --class 'P { uid: u32 key; name: str(8); stat: u8; level: u16 } dynamic'
 
+# Extras: one limit, the library's 255 attributes a record.
+printf '0000001\tTom\t1\t10\t%s\n' "$(seq 1 255 | sed 's/.*/a&=&/' | paste -sd';')" >"$tmp/e255.tsv"
+status "255 extras on a line" 0 "$roster" load "$tmp/e255.tsv"
+check "255 extras load" has "$tmp/out.txt" "255 dynamic attributes on 1 players"
+printf '0000001\tTom\t1\t10\t%s\n' "$(seq 1 256 | sed 's/.*/a&=&/' | paste -sd';')" >"$tmp/e256.tsv"
+status "256 extras on a line" 1 "$roster" load "$tmp/e256.tsv"
+check "the extras limit is named" has "$tmp/err.txt" "at most 255 attributes"
+check "the usage states the extras limit" sh -c '"$1" help load | grep -q "at most 255"' sh "$roster"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

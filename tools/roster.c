@@ -47,8 +47,10 @@ static void usage(FILE *f)
         "        category.  --class declares the class in its text form\n"
         "        (default: %s);\n"
         "        columns follow its fields in order, then extras\n"
-        "        (key=value;...), bound as dynamic attributes when the\n"
-        "        class is dynamic and skipped otherwise.\n"
+        "        (key=value;...: at most %d a line, the library's limit of\n"
+        "        attributes a record; keys at most %d bytes), bound as\n"
+        "        dynamic attributes when the class is dynamic and skipped\n"
+        "        otherwise.\n"
         "  bench [--players N] [--seed S] [--runs K] [--only LIST] [--json]\n"
         "        the classic experiment: the same canonical players in each\n"
         "        representation (roster, c-dict, c-slots, c-packed, sqlite,\n"
@@ -71,7 +73,7 @@ static void usage(FILE *f)
         "  help  this text\n"
         "\n"
         "Progress goes to stderr when stderr is a terminal.\n",
-        DEFAULT_CLASS);
+        DEFAULT_CLASS, TSV_MAX_EXTRAS, RS_MAX_NAME);
 }
 
 static int fail(const char *fmt, const char *a, const char *b)

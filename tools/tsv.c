@@ -10,7 +10,8 @@
  * a value that is a decimal integer is stored as an integer, one that reads
  * fully as a float (it has a '.' or an exponent) as a float, anything else
  * as a string.  On a class that is not dynamic they are checked for shape
- * and counted as skipped.
+ * and counted as skipped.  A line carries at most 255 extras, the
+ * library's limit of attributes a record (TSV_MAX_EXTRAS).
  */
 #include "tsv.h"
 
@@ -18,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EXTRAS 64 /* attributes a line may carry */
-#define MAX_KEY 64
+#define MAX_EXTRAS TSV_MAX_EXTRAS
+#define MAX_KEY RS_MAX_NAME
 
 int tsv_loader_init(tsv_loader *ld, rs_store *st, rs_class *cls, char *err,
                     size_t errlen)
@@ -109,9 +110,15 @@ static int parse_extras(tsv_loader *ld, const char *p, size_t len,
             return -1;
         }
         size_t klen = (size_t)(eq - kv);
-        if (*n == MAX_EXTRAS || klen > MAX_KEY) {
-            snprintf(err, errlen, "extras: more than %d pairs, or a key "
-                     "longer than %d bytes", MAX_EXTRAS, MAX_KEY);
+        if (*n == MAX_EXTRAS) {
+            snprintf(err, errlen, "extras: more than %d pairs (a record "
+                     "holds at most %d attributes)", MAX_EXTRAS, MAX_EXTRAS);
+            return -1;
+        }
+        if (klen > MAX_KEY) {
+            snprintf(err, errlen, "extras: key '%.20s...' is %zu bytes, "
+                     "longer than an attribute name may be (%d)", kv, klen,
+                     MAX_KEY);
             return -1;
         }
         char *key = ld->keys + *n * (MAX_KEY + 1);

@@ -11,6 +11,11 @@
 
 #include <stdio.h>
 
+/* Extras a line may carry: a record holds at most 255 dynamic attributes
+ * (roster.h, "Dynamic attributes"), so that is the one limit.  A key is an
+ * attribute name: at most RS_MAX_NAME bytes. */
+#define TSV_MAX_EXTRAS 255
+
 typedef struct tsv_stats {
     uint64_t lines;          /* lines read */
     uint64_t inserted;       /* records inserted */
