@@ -158,6 +158,61 @@ status "256 extras on a line" 1 "$roster" load "$tmp/e256.tsv"
 check "the extras limit is named" has "$tmp/err.txt" "at most 255 attributes"
 check "the usage states the extras limit" sh -c '"$1" help load | grep -q "at most 255"' sh "$roster"
 
+# Bad arguments: exit status 2 and a message, before anything runs, in
+# every subcommand, all through one parser; --help exits 0 everywhere.
+bad() { status "$1: a usage error" 2 "${@:2}"; }
+bad "gen --players -1" "$roster" gen --players -1
+check "a negative count is named" has "$tmp/err.txt" "not '-1'"
+bad "gen --players ''" "$roster" gen --players ''
+bad "gen --players 5x" "$roster" gen --players 5x
+bad "gen --players ' 5'" "$roster" gen --players ' 5'
+bad "gen --players 0" "$roster" gen --players 0
+bad "gen --players 2^64" "$roster" gen --players 18446744073709551616
+bad "gen without --players" "$roster" gen
+bad "gen --players without a value" "$roster" gen --players
+bad "gen --seed -3" "$roster" gen --players 10 --seed -3
+bad "gen with an unknown option" "$roster" gen --players 10 --frob -o "$tmp/no.tsv"
+check "an unknown option is named" has "$tmp/err.txt" "unknown option '--frob'"
+check "a usage error writes nothing" test ! -e "$tmp/no.tsv"
+bad "gen with a stray argument" "$roster" gen --players 10 extra
+bad "load with an unknown option" "$roster" load --frob "$tmp/p.tsv"
+bad "load of two files" "$roster" load "$tmp/p.tsv" "$tmp/p2.tsv"
+bad "load --class without a value" "$roster" load "$tmp/p.tsv" --class
+bad "load --class ''" "$roster" load "$tmp/p.tsv" --class ''
+bad "load --json=1" "$roster" load --json=1 "$tmp/p.tsv"
+bad "save without -o" "$roster" save "$tmp/p.tsv"
+bad "save --step -1" "$roster" save "$tmp/p.tsv" -o "$tmp/no.snap" --step -1
+bad "save --step 0" "$roster" save "$tmp/p.tsv" -o "$tmp/no.snap" --step 0
+bad "save --step 1e3" "$roster" save "$tmp/p.tsv" -o "$tmp/no.snap" --step 1e3
+bad "save of two files" "$roster" save "$tmp/p.tsv" "$tmp/p2.tsv" -o "$tmp/no.snap"
+check "a bad save writes nothing" test ! -e "$tmp/no.snap"
+bad "inspect without a file" "$roster" inspect
+bad "inspect of two files" "$roster" inspect "$tmp/p.tsv" "$tmp/p2.tsv"
+bad "inspect with an unknown option" "$roster" inspect --frob "$tmp/p.tsv"
+bad "demo --players -1" "$roster" demo --players -1
+bad "demo --players 0" "$roster" demo --players 0
+bad "demo with a stray argument" "$roster" demo 10
+bad "bench --players -1" "$roster" bench --players -1
+bad "bench --players 0" "$roster" bench --players 0
+bad "bench --runs 0" "$roster" bench --runs 0
+bad "bench --runs 16" "$roster" bench --runs 16
+bad "bench --jobs x" "$roster" bench --jobs x
+bad "bench --seed ''" "$roster" bench --seed ''
+bad "bench --sweep-max 10" "$roster" bench --sweep-max 10
+bad "bench --only nonsense" "$roster" bench --only nonsense
+check "--only names the unknown representation" has "$tmp/err.txt" "unknown representation 'nonsense'"
+check "--only lists the valid ones" has "$tmp/err.txt" "roster, c-dict, c-slots, c-packed, sqlite, python-dict, python-slots"
+bad "bench --only with an empty name" "$roster" bench --only roster,,c-packed
+bad "bench with a stray argument" "$roster" bench 1000
+bad "an unknown command" "$roster" frobnicate
+bad "no command" "$roster"
+for cmd in gen load save inspect demo bench help; do
+    status "roster $cmd --help" 0 "$roster" "$cmd" --help
+    check "roster $cmd --help prints its usage" has "$tmp/out.txt" "usage: roster"
+done
+status "save -o ''" 2 "$roster" save "$tmp/p.tsv" -o ''
+check "an empty output path is named" has "$tmp/err.txt" "-o: the output file name is empty"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

@@ -15,6 +15,7 @@
  * (roster-rep-<name>, and roster-rep-python.py run by python3).
  */
 #include "bench.h"
+#include "cli.h"
 #include "gen.h"
 
 #include <errno.h>
@@ -720,90 +721,97 @@ static bool selected(const char *only, const char *name)
     return false;
 }
 
+/* Every name in --only's list must be a representation: a typo would
+ * otherwise run nothing and print every row "(absent)". */
+static int check_only(const char *only)
+{
+    char names[256] = "";
+    for (size_t r = 0; r < N_REPS; r++) {
+        size_t at = strlen(names);
+        snprintf(names + at, sizeof names - at, "%s%s", r ? ", " : "",
+                 reps[r].name);
+    }
+    for (const char *p = only;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        size_t r = 0;
+        while (r < N_REPS && (strlen(reps[r].name) != n ||
+                              strncmp(p, reps[r].name, n) != 0)) {
+            r++;
+        }
+        if (r == N_REPS) {
+            return cli_usage("bench", "--only: unknown representation "
+                                      "'%.*s'; the representations are %s",
+                             (int)n, p, names);
+        }
+        if (comma == NULL) {
+            return CLI_OK;
+        }
+        p = comma + 1;
+    }
+}
+
+static void bench_help(void)
+{
+    printf("usage: roster bench [--players N] [--seed S] "
+           "[--runs K] [--slow-runs K] [--jobs J] [--only LIST] "
+           "[--json] [--plot FILE.svg] [--sweep-max N]\n"
+           "  --players N   canonical players (1000000)\n"
+           "  --seed S      the data set's seed (1)\n"
+           "  --runs K      runs of each, medians reported (3; 1 to %d)\n"
+           "  --slow-runs K runs of c-dict, sqlite and the Python "
+           "classes, 10 to 30 s each at 1M (1; 1 to %d)\n"
+           "  --jobs J      slow representations run at once, each "
+           "in its own process (the cores, at most 2; the others "
+           "always run alone): 1 for the quietest timings\n"
+           "  --only LIST   comma-separated among roster, c-dict, "
+           "c-slots, c-packed, sqlite, python-dict, python-slots\n"
+           "  --json        one JSON object instead of the table\n"
+           "  --plot F.svg  also sweep 10,000 players up to "
+           "--sweep-max (10,000,000) by tens, one run each, and draw "
+           "bytes per player against players, and roster's bytes "
+           "by category at the largest size\n",
+           MAX_RUNS, MAX_RUNS);
+}
+
 int rs_bench_main(int argc, char **argv)
 {
-    uint64_t n = 1000000, seed = 1;
-    int runs = 3;
+    uint64_t n = 1000000, seed = 1, runs = 3, slow_runs = 1;
+    uint64_t sweep_max = 10000000;
     bool json = false;
     const char *only = NULL, *plot = NULL;
-    uint64_t sweep_max = 10000000;
-    int slow_runs = 1;
-    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    jobs = jobs < 1 ? 1 : jobs > 2 ? 2 : jobs;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
-        if (strcmp(a, "--players") == 0 && v) {
-            n = strtoull(v, &end, 10);
-            if (*end || n == 0) {
-                fprintf(stderr, "roster: bench: bad --players '%s'\n", v);
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--seed") == 0 && v) {
-            seed = strtoull(v, &end, 10);
-            i++;
-        } else if (strcmp(a, "--runs") == 0 && v) {
-            runs = atoi(v);
-            if (runs < 1 || runs > MAX_RUNS) {
-                fprintf(stderr, "roster: bench: --runs is 1 to %d\n",
-                        MAX_RUNS);
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--only") == 0 && v) {
-            only = v;
-            i++;
-        } else if (strcmp(a, "--plot") == 0 && v) {
-            plot = v;
-            i++;
-        } else if (strcmp(a, "--sweep-max") == 0 && v) {
-            sweep_max = strtoull(v, &end, 10);
-            if (*end || sweep_max < 10000) {
-                fprintf(stderr, "roster: bench: --sweep-max is at least "
-                        "10000\n");
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--slow-runs") == 0 && v) {
-            slow_runs = atoi(v);
-            if (slow_runs < 1 || slow_runs > MAX_RUNS) {
-                fprintf(stderr, "roster: bench: --slow-runs is 1 to %d\n",
-                        MAX_RUNS);
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--jobs") == 0 && v) {
-            jobs = atoi(v);
-            if (jobs < 1 || jobs > 64) {
-                fprintf(stderr, "roster: bench: --jobs is 1 to 64\n");
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else {
-            fprintf(stderr,
-                    "usage: roster bench [--players N] [--seed S] "
-                    "[--runs K] [--slow-runs K] [--jobs J] [--only LIST] "
-                    "[--json] [--plot FILE.svg] [--sweep-max N]\n"
-                    "  --players N   canonical players (1000000)\n"
-                    "  --seed S      the data set's seed (1)\n"
-                    "  --runs K      runs of each, medians reported (3)\n"
-                    "  --slow-runs K runs of c-dict, sqlite and the Python "
-                    "classes, 10 to 30 s each at 1M (1)\n"
-                    "  --jobs J      slow representations run at once, each "
-                    "in its own process (the cores, at most 2; the others "
-                    "always run alone): 1 for the quietest timings\n"
-                    "  --only LIST   comma-separated among roster, c-dict, "
-                    "c-slots, c-packed, sqlite, python-dict, python-slots\n"
-                    "  --json        one JSON object instead of the table\n"
-                    "  --plot F.svg  also sweep 10,000 players up to "
-                    "--sweep-max (10,000,000) by tens, one run each, and draw "
-                    "bytes per player against players, and roster's bytes "
-                    "by category at the largest size\n");
-            return strcmp(a, "--help") == 0 ? 0 : 2;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t jobs = cores < 1 ? 1 : cores > 2 ? 2 : (uint64_t)cores;
+    const cli_opt opts[] = {
+        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX,
+         "the number of players", false},
+        {"--seed", NULL, CLI_U64, &seed, 0, UINT64_MAX, "the seed", false},
+        {"--runs", NULL, CLI_U64, &runs, 1, MAX_RUNS,
+         "the runs of each representation", false},
+        {"--slow-runs", NULL, CLI_U64, &slow_runs, 1, MAX_RUNS,
+         "the runs of the slow representations", false},
+        {"--jobs", NULL, CLI_U64, &jobs, 1, 64,
+         "the representations run at once", false},
+        {"--sweep-max", NULL, CLI_U64, &sweep_max, 10000, UINT64_MAX,
+         "the largest size of the sweep", false},
+        {"--only", NULL, CLI_STR, &only, 0, 0,
+         "a comma-separated list of representations", false},
+        {"--plot", NULL, CLI_STR, &plot, 0, 0, "the SVG file to write",
+         false},
+        {"--json", NULL, CLI_FLAG, &json, 0, 0, NULL, false},
+        CLI_END};
+    const cli_cmd cmd = {"bench", opts, NULL, 0, 0};
+    size_t n_operands;
+    int rc = cli_parse(&cmd, argc, argv, NULL, &n_operands);
+    if (rc != CLI_OK) {
+        if (rc == CLI_HELP) {
+            bench_help();
+            return CLI_OK;
         }
+        return rc;
+    }
+    if (only && check_only(only) != CLI_OK) {
+        return CLI_USAGE;
     }
     char dir[4096];
     if (self_dir(dir, sizeof dir) != 0) {
@@ -826,7 +834,7 @@ int rs_bench_main(int argc, char **argv)
         want[r] = selected(only, reps[r].name) && access(path, R_OK) == 0 &&
                   (!reps[r].python || python);
         res[r].absent = !want[r];
-        nruns[r] = reps[r].slow ? slow_runs : runs;
+        nruns[r] = (int)(reps[r].slow ? slow_runs : runs);
     }
     /* The slow representations (c-dict, sqlite, Python: 10 to 30 s each at
      * 1M, and 2 to 250 times c-packed's times) run side by side, two at a
@@ -840,7 +848,8 @@ int rs_bench_main(int argc, char **argv)
         fast[r] = want[r] && !reps[r].slow;
     }
     static rep_result fast_res[N_REPS];
-    int failed = measure_all(dir, file, slow, nruns, jobs, progress, res);
+    int failed =
+        measure_all(dir, file, slow, nruns, (int)jobs, progress, res);
     failed += measure_all(dir, file, fast, nruns, 1, progress, fast_res);
     for (size_t r = 0; r < N_REPS; r++) {
         if (fast[r]) {
@@ -872,7 +881,7 @@ int rs_bench_main(int argc, char **argv)
     }
     size_t pack = 3;
     if (json) {
-        print_json(res, n, seed, runs, argc, argv);
+        print_json(res, n, seed, (int)runs, argc, argv);
     } else {
         print_table(res, pack, n);
     }
@@ -900,7 +909,7 @@ int rs_bench_main(int argc, char **argv)
                 w[r] = res[r].ran;
                 ones[r] = 1;
             }
-            measure_all(dir, f2, w, ones, jobs, progress, one);
+            measure_all(dir, f2, w, ones, (int)jobs, progress, one);
             for (size_t r = 0; r < N_REPS; r++) {
                 pts[i][r] = w[r] && one[r].ran ? one[r].m[0] : NAN;
             }

@@ -2,21 +2,34 @@
  * roster.c: the command-line tool.
  *
  *   roster gen --players N [--seed S] [-o FILE]   the canonical data set
- *   roster load [FILE] [--class TEXT] [--json]    load a TSV, report memory
+ *   roster load [FILE] [--class TEXT] [--json]    load a TSV or a snapshot,
+ *                                                 report memory
+ *   roster save [FILE] -o OUT.snap ...            the same, saved as a
+ *                                                 snapshot
+ *   roster inspect FILE                           verify a snapshot or a
+ *                                                 journal
  *   roster demo [--players N]                     __dict__ versus __slots__
+ *   roster bench ...                              (bench.c)
+ *
+ * Every subcommand checks its arguments with the one parser below
+ * (cli_parse(), declared in cli.h so bench.c shares it): a bad argument is
+ * exit status 2 before anything runs, a failure is 1.
  *
  * It reaches the library only through roster.h.
  */
 #include "bench.h"
+#include "cli.h"
 #include "gen.h"
 #include "roster.h"
 #include "tsv.h"
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,75 +42,286 @@
     "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "      \
     "dynamic"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* ------------------------------------------------------------------------ */
+/* Help                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cmd_help {
+    const char *name;
+    const char *synopsis;
+    const char *text; /* lines, each ending in '\n' */
+} cmd_help;
+
+static const cmd_help helps[] = {
+    {"gen", "--players N [--seed S] [-o FILE]",
+     "write the canonical data set (TSV: uid, name, stat, level,\n"
+     "extras) to FILE or stdout; the same N and S always give\n"
+     "the same bytes.  S defaults to 1.\n"},
+    {"load", "[FILE] [--class TEXT] [--json]",
+     "load a TSV (FILE, or stdin if absent or '-') or a snapshot\n"
+     "(written by roster save) into a store\n"
+     "and report players, bytes per player by RSS and by the\n"
+     "store's own accounting, load time and the breakdown by\n"
+     "category.  --class declares the class in its text form\n"
+     "(default: " DEFAULT_CLASS ");\n"
+     "columns follow its fields in order, then extras\n"
+     "(key=value;...: at most " STR(TSV_MAX_EXTRAS) " a line, the library's "
+     "limit of\n"
+     "attributes a record, keys at most " STR(RS_MAX_NAME) " bytes), bound as\n"
+     "dynamic attributes when the class is dynamic and skipped\n"
+     "otherwise.  A UTF-8 byte-order mark at the start is skipped; a\n"
+     "bad line, a NUL byte or a read error fails the load, naming the\n"
+     "line.  --json prints one JSON object.\n"},
+    {"save", "[FILE] -o OUT.snap [--class TEXT] [--step N]",
+     "load a TSV (or a snapshot) as roster load does and save it as\n"
+     "a snapshot, in steps of N records if asked; report the time, the\n"
+     "file's size against the store's accounted bytes, the extra\n"
+     "memory the save held, and the time to load it back.\n"
+     "With --class, a snapshot loads into that (newer) class.\n"
+     "Nothing is written if the input fails to load.\n"},
+    {"inspect", "FILE",
+     "verify a snapshot or a journal (every checksum) and show\n"
+     "its classes, counts and sizes.\n"},
+    {"demo", "[--players N]",
+     "replay the classic __dict__ versus __slots__ session on\n"
+     "the library, then load N canonical players (default\n"
+     "1,000,000) into each class and compare bytes per player.\n"},
+    {"bench", "[--players N] [--seed S] [--runs K] [--only LIST] [--json]",
+     "the classic experiment: the same canonical players in each\n"
+     "representation (roster, c-dict, c-slots, c-packed, sqlite,\n"
+     "python-dict, python-slots), each in a fresh process, K runs\n"
+     "(default 3), medians and ratios to c-packed; roster\n"
+     "bench --help lists every option (--plot, --slow-runs...)\n"},
+    {"help", "[COMMAND]", "this text, or one command's.\n"},
+};
+#define N_HELPS (sizeof helps / sizeof helps[0])
+
+static void print_text(FILE *f, const cmd_help *h)
+{
+    for (const char *p = h->text; *p;) {
+        const char *nl = strchr(p, '\n');
+        fprintf(f, "        %.*s\n", (int)(nl - p), p);
+        p = nl + 1;
+    }
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-        "usage: roster <command> [options]\n"
-        "\n"
-        "commands:\n"
-        "  gen   --players N [--seed S] [-o FILE]\n"
-        "        write the canonical data set (TSV: uid, name, stat, level,\n"
-        "        extras) to FILE or stdout; the same N and S always give\n"
-        "        the same bytes.  S defaults to 1.\n"
-        "  load  [FILE] [--class TEXT] [--json]\n"
-        "        load a TSV (FILE, or stdin if absent or '-') or a snapshot\n"
-        "        (FILE.snap, written by roster save) into a store\n"
-        "        and report players, bytes per player by RSS and by the\n"
-        "        store's own accounting, load time and the breakdown by\n"
-        "        category.  --class declares the class in its text form\n"
-        "        (default: %s);\n"
-        "        columns follow its fields in order, then extras\n"
-        "        (key=value;...: at most %d a line, the library's limit of\n"
-        "        attributes a record; keys at most %d bytes), bound as\n"
-        "        dynamic attributes when the class is dynamic and skipped\n"
-        "        otherwise.\n"
-        "  bench [--players N] [--seed S] [--runs K] [--only LIST] [--json]\n"
-        "        the classic experiment: the same canonical players in each\n"
-        "        representation (roster, c-dict, c-slots, c-packed, sqlite,\n"
-        "        python-dict, python-slots), each in a fresh process, K runs\n"
-        "        (default 3), medians and ratios to c-packed; roster\n"
-        "        bench --help lists every option (--plot, --slow-runs...)\n"
-        "  save  [FILE] -o OUT.snap [--class TEXT] [--step N]\n"
-        "        load a TSV (or a snapshot) and save it as a snapshot,\n"
-        "        in steps of N records if asked; report the time, the\n"
-        "        file's size against the store's accounted bytes, the extra\n"
-        "        memory the save held, and the time to load it back.\n"
-        "        With --class, a snapshot loads into that (newer) class.\n"
-        "  inspect FILE\n"
-        "        verify a snapshot or a journal (every checksum) and show\n"
-        "        its classes, counts and sizes.\n"
-        "  demo  [--players N]\n"
-        "        replay the classic __dict__ versus __slots__ session on\n"
-        "        the library, then load N canonical players (default\n"
-        "        1,000,000) into each class and compare bytes per player.\n"
-        "  help  this text\n"
-        "\n"
-        "Progress goes to stderr when stderr is a terminal.\n",
-        DEFAULT_CLASS, TSV_MAX_EXTRAS, RS_MAX_NAME);
+    fprintf(f, "usage: roster <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < N_HELPS; i++) {
+        fprintf(f, "  %-5s %s\n", helps[i].name, helps[i].synopsis);
+        print_text(f, &helps[i]);
+    }
+    fprintf(f, "\nEvery command takes --help.  Exit status: 0 success, 1 "
+               "failure, 2 bad arguments.\n"
+               "Progress goes to stderr when stderr is a terminal.\n");
 }
 
-static int fail(const char *fmt, const char *a, const char *b)
+/* roster CMD --help: that command's part of the usage, on stdout. */
+static int help(const char *name)
 {
-    fprintf(stderr, "roster: ");
-    fprintf(stderr, fmt, a, b);
-    fputc('\n', stderr);
-    return 1;
+    for (size_t i = 0; i < N_HELPS; i++) {
+        if (strcmp(helps[i].name, name) == 0) {
+            printf("usage: roster %s %s\n", name, helps[i].synopsis);
+            print_text(stdout, &helps[i]);
+            return CLI_OK;
+        }
+    }
+    usage(stdout);
+    return CLI_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* What the subcommands share (cli.h)                                        */
+/* ------------------------------------------------------------------------ */
+
+static void vreport(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "roster %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cmd, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cmd, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (roster %s --help)\n", cmd);
+    return CLI_USAGE;
+}
+
+/* v with thousands separators, in buf. */
+static const char *grouped(uint64_t v, char buf[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        buf[k++] = digits[i];
+        if ((n - i - 1) % 3 == 0 && i < n - 1) {
+            buf[k++] = ',';
+        }
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+static void print_group(uint64_t v)
+{
+    char buf[32];
+    fputs(grouped(v, buf), stdout);
+}
+
+/* s as plain decimal digits: 0; -1 if it is not that (empty, a sign, a
+ * space, a base prefix, anything after the digits: strtoull() would take
+ * "-1" for 2^64 - 1 and " 7" for 7); -2 if it does not fit 64 bits. */
 static int parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    if (s == NULL || *s == '\0' || *s == '-') {
+    uint64_t v = 0;
+    if (*s == '\0') {
         return -1;
     }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0') {
-        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return -2;
+        }
+        v = v * 10 + d;
     }
     *out = v;
     return 0;
 }
+
+/* "a whole number from 1 to 15", "a whole number, 1 or more". */
+static void describe_range(const cli_opt *o, char *buf, size_t len)
+{
+    char a[32], b[32];
+    if (o->max == UINT64_MAX) {
+        snprintf(buf, len, o->min ? "a whole number, %s or more"
+                                  : "a whole number%.0s",
+                 grouped(o->min, a));
+    } else {
+        snprintf(buf, len, "a whole number from %s to %s",
+                 grouped(o->min, a), grouped(o->max, b));
+    }
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, const char *a,
+                               size_t len)
+{
+    for (const cli_opt *o = opts; o->name; o++) {
+        if ((strlen(o->name) == len && strncmp(o->name, a, len) == 0) ||
+            (o->alias && strlen(o->alias) == len &&
+             strncmp(o->alias, a, len) == 0)) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+int cli_parse(const cli_cmd *cmd, int argc, char **argv,
+              const char **operands, size_t *n_operands)
+{
+    const char *name = cmd->name;
+    bool seen[32] = {false};
+    bool operands_only = false;
+    size_t n = 0;
+    *n_operands = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!operands_only &&
+            (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            return CLI_HELP;
+        }
+        if (!operands_only && strcmp(a, "--") == 0) {
+            operands_only = true;
+            continue;
+        }
+        if (operands_only || a[0] != '-' || a[1] == '\0') {
+            if (n < cmd->max_operands) {
+                operands[n++] = a;
+                continue;
+            }
+            if (cmd->max_operands == 0) {
+                return cli_usage(name, "unexpected argument '%s'", a);
+            }
+            return cli_usage(name, "one %s only, not also '%s'",
+                             cmd->operand, a);
+        }
+        /* --name=value for long options; a short one takes the next. */
+        const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        const cli_opt *o = find_opt(cmd->opts, a, len);
+        if (o == NULL) {
+            return cli_usage(name, "unknown option '%.*s'", (int)len, a);
+        }
+        int as = (int)len; /* messages name the option as it was typed */
+        size_t k = (size_t)(o - cmd->opts);
+        if (k < sizeof seen) {
+            seen[k] = true;
+        }
+        if (o->kind == CLI_FLAG) {
+            if (eq) {
+                return cli_usage(name, "%.*s takes no value", as, a);
+            }
+            *(bool *)o->out = true;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        if (v == NULL) {
+            return cli_usage(name, "%.*s needs a value: %s", as, a, o->what);
+        }
+        if (*v == '\0') {
+            return cli_usage(name, "%.*s: %s is empty", as, a, o->what);
+        }
+        if (o->kind == CLI_STR) {
+            *(const char **)o->out = v;
+            continue;
+        }
+        uint64_t x = 0;
+        int rc = parse_u64(v, &x);
+        if (rc != 0 || x < o->min || x > o->max) {
+            char range[96];
+            describe_range(o, range, sizeof range);
+            return cli_usage(name, "%.*s wants %s, %s; not '%s'%s", as, a,
+                             o->what, range, v,
+                             rc == -2 ? " (more than 64 bits hold)" : "");
+        }
+        *(uint64_t *)o->out = x;
+    }
+    for (const cli_opt *o = cmd->opts; o->name; o++) {
+        size_t k = (size_t)(o - cmd->opts);
+        if (o->required && k < sizeof seen && !seen[k]) {
+            return cli_usage(name, "%s is required: %s", o->name, o->what);
+        }
+    }
+    if (n < cmd->min_operands) {
+        return cli_usage(name, "%s is missing", cmd->operand);
+    }
+    *n_operands = n;
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* roster gen                                                                */
+/* ------------------------------------------------------------------------ */
 
 static double now_s(void)
 {
@@ -135,62 +359,42 @@ static int cmd_gen(int argc, char **argv)
 {
     uint64_t n = 0, seed = 1;
     const char *path = NULL;
-    int have_n = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--players") == 0 || strcmp(a, "-n") == 0) {
-            if (parse_u64(v, &n) != 0) {
-                return fail("gen: --players needs a count, not '%s'%s",
-                            v ? v : "", "");
-            }
-            have_n = 1;
-            i++;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(v, &seed) != 0) {
-                return fail("gen: --seed needs a number, not '%s'%s",
-                            v ? v : "", "");
-            }
-            i++;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (v == NULL) {
-                return fail("gen: %s needs a file name%s", a, "");
-            }
-            path = v;
-            i++;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            return fail("gen: unknown option '%s'%s", a, "");
-        }
-    }
-    if (!have_n) {
-        return fail("gen: --players N is required%s%s", "", "");
+    const cli_opt opts[] = {
+        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX,
+         "the number of players", true},
+        {"--seed", NULL, CLI_U64, &seed, 0, UINT64_MAX, "the seed", false},
+        {"-o", "--output", CLI_STR, &path, 0, 0, "the output file name",
+         false},
+        CLI_END};
+    const cli_cmd cmd = {"gen", opts, NULL, 0, 0};
+    size_t n_operands;
+    int rc = cli_parse(&cmd, argc, argv, NULL, &n_operands);
+    if (rc != CLI_OK) {
+        return rc == CLI_HELP ? help("gen") : rc;
     }
     FILE *out = stdout;
-    if (path && strcmp(path, "-") != 0) {
+    if (strcmp(path ? path : "-", "-") != 0) {
         out = fopen(path, "w");
         if (out == NULL) {
-            return fail("gen: cannot create '%s': %s", path, strerror(errno));
+            return cli_fail("gen", "cannot create '%s': %s", path,
+                            strerror(errno));
         }
     }
-    int rc = rs_gen_write(out, n, seed, isatty(2) ? gen_progress : NULL,
-                          NULL);
+    rc = rs_gen_write(out, n, seed, isatty(2) ? gen_progress : NULL, NULL);
     int err = errno;
     if (out != stdout) {
         if (fclose(out) != 0 && rc == 0) {
             rc = -1;
             err = errno;
         }
-    } else if (fflush(out) != 0) {
+    } else if (fflush(out) != 0 && rc == 0) {
         rc = -1;
         err = errno;
     }
     if (rc != 0) {
-        return fail("gen: write failed: %s%s", strerror(err), "");
+        return cli_fail("gen", "write failed: %s", strerror(err));
     }
-    return 0;
+    return CLI_OK;
 }
 
 static void load_progress(uint64_t lines, void *ctx)
@@ -199,21 +403,13 @@ static void load_progress(uint64_t lines, void *ctx)
     fprintf(stderr, "\rroster load: %llu lines", (unsigned long long)lines);
 }
 
-static void print_group(uint64_t v)
-{
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    for (int i = 0; i < n; i++) {
-        putchar(buf[i]);
-        if ((n - i - 1) % 3 == 0 && i < n - 1) {
-            putchar(',');
-        }
-    }
-}
+/* ------------------------------------------------------------------------ */
+/* roster load                                                               */
+/* ------------------------------------------------------------------------ */
 
 /* What roster load prints (or, --json, writes as one object). */
 static void load_report(const char *name, rs_store *st, rs_class *cls,
-                        double secs, size_t rss0, int json,
+                        double secs, size_t rss0, bool json,
                         const tsv_stats *stats)
 {
     size_t rss1 = rss_bytes();
@@ -301,24 +497,24 @@ static int is_snapshot(const char *path)
 
 /* roster load FILE.snap: the class comes from the file, or from --class
  * (which may be a newer declaration: the snapshot loads into it). */
-static int load_snapshot(const char *path, const char *class_text, int json)
+static int load_snapshot(const char *path, const char *class_text, bool json)
 {
     size_t rss0 = rss_bytes();
     rs_store *st;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return fail("load: out of memory%s%s", "", "");
+        return cli_fail("load", "out of memory");
     }
     rs_class *cls = NULL;
     if (class_text &&
         rs_class_parse(st, class_text, strlen(class_text), &cls) != RS_OK) {
-        int r = fail("load: --class: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("load", "--class: %s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
     rs_load_info li;
     double t0 = now_s();
     if (rs_load(st, path, &li) != RS_OK) {
-        int r = fail("load: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("load", "%s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
@@ -328,7 +524,7 @@ static int load_snapshot(const char *path, const char *class_text, int json)
     }
     if (cls == NULL) {
         rs_store_close(st);
-        return fail("load: %s holds no class%s", path, "");
+        return cli_fail("load", "%s holds no class", path);
     }
     if (li.n_dropped && !json) {
         printf("dropped fields: %s\n", li.dropped);
@@ -337,59 +533,54 @@ static int load_snapshot(const char *path, const char *class_text, int json)
     memset(&none, 0, sizeof none);
     load_report(path, st, cls, secs, rss0, json, &none);
     rs_store_close(st);
-    return 0;
+    return CLI_OK;
 }
 
 static int cmd_load(int argc, char **argv)
 {
-    const char *path = NULL, *class_text = DEFAULT_CLASS;
-    int json = 0, class_given = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--class") == 0) {
-            if (i + 1 >= argc) {
-                return fail("load: --class needs the class text%s%s", "", "");
-            }
-            class_text = argv[++i];
-            class_given = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return fail("load: unknown option '%s'%s", a, "");
-        } else if (path == NULL) {
-            path = a;
-        } else {
-            return fail("load: more than one file ('%s' and '%s')", path, a);
-        }
+    const char *class_text = NULL;
+    bool json = false;
+    const cli_opt opts[] = {
+        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text",
+         false},
+        {"--json", NULL, CLI_FLAG, &json, 0, 0, NULL, false},
+        CLI_END};
+    const cli_cmd cmd = {"load", opts, "FILE", 0, 1};
+    const char *path = NULL;
+    size_t n_operands;
+    int rc = cli_parse(&cmd, argc, argv, &path, &n_operands);
+    if (rc != CLI_OK) {
+        return rc == CLI_HELP ? help("load") : rc;
     }
     if (is_snapshot(path)) {
-        return load_snapshot(path, class_given ? class_text : NULL, json);
+        return load_snapshot(path, class_text, json);
     }
     FILE *in = stdin;
     if (path && strcmp(path, "-") != 0) {
         in = fopen(path, "r");
         if (in == NULL) {
-            return fail("load: cannot open '%s': %s", path, strerror(errno));
+            return cli_fail("load", "cannot open '%s': %s", path,
+                            strerror(errno));
         }
     }
     const char *name = path ? path : "-";
     size_t rss0 = rss_bytes();
     rs_store *st;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return fail("load: out of memory%s%s", "", "");
+        return cli_fail("load", "out of memory");
     }
     rs_class *cls;
+    if (class_text == NULL) {
+        class_text = DEFAULT_CLASS;
+    }
     if (rs_class_parse(st, class_text, strlen(class_text), &cls) != RS_OK) {
-        int r = fail("load: --class: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("load", "--class: %s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
     tsv_loader ld;
     char err[768];
-    int rc = tsv_loader_init(&ld, st, cls, err, sizeof err);
+    rc = tsv_loader_init(&ld, st, cls, err, sizeof err);
     double t0 = now_s();
     if (rc == 0) {
         rc = tsv_load_file(&ld, in, err, sizeof err,
@@ -403,15 +594,15 @@ static int cmd_load(int argc, char **argv)
         fclose(in);
     }
     if (rc != 0) {
-        fprintf(stderr, "roster: load: %s: %s\n", name, err);
+        fprintf(stderr, "roster load: %s: %s\n", name, err);
         tsv_loader_free(&ld);
         rs_store_close(st);
-        return 1;
+        return CLI_FAIL;
     }
     load_report(name, st, cls, secs, rss0, json, &ld.stats);
     tsv_loader_free(&ld);
     rs_store_close(st);
-    return 0;
+    return CLI_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -426,10 +617,10 @@ static int fill_store(rs_store *st, const char *path, const char *class_text,
         if (class_text &&
             rs_class_parse(st, class_text, strlen(class_text), cls) !=
                 RS_OK) {
-            return fail("save: --class: %s%s", rs_errmsg(st), "");
+            return cli_fail("save", "--class: %s", rs_errmsg(st));
         }
         if (rs_load(st, path, NULL) != RS_OK) {
-            return fail("save: %s%s", rs_errmsg(st), "");
+            return cli_fail("save", "%s", rs_errmsg(st));
         }
         *cls = rs_class_at(st, 0);
         return 0;
@@ -438,11 +629,12 @@ static int fill_store(rs_store *st, const char *path, const char *class_text,
         class_text = DEFAULT_CLASS;
     }
     if (rs_class_parse(st, class_text, strlen(class_text), cls) != RS_OK) {
-        return fail("save: --class: %s%s", rs_errmsg(st), "");
+        return cli_fail("save", "--class: %s", rs_errmsg(st));
     }
     FILE *in = path && strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
     if (in == NULL) {
-        return fail("save: cannot open '%s': %s", path, strerror(errno));
+        return cli_fail("save", "cannot open '%s': %s", path,
+                        strerror(errno));
     }
     tsv_loader ld;
     char err[768];
@@ -459,57 +651,42 @@ static int fill_store(rs_store *st, const char *path, const char *class_text,
     }
     tsv_loader_free(&ld);
     if (rc != 0) {
-        fprintf(stderr, "roster: save: %s: %s\n", path ? path : "-", err);
-        return 1;
+        return cli_fail("save", "%s: %s", path ? path : "-", err);
     }
     return 0;
 }
 
 static int cmd_save(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *class_text = NULL;
+    const char *out = NULL, *class_text = NULL;
     uint64_t step = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--class") == 0 ||
-             strcmp(a, "--step") == 0) && i + 1 >= argc) {
-            return fail("save: %s needs a value%s", a, "");
-        }
-        if (strcmp(a, "-o") == 0) {
-            out = argv[++i];
-        } else if (strcmp(a, "--class") == 0) {
-            class_text = argv[++i];
-        } else if (strcmp(a, "--step") == 0) {
-            if (parse_u64(argv[++i], &step) != 0 || step == 0) {
-                return fail("save: --step wants a positive number, not "
-                            "'%s'%s", argv[i], "");
-            }
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return fail("save: unknown option '%s'%s", a, "");
-        } else if (path == NULL) {
-            path = a;
-        } else {
-            return fail("save: more than one input ('%s' and '%s')", path,
-                        a);
-        }
-    }
-    if (out == NULL) {
-        return fail("save: -o FILE.snap is required%s%s", "", "");
+    const cli_opt opts[] = {
+        {"-o", "--output", CLI_STR, &out, 0, 0, "the output file name",
+         true},
+        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text",
+         false},
+        {"--step", NULL, CLI_U64, &step, 1, SIZE_MAX,
+         "the records a step", false},
+        CLI_END};
+    const cli_cmd cmd = {"save", opts, "FILE", 0, 1};
+    const char *path = NULL;
+    size_t n_operands;
+    int rc0 = cli_parse(&cmd, argc, argv, &path, &n_operands);
+    if (rc0 != CLI_OK) {
+        return rc0 == CLI_HELP ? help("save") : rc0;
     }
     rs_store *st;
     rs_class *cls = NULL;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return fail("save: out of memory%s%s", "", "");
+        return cli_fail("save", "out of memory");
     }
     if (fill_store(st, path, class_text, &cls) != 0) {
         rs_store_close(st);
-        return 1;
+        return CLI_FAIL;
     }
     rs_mem_report m;
     rs_mem(st, &m);
+    rs_load_info li;
     /* The save, in steps of --step records when asked (a server's way:
      * it serves requests between steps), else all at once. */
     rs_saver *sv;
@@ -518,7 +695,7 @@ static int cmd_save(int argc, char **argv)
     rs_status rc = rs_save_begin(st, out, &sv);
     while (rc == RS_OK && step) {
         double s0 = now_s();
-        rc = rs_save_step(sv, step);
+        rc = rs_save_step(sv, (size_t)step);
         worst = now_s() - s0 > worst ? now_s() - s0 : worst;
     }
     if (rc == RS_OK || rc == RS_DONE) {
@@ -528,7 +705,7 @@ static int cmd_save(int argc, char **argv)
     }
     double save_s = now_s() - t0;
     if (rc != RS_OK) {
-        int r = fail("save: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("save", "%s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
@@ -537,15 +714,14 @@ static int cmd_save(int argc, char **argv)
     /* Load it back, to time it and to check it. */
     rs_store *back;
     if (rs_store_open(NULL, NULL, &back) != RS_OK) {
-        return fail("save: out of memory%s%s", "", "");
+        return cli_fail("save", "out of memory");
     }
-    rs_load_info li;
     t0 = now_s();
     rc = rs_load(back, out, &li);
     double load_s = now_s() - t0;
     if (rc != RS_OK || li.n_records != n) {
-        int r = fail("save: reading %s back failed: %s", out,
-                     rs_errmsg(back));
+        int r = cli_fail("save", "reading %s back failed: %s", out,
+                         rs_errmsg(back));
         rs_store_close(back);
         return r;
     }
@@ -571,30 +747,28 @@ static int cmd_save(int argc, char **argv)
            100.0 * (double)si.extra_bytes / (double)m.total);
     printf("  load back         %.3f s (%.0f ns a record), %zu records\n",
            load_s, load_s * 1e9 * per, li.n_records);
-    return 0;
+    return CLI_OK;
 }
 
 static int cmd_inspect(int argc, char **argv)
 {
-    if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
-                      strcmp(argv[0], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    const cli_opt opts[] = {CLI_END};
+    const cli_cmd cmd = {"inspect", opts, "FILE", 1, 1};
+    const char *path = NULL;
+    size_t n_operands;
+    int rc = cli_parse(&cmd, argc, argv, &path, &n_operands);
+    if (rc != CLI_OK) {
+        return rc == CLI_HELP ? help("inspect") : rc;
     }
-    if (argc != 1 || argv[0][0] == '-') {
-        return fail("inspect: one FILE (a snapshot or a journal)%s%s", "",
-                    "");
-    }
-    const char *path = argv[0];
     rs_store *st;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return fail("inspect: out of memory%s%s", "", "");
+        return cli_fail("inspect", "out of memory");
     }
     rs_file_info fi;
     if (rs_inspect(st, path, &fi) != RS_OK) {
-        int r = fail("inspect: %s%s", rs_errmsg(st), "");
+        rc = cli_fail("inspect", "%s", rs_errmsg(st));
         rs_store_close(st);
-        return r;
+        return rc;
     }
     printf("%s: roster %s, version %u, ", path,
            fi.kind == RS_FILE_SNAPSHOT ? "snapshot" : "journal", fi.version);
@@ -616,7 +790,7 @@ static int cmd_inspect(int argc, char **argv)
                    (unsigned long long)fi.torn_bytes);
         }
         rs_store_close(st);
-        return 0;
+        return CLI_OK;
     }
     printf("  id                %016llx\n", (unsigned long long)fi.id);
     if (fi.prev_id) {
@@ -629,7 +803,7 @@ static int cmd_inspect(int argc, char **argv)
     /* Load it to show the classes and what they cost in memory. */
     rs_load_info li;
     if (rs_load(st, path, &li) != RS_OK) {
-        int r = fail("inspect: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("inspect", "%s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
@@ -651,7 +825,7 @@ static int cmd_inspect(int argc, char **argv)
     printf(" bytes (file = %.2fx)\n", m.total ? (double)fi.bytes /
                                                   (double)m.total : 0.0);
     rs_store_close(st);
-    return 0;
+    return CLI_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -787,22 +961,20 @@ static int demo_load(const char *text, const char *data, size_t len,
 static int cmd_demo(int argc, char **argv)
 {
     uint64_t players = 1000000;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--players") == 0 && i + 1 < argc &&
-            parse_u64(argv[i + 1], &players) == 0 && players > 0) {
-            i++;
-        } else if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            return fail("demo: unknown option or bad count '%s'%s", argv[i],
-                        "");
-        }
+    const cli_opt opts[] = {
+        {"--players", "-n", CLI_U64, &players, 1, UINT64_MAX,
+         "the number of players", false},
+        CLI_END};
+    const cli_cmd cmd = {"demo", opts, NULL, 0, 0};
+    size_t n_operands;
+    int rc0 = cli_parse(&cmd, argc, argv, NULL, &n_operands);
+    if (rc0 != CLI_OK) {
+        return rc0 == CLI_HELP ? help("demo") : rc0;
     }
     rs_store *st;
     rs_class *p1, *p2;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return fail("demo: out of memory%s%s", "", "");
+        return cli_fail("demo", "out of memory");
     }
     printf("# The classic session: a plain class (every instance may bind new\n"
            "# attributes) against a __slots__ class, replayed on libroster.\n\n");
@@ -812,7 +984,7 @@ static int cmd_demo(int argc, char **argv)
             RS_OK ||
         rs_class_parse(st, PLAYER2_CLASS, strlen(PLAYER2_CLASS), &p2) !=
             RS_OK) {
-        int r = fail("demo: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("demo", "%s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
@@ -825,7 +997,7 @@ static int cmd_demo(int argc, char **argv)
     printf(">>> p2 = Player2('00003', 'Jim')\n");
     if (rs_insert(st, p1, tom, 2, &p) != RS_OK ||
         rs_insert(st, p2, jim, 2, &q) != RS_OK) {
-        int r = fail("demo: %s%s", rs_errmsg(st), "");
+        int r = cli_fail("demo", "%s", rs_errmsg(st));
         rs_store_close(st);
         return r;
     }
@@ -885,11 +1057,13 @@ static int cmd_demo(int argc, char **argv)
     size_t len = 0;
     FILE *mem = open_memstream(&data, &len);
     if (mem == NULL || rs_gen_write(mem, players, 1, NULL, NULL) != 0) {
+        int err = errno;
         if (mem) {
             fclose(mem);
         }
         free(data);
-        return fail("demo: cannot generate the players%s%s", "", "");
+        return cli_fail("demo", "cannot generate the players: %s",
+                        strerror(err));
     }
     fclose(mem);
     double r1 = 0, a1 = 0, r2 = 0, a2 = 0;
@@ -915,38 +1089,46 @@ static int cmd_demo(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } cmds[] = {
+        {"gen", cmd_gen},         {"load", cmd_load},
+        {"save", cmd_save},       {"inspect", cmd_inspect},
+        {"demo", cmd_demo},       {"bench", rs_bench_main},
+    };
     if (argc < 2) {
         usage(stderr);
-        return 2;
+        return CLI_USAGE;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "gen") == 0) {
-        return cmd_gen(argc - 2, argv + 2);
+    const char *name = argv[1];
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(name, cmds[i].name) == 0) {
+            return cmds[i].run(argc - 2, argv + 2);
+        }
     }
-    if (strcmp(cmd, "load") == 0) {
-        return cmd_load(argc - 2, argv + 2);
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+        strcmp(name, "-h") == 0) {
+        if (argc == 2 || strcmp(argv[2], "--help") == 0 ||
+            strcmp(argv[2], "-h") == 0) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        /* roster help CMD is roster CMD --help. */
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+            if (strcmp(argv[2], cmds[i].name) == 0) {
+                static char help_arg[] = "--help";
+                char *args[] = {help_arg, NULL};
+                return cmds[i].run(1, args);
+            }
+        }
+        return cli_usage("help", "unknown command '%s'", argv[2]);
     }
-    if (strcmp(cmd, "save") == 0) {
-        return cmd_save(argc - 2, argv + 2);
-    }
-    if (strcmp(cmd, "inspect") == 0) {
-        return cmd_inspect(argc - 2, argv + 2);
-    }
-    if (strcmp(cmd, "demo") == 0) {
-        return cmd_demo(argc - 2, argv + 2);
-    }
-    if (strcmp(cmd, "bench") == 0) {
-        return rs_bench_main(argc - 2, argv + 2);
-    }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-        strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         printf("roster %s\n", RS_VERSION);
-        return 0;
+        return CLI_OK;
     }
-    fprintf(stderr, "roster: unknown command '%s' (try roster help)\n", cmd);
-    return 2;
+    fprintf(stderr, "roster: unknown command '%s' (roster help lists "
+                    "them)\n", name);
+    return CLI_USAGE;
 }
