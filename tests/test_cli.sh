@@ -213,6 +213,33 @@ done
 status "save -o ''" 2 "$roster" save "$tmp/p.tsv" -o ''
 check "an empty output path is named" has "$tmp/err.txt" "-o: the output file name is empty"
 
+# Pipes: the sniffing for a snapshot reads the first bytes, and the TSV
+# loader gets them back, so nothing is lost.
+"$roster" load <(cat "$tmp/p.tsv") >"$tmp/pipe.txt"
+check "load <(cat FILE) reads every row" has "$tmp/pipe.txt" "players           3,000"
+cat "$tmp/p.tsv" | "$roster" save /dev/stdin -o "$tmp/pipe.snap" >"$tmp/pipe-save.txt"
+check "cat FILE | save /dev/stdin reads every row" has "$tmp/pipe-save.txt" "records           3,000"
+cat "$tmp/p.tsv" | "$roster" load >"$tmp/stdin.txt"
+check "load from stdin reads every row" has "$tmp/stdin.txt" "players           3,000"
+cat "$tmp/p.snap" | "$roster" load - >"$tmp/snap-pipe.txt"
+check "load reads a snapshot from a pipe" has "$tmp/snap-pipe.txt" "players           3,000"
+
+# A FIFO may bring a TSV (timeout turns a hang into a failure).
+mkfifo "$tmp/fifo"
+timeout 10 sh -c 'cat "$1" >"$2"' sh "$tmp/p.tsv" "$tmp/fifo" &
+status "load of a FIFO" 0 timeout 10 "$roster" load "$tmp/fifo"
+check "load reads a TSV from a FIFO" has "$tmp/out.txt" "players           3,000"
+wait
+
+# What an input that is not a TSV or a snapshot is, in the user's terms.
+mkdir "$tmp/adir"
+status "load of a directory" 1 "$roster" load "$tmp/adir"
+check "a directory is named" has "$tmp/err.txt" "is a directory"
+tail -c +2 "$here/../fuzz/corpus/journal/seed-fresh-nosnap.bin" >"$tmp/j.journal"
+status "load of a journal" 1 "$roster" load "$tmp/j.journal"
+check "a journal is named as one" has "$tmp/err.txt" "is a roster journal, not a TSV"
+check "inspect is suggested for a journal" has "$tmp/err.txt" "roster inspect"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

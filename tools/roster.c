@@ -13,7 +13,10 @@
  *
  * Every subcommand checks its arguments with the one parser below
  * (cli_parse(), declared in cli.h so bench.c shares it): a bad argument is
- * exit status 2 before anything runs, a failure is 1.
+ * exit status 2 before anything runs, a failure is 1.  Every input goes
+ * through input_open(), which tells a TSV from a snapshot or a journal by
+ * its first bytes and hands those bytes on to whoever reads the rest, so a
+ * pipe loses nothing.
  *
  * It reaches the library only through roster.h.
  */
@@ -61,8 +64,8 @@ static const cmd_help helps[] = {
      "extras) to FILE or stdout; the same N and S always give\n"
      "the same bytes.  S defaults to 1.\n"},
     {"load", "[FILE] [--class TEXT] [--json]",
-     "load a TSV (FILE, or stdin if absent or '-') or a snapshot\n"
-     "(written by roster save) into a store\n"
+     "load a TSV (FILE, a pipe or FIFO, or stdin if absent or '-')\n"
+     "or a snapshot (written by roster save) into a store\n"
      "and report players, bytes per player by RSS and by the\n"
      "store's own accounting, load time and the breakdown by\n"
      "category.  --class declares the class in its text form\n"
@@ -397,10 +400,197 @@ static int cmd_gen(int argc, char **argv)
     return CLI_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Inputs: a TSV, a snapshot or a journal, from a file or a stream           */
+/* ------------------------------------------------------------------------ */
+
+#define MAGIC_LEN 8
+
+typedef enum input_kind {
+    INPUT_TSV,
+    INPUT_SNAPSHOT /* "RSTRSNAP" (a journal, "RSTRJRNL", is refused) */
+} input_kind;
+
+/* An input named on the command line, opened once.  Its first bytes tell
+ * what it is; they are read through the FILE that the TSV loader then goes
+ * on reading, and handed to the loader (tsv_load_stream()), because a
+ * pipe, a FIFO or stdin cannot be read twice. */
+typedef struct input {
+    const char *name; /* for messages: the path, or "-" for stdin */
+    FILE *f;
+    bool regular;     /* a regular file: rs_load() may open it by name */
+    input_kind kind;
+    char head[MAGIC_LEN];
+    size_t head_len;
+} input;
+
+static void input_close(input *in)
+{
+    if (in->f && in->f != stdin) {
+        fclose(in->f);
+    }
+    in->f = NULL;
+}
+
+/* Open path (stdin if NULL or "-") and tell what it holds.  A journal is
+ * refused here: it only means something beside its snapshot.  Returns 0,
+ * or CLI_FAIL after printing why. */
+static int input_open(const char *cmd, const char *path, input *in)
+{
+    memset(in, 0, sizeof *in);
+    bool named = path && strcmp(path, "-") != 0;
+    in->name = named ? path : "-";
+    in->f = named ? fopen(path, "rb") : stdin;
+    if (in->f == NULL) {
+        return cli_fail(cmd, "cannot open '%s': %s", path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fileno(in->f), &sb) != 0) {
+        int r = cli_fail(cmd, "%s: %s", in->name, strerror(errno));
+        input_close(in);
+        return r;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        input_close(in);
+        return cli_fail(cmd, "%s: is a directory, not a TSV or a snapshot",
+                        in->name);
+    }
+    in->regular = named && S_ISREG(sb.st_mode);
+    in->head_len = fread(in->head, 1, MAGIC_LEN, in->f);
+    if (in->head_len < MAGIC_LEN && ferror(in->f)) {
+        int r = cli_fail(cmd, "%s: read error: %s", in->name,
+                         strerror(errno));
+        input_close(in);
+        return r;
+    }
+    if (in->head_len == MAGIC_LEN &&
+        memcmp(in->head, "RSTRSNAP", MAGIC_LEN) == 0) {
+        in->kind = INPUT_SNAPSHOT;
+    } else if (in->head_len == MAGIC_LEN &&
+               memcmp(in->head, "RSTRJRNL", MAGIC_LEN) == 0) {
+        input_close(in);
+        return cli_fail(cmd, "%s is a roster journal, not a TSV or a "
+                             "snapshot: a journal holds the changes made "
+                             "after its snapshot, and a durable store opens "
+                             "the two together; roster inspect %s shows "
+                             "what it holds", in->name, in->name);
+    }
+    return 0;
+}
+
+/* The whole of a snapshot that comes through a pipe, FIFO or stdin, for
+ * rs_load_buffer(): rs_load() would open the path again, and a pipe's
+ * first bytes are already read.  Returns 0 with a buffer the caller
+ * frees, or -1 with errno set. */
+static int input_slurp(input *in, char **out, size_t *len)
+{
+    size_t cap = 1 << 20, n = in->head_len;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        return -1;
+    }
+    memcpy(buf, in->head, n);
+    errno = 0;
+    for (;;) {
+        if (n == cap) {
+            char *nb = cap * 2 > cap ? realloc(buf, cap * 2) : NULL;
+            if (nb == NULL) {
+                free(buf);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, in->f);
+        n += got;
+        if (got == 0) {
+            if (ferror(in->f)) {
+                int err = errno ? errno : EIO;
+                free(buf);
+                errno = err;
+                return -1;
+            }
+            break;
+        }
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 static void load_progress(uint64_t lines, void *ctx)
 {
     (void)ctx;
     fprintf(stderr, "\rroster load: %llu lines", (unsigned long long)lines);
+}
+
+/* Fill the empty store st from in: a snapshot (into the class class_text
+ * declares, a newer declaration of the file's, if given; else the file's
+ * own) or a TSV (into class_text, or the default class).  Sets *cls, and
+ * *stats (a TSV) or *li (a snapshot).  Returns 0, or CLI_FAIL after
+ * printing why; st may then hold part of the input. */
+static int fill_store(const char *cmd, input *in, rs_store *st,
+                      const char *class_text, rs_class **cls,
+                      tsv_stats *stats, rs_load_info *li)
+{
+    memset(stats, 0, sizeof *stats);
+    memset(li, 0, sizeof *li);
+    *cls = NULL;
+    if (in->kind == INPUT_SNAPSHOT) {
+        if (class_text &&
+            rs_class_parse(st, class_text, strlen(class_text), cls) !=
+                RS_OK) {
+            return cli_fail(cmd, "--class: %s", rs_errmsg(st));
+        }
+        rs_status rc;
+        if (in->regular) {
+            input_close(in);
+            rc = rs_load(st, in->name, li);
+        } else {
+            char *buf;
+            size_t len;
+            if (input_slurp(in, &buf, &len) != 0) {
+                return cli_fail(cmd, "%s: read error: %s", in->name,
+                                strerror(errno));
+            }
+            rc = rs_load_buffer(st, buf, len, in->name, li);
+            free(buf);
+        }
+        if (rc != RS_OK) {
+            return cli_fail(cmd, "%s", rs_errmsg(st));
+        }
+        if (*cls == NULL) {
+            *cls = rs_class_at(st, 0);
+        }
+        if (*cls == NULL) {
+            return cli_fail(cmd, "%s holds no class", in->name);
+        }
+        return 0;
+    }
+    if (class_text == NULL) {
+        class_text = DEFAULT_CLASS;
+    }
+    if (rs_class_parse(st, class_text, strlen(class_text), cls) != RS_OK) {
+        return cli_fail(cmd, "--class: %s", rs_errmsg(st));
+    }
+    tsv_loader ld;
+    char err[768];
+    int rc = tsv_loader_init(&ld, st, *cls, err, sizeof err);
+    if (rc == 0) {
+        rc = tsv_load_stream(&ld, in->f, in->head, in->head_len, err,
+                             sizeof err, isatty(2) ? load_progress : NULL,
+                             NULL);
+        if (isatty(2) && ld.stats.lines >= 0x10000) {
+            fputc('\n', stderr);
+        }
+        *stats = ld.stats;
+        tsv_loader_free(&ld);
+    }
+    if (rc != 0) {
+        return cli_fail(cmd, "%s: %s", in->name, err);
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -482,60 +672,6 @@ static void load_report(const char *name, rs_store *st, rs_class *cls,
     }
 }
 
-/* Whether path names a roster snapshot (by its magic). */
-static int is_snapshot(const char *path)
-{
-    char magic[8];
-    FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
-    int yes = f && fread(magic, 1, 8, f) == 8 &&
-              memcmp(magic, "RSTRSNAP", 8) == 0;
-    if (f) {
-        fclose(f);
-    }
-    return yes;
-}
-
-/* roster load FILE.snap: the class comes from the file, or from --class
- * (which may be a newer declaration: the snapshot loads into it). */
-static int load_snapshot(const char *path, const char *class_text, bool json)
-{
-    size_t rss0 = rss_bytes();
-    rs_store *st;
-    if (rs_store_open(NULL, NULL, &st) != RS_OK) {
-        return cli_fail("load", "out of memory");
-    }
-    rs_class *cls = NULL;
-    if (class_text &&
-        rs_class_parse(st, class_text, strlen(class_text), &cls) != RS_OK) {
-        int r = cli_fail("load", "--class: %s", rs_errmsg(st));
-        rs_store_close(st);
-        return r;
-    }
-    rs_load_info li;
-    double t0 = now_s();
-    if (rs_load(st, path, &li) != RS_OK) {
-        int r = cli_fail("load", "%s", rs_errmsg(st));
-        rs_store_close(st);
-        return r;
-    }
-    double secs = now_s() - t0;
-    if (cls == NULL) {
-        cls = rs_class_at(st, 0);
-    }
-    if (cls == NULL) {
-        rs_store_close(st);
-        return cli_fail("load", "%s holds no class", path);
-    }
-    if (li.n_dropped && !json) {
-        printf("dropped fields: %s\n", li.dropped);
-    }
-    tsv_stats none;
-    memset(&none, 0, sizeof none);
-    load_report(path, st, cls, secs, rss0, json, &none);
-    rs_store_close(st);
-    return CLI_OK;
-}
-
 static int cmd_load(int argc, char **argv)
 {
     const char *class_text = NULL;
@@ -552,109 +688,36 @@ static int cmd_load(int argc, char **argv)
     if (rc != CLI_OK) {
         return rc == CLI_HELP ? help("load") : rc;
     }
-    if (is_snapshot(path)) {
-        return load_snapshot(path, class_text, json);
+    input in;
+    if (input_open("load", path, &in) != 0) {
+        return CLI_FAIL;
     }
-    FILE *in = stdin;
-    if (path && strcmp(path, "-") != 0) {
-        in = fopen(path, "r");
-        if (in == NULL) {
-            return cli_fail("load", "cannot open '%s': %s", path,
-                            strerror(errno));
-        }
-    }
-    const char *name = path ? path : "-";
     size_t rss0 = rss_bytes();
     rs_store *st;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        input_close(&in);
         return cli_fail("load", "out of memory");
     }
     rs_class *cls;
-    if (class_text == NULL) {
-        class_text = DEFAULT_CLASS;
-    }
-    if (rs_class_parse(st, class_text, strlen(class_text), &cls) != RS_OK) {
-        int r = cli_fail("load", "--class: %s", rs_errmsg(st));
-        rs_store_close(st);
-        return r;
-    }
-    tsv_loader ld;
-    char err[768];
-    rc = tsv_loader_init(&ld, st, cls, err, sizeof err);
+    tsv_stats stats;
+    rs_load_info li;
     double t0 = now_s();
-    if (rc == 0) {
-        rc = tsv_load_file(&ld, in, err, sizeof err,
-                           isatty(2) ? load_progress : NULL, NULL);
-    }
+    rc = fill_store("load", &in, st, class_text, &cls, &stats, &li);
     double secs = now_s() - t0;
-    if (isatty(2) && ld.stats.lines >= 0x10000) {
-        fputc('\n', stderr);
+    input_close(&in);
+    if (rc == 0) {
+        if (li.n_dropped && !json) {
+            printf("dropped fields: %s\n", li.dropped);
+        }
+        load_report(in.name, st, cls, secs, rss0, json, &stats);
     }
-    if (in != stdin) {
-        fclose(in);
-    }
-    if (rc != 0) {
-        fprintf(stderr, "roster load: %s: %s\n", name, err);
-        tsv_loader_free(&ld);
-        rs_store_close(st);
-        return CLI_FAIL;
-    }
-    load_report(name, st, cls, secs, rss0, json, &ld.stats);
-    tsv_loader_free(&ld);
     rs_store_close(st);
-    return CLI_OK;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* roster save and roster inspect                                            */
 /* ------------------------------------------------------------------------ */
-
-/* Fill st from a TSV (or a snapshot), for roster save. */
-static int fill_store(rs_store *st, const char *path, const char *class_text,
-                      rs_class **cls)
-{
-    if (is_snapshot(path)) {
-        if (class_text &&
-            rs_class_parse(st, class_text, strlen(class_text), cls) !=
-                RS_OK) {
-            return cli_fail("save", "--class: %s", rs_errmsg(st));
-        }
-        if (rs_load(st, path, NULL) != RS_OK) {
-            return cli_fail("save", "%s", rs_errmsg(st));
-        }
-        *cls = rs_class_at(st, 0);
-        return 0;
-    }
-    if (class_text == NULL) {
-        class_text = DEFAULT_CLASS;
-    }
-    if (rs_class_parse(st, class_text, strlen(class_text), cls) != RS_OK) {
-        return cli_fail("save", "--class: %s", rs_errmsg(st));
-    }
-    FILE *in = path && strcmp(path, "-") != 0 ? fopen(path, "r") : stdin;
-    if (in == NULL) {
-        return cli_fail("save", "cannot open '%s': %s", path,
-                        strerror(errno));
-    }
-    tsv_loader ld;
-    char err[768];
-    int rc = tsv_loader_init(&ld, st, *cls, err, sizeof err);
-    if (rc == 0) {
-        rc = tsv_load_file(&ld, in, err, sizeof err,
-                           isatty(2) ? load_progress : NULL, NULL);
-    }
-    if (isatty(2) && ld.stats.lines >= 0x10000) {
-        fputc('\n', stderr);
-    }
-    if (in != stdin) {
-        fclose(in);
-    }
-    tsv_loader_free(&ld);
-    if (rc != 0) {
-        return cli_fail("save", "%s: %s", path ? path : "-", err);
-    }
-    return 0;
-}
 
 static int cmd_save(int argc, char **argv)
 {
@@ -675,18 +738,26 @@ static int cmd_save(int argc, char **argv)
     if (rc0 != CLI_OK) {
         return rc0 == CLI_HELP ? help("save") : rc0;
     }
+    input in;
+    if (input_open("save", path, &in) != 0) {
+        return CLI_FAIL;
+    }
     rs_store *st;
     rs_class *cls = NULL;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
+        input_close(&in);
         return cli_fail("save", "out of memory");
     }
-    if (fill_store(st, path, class_text, &cls) != 0) {
+    tsv_stats stats;
+    rs_load_info li;
+    rc0 = fill_store("save", &in, st, class_text, &cls, &stats, &li);
+    input_close(&in);
+    if (rc0 != 0) {
         rs_store_close(st);
-        return CLI_FAIL;
+        return rc0;
     }
     rs_mem_report m;
     rs_mem(st, &m);
-    rs_load_info li;
     /* The save, in steps of --step records when asked (a server's way:
      * it serves requests between steps), else all at once. */
     rs_saver *sv;
@@ -727,7 +798,7 @@ static int cmd_save(int argc, char **argv)
     }
     rs_store_close(back);
     double per = n ? 1.0 / (double)n : 0;
-    printf("roster save %s -> %s\n", path ? path : "-", out);
+    printf("roster save %s -> %s\n", in.name, out);
     printf("  records           ");
     print_group(n);
     printf("\n  save              %.3f s (%.0f ns a record)", save_s,

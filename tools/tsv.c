@@ -327,9 +327,3 @@ int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
     free(r.buf);
     return status;
 }
-
-int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
-                  void (*progress)(uint64_t lines, void *ctx), void *ctx)
-{
-    return tsv_load_stream(ld, f, NULL, 0, err, errlen, progress, ctx);
-}

@@ -59,8 +59,4 @@ int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
                     size_t head_len, char *err, size_t errlen,
                     void (*progress)(uint64_t lines, void *ctx), void *ctx);
 
-/* tsv_load_stream() with nothing read before. */
-int tsv_load_file(tsv_loader *ld, FILE *f, char *err, size_t errlen,
-                  void (*progress)(uint64_t lines, void *ctx), void *ctx);
-
 #endif
