@@ -240,6 +240,22 @@ status "load of a journal" 1 "$roster" load "$tmp/j.journal"
 check "a journal is named as one" has "$tmp/err.txt" "is a roster journal, not a TSV"
 check "inspect is suggested for a journal" has "$tmp/err.txt" "roster inspect"
 
+# inspect of a FIFO refuses at once instead of waiting for a writer.
+status "inspect of a FIFO" 1 timeout 10 "$roster" inspect "$tmp/fifo"
+check "inspect names a FIFO" has "$tmp/err.txt" "is a FIFO"
+
+# inspect says "every checksum verified" only when every entry is whole.
+size=$(stat -c %s "$tmp/j.journal")
+head -c $((size - 7)) "$tmp/j.journal" >"$tmp/torn.journal"
+status "inspect of a journal with a torn tail" 0 "$roster" inspect "$tmp/torn.journal"
+check "a torn tail is not 'every checksum verified'" sh -c '! grep -q "every checksum" "$1"' sh "$tmp/out.txt"
+check "a torn tail is shown" has "$tmp/out.txt" "13 whole entries verified, then a torn last entry"
+check "the torn tail's size is shown" has "$tmp/out.txt" "torn tail         20 bytes"
+cp "$tmp/j.journal" "$tmp/bad.journal"
+printf '\377' | dd of="$tmp/bad.journal" bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+status "inspect of a journal with a damaged last entry" 1 "$roster" inspect "$tmp/bad.journal"
+check "damage is not called verified" sh -c '! grep -q "verified" "$1"' sh "$tmp/out.txt"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

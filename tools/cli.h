@@ -1,7 +1,9 @@
 /*
  * cli.h: what the roster subcommands share, defined in roster.c: one
  * option parser, so that every subcommand checks its arguments the same
- * way and a bad one is always exit status 2 before anything runs.
+ * way and a bad one is always exit status 2 before anything runs; JSON
+ * strings that stay valid whatever bytes a file name holds; and the checks
+ * made on a path before anything opens it.
  */
 #ifndef ROSTER_CLI_H
 #define ROSTER_CLI_H
@@ -70,5 +72,12 @@ int cli_fail(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* The same for a bad argument found after cli_parse() (a value it cannot
  * judge alone), followed by where the help is; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* Whether path names a regular file (what a snapshot or a journal must
+ * be), checked with stat() so that nothing opens a FIFO (which would wait
+ * for a writer) or a device.  Returns 0, or CLI_FAIL after printing
+ * "roster CMD: PATH: is a directory" (a FIFO, a device...) or the reason
+ * stat() failed. */
+int cli_check_regular(const char *cmd, const char *path);
 
 #endif

@@ -16,7 +16,9 @@
  * exit status 2 before anything runs, a failure is 1.  Every input goes
  * through input_open(), which tells a TSV from a snapshot or a journal by
  * its first bytes and hands those bytes on to whoever reads the rest, so a
- * pipe loses nothing.
+ * pipe loses nothing.  Paths that must be snapshots or journals are
+ * checked with stat() before anything opens them (a FIFO would block the
+ * open until some writer came).
  *
  * It reaches the library only through roster.h.
  */
@@ -87,7 +89,7 @@ static const cmd_help helps[] = {
      "Nothing is written if the input fails to load.\n"},
     {"inspect", "FILE",
      "verify a snapshot or a journal (every checksum) and show\n"
-     "its classes, counts and sizes.\n"},
+     "its classes, counts and sizes.  FILE must be a regular file.\n"},
     {"demo", "[--players N]",
      "replay the classic __dict__ versus __slots__ session on\n"
      "the library, then load N canonical players (default\n"
@@ -320,6 +322,30 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv,
     }
     *n_operands = n;
     return CLI_OK;
+}
+
+/* What a file that is not regular is, for messages. */
+static const char *file_type(mode_t m)
+{
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO (named pipe)"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
+
+int cli_check_regular(const char *cmd, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        return cli_fail(cmd, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        return cli_fail(cmd, "%s: is %s; a roster snapshot or journal is a "
+                             "regular file", path, file_type(sb.st_mode));
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -831,6 +857,10 @@ static int cmd_inspect(int argc, char **argv)
     if (rc != CLI_OK) {
         return rc == CLI_HELP ? help("inspect") : rc;
     }
+    /* Before anything opens it: opening a FIFO waits for a writer. */
+    if (cli_check_regular("inspect", path) != 0) {
+        return CLI_FAIL;
+    }
     rs_store *st;
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
         return cli_fail("inspect", "out of memory");
@@ -844,7 +874,13 @@ static int cmd_inspect(int argc, char **argv)
     printf("%s: roster %s, version %u, ", path,
            fi.kind == RS_FILE_SNAPSHOT ? "snapshot" : "journal", fi.version);
     print_group(fi.bytes);
-    printf(" bytes, every checksum verified\n");
+    if (fi.kind == RS_FILE_JOURNAL && fi.torn_bytes) {
+        /* Not "every checksum": the torn entry's is not whole. */
+        printf(" bytes: %zu whole entries verified, then a torn last "
+               "entry\n", fi.n_blocks);
+    } else {
+        printf(" bytes, every checksum verified\n");
+    }
     if (fi.kind == RS_FILE_JOURNAL) {
         printf("  follows snapshot  %016llx%s\n", (unsigned long long)fi.id,
                fi.id ? "" : " (none: the journal starts from empty)");
@@ -856,8 +892,9 @@ static int cmd_inspect(int argc, char **argv)
         printf("  declarations      %zu classes, %zu attribute names\n",
                fi.n_classes, fi.n_names);
         if (fi.torn_bytes) {
-            printf("  torn tail         %llu bytes (a write cut short by a "
-                   "crash; dropped when the store opens)\n",
+            printf("  torn tail         %llu bytes (one write cut short by "
+                   "a crash: never acknowledged, dropped when the store "
+                   "opens)\n",
                    (unsigned long long)fi.torn_bytes);
         }
         rs_store_close(st);
