@@ -256,6 +256,19 @@ printf '\377' | dd of="$tmp/bad.journal" bs=1 seek=$((size - 3)) conv=notrunc 2>
 status "inspect of a journal with a damaged last entry" 1 "$roster" inspect "$tmp/bad.journal"
 check "damage is not called verified" sh -c '! grep -q "verified" "$1"' sh "$tmp/out.txt"
 
+# --json is valid JSON whatever bytes the file name holds: a tab, a
+# control character, a quote, a backslash, invalid UTF-8, valid UTF-8.
+head -n 10 "$tmp/p.tsv" >"$tmp/$(printf 'odd-a\tb\001c"d\\e\377f\303(g\303\251')"
+for f in "$tmp"/odd-*; do
+    "$roster" load --json "$f" >"$tmp/odd.json"
+done
+if [ -x /usr/bin/python3 ]; then
+    check "load --json parses with an odd file name" quiet /usr/bin/python3 -m json.tool "$tmp/odd.json"
+fi
+check "a control character is escaped" has "$tmp/odd.json" 'a\u0009b\u0001c\"d\\e'
+check "invalid UTF-8 becomes U+FFFD" has "$tmp/odd.json" '\ufffdf\ufffd(g'
+check "valid UTF-8 is kept" has "$tmp/odd.json" "$(printf '(g\303\251')"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

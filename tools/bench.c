@@ -460,13 +460,20 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
 {
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
+    /* Strings from outside (the CPU's name, the arguments, versions) go
+     * through cli_json_escape(), so the object stays valid JSON whatever
+     * they hold. */
     printf("{\"players\": %llu, \"seed\": %llu, \"runs\": %d, "
-           "\"machine\": {\"cpu\": \"%s\", \"cores\": %ld}, "
-           "\"compiler\": \"%s\", \"command\": \"roster bench",
-           (unsigned long long)n, (unsigned long long)seed, runs, cpu,
-           sysconf(_SC_NPROCESSORS_ONLN), COMPILER);
+           "\"machine\": {\"cpu\": \"",
+           (unsigned long long)n, (unsigned long long)seed, runs);
+    cli_json_escape(stdout, cpu);
+    printf("\", \"cores\": %ld}, \"compiler\": \"",
+           sysconf(_SC_NPROCESSORS_ONLN));
+    cli_json_escape(stdout, COMPILER);
+    printf("\", \"command\": \"roster bench");
     for (int i = 0; i < argc; i++) {
-        printf(" %s", argv[i]);
+        putchar(' ');
+        cli_json_escape(stdout, argv[i]);
     }
     printf("\", \"representations\": [");
     bool first = true;
@@ -483,9 +490,13 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
                     printf(", \"%s\": null", metric_keys[m]);
                 }
             }
-            printf(", \"checksum\": \"%s\"", res[r].checksum);
+            printf(", \"checksum\": \"");
+            cli_json_escape(stdout, res[r].checksum);
+            putchar('"');
             if (res[r].version[0]) {
-                printf(", \"version\": \"%s\"", res[r].version);
+                printf(", \"version\": \"");
+                cli_json_escape(stdout, res[r].version);
+                putchar('"');
             }
             if (r == 0 && res[0].accounted == res[0].accounted) {
                 printf(", \"accounted_bytes_per_player\": %.2f",

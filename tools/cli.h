@@ -73,6 +73,13 @@ int cli_fail(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
  * judge alone), followed by where the help is; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 
+/* Write s as the inside of a JSON string: '"' and '\\' escaped, control
+ * characters as \u00XX, valid UTF-8 as it is, and every byte that is not
+ * part of valid UTF-8 (a stray continuation byte, an overlong form, a
+ * surrogate, a code point past U+10FFFF, a cut sequence) as \ufffd, so the
+ * output is valid JSON whatever bytes a file name holds. */
+void cli_json_escape(FILE *f, const char *s);
+
 /* Whether path names a regular file (what a snapshot or a journal must
  * be), checked with stat() so that nothing opens a FIFO (which would wait
  * for a writer) or a device.  Returns 0, or CLI_FAIL after printing

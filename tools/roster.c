@@ -324,6 +324,60 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv,
     return CLI_OK;
 }
 
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 if the byte
+ * at s does not start one (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+void cli_json_escape(FILE *f, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        size_t n = utf8_len(s);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            s++;
+        } else if (*s == '"' || *s == '\\') {
+            fputc('\\', f);
+            fputc(*s++, f);
+        } else if (*s < 0x20 || *s == 0x7F) {
+            fprintf(f, "\\u%04x", *s++);
+        } else {
+            fwrite(s, 1, n, f);
+            s += n;
+        }
+    }
+}
+
 /* What a file that is not regular is, for messages. */
 static const char *file_type(mode_t m)
 {
@@ -636,22 +690,17 @@ static void load_report(const char *name, rs_store *st, rs_class *cls,
     double rss_pp = (double)(rss1 > rss0 ? rss1 - rss0 : 0) * per;
     if (json) {
         printf("{\"file\": \"");
-        for (const char *p = name; *p; p++) {
-            if (*p == '"' || *p == '\\') {
-                putchar('\\');
-            }
-            if ((unsigned char)*p >= 0x20) {
-                putchar(*p);
-            }
-        }
-        printf("\", \"class\": \"%s\", \"players\": %llu, "
+        cli_json_escape(stdout, name);
+        printf("\", \"class\": \"");
+        cli_json_escape(stdout, rs_class_name(cls));
+        printf("\", \"players\": %llu, "
                "\"rss_bytes\": %zu, \"rss_bytes_per_player\": %.2f, "
                "\"accounted_bytes\": %zu, "
                "\"accounted_bytes_per_player\": %.2f, "
                "\"load_seconds\": %.4f, \"ns_per_player\": %.1f, "
                "\"extras_loaded\": %llu, \"extras_skipped\": %llu, "
                "\"shapes\": %zu, \"categories\": {",
-               rs_class_name(cls), (unsigned long long)n,
+               (unsigned long long)n,
                rss1 > rss0 ? rss1 - rss0 : 0, rss_pp, m.total,
                (double)m.total * per, secs, secs * 1e9 * per,
                (unsigned long long)stats->extras_loaded,
