@@ -269,6 +269,12 @@ check "a control character is escaped" has "$tmp/odd.json" 'a\u0009b\u0001c\"d\\
 check "invalid UTF-8 becomes U+FFFD" has "$tmp/odd.json" '\ufffdf\ufffd(g'
 check "valid UTF-8 is kept" has "$tmp/odd.json" "$(printf '(g\303\251')"
 
+# gen refuses a count whose names cannot fit in memory, up front.
+status "gen of more players than memory holds" 1 "$roster" gen --players 1000000000000 -o "$tmp/huge.tsv"
+check "gen states the memory it needs" has "$tmp/err.txt" "players need about"
+check "gen states the largest count that fits" has "$tmp/err.txt" "players fit"
+check "gen refuses before writing" test ! -e "$tmp/huge.tsv"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

@@ -824,6 +824,16 @@ int rs_bench_main(int argc, char **argv)
     if (only && check_only(only) != CLI_OK) {
         return CLI_USAGE;
     }
+    /* Before the run: the sweep alone takes 16 minutes at its default
+     * size. */
+    uint64_t sweep_top = 10000; /* the sweep's largest size (below) */
+    for (int k = 1; k < 8 && sweep_top <= sweep_max / 10; k++) {
+        sweep_top *= 10;
+    }
+    if (cli_check_gen_memory("bench", n) != 0 ||
+        (plot && cli_check_gen_memory("bench", sweep_top) != 0)) {
+        return CLI_FAIL;
+    }
     char dir[4096];
     if (self_dir(dir, sizeof dir) != 0) {
         fprintf(stderr, "roster: bench: cannot find my own directory\n");

@@ -87,4 +87,10 @@ void cli_json_escape(FILE *f, const char *s);
  * stat() failed. */
 int cli_check_regular(const char *cmd, const char *path);
 
+/* Whether generating n canonical players (gen.c keeps every name to make
+ * names unique) fits in this machine's memory and the address-space
+ * limit.  Returns 0, or CLI_FAIL after printing what n needs, what there
+ * is, and the largest n that fits. */
+int cli_check_gen_memory(const char *cmd, uint64_t n);
+
 #endif

@@ -44,7 +44,8 @@
  * probing, sized once for n at load <= 2/3) whose 64-bit slots hold a
  * 24-bit hash tag and a 40-bit offset into one growing arena of
  * length-prefixed names.  No allocation per name; at n = 10,000,000 it
- * takes ~134 MB of slots and ~100 MB of arena.
+ * takes ~134 MB of slots and ~100 MB of arena, at 10^10 about 240 GB,
+ * which is why the CLI asks rs_gen_bytes() before it starts.
  */
 
 #include "gen.h"
@@ -202,22 +203,44 @@ static uint64_t name_hash(const char *p, size_t len)
     return h;
 }
 
-static int nameset_init(struct nameset *s, uint64_t n)
+/* Slots of the name set for n names: exactly n names will be added, so
+   the table is sized once for a load of at most 2/3 (no rehash, no pause in
+   the middle of the output).  0 when n is beyond any machine. */
+static uint64_t nameset_slots(uint64_t n)
 {
-    /* Exactly n names will be added, so size the table once for a load of
-       at most 2/3: no rehash, no pause in the middle of the output. */
     uint64_t want = n + n / 2 + 16;
     uint64_t cap = 16;
+
+    if (n > UINT64_MAX / 16)
+        return 0;
+    while (cap < want)
+        cap <<= 1;
+    return cap;
+}
+
+/* Names average ~10 arena bytes with their length; the arena starts a
+   little above that and grows if a seed runs long. */
+static uint64_t nameset_arena(uint64_t n)
+{
+    return n * 11 + 64;
+}
+
+uint64_t rs_gen_bytes(uint64_t n)
+{
+    uint64_t cap = nameset_slots(n);
+
+    if (cap == 0 || cap > UINT64_MAX / 16)
+        return UINT64_MAX;
+    return cap * sizeof(uint64_t) + nameset_arena(n) + OUTBUF_SIZE;
+}
+
+static int nameset_init(struct nameset *s, uint64_t n)
+{
+    uint64_t cap = nameset_slots(n);
     uint64_t arena;
 
     memset(s, 0, sizeof *s);
-    if (n > UINT64_MAX / 16 || want > SIZE_MAX / sizeof *s->slots) {
-        errno = ENOMEM;
-        return -1;
-    }
-    while (cap < want)
-        cap <<= 1;
-    if (cap > SIZE_MAX / sizeof *s->slots) {
+    if (cap == 0 || cap > SIZE_MAX / sizeof *s->slots) {
         errno = ENOMEM;
         return -1;
     }
@@ -230,9 +253,7 @@ static int nameset_init(struct nameset *s, uint64_t n)
     }
     s->mask = cap - 1;
 
-    /* Names average ~10 arena bytes with their length; start a little
-       above that and grow if a seed runs long. */
-    arena = n * 11 + 64;
+    arena = nameset_arena(n);
     if (arena > SIZE_MAX / 2)
         arena = SIZE_MAX / 2;
     s->arena = malloc((size_t)arena);

@@ -22,4 +22,12 @@ int rs_gen_write(FILE *out, uint64_t n, uint64_t seed,
                  void (*progress)(uint64_t done, uint64_t total, void *ctx),
                  void *ctx);
 
+/* The memory rs_gen_write() holds for n players, in bytes: the set of
+   names seen so far (8-byte slots, a power of two at least 1.5 n, and about
+   11 bytes of arena a name) and the output buffer.  The arena may grow by
+   half if a seed's names run long.  UINT64_MAX when n is beyond any
+   machine.  Lets a caller refuse an n that cannot fit before it writes a
+   byte. */
+uint64_t rs_gen_bytes(uint64_t n);
+
 #endif /* RS_GEN_H */

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +65,10 @@ static const cmd_help helps[] = {
     {"gen", "--players N [--seed S] [-o FILE]",
      "write the canonical data set (TSV: uid, name, stat, level,\n"
      "extras) to FILE or stdout; the same N and S always give\n"
-     "the same bytes.  S defaults to 1.\n"},
+     "the same bytes.  S defaults to 1.  N is at most what fits in\n"
+     "memory: gen keeps every name to make names unique, about 20\n"
+     "bytes a player (a larger N is refused before anything is\n"
+     "written, with the largest that fits).\n"},
     {"load", "[FILE] [--class TEXT] [--json]",
      "load a TSV (FILE, a pipe or FIFO, or stdin if absent or '-')\n"
      "or a snapshot (written by roster save) into a store\n"
@@ -402,6 +406,45 @@ int cli_check_regular(const char *cmd, const char *path)
     return 0;
 }
 
+/* The memory this process may use: the machine's RAM, or less under an
+ * address-space limit (ulimit -v). */
+static uint64_t memory_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page
+                                         : UINT64_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < mem) {
+        mem = (uint64_t)rl.rlim_cur;
+    }
+    return mem;
+}
+
+int cli_check_gen_memory(const char *cmd, uint64_t n)
+{
+    uint64_t need = rs_gen_bytes(n), have = memory_limit();
+    if (need <= have) {
+        return 0;
+    }
+    uint64_t lo = 0, hi = n; /* rs_gen_bytes(lo) fits, (hi) does not */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        *(rs_gen_bytes(mid) <= have ? &lo : &hi) = mid;
+    }
+    char a[32], b[32], needs[64];
+    if (need == UINT64_MAX) {
+        snprintf(needs, sizeof needs, "more than 2^64 bytes");
+    } else {
+        snprintf(needs, sizeof needs, "about %.1f GB", (double)need / 1e9);
+    }
+    return cli_fail(cmd, "%s players need %s of memory (the generator "
+                         "keeps every name to make names unique), more "
+                         "than the %.1f GB here; at most %s players fit",
+                    grouped(n, a), needs, (double)have / 1e9,
+                    grouped(lo, b));
+}
+
 /* ------------------------------------------------------------------------ */
 /* roster gen                                                                */
 /* ------------------------------------------------------------------------ */
@@ -455,6 +498,11 @@ static int cmd_gen(int argc, char **argv)
     if (rc != CLI_OK) {
         return rc == CLI_HELP ? help("gen") : rc;
     }
+    /* Before the output is created: a count that cannot fit used to
+     * surface as "write failed: Cannot allocate memory". */
+    if (cli_check_gen_memory("gen", n) != 0) {
+        return CLI_FAIL;
+    }
     FILE *out = stdout;
     if (strcmp(path ? path : "-", "-") != 0) {
         out = fopen(path, "w");
@@ -475,7 +523,9 @@ static int cmd_gen(int argc, char **argv)
         err = errno;
     }
     if (rc != 0) {
-        return cli_fail("gen", "write failed: %s", strerror(err));
+        return cli_fail("gen", err == ENOMEM ? "out of memory: %s"
+                                             : "write failed: %s",
+                        strerror(err));
     }
     return CLI_OK;
 }
@@ -1127,6 +1177,9 @@ static int cmd_demo(int argc, char **argv)
     int rc0 = cli_parse(&cmd, argc, argv, NULL, &n_operands);
     if (rc0 != CLI_OK) {
         return rc0 == CLI_HELP ? help("demo") : rc0;
+    }
+    if (cli_check_gen_memory("demo", players) != 0) {
+        return CLI_FAIL;
     }
     rs_store *st;
     rs_class *p1, *p2;
