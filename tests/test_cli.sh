@@ -275,6 +275,18 @@ check "gen states the memory it needs" has "$tmp/err.txt" "players need about"
 check "gen states the largest count that fits" has "$tmp/err.txt" "players fit"
 check "gen refuses before writing" test ! -e "$tmp/huge.tsv"
 
+# save checks its output before reading the input.
+status "save -o a directory" 1 "$roster" save "$tmp/p.tsv" -o "$tmp/adir"
+check "an output directory is named" has "$tmp/err.txt" "-o $tmp/adir: is a directory"
+status "save -o in a missing directory" 1 "$roster" save "$tmp/p.tsv" -o "$tmp/nodir/x.snap"
+check "a missing directory is named" has "$tmp/err.txt" "cannot create it: $tmp/nodir"
+# (Not a device such as /dev/null: a save replaces its path by a rename,
+# and a build without the check would replace the device node as root.)
+mkfifo "$tmp/out.fifo"
+status "save -o a FIFO" 1 timeout 10 "$roster" save "$tmp/p.tsv" -o "$tmp/out.fifo"
+check "a FIFO is not a snapshot's path" has "$tmp/err.txt" "-o $tmp/out.fifo: is a FIFO"
+check "the FIFO is left alone" test -p "$tmp/out.fifo"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

@@ -80,6 +80,16 @@ int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
  * output is valid JSON whatever bytes a file name holds. */
 void cli_json_escape(FILE *f, const char *s);
 
+/* Whether path can be written as an output, checked before any work is
+ * done so that a long run does not fail at its end: an existing file that
+ * can be written and is not a directory, or a new name in a directory that
+ * exists and can be written.  regular: the file is replaced by a rename
+ * (a snapshot), so it must be a regular file (or absent) and its
+ * directory must take a new name even if it exists.  Returns 0, or
+ * CLI_FAIL after printing "roster CMD: OPT PATH: why". */
+int cli_check_output(const char *cmd, const char *opt, const char *path,
+                     bool regular);
+
 /* Whether path names a regular file (what a snapshot or a journal must
  * be), checked with stat() so that nothing opens a FIFO (which would wait
  * for a writer) or a device.  Returns 0, or CLI_FAIL after printing

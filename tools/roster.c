@@ -393,6 +393,46 @@ static const char *file_type(mode_t m)
                          : "not a regular file";
 }
 
+int cli_check_output(const char *cmd, const char *opt, const char *path,
+                     bool regular)
+{
+    struct stat sb;
+    bool exists = stat(path, &sb) == 0;
+    if (exists && (S_ISDIR(sb.st_mode) ||
+                   (regular && !S_ISREG(sb.st_mode)))) {
+        return cli_fail(cmd, "%s %s: is %s", opt, path,
+                        file_type(sb.st_mode));
+    }
+    if (exists && access(path, W_OK) != 0) {
+        return cli_fail(cmd, "%s %s: cannot write it: %s", opt, path,
+                        strerror(errno));
+    }
+    if (exists && !regular) {
+        return 0; /* written in place (a device, say) */
+    }
+    /* A new file, or one replaced by a rename: its directory must take a
+     * new name. */
+    size_t len = strlen(path);
+    char *dir = malloc(len + 2);
+    if (dir == NULL) {
+        return cli_fail(cmd, "out of memory");
+    }
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    int rc = 0;
+    if (access(dir, W_OK | X_OK) != 0) {
+        rc = cli_fail(cmd, "%s %s: cannot create it: %s: %s", opt, path,
+                      dir, strerror(errno));
+    }
+    free(dir);
+    return rc;
+}
+
 int cli_check_regular(const char *cmd, const char *path)
 {
     struct stat sb;
@@ -863,6 +903,10 @@ static int cmd_save(int argc, char **argv)
     if (rc0 != CLI_OK) {
         return rc0 == CLI_HELP ? help("save") : rc0;
     }
+    /* Before the input is read, which may take minutes. */
+    if (cli_check_output("save", "-o", out, true) != 0) {
+        return CLI_FAIL;
+    }
     input in;
     if (input_open("save", path, &in) != 0) {
         return CLI_FAIL;
@@ -884,20 +928,24 @@ static int cmd_save(int argc, char **argv)
     rs_mem_report m;
     rs_mem(st, &m);
     /* The save, in steps of --step records when asked (a server's way:
-     * it serves requests between steps), else all at once. */
-    rs_saver *sv;
+     * it serves requests between steps), else all at once.  A saver that
+     * failed to begin is not one: only a begun save is finished or
+     * aborted. */
+    rs_saver *sv = NULL;
     rs_save_info si;
     double worst = 0, t0 = now_s();
     rs_status rc = rs_save_begin(st, out, &sv);
-    while (rc == RS_OK && step) {
-        double s0 = now_s();
-        rc = rs_save_step(sv, (size_t)step);
-        worst = now_s() - s0 > worst ? now_s() - s0 : worst;
-    }
-    if (rc == RS_OK || rc == RS_DONE) {
-        rc = rs_save_finish(sv, &si);
-    } else if (step) {
-        rs_save_abort(sv);
+    if (rc == RS_OK) {
+        while (rc == RS_OK && step) {
+            double s0 = now_s();
+            rc = rs_save_step(sv, (size_t)step);
+            worst = now_s() - s0 > worst ? now_s() - s0 : worst;
+        }
+        if (rc == RS_OK || rc == RS_DONE) {
+            rc = rs_save_finish(sv, &si);
+        } else {
+            rs_save_abort(sv);
+        }
     }
     double save_s = now_s() - t0;
     if (rc != RS_OK) {
