@@ -287,6 +287,13 @@ status "save -o a FIFO" 1 timeout 10 "$roster" save "$tmp/p.tsv" -o "$tmp/out.fi
 check "a FIFO is not a snapshot's path" has "$tmp/err.txt" "-o $tmp/out.fifo: is a FIFO"
 check "the FIFO is left alone" test -p "$tmp/out.fifo"
 
+# bench --plot to a path that cannot be created fails before the run (no
+# table printed), not after it.
+status "bench --plot /nonexistent/x.svg" 1 "$roster" bench --players 1000 --runs 1 \
+    --slow-runs 1 --sweep-max 10000 --plot /nonexistent/x.svg
+check "bench --plot fails before the run" test ! -s "$tmp/out.txt"
+check "bench --plot names the path" has "$tmp/err.txt" "--plot /nonexistent/x.svg: cannot create it"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

@@ -781,7 +781,8 @@ static void bench_help(void)
            "  --plot F.svg  also sweep 10,000 players up to "
            "--sweep-max (10,000,000) by tens, one run each, and draw "
            "bytes per player against players, and roster's bytes "
-           "by category at the largest size\n",
+           "by category at the largest size (F.svg is checked before "
+           "the run starts)\n",
            MAX_RUNS, MAX_RUNS);
 }
 
@@ -824,14 +825,15 @@ int rs_bench_main(int argc, char **argv)
     if (only && check_only(only) != CLI_OK) {
         return CLI_USAGE;
     }
-    /* Before the run: the sweep alone takes 16 minutes at its default
-     * size. */
+    /* Everything that can fail for want of room, before the run: the
+     * sweep alone takes 16 minutes at its default size. */
     uint64_t sweep_top = 10000; /* the sweep's largest size (below) */
     for (int k = 1; k < 8 && sweep_top <= sweep_max / 10; k++) {
         sweep_top *= 10;
     }
     if (cli_check_gen_memory("bench", n) != 0 ||
-        (plot && cli_check_gen_memory("bench", sweep_top) != 0)) {
+        (plot && (cli_check_gen_memory("bench", sweep_top) != 0 ||
+                  cli_check_output("bench", "--plot", plot, false) != 0))) {
         return CLI_FAIL;
     }
     char dir[4096];
