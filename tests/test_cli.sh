@@ -294,6 +294,39 @@ status "bench --plot /nonexistent/x.svg" 1 "$roster" bench --players 1000 --runs
 check "bench --plot fails before the run" test ! -s "$tmp/out.txt"
 check "bench --plot names the path" has "$tmp/err.txt" "--plot /nonexistent/x.svg: cannot create it"
 
+# roster repair BASE.  No roster command writes a journal, so the journal
+# comes from the fuzz corpus (a small store's 14 entries, no snapshot).
+status "inspect of a damaged journal, again" 1 "$roster" inspect "$tmp/bad.journal"
+check "inspect of damage points to roster repair" has "$tmp/err.txt" "roster repair $tmp/bad keeps"
+status "repair of a base with no files" 1 "$roster" repair "$tmp/none"
+check "a missing base is named" has "$tmp/err.txt" "nothing to repair"
+status "repair without BASE" 2 "$roster" repair
+status "repair of two bases" 2 "$roster" repair "$tmp/a" "$tmp/b"
+status "repair --help" 0 "$roster" repair --help
+cp "$tmp/j.journal" "$tmp/r.journal"
+status "repair of a whole journal" 0 "$roster" repair "$tmp/r"
+check "a whole journal needs no repair" has "$tmp/out.txt" "nothing to repair"
+check "a whole journal stays" cmp -s "$tmp/j.journal" "$tmp/r.journal"
+cp "$tmp/torn.journal" "$tmp/t.journal"
+status "repair of a torn journal" 0 "$roster" repair "$tmp/t"
+check "a torn tail needs no repair" has "$tmp/out.txt" "nothing to repair"
+check "repair mentions the torn tail an open drops" has "$tmp/out.txt" "torn tail         20 bytes"
+cp "$tmp/bad.journal" "$tmp/d.journal"
+status "repair of a damaged journal" 0 "$roster" repair "$tmp/d"
+check "repair says it repaired" has "$tmp/out.txt" "repaired"
+check "repair gives the reason" has "$tmp/out.txt" "reason            $tmp/d.journal: entry 14"
+check "repair counts what it kept" has "$tmp/out.txt" "kept              13 whole entries, 999 bytes"
+check "repair counts what it dropped" has "$tmp/out.txt" "dropped           27 bytes"
+check "repair names where the original went" has "$tmp/out.txt" "moved to $tmp/d.journal.damaged-1"
+check "the original is kept byte for byte" cmp -s "$tmp/bad.journal" "$tmp/d.journal.damaged-1"
+status "inspect after repair" 0 "$roster" inspect "$tmp/d.journal"
+check "the repaired journal holds the whole entries" has "$tmp/out.txt" "entries           13"
+status "a second repair" 0 "$roster" repair "$tmp/d"
+check "a second repair has nothing to do" has "$tmp/out.txt" "nothing to repair"
+mkfifo "$tmp/f.journal"
+status "repair with a FIFO for a journal" 1 timeout 10 "$roster" repair "$tmp/f"
+check "repair names the FIFO" has "$tmp/err.txt" "is a FIFO"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed; demo transcript:"
     cat "$tmp/demo.txt"

@@ -8,6 +8,8 @@
  *                                                 snapshot
  *   roster inspect FILE                           verify a snapshot or a
  *                                                 journal
+ *   roster repair BASE                            make a durable store's
+ *                                                 damaged files openable
  *   roster demo [--players N]                     __dict__ versus __slots__
  *   roster bench ...                              (bench.c)
  *
@@ -94,6 +96,14 @@ static const cmd_help helps[] = {
     {"inspect", "FILE",
      "verify a snapshot or a journal (every checksum) and show\n"
      "its classes, counts and sizes.  FILE must be a regular file.\n"},
+    {"repair", "BASE",
+     "make a durable store's files (BASE.snap, BASE.journal) openable\n"
+     "again after an open refused a damaged journal: the whole entries\n"
+     "before the first damaged one are kept and the rest is dropped;\n"
+     "nothing is deleted: the original journal is first moved to\n"
+     "BASE.journal.damaged-N.  Prints what it kept, dropped and moved,\n"
+     "or that nothing needed repair.  Exit status 0 when the files\n"
+     "open afterwards, 1 otherwise.\n"},
     {"demo", "[--players N]",
      "replay the classic __dict__ versus __slots__ session on\n"
      "the library, then load N canonical players (default\n"
@@ -994,6 +1004,19 @@ static int cmd_save(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Whether the regular file at path starts with magic (8 bytes). */
+static bool has_magic(const char *path, const char *magic)
+{
+    char head[MAGIC_LEN];
+    FILE *f = fopen(path, "rb");
+    bool yes = f && fread(head, 1, MAGIC_LEN, f) == MAGIC_LEN &&
+               memcmp(head, magic, MAGIC_LEN) == 0;
+    if (f) {
+        fclose(f);
+    }
+    return yes;
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
     const cli_opt opts[] = {CLI_END};
@@ -1013,8 +1036,22 @@ static int cmd_inspect(int argc, char **argv)
         return cli_fail("inspect", "out of memory");
     }
     rs_file_info fi;
-    if (rs_inspect(st, path, &fi) != RS_OK) {
+    rs_status st_rc = rs_inspect(st, path, &fi);
+    if (st_rc != RS_OK) {
         rc = cli_fail("inspect", "%s", rs_errmsg(st));
+        if (st_rc == RS_EFORMAT && has_magic(path, "RSTRJRNL")) {
+            /* The way out, in the user's terms. */
+            size_t len = strlen(path), sl = strlen(".journal");
+            if (len > sl && strcmp(path + len - sl, ".journal") == 0) {
+                fprintf(stderr, "  roster repair %.*s keeps the whole "
+                                "entries before the damage and moves this "
+                                "journal aside\n", (int)(len - sl), path);
+            } else {
+                fprintf(stderr, "  if this is BASE.journal, roster repair "
+                                "BASE keeps the whole entries before the "
+                                "damage and moves it aside\n");
+            }
+        }
         rs_store_close(st);
         return rc;
     }
@@ -1081,6 +1118,116 @@ static int cmd_inspect(int argc, char **argv)
                                                   (double)m.total : 0.0);
     rs_store_close(st);
     return CLI_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* roster repair                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* a then b, in memory the caller frees; NULL when out of memory. */
+static char *joined(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 1);
+    if (p) {
+        memcpy(p, a, la);
+        memcpy(p + la, b, lb + 1);
+    }
+    return p;
+}
+
+/* Whether BASE's snapshot and journal are regular files or absent, and
+ * at least one is there: 0, or CLI_FAIL after saying why.  The library
+ * opens them; a FIFO among them would hang it, and a BASE that names
+ * nothing is far more often a typo than a store to repair. */
+static int check_base(const char *snap, const char *journal,
+                      bool *have_journal)
+{
+    const char *paths[2] = {snap, journal};
+    int found = 0;
+    for (int i = 0; i < 2; i++) {
+        struct stat sb;
+        if (stat(paths[i], &sb) != 0) {
+            if (errno != ENOENT) {
+                return cli_fail("repair", "%s: %s", paths[i],
+                                strerror(errno));
+            }
+            continue;
+        }
+        if (cli_check_regular("repair", paths[i]) != 0) {
+            return CLI_FAIL;
+        }
+        found++;
+        *have_journal = i == 1;
+    }
+    if (found == 0) {
+        return cli_fail("repair", "neither %s nor %s exists: nothing to "
+                                  "repair (BASE is the path without .snap "
+                                  "or .journal)", snap, journal);
+    }
+    return 0;
+}
+
+static int cmd_repair(int argc, char **argv)
+{
+    const cli_opt opts[] = {CLI_END};
+    const cli_cmd cmd = {"repair", opts, "BASE", 1, 1};
+    const char *base = NULL;
+    size_t n_operands;
+    int rc = cli_parse(&cmd, argc, argv, &base, &n_operands);
+    if (rc != CLI_OK) {
+        return rc == CLI_HELP ? help("repair") : rc;
+    }
+    char *snap = joined(base, ".snap"), *journal = joined(base, ".journal");
+    rs_store *st = NULL;
+    bool have_journal = false;
+    if (snap == NULL || journal == NULL ||
+        rs_store_open(NULL, NULL, &st) != RS_OK) {
+        rc = cli_fail("repair", "out of memory");
+    } else {
+        rc = check_base(snap, journal, &have_journal);
+    }
+    rs_repair_info ri;
+    if (rc == CLI_OK && rs_durable_repair(st, base, &ri) != RS_OK) {
+        rc = cli_fail("repair", "%s", rs_errmsg(st));
+        if (ri.aside[0]) {
+            fprintf(stderr, "  the original journal is kept as %s\n",
+                    ri.aside);
+        }
+    } else if (rc == CLI_OK && !ri.repaired) {
+        printf("%s: nothing to repair: the files open as they are\n", base);
+        /* What an open will still drop, so that nobody is surprised. */
+        rs_file_info fi;
+        if (have_journal && rs_inspect(st, journal, &fi) == RS_OK &&
+            fi.torn_bytes) {
+            printf("  torn tail         %llu bytes of %s (one write cut "
+                   "short by a crash: never acknowledged, dropped when "
+                   "the store opens)\n",
+                   (unsigned long long)fi.torn_bytes, journal);
+        }
+    } else if (rc == CLI_OK) {
+        printf("%s: repaired\n", base);
+        printf("  reason            %s\n", ri.reason);
+        printf("  kept              %zu whole entries, ", ri.kept_entries);
+        print_group(ri.kept_bytes);
+        printf(" bytes: %s\n", journal);
+        printf("  dropped           ");
+        print_group(ri.dropped_bytes);
+        printf(" bytes\n");
+        if (ri.aside[0]) {
+            printf("  original journal  moved to %s (nothing was "
+                   "deleted)\n", ri.aside);
+        } else {
+            printf("  original journal  none: an empty journal now "
+                   "follows the snapshot\n");
+        }
+    }
+    if (st) {
+        rs_store_close(st);
+    }
+    free(snap);
+    free(journal);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1353,7 +1500,8 @@ int main(int argc, char **argv)
     } cmds[] = {
         {"gen", cmd_gen},         {"load", cmd_load},
         {"save", cmd_save},       {"inspect", cmd_inspect},
-        {"demo", cmd_demo},       {"bench", rs_bench_main},
+        {"repair", cmd_repair},   {"demo", cmd_demo},
+        {"bench", rs_bench_main},
     };
     if (argc < 2) {
         usage(stderr);
