@@ -579,9 +579,10 @@ typedef struct rs_save_info {
  * created exclusively (never through a link, never shared with another
  * save to the same path), then renamed over PATH.  OUT *out (NULL on
  * failure).  RS_EINVAL if a save is already running, path is NULL on a
- * store that is not durable, empty, or one of a durable store's own files
- * (its snapshot, journal or lock); RS_EIO naming the file and the system
- * error; RS_ENOMEM. */
+ * store that is not durable, empty, names something that is not a regular
+ * file (a device, a FIFO: the rename would replace it), or one of a
+ * durable store's own files (its snapshot, journal or lock); RS_EIO naming
+ * the file and the system error; RS_ENOMEM. */
 RS_API RS_NODISCARD rs_status rs_save_begin(rs_store *st, const char *path,
                                             rs_saver **out);
 
@@ -744,7 +745,8 @@ typedef struct rs_repair_info {
  * entry, which an open drops) is left alone: RS_OK with repaired false.
  * The snapshot itself is not repaired (RS_EFORMAT if it is damaged).  st
  * must hold no records and stays empty: it is used for messages and
- * memory.  OUT *info (may be NULL).  RS_EIO, RS_EFORMAT, RS_ENOMEM. */
+ * memory.  OUT *info (may be NULL).  RS_ENOTFOUND if BASE has neither
+ * file, RS_EIO, RS_EFORMAT, RS_ENOMEM. */
 RS_API RS_NODISCARD rs_status rs_durable_repair(rs_store *st,
                                                 const char *base,
                                                 rs_repair_info *info);

@@ -847,6 +847,9 @@ rs_status rs_group_commit(rs_store *st)
 
 void rs_group_abort(rs_store *st)
 {
+    if (st == NULL) {
+        return;
+    }
     rs__persist *p = st ? st->p : NULL;
     if (p == NULL || !p->in_group) {
         return;
@@ -1853,9 +1856,18 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
     rs__loaded l;
     memset(&l, 0, sizeof l);
     bool have_snap = false;
+    struct stat sb;
     rs_status rc = snap && jpath && lock
-                       ? lock_path(st, lock, true, &lockfd)
+                       ? RS_OK
                        : rs__err(st, RS_ENOMEM, "out of memory");
+    if (rc == RS_OK && lstat(snap, &sb) != 0 && lstat(jpath, &sb) != 0) {
+        /* Nothing to repair, and no lock file to leave behind. */
+        rc = rs__err(st, RS_ENOTFOUND, "%s: neither %s nor %s exists", base,
+                     snap, jpath);
+    }
+    if (rc == RS_OK) {
+        rc = lock_path(st, lock, true, &lockfd);
+    }
     if (rc == RS_OK) {
         rc = lock_path(st, jpath, false, &jfd);
     }

@@ -941,6 +941,17 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
     if (path[0] == '\0') {
         return rs__err(st, RS_EINVAL, "rs_save_begin: empty path");
     }
+    /* The rename at the end replaces whatever has the name: never let it
+     * be a device, a FIFO or a socket (as root, "/dev/null" would go). */
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
+        !S_ISLNK(sb.st_mode)) {
+        return rs__err(st, RS_EINVAL, "%s: exists and is not a regular file "
+                       "(%s)", path, S_ISDIR(sb.st_mode) ? "a directory"
+                                     : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                                     : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                            : "a device");
+    }
     rs_status rc = rs__own_file(st, path);
     return rc != RS_OK ? rc : rs__save_open(st, path, 0, 0, out);
 }

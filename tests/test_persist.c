@@ -964,10 +964,18 @@ static void damaged_length(void)
     free(after);
     free(jb);
 
+    /* A directory is refused at once; one that appears at the path while
+     * the save runs makes its rename fail: no temporary file is left. */
     st = sample(10);
     CHECK(mkdir(path_of("adir"), 0755) == 0);
-    CHECK_FAIL(st, rs_save(st, path_of("adir"), NULL), RS_EIO, "rename");
+    CHECK_FAIL(st, rs_save(st, path_of("adir"), NULL), RS_EINVAL,
+               "a directory");
+    rs_saver *sv;
+    CHECK_OK(st, rs_save_begin(st, path_of("bdir"), &sv));
+    CHECK(mkdir(path_of("bdir"), 0755) == 0);
+    CHECK_FAIL(st, rs_save_finish(sv, NULL), RS_EIO, "rename");
     CHECK_EQ(count_prefixed("adir.tmp"), 0);
+    CHECK_EQ(count_prefixed("bdir.tmp"), 0);
     rs_store_close(st);
 }
 
@@ -1121,6 +1129,13 @@ static void lost_journal(void)
     rs_store_close(st);
     CHECK(same_file(path_of("mj.journal"), jb, 20));
 
+    /* A base with no files at all: nothing to repair, nothing created. */
+    st = open_store();
+    rs_repair_info none;
+    CHECK_FAIL(st, rs_durable_repair(st, path_of("nothing"), &none),
+               RS_ENOTFOUND, "neither");
+    CHECK(access(path_of("nothing.lock"), F_OK) != 0);
+    rs_store_close(st);
     /* The repair of a missing journal: nothing to move aside. */
     CHECK(unlink(path_of("mj.journal")) == 0);
     st = open_store();
@@ -1277,6 +1292,13 @@ static void own_files(void)
     CHECK_FAIL(st, rs_save(st, path_of("of.lock"), NULL), RS_EINVAL,
                "own files");
     CHECK_FAIL(st, rs_save(st, "", NULL), RS_EINVAL, "empty path");
+    /* The rename would replace a device or a FIFO: refused. */
+    CHECK(mkfifo(path_of("of.fifo"), 0644) == 0);
+    CHECK_FAIL(st, rs_save(st, path_of("of.fifo"), NULL), RS_EINVAL,
+               "not a regular file (a FIFO)");
+    CHECK_FAIL(st, rs_save(st, "/dev/null", NULL), RS_EINVAL, "a device");
+    struct stat dn;
+    CHECK(stat("/dev/null", &dn) == 0 && S_ISCHR(dn.st_mode));
     CHECK(same_file(path_of("of.journal"), jb, n));
     rs_saver *sv = (rs_saver *)&n; /* garbage the call must overwrite */
     CHECK_FAIL(st, rs_save_begin(st, "/nonexistent-dir/x.snap", &sv), RS_EIO,
