@@ -21,6 +21,7 @@
 
 #include "roster.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,12 +484,26 @@ static inline uint8_t *fz_read_file(const char *path, size_t *len)
 }
 
 /* A private directory, on tmpfs when there is one (the library fsyncs
- * every file it writes), removed at exit. */
+ * every file it writes), removed at exit with whatever is left in it (the
+ * targets remove their files after each input, but BASE.lock stays, and
+ * so would any file a library change started leaving behind). */
 static char fz_dir[256];
 
 static inline void fz_dir_remove(void)
 {
-    rmdir(fz_dir); /* the targets remove their files after each input */
+    DIR *d = opendir(fz_dir);
+    struct dirent *e;
+    char path[600];
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", fz_dir, e->d_name);
+            unlink(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(fz_dir);
 }
 
 static inline const char *fz_tmpdir(void)
