@@ -16,11 +16,13 @@
  * Invariants: no crash, leak or undefined behaviour.  A failed open has a
  * message and leaves the store with no records and no classes and its
  * structures passing rs__store_check(); capacity it grew stays (roster.h),
- * but the same open failing again grows nothing more (no leak).  An
- * open that succeeds passes the check and takes a few more changes
- * (writes()); a second fresh store opening the files then holds the same
- * classes and records (the same fz_digest() text).  The files are removed
- * after every input.
+ * but the same open failing again grows nothing more (no leak).  It also
+ * changes no file (roster.h): BASE.journal and BASE.snap hold the bytes
+ * written, or there is still no BASE.snap, since damage that a torn write
+ * cannot explain is refused rather than cut off.  An open that succeeds
+ * passes the check and takes a few more changes (writes()); a second fresh
+ * store opening the files then holds the same classes and records (the
+ * same fz_digest() text).  The files are removed after every input.
  */
 #include "fuzz_persist.h"
 #include "store.h" /* rs__store_check, st->n_classes */
@@ -79,6 +81,30 @@ static void remove_files(const char *base)
         snprintf(path, sizeof path, "%s%s", base, ext[i]);
         unlink(path);
     }
+}
+
+/* After a failed open: path holds exactly want[0..len), or (want NULL)
+ * does not exist. */
+static void check_unchanged(rs_store *st, const char *path,
+                            const uint8_t *want, size_t len)
+{
+    size_t n = 0;
+    uint8_t *got = fz_read_file(path, &n);
+    if (want == NULL) {
+        if (got != NULL) {
+            free(got);
+            fail("a failed open created a file", st, path);
+        }
+        return;
+    }
+    if (got == NULL || n != len || (len && memcmp(got, want, len) != 0)) {
+        char d[700];
+        snprintf(d, sizeof d, "%s: %zu bytes written, %s %zu", path, len,
+                 got ? "now" : "unreadable,", n);
+        free(got);
+        fail("a failed open changed a file", st, d);
+    }
+    free(got);
 }
 
 static void check_failed(rs_store *st, rs_status s,
@@ -165,9 +191,10 @@ static void writes(rs_store *st)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
+    static int ready, verbose;
     if (!ready) {
         init();
+        verbose = getenv("FUZZ_VERBOSE") != NULL;
         ready = 1;
     }
     if (size == 0) {
@@ -185,20 +212,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!(mode & 0x80)) {
         fz_fix_journal(buf, len, journal_ids[snap]);
     }
-    char base[512], path[600];
+    char base[512], jpath[600], spath[600];
     fz_path(base, sizeof base, "db");
     remove_files(base);
-    snprintf(path, sizeof path, "%s.journal", base);
-    if (fz_write_file(path, buf, len) != 0) {
+    snprintf(jpath, sizeof jpath, "%s.journal", base);
+    snprintf(spath, sizeof spath, "%s.snap", base);
+    if (fz_write_file(jpath, buf, len) != 0) {
         fz_die("writing the journal", NULL);
     }
-    if (snap) {
-        snprintf(path, sizeof path, "%s.snap", base);
-        if (fz_write_file(path, snaps[snap], snap_lens[snap]) != 0) {
-            fz_die("writing the snapshot", NULL);
-        }
+    if (snap && fz_write_file(spath, snaps[snap], snap_lens[snap]) != 0) {
+        fz_die("writing the snapshot", NULL);
     }
-    free(buf);
 
     rs_store *st = fz_open();
     rs_mem_report before, after;
@@ -206,13 +230,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rs_load_info info;
     memset(&info, 0xA5, sizeof info);
     rs_status s = rs_durable_open(st, base, RS_SYNC_NEVER, &info);
-    if (getenv("FUZZ_VERBOSE")) { /* what a replayed input does */
+    if (verbose) { /* what a replayed input does */
         rs_mem(st, &after);
         fprintf(stderr, "fuzz_journal: mode %u: %s, %zu records: %s\n", mode,
                 rs_status_name(s), after.n_records, rs_errmsg(st));
     }
     if (s != RS_OK) {
         check_failed(st, s, &before, &info);
+        check_unchanged(st, jpath, buf, len);
+        check_unchanged(st, spath, snap ? snaps[snap] : NULL,
+                        snap ? snap_lens[snap] : 0);
+        free(buf);
         /* The same open failing again grows nothing more. */
         rs_mem(st, &after);
         rs_status again = rs_durable_open(st, base, RS_SYNC_NEVER, &info);
@@ -232,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         remove_files(base);
         return 0;
     }
+    free(buf);
     rs_mem(st, &after);
     if (rs__store_check(st) != RS_OK) {
         fail("the store fails its check after an open", st, NULL);
