@@ -10,7 +10,24 @@
 #                    a plain build (warnings as errors), the same suite under
 #                    AddressSanitizer + UndefinedBehaviorSanitizer, the
 #                    heavy 10,000,000-record growth test, and the libFuzzer
-#                    targets on their committed corpora
+#                    targets on their committed corpora, 30 seconds each
+#   ./run.sh fuzz [SECONDS]
+#                    the longer fuzzing run, on demand (nightly-style): build
+#                    the libFuzzer targets (build-fuzz) and run each one for
+#                    SECONDS (default 600; four targets, so 40 minutes) from
+#                    its committed corpus fuzz/corpus/NAME.  New inputs go to
+#                    a scratch corpus, build-fuzz/corpus-long/NAME, which the
+#                    next run starts from too; after each target it is cut
+#                    down (libFuzzer -merge=1) to the inputs that add
+#                    coverage beyond the committed corpus.  The committed
+#                    corpus is never written to.  A crash, leak, timeout or
+#                    undefined behaviour is saved under
+#                    build-fuzz/artifacts/NAME/, the other targets still
+#                    run, and the exit status is 1.  Once the bug is fixed,
+#                    add the input to fuzz/corpus/NAME as crash-WHAT.bin (the
+#                    corpus_NAME tests replay it from then on).  Each
+#                    target's log is build-fuzz/fuzz-NAME.log; one line a
+#                    target gives its inputs a second.
 #
 # Packages come from Debian's archive only (see README, "Dependencies").
 set -euo pipefail
@@ -62,34 +79,111 @@ test_all() {
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --output-on-failure -j2)
     echo "== libFuzzer targets, 30 seconds each from the committed corpora"
+    fuzz_targets 30
+    echo "run.sh: all tests passed"
+}
+
+# Build the libFuzzer targets and run each for $1 seconds from its
+# committed corpus (fuzz_class, fuzz_tsv, fuzz_snapshot, fuzz_journal;
+# undefined behaviour stops a run like a crash does).  $2 = keep: new
+# inputs go to build-fuzz/corpus-long/NAME, kept and merged (./run.sh fuzz);
+# otherwise to a temporary directory, removed (./run.sh test).  Crashes go
+# to build-fuzz/artifacts/NAME/, never into the source tree.  Exits with 1
+# if any target failed, after running them all.
+fuzz_targets() {
+    local secs=$1 keep=${2:-} failed=""
     CC=clang-14 build build-fuzz -DCMAKE_BUILD_TYPE=Debug -DROSTER_FUZZ=ON
-    # fuzz_class, fuzz_tsv, fuzz_snapshot, fuzz_journal; undefined behaviour
-    # stops a run like a crash does.
     for t in build-fuzz/fuzz/fuzz_*; do
         [ -x "$t" ] || continue
-        local name corpus tmp
+        local name corpus scratch art log
         name=$(basename "$t" | sed 's/^fuzz_//')
         corpus=fuzz/corpus/$name
-        tmp=$(mktemp -d)
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            "$t" -max_total_time=30 -timeout=10 -print_final_stats=0 \
-            "$tmp" "$corpus" >/dev/null 2>build-fuzz/fuzz-$name.log || {
-            tail -40 build-fuzz/fuzz-$name.log
-            echo "run.sh: fuzz_$name failed (log: build-fuzz/fuzz-$name.log)"
-            exit 1
-        }
-        rm -rf "$tmp"
-        echo "fuzz_$name: ok"
+        art=build-fuzz/artifacts/$name
+        log=build-fuzz/fuzz-$name.log
+        if [ -n "$keep" ]; then
+            scratch=build-fuzz/corpus-long/$name
+        else
+            scratch=$(mktemp -d)
+        fi
+        mkdir -p "$scratch" "$art"
+        if ! UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            "$t" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+            -artifact_prefix="$art/" "$scratch" "$corpus" \
+            >/dev/null 2>"$log"; then
+            tail -40 "$log"
+            echo "fuzz_$name: FAILED (log: $log; the input:" \
+                "$(sed -n 's/.*Test unit written to //p' "$log" | tail -1))"
+            failed="$failed $name"
+        else
+            [ -z "$keep" ] || fuzz_merge "$t" "$corpus" "$scratch" "$log"
+            echo "fuzz_$name: ok, $(fuzz_stats "$log")"
+        fi
+        [ -n "$keep" ] || rm -rf "$scratch"
     done
-    echo "run.sh: all tests passed"
+    if [ -n "$failed" ]; then
+        echo "run.sh: fuzz targets failed:$failed"
+        exit 1
+    fi
+}
+
+# "1516 inputs a second (45480 in 30 s), 420 new inputs": from libFuzzer's
+# final statistics in log $1, and what fuzz_merge noted there.
+fuzz_stats() {
+    awk '/^stat::number_of_executed_units:/ { n = $2 }
+         /^stat::average_exec_per_sec:/ { r = $2 }
+         /^stat::new_units_added:/ { u = $2 }
+         /^Done [0-9]+ runs in [0-9]+ second/ { s = $5 }
+         /^merge: / { m = $0; sub(/^merge: /, "", m) }
+         END { printf "%s inputs a second (%s in %s s), %s new inputs%s\n",
+                      r, n, s, u, m ? "; " m : "" }' "$1"
+}
+
+# Cut scratch corpus $3 of target $1 down to the inputs that add coverage
+# beyond committed corpus $2 (libFuzzer -merge=1 into a copy of $2, keeping
+# what the merge added), noting the count in log $4.
+fuzz_merge() {
+    local t=$1 corpus=$2 scratch=$3 log=$4 merged f n=0
+    merged=$(mktemp -d)
+    cp "$corpus"/* "$merged"/
+    if ! "$t" -merge=1 -timeout=10 "$merged" "$scratch" \
+        >"$log.merge" 2>&1; then
+        echo "merge: failed (log: $log.merge), corpus left as it was" >>"$log"
+        rm -rf "$merged"
+        return 0
+    fi
+    rm -rf "$scratch"
+    mkdir -p "$scratch"
+    for f in "$merged"/*; do
+        [ -e "$corpus/$(basename "$f")" ] && continue
+        mv "$f" "$scratch"/
+        n=$((n + 1))
+    done
+    rm -rf "$merged"
+    echo "merge: $n inputs in $scratch add coverage beyond $corpus" >>"$log"
+}
+
+fuzz_long() {
+    local secs=${1:-600}
+    case "$secs" in
+    '' | *[!0-9]* | 0)
+        echo "run.sh: fuzz SECONDS must be a positive whole number" >&2
+        exit 2
+        ;;
+    esac
+    deps
+    echo "== libFuzzer targets, $secs seconds each from the committed" \
+        "corpora and build-fuzz/corpus-long"
+    fuzz_targets "$secs" keep
+    echo "run.sh: no fuzz target failed"
 }
 
 case "${1:-}" in
 main) main ;;
 test) test_all ;;
+fuzz) fuzz_long "${2:-}" ;;
 deps) deps ;;
 *)
-    echo "usage: ./run.sh main | test | deps" >&2
+    echo "usage: ./run.sh main | test | fuzz [SECONDS] | deps" >&2
     exit 2
     ;;
 esac
