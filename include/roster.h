@@ -22,7 +22,10 @@
  * or exits; out of memory is RS_ENOMEM.
  *
  * Ownership phrases used below:
- *   "borrowed"    valid until the next write to this store;
+ *   "borrowed"    valid until the next call on this store, whatever it
+ *                 is: one rule for every borrowed string and pointer.  A
+ *                 caller that keeps a value longer copies it
+ *                 (rs_get_str_copy(), rs_read());
  *   "store-owned" freed with the store, do not free;
  *   "copied"      the caller may reuse its buffer on return.
  */
@@ -45,7 +48,13 @@ extern "C" {
 #define RS_NODISCARD
 #endif
 
-#define RS_VERSION "0.1.0"
+#define RS_VERSION "0.2.0"
+#define RS_VERSION_NUM 200 /* major * 10000 + minor * 100 + patch */
+
+/* The version of the library linked in (RS_VERSION when it was built), so
+ * a program can tell a header from a library of another version.  Static
+ * string. */
+RS_API const char *rs_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Status codes                                                              */
@@ -70,7 +79,8 @@ extern "C" {
     X(ECORRUPT, "internal inconsistency")                                  \
     X(EIO, "input/output error")                                          \
     X(EFORMAT, "not a valid roster file")                                 \
-    X(EGROUP, "group failed")
+    X(EGROUP, "group failed")                                               \
+    X(ECHANGED, "value is not the expected one")
 
 typedef enum rs_status {
 #define RS__STATUS_ENUM(name, msg) RS_##name,
@@ -300,6 +310,12 @@ typedef struct rs_named {
     rs_value val;
 } rs_named;
 
+/* A name and its value, out of rs_dict() and rs_read(). */
+typedef struct rs_attr {
+    const char *name;
+    rs_value val;
+} rs_attr;
+
 /* Insert a record of cls.  Fields left out take their defaults; the key must
  * be given.  Values are copied.  OUT *out (may be NULL).  Returns RS_OK;
  * RS_ENOATTR for a name the class does not declare ("'Player' object has no
@@ -336,19 +352,35 @@ RS_API RS_NODISCARD rs_status rs_get(rs_store *st, const rs_class *cls,
                                      const char *key, size_t len,
                                      rs_handle *out);
 
+/* Remove the record whose key is key (as rs_get() reads it): RS_OK,
+ * RS_ENOTFOUND, or what rs_remove() returns.  O(1). */
+RS_API RS_NODISCARD rs_status rs_remove_key(rs_store *st, const rs_class *cls,
+                                            const char *key, size_t len);
+
 /* Find by the value of a key or unique field f.  OUT *out.  RS_OK,
  * RS_ENOTFOUND, or RS_EINVAL if f is not indexed.  O(1), no allocation. */
 RS_API RS_NODISCARD rs_status rs_find(rs_store *st, const rs_class *cls,
                                       rs_field f, const rs_value *val,
                                       rs_handle *out);
 
+/* rs_find() of n values at once (MGET, Python's batch lookups): OUT out[i]
+ * the record holding vals[i], or RS_NULL_HANDLE if none (or if vals[i] is
+ * not a value field f can hold), and *n_found (may be NULL) the number
+ * found.  The probes' cache misses overlap (every value is hashed and its
+ * index group fetched before any is compared), so a batch costs less per
+ * value than calls one by one.  RS_OK; RS_EINVAL for a bad f or NULL
+ * arguments.  No allocation. */
+RS_API RS_NODISCARD rs_status rs_find_many(rs_store *st, const rs_class *cls,
+                                           rs_field f, const rs_value *vals,
+                                           size_t n, rs_handle *out,
+                                           size_t *n_found);
+
 /* Read field f of record h (or, f >= RS_ATTR_BASE, a dynamic attribute:
- * rs_attr_id()).  OUT *out; a string is borrowed, valid until the next
- * write to this store; a string the row packs as a number (see inline_len)
- * is decoded into one of 16 store buffers, so it also stays valid only for
- * the next 15 reads of packed strings.  RS_ESTALE, RS_EINVAL for a bad f,
- * RS_ENOATTR for an attribute the record has not bound.  O(1), no
- * allocation. */
+ * rs_attr_id()).  OUT *out; a string is borrowed (until the next call on
+ * this store: a string the row packs as a number is decoded into a store
+ * buffer that a later read reuses).  RS_ESTALE, RS_EINVAL for a bad f or
+ * a NULL out, RS_ENOATTR for an attribute the record has not bound.  O(1),
+ * no allocation. */
 RS_API RS_NODISCARD rs_status rs_get_field(rs_store *st, rs_handle h,
                                            rs_field f, rs_value *out);
 
@@ -380,11 +412,90 @@ RS_API RS_NODISCARD rs_status rs_get_f64(rs_store *st, rs_handle h,
 RS_API RS_NODISCARD rs_status rs_get_str(rs_store *st, rs_handle h,
                                          rs_field f, const char **ptr,
                                          size_t *len);
+RS_API RS_NODISCARD rs_status rs_get_bool(rs_store *st, rs_handle h,
+                                          rs_field f, bool *out);
+/* The setters take any field or, on a dynamic class, an attribute id
+ * (rs_attr_id()), and check as rs_set_field() does: rs_set_int() and
+ * rs_set_uint() any integer field (range checked) or float field,
+ * rs_set_f64() a float field (an integer field only for an integral value
+ * in range), rs_set_bool() a bool, rs_set_str() a string (copied). */
 RS_API RS_NODISCARD rs_status rs_set_int(rs_store *st, rs_handle h,
                                          rs_field f, int64_t v);
+RS_API RS_NODISCARD rs_status rs_set_uint(rs_store *st, rs_handle h,
+                                          rs_field f, uint64_t v);
+RS_API RS_NODISCARD rs_status rs_set_f64(rs_store *st, rs_handle h,
+                                         rs_field f, double v);
+RS_API RS_NODISCARD rs_status rs_set_bool(rs_store *st, rs_handle h,
+                                          rs_field f, bool v);
 RS_API RS_NODISCARD rs_status rs_set_str(rs_store *st, rs_handle h,
                                          rs_field f, const char *ptr,
                                          size_t len);
+
+/* Copy the string field or string attribute f of h into buf (cap bytes)
+ * with a NUL after it, whatever the row's encoding (inline, arena, or a
+ * number the row packs), so the copy stays valid whatever the store does
+ * next.  *len is the string's length (without the NUL) in every case.
+ * RS_OK; RS_ETOOLONG if cap < *len + 1 (buf untouched: call again with
+ * *len + 1 bytes); RS_ETYPE for a value that is not a string; RS_ESTALE,
+ * RS_ENOATTR, RS_EINVAL.  No allocation. */
+RS_API RS_NODISCARD rs_status rs_get_str_copy(rs_store *st, rs_handle h,
+                                              rs_field f, char *buf,
+                                              size_t cap, size_t *len);
+
+/* Read all of record h at once, as HGETALL and Python's repr need it: every
+ * declared field in declaration order, then every dynamic attribute in
+ * binding order (rs_dir()'s order), into items (cap of them), with every
+ * string value copied into buf (buflen bytes; each string followed by a
+ * NUL), so nothing in the result is borrowed: names are store-owned (valid
+ * while the class exists), strings live in the caller's buf.  *n is the
+ * number of items and *need the bytes of buf the strings take, in every
+ * case.  RS_OK; RS_ETOOLONG if cap < *n or buflen < *need (nothing useful
+ * written: call again with room for them; rs_class_n_fields() +
+ * RS_ATTRS_MAX items always suffice); RS_ESTALE, RS_EINVAL.  No
+ * allocation. */
+RS_API RS_NODISCARD rs_status rs_read(rs_store *st, rs_handle h,
+                                      rs_attr *items, size_t cap, size_t *n,
+                                      char *buf, size_t buflen, size_t *need);
+
+/* Set several fields and attributes of record h in one call, all or none
+ * (HSET with many pairs, Python's update()): each name as rs_set_attr()
+ * takes it (a declared field, or on a dynamic class an attribute to bind).
+ * Every value is checked, and every uniqueness against the other records,
+ * before anything is written; a name given twice is RS_EINVAL.  On any
+ * failure (the statuses of rs_set_attr(), RS_ENOMEM, a journal's RS_EIO)
+ * every record, name and shape is as it was; as for a group, capacity the
+ * failed call grew (a string page, an index segment) stays as free space.
+ * On a durable store it is one journal entry.  Inside a group it is part
+ * of the group.  Cost: one rs_set_attr() per pair plus a group's undo log
+ * of the old values (a few bytes a pair) when more than one pair is
+ * given. */
+RS_API RS_NODISCARD rs_status rs_set_many(rs_store *st, rs_handle h,
+                                          const rs_named *vals, size_t n);
+
+/* Add delta to the integer field or integer attribute f of h and OUT the
+ * new value in *out (may be NULL), as HINCRBY does: a dynamic attribute
+ * the record has not bound counts as 0 and is bound.  RS_ERANGE if the sum
+ * leaves the field's type (or int64), RS_ETYPE for a field or a bound
+ * value that is not an integer, and the statuses of rs_set_field(); on
+ * failure nothing changed.  Journaled like a set. */
+RS_API RS_NODISCARD rs_status rs_incr(rs_store *st, rs_handle h, rs_field f,
+                                      int64_t delta, int64_t *out);
+
+/* The same for a float field or attribute (HINCRBYFLOAT); an integer
+ * attribute becomes a float one.  RS_ERANGE for a result that is not
+ * finite. */
+RS_API RS_NODISCARD rs_status rs_incr_f64(rs_store *st, rs_handle h,
+                                          rs_field f, double delta,
+                                          double *out);
+
+/* Compare and set: set field or attribute f of h to *val only if it now
+ * equals *expect (compared as a scan's RS_EQ compares: numbers by value,
+ * strings bytewise).  RS_OK if it was set; RS_ECHANGED if the value
+ * differs (nothing changed; an unbound attribute equals nothing); the
+ * statuses of rs_set_field() for *val. */
+RS_API RS_NODISCARD rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
+                                     const rs_value *expect,
+                                     const rs_value *val);
 
 /* ------------------------------------------------------------------------ */
 /* Dynamic attributes and introspection                                      */
@@ -407,11 +518,32 @@ RS_API RS_NODISCARD rs_status rs_set_str(rs_store *st, rs_handle h,
  * path of rs_get_field() and rs_set_field(), and scan conditions on them. */
 #define RS_ATTR_BASE 0x10000
 
+/* Limits on dynamic attribute names: at most RS_ATTR_NAMES_MAX distinct
+ * names in a store (a name, once bound, stays known to the store, and is
+ * written into its snapshots, until the store closes), each an identifier
+ * of at most RS_MAX_NAME bytes; at most RS_ATTRS_MAX attributes on one
+ * record.  Past a limit a bind fails with RS_EFULL saying which. */
+#define RS_ATTR_NAMES_MAX 65535
+#define RS_ATTRS_MAX 255
+
 /* The field number of name: a declared field's, or, on a dynamic class,
- * RS_ATTR_BASE + the interned name's id (interning may allocate).  Returns
+ * RS_ATTR_BASE + the interned name's id.  This interns the name (it may
+ * allocate, and the name then counts against RS_ATTR_NAMES_MAX): call it
+ * to bind, not to look up a name a client sent (rs_attr_find()).  Returns
  * -1 with rs_errmsg() for a bad name, RS_ENOATTR-style message for an
- * undeclared name on a class that is not dynamic, or out of memory. */
+ * undeclared name on a class that is not dynamic, RS_EFULL or out of
+ * memory. */
 RS_API rs_field rs_attr_id(rs_store *st, rs_class *cls, const char *name);
+
+/* Look name up without interning it: OUT *out the declared field's number,
+ * or RS_ATTR_BASE + the id of a dynamic attribute name the store already
+ * knows.  RS_OK; RS_ENOATTR ("'Player' object has no attribute 'x'") for
+ * a name no record of this store has bound (no record can have it) or an
+ * undeclared name on a class that is not dynamic; RS_EINVAL.  Never
+ * allocates, never grows the store: lookups of any names, however many,
+ * leave it as it was. */
+RS_API RS_NODISCARD rs_status rs_attr_find(rs_store *st, const rs_class *cls,
+                                           const char *name, rs_field *out);
 
 /* Unbind dynamic attribute name from record h.  RS_ENOATTR if it is not
  * bound ("'Player' object has no attribute 'y'"), RS_EINVAL for a declared
@@ -419,12 +551,6 @@ RS_API rs_field rs_attr_id(rs_store *st, rs_class *cls, const char *name);
  * smaller block); on RS_ENOMEM nothing changed. */
 RS_API RS_NODISCARD rs_status rs_del_attr(rs_store *st, rs_handle h,
                                           const char *name);
-
-/* A name and its value, for rs_dict(). */
-typedef struct rs_attr {
-    const char *name;
-    rs_value val;
-} rs_attr;
 
 /* Like Python's dir(): the names of h's attributes, declared fields first
  * in declaration order, then dynamic ones in binding order.  Fills at most

@@ -6,9 +6,9 @@
 
 #include "internal.h"
 
-#define RS_ATTR_NAMES_MAX 65535 /* distinct names in a store */
+/* RS_ATTR_NAMES_MAX and RS_ATTRS_MAX: roster.h. */
 #define RS_SHAPES_MAX 4096      /* then records fall back to a name list */
-#define RS_ATTRS_PER_RECORD 255
+#define RS_ATTRS_PER_RECORD RS_ATTRS_MAX
 #define RS_ATTR_STR_MAX 65535 /* bytes in a string attribute */
 
 /* One attribute of a record while it is decoded: an interned name and a

@@ -1013,16 +1013,9 @@ int rs__parse_double(const char *p, size_t len, double *out)
     return 0;
 }
 
-rs_status rs_value_parse(rs_store *st, const rs_class *cls, rs_field f,
-                         const char *text, size_t len, rs_value *out)
+rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
+                          const char *text, size_t len, rs_value *out)
 {
-    if (st == NULL) {
-        return RS_EINVAL;
-    }
-    rs__clear_err(st);
-    if (cls == NULL || out == NULL || (text == NULL && len > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
-    }
     const rs__schema *sch = rs__schema_of(cls);
     if (f < 0 || (uint32_t)f >= sch->n_fields) {
         return rs__err(st, RS_EINVAL, "class '%s' has no field %d", sch->name,

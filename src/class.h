@@ -98,6 +98,11 @@ uint32_t rs__type_width(rs_type t);
 /* struct rs_class (store.h) begins with its rs__schema, so a pointer to a
  * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
  * keeps the class files independent of the rest of the store's layout. */
+/* rs_value_parse() once store.c has checked its arguments (the class's
+ * store among them, which only store.c can see). */
+rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
+                          const char *text, size_t len, rs_value *out);
+
 static inline const rs__schema *rs__schema_of(const rs_class *cls)
 {
     return (const rs__schema *)(const void *)cls;

@@ -60,6 +60,15 @@ rs_status rs__err(rs_store *st, rs_status s, const char *fmt, ...)
 /* Clear the message at the start of a public call. */
 void rs__clear_err(rs_store *st);
 
+/* The first line of a public call taking a store: with none there is
+ * nowhere to write a message, so the status alone says it. */
+#define RS__NEED_STORE(st)                                                  \
+    do {                                                                    \
+        if (RS_UNLIKELY((st) == NULL)) {                                    \
+            return RS_EINVAL;                                               \
+        }                                                                   \
+    } while (0)
+
 /* Bytes of a buffer that holds one key for an index probe or one decoded
  * packed string (strs.h): 19 digits, or an 8-byte integer. */
 #define RS_KEY_TMP 24

@@ -784,6 +784,7 @@ rs_status rs__p_leave(rs_store *st, rs_status rc)
 
 rs_status rs_group_begin(rs_store *st)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     rs__persist *p;
     if (st->p && st->p->in_group) {
@@ -816,6 +817,7 @@ static void group_end(rs_store *st, rs__persist *p)
 
 rs_status rs_group_commit(rs_store *st)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     rs__persist *p = st->p;
     if (p == NULL || !p->in_group) {
@@ -1545,6 +1547,7 @@ static bool store_empty(const rs_store *st)
 rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
                           rs_load_info *info)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (base == NULL || (unsigned)sync > RS_SYNC_NEVER) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
@@ -1834,6 +1837,7 @@ static rs_status keep_aside(rs_store *st, const char *path, char *aside,
 rs_status rs_durable_repair(rs_store *st, const char *base,
                             rs_repair_info *info)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     rs_repair_info dummy;
     if (info == NULL) {
@@ -1950,6 +1954,7 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
 
 rs_status rs_journal_sync(rs_store *st)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (st->p == NULL || st->p->jfd < 0) {
         return rs__err(st, RS_EINVAL, "rs_journal_sync: the store is not "
@@ -2186,6 +2191,7 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
 
 rs_status rs_inspect(rs_store *st, const char *path, rs_file_info *out)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (path == NULL || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_inspect: NULL argument");

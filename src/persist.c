@@ -930,6 +930,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
 
 rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_save_begin: NULL argument");
@@ -1072,6 +1073,9 @@ static void phase_step(rs_saver *sv)
 
 rs_status rs_save_step(rs_saver *sv, size_t budget)
 {
+    if (sv == NULL) {
+        return RS_EINVAL;
+    }
     rs_store *st = sv->st;
     rs__clear_err(st);
     size_t visited = 0;
@@ -1131,6 +1135,9 @@ void rs_save_abort(rs_saver *sv)
 
 rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
 {
+    if (sv == NULL) {
+        return RS_EINVAL;
+    }
     rs_store *st = sv->st;
     rs_status rc;
     do {
@@ -1155,6 +1162,7 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
 
 rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)
 {
+    RS__NEED_STORE(st);
     rs_saver *sv;
     rs_status rc = rs_save_begin(st, path, &sv);
     if (rc != RS_OK) {
@@ -1618,6 +1626,10 @@ static rs_status load_check(rs_store *st)
 rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
                          const char *name, rs_load_info *info)
 {
+    RS__NEED_STORE(st);
+    if (buf == NULL && len > 0) {
+        return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL argument");
+    }
     rs__clear_err(st);
     if (buf == NULL && len > 0) {
         return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL buffer");
@@ -1636,6 +1648,10 @@ rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
 
 rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
 {
+    RS__NEED_STORE(st);
+    if (path == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_load: NULL argument");
+    }
     rs__clear_err(st);
     if (path == NULL) {
         return rs__err(st, RS_EINVAL, "rs_load: NULL path");

@@ -47,3 +47,8 @@ const char *rs_errmsg(const rs_store *st)
 {
     return st ? st->err : "no store";
 }
+
+const char *rs_version(void)
+{
+    return RS_VERSION;
+}

@@ -82,6 +82,9 @@ void rs_store_close(rs_store *st)
     if (st == NULL) {
         return;
     }
+    if (st == NULL) {
+        return;
+    }
     rs__p_free(st); /* a running save is abandoned, the journal closed */
     while (st->scans) {
         rs_scan_close(st->scans);
@@ -267,6 +270,9 @@ static void class_free(rs_store *st, rs_class *c)
 
 rs_class *rs_class_find(const rs_store *st, const char *name)
 {
+    if (st == NULL || name == NULL) {
+        return NULL;
+    }
     for (uint32_t i = 0; st && name && i < st->n_classes; i++) {
         if (strcmp(st->classes[i]->sch.name, name) == 0) {
             return st->classes[i];
@@ -277,11 +283,17 @@ rs_class *rs_class_find(const rs_store *st, const char *name)
 
 size_t rs_n_classes(const rs_store *st)
 {
+    if (st == NULL) {
+        return 0;
+    }
     return st ? st->n_classes : 0;
 }
 
 rs_class *rs_class_at(const rs_store *st, size_t i)
 {
+    if (st == NULL) {
+        return NULL;
+    }
     return st && i < st->n_classes ? st->classes[i] : NULL;
 }
 
@@ -289,6 +301,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
                           const rs_field_def *fields, size_t n_fields,
                           unsigned flags, rs_class **out)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (name == NULL || (fields == NULL && n_fields > 0) || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_class_create: NULL argument");
@@ -400,6 +413,9 @@ void rs__class_empty(rs_store *st, rs_class *c)
 
 size_t rs_count(const rs_class *cls)
 {
+    if (cls == NULL) {
+        return 0;
+    }
     return cls ? cls->n_live : 0;
 }
 
@@ -461,6 +477,7 @@ static inline rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
 
 rs_status rs_check(rs_store *st, rs_handle h)
 {
+    RS__NEED_STORE(st);
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
@@ -469,6 +486,9 @@ rs_status rs_check(rs_store *st, rs_handle h)
 
 rs_class *rs_handle_class(const rs_store *st, rs_handle h)
 {
+    if (st == NULL) {
+        return NULL;
+    }
     uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
     uint16_t gen = (uint16_t)(h >> 32);
     if (id == 0 || id > st->n_classes) {
@@ -717,6 +737,14 @@ static rs_status no_attr(rs_store *st, const rs_class *c, const char *name)
  * then at the head of the free list, or retired if its removal ran the
  * generation out.  Inlined into both callers, so rs_insert() pays no call
  * and no test of the forced path it never takes. */
+/* A string key names its record in the journal, in a server's key
+ * ("Player:<key>") and in every lookup: an empty one names nothing. */
+static rs_status empty_key(rs_store *st, const rs_class *c)
+{
+    return rs__err(st, RS_EINVAL, "%s.%s: a key cannot be empty", c->sch.name,
+                   c->sch.fields[c->sch.key].name);
+}
+
 static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                                               const rs_named *vals,
                                               size_t n_vals,
@@ -783,6 +811,9 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     if (!c->given[sch->key]) {
         return rs__err(st, RS_EINVAL, "%s: the key field '%s' must be given",
                        sch->name, sch->fields[sch->key].name);
+    }
+    if (c->vals[sch->key].type == RS_STR && c->vals[sch->key].v.s.len == 0) {
+        return empty_key(st, c);
     }
     for (uint32_t f = 0; f < sch->n_fields; f++) {
         if (!c->given[f]) {
@@ -1061,6 +1092,9 @@ static bool is_attr_field(const rs_store *st, rs_field f)
 
 rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
 {
+    if (st == NULL) {
+        return -1;
+    }
     rs__clear_err(st);
     if (c == NULL || c->st != st) {
         bad_class(st, c, "rs_attr_id");
@@ -1087,6 +1121,36 @@ rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
     return (rs_field)(RS_ATTR_BASE + id);
 }
 
+rs_status rs_attr_find(rs_store *st, const rs_class *c, const char *name,
+                       rs_field *out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_attr_find");
+    }
+    if (name == NULL || out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_attr_find: NULL argument");
+    }
+    rs_field f = field_named(c, name, 0);
+    if (f < 0 && (c->sch.flags & RS_CLASS_DYNAMIC)) {
+        /* A lookup, never an intern: a name no record ever bound cannot
+         * be bound to this record, and a client sending a million such
+         * names must leave the name table as it was. */
+        uint32_t id = rs__attrs_lookup(st, name);
+        if (id != UINT32_MAX) {
+            f = (rs_field)(RS_ATTR_BASE + id);
+        }
+    }
+    if (f < 0) {
+        return no_attr(st, c, name);
+    }
+    *out = f;
+    return RS_OK;
+}
+
 static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
 {
     rs_class *c = NULL;
@@ -1109,6 +1173,7 @@ static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
 rs_status rs_dir(rs_store *st, rs_handle h, const char **names, size_t cap,
                  size_t *n)
 {
+    RS__NEED_STORE(st);
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
@@ -1138,6 +1203,7 @@ rs_status rs_dir(rs_store *st, rs_handle h, const char **names, size_t cap,
 rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
                   size_t *n)
 {
+    RS__NEED_STORE(st);
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
@@ -1189,6 +1255,9 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
     rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
     if (rc != RS_OK) {
         return rc;
+    }
+    if (f == c->sch.key && v.type == RS_STR && v.v.s.len == 0) {
+        return empty_key(st, c);
     }
     uint8_t *row = rs__row(c, slot);
     uint64_t new_hash = 0;
@@ -1312,6 +1381,7 @@ static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
 rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
                   const rs_value *val, rs_handle *out)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (c == NULL || c->st != st || val == NULL || out == NULL ||
         f < 0 || (uint32_t)f >= c->sch.n_fields) {
@@ -1335,9 +1405,88 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
     return find_slow(st, c, f, val, out);
 }
 
+/* Batches of this many values hash and prefetch, then probe: enough
+ * misses in flight to cover a memory latency, few enough that the groups
+ * fetched first are still in cache when they are compared. */
+#define FIND_BATCH 16
+
+rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
+                       const rs_value *vals, size_t n, rs_handle *out,
+                       size_t *n_found)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_find_many");
+    }
+    if ((vals == NULL || out == NULL) && n > 0) {
+        return rs__err(st, RS_EINVAL, "rs_find_many: NULL argument");
+    }
+    rs_status rc = check_field(st, c, f);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    if (fd->ix < 0) {
+        return rs__err(st, RS_EINVAL, "%s.%s is not a key or unique field",
+                       c->sch.name, fd->name);
+    }
+    const rs__index *ix = &c->ix[fd->ix];
+    size_t found = 0;
+    for (size_t at = 0; at < n; at += FIND_BATCH) {
+        size_t m = n - at < FIND_BATCH ? n - at : FIND_BATCH;
+        rs_value v[FIND_BATCH];
+        uint64_t hash[FIND_BATCH];
+        bool ok[FIND_BATCH];
+        for (size_t i = 0; i < m; i++) {
+            const rs_value *in = &vals[at + i];
+            ok[i] = true;
+            v[i] = *in;
+            if (!(fd->type == RS_STR && in->type == RS_STR &&
+                  (in->v.s.ptr != NULL || in->v.s.len == 0))) {
+                /* A value the field cannot hold is simply not found. */
+                ok[i] = rs__coerce(st, &c->sch, f, in, &v[i]) == RS_OK;
+            }
+            if (ok[i]) {
+                hash[i] = value_hash(&v[i]);
+                rs__index_prefetch(ix, hash[i]);
+            }
+        }
+        for (size_t i = 0; i < m; i++) {
+            uint32_t slot = ok[i] ? index_find_value(c, fd->ix, hash[i], &v[i])
+                                  : UINT32_MAX;
+            out[at + i] = slot == UINT32_MAX ? RS_NULL_HANDLE
+                                             : rs__handle(c, slot);
+            found += slot != UINT32_MAX;
+        }
+    }
+    rs__clear_err(st); /* values that could not be held are not errors */
+    if (n_found) {
+        *n_found = found;
+    }
+    return RS_OK;
+}
+
+rs_status rs_value_parse(rs_store *st, const rs_class *c, rs_field f,
+                         const char *text, size_t len, rs_value *out)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        return bad_class(st, c, "rs_value_parse");
+    }
+    if (out == NULL || (text == NULL && len > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
+    }
+    return rs__value_parse(st, c, f, text, len, out);
+}
+
 rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
                  size_t len, rs_handle *out)
 {
+    RS__NEED_STORE(st);
     rs__clear_err(st);
     if (c == NULL || c->st != st) {
         return bad_class(st, c, "rs_get");
@@ -1369,7 +1518,11 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
+    RS__NEED_STORE(st);
     rs__clear_err(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
+    }
     rs_status rc = resolve(st, h, &c, &slot);
     if (rc == RS_OK && is_attr_field(st, f)) {
         uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
@@ -1391,6 +1544,10 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
 rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
                       rs_value *out)
 {
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL argument");
+    }
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
@@ -1449,6 +1606,10 @@ static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
 
 rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
 {
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_int: NULL argument");
+    }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
     if (rc != RS_OK) {
@@ -1495,6 +1656,10 @@ static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
 
 rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
 {
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_uint: NULL argument");
+    }
     rs_type t;
     const rs__field *fd;
     rs__clear_err(st);
@@ -1547,6 +1712,10 @@ rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
 
 rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
 {
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_f64: NULL argument");
+    }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
     if (rc != RS_OK) {
@@ -1567,6 +1736,10 @@ rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
 rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
                      size_t *len)
 {
+    RS__NEED_STORE(st);
+    if (ptr == NULL || len == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_str: NULL argument");
+    }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
     if (rc != RS_OK) {
@@ -1582,6 +1755,7 @@ rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
 
 rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
 {
+    RS__NEED_STORE(st);
     rs_type t;
     const rs__field *fd;
     rs__clear_err(st);
@@ -1609,8 +1783,54 @@ rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
 rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
                      size_t len)
 {
+    RS__NEED_STORE(st);
+    if (ptr == NULL && len > 0) {
+        return rs__err(st, RS_EINVAL, "rs_set_str: NULL argument");
+    }
     rs_value val = rs_val_str(ptr, len);
     return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_uint(rs_store *st, rs_handle h, rs_field f, uint64_t v)
+{
+    RS__NEED_STORE(st);
+    if (v <= INT64_MAX) {
+        return rs_set_int(st, h, f, (int64_t)v); /* its fast path */
+    }
+    rs_value val = rs_val_uint(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_f64(rs_store *st, rs_handle h, rs_field f, double v)
+{
+    RS__NEED_STORE(st);
+    rs_value val = rs_val_f64(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_bool(rs_store *st, rs_handle h, rs_field f, bool v)
+{
+    RS__NEED_STORE(st);
+    rs_value val = rs_val_bool(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_bool: NULL argument");
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type != RS_BOOL) {
+        return type_err(st, h, f, "bool");
+    }
+    *out = v.v.b;
+    return RS_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1634,28 +1854,33 @@ rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
 rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
                     size_t n_vals, rs_handle *out)
 {
+    RS__NEED_STORE(st);
     RS__MUTATION(insert_core(st, c, vals, n_vals, RS_SLOT_NONE, 0, out));
 }
 
 rs_status rs_remove(rs_store *st, rs_handle h)
 {
+    RS__NEED_STORE(st);
     RS__MUTATION(remove_impl(st, h));
 }
 
 rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
                        const rs_value *val)
 {
+    RS__NEED_STORE(st);
     RS__MUTATION(set_field_impl(st, h, f, val));
 }
 
 rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
                       const rs_value *val)
 {
+    RS__NEED_STORE(st);
     RS__MUTATION(set_attr_impl(st, h, name, val));
 }
 
 rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
 {
+    RS__NEED_STORE(st);
     RS__MUTATION(del_attr_impl(st, h, name));
 }
 
@@ -1665,6 +1890,10 @@ rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
 
 rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
 {
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_record_size: NULL argument");
+    }
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
@@ -1691,6 +1920,9 @@ rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
 
 void rs_mem(const rs_store *st, rs_mem_report *out)
 {
+    if (st == NULL || out == NULL) {
+        return;
+    }
     memset(out, 0, sizeof *out);
     size_t live_rows = 0;
     out->n_room = RS_MAX_RECORDS;

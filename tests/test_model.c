@@ -858,8 +858,8 @@ static rs_status m_insert(int c, const rs_named *vals, size_t n, mrec *out,
         }
         given[f] = true;
     }
-    if (!given[F_UID]) {
-        return RS_EINVAL;
+    if (!given[F_UID] || out->f[F_UID].len == 0) {
+        return RS_EINVAL; /* no key, or an empty one */
     }
     for (int f = 0; f < NF; f++) {
         if (!given[f]) {
@@ -3048,7 +3048,10 @@ static void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
         ws = RS_ESTALE;
     } else if (mf < 0 || mf >= NF) {
         ws = RS_EINVAL;
-    } else if ((ws = m_coerce(mf, v, &nv)) == RS_OK && is_indexed(mf)) {
+    } else if ((ws = m_coerce(mf, v, &nv)) == RS_OK && mf == F_UID &&
+               nv.len == 0) {
+        ws = RS_EINVAL; /* a key cannot be empty */
+    } else if (ws == RS_OK && is_indexed(mf)) {
         long j = m_find(recs[i].c, mf, &nv);
         if (j >= 0 && j != i) {
             ws = RS_EEXIST;
@@ -3550,20 +3553,286 @@ static void op_check_handle(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The calls front ends use                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* rs_find_many() of up to 20 values, live, missing and of the wrong kind:
+ * each answer is rs_find()'s, as the model sees it. */
+static void front_find_many(void)
+{
+    int c = chance(75) ? C_DYN : C_SLOTS;
+    int f = chance(50) ? F_UID : F_NAME;
+    size_t n = 1 + (size_t)irand(20);
+    rs_value vals[20];
+    rs_handle want[20], got[20];
+    size_t want_found = 0;
+    desc("rs_find_many %s %s, %zu values", class_names[c], defs[f].name, n);
+    for (size_t k = 0; k < n; k++) {
+        if (n_recs > 0 && chance(60)) {
+            const mval *m = &recs[irand((int)n_recs)].f[f];
+            char *b = new_buf();
+            memcpy(b, m->s, m->len);
+            vals[k] = rs_val_str(b, m->len);
+        } else {
+            vals[k] = gen_value(f, chance(20));
+        }
+        mval mv;
+        memset(&mv, 0, sizeof mv);
+        long j = -1;
+        if (vals[k].type == RS_STR) {
+            if (vals[k].v.s.len <= defs[f].max_len) {
+                mv.len = vals[k].v.s.len;
+                if (mv.len) {
+                    memcpy(mv.s, vals[k].v.s.ptr, mv.len);
+                }
+                j = m_find(c, f, &mv);
+            }
+        } else if (m_coerce(f, &vals[k], &mv) == RS_OK) {
+            j = m_find(c, f, &mv);
+        }
+        want[k] = j >= 0 ? recs[j].h : RS_NULL_HANDLE;
+        want_found += j >= 0;
+    }
+    size_t found = 0;
+    expect("rs_find_many",
+           rs_find_many(st, classes[c], f, vals, n, got, &found), RS_OK);
+    if (found != want_found) {
+        fail("rs_find_many found %zu, the model %zu", found, want_found);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (got[k] != want[k]) {
+            fail("rs_find_many value %zu gave 0x%016" PRIx64 ", the model "
+                 "0x%016" PRIx64, k, got[k], want[k]);
+        }
+    }
+}
+
+/* rs_read() of a record: every field, then every attribute, strings in
+ * the caller's buffer, against the model. */
+static void front_read(void)
+{
+    static char buf[MAX_MATTRS * (ATTR_STR_MAX + 1) + NF * 64];
+    static rs_attr items[NF + MAX_MATTRS];
+    const mrec *r = &recs[irand((int)n_recs)];
+    desc("rs_read ");
+    desc_rec(r);
+    size_t n = 0, need = 0;
+    expect("rs_read", rs_read(st, r->h, items, NF + MAX_MATTRS, &n, buf,
+                              sizeof buf, &need), RS_OK);
+    if (n != NF + r->n_attrs) {
+        fail("rs_read gave %zu items, the model has %u fields and %u "
+             "attributes", n, NF, r->n_attrs);
+        return;
+    }
+    for (int f = 0; f < NF; f++) {
+        if (strcmp(items[f].name, defs[f].name) != 0 ||
+            !value_matches(&items[f].val, f, &r->f[f])) {
+            value_differs("rs_read", r->h, f, &items[f].val, &r->f[f]);
+        }
+        if (is_str(f) && (items[f].val.v.s.ptr < buf ||
+                          items[f].val.v.s.ptr >= buf + sizeof buf)) {
+            fail("rs_read: %s is not in the caller's buffer", defs[f].name);
+        }
+    }
+    for (uint32_t k = 0; k < r->n_attrs; k++) {
+        const rs_attr *it = &items[NF + k];
+        if (strcmp(it->name, m_names[r->a[k].name]) != 0 ||
+            !attr_matches(&it->val, &r->a[k])) {
+            fail("rs_read: attribute %u is %s, the model has %s", k,
+                 it->name, m_names[r->a[k].name]);
+        }
+    }
+    /* Too little room: the sizes it needs, whatever the buffers. */
+    if (n > 1) {
+        size_t n2 = 0, need2 = 0;
+        expect("rs_read with too few items",
+               rs_read(st, r->h, items, n - 1, &n2, buf, sizeof buf, &need2),
+               RS_ETOOLONG);
+        if (n2 != n || need2 != need) {
+            fail("rs_read short of room said %zu items and %zu bytes, "
+                 "not %zu and %zu", n2, need2, n, need);
+        }
+    }
+}
+
+/* rs_get_str_copy() of a string field into a buffer that fits or not. */
+static void front_str_copy(void)
+{
+    static const int str_fields[] = {F_UID, F_NAME, F_TAG};
+    const mrec *r = &recs[irand((int)n_recs)];
+    int f = str_fields[irand(3)];
+    char buf[64];
+    memset(buf, '#', sizeof buf);
+    size_t cap = chance(20) ? (size_t)irand(8) : sizeof buf, len = 0;
+    desc("rs_get_str_copy %s (cap %zu) of ", defs[f].name, cap);
+    desc_rec(r);
+    rs_status want = r->f[f].len + 1 <= cap ? RS_OK : RS_ETOOLONG;
+    expect("rs_get_str_copy",
+           rs_get_str_copy(st, r->h, f, buf, cap, &len), want);
+    if (len != r->f[f].len) {
+        fail("rs_get_str_copy said %zu bytes, the model has %zu", len,
+             r->f[f].len);
+    }
+    if (want == RS_OK && (memcmp(buf, r->f[f].s, len) != 0 ||
+                          buf[len] != '\0')) {
+        fail("rs_get_str_copy copied the wrong bytes");
+    }
+    if (want != RS_OK && buf[0] != '#') {
+        fail("rs_get_str_copy wrote into a buffer too small");
+    }
+}
+
+/* rs_incr() of stat (u8), level (u16) or score (i32): in range or not. */
+static void front_incr(void)
+{
+    static const int num_fields[] = {F_STAT, F_LEVEL, F_SCORE};
+    long i = irand((int)n_recs);
+    int f = num_fields[irand(3)];
+    int64_t delta = chance(70) ? irand(601) - 300
+                               : (int64_t)(rnd() % 5000000000u) - 2500000000;
+    int64_t old = f == F_SCORE ? recs[i].f[f].i : (int64_t)recs[i].f[f].u;
+    desc("rs_incr %s by %" PRId64 " of ", defs[f].name, delta);
+    desc_rec(&recs[i]);
+    mval nv;
+    rs_value sum = rs_val_int(old + delta);
+    rs_status ws = old + delta < 0 && f != F_SCORE ? RS_ERANGE
+                                                   : m_coerce(f, &sum, &nv);
+    int64_t out = 0;
+    memsnap before = mem_now();
+    expect("rs_incr", rs_incr(st, recs[i].h, f, delta, &out), ws);
+    if (ws == RS_OK) {
+        recs[i].f[f] = nv;
+        if (out != old + delta) {
+            fail("rs_incr gave %" PRId64 ", the model %" PRId64, out,
+                 old + delta);
+        }
+    } else {
+        mem_same(&before, "a failed rs_incr");
+    }
+    compare_rec(&recs[i], "after rs_incr");
+}
+
+/* rs_remove_key() of a live key, or of one no record has. */
+static void front_remove_key(void)
+{
+    int c;
+    rs_value k;
+    if (chance(80)) {
+        const mrec *r = &recs[irand((int)n_recs)];
+        c = r->c;
+        char *b = new_buf();
+        memcpy(b, r->f[F_UID].s, r->f[F_UID].len);
+        k = rs_val_str(b, r->f[F_UID].len);
+    } else {
+        c = chance(50) ? C_DYN : C_SLOTS;
+        k = gen_key();
+    }
+    desc("rs_remove_key %s ", class_names[c]);
+    desc_value(&k);
+    mval mk;
+    memset(&mk, 0, sizeof mk);
+    long j = -1;
+    if (k.v.s.len <= sizeof mk.s) {
+        mk.len = k.v.s.len;
+        memcpy(mk.s, k.v.s.ptr, mk.len);
+        j = m_find(c, F_UID, &mk);
+    }
+    rs_status rc = rs_remove_key(st, classes[c], k.v.s.ptr ? k.v.s.ptr : "",
+                                 k.v.s.len);
+    expect("rs_remove_key", rc, j >= 0 ? RS_OK : RS_ENOTFOUND);
+    if (j >= 0 && rc == RS_OK) {
+        m_remove((size_t)j);
+    }
+}
+
+/* rs_set_many() of 2 or 3 fields: all of them, or none when one is bad, a
+ * duplicate name, or a field named twice. */
+static void front_set_many(void)
+{
+    static const int fields[] = {F_NAME, F_STAT,  F_LEVEL, F_SCORE,
+                                 F_RATIO, F_FLAG, F_TAG};
+    long i = irand((int)n_recs);
+    size_t n = 2 + (size_t)irand(2);
+    rs_named v[3];
+    int fs[3];
+    bool twice = false;
+    for (size_t k = 0; k < n; k++) {
+        fs[k] = fields[irand(7)];
+        for (size_t q = 0; q < k; q++) {
+            twice = twice || fs[q] == fs[k];
+        }
+        v[k].name = defs[fs[k]].name;
+        if (fs[k] == F_NAME && n_recs > 1 && chance(30)) {
+            const mval *m = &recs[irand((int)n_recs)].f[F_NAME];
+            char *b = new_buf();
+            memcpy(b, m->s, m->len);
+            v[k].val = rs_val_str(b, m->len);
+        } else {
+            v[k].val = gen_value(fs[k], chance(15));
+        }
+    }
+    desc("rs_set_many of %zu pairs on ", n);
+    desc_rec(&recs[i]);
+    rs_status ws = twice ? RS_EINVAL : RS_OK;
+    mval nv[3];
+    for (size_t k = 0; k < n && ws == RS_OK; k++) {
+        ws = m_coerce(fs[k], &v[k].val, &nv[k]);
+        if (ws == RS_OK && fs[k] == F_NAME) {
+            long j = m_find(recs[i].c, F_NAME, &nv[k]);
+            ws = j >= 0 && j != i ? RS_EEXIST : RS_OK;
+        }
+    }
+    expect("rs_set_many", rs_set_many(st, recs[i].h, v, n), ws);
+    if (ws == RS_OK) {
+        for (size_t k = 0; k < n; k++) {
+            m_strings -= out_of_line(&recs[i]);
+            recs[i].f[fs[k]] = nv[k];
+            m_strings += out_of_line(&recs[i]);
+        }
+    }
+    compare_rec(&recs[i], "after rs_set_many");
+}
+
+static void op_front(void)
+{
+    int kind = n_recs == 0 ? 0 : irand(6);
+    switch (kind) {
+    case 0:
+        front_find_many();
+        break;
+    case 1:
+        front_read();
+        break;
+    case 2:
+        front_str_copy();
+        break;
+    case 3:
+        front_incr();
+        break;
+    case 4:
+        front_remove_key();
+        break;
+    default:
+        front_set_many();
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* The run                                                                   */
 /* ------------------------------------------------------------------------ */
 
 /* Weights per phase: grow, mixed, shrink (down to empty), mixed. */
 typedef struct weights {
     int insert, remove, set, set_attr, get_key, find, get_fields, scan,
-        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc;
+        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front;
 } weights;
 
 static const weights phases[4] = {
-    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3},
-    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3},
+    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3, 6},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8},
+    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2, 5},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8},
 };
 
 static void one_op(const weights *w)
@@ -3571,7 +3840,7 @@ static void one_op(const weights *w)
     int total = w->insert + w->remove + w->set + w->set_attr + w->get_key +
                 w->find + w->get_fields + w->scan + w->scan_modify +
                 w->check + w->dyn_set + w->dyn_get + w->dyn_del +
-                w->dyn_misc;
+                w->dyn_misc + w->front;
     int r = irand(total);
     if ((r -= w->insert) < 0) {
         op_insert();
@@ -3599,8 +3868,10 @@ static void one_op(const weights *w)
         op_attr_get();
     } else if ((r -= w->dyn_del) < 0) {
         op_attr_del();
-    } else {
+    } else if ((r -= w->dyn_misc) < 0) {
         op_attr_misc();
+    } else {
+        op_front();
     }
 }
 

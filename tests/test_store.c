@@ -681,7 +681,7 @@ static void test_packed_digits(void)
     const char *text = "P { uid: str(16) key inline(4); n: u8 = 0 }";
     rs_class *c;
     CHECK_OK(st, rs_class_parse(st, text, strlen(text), &c));
-    const char *keys[] = {"0000001", "12", "", "999999999", "0",
+    const char *keys[] = {"0000001", "12", "7", "999999999", "0",
                           "1000000000", "abcdefgh", "12345678901234",
                           "00000000", "abcd", "abcde"};
     /* Arena bytes each takes: packed and inline 0, else its length + 1,

@@ -1,0 +1,372 @@
+/*
+ * record.c: calls on one record composed of the store's own record calls
+ * (store.c), for front ends that serve callers they do not control:
+ *
+ *   rs_get_str_copy()  a string into the caller's buffer, so nothing the
+ *                      store does next can change or reuse it;
+ *   rs_read()          the whole record (HGETALL, repr) in dir() order,
+ *                      strings copied into one caller buffer;
+ *   rs_set_many()      several fields and attributes, all or none;
+ *   rs_incr(), rs_incr_f64(), rs_cas()
+ *                      read-modify-write of one field or attribute;
+ *   rs_remove_key()    remove by key.
+ *
+ * Everything here goes through roster.h calls, so each keeps their checks,
+ * their messages, the journal and groups for free; this file knows no row,
+ * index or attribute layout (it reads the store only for names in
+ * messages).  Costs: a copy is one read plus a memcpy; a
+ * read-modify-write is one read and one set (journaled as a set of the new
+ * value, so a replay gives the same value however often it runs); several
+ * sets at once are a group of sets, so an all-or-none failure is the
+ * group's rollback (which needs no memory: journal.c).
+ */
+#include "attrs.h"
+#include "store.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+/* The record's class and the name of field or attribute f, for messages;
+ * "?" when they cannot be had (the call that failed said why). */
+static const char *name_of(rs_store *st, rs_handle h, rs_field f,
+                           const char **cls)
+{
+    rs_class *c = rs_handle_class(st, h);
+    *cls = c ? rs_class_name(c) : "?";
+    if (c && f >= 0 && (size_t)f < rs_class_n_fields(c)) {
+        rs_field_def d;
+        if (rs_class_field_def(c, f, &d) == RS_OK) {
+            return d.name;
+        }
+    }
+    if (f >= RS_ATTR_BASE && (uint32_t)(f - RS_ATTR_BASE) < st->attrs.n_names) {
+        return st->attrs.names[f - RS_ATTR_BASE].s;
+    }
+    return "?";
+}
+
+rs_status rs_get_str_copy(rs_store *st, rs_handle h, rs_field f, char *buf,
+                          size_t cap, size_t *len)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    if (len == NULL || (buf == NULL && cap > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_get_str_copy: NULL argument");
+    }
+    const char *p;
+    size_t n;
+    rs_status rc = rs_get_str(st, h, f, &p, &n);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    *len = n;
+    if (cap < n + 1) {
+        const char *cls, *name = name_of(st, h, f, &cls);
+        return rs__err(st, RS_ETOOLONG, "%s.%s: %zu bytes do not fit in a "
+                       "buffer of %zu", cls, name, n + 1, cap);
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return RS_OK;
+}
+
+rs_status rs_read(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
+                  size_t *n, char *buf, size_t buflen, size_t *need)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    if (n == NULL || need == NULL || (items == NULL && cap > 0) ||
+        (buf == NULL && buflen > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_read: NULL argument");
+    }
+    /* dir() first: the names and their number, and whether h is live. */
+    const char *names[RS_MAX_FIELDS + RS_ATTRS_MAX];
+    size_t total;
+    rs_status rc = rs_dir(st, h, names, sizeof names / sizeof names[0],
+                          &total);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs_class *c = rs_handle_class(st, h);
+    size_t n_fields = rs_class_n_fields(c);
+    size_t used = 0;
+    bool fits = total <= cap;
+    for (size_t i = 0; i < total; i++) {
+        rs_value v;
+        if (i < n_fields) {
+            rc = rs_get_field(st, h, (rs_field)i, &v);
+        } else {
+            rc = rs_get_attr(st, h, names[i], &v);
+        }
+        if (rc != RS_OK) {
+            return rc; /* cannot happen on a live record: say so anyway */
+        }
+        if (v.type == RS_STR) {
+            /* The string may sit in one of the store's decode buffers, or
+             * in a row the next write moves: copy it now. */
+            if (fits && used + v.v.s.len + 1 <= buflen) {
+                if (v.v.s.len > 0) {
+                    memcpy(buf + used, v.v.s.ptr, v.v.s.len);
+                }
+                buf[used + v.v.s.len] = '\0';
+                v.v.s.ptr = buf + used;
+            } else {
+                fits = false;
+            }
+            used += v.v.s.len + 1;
+        }
+        if (fits) {
+            items[i].name = names[i];
+            items[i].val = v;
+        }
+    }
+    *n = total;
+    *need = used;
+    if (total > cap || used > buflen) {
+        return rs__err(st, RS_ETOOLONG, "rs_read: the record has %zu items "
+                       "taking %zu bytes of strings; room was given for %zu "
+                       "and %zu", total, used, cap, buflen);
+    }
+    return RS_OK;
+}
+
+rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
+                      size_t n)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (vals == NULL && n > 0) {
+        return rs__err(st, RS_EINVAL, "rs_set_many: NULL values");
+    }
+    rs_status rc = rs_check(st, h);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i].name == NULL) {
+            return rs__err(st, RS_EINVAL, "rs_set_many: NULL name");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(vals[i].name, vals[j].name) == 0) {
+                return rs__err(st, RS_EINVAL, "%s.%s: named twice in one "
+                               "call", rs_class_name(rs_handle_class(st, h)),
+                               vals[i].name);
+            }
+        }
+    }
+    if (n == 1) {
+        return rs_set_attr(st, h, vals[0].name, &vals[0].val);
+    }
+    /* Inside the caller's group the sets are part of it (a failure rolls
+     * the whole group back, as any change there does); otherwise a group
+     * of our own makes them one. */
+    rc = rs_group_begin(st);
+    bool own = rc == RS_OK;
+    if (rc == RS_ENOMEM) {
+        return rc; /* nothing applied */
+    }
+    rc = RS_OK; /* RS_EINVAL: the caller's group is open */
+    for (size_t i = 0; i < n && rc == RS_OK; i++) {
+        rc = rs_set_attr(st, h, vals[i].name, &vals[i].val);
+    }
+    if (!own) {
+        return rc;
+    }
+    if (rc != RS_OK) {
+        char msg[sizeof st->err];
+        memcpy(msg, rs_errmsg(st), sizeof msg);
+        rs_group_abort(st);
+        return rs__err(st, rc, "%s", msg);
+    }
+    return rs_group_commit(st);
+}
+
+/* The current value of f for a read-modify-write: RS_OK, or RS_ENOATTR
+ * with *unbound set when f is an attribute the record has not bound. */
+static rs_status current(rs_store *st, rs_handle h, rs_field f, rs_value *v,
+                         bool *unbound)
+{
+    *unbound = false;
+    rs_status rc = rs_get_field(st, h, f, v);
+    if (rc == RS_ENOATTR && f >= RS_ATTR_BASE) {
+        *unbound = true;
+    }
+    return rc;
+}
+
+static bool is_unsigned(rs_type t)
+{
+    return t == RS_U8 || t == RS_U16 || t == RS_U32 || t == RS_U64;
+}
+
+static bool is_signed(rs_type t)
+{
+    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
+}
+
+rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
+                  int64_t *out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    rs_value v;
+    bool unbound;
+    rs_status rc = current(st, h, f, &v, &unbound);
+    if (unbound) {
+        v = rs_val_int(0); /* HINCRBY: a missing field counts as 0 */
+    } else if (rc != RS_OK) {
+        return rc;
+    }
+    const char *cls, *name = name_of(st, h, f, &cls);
+    rs_value sum;
+    if (is_signed(v.type)) {
+        int64_t r;
+        if (__builtin_add_overflow(v.v.i, delta, &r)) {
+            return rs__err(st, RS_ERANGE, "%s.%s: %" PRId64 " + %" PRId64
+                           " overflows int64", cls, name, v.v.i, delta);
+        }
+        sum = rs_val_int(r);
+    } else if (is_unsigned(v.type)) {
+        uint64_t u = v.v.u, d = delta < 0 ? 0 - (uint64_t)delta
+                                          : (uint64_t)delta;
+        if (delta < 0 ? u < d : u > UINT64_MAX - d) {
+            return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " + %" PRId64
+                           " leaves the field's range", cls, name, u, delta);
+        }
+        sum = rs_val_uint(delta < 0 ? u - d : u + d);
+    } else {
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not an integer",
+                       cls, name);
+    }
+    /* The result must be one an int64 can report. */
+    if (sum.type == RS_U64 && sum.v.u > INT64_MAX && out != NULL) {
+        return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " exceeds int64",
+                       cls, name, sum.v.u);
+    }
+    rc = rs_set_field(st, h, f, &sum);
+    if (rc == RS_OK && out != NULL) {
+        *out = sum.type == RS_U64 ? (int64_t)sum.v.u : sum.v.i;
+    }
+    return rc;
+}
+
+rs_status rs_incr_f64(rs_store *st, rs_handle h, rs_field f, double delta,
+                      double *out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    rs_value v;
+    bool unbound;
+    rs_status rc = current(st, h, f, &v, &unbound);
+    if (unbound) {
+        v = rs_val_f64(0);
+    } else if (rc != RS_OK) {
+        return rc;
+    }
+    const char *cls, *name = name_of(st, h, f, &cls);
+    double x;
+    if (v.type == RS_F32 || v.type == RS_F64) {
+        x = v.v.f;
+    } else if (f >= RS_ATTR_BASE && is_signed(v.type)) {
+        x = (double)v.v.i; /* an integer attribute becomes a float one */
+    } else if (f >= RS_ATTR_BASE && is_unsigned(v.type)) {
+        x = (double)v.v.u;
+    } else {
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not a float",
+                       cls, name);
+    }
+    double r = x + delta;
+    if (!isfinite(r)) {
+        return rs__err(st, RS_ERANGE, "%s.%s: %.17g + %.17g is not a finite "
+                       "number", cls, name, x, delta);
+    }
+    rs_value nv = rs_val_f64(r);
+    rc = rs_set_field(st, h, f, &nv);
+    if (rc == RS_OK && out != NULL) {
+        /* What the field holds: an f32 field rounds. */
+        rs_value got;
+        *out = rs_get_field(st, h, f, &got) == RS_OK ? got.v.f : r;
+    }
+    return rc;
+}
+
+/* Whether a and b are equal as a scan's RS_EQ sees them: numbers by value
+ * (integers exactly, a float against anything numeric as doubles), bools
+ * with bools, strings bytewise. */
+static bool same_value(const rs_value *a, const rs_value *b)
+{
+    if (a->type == RS_STR || b->type == RS_STR) {
+        return a->type == b->type && a->v.s.len == b->v.s.len &&
+               (a->v.s.len == 0 ||
+                memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0);
+    }
+    if (a->type == RS_BOOL || b->type == RS_BOOL) {
+        return a->type == b->type && a->v.b == b->v.b;
+    }
+    bool af = a->type == RS_F32 || a->type == RS_F64;
+    bool bf = b->type == RS_F32 || b->type == RS_F64;
+    if (af || bf) {
+        double x = af ? a->v.f : is_signed(a->type) ? (double)a->v.i
+                                                    : (double)a->v.u;
+        double y = bf ? b->v.f : is_signed(b->type) ? (double)b->v.i
+                                                    : (double)b->v.u;
+        return x == y;
+    }
+    if (is_signed(a->type) && a->v.i < 0) {
+        return is_signed(b->type) && b->v.i == a->v.i;
+    }
+    if (is_signed(b->type) && b->v.i < 0) {
+        return false;
+    }
+    uint64_t x = is_signed(a->type) ? (uint64_t)a->v.i : a->v.u;
+    uint64_t y = is_signed(b->type) ? (uint64_t)b->v.i : b->v.u;
+    return x == y;
+}
+
+rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
+                 const rs_value *expect, const rs_value *val)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (expect == NULL || val == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_cas: NULL argument");
+    }
+    rs_value v;
+    bool unbound;
+    rs_status rc = current(st, h, f, &v, &unbound);
+    const char *cls, *name = name_of(st, h, f, &cls);
+    if (unbound) {
+        return rs__err(st, RS_ECHANGED, "%s.%s: not bound, so not the "
+                       "expected value", cls, name);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (!same_value(&v, expect)) {
+        return rs__err(st, RS_ECHANGED, "%s.%s: the value is not the "
+                       "expected one", cls, name);
+    }
+    return rs_set_field(st, h, f, val);
+}
+
+rs_status rs_remove_key(rs_store *st, const rs_class *cls, const char *key,
+                        size_t len)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs_handle h;
+    rs_status rc = rs_get(st, cls, key, len, &h);
+    return rc != RS_OK ? rc : rs_remove(st, h);
+}
