@@ -118,15 +118,25 @@ static void shrink_to(rs_store *st, void **arr, uint32_t *cap, uint32_t to,
 /* Names                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static uint32_t name_hash(const char *s, size_t len)
+/* The store's hash seed (store.h): the name and transition tables hash
+ * with it, as the indexes do, so names chosen to collide cannot be worked
+ * out in advance.  Every rs__attrs is the attrs member of a store. */
+static uint64_t seed_of(const rs__attrs *a)
 {
-    return (uint32_t)rs__hash(s, len);
+    return ((const rs_store *)(const void *)((const char *)a -
+                                             offsetof(rs_store, attrs)))
+        ->hash_seed;
+}
+
+static uint32_t name_hash(const rs__attrs *a, const char *s, size_t len)
+{
+    return (uint32_t)rs__hash(seed_of(a), s, len);
 }
 
 static void name_ix_put(rs__attrs *a, uint32_t id)
 {
     uint32_t mask = a->name_ix_cap - 1;
-    uint32_t i = name_hash(a->names[id].s, a->names[id].len) & mask;
+    uint32_t i = name_hash(a, a->names[id].s, a->names[id].len) & mask;
     while (a->name_ix[i] != 0) {
         i = (i + 1) & mask;
     }
@@ -152,7 +162,7 @@ uint32_t rs__attrs_lookup(const rs_store *st, const char *name)
     }
     size_t len = strlen(name);
     uint32_t mask = a->name_ix_cap - 1;
-    for (uint32_t i = name_hash(name, len) & mask; a->name_ix[i] != 0;
+    for (uint32_t i = name_hash(a, name, len) & mask; a->name_ix[i] != 0;
          i = (i + 1) & mask) {
         const rs__aname *nm = &a->names[a->name_ix[i] - 1];
         if (nm->len == len && memcmp(nm->s, name, len) == 0) {
@@ -219,9 +229,9 @@ static uint64_t trans_key(uint32_t parent, uint32_t name)
     return ((uint64_t)parent << 32 | name) + 1;
 }
 
-static uint32_t trans_slot(uint64_t key, uint32_t cap)
+static uint32_t trans_slot(const rs__attrs *a, uint64_t key, uint32_t cap)
 {
-    return (uint32_t)(rs__hash(&key, sizeof key) & (cap - 1));
+    return (uint32_t)(rs__hash(seed_of(a), &key, sizeof key) & (cap - 1));
 }
 
 static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)
@@ -231,7 +241,7 @@ static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)
     }
     uint64_t key = trans_key(parent, name);
     uint32_t mask = a->trans_cap - 1;
-    for (uint32_t i = trans_slot(key, a->trans_cap); a->trans[i].key != 0;
+    for (uint32_t i = trans_slot(a, key, a->trans_cap); a->trans[i].key != 0;
          i = (i + 1) & mask) {
         if (a->trans[i].key == key) {
             return a->trans[i].child;
@@ -243,7 +253,7 @@ static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)
 static void trans_put(rs__attrs *a, uint64_t key, uint32_t child)
 {
     uint32_t mask = a->trans_cap - 1;
-    uint32_t i = trans_slot(key, a->trans_cap);
+    uint32_t i = trans_slot(a, key, a->trans_cap);
     while (a->trans[i].key != 0) {
         i = (i + 1) & mask;
     }

@@ -2,7 +2,7 @@
  * index.c: key and unique indexes.
  *
  * Extendible hashing over small open-addressing segments.  The top `depth`
- * bits of a key's 64-bit hash (XXH3) pick a directory entry, which holds a
+ * bits of a key's 64-bit hash pick a directory entry, which holds a
  * segment pointer and the segment's size; a segment is an array of groups
  * of 16 32-bit entries (64 bytes, one cache line, 64-byte aligned):
  *
@@ -29,7 +29,36 @@
  * the sizes per segment keeps segments, which fill at one pace, from all
  * growing at one moment: the load holds near 0.71 at every size instead of
  * swinging between 0.44 and 0.875 with the store's size.  The longest pause
- * is one segment's rehash, at most 4096 keys, whatever the index's size.
+ * is one segment's rehash, at most 4096 keys, whatever the index's size
+ * (unless keys share hash bits: below).
+ *
+ * Seed: the hash is XXH3 with a 64-bit seed drawn at random for each store
+ * when it opens (rs__hash_seed_new(): getrandom), the same for all its
+ * indexes and its attribute name and shape tables (attrs.c).  Keys are
+ * chosen by users (player names); with a fixed hash, names whose hashes
+ * share their top bits could be found offline and would all land in one
+ * segment, which would split on each shared bit, doubling the directory
+ * each time for nothing.  With a seed nobody outside the process knows,
+ * no input can be prepared to collide: any set of distinct keys is spread
+ * as random keys are.  Nothing written to a file depends on the seed
+ * (snapshots and journals hold keys, never their hashes or index order),
+ * so a store reopened under a new seed reads the same files.
+ *
+ * Bound: growth stays bounded even for keys chosen with the hash known (a
+ * leaked seed, or test builds, which can fix it: RS_TEST_HASH_SEED).  A
+ * full segment splits only if each half gets at least 1/8 of its keys, and
+ * the directory doubles only if it then has at most 8 entries a segment
+ * (split_pays()); otherwise the segment grows past its largest size (the
+ * same load, a longer pause: a rehash of that segment's keys).  So the
+ * directory never holds more than 8 entries (128 bytes) for each segment
+ * the index has had at most, and every segment a split makes starts with
+ * at least 1/8 of a full segment's keys (224 of at least 1,792), so with
+ * no removals there is at most one segment for every 224 keys and the
+ * directory takes at most 0.6 bytes a key, against 5.6 for the segments
+ * (random keys: 0.016 at a million).  The price, only for keys that share
+ * hash bits: a segment that cannot split usefully holds all of them, and
+ * its growth pauses grow with it; and keys chosen to share their low bits
+ * too (one home group) would make long probes.  Both need the seed.
  *
  * Cost: 4 bytes a bucket, about 5.6 bytes a key at load 0.71, plus 32 bytes
  * a segment (one per ~2,900 keys).  Each key moves about three times over
@@ -45,6 +74,12 @@
  * undoes a prepare.
  */
 #include "index.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -66,7 +101,19 @@
 #define SEG_MAX_GROUPS 256 /* 4096 entries: the longest rehash */
 #endif
 #define MAX_DEPTH 24 /* past this a segment only grows: 2^24 pointers */
+/* A split must give each half at least 1/SPLIT_SHARE of the keys.  Random
+ * hashes split a full segment near 1/2; a half of under 1/8 of its 1,792
+ * or more keys has a chance of about 1e-246 (of 28 keys in test builds,
+ * 3e-5, and the segment then only grows). */
+#define SPLIT_SHARE 8
+/* The directory doubles only while it keeps at most DIR_PER_SEG entries a
+ * segment.  Random hashes leave 1 to 2 (3.5 at most in test builds, whose
+ * segments are tiny), so only keys that share hash bits meet the limit. */
+#define DIR_PER_SEG RS__DIR_PER_SEG
 #define BATCH 64
+/* Entries of the moving-keys list kept between growths: room for any
+ * segment up to its largest size, merges included. */
+#define LIST_KEEP ((size_t)2 * SEG_MAX_GROUPS * GROUP)
 
 struct rs__seg {
     uint32_t n_groups, n, n_tomb, local; /* local depth */
@@ -75,9 +122,44 @@ struct rs__seg {
     uint32_t pad;
 };
 
-uint64_t rs__hash(const void *key, size_t len)
+uint64_t rs__hash(uint64_t seed, const void *key, size_t len)
 {
-    return XXH3_64bits(key, len);
+    return XXH3_64bits_withSeed(key, len, seed);
+}
+
+uint64_t rs__hash_seed_new(void)
+{
+#ifdef RS_TEST_SMALL
+    /* Test builds only: RS_TEST_HASH_SEED=S fixes every store's seed, so a
+     * failure that depends on where keys fall can be replayed. */
+    const char *fixed = getenv("RS_TEST_HASH_SEED");
+    if (fixed != NULL && *fixed != '\0') {
+        return strtoull(fixed, NULL, 0);
+    }
+#endif
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t)sizeof v) {
+        return v;
+    }
+    /* No getrandom (an old kernel, a seccomp filter) or no entropy yet
+     * (early boot): /dev/urandom, then the clock, the process id and where
+     * the stack and this code were placed (ASLR), which is weaker but still
+     * not known in advance to whoever chooses the keys. */
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, &v, sizeof v);
+        close(fd);
+        if (n == (ssize_t)sizeof v) {
+            return v;
+        }
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    static const char here;
+    uint64_t mix[5] = {(uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec,
+                       (uint64_t)getpid(), (uint64_t)(uintptr_t)&v,
+                       (uint64_t)(uintptr_t)&here};
+    return XXH3_64bits(mix, sizeof mix);
 }
 
 static inline uint32_t fp_of(uint64_t h)
@@ -376,6 +458,25 @@ static void gather(const rs__index *ix, const rs__seg *s, rs__moved *list,
     }
 }
 
+/* Whether splitting s, whose n keys send n_hi to the upper half, pays.
+ * Not if one half would get less than 1/SPLIT_SHARE of the keys: the split
+ * would leave the keys where they were, beside a near-empty segment, and
+ * if s is at full depth it would double the directory for nothing; keys
+ * that share their hash bits, by chance or by choice, would repeat that at
+ * every bit they share.  Not if s is at full depth and the directory,
+ * doubled, would hold more than DIR_PER_SEG entries a segment.  s then
+ * grows past its largest size instead (a longer pause, the same load). */
+static bool split_pays(const rs__index *ix, const rs__seg *s, size_t n,
+                       size_t n_hi)
+{
+    size_t fewer = n_hi < n - n_hi ? n_hi : n - n_hi;
+    if (s->local >= MAX_DEPTH || fewer * SPLIT_SHARE < n) {
+        return false;
+    }
+    return s->local < ix->depth ||
+           ((size_t)2 << ix->depth) <= DIR_PER_SEG * ((size_t)ix->n_segs + 1);
+}
+
 rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
 {
     RS_ASSERT(ix->grow_old == NULL);
@@ -389,8 +490,7 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
      * would win too little room for the rehash it costs. */
     size_t cap = (size_t)s->n_groups * GROUP;
     bool purge = ((size_t)s->n + 1) * 16 <= cap * 13;
-    bool split = !purge && s->n_groups >= s->max_groups &&
-                 s->local < MAX_DEPTH;
+    bool split = !purge && s->n_groups >= s->max_groups; /* if useful */
     rs__seg *buddy = NULL;
     if (purge && s->local > 0) {
         /* Churn moved keys elsewhere: merge with the buddy segment (the
@@ -434,6 +534,14 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         gather(ix, buddy, ix->grow_list, &got);
     }
     RS_ASSERT(got == n_list);
+    size_t n_hi = 0;
+    if (split) {
+        uint32_t bit = 63u - s->local;
+        for (size_t i = 0; i < n_list; i++) {
+            n_hi += (ix->grow_list[i].hash >> bit) & 1;
+        }
+        split = split_pays(ix, s, n_list, n_hi);
+    }
     if (buddy) {
         uint32_t most = s->max_groups < buddy->max_groups ? s->max_groups
                                                           : buddy->max_groups;
@@ -442,18 +550,20 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         ix->grow_buddy = buddy;
     } else if (!split) {
         uint32_t ng = groups_for((size_t)s->n + 1, hash);
+        uint32_t most = s->max_groups;
         if (purge && ng > s->n_groups) {
             ng = s->n_groups;
-        } else if (!purge && ng > s->max_groups) {
-            ng = s->max_groups; /* the next growth splits it */
+        } else if (!purge && ng > most) {
+            if (s->n_groups < most) {
+                ng = most; /* the next growth splits it */
+            } else {
+                /* A split that would not pay (split_pays()): grow past
+                 * the largest size instead, and ask again next time. */
+                most = ng;
+            }
         }
-        ix->grow_a = seg_new(st, ng, s->local, s->max_groups);
+        ix->grow_a = seg_new(st, ng, s->local, most);
     } else {
-        uint32_t bit = 63u - s->local;
-        size_t n_hi = 0;
-        for (size_t i = 0; i < n_list; i++) {
-            n_hi += (ix->grow_list[i].hash >> bit) & 1;
-        }
         ix->grow_a = seg_new(st, groups_for(n_list - n_hi + 1, hash),
                              s->local + 1,
                              max_groups_for(hash, n_list - n_hi));
@@ -559,6 +669,15 @@ static void grow(rs_store *st, rs__index *ix)
     seg_free(st, old);
     ix->grow_a = ix->grow_b = NULL; /* now owned by the directory */
     ix->list_grew = false;          /* the list keeps its size */
+    if (ix->list_cap > LIST_KEEP) {
+        /* Only a segment grown past its largest size (keys that share
+         * hash bits) gathers more: give that back rather than keep 16
+         * bytes a key of it.  A shrink cannot fail. */
+        ix->list = rs__realloc(st, RS_MEM_INDEXES, ix->list,
+                               ix->list_cap * sizeof *ix->list,
+                               LIST_KEEP * sizeof *ix->list);
+        ix->list_cap = LIST_KEEP;
+    }
     rs__index_cancel(st, ix);       /* clears the rest */
 }
 
@@ -613,6 +732,27 @@ void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
     RS_ASSERT(0 && "index entry to delete not found");
 }
 
+size_t rs__index_probe_groups(const rs__index *ix)
+{
+    size_t n_dir = (size_t)1 << ix->depth, total = 0;
+    for (size_t i = 0; i < n_dir;) {
+        const rs__seg *s = ix->dir[i].s;
+        i += (size_t)1 << (ix->depth - s->local);
+        uint32_t cap = s->n_groups * GROUP;
+        for (uint32_t b = 0; b < cap; b++) {
+            if (!is_entry(s->e[b])) {
+                continue;
+            }
+            uint32_t slot = (s->e[b] & SLOT_MASK) - 1;
+            uint64_t h;
+            ix->hash_slots(ix->ctx, &slot, 1, &h);
+            uint32_t home = home_of(h, s->n_groups), g = b / GROUP;
+            total += (g + s->n_groups - home) % s->n_groups + 1;
+        }
+    }
+    return total;
+}
+
 rs_status rs__index_check(const rs__index *ix)
 {
     size_t n_dir = (size_t)1 << ix->depth, total = 0, n_segs = 0;
@@ -647,7 +787,8 @@ rs_status rs__index_check(const rs__index *ix)
             size_t klen;
             uint8_t tmp[RS_KEY_TMP];
             ix->key_of(ix->ctx, slot, &k, &klen, tmp);
-            uint64_t h = rs__hash(k, klen);
+            uint64_t h;
+            ix->hash_slots(ix->ctx, &slot, 1, &h);
             if (fp_of(h) != e >> SLOT_BITS || dir_of(ix->depth, h) / run !=
                                                     i / run ||
                 rs__index_find(ix, h, k, klen) != slot) {

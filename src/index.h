@@ -30,6 +30,10 @@ typedef bool (*rs__key_eq_fn)(const void *ctx, uint32_t slot,
 
 typedef struct rs__seg rs__seg;
 
+/* The directory doubles only while it keeps at most this many entries a
+ * segment (index.c, "Bound"). */
+#define RS__DIR_PER_SEG 8
+
 /* A key on the move during growth: its hash and its slot. */
 typedef struct rs__moved {
     uint64_t hash;
@@ -68,7 +72,14 @@ typedef struct rs__index {
     size_t grow_pause_entries; /* entries moved by the largest growth */
 } rs__index;
 
-uint64_t rs__hash(const void *key, size_t len);
+/* The 64-bit hash of a key under a store's seed (XXH3 with a seed): every
+ * index of the store and its attribute tables hash through it. */
+uint64_t rs__hash(uint64_t seed, const void *key, size_t len);
+
+/* A new store's seed: random (getrandom, else /dev/urandom, else the clock
+ * and addresses), so the hashes of keys cannot be known before the store
+ * exists.  Test builds take RS_TEST_HASH_SEED from the environment. */
+uint64_t rs__hash_seed_new(void);
 
 /* Whether the segment of hash has a free bucket, so rs__index_insert()
  * could place it without a prepare (a group's rollback, which must not
@@ -104,6 +115,10 @@ void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot);
 
 /* Bytes held (segments and directory). */
 size_t rs__index_bytes(const rs__index *ix);
+
+/* The groups a lookup of every key, one each, reads (a key found in its
+ * home group reads 1): the index's probe cost, for tests.  O(n). */
+size_t rs__index_probe_groups(const rs__index *ix);
 
 /* Walk: every entry findable by its own key, counts right.  O(n). */
 rs_status rs__index_check(const rs__index *ix);

@@ -69,6 +69,7 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
         return RS_ENOMEM;
     }
     *st = boot;
+    st->hash_seed = rs__hash_seed_new();
     rs__strs_init(&st->strs);
     rs__attrs_init(&st->attrs);
     *out = st;
@@ -220,7 +221,7 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
             size_t len;
             uint8_t tmp[RS_KEY_TMP];
             key_bytes(&v, &k, &len, tmp);
-            hashes[i] = rs__hash(k, len);
+            hashes[i] = rs__hash(c->st->hash_seed, k, len);
         }
         return;
     }
@@ -236,7 +237,7 @@ static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
         size_t len;
         char buf[RS_KEY_TMP];
         rs__cell_get(&c->st->strs, cells[i], fd->width, buf, &k, &len);
-        hashes[i] = rs__hash(k, len);
+        hashes[i] = rs__hash(c->st->hash_seed, k, len);
     }
 }
 
@@ -614,13 +615,13 @@ static void drop_string(rs_class *c, const uint8_t *row, rs_field f)
     rs__strs_release(&c->st->strs, ref, len);
 }
 
-static uint64_t value_hash(const rs_value *v)
+static uint64_t value_hash(const rs_class *c, const rs_value *v)
 {
     const uint8_t *k;
     size_t len;
     uint8_t tmp[RS_KEY_TMP];
     key_bytes(v, &k, &len, tmp);
-    return rs__hash(k, len);
+    return rs__hash(c->st->hash_seed, k, len);
 }
 
 static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
@@ -823,7 +824,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     /* 2. Uniqueness.  Hash every indexed value and ask for the groups
      * first, so the indexes' cache misses overlap. */
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
-        c->hashes[i] = value_hash(&c->vals[sch->indexed[i]]);
+        c->hashes[i] = value_hash(c, &c->vals[sch->indexed[i]]);
         rs__index_prefetch(&c->ix[i], c->hashes[i]);
     }
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
@@ -961,7 +962,7 @@ void rs__remove_slot(rs_store *st, rs_class *c, uint32_t slot)
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
         char buf[RS_KEY_TMP];
         rs_value v = rs__row_value(c, row, c->sch.indexed[i], buf);
-        rs__index_delete(&c->ix[i], value_hash(&v), slot);
+        rs__index_delete(&c->ix[i], value_hash(c, &v), slot);
     }
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (c->sch.fields[f].type == RS_STR) {
@@ -1262,7 +1263,7 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
     uint8_t *row = rs__row(c, slot);
     uint64_t new_hash = 0;
     if (fd->ix >= 0) {
-        new_hash = value_hash(&v);
+        new_hash = value_hash(c, &v);
         uint32_t other = index_find_value(c, fd->ix, new_hash, &v);
         if (other == slot) {
             return RS_OK; /* the same value: nothing to do */
@@ -1287,7 +1288,7 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
     if (rc == RS_OK && fd->ix >= 0) {
         char buf[RS_KEY_TMP];
         rs_value old = rs__row_value(c, row, f, buf);
-        old_hash = value_hash(&old);
+        old_hash = value_hash(c, &old);
         rs__index_delete(&c->ix[fd->ix], old_hash, slot);
         unindexed = true;
         rc = ix_prepare(st, &c->ix[fd->ix], new_hash);
@@ -1367,7 +1368,7 @@ static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
             return rc;
         }
     }
-    uint32_t slot = index_find_value(c, fd->ix, value_hash(&v), &v);
+    uint32_t slot = index_find_value(c, fd->ix, value_hash(c, &v), &v);
     if (slot == UINT32_MAX) {
         char text[96];
         rs__fmt_value(text, sizeof text, &v);
@@ -1396,7 +1397,8 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
          * found). */
         const char *key = val->v.s.ptr;
         size_t len = val->v.s.len;
-        slot = rs__index_find(&c->ix[fd->ix], rs__hash(key, len), key, len);
+        slot = rs__index_find(&c->ix[fd->ix],
+                              rs__hash(st->hash_seed, key, len), key, len);
         if (RS_LIKELY(slot != UINT32_MAX)) {
             *out = rs__handle(c, slot);
             return RS_OK;
@@ -1450,7 +1452,7 @@ rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
                 ok[i] = rs__coerce(st, &c->sch, f, in, &v[i]) == RS_OK;
             }
             if (ok[i]) {
-                hash[i] = value_hash(&v[i]);
+                hash[i] = value_hash(c, &v[i]);
                 rs__index_prefetch(ix, hash[i]);
             }
         }
@@ -1497,7 +1499,7 @@ rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
     const rs__field *fd = &c->sch.fields[c->sch.key];
     if (fd->type == RS_STR) {
         /* The fast path: no coercion, the key's bytes are the probe. */
-        uint64_t hash = rs__hash(key, len);
+        uint64_t hash = rs__hash(st->hash_seed, key, len);
         uint32_t slot = rs__index_find(&c->ix[0], hash, key, len);
         if (slot == UINT32_MAX) {
             return rs__err(st, RS_ENOTFOUND, "%s: no record with key '%.*s'",
@@ -1982,8 +1984,9 @@ static rs_status class_check(const rs_class *c)
                 size_t len;
                 uint8_t tmp[RS_KEY_TMP];
                 key_bytes(&v, &k, &len, tmp);
-                if (rs__index_find(&c->ix[i], rs__hash(k, len), k, len) !=
-                    s) {
+                if (rs__index_find(&c->ix[i],
+                                   rs__hash(c->st->hash_seed, k, len), k,
+                                   len) != s) {
                     return RS_ECORRUPT;
                 }
             }

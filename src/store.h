@@ -57,6 +57,7 @@ struct rs_store {
     rs_scan *scans; /* open scans, closed with the store */
     rs__strs strs;
     rs__attrs attrs;
+    uint64_t hash_seed; /* every index and attrs table hashes with it */
     char ring[RS_RING][RS_KEY_TMP]; /* packed strings handed to callers */
     unsigned ring_next;
     char err[512];

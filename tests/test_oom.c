@@ -926,7 +926,7 @@ static prec steered_rec(rs__seg *seg, uint32_t g)
         prec r = make_rec(next_steered++, 0);
         snprintf(r.uid, sizeof r.uid, "T%ld", next_steered);
         snprintf(r.name, sizeof r.name, "T%ld", next_steered);
-        uint64_t h = rs__hash(r.uid, strlen(r.uid));
+        uint64_t h = rs__hash(st->hash_seed, r.uid, strlen(r.uid));
         const rs__dirent *d = &ix->dir[dir_pos(ix, h)];
         if (d->s == seg && home_group(h, d->n_groups) == g) {
             return r;
