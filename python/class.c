@@ -1,0 +1,1417 @@
+/*
+ * class.c: roster.RecordType, the metaclass of declared classes, and the
+ * class-level API.
+ *
+ * A declared class is an ordinary heap type made by type.__new__ (so it
+ * has a __module__, a __qualname__, methods from its body), derived from
+ * roster.Record alone, with metatype RecordType, whose instances are a
+ * ClassObject: the heap type plus its store, its rs_class and one
+ * FieldInfo a field.  Then:
+ *
+ *   - each declared field gets a data descriptor (a FieldObject) in the
+ *     class dict, so p.level is one dict probe in the type cache and one
+ *     typed library read, as a __slots__ member is;
+ *   - a dynamic class gets __weakref__ (from __slots__ = ('__weakref__',))
+ *     and a __dict__ getset; a class that is not dynamic gets
+ *     __slots__ = (its field names) as a plain class attribute, which
+ *     reserves nothing in the proxy;
+ *   - Py_TPFLAGS_HAVE_GC is cleared on the new type: a proxy holds its
+ *     class and a handle, never a container, so it cannot be part of a
+ *     cycle, and without the GC header and tracking a proxy is 32 bytes
+ *     and sys.getsizeof() reports exactly what __sizeof__ says (the
+ *     record's deep size).  roster.Record's tp_dealloc clears weakrefs
+ *     itself, since subtype_dealloc's non-GC path does not.
+ *
+ * Classes cannot be subclassed further (a proxy's class is the class of
+ * its record).
+ */
+#include "roster_py.h"
+
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Field descriptors                                                         */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *field_descr_get(PyObject *self, PyObject *obj,
+                                 PyObject *type)
+{
+    (void)type;
+    FieldObject *d = (FieldObject *)self;
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    if (!PyObject_TypeCheck(obj, (PyTypeObject *)d->owner)) {
+        PyErr_Format(PyExc_TypeError,
+                     "descriptor '%U' for '%s' objects doesn't apply to a "
+                     "'%.100s' object",
+                     d->owner->fields[d->index].name,
+                     ((PyTypeObject *)d->owner)->tp_name,
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    return rs_py_record_get((RecordObject *)obj, d);
+}
+
+static int field_descr_set(PyObject *self, PyObject *obj, PyObject *value)
+{
+    FieldObject *d = (FieldObject *)self;
+    if (!PyObject_TypeCheck(obj, (PyTypeObject *)d->owner)) {
+        PyErr_Format(PyExc_TypeError,
+                     "descriptor '%U' for '%s' objects doesn't apply to a "
+                     "'%.100s' object",
+                     d->owner->fields[d->index].name,
+                     ((PyTypeObject *)d->owner)->tp_name,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return rs_py_record_set((RecordObject *)obj, d, value);
+}
+
+typedef struct CondObject {
+    PyObject_HEAD
+    ClassObject *owner;
+    rs_field f;
+    rs_op op;
+    PyObject *name;
+    PyObject *value;
+} CondObject;
+
+static PyObject *cond_make(ClassObject *owner, rs_field f, PyObject *name,
+                           rs_op op, PyObject *value)
+{
+    PyTypeObject *tp = owner->store->state->cond_type;
+    CondObject *c = (CondObject *)tp->tp_alloc(tp, 0);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->owner = (ClassObject *)Py_NewRef(owner);
+    c->f = f;
+    c->op = op;
+    c->name = Py_NewRef(name);
+    c->value = Py_NewRef(value);
+    return (PyObject *)c;
+}
+
+static PyObject *field_richcompare(PyObject *a, PyObject *b, int op)
+{
+    static const rs_op ops[] = {
+        [Py_LT] = RS_LT, [Py_LE] = RS_LE, [Py_EQ] = RS_EQ,
+        [Py_NE] = RS_NE, [Py_GT] = RS_GT, [Py_GE] = RS_GE,
+    };
+    FieldObject *d = (FieldObject *)a;
+    FieldInfo *fi = &d->owner->fields[d->index];
+    return cond_make(d->owner, fi->f, fi->name, ops[op], b);
+}
+
+static PyObject *field_startswith(PyObject *self, PyObject *prefix)
+{
+    FieldObject *d = (FieldObject *)self;
+    FieldInfo *fi = &d->owner->fields[d->index];
+    return cond_make(d->owner, fi->f, fi->name, RS_PREFIX, prefix);
+}
+
+static PyObject *field_repr(PyObject *self)
+{
+    FieldObject *d = (FieldObject *)self;
+    FieldInfo *fi = &d->owner->fields[d->index];
+    return PyUnicode_FromFormat("<roster field %s.%U: %s%s%s>",
+                                ((PyTypeObject *)d->owner)->tp_name, fi->name,
+                                rs_type_name(fi->type),
+                                fi->flags & RS_FIELD_KEY ? " key" : "",
+                                fi->flags & RS_FIELD_UNIQUE ? " unique" : "");
+}
+
+static Py_hash_t field_hash(PyObject *self)
+{
+    return _Py_HashPointer(self);
+}
+
+static int field_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((FieldObject *)self)->owner);
+    return 0;
+}
+
+static int field_clear(PyObject *self)
+{
+    (void)self;
+    /* The owner is kept: a descriptor reaches its class's fields. */
+    return 0;
+}
+
+static void field_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(((FieldObject *)self)->owner);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyObject *field_get_name(PyObject *self, void *closure)
+{
+    (void)closure;
+    FieldObject *d = (FieldObject *)self;
+    return Py_NewRef(d->owner->fields[d->index].name);
+}
+
+static PyMethodDef field_methods[] = {
+    {"startswith", field_startswith, METH_O,
+     "startswith(prefix) -> condition for where(): the string field starts "
+     "with prefix"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef field_getset[] = {
+    {"__name__", field_get_name, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot field_slots[] = {
+    {Py_tp_doc, "A declared field: reads and writes the record's value; on "
+                "the class, Player.level >= 50 is a condition for where()."},
+    {Py_tp_descr_get, field_descr_get},
+    {Py_tp_descr_set, field_descr_set},
+    {Py_tp_richcompare, field_richcompare},
+    {Py_tp_hash, field_hash},
+    {Py_tp_repr, field_repr},
+    {Py_tp_methods, field_methods},
+    {Py_tp_getset, field_getset},
+    {Py_tp_traverse, field_traverse},
+    {Py_tp_clear, field_clear},
+    {Py_tp_dealloc, field_dealloc},
+    {0, NULL},
+};
+
+PyType_Spec rs_py_field_spec = {
+    .name = "roster.Field",
+    .basicsize = sizeof(FieldObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = field_slots,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Conditions                                                                */
+/* ------------------------------------------------------------------------ */
+
+static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=",
+                                       "startswith"};
+
+static PyObject *cond_repr(PyObject *self)
+{
+    CondObject *c = (CondObject *)self;
+    return PyUnicode_FromFormat("<roster condition %s.%U %s %R>",
+                                ((PyTypeObject *)c->owner)->tp_name, c->name,
+                                op_names[c->op], c->value);
+}
+
+static int cond_bool(PyObject *self)
+{
+    (void)self;
+    PyErr_SetString(PyExc_TypeError,
+                    "a roster condition has no truth value: pass it to "
+                    "where(); combine conditions as where(a, b)");
+    return -1;
+}
+
+static void cond_dealloc(PyObject *self)
+{
+    CondObject *c = (CondObject *)self;
+    PyTypeObject *tp = Py_TYPE(self);
+    Py_XDECREF(c->owner);
+    Py_XDECREF(c->name);
+    Py_XDECREF(c->value);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot cond_slots[] = {
+    {Py_tp_doc, "A condition of a scan: Player.level >= 50."},
+    {Py_tp_repr, cond_repr},
+    {Py_nb_bool, cond_bool},
+    {Py_tp_dealloc, cond_dealloc},
+    {0, NULL},
+};
+
+PyType_Spec rs_py_cond_spec = {
+    .name = "roster.Condition",
+    .basicsize = sizeof(CondObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = cond_slots,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Queries and scans                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Player.where(...): conditions kept as Python objects and compiled into
+ * rs_cond each time the query runs (the library copies what it keeps). */
+typedef struct QueryObject {
+    PyObject_HEAD
+    ClassObject *owner;
+    PyObject *conds; /* tuple of CondObject */
+    int never;       /* names an attribute no record has: matches none */
+} QueryObject;
+
+typedef struct ScanObject {
+    PyObject_HEAD
+    ClassObject *owner;
+    rs_scan *sc; /* NULL once done */
+} ScanObject;
+
+/* rs_cond for every condition of q into *out (PyMem, the caller frees).
+ * String operands borrow from q's objects. */
+static int query_conds(QueryObject *q, rs_cond **out, size_t *n)
+{
+    Py_ssize_t k = PyTuple_GET_SIZE(q->conds);
+    rs_cond *cs = PyMem_Calloc((size_t)k + 1, sizeof *cs);
+    if (cs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        CondObject *c = (CondObject *)PyTuple_GET_ITEM(q->conds, i);
+        const char *fname = PyUnicode_AsUTF8(c->name);
+        if (fname == NULL ||
+            rs_py_to_value(c->value, ((PyTypeObject *)q->owner)->tp_name,
+                           fname, &cs[i].val) < 0) {
+            PyMem_Free(cs);
+            return -1;
+        }
+        cs[i].field = c->f;
+        cs[i].op = c->op;
+    }
+    *out = cs;
+    *n = (size_t)k;
+    return 0;
+}
+
+static PyObject *scan_open(ClassObject *c, QueryObject *q)
+{
+    PyTypeObject *tp = c->store->state->scan_type;
+    ScanObject *it = (ScanObject *)tp->tp_alloc(tp, 0);
+    if (it == NULL) {
+        return NULL;
+    }
+    it->owner = (ClassObject *)Py_NewRef(c);
+    if (q != NULL && q->never) {
+        return (PyObject *)it;
+    }
+    rs_cond *cs = NULL;
+    size_t n = 0;
+    if (q != NULL && query_conds(q, &cs, &n) < 0) {
+        Py_DECREF(it);
+        return NULL;
+    }
+    rs_status rc = rs_scan_open(c->store->st, c->cls, cs, n, &it->sc);
+    PyMem_Free(cs);
+    if (rc != RS_OK) {
+        it->sc = NULL;
+        Py_DECREF(it);
+        return rs_py_raise(c->store, rc);
+    }
+    return (PyObject *)it;
+}
+
+/* Next matching record.  rs_scan_next() keeps the library's guarantee
+ * under writes between two calls: every record present and matching from
+ * start to end is returned once; every record returned is live and
+ * matches when it is returned. */
+static PyObject *scan_next(PyObject *self)
+{
+    ScanObject *it = (ScanObject *)self;
+    if (it->sc == NULL) {
+        return NULL;
+    }
+    rs_handle h;
+    rs_status rc = rs_scan_next(it->sc, &h);
+    if (rc == RS_OK) {
+        return rs_py_proxy(it->owner, h);
+    }
+    rs_scan_close(it->sc);
+    it->sc = NULL;
+    if (rc == RS_DONE) {
+        return NULL;
+    }
+    return rs_py_raise(it->owner->store, rc);
+}
+
+static void scan_dealloc(PyObject *self)
+{
+    ScanObject *it = (ScanObject *)self;
+    PyTypeObject *tp = Py_TYPE(self);
+    rs_scan_close(it->sc);
+    Py_XDECREF(it->owner);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot scan_slots[] = {
+    {Py_tp_doc, "An iterator over the records of a class or a query."},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, scan_next},
+    {Py_tp_dealloc, scan_dealloc},
+    {0, NULL},
+};
+
+PyType_Spec rs_py_scan_spec = {
+    .name = "roster.Scan",
+    .basicsize = sizeof(ScanObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = scan_slots,
+};
+
+static PyObject *query_iter(PyObject *self)
+{
+    QueryObject *q = (QueryObject *)self;
+    return scan_open(q->owner, q);
+}
+
+/* count(): the matches, by rs_scan_batch() in steps of 64K slots; no
+ * proxy is made. */
+static PyObject *query_count(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    QueryObject *q = (QueryObject *)self;
+    if (q->never) {
+        return PyLong_FromLong(0);
+    }
+    rs_cond *cs;
+    size_t n;
+    if (query_conds(q, &cs, &n) < 0) {
+        return NULL;
+    }
+    rs_handle out[1024];
+    uint64_t cursor = 0;
+    size_t total = 0;
+    for (;;) {
+        size_t got;
+        uint64_t next;
+        rs_status rc = rs_scan_batch(q->owner->store->st, q->owner->cls, cs, n,
+                                     cursor, 1u << 16, out, 1024, &got, &next);
+        if (rc != RS_OK) {
+            PyMem_Free(cs);
+            return rs_py_raise(q->owner->store, rc);
+        }
+        total += got;
+        if (next == 0) {
+            break;
+        }
+        cursor = next;
+    }
+    PyMem_Free(cs);
+    return PyLong_FromSize_t(total);
+}
+
+static PyObject *query_first(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    PyObject *it = query_iter(self);
+    if (it == NULL) {
+        return NULL;
+    }
+    PyObject *r = scan_next(it);
+    Py_DECREF(it);
+    if (r == NULL && !PyErr_Occurred()) {
+        Py_RETURN_NONE;
+    }
+    return r;
+}
+
+static PyObject *query_repr(PyObject *self)
+{
+    QueryObject *q = (QueryObject *)self;
+    return PyUnicode_FromFormat("<roster query %s.where%R>",
+                                ((PyTypeObject *)q->owner)->tp_name, q->conds);
+}
+
+static void query_dealloc(PyObject *self)
+{
+    QueryObject *q = (QueryObject *)self;
+    PyTypeObject *tp = Py_TYPE(self);
+    Py_XDECREF(q->owner);
+    Py_XDECREF(q->conds);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef query_methods[] = {
+    {"count", query_count, METH_NOARGS,
+     "count() -> int: the matching records, counted in C"},
+    {"first", query_first, METH_NOARGS,
+     "first() -> record or None: the first match in slot order"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot query_slots[] = {
+    {Py_tp_doc, "Player.where(...): iterate it for the matching records, "
+                "or count() them."},
+    {Py_tp_iter, query_iter},
+    {Py_tp_methods, query_methods},
+    {Py_tp_repr, query_repr},
+    {Py_tp_dealloc, query_dealloc},
+    {0, NULL},
+};
+
+PyType_Spec rs_py_query_spec = {
+    .name = "roster.Query",
+    .basicsize = sizeof(QueryObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = query_slots,
+};
+
+/* ------------------------------------------------------------------------ */
+/* The class-level API                                                       */
+/* ------------------------------------------------------------------------ */
+
+static int declared(ClassObject *c)
+{
+    if (c->cls == NULL) {
+        PyErr_SetString(PyExc_TypeError,
+                        "roster.Record is the base of declared classes: "
+                        "class Player(roster.Record, store=st): ...");
+        return 0;
+    }
+    return 1;
+}
+
+/* The record whose field f holds key: 1 and *h, 0 if none, -1 on error. */
+static int find_one(ClassObject *c, rs_field f, PyObject *key, rs_handle *h)
+{
+    rs_field_def def;
+    if (rs_class_field_def(c->cls, f, &def) != RS_OK) {
+        PyErr_SetString(PyExc_SystemError, "roster: bad field");
+        return -1;
+    }
+    rs_value v;
+    if (rs_py_to_value(key, ((PyTypeObject *)c)->tp_name, def.name, &v) < 0) {
+        return -1;
+    }
+    rs_status rc = rs_find(c->store->st, c->cls, f, &v, h);
+    if (rc == RS_OK) {
+        return 1;
+    }
+    if (rc == RS_ENOTFOUND) {
+        return 0;
+    }
+    rs_py_raise(c->store, rc);
+    return -1;
+}
+
+static PyObject *meta_subscript(PyObject *self, PyObject *key)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    rs_handle h;
+    int r = find_one(c, c->key, key, &h);
+    if (r == 0) {
+        PyErr_SetObject(PyExc_KeyError, key);
+    }
+    return r > 0 ? rs_py_proxy(c, h) : NULL;
+}
+
+static int meta_ass_subscript(PyObject *self, PyObject *key, PyObject *v)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return -1;
+    }
+    if (v != NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "'%s' records are inserted by calling the class: "
+                     "%s(...)",
+                     ((PyTypeObject *)c)->tp_name,
+                     ((PyTypeObject *)c)->tp_name);
+        return -1;
+    }
+    rs_handle h;
+    int r = find_one(c, c->key, key, &h);
+    if (r == 0) {
+        PyErr_SetObject(PyExc_KeyError, key);
+    }
+    if (r <= 0) {
+        return -1;
+    }
+    rs_status rc = rs_remove(c->store->st, h);
+    if (rc != RS_OK) {
+        rs_py_raise(c->store, rc);
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t meta_length(PyObject *self)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return -1;
+    }
+    return (Py_ssize_t)rs_count(c->cls);
+}
+
+/* `x in Player`: a proxy of this class that is live, or a key present. */
+static int meta_contains(PyObject *self, PyObject *x)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return -1;
+    }
+    if (Py_TYPE(x) == (PyTypeObject *)c) {
+        return rs_check(c->store->st, ((RecordObject *)x)->h) == RS_OK;
+    }
+    rs_handle h;
+    int r = find_one(c, c->key, x, &h);
+    if (r < 0 && (PyErr_ExceptionMatches(PyExc_TypeError) ||
+                  PyErr_ExceptionMatches(PyExc_OverflowError))) {
+        PyErr_Clear();
+        return 0;
+    }
+    return r;
+}
+
+static PyObject *meta_iter(PyObject *self)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    return scan_open(c, NULL);
+}
+
+static PyObject *meta_get(PyObject *self, PyObject *const *args,
+                          Py_ssize_t nargs)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
+        return NULL;
+    }
+    rs_handle h;
+    int r = find_one(c, c->key, args[0], &h);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        return Py_NewRef(nargs > 1 ? args[1] : Py_None);
+    }
+    return rs_py_proxy(c, h);
+}
+
+/* The field called name (a str) of c: its number, or -1 with an error. */
+static rs_field field_named(ClassObject *c, PyObject *name)
+{
+    for (Py_ssize_t i = 0; i < c->n_fields; i++) {
+        if (c->fields[i].name == name) {
+            return c->fields[i].f;
+        }
+    }
+    for (Py_ssize_t i = 0; i < c->n_fields; i++) {
+        int eq = PyUnicode_Compare(c->fields[i].name, name);
+        if (eq == 0) {
+            return c->fields[i].f;
+        }
+        if (eq == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyErr_Format(PyExc_AttributeError, "'%s' has no field '%U'",
+                 ((PyTypeObject *)c)->tp_name, name);
+    return -1;
+}
+
+/* find(name='Tom') -> the record whose key or unique field holds the
+ * value, or None. */
+static PyObject *meta_find(PyObject *self, PyObject *args, PyObject *kw)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(args) != 0 || kw == NULL || PyDict_GET_SIZE(kw) != 1) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s.find() takes one keyword argument: a key or unique "
+                     "field and its value",
+                     ((PyTypeObject *)c)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *name, *value;
+    PyDict_Next(kw, &pos, &name, &value);
+    rs_field f = field_named(c, name);
+    if (f < 0) {
+        return NULL;
+    }
+    rs_handle h;
+    int r = find_one(c, f, value, &h);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        Py_RETURN_NONE;
+    }
+    return rs_py_proxy(c, h);
+}
+
+/* get_many(keys, field=None) -> [record or None, ...]: one rs_find_many()
+ * over the key (or the named unique field). */
+static PyObject *meta_get_many(PyObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"keys", "field", NULL};
+    ClassObject *c = (ClassObject *)self;
+    PyObject *keys, *fname = NULL;
+    if (!declared(c) ||
+        !PyArg_ParseTupleAndKeywords(args, kw, "O|U:get_many", kwlist, &keys,
+                                     &fname)) {
+        return NULL;
+    }
+    rs_field f = c->key;
+    if (fname != NULL && (f = field_named(c, fname)) < 0) {
+        return NULL;
+    }
+    rs_field_def def;
+    if (rs_class_field_def(c->cls, f, &def) != RS_OK) {
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(keys, "get_many() needs an iterable");
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    rs_value *vals = PyMem_Calloc((size_t)n + 1, sizeof *vals);
+    rs_handle *hs = PyMem_Calloc((size_t)n + 1, sizeof *hs);
+    PyObject *out = NULL;
+    if (vals == NULL || hs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (rs_py_to_value(PySequence_Fast_GET_ITEM(seq, i),
+                           ((PyTypeObject *)c)->tp_name, def.name,
+                           &vals[i]) < 0) {
+            goto done;
+        }
+    }
+    rs_status rc = rs_find_many(c->store->st, c->cls, f, vals, (size_t)n, hs,
+                                NULL);
+    if (rc != RS_OK) {
+        rs_py_raise(c->store, rc);
+        goto done;
+    }
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = hs[i] == RS_NULL_HANDLE ? Py_NewRef(Py_None)
+                                              : rs_py_proxy(c, hs[i]);
+        if (p == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, p);
+    }
+done:
+    PyMem_Free(vals);
+    PyMem_Free(hs);
+    Py_DECREF(seq);
+    return out;
+}
+
+/* insert_many(rows) -> int: each row a tuple (fields in order) or a dict;
+ * all or none, in one group (or in the group already open). */
+static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    PyObject *it = PyObject_GetIter(rows);
+    if (it == NULL) {
+        return NULL;
+    }
+    StoreObject *s = c->store;
+    int own = !s->in_group;
+    if (own) {
+        rs_status rc = rs_group_begin(s->st);
+        if (rc != RS_OK) {
+            Py_DECREF(it);
+            return rs_py_raise(s, rc);
+        }
+        s->in_group = 1;
+    }
+    Py_ssize_t n = 0;
+    PyObject *row;
+    while ((row = PyIter_Next(it)) != NULL) {
+        PyObject *p;
+        if (PyDict_Check(row)) {
+            PyObject *empty = PyTuple_New(0);
+            p = empty ? PyObject_Call(self, empty, row) : NULL;
+            Py_XDECREF(empty);
+        } else if (PyTuple_Check(row)) {
+            p = PyObject_Call(self, row, NULL);
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "insert_many(): a row is a tuple or a dict, not "
+                         "'%.100s'",
+                         Py_TYPE(row)->tp_name);
+            p = NULL;
+        }
+        Py_DECREF(row);
+        if (p == NULL) {
+            break;
+        }
+        Py_DECREF(p);
+        n++;
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        if (own) {
+            rs_group_abort(s->st);
+            s->in_group = 0;
+        }
+        return NULL;
+    }
+    if (own) {
+        s->in_group = 0;
+        rs_status rc = rs_group_commit(s->st);
+        if (rc != RS_OK) {
+            return rs_py_raise(s, rc);
+        }
+    }
+    return PyLong_FromSsize_t(n);
+}
+
+static const struct {
+    const char *suffix;
+    rs_op op;
+} op_suffixes[] = {
+    {"eq", RS_EQ}, {"ne", RS_NE}, {"lt", RS_LT},
+    {"le", RS_LE}, {"gt", RS_GT}, {"ge", RS_GE},
+    {"startswith", RS_PREFIX}, {"prefix", RS_PREFIX},
+};
+
+/* where(Player.level >= 50, stat=1, name__startswith='To') -> a query.
+ * Keyword names are field or attribute names, with __eq, __ne, __lt,
+ * __le, __gt, __ge, __startswith (or __prefix) for the operator. */
+static PyObject *meta_where(PyObject *self, PyObject *args, PyObject *kw)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    rs_py_state *S = c->store->state;
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    Py_ssize_t nk = kw ? PyDict_GET_SIZE(kw) : 0;
+    PyObject *conds = PyTuple_New(na + nk);
+    if (conds == NULL) {
+        return NULL;
+    }
+    int never = 0;
+    for (Py_ssize_t i = 0; i < na; i++) {
+        PyObject *a = PyTuple_GET_ITEM(args, i);
+        if (!Py_IS_TYPE(a, S->cond_type) ||
+            ((CondObject *)a)->owner->cls != c->cls) {
+            Py_DECREF(conds);
+            PyErr_Format(PyExc_TypeError,
+                         "%s.where(): a positional argument is a condition "
+                         "on %s, such as %s.level >= 50, not %R",
+                         ((PyTypeObject *)c)->tp_name,
+                         ((PyTypeObject *)c)->tp_name,
+                         ((PyTypeObject *)c)->tp_name, a);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(conds, i, Py_NewRef(a));
+    }
+    Py_ssize_t pos = 0, i = na;
+    PyObject *key, *value;
+    while (kw && PyDict_Next(kw, &pos, &key, &value)) {
+        const char *k = PyUnicode_AsUTF8(key);
+        if (k == NULL) {
+            Py_DECREF(conds);
+            return NULL;
+        }
+        char name[RS_MAX_NAME + 16];
+        snprintf(name, sizeof name, "%s", k);
+        rs_op op = RS_EQ;
+        char *sep = strstr(name, "__");
+        while (sep != NULL && strstr(sep + 2, "__") != NULL) {
+            sep = strstr(sep + 2, "__");
+        }
+        if (sep != NULL && sep != name) {
+            for (size_t j = 0; j < sizeof op_suffixes / sizeof op_suffixes[0];
+                 j++) {
+                if (strcmp(sep + 2, op_suffixes[j].suffix) == 0) {
+                    op = op_suffixes[j].op;
+                    *sep = '\0';
+                    break;
+                }
+            }
+        }
+        rs_field f;
+        rs_status rc = rs_attr_find(c->store->st, c->cls, name, &f);
+        if (rc == RS_ENOATTR && c->dynamic) {
+            never = 1; /* no record has ever bound it */
+            f = -1;
+        } else if (rc != RS_OK) {
+            Py_DECREF(conds);
+            return rs_py_raise(c->store, rc);
+        }
+        PyObject *fname = PyUnicode_FromString(name);
+        PyObject *cond = fname ? cond_make(c, f, fname, op, value) : NULL;
+        Py_XDECREF(fname);
+        if (cond == NULL) {
+            Py_DECREF(conds);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(conds, i++, cond);
+    }
+    PyTypeObject *tp = S->query_type;
+    QueryObject *q = (QueryObject *)tp->tp_alloc(tp, 0);
+    if (q == NULL) {
+        Py_DECREF(conds);
+        return NULL;
+    }
+    q->owner = (ClassObject *)Py_NewRef(c);
+    q->conds = conds;
+    q->never = never;
+    if (!never) {
+        /* Check the conditions now, so a bad one fails at where(). */
+        rs_cond *cs;
+        size_t n;
+        if (query_conds(q, &cs, &n) < 0) {
+            Py_DECREF(q);
+            return NULL;
+        }
+        rs_handle h;
+        size_t got;
+        uint64_t next;
+        rs_status rc = rs_scan_batch(c->store->st, c->cls, cs, n, 0, 1, &h, 1,
+                                     &got, &next);
+        PyMem_Free(cs);
+        if (rc != RS_OK) {
+            Py_DECREF(q);
+            return rs_py_raise(c->store, rc);
+        }
+    }
+    return (PyObject *)q;
+}
+
+static PyObject *meta_get_text(PyObject *self, void *closure)
+{
+    (void)closure;
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    size_t need = rs_class_format(c->cls, NULL, 0);
+    char *buf = PyMem_Malloc(need + 1);
+    if (buf == NULL) {
+        return PyErr_NoMemory();
+    }
+    rs_class_format(c->cls, buf, need + 1);
+    PyObject *r = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)need);
+    PyMem_Free(buf);
+    return r;
+}
+
+static PyObject *meta_get_store(PyObject *self, void *closure)
+{
+    (void)closure;
+    ClassObject *c = (ClassObject *)self;
+    if (c->store == NULL) {
+        Py_RETURN_NONE;
+    }
+    return Py_NewRef(c->store);
+}
+
+static PyObject *meta_get_fields(PyObject *self, void *closure)
+{
+    (void)closure;
+    ClassObject *c = (ClassObject *)self;
+    PyObject *t = PyTuple_New(c->n_fields);
+    for (Py_ssize_t i = 0; t && i < c->n_fields; i++) {
+        PyTuple_SET_ITEM(t, i, Py_NewRef(c->fields[i].name));
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Declaring                                                                 */
+/* ------------------------------------------------------------------------ */
+
+extern PyGetSetDef rs_py_dict_getset;
+
+/* The text form of a declaration made in a scratch store (for comparing a
+ * declaration with the class a store already has): a new str, or NULL. */
+static PyObject *format_of(const rs_class *cls)
+{
+    size_t need = rs_class_format(cls, NULL, 0);
+    char *buf = PyMem_Malloc(need + 1);
+    if (buf == NULL) {
+        return PyErr_NoMemory();
+    }
+    rs_class_format(cls, buf, need + 1);
+    PyObject *r = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)need);
+    PyMem_Free(buf);
+    return r;
+}
+
+/* After RS_EEXIST: the store's class of that name if the scratch
+ * declaration `mine` is the same, else NULL with DuplicateError. */
+static rs_class *same_or_raise(StoreObject *s, const rs_class *mine)
+{
+    rs_class *old = rs_class_find(s->st, rs_class_name(mine));
+    if (old == NULL) {
+        PyErr_SetString(PyExc_SystemError, "roster: class vanished");
+        return NULL;
+    }
+    PyObject *a = format_of(old), *b = format_of(mine);
+    int eq = a && b ? PyUnicode_Compare(a, b) == 0 : -1;
+    if (eq == 0) {
+        PyErr_Format(s->state->DuplicateError,
+                     "class '%s' is already declared in this store as %U",
+                     rs_class_name(old), a);
+    }
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return eq == 1 ? old : NULL;
+}
+
+/* The Python class of cls, made now: a heap type named as the class,
+ * with ns (a class body's namespace, or NULL) as its dict. */
+PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
+{
+    rs_py_state *S = s->state;
+    int dynamic = (rs_class_flags(cls) & RS_CLASS_DYNAMIC) != 0;
+    Py_ssize_t n = (Py_ssize_t)rs_class_n_fields(cls);
+    PyObject *d = ns ? PyDict_Copy(ns) : PyDict_New();
+    PyObject *name = PyUnicode_FromString(rs_class_name(cls));
+    PyObject *slots = dynamic ? Py_BuildValue("(s)", "__weakref__")
+                              : PyTuple_New(0);
+    PyObject *bases = PyTuple_Pack(1, (PyObject *)S->record_type);
+    PyObject *args = NULL, *t = NULL;
+    FieldInfo *fields = PyMem_Calloc((size_t)n + 1, sizeof *fields);
+    if (d == NULL || name == NULL || slots == NULL || bases == NULL ||
+        fields == NULL) {
+        if (fields == NULL) {
+            PyErr_NoMemory();
+        }
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rs_field_def def;
+        if (rs_class_field_def(cls, (rs_field)i, &def) != RS_OK) {
+            PyErr_SetString(PyExc_SystemError, "roster: bad field");
+            goto fail;
+        }
+        fields[i].f = (rs_field)i;
+        fields[i].type = def.type;
+        fields[i].flags = def.flags;
+        fields[i].cname = def.name;
+        fields[i].name = PyUnicode_InternFromString(def.name);
+        if (fields[i].name == NULL) {
+            goto fail;
+        }
+        if (PyDict_DelItem(d, fields[i].name) < 0) {
+            PyErr_Clear(); /* no default in the body */
+        }
+    }
+    if (PyDict_SetItemString(d, "__slots__", slots) < 0) {
+        goto fail;
+    }
+    args = PyTuple_Pack(3, name, bases, d);
+    if (args == NULL) {
+        goto fail;
+    }
+    t = PyType_Type.tp_new(S->meta_type, args, NULL);
+    if (t == NULL) {
+        goto fail;
+    }
+    PyTypeObject *tp = (PyTypeObject *)t;
+    ClassObject *c = (ClassObject *)t;
+    c->store = (StoreObject *)Py_NewRef(s);
+    c->cls = cls;
+    c->dynamic = dynamic;
+    c->key = rs_class_key(cls);
+    c->n_fields = n;
+    c->fields = fields;
+    fields = NULL;
+    /* No GC for proxies: see the file's header. */
+    tp->tp_flags &= ~(unsigned long)Py_TPFLAGS_HAVE_GC;
+    tp->tp_free = PyObject_Free;
+    tp->tp_traverse = NULL;
+    tp->tp_clear = NULL;
+    tp->tp_is_gc = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTypeObject *ft = S->field_type;
+        FieldObject *fo = (FieldObject *)ft->tp_alloc(ft, 0);
+        if (fo == NULL) {
+            goto fail;
+        }
+        fo->owner = (ClassObject *)Py_NewRef(t);
+        fo->index = i;
+        int r = PyObject_SetAttr(t, c->fields[i].name, (PyObject *)fo);
+        Py_DECREF(fo);
+        if (r < 0) {
+            goto fail;
+        }
+    }
+    if (dynamic) {
+        PyObject *dd = PyDescr_NewGetSet(tp, &rs_py_dict_getset);
+        /* Straight into the dict: type's own __dict__ getset refuses a
+         * setattr of that name. */
+        int r = dd ? PyDict_SetItem(tp->tp_dict, S->str_dict, dd) : -1;
+        Py_XDECREF(dd);
+        PyType_Modified(tp);
+        if (r < 0 || PyObject_DelAttrString(t, "__slots__") < 0) {
+            goto fail;
+        }
+    } else {
+        PyObject *names = PyTuple_New(n);
+        for (Py_ssize_t i = 0; names && i < n; i++) {
+            PyTuple_SET_ITEM(names, i, Py_NewRef(c->fields[i].name));
+        }
+        int r = names ? PyObject_SetAttrString(t, "__slots__", names) : -1;
+        Py_XDECREF(names);
+        if (r < 0) {
+            goto fail;
+        }
+    }
+    if (PyDict_SetItem(s->classes, name, t) < 0) {
+        goto fail;
+    }
+    Py_DECREF(d);
+    Py_DECREF(name);
+    Py_DECREF(slots);
+    Py_DECREF(bases);
+    Py_DECREF(args);
+    return t;
+fail:
+    if (fields != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(fields[i].name);
+        }
+        PyMem_Free(fields);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(d);
+    Py_XDECREF(name);
+    Py_XDECREF(slots);
+    Py_XDECREF(bases);
+    Py_XDECREF(args);
+    return NULL;
+}
+
+PyObject *rs_py_declare_text(StoreObject *s, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError,
+                     "declare(): the text form is a str, not '%.100s'",
+                     Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t len;
+    const char *p = PyUnicode_AsUTF8AndSize(text, &len);
+    if (p == NULL) {
+        return NULL;
+    }
+    rs_class *cls;
+    rs_status rc = rs_class_parse(s->st, p, (size_t)len, &cls);
+    if (rc == RS_EEXIST) {
+        rs_store *tmp;
+        if (rs_store_open(NULL, NULL, &tmp) != RS_OK) {
+            return PyErr_NoMemory();
+        }
+        rs_class *mine;
+        if (rs_class_parse(tmp, p, (size_t)len, &mine) != RS_OK) {
+            rs_store_close(tmp);
+            return rs_py_raise(s, rc);
+        }
+        cls = same_or_raise(s, mine);
+        rs_store_close(tmp);
+        if (cls == NULL) {
+            return NULL;
+        }
+    } else if (rc != RS_OK) {
+        return rs_py_raise(s, rc);
+    }
+    return rs_py_class_for(s, cls, NULL);
+}
+
+/* A field type from an annotation: a roster.Type, int, float or bool; a
+ * string annotation (from __future__ import annotations) is evaluated in
+ * the class's module first.  0 or -1 with an error. */
+static int annotation_def(rs_py_state *S, PyObject *ns, const char *cls,
+                          const char *field, PyObject *ann, rs_field_def *def)
+{
+    PyObject *owned = NULL;
+    if (PyUnicode_Check(ann)) {
+        PyObject *modname = PyDict_GetItemString(ns, "__module__");
+        PyObject *mods = PyImport_GetModuleDict();
+        PyObject *mod = modname ? PyDict_GetItemWithError(mods, modname) : NULL;
+        PyObject *globals = mod ? PyModule_GetDict(mod) : NULL;
+        PyObject *builtins = PyEval_GetBuiltins();
+        PyObject *eval = builtins ? PyDict_GetItemString(builtins, "eval")
+                                  : NULL;
+        if (globals == NULL || eval == NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s.%s: cannot evaluate the annotation %R", cls,
+                         field, ann);
+            return -1;
+        }
+        owned = PyObject_CallFunctionObjArgs(eval, ann, globals, ns, NULL);
+        if (owned == NULL) {
+            return -1;
+        }
+        ann = owned;
+    }
+    int r = 0;
+    if (rs_py_spec_check(S, ann)) {
+        r = rs_py_spec_def(ann, def);
+    } else if (ann == (PyObject *)&PyLong_Type) {
+        def->type = RS_I64;
+    } else if (ann == (PyObject *)&PyFloat_Type) {
+        def->type = RS_F64;
+    } else if (ann == (PyObject *)&PyBool_Type) {
+        def->type = RS_BOOL;
+    } else {
+        PyErr_Format(PyExc_TypeError,
+                     "%s.%s: the annotation is a roster type (roster.u16, "
+                     "roster.str(32), roster.str(16, key=True), ...), int, "
+                     "float or bool, not %R",
+                     cls, field, ann);
+        r = -1;
+    }
+    Py_XDECREF(owned);
+    return r;
+}
+
+/* class Player(roster.Record, store=st, dynamic=True):
+ *     uid: roster.str(16, key=True)
+ *     level: roster.u16 = 0
+ */
+static PyObject *meta_new(PyTypeObject *meta, PyObject *args, PyObject *kw)
+{
+    rs_py_state *S = PyType_GetModuleState(meta);
+    PyObject *name, *bases, *ns;
+    if (!PyArg_ParseTuple(args, "UO!O!:RecordType", &name, &PyTuple_Type,
+                          &bases, &PyDict_Type, &ns)) {
+        return NULL;
+    }
+    PyObject *store = kw ? PyDict_GetItemString(kw, "store") : NULL;
+    PyObject *dyn = kw ? PyDict_GetItemString(kw, "dynamic") : NULL;
+    Py_ssize_t nkw = kw ? PyDict_GET_SIZE(kw) : 0;
+    if (nkw != (store != NULL) + (dyn != NULL)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a roster class takes the keywords store= and "
+                        "dynamic= only");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(bases) != 1 ||
+        PyTuple_GET_ITEM(bases, 0) != (PyObject *)S->record_type) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a roster class derives from roster.Record alone "
+                        "(declared classes cannot be subclassed)");
+        return NULL;
+    }
+    if (store == NULL || !Py_IS_TYPE(store, S->store_type)) {
+        PyErr_Format(PyExc_TypeError,
+                     "class %U(roster.Record, store=st): a roster.Store is "
+                     "required",
+                     name);
+        return NULL;
+    }
+    int dynamic = dyn ? PyObject_IsTrue(dyn) : 0;
+    if (dynamic < 0) {
+        return NULL;
+    }
+    StoreObject *s = (StoreObject *)store;
+    const char *cname;
+    if (rs_py_utf8_name(name, &cname) <= 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "%R is not a class name", name);
+        }
+        return NULL;
+    }
+    PyObject *ann = PyDict_GetItemString(ns, "__annotations__");
+    if (ann == NULL || !PyDict_Check(ann)) {
+        PyErr_Format(PyExc_TypeError,
+                     "class %U declares no fields: annotate them, e.g. "
+                     "level: roster.u16 = 0",
+                     name);
+        return NULL;
+    }
+    Py_ssize_t n = PyDict_GET_SIZE(ann);
+    rs_field_def *defs = PyMem_Calloc((size_t)n + 1, sizeof *defs);
+    if (defs == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(ann, &pos, &k, &v)) {
+        rs_field_def *def = &defs[i++];
+        if (rs_py_utf8_name(k, &def->name) <= 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_ValueError, "%R is not a field name", k);
+            }
+            goto fail;
+        }
+        if (annotation_def(S, ns, cname, def->name, v, def) < 0) {
+            goto fail;
+        }
+        PyObject *dflt = PyDict_GetItemWithError(ns, k);
+        if (dflt != NULL) {
+            if (rs_py_to_value(dflt, cname, def->name, &def->def) < 0) {
+                goto fail;
+            }
+            def->has_default = true;
+        } else if (PyErr_Occurred()) {
+            goto fail;
+        }
+    }
+    rs_class *cls;
+    unsigned flags = dynamic ? RS_CLASS_DYNAMIC : 0u;
+    rs_status rc = rs_class_create(s->st, cname, defs, (size_t)n, flags, &cls);
+    if (rc == RS_EEXIST && rs_class_find(s->st, cname) != NULL) {
+        rs_store *tmp;
+        rs_class *mine;
+        if (rs_store_open(NULL, NULL, &tmp) != RS_OK) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        if (rs_class_create(tmp, cname, defs, (size_t)n, flags, &mine) !=
+            RS_OK) {
+            rs_store_close(tmp);
+            rs_py_raise(s, rc);
+            goto fail;
+        }
+        cls = same_or_raise(s, mine);
+        rs_store_close(tmp);
+        if (cls == NULL) {
+            goto fail;
+        }
+    } else if (rc != RS_OK) {
+        rs_py_raise(s, rc);
+        goto fail;
+    }
+    PyMem_Free(defs);
+    return rs_py_class_for(s, cls, ns);
+fail:
+    PyMem_Free(defs);
+    return NULL;
+}
+
+/* roster.Record: made by type.__new__ with this metatype, so that class
+ * statements deriving from it reach meta_new. */
+PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module)
+{
+    (void)module;
+    PyObject *ns = Py_BuildValue(
+        "{s:(),s:s,s:s}", "__slots__", "__module__", "roster", "__doc__",
+        "The base of declared classes: class Player(roster.Record, "
+        "store=st, dynamic=True): uid: roster.str(16, key=True); ...");
+    if (ns == NULL) {
+        return NULL;
+    }
+    PyObject *args = Py_BuildValue("(s(O)O)", "Record", S->base_type, ns);
+    Py_DECREF(ns);
+    if (args == NULL) {
+        return NULL;
+    }
+    PyObject *t = PyType_Type.tp_new(S->meta_type, args, NULL);
+    Py_DECREF(args);
+    return t;
+}
+
+static int meta_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(((ClassObject *)self)->store);
+    return PyType_Type.tp_traverse(self, visit, arg);
+}
+
+static int meta_clear(PyObject *self)
+{
+    /* The store is kept until the class dies: proxies reach the library
+     * through it.  The store's own clear breaks the cycle. */
+    return PyType_Type.tp_clear(self);
+}
+
+static void meta_dealloc(PyObject *self)
+{
+    ClassObject *c = (ClassObject *)self;
+    PyTypeObject *meta = Py_TYPE(self);
+    StoreObject *s = c->store;
+    c->store = NULL;
+    if (c->fields != NULL) {
+        for (Py_ssize_t i = 0; i < c->n_fields; i++) {
+            Py_XDECREF(c->fields[i].name);
+        }
+        PyMem_Free(c->fields);
+        c->fields = NULL;
+    }
+    PyType_Type.tp_dealloc(self);
+    Py_DECREF(meta);
+    Py_XDECREF(s);
+}
+
+static PyMethodDef meta_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL,
+     "get(key, default=None) -> the record with that key, or default"},
+    {"find", (PyCFunction)(void (*)(void))meta_find,
+     METH_VARARGS | METH_KEYWORDS,
+     "find(name='Tom') -> the record whose key or unique field holds the "
+     "value, or None"},
+    {"get_many", (PyCFunction)(void (*)(void))meta_get_many,
+     METH_VARARGS | METH_KEYWORDS,
+     "get_many(keys, field=None) -> [record or None, ...], one batch lookup"},
+    {"insert_many", meta_insert_many, METH_O,
+     "insert_many(rows) -> int: rows of tuples or dicts, all or none"},
+    {"where", (PyCFunction)(void (*)(void))meta_where,
+     METH_VARARGS | METH_KEYWORDS,
+     "where(Player.level >= 50, stat=1, name__startswith='To') -> query "
+     "evaluated in C"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef meta_getset[] = {
+    {"__text__", meta_get_text, NULL, "the class's text form", NULL},
+    {"__store__", meta_get_store, NULL, "the class's store", NULL},
+    {"__fields__", meta_get_fields, NULL, "the declared fields' names", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot meta_slots[] = {
+    {Py_tp_doc, "The metaclass of roster classes."},
+    {Py_tp_new, meta_new},
+    {Py_tp_dealloc, meta_dealloc},
+    {Py_tp_traverse, meta_traverse},
+    {Py_tp_clear, meta_clear},
+    {Py_tp_methods, meta_methods},
+    {Py_tp_getset, meta_getset},
+    {Py_tp_iter, meta_iter},
+    {Py_mp_subscript, meta_subscript},
+    {Py_mp_ass_subscript, meta_ass_subscript},
+    {Py_mp_length, meta_length},
+    {Py_sq_contains, meta_contains},
+    {0, NULL},
+};
+
+PyType_Spec rs_py_meta_spec = {
+    .name = "roster.RecordType",
+    .basicsize = sizeof(ClassObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = meta_slots,
+};

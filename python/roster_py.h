@@ -1,0 +1,138 @@
+/*
+ * roster_py.h: what the three files of the CPython extension share.
+ *
+ *   module.c   the module (multi-phase init, state), errors, value
+ *              conversion, roster.Store, groups, the type specs
+ *              (roster.u8, roster.str(16), ...) and roster.declare()
+ *   class.c    roster.RecordType, the metaclass: declaring a class from a
+ *              class body or the text form, field descriptors, and the
+ *              class-level API (Player[uid], find, where, get_many,
+ *              insert_many, len, iteration, conditions and queries)
+ *   record.c   roster.Record, the proxies: attribute get, set and delete,
+ *              insert, repr, equality, dir, getsizeof, update, and the
+ *              live __dict__ mapping of dynamic classes
+ *
+ * The module uses include/roster.h alone.  Objects and what they hold:
+ *
+ *   Store        rs_store *, a dict name -> declared class (strong)
+ *   a class      (a ClassObject: a heap type whose metatype is RecordType)
+ *                the Store (strong), rs_class *, one FieldInfo a field
+ *   a proxy      (a RecordObject) its class (ob_type) and a 64-bit handle:
+ *                32 bytes, 48 with the weakref slot of a dynamic class; no
+ *                per-record object is kept anywhere, a proxy is made on
+ *                access and costs nothing once dropped
+ *
+ * A class never lets go of its store before it dies, so a proxy, a
+ * descriptor or a scan reaches a live rs_store through its class.  Only
+ * the store's tp_clear breaks the store <-> class cycle.
+ *
+ * Threads: the GIL build only.  The module never releases the GIL while
+ * it is inside the library, so one store is entered by one thread at a
+ * time, as roster.h requires; a borrowed value is converted to a Python
+ * object before the GIL can change hands.
+ */
+#ifndef ROSTER_PY_H
+#define ROSTER_PY_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include "roster.h"
+
+typedef struct rs_py_state {
+    PyTypeObject *store_type;
+    PyTypeObject *meta_type;   /* roster.RecordType */
+    PyTypeObject *base_type;   /* the C base of roster.Record */
+    PyTypeObject *record_type; /* roster.Record (NULL while it is made) */
+    PyTypeObject *spec_type;   /* roster.Type: u8, str(16), ... */
+    PyTypeObject *field_type;  /* a declared field's descriptor */
+    PyTypeObject *attrs_type;  /* the live __dict__ of a dynamic record */
+    PyTypeObject *cond_type;   /* Player.level >= 50 */
+    PyTypeObject *query_type;  /* Player.where(...) */
+    PyTypeObject *scan_type;   /* an iterator over a class or a query */
+    PyTypeObject *group_type;  /* with store.group(): */
+    PyObject *Error;
+    PyObject *DuplicateError; /* (Error, ValueError) */
+    PyObject *StaleError;     /* (Error, ReferenceError) */
+    PyObject *FormatError;    /* (Error, ValueError) */
+    PyObject *GroupError;     /* (Error) */
+    PyObject *str_dict;       /* "__dict__" */
+} rs_py_state;
+
+typedef struct StoreObject {
+    PyObject_HEAD
+    rs_store *st;
+    rs_py_state *state;
+    PyObject *classes; /* dict: name -> declared class */
+    int in_group;
+    int durable;
+} StoreObject;
+
+typedef struct FieldInfo {
+    rs_field f;
+    rs_type type;
+    unsigned flags;
+    const char *cname; /* store-owned, valid while the store lives */
+    PyObject *name;    /* interned str */
+} FieldInfo;
+
+/* A declared class: the heap type of its proxies, extended.  The type's
+ * member array follows this struct (it is placed at the metatype's
+ * tp_basicsize). */
+typedef struct ClassObject {
+    PyHeapTypeObject ht;
+    StoreObject *store; /* NULL only on roster.Record itself */
+    rs_class *cls;
+    int dynamic;
+    rs_field key;
+    Py_ssize_t n_fields;
+    FieldInfo *fields; /* PyMem */
+} ClassObject;
+
+typedef struct RecordObject {
+    PyObject_HEAD
+    rs_handle h;
+    PyObject *attrs; /* the __dict__ mapping once asked for, or NULL */
+} RecordObject;
+
+/* A declared field's descriptor: Player.level. */
+typedef struct FieldObject {
+    PyObject_HEAD
+    ClassObject *owner; /* strong */
+    Py_ssize_t index;   /* in owner->fields */
+} FieldObject;
+
+#define RS_PY_CLASS(obj) ((ClassObject *)Py_TYPE(obj))
+#define RS_PY_ST(obj) (RS_PY_CLASS(obj)->store->st)
+
+/* module.c */
+extern PyModuleDef rs_py_module;
+PyObject *rs_py_raise(StoreObject *s, rs_status rc);
+PyObject *rs_py_raise_msg(rs_py_state *S, rs_status rc, const char *msg);
+void rs_py_attr_error(PyObject *obj, PyObject *name);
+PyObject *rs_py_from_value(const rs_value *v);
+int rs_py_to_value(PyObject *o, const char *cls, const char *field,
+                   rs_value *out);
+int rs_py_utf8_name(PyObject *name, const char **out);
+int rs_py_spec_check(rs_py_state *S, PyObject *o);
+int rs_py_spec_def(PyObject *spec, rs_field_def *out);
+
+/* class.c */
+extern PyType_Spec rs_py_meta_spec;
+extern PyType_Spec rs_py_field_spec;
+extern PyType_Spec rs_py_cond_spec;
+extern PyType_Spec rs_py_query_spec;
+extern PyType_Spec rs_py_scan_spec;
+PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns);
+PyObject *rs_py_declare_text(StoreObject *s, PyObject *text);
+PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module);
+
+/* record.c */
+extern PyType_Spec rs_py_record_spec;
+extern PyType_Spec rs_py_attrs_spec;
+PyObject *rs_py_proxy(ClassObject *c, rs_handle h);
+PyObject *rs_py_record_get(RecordObject *r, FieldObject *d);
+int rs_py_record_set(RecordObject *r, FieldObject *d, PyObject *v);
+
+#endif

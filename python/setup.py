@@ -1,0 +1,39 @@
+"""Build and install the roster module with Debian's setuptools, offline:
+
+    cd python && /usr/bin/python3 -m pip install --no-build-isolation .
+
+The library's sources are compiled into the extension itself (one .so, no
+libroster to install beside it), with the flags the CMake build uses.
+"""
+import glob
+import os
+
+from setuptools import Extension, setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+top = os.path.dirname(here)
+
+
+def rel(*parts):
+    # setuptools wants paths relative to this directory.
+    return os.path.relpath(os.path.join(top, *parts), here)
+
+
+lib = sorted(rel("src", os.path.basename(p))
+             for p in glob.glob(os.path.join(top, "src", "*.c")))
+
+setup(
+    name="roster",
+    version="0.2.0",
+    description="Millions of records of a declared class at close to the "
+                "raw size of their data (libroster)",
+    ext_modules=[Extension(
+        "roster",
+        sources=["module.c", "class.c", "record.c"] + lib,
+        include_dirs=[rel("include"), rel("src")],
+        define_macros=[("_POSIX_C_SOURCE", "200809L")],
+        extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
+    )],
+    package_data={"": ["roster.pyi"]},
+    data_files=[],
+)
