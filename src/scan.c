@@ -1,28 +1,136 @@
 /*
- * scan.c: filtered scans over a class.
+ * scan.c: filtered scans over a class, open (rs_scan) or in resumable
+ * batches (rs_scan_batch).
  *
- * A scan walks the class's rows in slot order, page by page (sequential
- * memory, so the prefetcher does the work), skips free rows by their even
- * generation, and tests an AND of comparisons on each live one.  Conditions
- * are checked and copied when the scan opens, string operands into one
- * buffer the scan owns, so the caller's buffers are free at once.
+ * A scan walks the class's rows in slot order.  Rows never move and a
+ * class's slot count (its high-water mark) never shrinks, so a position in
+ * that order is a cursor that survives any write: every record present for
+ * the whole scan sits in one slot the walk passes exactly once.  The cursor
+ * a caller keeps is that position, the next slot to look at (0 starts).
  *
- * Numbers compare by value across types: integers as 128-bit, anything with
- * a float as double (NaN matches only !=).  Strings compare bytewise, then
- * by length.  Cost: O(slots) per full scan; no allocation after open.
+ * Conditions are checked when the scan opens (or the batch call starts),
+ * then compiled.  A comparison on a fixed-width numeric field becomes
+ * (offset, width, test) on the row bytes:
+ *
+ *   integer field, integer operand:  (v - lo) <= span, unsigned 64-bit,
+ *       v sign-extended for signed fields (bool reads as 0 or 1).  Every
+ *       = < <= > >= is one interval [lo, lo + span] of the field's range,
+ *       != is the outside of [x, x]; an interval that is empty makes the
+ *       scan match nothing, one that covers the range drops the condition.
+ *   a float on either side:           v op x in double (NaN matches only
+ *       !=), as the per-record path compares.
+ *
+ * The walk evaluates blocks of up to 64 rows of one page (BLOCK): for each
+ * compiled condition a loop without branches reads the field of every row
+ * at its stride and sets one bit a row; the masks are ANDed with the rows'
+ * live bits (odd generations) and, when a condition names a dynamic
+ * attribute, with their has-attributes bits.  Only the rows left in the
+ * mask pay for the rest: conditions on strings and on dynamic attributes
+ * (and numeric ones past FAST_MAX), each read as an rs_value and tested by
+ * test(), the reference semantics:
+ *
+ *   Numbers compare by value across types: integers as 128-bit, anything
+ *   with a float as double (NaN matches only !=).  Strings compare
+ *   bytewise, then by length.  A dynamic attribute's value of the other
+ *   kind (a string against a number) or an unbound one never matches.
+ *
+ * rs_scan_next() keeps the mask of its current block between calls.  The
+ * caller may write between calls, so a candidate left from an earlier call
+ * is checked again in full (live bit, compiled conditions, the rest) before
+ * it is returned; one found in the block just evaluated is not.
+ *
+ * Cost: per row, about 4 instructions a compiled condition and 4 for the
+ * live bit, no branch that depends on the data; per candidate, the string
+ * and attribute conditions.  A full scan is O(slots); rs_scan_batch()
+ * visits at most `budget` slots, so its pause is bounded by the caller.
+ * No allocation but the rs_scan itself (its conditions, their string
+ * operands and the compiled form, in one block counted as meta).
  */
 #include "store.h"
+
+#include <inttypes.h>
+
+/* Rows evaluated at a time: one bit each in a 64-bit mask.  Blocks never
+ * cross a page (pages hold at least 16 rows, 4 in test builds). */
+#define BLOCK 64u
+/* Numeric conditions compiled for the block path; any past these take the
+ * per-record path, which gives the same answer more slowly. */
+#define FAST_MAX 16
+/* Conditions a scan takes (the compiled form numbers them in 16 bits). */
+#define MAX_CONDS 1024
+
+/* Keeps the rare paths out of rs_scan_next()'s frame, so that the common
+ * case saves few registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* How a compiled condition reads its field. */
+enum {
+    LD_U8,
+    LD_U16,
+    LD_U32,
+    LD_U64,
+    LD_I8,
+    LD_I16,
+    LD_I32,
+    LD_I64,
+    LD_F32,
+    LD_F64
+};
+
+/* How it tests the value: integers against an interval, the rest as
+ * doubles against x. */
+enum { T_IN, T_OUT, T_FEQ, T_FNE, T_FLT, T_FLE, T_FGT, T_FGE };
+
+typedef struct fcond {
+    uint32_t off;  /* the field's byte offset in the row */
+    uint8_t ld;    /* LD_* (a bool reads as LD_U8) */
+    uint8_t test;  /* T_* */
+    /* One record at a time, an integer field is read without a switch:
+     * the 8 bytes at win (inside the row, covering the field), shifted
+     * left by shl and right by shr, then sign-extended by
+     * (v ^ sign) - sign (sign 0 for unsigned fields). */
+    uint8_t shl, shr;
+    uint32_t win;
+    uint64_t sign;
+    uint64_t lo;   /* T_IN: match when v - lo <= span (mod 2^64) */
+    uint64_t span; /* T_OUT: when not */
+    double x;      /* float tests: v op x */
+} fcond;
+
+typedef struct plan {
+    const rs_cond *conds; /* the checked conditions (the scan's copies) */
+    const uint16_t *slow; /* which of them the per-record path tests */
+    uint32_t n_fast, n_slow;
+    bool never; /* some condition holds for no value of its field */
+    bool narrow; /* rows under 8 bytes: fast_row() reads by width */
+    bool attrs; /* some condition names a dynamic attribute */
+    fcond fast[FAST_MAX];
+} plan;
 
 struct rs_scan {
     rs_store *st;
     rs_class *cls;
-    uint32_t next;      /* next slot to look at */
+    /* Slots below pos are done with (returned or passed over); rows
+     * [base, end) were evaluated as one block, whose candidates past pos
+     * are the bits of mask (slot base + bit).  With mask 0, pos == end. */
+    uint32_t pos, base, end;
+    uint64_t mask;
+    const uint8_t *row0; /* the row of slot base (pages never move) */
     rs_scan *prev_open; /* the store's list of open scans */
     rs_scan *next_open;
-    size_t n_conds;
     size_t alloc_len;
-    rs_cond conds[]; /* followed by the copied string operands */
+    plan pl;
+    size_t n_conds;
+    rs_cond conds[]; /* then uint16_t slow[n_conds], then string operands */
 };
+
+/* ------------------------------------------------------------------------ */
+/* The reference test of one value                                           */
+/* ------------------------------------------------------------------------ */
 
 static bool is_int(rs_type t)
 {
@@ -103,6 +211,10 @@ static bool test(const rs_cond *c, const rs_value *v)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Checking and compiling conditions                                         */
+/* ------------------------------------------------------------------------ */
+
 static rs_status check_cond(rs_store *st, const rs_class *cls,
                             const rs_cond *c)
 {
@@ -153,24 +265,505 @@ static rs_status check_cond(rs_store *st, const rs_class *cls,
     return RS_OK;
 }
 
-rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
-                       size_t n_conds, rs_scan **out)
+/* Check the arguments every scan call shares and every condition. */
+static rs_status check_all(rs_store *st, const rs_class *cls,
+                           const rs_cond *conds, size_t n_conds,
+                           const char *fn)
 {
-    rs__clear_err(st);
-    if (cls == NULL || cls->st != st || out == NULL ||
-        (conds == NULL && n_conds > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_scan_open: NULL argument");
+    if (cls == NULL) {
+        return rs__err(st, RS_EINVAL, "%s: the class is NULL", fn);
     }
-    if (n_conds > 1024) {
-        return rs__err(st, RS_EINVAL, "%s: %zu scan conditions, at most "
-                                      "1024", cls->sch.name, n_conds);
+    if (cls->st != st) {
+        return rs__err(st, RS_EINVAL, "%s: class '%s' belongs to another "
+                       "store", fn, cls->sch.name);
     }
-    size_t len = sizeof(rs_scan) + n_conds * sizeof(rs_cond);
+    if (conds == NULL && n_conds > 0) {
+        return rs__err(st, RS_EINVAL, "%s: conds is NULL but n_conds is %zu",
+                       fn, n_conds);
+    }
+    if (n_conds > MAX_CONDS) {
+        return rs__err(st, RS_EINVAL, "%s: %zu scan conditions, at most %d",
+                       cls->sch.name, n_conds, MAX_CONDS);
+    }
     for (size_t i = 0; i < n_conds; i++) {
         rs_status rc = check_cond(st, cls, &conds[i]);
         if (rc != RS_OK) {
             return rc;
         }
+    }
+    return RS_OK;
+}
+
+static uint8_t load_of(rs_type t)
+{
+    switch (t) {
+    case RS_I8:
+        return LD_I8;
+    case RS_I16:
+        return LD_I16;
+    case RS_I32:
+        return LD_I32;
+    case RS_I64:
+        return LD_I64;
+    case RS_BOOL:
+    case RS_U8:
+        return LD_U8;
+    case RS_U16:
+        return LD_U16;
+    case RS_U32:
+        return LD_U32;
+    case RS_U64:
+        return LD_U64;
+    case RS_F32:
+        return LD_F32;
+    default:
+        return LD_F64;
+    }
+}
+
+/* The values an integer field of type t holds. */
+static void int_range(rs_type t, __int128 *lo, __int128 *hi)
+{
+    unsigned bits = 8 * rs__type_width(t);
+    if (t == RS_BOOL) {
+        *lo = 0;
+        *hi = 1;
+    } else if (is_signed_type(t)) {
+        *hi = ((__int128)1 << (bits - 1)) - 1;
+        *lo = -*hi - 1;
+    } else {
+        *lo = 0;
+        *hi = ((__int128)1 << bits) - 1;
+    }
+}
+
+/* Compile checked condition cd on numeric field fd into *fc.  Returns 0,
+ * 1 when it holds for every value the field can take (drop it), or -1
+ * when for none (the scan matches nothing). */
+static int compile(const rs__field *fd, const rs_cond *cd, fcond *fc)
+{
+    memset(fc, 0, sizeof *fc);
+    fc->off = fd->off;
+    fc->ld = load_of(fd->type);
+    if (!is_int(fd->type) || !is_int(cd->val.type)) {
+        static const uint8_t ftest[] = {
+            [RS_EQ] = T_FEQ, [RS_NE] = T_FNE, [RS_LT] = T_FLT,
+            [RS_LE] = T_FLE, [RS_GT] = T_FGT, [RS_GE] = T_FGE,
+        };
+        fc->test = ftest[cd->op];
+        fc->x = as_f64(&cd->val);
+        if (fc->x != fc->x) {
+            return cd->op == RS_NE ? 1 : -1;
+        }
+        return 0;
+    }
+    uint32_t w = fd->width, bits = 8 * w;
+    fc->win = fd->off + w >= 8 ? fd->off + w - 8 : 0;
+    fc->shl = (uint8_t)(64 - 8 * (fd->off + w - fc->win));
+    fc->shr = (uint8_t)(64 - bits);
+    if (is_signed_type(fd->type)) {
+        fc->sign = (uint64_t)1 << (bits - 1);
+    }
+    __int128 lo, hi, x = as_i128(&cd->val);
+    int_range(fd->type, &lo, &hi);
+    __int128 a = lo, b = hi;
+    fc->test = T_IN;
+    switch (cd->op) {
+    case RS_EQ:
+        a = b = x;
+        break;
+    case RS_NE:
+        if (x < lo || x > hi) {
+            return 1;
+        }
+        a = b = x;
+        fc->test = T_OUT;
+        break;
+    case RS_LT:
+        b = x - 1;
+        break;
+    case RS_LE:
+        b = x;
+        break;
+    case RS_GT:
+        a = x + 1;
+        break;
+    default: /* RS_GE */
+        a = x;
+        break;
+    }
+    a = a > lo ? a : lo;
+    b = b < hi ? b : hi;
+    if (a > b) {
+        return -1;
+    }
+    if (a == lo && b == hi && fc->test == T_IN) {
+        return 1;
+    }
+    if (fd->type == RS_BOOL) {
+        /* The set of {false, true} left is one value: false is a zero
+         * byte, true any other (as rs__num_get() reads it). */
+        bool want_true = fc->test == T_OUT ? a == 0 : a == 1;
+        fc->test = T_IN;
+        a = want_true ? 1 : 0;
+        b = want_true ? 255 : 0;
+    }
+    fc->lo = (uint64_t)a; /* mod 2^64, as a signed field's v is */
+    fc->span = (uint64_t)(b - a);
+    return 0;
+}
+
+/* Compile conds (checked) into *pl: numeric fields on the block path, up
+ * to FAST_MAX of them, the rest listed in slow (room for n_conds). */
+static void plan_build(const rs_class *cls, const rs_cond *conds,
+                       size_t n_conds, uint16_t *slow, plan *pl)
+{
+    pl->conds = conds;
+    pl->slow = slow;
+    pl->n_fast = pl->n_slow = 0;
+    pl->never = pl->attrs = false;
+    pl->narrow = cls->row_len < 8;
+    for (size_t i = 0; i < n_conds; i++) {
+        const rs_cond *cd = &conds[i];
+        if (cd->field >= RS_ATTR_BASE) {
+            pl->attrs = true;
+        } else if (cls->sch.fields[cd->field].type != RS_STR &&
+                   pl->n_fast < FAST_MAX) {
+            int r = compile(&cls->sch.fields[cd->field], cd,
+                            &pl->fast[pl->n_fast]);
+            if (r < 0) {
+                pl->never = true;
+            }
+            if (r == 0) {
+                pl->n_fast++;
+            }
+            continue;
+        }
+        slow[pl->n_slow++] = (uint16_t)i;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Evaluating rows                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Little-endian loads at any alignment; compilers make each one move. */
+static RS_ALWAYS_INLINE uint64_t ld16(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8;
+}
+
+static RS_ALWAYS_INLINE uint64_t ld32(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24;
+}
+
+static RS_ALWAYS_INLINE uint64_t ld64(const uint8_t *p)
+{
+    return ld32(p) | ld32(p + 4) << 32;
+}
+
+/* Sign-extend the low `bits` bits of u, in 64-bit two's complement. */
+static RS_ALWAYS_INLINE uint64_t sx(uint64_t u, unsigned bits)
+{
+    uint64_t m = (uint64_t)1 << (bits - 1);
+    return (u ^ m) - m;
+}
+
+static RS_ALWAYS_INLINE uint64_t load_int(unsigned ld, const uint8_t *p)
+{
+    switch (ld) {
+    case LD_U8:
+        return p[0];
+    case LD_U16:
+        return ld16(p);
+    case LD_U32:
+        return ld32(p);
+    case LD_U64:
+        return ld64(p);
+    case LD_I8:
+        return sx(p[0], 8);
+    case LD_I16:
+        return sx(ld16(p), 16);
+    case LD_I32:
+        return sx(ld32(p), 32);
+    default: /* LD_I64 */
+        return ld64(p);
+    }
+}
+
+static double load_f64(unsigned ld, const uint8_t *p)
+{
+    if (ld == LD_F32) {
+        uint32_t b = (uint32_t)ld32(p);
+        float f;
+        memcpy(&f, &b, sizeof f);
+        return (double)f;
+    }
+    if (ld == LD_F64) {
+        uint64_t b = ld64(p);
+        double d;
+        memcpy(&d, &b, sizeof d);
+        return d;
+    }
+    uint64_t u = load_int(ld, p);
+    if (ld >= LD_I8 && ld <= LD_I64) {
+        /* The int64_t u stands for, without an implementation-defined
+         * conversion. */
+        return u >> 63 ? -(double)(~u) - 1.0 : (double)u;
+    }
+    return (double)u;
+}
+
+static RS_ALWAYS_INLINE bool ftest(unsigned t, double v, double x)
+{
+    switch (t) {
+    case T_FEQ:
+        return v == x;
+    case T_FNE:
+        return v != x;
+    case T_FLT:
+        return v < x;
+    case T_FLE:
+        return v <= x;
+    case T_FGT:
+        return v > x;
+    default:
+        return v >= x;
+    }
+}
+
+/* One compiled condition on one row. */
+static RS_ALWAYS_INLINE bool fast_row(const fcond *fc, bool narrow,
+                                      const uint8_t *row)
+{
+    if (RS_LIKELY(fc->test <= T_OUT)) {
+        uint64_t v;
+        if (RS_LIKELY(!narrow)) {
+            v = (ld64(row + fc->win) << fc->shl) >> fc->shr;
+            v = (v ^ fc->sign) - fc->sign;
+        } else {
+            v = load_int(fc->ld, row + fc->off);
+        }
+        return (v - fc->lo <= fc->span) != (fc->test == T_OUT);
+    }
+    return ftest(fc->test, load_f64(fc->ld, row + fc->off), fc->x);
+}
+
+/* Bit i for row i of the n rows at row (stride bytes apart) whose integer
+ * field satisfies fc, and with `live`, whose record is live (the first
+ * condition's loop reads the generation too, saving a pass).  The loops
+ * have no branch on the data; they walk the rows from the last, so that
+ * each bit goes in with a shift by one (a shift by a variable count costs
+ * more on x86). */
+#define INT_LOOP(LOAD, LIVE)                                                \
+    for (unsigned i = n; i-- > 0;) {                                        \
+        const uint8_t *r = row + (size_t)i * stride, *p = r + off;          \
+        uint64_t in = (uint64_t)((uint64_t)(LOAD) - lo <= span) ^ flip;     \
+        m = m << 1 | (in & (LIVE));                                         \
+    }                                                                       \
+    break
+
+#define INT_LOOPS(LIVE)                                                     \
+    switch (fc->ld) {                                                       \
+    case LD_U8:                                                             \
+        INT_LOOP(p[0], LIVE);                                               \
+    case LD_U16:                                                            \
+        INT_LOOP(ld16(p), LIVE);                                            \
+    case LD_U32:                                                            \
+        INT_LOOP(ld32(p), LIVE);                                            \
+    case LD_U64:                                                            \
+    case LD_I64:                                                            \
+        INT_LOOP(ld64(p), LIVE);                                            \
+    case LD_I8:                                                             \
+        INT_LOOP(sx(p[0], 8), LIVE);                                        \
+    case LD_I16:                                                            \
+        INT_LOOP(sx(ld16(p), 16), LIVE);                                    \
+    default: /* LD_I32 */                                                   \
+        INT_LOOP(sx(ld32(p), 32), LIVE);                                    \
+    }
+
+static uint64_t int_mask(const fcond *fc, const uint8_t *row, size_t stride,
+                         unsigned n, bool live)
+{
+    size_t off = fc->off;
+    uint64_t lo = fc->lo, span = fc->span, m = 0;
+    uint64_t flip = fc->test == T_OUT;
+    if (live) {
+        INT_LOOPS((uint64_t)(rs__row_word(r) & 1u))
+    } else {
+        INT_LOOPS(1u)
+    }
+    return m;
+}
+
+#define FLOAT_LOOP(OP)                                                      \
+    for (unsigned i = n; i-- > 0;) {                                        \
+        m = m << 1 | (uint64_t)(v[i] OP x);                                 \
+    }                                                                       \
+    break
+
+/* The same for a comparison in double: the values first, then the test. */
+static uint64_t float_mask(const fcond *fc, const uint8_t *row,
+                           size_t stride, unsigned n)
+{
+    double v[BLOCK];
+    const uint8_t *p = row + fc->off;
+    for (unsigned i = 0; i < n; i++, p += stride) {
+        v[i] = load_f64(fc->ld, p);
+    }
+    double x = fc->x;
+    uint64_t m = 0;
+    switch (fc->test) {
+    case T_FEQ:
+        FLOAT_LOOP(==);
+    case T_FNE:
+        FLOAT_LOOP(!=);
+    case T_FLT:
+        FLOAT_LOOP(<);
+    case T_FLE:
+        FLOAT_LOOP(<=);
+    case T_FGT:
+        FLOAT_LOOP(>);
+    default:
+        FLOAT_LOOP(>=);
+    }
+    return m;
+}
+
+/* The candidates among the n rows at row: live, with attributes if a
+ * condition needs one, and passing every compiled condition. */
+static uint64_t block_mask(const plan *pl, const uint8_t *row, size_t stride,
+                           unsigned n)
+{
+    uint64_t m = 0;
+    uint32_t k = 0;
+    if (pl->n_fast > 0 && pl->fast[0].test <= T_OUT) {
+        m = int_mask(&pl->fast[0], row, stride, n, true);
+        k = 1;
+    } else {
+        for (unsigned i = n; i-- > 0;) {
+            m = m << 1 |
+                (uint64_t)(rs__row_word(row + (size_t)i * stride) & 1u);
+        }
+    }
+    if (pl->attrs) {
+        uint64_t a = 0;
+        for (unsigned i = n; i-- > 0;) {
+            a = a << 1 | (uint64_t)(rs__row_word(row + (size_t)i * stride) >>
+                                    15);
+        }
+        m &= a;
+    }
+    for (; k < pl->n_fast && m != 0; k++) {
+        const fcond *fc = &pl->fast[k];
+        m &= fc->test <= T_OUT ? int_mask(fc, row, stride, n, false)
+                               : float_mask(fc, row, stride, n);
+    }
+    return m;
+}
+
+/* The conditions the block path left to the record at slot. */
+static NOINLINE bool slow_ok(rs_store *st, const rs_class *c, const plan *pl,
+                    uint32_t slot, const uint8_t *row)
+{
+    for (uint32_t k = 0; k < pl->n_slow; k++) {
+        const rs_cond *cd = &pl->conds[pl->slow[k]];
+        rs_value v;
+        char buf[RS_KEY_TMP];
+        if (cd->field < RS_ATTR_BASE) {
+            v = rs__row_value(c, row, cd->field, buf);
+        } else if (rs__attrs_get(st, c, slot,
+                                 (uint32_t)(cd->field - RS_ATTR_BASE),
+                                 &v) != RS_OK) {
+            return false; /* a record without the attribute does not match */
+        }
+        if (!test(cd, &v)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every condition on the record at slot, now. */
+static bool full_ok(rs_store *st, const rs_class *c, const plan *pl,
+                    uint32_t slot, const uint8_t *row)
+{
+    if (!rs__row_live(row)) {
+        return false;
+    }
+    for (uint32_t k = 0; k < pl->n_fast; k++) {
+        if (!fast_row(&pl->fast[k], pl->narrow, row)) {
+            return false;
+        }
+    }
+    return slow_ok(st, c, pl, slot, row);
+}
+
+/* Rows from slot to evaluate at once: at most BLOCK and left, within one
+ * page. */
+static unsigned block_len(const rs_class *c, uint32_t slot, uint32_t left)
+{
+    uint32_t page_rows = 1u << c->page_shift;
+    uint32_t n = page_rows - (slot & (page_rows - 1));
+    n = n < left ? n : left;
+    return n < BLOCK ? (unsigned)n : BLOCK;
+}
+
+static unsigned lowest_bit(uint64_t m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return (unsigned)__builtin_ctzll(m);
+#else
+    unsigned k = 0;
+    while (!(m & 1u)) {
+        m >>= 1;
+        k++;
+    }
+    return k;
+#endif
+}
+
+static rs_handle handle_at(const rs_class *c, uint32_t slot,
+                           const uint8_t *row)
+{
+    return (rs_handle)slot | (rs_handle)rs__row_gen(row) << 32 |
+           (rs_handle)c->id << 48;
+}
+
+/* Whether cursor names a position in cls; else an RS_EINVAL message. */
+static rs_status check_cursor(rs_store *st, const rs_class *cls,
+                              uint64_t cursor, const char *fn)
+{
+    if (cursor > cls->n_slots) {
+        return rs__err(st, RS_EINVAL, "%s: cursor %" PRIu64 " is past the "
+                       "%u slots of '%s': not a cursor of this class", fn,
+                       cursor, cls->n_slots, cls->sch.name);
+    }
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open scans                                                                */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
+                       size_t n_conds, rs_scan **out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_scan_open: out is NULL");
+    }
+    rs_status rc = check_all(st, cls, conds, n_conds, "rs_scan_open");
+    if (rc != RS_OK) {
+        return rc;
+    }
+    size_t len = sizeof(rs_scan) + n_conds * (sizeof(rs_cond) + 2);
+    for (size_t i = 0; i < n_conds; i++) {
         if (conds[i].val.type == RS_STR) {
             len += conds[i].val.v.s.len;
         }
@@ -184,7 +777,8 @@ rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
     sc->cls = cls;
     sc->n_conds = n_conds;
     sc->alloc_len = len;
-    char *text = (char *)&sc->conds[n_conds];
+    uint16_t *slow = (uint16_t *)(void *)&sc->conds[n_conds];
+    char *text = (char *)&slow[n_conds];
     for (size_t i = 0; i < n_conds; i++) {
         sc->conds[i] = conds[i];
         if (conds[i].val.type == RS_STR) {
@@ -196,6 +790,7 @@ rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
             text += n;
         }
     }
+    plan_build(cls, sc->conds, n_conds, slow, &sc->pl);
     sc->next_open = st->scans;
     if (st->scans) {
         st->scans->prev_open = sc;
@@ -205,40 +800,106 @@ rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
     return RS_OK;
 }
 
-rs_status rs_scan_next(rs_scan *sc, rs_handle *out)
+/* The rest of rs_scan_next(): candidates left in the mask, then new
+ * blocks until one holds a match. */
+static NOINLINE rs_status next_slow(rs_scan *sc, rs_handle *out)
 {
-    if (sc == NULL || out == NULL) {
-        return RS_EINVAL;
-    }
+    rs_store *st = sc->st;
     const rs_class *c = sc->cls;
-    while (sc->next < c->n_slots) {
-        uint32_t slot = sc->next++;
+    const plan *pl = &sc->pl;
+    while (sc->mask != 0) {
+        uint32_t slot = sc->base + lowest_bit(sc->mask);
+        sc->mask &= sc->mask - 1;
+        sc->pos = sc->mask != 0 ? slot + 1 : sc->end;
         const uint8_t *row = rs__row(c, slot);
-        if (!rs__row_live(row)) {
-            continue;
-        }
-        size_t i = 0;
-        for (; i < sc->n_conds; i++) {
-            rs_field f = sc->conds[i].field;
-            rs_value v;
-            char buf[RS_KEY_TMP];
-            if (f < RS_ATTR_BASE) {
-                v = rs__row_value(c, row, f, buf);
-            } else if (rs__attrs_get(sc->st, c, slot,
-                                     (uint32_t)(f - RS_ATTR_BASE),
-                                     &v) != RS_OK) {
-                break; /* a record without the attribute does not match */
-            }
-            if (!test(&sc->conds[i], &v)) {
-                break;
-            }
-        }
-        if (i == sc->n_conds) {
-            *out = rs__handle(c, slot);
+        if (full_ok(st, c, pl, slot, row)) {
+            *out = handle_at(c, slot, row);
             return RS_OK;
         }
     }
+    uint32_t n_slots = c->n_slots;
+    if (pl->never) {
+        sc->pos = sc->end = n_slots;
+    }
+    while (sc->end < n_slots) {
+        uint32_t base = sc->end;
+        unsigned n = block_len(c, base, n_slots - base);
+        const uint8_t *row0 = rs__row(c, base);
+        uint64_t m = block_mask(pl, row0, c->row_len, n);
+        sc->pos = sc->end = base + n;
+        while (m != 0) {
+            unsigned k = lowest_bit(m);
+            m &= m - 1;
+            uint32_t slot = base + k;
+            const uint8_t *row = row0 + (size_t)k * c->row_len;
+            /* Found in this call: nothing was written since. */
+            if (pl->n_slow == 0 || slow_ok(st, c, pl, slot, row)) {
+                sc->base = base;
+                sc->row0 = row0;
+                sc->mask = m;
+                if (m != 0) {
+                    sc->pos = slot + 1;
+                }
+                *out = handle_at(c, slot, row);
+                return RS_OK;
+            }
+        }
+    }
     return RS_DONE;
+}
+
+rs_status rs_scan_next(rs_scan *sc, rs_handle *out)
+{
+    if (RS_UNLIKELY(sc == NULL)) {
+        return RS_EINVAL;
+    }
+    if (RS_UNLIKELY(out == NULL)) {
+        return rs__err(sc->st, RS_EINVAL, "rs_scan_next: out is NULL");
+    }
+    sc->st->err[0] = '\0'; /* rs__clear_err(), without a call a record */
+    /* The common case: the next candidate of the current block, left by an
+     * earlier call.  The caller may have written since, so it is tested
+     * again in full. */
+    uint64_t m = sc->mask;
+    if (RS_LIKELY(m != 0)) {
+        const rs_class *c = sc->cls;
+        const plan *pl = &sc->pl;
+        unsigned k0 = lowest_bit(m);
+        uint32_t slot = sc->base + k0;
+        m &= m - 1;
+        sc->mask = m;
+        sc->pos = m != 0 ? slot + 1 : sc->end;
+        const uint8_t *row = sc->row0 + (size_t)k0 * c->row_len;
+        bool ok = rs__row_live(row);
+        for (uint32_t k = 0; k < pl->n_fast && ok; k++) {
+            ok = fast_row(&pl->fast[k], pl->narrow, row);
+        }
+        if (ok && (pl->n_slow == 0 || slow_ok(sc->st, c, pl, slot, row))) {
+            *out = handle_at(c, slot, row);
+            return RS_OK;
+        }
+    }
+    return next_slow(sc, out);
+}
+
+uint64_t rs_scan_cursor(const rs_scan *sc)
+{
+    return sc ? sc->pos : 0;
+}
+
+rs_status rs_scan_resume(rs_scan *sc, uint64_t cursor)
+{
+    if (sc == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(sc->st);
+    rs_status rc = check_cursor(sc->st, sc->cls, cursor, "rs_scan_resume");
+    if (rc != RS_OK) {
+        return rc;
+    }
+    sc->pos = sc->end = (uint32_t)cursor;
+    sc->mask = 0;
+    return RS_OK;
 }
 
 void rs_scan_close(rs_scan *sc)
@@ -256,4 +917,70 @@ void rs_scan_close(rs_scan *sc)
         sc->next_open->prev_open = sc->prev_open;
     }
     rs__free(st, RS_MEM_META, sc, sc->alloc_len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Batches                                                                   */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_scan_batch(rs_store *st, rs_class *cls, const rs_cond *conds,
+                        size_t n_conds, uint64_t cursor, size_t budget,
+                        rs_handle *out, size_t cap, size_t *n_out,
+                        uint64_t *next)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (out == NULL || n_out == NULL || next == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_scan_batch: %s is NULL",
+                       out == NULL ? "out" : n_out == NULL ? "n_out" : "next");
+    }
+    rs_status rc = check_all(st, cls, conds, n_conds, "rs_scan_batch");
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (cap == 0 || budget == 0) {
+        return rs__err(st, RS_EINVAL, "rs_scan_batch on '%s': %s is 0",
+                       cls->sch.name, cap == 0 ? "cap" : "budget");
+    }
+    rc = check_cursor(st, cls, cursor, "rs_scan_batch");
+    if (rc != RS_OK) {
+        return rc;
+    }
+    uint16_t slow[MAX_CONDS];
+    plan pl;
+    plan_build(cls, conds, n_conds, slow, &pl);
+    uint32_t pos = (uint32_t)cursor, n_slots = cls->n_slots;
+    uint32_t end = budget < n_slots - pos ? pos + (uint32_t)budget : n_slots;
+    size_t k = 0;
+    if (pl.never) {
+        pos = end = n_slots;
+    }
+    while (pos < end) {
+        unsigned n = block_len(cls, pos, end - pos);
+        const uint8_t *row0 = rs__row(cls, pos);
+        uint64_t m = block_mask(&pl, row0, cls->row_len, n);
+        while (m != 0) {
+            unsigned b = lowest_bit(m);
+            m &= m - 1;
+            const uint8_t *row = row0 + (size_t)b * cls->row_len;
+            if (pl.n_slow > 0 && !slow_ok(st, cls, &pl, pos + b, row)) {
+                continue;
+            }
+            out[k++] = handle_at(cls, pos + b, row);
+            if (k == cap) {
+                pos += b;
+                n = 1; /* resume after the record that filled out */
+                break;
+            }
+        }
+        pos += n;
+        if (k == cap) {
+            break;
+        }
+    }
+    *n_out = k;
+    *next = pos < n_slots ? pos : 0;
+    return RS_OK;
 }
