@@ -1331,6 +1331,11 @@ PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module)
     }
     PyObject *t = PyType_Type.tp_new(S->meta_type, args, NULL);
     Py_DECREF(args);
+    /* __slots__ = () did its work (no __dict__, no __weakref__); gone, so
+     * that a dynamic class, like a plain one, shows no __slots__. */
+    if (t != NULL && PyObject_DelAttrString(t, "__slots__") < 0) {
+        Py_CLEAR(t);
+    }
     return t;
 }
 
