@@ -1,0 +1,289 @@
+"""Lookups, batch calls, scans, update, groups, persistence, memory,
+equality, repr: everything past the classic session."""
+import gc
+import os
+
+import pytest
+
+import roster
+
+
+def fill(Player, n):
+    for i in range(n):
+        Player(f"{i:05d}", f"n{i}", stat=i % 4, level=i % 100)
+
+
+def test_get_subscript_find_in_len(players):
+    Player, _ = players
+    fill(Player, 50)
+    assert len(Player) == 50
+    assert Player["00007"].name == "n7"
+    assert Player.get("00007") == Player["00007"]
+    assert Player.get("nope") is None
+    assert Player.get("nope", 1) == 1
+    assert Player.find(name="n9").uid == "00009"
+    assert Player.find(name="zz") is None
+    assert Player.find(uid="00003").name == "n3"
+    assert "00003" in Player and "zz" not in Player and 3 not in Player
+    p = Player["00003"]
+    assert p in Player
+    p.remove()
+    assert p not in Player and len(Player) == 49
+    with pytest.raises(KeyError):
+        Player["00003"]
+    with pytest.raises(ValueError, match="not a key or unique field"):
+        Player.find(stat=1)
+    with pytest.raises(TypeError):
+        Player.find(name="a", uid="b")
+    with pytest.raises(KeyError):
+        del Player["00003"]
+
+
+def test_integer_key(store):
+    C = roster.declare(store, "C { id: u32 key; v: i64 = -1 }")
+    C(7)
+    C(id=8, v=2)
+    assert C[7].v == -1 and C[8].v == 2 and C.get(9) is None
+    assert [x and x.id for x in C.get_many([8, 9, 7])] == [8, None, 7]
+
+
+def test_iteration_and_where(players):
+    Player, _ = players
+    fill(Player, 300)
+    assert sorted(p.uid for p in Player) == [f"{i:05d}" for i in range(300)]
+    want = sorted(f"{i:05d}" for i in range(300) if i % 4 == 1 and i % 100 >= 50)
+    got = sorted(p.uid for p in Player.where(Player.level >= 50, stat=1))
+    assert got == want
+    assert Player.where(level__ge=50, stat=1).count() == len(want)
+    assert Player.where(Player.stat == 1, Player.level >= 50).count() == len(want)
+    assert Player.where(name__startswith="n1").count() == 111
+    assert Player.where(Player.name.startswith("n29")).count() == 11
+    assert Player.where(level__lt=10, level__gt=5).count() == 12
+    assert Player.where(stat__ne=0).count() == 225
+    assert Player.where(nothing_bound=1).count() == 0
+    assert list(Player.where(nothing_bound=1)) == []
+    assert Player.where(uid="00042").first().name == "n42"
+    assert Player.where(uid="x").first() is None
+    with pytest.raises(TypeError):
+        bool(Player.level >= 1)
+    with pytest.raises(TypeError):
+        Player.where(level="x")
+
+
+def test_iteration_under_writes(players):
+    """Every record present from start to end is returned once; none
+    twice; every record returned is live."""
+    Player, _ = players
+    fill(Player, 1000)
+    seen = []
+    for i, p in enumerate(Player):
+        seen.append(p.uid)
+        if i % 3 == 0:
+            # remove a record further on, insert a new one
+            victim = Player.get(f"{999 - i:05d}")
+            if victim is not None and victim != p:
+                victim.remove()
+            Player(f"new{i:05d}", f"m{i}")
+    assert len(seen) == len(set(seen))
+    kept = {f"{i:05d}" for i in range(1000)} - {
+        f"{999 - i:05d}" for i in range(0, 1000, 3)}
+    assert kept <= set(seen)
+
+
+def test_dynamic_where(players):
+    Player, _ = players
+    fill(Player, 20)
+    Player["00001"].vip = 3
+    Player["00002"].vip = 5
+    Player["00003"].vip = "gold"
+    assert sorted(p.uid for p in Player.where(vip__ge=4)) == ["00002"]
+    assert Player.where(vip="gold").count() == 1
+
+
+def test_get_many(players):
+    Player, _ = players
+    fill(Player, 10)
+    got = Player.get_many(["00001", "zz", "00009"])
+    assert [p and p.name for p in got] == ["n1", None, "n9"]
+    got = Player.get_many(["n4", "n5", "q"], field="name")
+    assert [p and p.uid for p in got] == ["00004", "00005", None]
+    assert Player.get_many([]) == []
+    assert Player.get_many(iter(["00002"]))[0].name == "n2"
+
+
+def test_insert_many_all_or_none(players):
+    Player, _ = players
+    assert Player.insert_many([("1", "a"), {"uid": "2", "name": "b"}]) == 2
+    with pytest.raises(roster.DuplicateError):
+        Player.insert_many([("3", "c"), ("4", "a")])
+    assert len(Player) == 2 and Player.get("3") is None
+    with pytest.raises(TypeError):
+        Player.insert_many([["5", "e"]])
+    assert len(Player) == 2
+
+
+def test_update_all_or_none(players):
+    Player, _ = players
+    fill(Player, 3)
+    p = Player["00001"]
+    p.update(level=9, stat=2, guild="x")
+    assert (p.level, p.stat, p.guild) == (9, 2, "x")
+    with pytest.raises(OverflowError):
+        p.update(level=10, stat=300)
+    assert (p.level, p.stat) == (9, 2)
+    with pytest.raises(roster.DuplicateError):
+        p.update(level=11, name="n2")
+    assert (p.level, p.name) == (9, "n1")
+    p.update({"level": 12})
+    assert p.level == 12
+    p.__dict__.update(level=13, vip=1)
+    assert p.level == 13 and p.vip == 1
+
+
+def test_group(store, players):
+    Player, _ = players
+    with store.group():
+        Player("1", "a")
+        Player("2", "b")
+    assert len(Player) == 2
+    with pytest.raises(ZeroDivisionError):
+        with store.group():
+            Player("3", "c")
+            Player["1"].level = 5
+            1 / 0
+    assert len(Player) == 2 and Player["1"].level == 0
+    with pytest.raises(roster.DuplicateError):
+        with store.group():
+            Player("4", "d")
+            Player("5", "a")
+    assert len(Player) == 2 and Player.get("4") is None
+    g = store.group()
+    with g:
+        with pytest.raises(roster.GroupError):
+            with store.group():
+                pass
+
+
+def test_save_load_durable(tmp_path, store, players):
+    Player, Player2 = players
+    fill(Player, 100)
+    Player["00001"].x = 5
+    info = store.save(tmp_path / "a.snap")
+    assert info["records"] == 100 and info["bytes"] > 0
+    st2 = roster.Store()
+    info = st2.load(str(tmp_path / "a.snap"))
+    assert info["records"] == 100
+    P = st2["Player"]
+    assert P.__name__ == "Player" and len(P) == 100
+    assert P["00001"].x == 5 and P["00042"].level == 42
+    assert set(st2.classes) == {"Player", "Player2"}
+    with pytest.raises(KeyError):
+        st2["Nope"]
+    with pytest.raises(OSError):
+        st2.load(tmp_path / "missing.snap")
+    (tmp_path / "bad.snap").write_bytes(b"not a snapshot at all" * 10)
+    with pytest.raises(roster.FormatError):
+        roster.Store().load(tmp_path / "bad.snap")
+
+    base = str(tmp_path / "d")
+    st3 = roster.Store()
+    D = roster.declare(st3, "D { k: u32 key; v: str(8) = \"\" } dynamic")
+    st3.durable(base, sync="never")
+    D(1, "a")
+    D(2, "b").z = 1
+    with st3.group():
+        D(3)
+        D[1].v = "c"
+    del st3, D
+    gc.collect()  # a class and its store are freed by the collector
+    st4 = roster.Store()
+    info = st4.durable(base, sync="always")
+    D = st4["D"]
+    assert sorted((d.k, d.v) for d in D) == [(1, "c"), (2, "b"), (3, "")]
+    assert D[2].z == 1
+    with pytest.raises(ValueError):
+        st4.durable(base, sync="sometimes")
+
+
+def test_redeclare_binds_or_refuses(store):
+    A = roster.declare(store, "A { k: u32 key }")
+    A(1)
+    B = roster.declare(store, "A { k: u32 key }")
+    assert B[1].k == 1
+    with pytest.raises(roster.DuplicateError, match="already declared"):
+        roster.declare(store, "A { k: u64 key }")
+
+
+def test_memory_report(store, players):
+    Player, _ = players
+    fill(Player, 1000)
+    m = store.memory()
+    assert set(m) >= {"records", "strings", "indexes", "attrs", "free",
+                      "meta", "total", "peak", "n_records"}
+    assert m["n_records"] == 1000
+    assert sum(m[k] for k in ("records", "strings", "indexes", "attrs",
+                              "free", "meta")) == m["total"]
+
+
+def test_equality_hash_repr(players):
+    Player, Player2 = players
+    p = Player("1", "a", x=1)
+    q = Player["1"]
+    assert p == q and not (p != q) and hash(p) == hash(q) and p is not q
+    assert len({p, q}) == 1
+    r = Player("2", "b")
+    assert p != r
+    assert p != 1
+    assert repr(p) == "Player(uid='1', name='a', stat=0, level=0, x=1)"
+    p2 = Player2("1", "a")
+    assert p != p2
+    p.remove()
+    assert repr(p).startswith("<Player: stale handle 0x")
+
+
+def test_class_body_types_and_defaults(store):
+    class T(roster.Record, store=store):
+        k: roster.u64(key=True)
+        a: roster.i8 = -5
+        b: roster.f32 = 1.5
+        c: roster.bool = True
+        d: int = 7
+        e: float
+        f: bool
+        s: roster.str(4, unique=True, inline=4) = "ab"
+    t = T(2 ** 64 - 1)
+    assert (t.k, t.a, t.b, t.c, t.d, t.e, t.f, t.s) == (
+        2 ** 64 - 1, -5, 1.5, True, 7, 0.0, False, "ab")
+    assert T.__fields__ == ("k", "a", "b", "c", "d", "e", "f", "s")
+    assert "k: u64 key" in T.__text__
+    assert T.__store__ is store
+    assert T.__name__ == "T" and T.__qualname__.endswith("T")
+    assert repr(roster.str(16, key=True)) == "roster.str(16, key=True)"
+    assert repr(roster.u8) == "roster.u8"
+
+
+def test_declaration_errors(store):
+    with pytest.raises(TypeError, match="needs its maximum length"):
+        class A(roster.Record, store=store):
+            k: roster.str(key=True)
+    with pytest.raises(TypeError, match="annotation is a roster type"):
+        class B(roster.Record, store=store):
+            k: list
+    with pytest.raises(ValueError):
+        class C(roster.Record, store=store):
+            k: roster.u8
+    with pytest.raises(TypeError, match="store"):
+        class D(roster.Record):
+            k: roster.u8(key=True)
+    with pytest.raises(ValueError, match="syntax|expected"):
+        roster.declare(store, "E { k: u8 key")
+    P = roster.declare(store, "P { k: u8 key }")
+    with pytest.raises(TypeError, match="subclassed"):
+        class Q(P):
+            pass
+    with pytest.raises(TypeError):
+        roster.Record()
+    with pytest.raises(OverflowError):
+        class F(roster.Record, store=store):
+            k: roster.u8(key=True)
+            v: roster.u8 = 300
