@@ -1155,6 +1155,64 @@ static rs_status next_entry(rs_store *st, const char *path,
     return RS_OK;
 }
 
+/* The one reader of a journal's entries, for replay, inspection, the
+ * open's plan and repair: each call frames the next entry (next_entry())
+ * and checks its ops' framing, counting them by kind. */
+typedef struct jwalk {
+    const char *path;
+    const uint8_t *buf;
+    size_t len;
+    size_t off; /* where the next entry starts */
+    size_t k;   /* entries read so far */
+} jwalk;
+
+typedef struct jentry {
+    const uint8_t *payload;
+    uint32_t n;
+    size_t off, k;                /* where it starts, its number */
+    size_t ops[J_UNBIND + 1];     /* its ops by kind */
+} jentry;
+
+static jwalk jwalk_at(const char *path, const uint8_t *buf, size_t len)
+{
+    return (jwalk){path, buf, len, J_HEADER, 0};
+}
+
+/* RS_OK and the next whole entry in *e; RS_DONE at the end of the
+ * journal or at a torn last entry (w->off is then where whole entries
+ * end); RS_EFORMAT for damage (w->off is where the damaged entry starts). */
+static rs_status jwalk_next(rs_store *st, jwalk *w, jentry *e)
+{
+    memset(e, 0, sizeof *e);
+    if (w->off >= w->len) {
+        return RS_DONE;
+    }
+    e->off = w->off;
+    e->k = w->k + 1;
+    rs_status rc = next_entry(st, w->path, w->buf, w->len, w->off, e->k,
+                              &e->payload, &e->n);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    rs__rd r = {e->payload, e->payload + e->n, false};
+    unsigned kind;
+    rs__rd body;
+    while (r.p < r.end && next_op(&r, &kind, &body)) {
+        if (kind < J_CLASS || kind > J_UNBIND) {
+            r.bad = true;
+            break;
+        }
+        e->ops[kind]++;
+    }
+    if (r.bad) {
+        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
+                       "malformed op", w->path, e->k, e->off);
+    }
+    w->off += E_HEAD + e->n;
+    w->k = e->k;
+    return RS_OK;
+}
+
 /* Replay the journal in buf from offset start; *good is where the last
  * whole entry ends.  Entries before start (which the snapshot holds) are
  * read only for the names they declare. */
@@ -1163,20 +1221,13 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                                 size_t *good, size_t *n_entries,
                                 bool *damaged)
 {
-    size_t off = J_HEADER, k = 0;
-    while (off < len) {
-        const uint8_t *payload = NULL;
-        uint32_t n = 0;
-        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
-        if (fr == RS_DONE) {
-            break;
-        }
-        if (fr != RS_OK) {
-            *damaged = true; /* what rs_durable_repair() mends */
-            return fr;
-        }
-        rs__rd r = {payload, payload + n, false};
-        if (off < start && off + E_HEAD + n > start) {
+    jwalk w = jwalk_at(path, buf, len);
+    jentry e;
+    rs_status fr;
+    while ((fr = jwalk_next(st, &w, &e)) == RS_OK) {
+        size_t off = e.off, k = e.k;
+        rs__rd r = {e.payload, e.payload + e.n, false};
+        if (off < start && off + E_HEAD + e.n > start) {
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: the "
                            "snapshot's offset %zu falls inside it", path, k,
                            off, start);
@@ -1185,9 +1236,8 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
             unsigned kind;
             rs__rd o;
             rs_status rc = RS_OK;
-            if (!next_op(&r, &kind, &o)) {
-                rc = rs__err(st, RS_EFORMAT, "an op runs past its entry");
-            } else if (off >= start || kind == J_NAME) {
+            (void)next_op(&r, &kind, &o); /* framed by jwalk_next() */
+            if (off >= start || kind == J_NAME) {
                 rc = replay_op(st, rp, kind, &o, true);
             } else {
                 /* The snapshot holds it (and its classes): only the names
@@ -1216,10 +1266,13 @@ static rs_status replay_journal(rs_store *st, replay *rp, const char *path,
                                msg);
             }
         }
-        off += E_HEAD + n;
         *n_entries = k;
     }
-    *good = off < len ? off : len;
+    if (fr != RS_DONE) {
+        *damaged = true; /* what rs_durable_repair() mends */
+        return fr;
+    }
+    *good = w.off < len ? w.off : len;
     return RS_OK;
 }
 
@@ -1375,27 +1428,17 @@ typedef struct jplan {
 static rs_status journal_empty(rs_store *st, const char *path,
                                const uint8_t *buf, size_t len, bool *empty)
 {
+    jwalk w = jwalk_at(path, buf, len);
+    jentry e;
+    rs_status rc;
     *empty = true;
-    size_t off = J_HEADER, k = 0;
-    while (off < len && *empty) {
-        const uint8_t *payload = NULL;
-        uint32_t n = 0;
-        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
-        if (fr == RS_DONE) {
-            break;
-        }
-        if (fr != RS_OK) {
-            return fr;
-        }
-        rs__rd e = {payload, payload + n, false};
-        unsigned kind;
-        rs__rd body;
-        while (e.p < e.end && next_op(&e, &kind, &body)) {
-            *empty = *empty && kind == J_NAME;
-        }
-        off += E_HEAD + n;
+    while (*empty && (rc = jwalk_next(st, &w, &e)) == RS_OK) {
+        *empty = e.ops[J_NAME] == e.ops[J_CLASS] + e.ops[J_NAME] +
+                                      e.ops[J_INSERT] + e.ops[J_REMOVE] +
+                                      e.ops[J_SET] + e.ops[J_BIND] +
+                                      e.ops[J_UNBIND];
     }
-    return RS_OK;
+    return *empty && rc != RS_DONE ? rc : RS_OK;
 }
 
 /* Decide from the snapshot l (have_snap: there is one) and the journal
@@ -1755,31 +1798,13 @@ static rs_status first_damage(rs_store *st, const char *path,
                               const uint8_t *buf, size_t len, size_t *good,
                               size_t *n_whole)
 {
-    size_t off = J_HEADER, k = 0;
-    rs_status rc = RS_OK;
-    *n_whole = 0;
-    while (off < len) {
-        const uint8_t *payload = NULL;
-        uint32_t n = 0;
-        rc = next_entry(st, path, buf, len, off, ++k, &payload, &n);
-        if (rc != RS_OK) {
-            break;
-        }
-        rs__rd e = {payload, payload + n, false};
-        unsigned kind;
-        rs__rd body;
-        while (e.p < e.end && next_op(&e, &kind, &body)) {
-            e.bad = e.bad || kind < J_CLASS || kind > J_UNBIND;
-        }
-        if (e.bad) {
-            rc = rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
-                         "malformed op", path, k, off);
-            break;
-        }
-        off += E_HEAD + n;
-        *n_whole = k;
+    jwalk w = jwalk_at(path, buf, len);
+    jentry e;
+    rs_status rc;
+    while ((rc = jwalk_next(st, &w, &e)) == RS_OK) {
     }
-    *good = off < len ? off : len;
+    *good = w.off < len ? w.off : len;
+    *n_whole = w.k;
     return rc == RS_DONE ? RS_OK : rc;
 }
 
@@ -2149,43 +2174,25 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
     if (rc != RS_OK) {
         return rc;
     }
-    size_t off = J_HEADER, k = 0;
-    while (off < len) {
-        const uint8_t *payload = NULL;
-        uint32_t n = 0;
-        rs_status fr = next_entry(st, path, buf, len, off, ++k, &payload, &n);
-        if (fr == RS_DONE) {
-            break;
-        }
-        if (fr != RS_OK) {
-            return fr;
-        }
-        rs__rd e = {payload, payload + n, false};
-        size_t changes = 0;
-        unsigned kind;
-        rs__rd body;
-        while (e.p < e.end && next_op(&e, &kind, &body)) {
-            changes += kind >= J_INSERT;
-            fi->n_classes += kind == J_CLASS;
-            fi->n_names += kind == J_NAME;
-            fi->n_records += kind == J_INSERT;
-            fi->n_removes += kind == J_REMOVE;
-            fi->n_sets += kind == J_SET;
-            fi->n_binds += kind == J_BIND;
-            fi->n_unbinds += kind == J_UNBIND;
-            if (kind < J_CLASS || kind > J_UNBIND) {
-                e.bad = true;
-            }
-        }
-        if (e.bad) {
-            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
-                           "malformed op", path, k, off);
-        }
+    jwalk w = jwalk_at(path, buf, len);
+    jentry e;
+    while ((rc = jwalk_next(st, &w, &e)) == RS_OK) {
+        size_t changes = e.ops[J_INSERT] + e.ops[J_REMOVE] + e.ops[J_SET] +
+                         e.ops[J_BIND] + e.ops[J_UNBIND];
+        fi->n_classes += e.ops[J_CLASS];
+        fi->n_names += e.ops[J_NAME];
+        fi->n_records += e.ops[J_INSERT];
+        fi->n_removes += e.ops[J_REMOVE];
+        fi->n_sets += e.ops[J_SET];
+        fi->n_binds += e.ops[J_BIND];
+        fi->n_unbinds += e.ops[J_UNBIND];
         fi->n_groups += changes > 1;
         fi->n_blocks++;
-        off += E_HEAD + n;
     }
-    fi->torn_bytes = len - off;
+    if (rc != RS_DONE) {
+        return rc;
+    }
+    fi->torn_bytes = len - w.off;
     return RS_OK;
 }
 
