@@ -34,6 +34,7 @@ setup(
         define_macros=[("_POSIX_C_SOURCE", "200809L")],
         extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
     )],
-    package_data={"": ["roster.pyi"]},
-    data_files=[],
+    # PEP 561: a stub-only package beside the module, for editors.
+    packages=["roster-stubs"],
+    package_data={"roster-stubs": ["__init__.pyi"]},
 )
