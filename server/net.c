@@ -170,6 +170,23 @@ static const char denied[] =
     "password (--requirepass) or disable protected mode "
     "(--protected-mode no).\r\n";
 
+/* Refuse a connection with msg.  What the client already sent is read
+ * first: closing a socket with unread input resets the connection, and a
+ * reset can destroy the reply before the client reads it. */
+static void refuse(int fd, const char *msg, size_t len)
+{
+    char junk[4096];
+    while (read(fd, junk, sizeof junk) > 0) {
+    }
+    ssize_t w = write(fd, msg, len);
+    (void)w;
+    shutdown(fd, SHUT_WR);
+    while (read(fd, junk, sizeof junk) > 0) {
+    }
+    close(fd);
+    srv.n_rejected++;
+}
+
 static void accept_all(int lfd)
 {
     for (;;) {
@@ -190,17 +207,11 @@ static void accept_all(int lfd)
         fmt_addr(&sa, addr, sizeof addr, &lo);
         if ((long)srv.n_clients >= srv.cfg.maxclients) {
             static const char m[] = "-ERR max number of clients reached\r\n";
-            ssize_t w = write(fd, m, sizeof m - 1);
-            (void)w;
-            close(fd);
-            srv.n_rejected++;
+            refuse(fd, m, sizeof m - 1);
             continue;
         }
         if (srv.cfg.protected_mode && srv.cfg.requirepass == NULL && !lo) {
-            ssize_t w = write(fd, denied, sizeof denied - 1);
-            (void)w;
-            close(fd);
-            srv.n_rejected++;
+            refuse(fd, denied, sizeof denied - 1);
             continue;
         }
         if ((size_t)fd >= srv.fd_cap) {
