@@ -489,5 +489,21 @@ int main(int argc, char **argv)
                                                 : "no");
     net_loop();
     rs_store_close(srv.st);
+    for (size_t i = 0; i < cf->n_classes; i++) {
+        free(cf->classes[i]);
+    }
+    free(cf->classes);
+    free(cf->requirepass);
+    free(srv.items);
+    free(srv.scratch);
+    free(srv.writes);
+    free(srv.by_fd);
+    for (size_t i = 0; i < srv.n_lfds; i++) {
+        close(srv.lfds[i]);
+    }
+    close(srv.epfd);
+    if (log_file) {
+        fclose(log_file);
+    }
     return 0;
 }
