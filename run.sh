@@ -33,7 +33,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential cmake libxxhash-dev clang-14 libclang-rt-14-dev libsqlite3-dev librsvg2-bin python3 python3-dev python3-pytest python3-setuptools python3-pip"
+PACKAGES="build-essential cmake libxxhash-dev clang-14 libclang-rt-14-dev libsqlite3-dev librsvg2-bin python3 python3-dev python3-pytest python3-setuptools python3-pip redis-tools redis-server nutcracker python3-redis"
 
 deps() {
     local missing=""
