@@ -111,8 +111,9 @@
  * segments are tiny), so only keys that share hash bits meet the limit. */
 #define DIR_PER_SEG RS__DIR_PER_SEG
 #define BATCH 64
-/* Entries of the moving-keys list kept between growths: room for any
- * segment up to its largest size, merges included. */
+/* The moving-keys list is kept between growths, but one grown past
+ * LIST_KEEP entries (by a segment grown past its largest size) goes back
+ * to LIST_KEEP / 2: room for a segment's keys at its largest size. */
 #define LIST_KEEP ((size_t)2 * SEG_MAX_GROUPS * GROUP)
 
 struct rs__seg {
@@ -675,8 +676,8 @@ static void grow(rs_store *st, rs__index *ix)
          * bytes a key of it.  A shrink cannot fail. */
         ix->list = rs__realloc(st, RS_MEM_INDEXES, ix->list,
                                ix->list_cap * sizeof *ix->list,
-                               LIST_KEEP * sizeof *ix->list);
-        ix->list_cap = LIST_KEEP;
+                               LIST_KEEP / 2 * sizeof *ix->list);
+        ix->list_cap = LIST_KEEP / 2;
     }
     rs__index_cancel(st, ix);       /* clears the rest */
 }
