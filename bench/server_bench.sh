@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# bench/server_bench.sh: rosterd and redis-server side by side, in one run.
+#
+#   bench/server_bench.sh [--players N] [--requests N] [--build DIR]
+#
+# 1. `roster gen --players N --seed 1` (1,000,000 by default) becomes one
+#    file of HSET commands, Player:<uid> with uid, name, stat, level and
+#    the extras as fields; the same file is loaded into each server by the
+#    same pipelined client (`redis-cli --pipe`), each server fresh, in its
+#    own temporary directory, appendfsync everysec on both (Redis with
+#    appendonly yes, no RDB saves).
+# 2. Memory per player: RSS growth over the load, and each server's own
+#    used_memory (rosterd's is its store's accounting), divided by N.
+# 3. 100,000 more players keyed Player:000000000000 to Player:000000099999
+#    (redis-benchmark's __rand_int__ is 12 digits), then redis-benchmark
+#    with 50 clients, -r 100000, at -P 1 and -P 16: HSET (update a level),
+#    HGET, HMGET (3 fields) and HGETALL on Player:__rand_int__.  Requests
+#    a second, p50 and p99 latency, and rosterd's ratio to redis-server.
+#
+# Servers are stopped by their pid.  Needs redis-server, redis-tools and
+# python3 (run.sh installs them).  Wall-clock figures on a shared 2-core
+# machine vary by 20% or more between runs; bytes do not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+players=1000000
+requests=500000
+build=build
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --players) players=$2; shift 2 ;;
+    --requests) requests=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    *) echo "server_bench.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+rosterd=$build/server/rosterd
+roster=$build/roster
+for x in "$rosterd" "$roster"; do
+    [ -x "$x" ] || { echo "server_bench.sh: $x not built" >&2; exit 1; }
+done
+for x in redis-server redis-cli redis-benchmark; do
+    command -v "$x" >/dev/null || { echo "server_bench.sh: no $x" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/server-bench.XXXXXX)
+pids=""
+cleanup() {
+    for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in $pids; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+tsv=$build/players-$players.tsv
+[ -f "$tsv" ] || "$roster" gen --players "$players" --seed 1 -o "$tsv"
+
+# The load and the benchmark set, as redis-cli --pipe input (RESP).
+python3 - "$tsv" "$tmp/load.resp" "$tmp/bench.resp" <<'EOF'
+import sys
+def cmd(out, *args):
+    out.write(b"*%d\r\n" % len(args))
+    for a in args:
+        out.write(b"$%d\r\n%s\r\n" % (len(a), a))
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb") as out:
+    for line in f:
+        cols = line.rstrip(b"\n").split(b"\t")
+        args = [b"HSET", b"Player:" + cols[0], b"uid", cols[0],
+                b"name", cols[1], b"stat", cols[2], b"level", cols[3]]
+        if len(cols) > 4 and cols[4]:
+            for kv in cols[4].split(b";"):
+                k, v = kv.split(b"=", 1)
+                args += [k, v]
+        cmd(out, *args)
+with open(sys.argv[3], "wb") as out:
+    for i in range(100000):
+        uid = b"%012d" % i
+        cmd(out, b"HSET", b"Player:" + uid, b"uid", uid, b"name",
+            b"bench%d" % i, b"stat", b"1", b"level", b"%d" % (i % 100 + 1))
+EOF
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+rss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
+used() { redis-cli -p "$1" INFO memory | tr -d '\r' | awk -F: '$1=="used_memory" { print $2 }'; }
+wait_up() {
+    for _ in $(seq 200); do
+        redis-cli -p "$1" PING >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "server_bench.sh: server on $1 did not start" >&2
+    exit 1
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "players: $players (roster gen --seed 1); benchmark: $requests requests, 50 clients, -r 100000"
+echo
+
+results=$tmp/results
+: >"$results"
+for name in rosterd redis; do
+    port=$(free_port)
+    mkdir -p "$tmp/$name"
+    if [ $name = rosterd ]; then
+        "$rosterd" --port "$port" --dir "$tmp/$name" --appendfsync everysec \
+            >"$tmp/$name.log" 2>&1 &
+    else
+        redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/$name" \
+            --save "" --appendonly yes --appendfsync everysec \
+            >"$tmp/$name.log" 2>&1 &
+    fi
+    pid=$!
+    pids="$pids $pid"
+    wait_up "$port"
+    r0=$(rss $pid)
+    u0=$(used "$port")
+    t0=$(date +%s.%N)
+    redis-cli -p "$port" --pipe <"$tmp/load.resp" >"$tmp/$name.pipe"
+    t1=$(date +%s.%N)
+    grep -q "errors: 0" "$tmp/$name.pipe" || {
+        cat "$tmp/$name.pipe"; echo "server_bench.sh: load errors" >&2; exit 1; }
+    n=$(redis-cli -p "$port" DBSIZE)
+    [ "$n" -eq "$players" ] || { echo "$name: DBSIZE $n" >&2; exit 1; }
+    r1=$(rss $pid)
+    u1=$(used "$port")
+    echo "$name mem $(( r1 - r0 )) $(( u1 - u0 )) $t0 $t1" >>"$results"
+    redis-cli -p "$port" --pipe <"$tmp/bench.resp" >/dev/null
+    for P in 1 16; do
+        for t in "HSET Player:__rand_int__ level 7" \
+                 "HGET Player:__rand_int__ name" \
+                 "HMGET Player:__rand_int__ name level stat" \
+                 "HGETALL Player:__rand_int__"; do
+            # shellcheck disable=SC2086
+            line=$(redis-benchmark -p "$port" -c 50 -n "$requests" \
+                -r 100000 -P "$P" --csv $t | tail -1)
+            echo "$name bench ${t%% *} $P $line" >>"$results"
+        done
+    done
+    kill -TERM "$pid"
+    wait "$pid" || true
+    pids=${pids/ $pid/}
+done
+
+python3 - "$results" "$players" <<'EOF'
+import sys
+n = int(sys.argv[2])
+mem, bench = {}, {}
+for line in open(sys.argv[1]):
+    f = line.split(" ", 4)
+    if f[1] == "mem":
+        t0, t1 = f[4].split()
+        mem[f[0]] = (int(f[2]) / n, int(f[3]) / n, float(t1) - float(t0))
+    else:
+        cols = [c.strip('"') for c in f[4].strip().split('","')]
+        # "test","rps","avg","min","p50","p95","p99","max"
+        bench[(f[0], f[2], f[3])] = (float(cols[1]), float(cols[4]),
+                                     float(cols[6]))
+print("memory per player (%d players)   RSS growth   used_memory   load s" % n)
+for s in ("rosterd", "redis"):
+    print("  %-28s %10.1f %13.1f %8.2f" % ((s,) + mem[s]))
+print("  %-28s %9.2fx %12.2fx" % ("rosterd / redis",
+      mem["rosterd"][0] / mem["redis"][0], mem["rosterd"][1] / mem["redis"][1]))
+print()
+print("%-8s %3s %11s %11s %6s %8s %8s %8s %8s %6s" % (
+    "command", "-P", "rosterd r/s", "redis r/s", "ratio", "p50 ms", "redis",
+    "p99 ms", "redis", "ratio"))
+for P in ("1", "16"):
+    for c in ("HSET", "HGET", "HMGET", "HGETALL"):
+        a, b = bench[("rosterd", c, P)], bench[("redis", c, P)]
+        print("%-8s %3s %11.0f %11.0f %5.2fx %8.3f %8.3f %8.3f %8.3f %5.2fx"
+              % (c, P, a[0], b[0], a[0] / b[0], a[1], b[1], a[2], b[2],
+                 a[2] / b[2] if b[2] else 0.0))
+print("\nratios: rosterd's requests a second over redis-server's, and "
+      "rosterd's p99 over redis-server's")
+EOF
