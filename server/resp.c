@@ -356,11 +356,25 @@ void rbuf_cut(rbuf *b, size_t pos)
     }
 }
 
+/* "$12\r\n": every reply has one, so no snprintf (which cost about a
+ * fifth of an HGETALL's time). */
 static void put_header(rbuf *b, char type, long long n)
 {
     char tmp[32];
-    int k = snprintf(tmp, sizeof tmp, "%c%lld\r\n", type, n);
-    rbuf_put(b, tmp, (size_t)k);
+    char *p = tmp + sizeof tmp;
+    *--p = '\n';
+    *--p = '\r';
+    unsigned long long u = n < 0 ? 0 - (unsigned long long)n
+                                 : (unsigned long long)n;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (n < 0) {
+        *--p = '-';
+    }
+    *--p = type;
+    rbuf_put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void reply_simple(rbuf *b, const char *s)
