@@ -1283,9 +1283,11 @@ void rs__loaded_free(rs_store *st, rs__loaded *l)
 
 void rs__load_undo(rs_store *st, rs__loaded *l)
 {
+    /* Every class the load filled, those it declared too: their records'
+     * strings and attribute blocks live in the store's shared arena, which
+     * dropping the class alone would not give back. */
     for (uint32_t i = 0; i < l->n_cmaps; i++) {
-        if (l->cmaps[i].c && (uint32_t)l->cmaps[i].c->id - 1u <
-                                 l->first_new_class) {
+        if (l->cmaps[i].c) {
             rs__class_empty(st, l->cmaps[i].c);
         }
     }
