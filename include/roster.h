@@ -119,7 +119,8 @@ typedef void *(*rs_alloc_fn)(void *ud, void *ptr, size_t old_len,
 
 /* Open an empty store.  alloc may be NULL for the C library's allocator.
  * OUT *out.  Returns RS_OK or RS_ENOMEM.  The caller closes it with
- * rs_store_close(). */
+ * rs_store_close().  Its indexes hash keys with a random seed of its own,
+ * so no keys can be chosen in advance to collide (src/index.c). */
 RS_API RS_NODISCARD rs_status rs_store_open(rs_alloc_fn alloc, void *ud,
                                             rs_store **out);
 
