@@ -37,7 +37,9 @@
  * key and by unique field, every getter on live and stale handles, filtered
  * scans (an AND of =, !=, <, <=, >, >=, PREFIX on numbers of every type and
  * on strings, on declared fields and on dynamic attributes, or a bad
- * condition), and scans that remove or set the record just returned.  One
+ * condition), and scans that remove or set the record just returned, by
+ * rs_scan_next(), by it with the scan reopened at rs_scan_cursor() now
+ * and then, or by rs_scan_batch() from cursor to cursor.  One
  * call in ten that may allocate runs with one of its first allocations
  * failing: it may then fail with RS_ENOMEM where the model expected success,
  * and must have changed nothing.
@@ -3420,6 +3422,55 @@ static long pos_sorted(const rs_handle *a, size_t n, rs_handle h)
     return p ? (long)(p - a) : -1;
 }
 
+/* Where op_scan() takes its records from: rs_scan_next() (now and then
+ * closing the scan and resuming a new one at rs_scan_cursor()), or
+ * rs_scan_batch() calls of random budget and capacity, each resuming at
+ * the cursor the last one left (roster.h: the same guarantee). */
+typedef struct scan_src {
+    rs_scan *sc;
+    bool batch, resume;
+    int cl;
+    const rs_cond *c;
+    size_t n;
+    uint64_t cursor;
+    bool done;
+    rs_handle buf[8];
+    size_t n_buf, at;
+} scan_src;
+
+static rs_status src_next(scan_src *s, rs_handle *h)
+{
+    if (!s->batch) {
+        if (s->resume && chance(10)) {
+            uint64_t cur = rs_scan_cursor(s->sc);
+            rs_scan_close(s->sc);
+            expect("rs_scan_open to resume",
+                   rs_scan_open(st, classes[s->cl], s->c, s->n, &s->sc),
+                   RS_OK);
+            expect("rs_scan_resume", rs_scan_resume(s->sc, cur), RS_OK);
+        }
+        return rs_scan_next(s->sc, h);
+    }
+    while (s->at == s->n_buf) {
+        if (s->done) {
+            return RS_DONE;
+        }
+        size_t n_out;
+        rs_status rc = rs_scan_batch(st, classes[s->cl], s->c, s->n,
+                                     s->cursor, 1 + (size_t)irand(30),
+                                     s->buf, 1 + (size_t)irand(8), &n_out,
+                                     &s->cursor);
+        if (rc != RS_OK) {
+            return rc;
+        }
+        s->n_buf = n_out;
+        s->at = 0;
+        s->done = s->cursor == 0;
+    }
+    *h = s->buf[s->at++];
+    return RS_OK;
+}
+
 /* A filtered scan; with modify, each returned record may be removed or
  * have a field or attribute set or deleted before the next (roster.h
  * allows exactly that). */
@@ -3452,8 +3503,18 @@ static void op_scan(bool modify)
     }
     rs_handle *want;
     size_t n_want = model_matches(cl, conds, n, &want);
-    /* The operands were copied: scribble over the caller's buffers. */
-    for (size_t i = 0; i < n; i++) {
+    /* The operands were copied: scribble over the caller's buffers (but
+     * rs_scan_batch() and a scan opened again to resume read them). */
+    int mode = irand(10); /* 0-5 rs_scan_next, 6-7 with resumes, 8-9 batch */
+    char keep[8][96]; /* the operands those read, out of new_buf()'s ring */
+    for (size_t i = 0; i < n && mode >= 6; i++) {
+        if (conds[i].val.type == RS_STR && conds[i].val.v.s.len > 0 &&
+            conds[i].val.v.s.len <= sizeof keep[i]) {
+            memcpy(keep[i], conds[i].val.v.s.ptr, conds[i].val.v.s.len);
+            conds[i].val.v.s.ptr = keep[i];
+        }
+    }
+    for (size_t i = 0; i < n && mode < 6; i++) {
         if (conds[i].val.type == RS_STR && conds[i].val.v.s.len > 0) {
             for (int b = 0; b < N_BUFS; b++) {
                 if (conds[i].val.v.s.ptr >= bufs[b] &&
@@ -3469,7 +3530,9 @@ static void op_scan(bool modify)
     if (seen == NULL) {
         fail("out of memory in the model");
     }
-    while ((rc = rs_scan_next(sc, &h)) == RS_OK) {
+    scan_src src = {sc, mode >= 8, mode >= 6, cl, conds, n, 0, false, {0},
+                    0, 0};
+    while ((rc = src_next(&src, &h)) == RS_OK) {
         long at = pos_sorted(want, n_want, h);
         if (at >= 0) {
             seen[at] = true;
@@ -3520,7 +3583,7 @@ static void op_scan(bool modify)
                             : pool_names[irand(8)]);
         }
     }
-    rs_scan_close(sc);
+    rs_scan_close(src.sc);
     if (rc != RS_DONE || got != n_want) {
         for (size_t k = 0; k < n_want; k++) {
             long j = m_by_handle(want[k]);
