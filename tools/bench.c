@@ -12,7 +12,8 @@
  * category.
  *
  * The representations are programs installed beside the roster binary
- * (roster-rep-<name>, and roster-rep-python.py run by python3).
+ * (roster-rep-<name>, and roster-rep-python.py run by Python: Debian's
+ * /usr/bin/python3 when it exists, else python3 from PATH).
  */
 #include "bench.h"
 #include "cli.h"
@@ -89,9 +90,22 @@ static int self_dir(char *buf, size_t len)
     return 0;
 }
 
+/* The interpreter of the Python representations: Debian's
+ * /usr/bin/python3 when it exists (the project's figures are measured
+ * with it; a python3 first on PATH may be another one, e.g. a pyenv build
+ * that sees none of Debian's packages), else python3 from PATH. */
+static const char *python_exe(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
+                                                 : "python3";
+}
+
 static bool have_python(void)
 {
-    return system("python3 -c 'import sys' >/dev/null 2>&1") == 0;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "%s -c 'import sys' >/dev/null 2>&1",
+             python_exe());
+    return system(cmd) == 0;
 }
 
 /* One run of one representation: a child process writing its JSON line
@@ -110,8 +124,8 @@ static int start_task(const char *dir, const char *file, task *t)
     const rep_info *r = &reps[t->rep];
     char cmd[12288]; /* a directory of up to 4 KiB, a file name, arguments */
     if (r->python) {
-        snprintf(cmd, sizeof cmd, "exec python3 '%s/%s' %s --file '%s' > '%s'",
-                 dir, r->prog, r->extra, file, t->out);
+        snprintf(cmd, sizeof cmd, "exec %s '%s/%s' %s --file '%s' > '%s'",
+                 python_exe(), dir, r->prog, r->extra, file, t->out);
     } else {
         snprintf(cmd, sizeof cmd, "exec '%s/%s' --file '%s' > '%s'", dir,
                  r->prog, file, t->out);
@@ -395,12 +409,26 @@ static void print_cell(double v, double base, bool ratio)
     }
 }
 
+/* The version the Python representations reported, or "". */
+static const char *python_version(const rep_result *res)
+{
+    for (size_t r = 0; r < N_REPS; r++) {
+        if (reps[r].python && res[r].ran && res[r].version[0]) {
+            return res[r].version;
+        }
+    }
+    return "";
+}
+
 static void print_table(const rep_result *res, size_t pack, uint64_t n)
 {
     printf("%llu canonical players; medians; times in ns (scan: ns a "
            "record; attr: players with extras); churn +B: RSS bytes a "
-           "player left by 10 rounds of 20%% churn\n\n",
+           "player left by 10 rounds of 20%% churn\n",
            (unsigned long long)n);
+    const char *pv = python_version(res);
+    printf("Python representations run by %s%s%s%s\n\n", python_exe(),
+           pv[0] ? " (" : "", pv, pv[0] ? ")" : "");
     printf("%-13s", "");
     for (int m = 0; m < N_METRICS; m++) {
         printf(" %11s", metric_heads[m]);
@@ -475,6 +503,8 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
         putchar(' ');
         cli_json_escape(stdout, argv[i]);
     }
+    printf("\", \"python\": \"");
+    cli_json_escape(stdout, python_exe());
     printf("\", \"representations\": [");
     bool first = true;
     for (size_t r = 0; r < N_REPS; r++) {
