@@ -3,6 +3,12 @@
 # the JSON keys, every representation present and agreeing on what it
 # loaded (the driver refuses to print otherwise), and the plot rendered by
 # a real SVG renderer.  No assertion on time.
+#
+# python-roster (roster through the CPython extension) must run when the
+# module is built beside roster (<build>/python/roster.*.so, the target
+# roster_python) and roster is not a sanitized build (the module would need
+# the sanitizer runtime preloaded into the interpreter); otherwise its row
+# must say "(absent: why)".
 set -u
 roster=$1
 # The baselines are benchmark programs that end without freeing; leaks in
@@ -17,12 +23,27 @@ if ! "$roster" bench --players 3000 --runs 2 >"$tmp/table.txt" 2>"$tmp/err.txt";
     cat "$tmp/err.txt"
     fail "roster bench exited with an error"
 fi
-for rep in roster c-dict c-slots c-packed sqlite python-dict python-slots; do
+module=no
+if ls "$(dirname "$roster")"/python/roster.*.so >/dev/null 2>&1 &&
+    ! grep -q __asan_init "$roster"; then
+    module=yes
+fi
+expect="roster c-dict c-slots c-packed sqlite python-dict python-slots"
+[ "$module" = yes ] && expect="$expect python-roster"
+for rep in $expect; do
     grep -q "^$rep " "$tmp/table.txt" || fail "the table lacks $rep"
     if grep -q "^$rep  *(" "$tmp/table.txt"; then
         fail "$rep did not run: $(grep "^$rep " "$tmp/table.txt")"
     fi
 done
+if [ "$module" = no ]; then
+    grep -q "^python-roster  *(absent: ..*)" "$tmp/table.txt" ||
+        fail "python-roster without the module: $(grep "^python-roster" "$tmp/table.txt")"
+fi
+if [ -x /usr/bin/python3 ]; then
+    grep -q "^Python representations run by /usr/bin/python3" "$tmp/table.txt" ||
+        fail "the Python representations do not run /usr/bin/python3"
+fi
 grep -q "as a ratio to c-packed" "$tmp/table.txt" || fail "no ratio table"
 
 if ! "$roster" bench --players 3000 --runs 1 --json >"$tmp/b.json" 2>"$tmp/err.txt"; then
@@ -35,8 +56,20 @@ for key in '"representations"' '"name": "roster"' '"name": "c-packed"' \
     grep -qF -- "$key" "$tmp/b.json" || fail "the JSON lacks $key"
 done
 if command -v /usr/bin/python3 >/dev/null; then
-    /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["representations"]) == 7' "$tmp/b.json" \
-        || fail "the JSON does not parse or lacks representations"
+    /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+reps = {r["name"]: r for r in d["representations"]}
+assert len(reps) == 8, sorted(reps)
+assert d["python"] == "/usr/bin/python3", d["python"]
+pr = reps["python-roster"]
+if sys.argv[2] == "yes":
+    assert pr["status"] == "ok", pr
+    assert pr["checksum"] == reps["roster"]["checksum"], pr
+else:
+    assert pr["status"] == "absent" and pr["reason"], pr
+' "$tmp/b.json" "$module" \
+        || fail "the JSON does not parse, lacks representations or python-roster is wrong"
 fi
 
 if "$roster" bench --players 2000 --runs 1 --plot "$tmp/p.svg" --sweep-max 20000 >/dev/null 2>"$tmp/err.txt"; then

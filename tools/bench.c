@@ -4,7 +4,8 @@
  * The same canonical players go into every representation a user would
  * pick, each in its own fresh process (bench/reps/PROTOCOL.md): roster, the
  * C twin of a Python instance dict, naive C, careful C, SQLite in memory,
- * and Python's plain and __slots__ classes.  Each prints one JSON line; this
+ * Python's plain and __slots__ classes, and roster from Python (the
+ * CPython extension, python/).  Each prints one JSON line; this
  * driver runs each K times, takes medians, checks that every
  * representation loaded the same thing (the checksum), and prints a table
  * with every figure also as a ratio to c-packed, or one JSON object, and
@@ -12,13 +13,21 @@
  * category.
  *
  * The representations are programs installed beside the roster binary
- * (roster-rep-<name>, and roster-rep-python.py run by Python: Debian's
- * /usr/bin/python3 when it exists, else python3 from PATH).
+ * (roster-rep-<name>; roster-rep-python.py and roster-rep-python-roster.py
+ * run by Python).  Python is Debian's /usr/bin/python3 when it exists (the
+ * interpreter the module is built for and the project's figures are
+ * measured with; a python3 first on PATH may be another one, e.g. a pyenv
+ * build that sees none of Debian's packages), else python3 from PATH.
+ * python-roster imports the module from <build>/python/, where
+ * python/CMakeLists.txt builds it (target roster_python); without it, or
+ * in a sanitized build (the module would need the sanitizer runtime
+ * preloaded into the interpreter), its row says "(absent: why)".
  */
 #include "bench.h"
 #include "cli.h"
 #include "gen.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,23 +40,38 @@
 #define MAX_RUNS 15
 #define N_METRICS 10
 
+/* A sanitized build's module cannot be loaded by a plain interpreter. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BENCH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BENCH_SANITIZED 1
+#endif
+#endif
+#ifndef BENCH_SANITIZED
+#define BENCH_SANITIZED 0
+#endif
+
 typedef struct rep_info {
     const char *name;
     const char *prog;  /* file beside roster */
     const char *extra; /* an argument for it, or NULL */
     bool python;
+    bool module; /* imports the CPython extension from <dir>/python */
     bool slow; /* 10 s or more a run at 1M and several times c-packed's
                   times: runs --slow-runs times, beside another */
 } rep_info;
 
 static const rep_info reps[] = {
-    {"roster", "roster-rep-roster", NULL, false, false},
-    {"c-dict", "roster-rep-c-dict", NULL, false, true},
-    {"c-slots", "roster-rep-c-slots", NULL, false, false},
-    {"c-packed", "roster-rep-c-packed", NULL, false, false},
-    {"sqlite", "roster-rep-sqlite", NULL, false, true},
-    {"python-dict", "roster-rep-python.py", "--kind dict", true, true},
-    {"python-slots", "roster-rep-python.py", "--kind slots", true, true},
+    {"roster", "roster-rep-roster", NULL, false, false, false},
+    {"c-dict", "roster-rep-c-dict", NULL, false, false, true},
+    {"c-slots", "roster-rep-c-slots", NULL, false, false, false},
+    {"c-packed", "roster-rep-c-packed", NULL, false, false, false},
+    {"sqlite", "roster-rep-sqlite", NULL, false, false, true},
+    {"python-dict", "roster-rep-python.py", "--kind dict", true, false, true},
+    {"python-slots", "roster-rep-python.py", "--kind slots", true, false,
+     true},
+    {"python-roster", "roster-rep-python-roster.py", NULL, true, true, true},
 };
 #define N_REPS (sizeof reps / sizeof reps[0])
 
@@ -61,7 +85,8 @@ static const char *const metric_heads[N_METRICS] = {
 
 typedef struct rep_result {
     bool ran;     /* it exists and succeeded */
-    bool absent;  /* no program (python3 missing, not built) */
+    bool absent;  /* not run: why says why */
+    char why[160];
     double m[N_METRICS]; /* medians; NaN = not applicable */
     char checksum[32];
     double accounted; /* roster only */
@@ -108,6 +133,25 @@ static bool have_python(void)
     return system(cmd) == 0;
 }
 
+/* Whether <dir>/python holds the built module (roster.<abi>.so). */
+static bool have_module(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/python", dir);
+    DIR *d = opendir(path);
+    bool found = false;
+    struct dirent *e;
+    while (d != NULL && !found && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        found = strncmp(e->d_name, "roster.", 7) == 0 && len > 10 &&
+                strcmp(e->d_name + len - 3, ".so") == 0;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return found;
+}
+
 /* One run of one representation: a child process writing its JSON line
  * to a file. */
 typedef struct task {
@@ -123,9 +167,14 @@ static int start_task(const char *dir, const char *file, task *t)
 {
     const rep_info *r = &reps[t->rep];
     char cmd[12288]; /* a directory of up to 4 KiB, a file name, arguments */
-    if (r->python) {
+    if (r->module) {
+        snprintf(cmd, sizeof cmd,
+                 "exec %s '%s/%s' --module-dir '%s/python' --file '%s' > '%s'",
+                 python_exe(), dir, r->prog, dir, file, t->out);
+    } else if (r->python) {
         snprintf(cmd, sizeof cmd, "exec %s '%s/%s' %s --file '%s' > '%s'",
-                 python_exe(), dir, r->prog, r->extra, file, t->out);
+                 python_exe(), dir, r->prog, r->extra ? r->extra : "", file,
+                 t->out);
     } else {
         snprintf(cmd, sizeof cmd, "exec '%s/%s' --file '%s' > '%s'", dir,
                  r->prog, file, t->out);
@@ -355,7 +404,7 @@ static int measure_all(const char *dir, const char *file, const bool *want,
     static task ts[N_REPS * MAX_RUNS];
     size_t n = 0;
     /* The slowest first, so two workers finish together. */
-    static const size_t order[N_REPS] = {4, 5, 6, 1, 2, 0, 3};
+    static const size_t order[N_REPS] = {4, 5, 6, 7, 1, 2, 0, 3};
     for (size_t o = 0; o < N_REPS; o++) {
         size_t r = order[o];
         for (int k = 0; want[r] && k < runs[r]; k++) {
@@ -437,7 +486,11 @@ static void print_table(const rep_result *res, size_t pack, uint64_t n)
     for (size_t r = 0; r < N_REPS; r++) {
         printf("%-13s", reps[r].name);
         if (!res[r].ran) {
-            printf("  %s\n", res[r].absent ? "(absent)" : "(failed)");
+            if (res[r].absent) {
+                printf("  (absent: %s)\n", res[r].why);
+            } else {
+                printf("  (failed)\n");
+            }
             continue;
         }
         for (int m = 0; m < N_METRICS; m++) {
@@ -505,13 +558,19 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
     }
     printf("\", \"python\": \"");
     cli_json_escape(stdout, python_exe());
-    printf("\", \"representations\": [");
+    printf("\", \"sanitized\": %s", BENCH_SANITIZED ? "true" : "false");
+    printf(", \"representations\": [");
     bool first = true;
     for (size_t r = 0; r < N_REPS; r++) {
         printf("%s{\"name\": \"%s\", \"status\": \"%s\"", first ? "" : ", ",
                reps[r].name,
                res[r].ran ? "ok" : res[r].absent ? "absent" : "failed");
         first = false;
+        if (!res[r].ran && res[r].absent) {
+            printf(", \"reason\": \"");
+            cli_json_escape(stdout, res[r].why);
+            putchar('"');
+        }
         if (res[r].ran) {
             for (int m = 0; m < N_METRICS; m++) {
                 if (res[r].m[m] == res[r].m[m]) {
@@ -551,7 +610,7 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
 
 static const char *const colors[N_REPS] = {"#d62728", "#9467bd", "#8c564b",
                                            "#1f77b4", "#2ca02c", "#ff7f0e",
-                                           "#bcbd22"};
+                                           "#bcbd22", "#e377c2"};
 
 /* Bytes of data a player carries, from the TSV: uid and name bytes, one
  * for stat, two for level, and the extras' text. */
@@ -801,12 +860,16 @@ static void bench_help(void)
            "  --seed S      the data set's seed (1)\n"
            "  --runs K      runs of each, medians reported (3; 1 to %d)\n"
            "  --slow-runs K runs of c-dict, sqlite and the Python "
-           "classes, 10 to 30 s each at 1M (1; 1 to %d)\n"
+           "representations, 10 to 30 s each at 1M (1; 1 to %d)\n"
            "  --jobs J      slow representations run at once, each "
            "in its own process (the cores, at most 2; the others "
            "always run alone): 1 for the quietest timings\n"
            "  --only LIST   comma-separated among roster, c-dict, "
-           "c-slots, c-packed, sqlite, python-dict, python-slots\n"
+           "c-slots, c-packed, sqlite, python-dict, python-slots, "
+           "python-roster\n"
+           "  Python: /usr/bin/python3 if it exists, else python3 on "
+           "PATH; python-roster needs the module built beside roster "
+           "(cmake --build BUILD --target roster_python)\n"
            "  --json        one JSON object instead of the table\n"
            "  --plot F.svg  also sweep 10,000 players up to "
            "--sweep-max (10,000,000) by tens, one run each, and draw "
@@ -877,6 +940,7 @@ int rs_bench_main(int argc, char **argv)
         return 1;
     }
     bool python = have_python();
+    bool module = have_module(dir);
     static rep_result res[N_REPS];
     bool want[N_REPS];
     int nruns[N_REPS];
@@ -884,9 +948,23 @@ int rs_bench_main(int argc, char **argv)
         memset(&res[r], 0, sizeof res[r]);
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", dir, reps[r].prog);
-        want[r] = selected(only, reps[r].name) && access(path, R_OK) == 0 &&
-                  (!reps[r].python || python);
+        const char *why = NULL;
+        if (!selected(only, reps[r].name)) {
+            why = "not in --only";
+        } else if (access(path, R_OK) != 0) {
+            why = "not built beside roster";
+        } else if (reps[r].python && !python) {
+            why = "no python3";
+        } else if (reps[r].module && BENCH_SANITIZED) {
+            why = "a sanitized build: the module needs the sanitizer "
+                  "runtime preloaded; run a plain build's roster bench";
+        } else if (reps[r].module && !module) {
+            why = "the module is not built: cmake --build BUILD --target "
+                  "roster_python";
+        }
+        want[r] = why == NULL;
         res[r].absent = !want[r];
+        snprintf(res[r].why, sizeof res[r].why, "%s", why ? why : "");
         nruns[r] = (int)(reps[r].slow ? slow_runs : runs);
     }
     /* The slow representations (c-dict, sqlite, Python: 10 to 30 s each at
