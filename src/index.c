@@ -408,6 +408,20 @@ void rs__index_prefetch(const rs__index *ix, uint64_t hash)
     __builtin_prefetch(d->s);
 }
 
+uint32_t rs__index_candidate(const rs__index *ix, uint64_t hash)
+{
+    const rs__dirent *d = &ix->dir[dir_of(ix->depth, hash)];
+    const uint32_t *grp = seg_entries(d->s) +
+                          (size_t)home_of(hash, d->n_groups) * GROUP;
+    for (uint32_t m = match_fp(grp, fp_of(hash)); m != 0; m &= m - 1) {
+        uint32_t e = grp[__builtin_ctz(m)];
+        if (is_entry(e)) {
+            return (e & SLOT_MASK) - 1;
+        }
+    }
+    return UINT32_MAX;
+}
+
 /* Put an entry in the first free bucket (empty or tombstone) from its home
  * group on.  The caller guarantees one exists. */
 static void put(rs__seg *s, uint64_t hash, uint32_t slot)

@@ -99,6 +99,13 @@ uint32_t rs__index_find(const rs__index *ix, uint64_t hash, const void *key,
  * several lookups (one per index of an insert) overlap their misses. */
 void rs__index_prefetch(const rs__index *ix, uint64_t hash);
 
+/* The slot of the first entry in hash's home group whose fingerprint
+ * matches (UINT32_MAX if none), without reading any key: a batch of
+ * lookups prefetches that row before comparing, so its second miss
+ * overlaps the others' too.  Call after rs__index_prefetch() has had time
+ * to bring the group in. */
+uint32_t rs__index_candidate(const rs__index *ix, uint64_t hash);
+
 /* Make sure one insert of this hash will not need memory: allocates the
  * growth it needs (RS_ENOMEM leaves the index as it was). */
 rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash);

@@ -1407,10 +1407,11 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
     return find_slow(st, c, f, val, out);
 }
 
-/* Batches of this many values hash and prefetch, then probe: enough
- * misses in flight to cover a memory latency, few enough that the groups
- * fetched first are still in cache when they are compared. */
-#define FIND_BATCH 16
+/* Batches of this many values go through three passes: hash and fetch
+ * the index groups, find each likely match and fetch its row, compare.
+ * Enough misses in flight to cover a memory latency, few enough that what
+ * the first passes fetched is still in cache for the last. */
+#define FIND_BATCH 32
 
 rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
                        const rs_value *vals, size_t n, rs_handle *out,
@@ -1454,6 +1455,14 @@ rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
             if (ok[i]) {
                 hash[i] = value_hash(c, &v[i]);
                 rs__index_prefetch(ix, hash[i]);
+            }
+        }
+        /* The second miss: the row of each likely match. */
+        for (size_t i = 0; i < m; i++) {
+            uint32_t cand = ok[i] ? rs__index_candidate(ix, hash[i])
+                                  : UINT32_MAX;
+            if (cand != UINT32_MAX) {
+                __builtin_prefetch(rs__row(c, cand) + fd->off);
             }
         }
         for (size_t i = 0; i < m; i++) {
