@@ -400,7 +400,7 @@ static void set_generic(client *c, int argc, char **argv, size_t *lens,
         add_arity(c, cmd);
         return;
     }
-    keyref r;
+    keyref r = {0};
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
     }
@@ -487,7 +487,7 @@ static void reply_field(client *c, rs_handle h, const keyref *r,
 void cmd_hget(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -501,7 +501,7 @@ void cmd_hget(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_hmget(client *c, int argc, char **argv, size_t *lens)
 {
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -521,7 +521,7 @@ void cmd_hmget(client *c, int argc, char **argv, size_t *lens)
 static void read_generic(client *c, char **argv, size_t *lens, bool names,
                          bool values)
 {
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -575,7 +575,7 @@ void cmd_hvals(client *c, int argc, char **argv, size_t *lens)
 void cmd_hlen(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -591,7 +591,7 @@ void cmd_hlen(client *c, int argc, char **argv, size_t *lens)
 void cmd_hexists(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     rs_field f;
     rs_value v;
@@ -606,7 +606,7 @@ void cmd_hexists(client *c, int argc, char **argv, size_t *lens)
 void cmd_hstrlen(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     rs_field f;
     rs_value v;
@@ -628,7 +628,7 @@ void cmd_hstrlen(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_hdel(client *c, int argc, char **argv, size_t *lens)
 {
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -704,7 +704,7 @@ static rs_field incr_field(client *c, const keyref *r, const char *name,
 void cmd_hincrby(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     long long delta;
     if (!need_key(c, argv[1], lens[1], &r)) {
@@ -744,7 +744,7 @@ void cmd_hincrby(client *c, int argc, char **argv, size_t *lens)
 void cmd_hincrbyfloat(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
@@ -799,7 +799,7 @@ void cmd_del(client *c, int argc, char **argv, size_t *lens)
 {
     long long n = 0;
     for (int i = 1; i < argc; i++) {
-        keyref r;
+        keyref r = {0};
         if (split_key(argv[i], lens[i], &r) != 0) {
             continue;
         }
@@ -820,7 +820,7 @@ void cmd_exists(client *c, int argc, char **argv, size_t *lens)
 {
     long long n = 0;
     for (int i = 1; i < argc; i++) {
-        keyref r;
+        keyref r = {0};
         rs_handle h;
         if (split_key(argv[i], lens[i], &r) == 0 && find(&r, &h)) {
             n++;
@@ -832,7 +832,7 @@ void cmd_exists(client *c, int argc, char **argv, size_t *lens)
 void cmd_type(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     bool yes = split_key(argv[1], lens[1], &r) == 0 && find(&r, &h);
     reply_simple(&c->out, yes ? "hash" : "none");
@@ -841,7 +841,7 @@ void cmd_type(client *c, int argc, char **argv, size_t *lens)
 void cmd_get_wrongtype(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     if (split_key(argv[1], lens[1], &r) == 0 && find(&r, &h)) {
         add_err(c, "WRONGTYPE Operation against a key holding the wrong "
@@ -910,7 +910,7 @@ void cmd_memory(client *c, int argc, char **argv, size_t *lens)
         }
         return;
     }
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     size_t bytes;
     if (split_key(argv[2], lens[2], &r) != 0 || !find(&r, &h)) {
@@ -1067,7 +1067,7 @@ void cmd_scan(client *c, int argc, char **argv, size_t *lens)
 
 void cmd_hscan(client *c, int argc, char **argv, size_t *lens)
 {
-    keyref r;
+    keyref r = {0};
     rs_handle h;
     uint64_t cur;
     if (!need_key(c, argv[1], lens[1], &r)) {

@@ -207,8 +207,8 @@ static int set_option(const char *name, const char *value, bool from_file,
     }
     config *cf = &srv.cfg;
     const char *o = options[k].name;
-    long l;
-    size_t z;
+    long l = 0;
+    size_t z = 0;
     int bad = 0;
     if (strcmp(o, "port") == 0) {
         bad = parse_long(value, 0, 65535, &l);

@@ -41,6 +41,13 @@
 
 typedef char name_t[NAME_CAP];
 
+/* snprintf's length, as the bytes it wrote: within the buffer, which the
+ * compiler can then see (gcc -O3 warns of reads past it otherwise). */
+static size_t fitted(int len, size_t cap)
+{
+    return len < 0 ? 0 : (size_t)len < cap ? (size_t)len : cap - 1;
+}
+
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 
 static uint64_t rnd(void)
@@ -66,7 +73,7 @@ static name_t *crafted_names(void)
     for (uint64_t i = 0; got < n; i++) {
         char buf[NAME_CAP];
         int len = snprintf(buf, sizeof buf, "p%" PRIx64, i);
-        uint64_t top = XXH3_64bits(buf, (size_t)len) >> (64 - SHARED_BITS);
+        uint64_t top = XXH3_64bits(buf, fitted(len, sizeof buf)) >> (64 - SHARED_BITS);
         if (i == 0) {
             want = top;
         }
@@ -103,7 +110,7 @@ static name_t *path_names(size_t n)
     for (uint64_t i = 0; got < n; i++) {
         char buf[NAME_CAP];
         int len = snprintf(buf, sizeof buf, "q%" PRIx64, i);
-        uint64_t h = XXH3_64bits(buf, (size_t)len);
+        uint64_t h = XXH3_64bits(buf, fitted(len, sizeof buf));
         int t = h == 0 ? 64 : __builtin_clzll(h);
         if (t <= T && need[t] > 0) {
             need[t]--;
@@ -280,7 +287,7 @@ static void name_with_zeros(int t, char out[NAME_CAP])
     while (n_pool[t] == 0) {
         char buf[NAME_CAP];
         int len = snprintf(buf, sizeof buf, "z%" PRIx64, next++);
-        uint64_t h = XXH3_64bits(buf, (size_t)len);
+        uint64_t h = XXH3_64bits(buf, fitted(len, sizeof buf));
         int z = h == 0 ? 64 : __builtin_clzll(h);
         if (z <= 24 && n_pool[z] < POOL) {
             memcpy(pool[z][n_pool[z]++], buf, (size_t)len + 1);
