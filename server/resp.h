@@ -80,6 +80,8 @@ void reply_errorf(rbuf *b, const char *fmt, ...)
 void reply_int(rbuf *b, long long v);
 void reply_bulk(rbuf *b, const void *p, size_t n);
 void reply_cstr(rbuf *b, const char *s); /* a bulk */
+void reply_bulk_ll(rbuf *b, long long v);  /* an integer as a bulk */
+void reply_bulk_ull(rbuf *b, unsigned long long v);
 void reply_null(rbuf *b, int proto);       /* $-1 or _ */
 void reply_null_array(rbuf *b, int proto); /* *-1 or _ */
 void reply_array(rbuf *b, size_t n);
@@ -88,6 +90,11 @@ void reply_set(rbuf *b, int proto, size_t n);
 void reply_double(rbuf *b, int proto, double d);
 void reply_bool(rbuf *b, int proto, bool v);
 void reply_verbatim(rbuf *b, int proto, const char *p, size_t n);
+
+/* v in decimal into buf (at least 21 bytes, NUL added); returns the
+ * length.  As "%lld" and "%llu" print them, without snprintf. */
+size_t fmt_ll(char *buf, long long v);
+size_t fmt_ull(char *buf, unsigned long long v);
 
 /* A double as Redis prints HINCRBYFLOAT's result: the shortest of %.15g,
  * %.16g and %.17g that reads back to d.  Returns the length; buf holds at
