@@ -94,6 +94,21 @@ static bool find(const keyref *r, rs_handle *h)
     return false;
 }
 
+/* Names found before, so HGET and HMGET of the same few names do not
+ * search the class's names on every request.  Only found names are kept:
+ * a name's field number never changes while the store is open (declared
+ * fields are fixed; an attribute name, once known, keeps its id until the
+ * store closes, FLUSHALL included), and a name not found may be bound by
+ * a later write, so it is looked up again. */
+#define FIELD_MEMO 64
+typedef struct field_memo {
+    const rs_class *cls;
+    rs_field f;
+    size_t len;
+    char name[RS_MAX_NAME];
+} field_memo;
+static field_memo field_memo_tab[FIELD_MEMO];
+
 /* The field number of a name a client sent, without interning it; false
  * if no record can have it. */
 static bool field_find(const rs_class *cls, const char *name, size_t len,
@@ -102,7 +117,23 @@ static bool field_find(const rs_class *cls, const char *name, size_t len,
     if (len == 0 || len > RS_MAX_NAME || strlen(name) != len) {
         return false;
     }
-    return rs_attr_find(srv.st, cls, name, f) == RS_OK;
+    uintptr_t h = (uintptr_t)cls >> 4;
+    h = h * 31u + len;
+    h = h * 31u + (unsigned char)name[0];
+    h = h * 31u + (unsigned char)name[len - 1];
+    field_memo *m = &field_memo_tab[h % FIELD_MEMO];
+    if (m->cls == cls && m->len == len && memcmp(m->name, name, len) == 0) {
+        *f = m->f;
+        return true;
+    }
+    if (rs_attr_find(srv.st, cls, name, f) != RS_OK) {
+        return false;
+    }
+    m->cls = cls;
+    m->f = *f;
+    m->len = len;
+    memcpy(m->name, name, len);
+    return true;
 }
 
 /* v as text: into tmp (40 bytes) or, for a string, borrowed. */
@@ -114,19 +145,21 @@ static const char *value_text(const rs_value *v, char *tmp, size_t *len)
         *len = v->v.s.len;
         return v->v.s.ptr;
     case RS_BOOL:
-        k = snprintf(tmp, 40, "%d", v->v.b ? 1 : 0);
+        tmp[0] = v->v.b ? '1' : '0';
+        tmp[1] = '\0';
+        k = 1;
         break;
     case RS_I8:
     case RS_I16:
     case RS_I32:
     case RS_I64:
-        k = snprintf(tmp, 40, "%lld", (long long)v->v.i);
+        k = (int)fmt_ll(tmp, (long long)v->v.i);
         break;
     case RS_U8:
     case RS_U16:
     case RS_U32:
     case RS_U64:
-        k = snprintf(tmp, 40, "%llu", (unsigned long long)v->v.u);
+        k = (int)fmt_ull(tmp, (unsigned long long)v->v.u);
         break;
     case RS_F32:
         *len = fmt_float(tmp, (float)v->v.f);
@@ -144,6 +177,25 @@ static const char *value_text(const rs_value *v, char *tmp, size_t *len)
 
 static void reply_value(client *c, const rs_value *v)
 {
+    switch (v->type) {
+    case RS_STR:
+        reply_bulk(&c->out, v->v.s.ptr, v->v.s.len);
+        return;
+    case RS_I8:
+    case RS_I16:
+    case RS_I32:
+    case RS_I64:
+        reply_bulk_ll(&c->out, (long long)v->v.i);
+        return;
+    case RS_U8:
+    case RS_U16:
+    case RS_U32:
+    case RS_U64:
+        reply_bulk_ull(&c->out, (unsigned long long)v->v.u);
+        return;
+    default:
+        break;
+    }
     char tmp[40];
     size_t n;
     const char *p = value_text(v, tmp, &n);
@@ -517,6 +569,11 @@ void cmd_hmget(client *c, int argc, char **argv, size_t *lens)
     }
 }
 
+/* rs_dir()'s names for HGETALL, HKEYS, HVALS: a record has at most this
+ * many. */
+#define DIR_CAP (RS_MAX_FIELDS + RS_ATTRS_MAX)
+static const char *dir_names[DIR_CAP];
+
 /* HGETALL, HKEYS, HVALS. */
 static void read_generic(client *c, char **argv, size_t *lens, bool names,
                          bool values)
@@ -534,7 +591,40 @@ static void read_generic(client *c, char **argv, size_t *lens, bool names,
         }
         return;
     }
+    /* The names from rs_dir(), and each value borrowed from the row and
+     * copied straight into the reply (declared fields by number, then the
+     * attributes by name), rather than through rs_read()'s copy of every
+     * string: a third of an HGETALL's instructions went there. */
     size_t n;
+    if (rs_dir(srv.st, h, dir_names, DIR_CAP, &n) == RS_OK && n <= DIR_CAP) {
+        size_t mark = c->out.len;
+        size_t nf = rs_class_n_fields(r.cls);
+        bool ok = true;
+        if (names && values) {
+            reply_map(&c->out, c->proto, n);
+        } else {
+            reply_array(&c->out, n);
+        }
+        for (size_t i = 0; i < n && ok; i++) {
+            if (names) {
+                reply_cstr(&c->out, dir_names[i]);
+            }
+            if (values) {
+                rs_field f = (rs_field)i;
+                rs_value v;
+                ok = (i < nf || field_find(r.cls, dir_names[i],
+                                           strlen(dir_names[i]), &f)) &&
+                     rs_get_field(srv.st, h, f, &v) == RS_OK;
+                if (ok) {
+                    reply_value(c, &v);
+                }
+            }
+        }
+        if (ok) {
+            return;
+        }
+        rbuf_cut(&c->out, mark); /* not expected: rs_read() says why */
+    }
     if (read_all(h, &n) != RS_OK) {
         add_lib_err(c);
         return;
