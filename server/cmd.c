@@ -167,25 +167,49 @@ static const command table[] = {
 #define HASH_SLOTS 256
 
 static const command *slots[HASH_SLOTS];
+static size_t slot_len[HASH_SLOTS]; /* strlen of slots[i]->name */
 
+/* ASCII case folding: what tolower() does in the C locale rosterd runs
+ * in, without a call per byte (every request's name is hashed). */
+static inline unsigned char fold(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* From the length and three bytes: the names are few and short, a
+ * collision costs one more probe, and name_eq() decides anyway. */
 static unsigned name_hash(const char *s, size_t n)
 {
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)tolower((unsigned char)s[i])) * 16777619u;
+    if (n == 0) {
+        return 0;
     }
-    return h;
+    return (unsigned)n * 2654435761u ^ fold((unsigned char)s[0]) * 137u ^
+           fold((unsigned char)s[n / 2]) * 59u ^
+           fold((unsigned char)s[n - 1]) * 11u;
 }
 
 void cmd_init(void)
 {
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        unsigned h = name_hash(table[i].name, strlen(table[i].name));
+        size_t n = strlen(table[i].name);
+        unsigned h = name_hash(table[i].name, n);
         while (slots[h % HASH_SLOTS] != NULL) {
             h++;
         }
         slots[h % HASH_SLOTS] = &table[i];
+        slot_len[h % HASH_SLOTS] = n;
     }
+}
+
+/* Table names are lower case: compare the request's name folded. */
+static bool name_eq(const char *lower, const char *name, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)lower[i] != fold((unsigned char)name[i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static const command *lookup(const char *name, size_t n)
@@ -196,7 +220,7 @@ static const command *lookup(const char *name, size_t n)
         if (c == NULL) {
             return NULL;
         }
-        if (strlen(c->name) == n && strncasecmp(c->name, name, n) == 0) {
+        if (slot_len[h % HASH_SLOTS] == n && name_eq(c->name, name, n)) {
             return c;
         }
         h++;

@@ -377,6 +377,7 @@ static void run_requests(client *c)
 {
     char *argv_stack[16];
     size_t lens_stack[16];
+    time_t now = time(NULL); /* one clock read for the whole pipeline */
     while (!c->close_asap && !c->close_after_reply) {
         size_t used = 0;
         const char *err = NULL;
@@ -420,7 +421,7 @@ static void run_requests(client *c)
                 lens[i] = a.len;
                 buf[a.off + a.len] = '\0';
             }
-            c->last = time(NULL);
+            c->last = now;
             cmd_dispatch(c, (int)n, argv, lens);
             if (argv != argv_stack) {
                 free(argv);
