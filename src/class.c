@@ -79,16 +79,6 @@ static bool type_ok(rs_type t)
     return (unsigned)t < RS_TYPE__COUNT;
 }
 
-static bool is_signed(rs_type t)
-{
-    return t >= RS_I8 && t <= RS_I64;
-}
-
-static bool is_unsigned(rs_type t)
-{
-    return t >= RS_U8 && t <= RS_U64;
-}
-
 static bool is_float(rs_type t)
 {
     return t == RS_F32 || t == RS_F64;
@@ -414,9 +404,9 @@ void rs__fmt_value(char *buf, size_t buflen, const rs_value *v)
     rs_type t = v->type;
     if (t == RS_BOOL) {
         snprintf(buf, buflen, "%s", v->v.b ? "true" : "false");
-    } else if (is_signed(t)) {
+    } else if (rs__type_signed(t)) {
         snprintf(buf, buflen, "%" PRId64, v->v.i);
-    } else if (is_unsigned(t)) {
+    } else if (rs__type_unsigned(t)) {
         snprintf(buf, buflen, "%" PRIu64, v->v.u);
     } else if (is_float(t)) {
         rs__fmt_float(buf, buflen, v->v.f, false);
@@ -489,12 +479,12 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_I64: {
         int64_t lo, hi;
         signed_range(fd->type, &lo, &hi);
-        if (is_signed(from)) {
+        if (rs__type_signed(from)) {
             if (val->v.i < lo || val->v.i > hi) {
                 return out_of_range(st, sch, fd, val);
             }
             v.v.i = val->v.i;
-        } else if (is_unsigned(from)) {
+        } else if (rs__type_unsigned(from)) {
             if (val->v.u > (uint64_t)hi) {
                 return out_of_range(st, sch, fd, val);
             }
@@ -509,12 +499,12 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_U32:
     case RS_U64: {
         uint64_t hi = unsigned_max(fd->type);
-        if (is_signed(from)) {
+        if (rs__type_signed(from)) {
             if (val->v.i < 0 || (uint64_t)val->v.i > hi) {
                 return out_of_range(st, sch, fd, val);
             }
             v.v.u = (uint64_t)val->v.i;
-        } else if (is_unsigned(from)) {
+        } else if (rs__type_unsigned(from)) {
             if (val->v.u > hi) {
                 return out_of_range(st, sch, fd, val);
             }
@@ -527,9 +517,9 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_F32:
     case RS_F64: {
         double d;
-        if (is_signed(from)) {
+        if (rs__type_signed(from)) {
             d = (double)val->v.i;
-        } else if (is_unsigned(from)) {
+        } else if (rs__type_unsigned(from)) {
             d = (double)val->v.u;
         } else if (is_float(from)) {
             d = val->v.f;
@@ -586,9 +576,9 @@ void rs__num_put(uint8_t *p, rs_type t, const rs_value *v)
     uint64_t bits;
     if (t == RS_BOOL) {
         bits = v->v.b ? 1 : 0;
-    } else if (is_signed(t)) {
+    } else if (rs__type_signed(t)) {
         bits = (uint64_t)v->v.i; /* two's complement, modulo 2^64 */
-    } else if (is_unsigned(t)) {
+    } else if (rs__type_unsigned(t)) {
         bits = v->v.u;
     } else if (t == RS_F32) {
         float f = (float)v->v.f; /* normalized: in range, NaN or inf */
@@ -617,14 +607,14 @@ rs_value rs__num_get(const uint8_t *p, rs_type t)
     }
     if (t == RS_BOOL) {
         v.v.b = bits != 0;
-    } else if (is_signed(t)) {
+    } else if (rs__type_signed(t)) {
         if (w < 8 && (bits >> (8 * w - 1)) & 1) {
             bits |= UINT64_MAX << (8 * w); /* sign-extend */
         }
         /* Converting an unsigned above INT64_MAX to int64_t is
          * implementation-defined; this is not. */
         v.v.i = bits <= INT64_MAX ? (int64_t)bits : -(int64_t)~bits - 1;
-    } else if (is_unsigned(t)) {
+    } else if (rs__type_unsigned(t)) {
         v.v.u = bits;
     } else if (t == RS_F32) {
         uint32_t b32 = (uint32_t)bits;

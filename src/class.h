@@ -98,6 +98,19 @@ uint32_t rs__type_width(rs_type t);
 /* struct rs_class (store.h) begins with its rs__schema, so a pointer to a
  * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
  * keeps the class files independent of the rest of the store's layout. */
+/* Whether a type's values are in rs_value's v.i (signed integers) or, for
+ * the unsigned integers, v.u: one definition for every module.  The
+ * enum keeps each kind contiguous. */
+static inline bool rs__type_signed(rs_type t)
+{
+    return t >= RS_I8 && t <= RS_I64;
+}
+
+static inline bool rs__type_unsigned(rs_type t)
+{
+    return t >= RS_U8 && t <= RS_U64;
+}
+
 /* rs_value_parse() once store.c has checked its arguments (the class's
  * store among them, which only store.c can see). */
 rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,

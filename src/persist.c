@@ -205,11 +205,6 @@ static int64_t unzigzag(uint64_t u)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-static bool type_signed(rs_type t)
-{
-    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Values and record images                                                  */
 /* ------------------------------------------------------------------------ */
@@ -238,7 +233,7 @@ void rs__put_value(rs__buf *b, rs_type t, const rs_value *v)
         rs__put_bytes(b, v->v.s.ptr, v->v.s.len);
         break;
     default:
-        rs__put_uvar(b, type_signed(t) ? zigzag(v->v.i) : v->v.u);
+        rs__put_uvar(b, rs__type_signed(t) ? zigzag(v->v.i) : v->v.u);
         break;
     }
 }
@@ -281,7 +276,7 @@ rs_value rs__get_value(rs__rd *r, rs_type t)
         break;
     }
     default:
-        if (type_signed(t)) {
+        if (rs__type_signed(t)) {
             v.v.i = unzigzag(rs__get_uvar(r));
         } else {
             v.v.u = rs__get_uvar(r);
@@ -307,7 +302,7 @@ void rs__put_avalue(rs__buf *b, const rs_value *v)
         rs__put_value(b, RS_STR, v);
         break;
     default:
-        if (type_signed(v->type)) {
+        if (rs__type_signed(v->type)) {
             rs__put_u8(b, RS_TAG_INT);
             rs__put_value(b, RS_I64, v);
         } else {
@@ -1192,10 +1187,10 @@ static bool widens(rs_type from, rs_type to)
     if (bits[from] == 0 || bits[to] == 0) {
         return false;
     }
-    if (type_signed(from)) {
-        return type_signed(to) && bits[to] >= bits[from];
+    if (rs__type_signed(from)) {
+        return rs__type_signed(to) && bits[to] >= bits[from];
     }
-    return type_signed(to) ? bits[to] > bits[from] : bits[to] >= bits[from];
+    return rs__type_signed(to) ? bits[to] > bits[from] : bits[to] >= bits[from];
 }
 
 static void dropped_add(rs_load_info *info, const char *cls, const char *f)

@@ -199,16 +199,6 @@ static rs_status current(rs_store *st, rs_handle h, rs_field f, rs_value *v,
     return rc;
 }
 
-static bool is_unsigned(rs_type t)
-{
-    return t == RS_U8 || t == RS_U16 || t == RS_U32 || t == RS_U64;
-}
-
-static bool is_signed(rs_type t)
-{
-    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
-}
-
 rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
                   int64_t *out)
 {
@@ -226,14 +216,14 @@ rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
     }
     const char *cls, *name = name_of(st, h, f, &cls);
     rs_value sum;
-    if (is_signed(v.type)) {
+    if (rs__type_signed(v.type)) {
         int64_t r;
         if (__builtin_add_overflow(v.v.i, delta, &r)) {
             return rs__err(st, RS_ERANGE, "%s.%s: %" PRId64 " + %" PRId64
                            " overflows int64", cls, name, v.v.i, delta);
         }
         sum = rs_val_int(r);
-    } else if (is_unsigned(v.type)) {
+    } else if (rs__type_unsigned(v.type)) {
         uint64_t u = v.v.u, d = delta < 0 ? 0 - (uint64_t)delta
                                           : (uint64_t)delta;
         if (delta < 0 ? u < d : u > UINT64_MAX - d) {
@@ -276,9 +266,9 @@ rs_status rs_incr_f64(rs_store *st, rs_handle h, rs_field f, double delta,
     double x;
     if (v.type == RS_F32 || v.type == RS_F64) {
         x = v.v.f;
-    } else if (f >= RS_ATTR_BASE && is_signed(v.type)) {
+    } else if (f >= RS_ATTR_BASE && rs__type_signed(v.type)) {
         x = (double)v.v.i; /* an integer attribute becomes a float one */
-    } else if (f >= RS_ATTR_BASE && is_unsigned(v.type)) {
+    } else if (f >= RS_ATTR_BASE && rs__type_unsigned(v.type)) {
         x = (double)v.v.u;
     } else {
         return rs__err(st, RS_ETYPE, "%s.%s: the value is not a float",
@@ -315,20 +305,20 @@ static bool same_value(const rs_value *a, const rs_value *b)
     bool af = a->type == RS_F32 || a->type == RS_F64;
     bool bf = b->type == RS_F32 || b->type == RS_F64;
     if (af || bf) {
-        double x = af ? a->v.f : is_signed(a->type) ? (double)a->v.i
+        double x = af ? a->v.f : rs__type_signed(a->type) ? (double)a->v.i
                                                     : (double)a->v.u;
-        double y = bf ? b->v.f : is_signed(b->type) ? (double)b->v.i
+        double y = bf ? b->v.f : rs__type_signed(b->type) ? (double)b->v.i
                                                     : (double)b->v.u;
         return x == y;
     }
-    if (is_signed(a->type) && a->v.i < 0) {
-        return is_signed(b->type) && b->v.i == a->v.i;
+    if (rs__type_signed(a->type) && a->v.i < 0) {
+        return rs__type_signed(b->type) && b->v.i == a->v.i;
     }
-    if (is_signed(b->type) && b->v.i < 0) {
+    if (rs__type_signed(b->type) && b->v.i < 0) {
         return false;
     }
-    uint64_t x = is_signed(a->type) ? (uint64_t)a->v.i : a->v.u;
-    uint64_t y = is_signed(b->type) ? (uint64_t)b->v.i : b->v.u;
+    uint64_t x = rs__type_signed(a->type) ? (uint64_t)a->v.i : a->v.u;
+    uint64_t y = rs__type_signed(b->type) ? (uint64_t)b->v.i : b->v.u;
     return x == y;
 }
 

@@ -147,17 +147,12 @@ static bool is_int(rs_type t)
     return t != RS_STR && t != RS_F32 && t != RS_F64;
 }
 
-static bool is_signed_type(rs_type t)
-{
-    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
-}
-
 static __int128 as_i128(const rs_value *v)
 {
     if (v->type == RS_BOOL) {
         return v->v.b;
     }
-    return is_signed_type(v->type) ? (__int128)v->v.i : (__int128)v->v.u;
+    return rs__type_signed(v->type) ? (__int128)v->v.i : (__int128)v->v.u;
 }
 
 static double as_f64(const rs_value *v)
@@ -338,7 +333,7 @@ static void int_range(rs_type t, __int128 *lo, __int128 *hi)
     if (t == RS_BOOL) {
         *lo = 0;
         *hi = 1;
-    } else if (is_signed_type(t)) {
+    } else if (rs__type_signed(t)) {
         *hi = ((__int128)1 << (bits - 1)) - 1;
         *lo = -*hi - 1;
     } else {
@@ -371,7 +366,7 @@ static int compile(const rs__field *fd, const rs_cond *cd, fcond *fc)
     fc->win = fd->off + w >= 8 ? fd->off + w - 8 : 0;
     fc->shl = (uint8_t)(64 - 8 * (fd->off + w - fc->win));
     fc->shr = (uint8_t)(64 - bits);
-    if (is_signed_type(fd->type)) {
+    if (rs__type_signed(fd->type)) {
         fc->sign = (uint64_t)1 << (bits - 1);
     }
     __int128 lo, hi, x = as_i128(&cd->val);

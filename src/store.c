@@ -133,11 +133,6 @@ static rs_value caller_value(rs_store *st, const rs_class *c, uint32_t slot,
     return v;
 }
 
-static bool is_signed(rs_type t)
-{
-    return t == RS_I8 || t == RS_I16 || t == RS_I32 || t == RS_I64;
-}
-
 /* The bytes an index hashes for a normalized value: a string's bytes, or an
  * integer widened to 8 little-endian bytes, so a probe built from a value
  * and a key read back from a row always agree. */
@@ -149,7 +144,7 @@ static void key_bytes(const rs_value *v, const uint8_t **p, size_t *len,
         *len = v->v.s.len;
         return;
     }
-    uint64_t u = is_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
+    uint64_t u = rs__type_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
     for (int i = 0; i < 8; i++) {
         tmp[i] = (uint8_t)(u >> (8 * i));
     }
@@ -1628,7 +1623,7 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     }
     if (v.type == RS_BOOL) {
         *out = v.v.b;
-    } else if (is_signed(v.type)) {
+    } else if (rs__type_signed(v.type)) {
         *out = v.v.i;
     } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
                v.type == RS_U64) {
@@ -1706,7 +1701,7 @@ rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
     }
     if (v.type == RS_BOOL) {
         *out = v.v.b;
-    } else if (is_signed(v.type)) {
+    } else if (rs__type_signed(v.type)) {
         if (v.v.i < 0) {
             return rs__err(st, RS_ERANGE, "value %" PRId64 " is negative",
                            v.v.i);
@@ -1734,7 +1729,7 @@ rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
     }
     if (v.type == RS_F32 || v.type == RS_F64) {
         *out = v.v.f;
-    } else if (is_signed(v.type)) {
+    } else if (rs__type_signed(v.type)) {
         *out = (double)v.v.i;
     } else if (v.type != RS_STR && v.type != RS_BOOL) {
         *out = (double)v.v.u;
