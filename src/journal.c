@@ -288,7 +288,10 @@ static rs_status fail_journal(rs_store *st, rs__persist *p, const char *what)
     }
     return rs__err(st, RS_EIO, "%s.journal: %s: %s%s", p->base, what,
                    strerror(e),
-                   p->jbroken ? " (journal unusable: reopen the store)" : "");
+                   p->jbroken ? " (journal unusable: reopen the store; the "
+                                "journal may hold this change whole, and a "
+                                "reopen would then apply it)"
+                              : "");
 }
 
 static rs_status journal_fsync(rs_store *st, rs__persist *p, bool force)
@@ -745,6 +748,10 @@ static rs_status rollback(rs_store *st, rs__persist *p)
     p->rolling_back = false;
     p->undo.len = p->undo_at.len = 0;
     entry_drop(p);
+    /* No record uses a name or shape the group made any more: a group
+     * that fails leaves the name table as it found it, so failing calls
+     * cannot fill it. */
+    rs__attrs_undo_to(st, &st->attrs, &p->group_amark);
     if (RS_NEVER(!ok)) {
         return rs__err(st, RS_ECORRUPT, "a group's rollback failed");
     }
@@ -797,6 +804,7 @@ rs_status rs_group_begin(rs_store *st)
     p->in_group = true;
     p->group_rc = RS_OK;
     p->group_msg[0] = '\0';
+    rs__attrs_mark(&st->attrs, &p->group_amark);
     entry_drop(p);
     p->undo.len = p->undo_at.len = 0;
     return RS_OK;
@@ -1087,17 +1095,26 @@ static bool next_op(rs__rd *e, unsigned *kind, rs__rd *body)
     return true;
 }
 
-/* Whether a whole entry (its length fits, its checksum matches) starts at
- * any offset from `from` on: a damaged length field in the middle of the
- * journal must not pass for a torn last entry.  Only read on that path. */
-static bool whole_entry_after(const uint8_t *buf, size_t len, size_t from)
+/* Whether some prefix of buf[from, len) hashes to sum: then those bytes
+ * are a whole entry whose length field was damaged (the checksum, which
+ * covers the payload, still matches it), not the start of a write cut
+ * short.  Only an entry's own checksum is tested, never entries that
+ * might seem to start inside its bytes: its payload is user data, which
+ * could be made to look like whole entries.  One pass with a digest a
+ * byte, so linear in the tail (about a second for a 16 MB entry), and
+ * run only when a length runs past the end of the file. */
+static bool prefix_sums_to(const uint8_t *buf, size_t from, size_t len,
+                           uint64_t sum)
 {
-    for (size_t at = from; at + E_HEAD <= len; at++) {
-        rs__rd h = {buf + at, buf + at + E_HEAD, false};
-        uint32_t n = rs__get_u32le(&h);
-        uint64_t sum = rs__get_u64le(&h);
-        if (n > 0 && n <= len - at - E_HEAD &&
-            XXH3_64bits(buf + at + E_HEAD, n) == sum) {
+    XXH3_state_t s;
+    if (XXH3_64bits_reset(&s) != XXH_OK) {
+        return false;
+    }
+    for (size_t at = from; at < len; at++) {
+        if (XXH3_64bits_update(&s, buf + at, 1) != XXH_OK) {
+            return false;
+        }
+        if (XXH3_64bits_digest(&s) == sum) {
             return true;
         }
     }
@@ -1131,12 +1148,12 @@ static rs_status next_entry(rs_store *st, const char *path,
     uint64_t sum = rs__get_u64le(&h);
     size_t rest = len - off - E_HEAD;
     if (*n > rest) {
-        if (whole_entry_after(buf, len, off + 1) ||
-            (rest > 0 && XXH3_64bits(buf + off + E_HEAD, rest) == sum)) {
+        if (prefix_sums_to(buf, off + E_HEAD, len, sum)) {
             return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: its "
-                           "length runs past the end of the file, yet whole "
-                           "entries follow: damage, not a write cut short",
-                           path, k, off);
+                           "length runs past the end of the file, yet its "
+                           "checksum matches the bytes of a whole entry "
+                           "(its length was damaged): damage, not a write "
+                           "cut short", path, k, off);
         }
         return RS_DONE;
     }
@@ -1640,7 +1657,9 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (rc == RS_OK) {
         rc = lock_path(st, jpath, false, &jfd0);
     }
-    /* 1. The snapshot. */
+    /* 1. The snapshot.  (Files an older library wrote may hold records
+     * with an empty key: they load, and only new ones are refused.) */
+    st->reading_files = true;
     bool have_snap = false;
     if (rc == RS_OK) {
         rc = rs__read_file(st, snap, &sbuf, &slen);
@@ -1682,6 +1701,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
                 "`roster repair %s` keeps what is whole and moves the "
                 "journal aside)", msg, base);
     }
+    st->reading_files = false;
     /* 3. Does the journal's numbering match the store's?  If not (a class
      * changed, or the store declares classes in another order), or the
      * journal followed an older snapshot, compact now. */

@@ -126,6 +126,7 @@ typedef struct rs__persist {
     rs__buf undo;       /* undo records, newest last */
     rs__buf undo_at;    /* offsets (size_t) of each record in undo */
     char group_msg[512]; /* the failure, as rs_errmsg() said it */
+    rs__amark group_amark; /* names and shapes before the group */
 } rs__persist;
 
 /* Get (creating) or drop st->p once nothing uses it. */

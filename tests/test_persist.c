@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 static char dir[64];
 
 static const char *path_of(const char *name)
@@ -956,7 +959,7 @@ static void damaged_length(void)
     jb[off + 3] ^= 0x40;
     write_all_file(path_of("dl.journal"), jb, n);
     st = durable("dl", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "whole entries follow") != NULL);
+    CHECK(strstr(rs_errmsg(st), "its length was damaged") != NULL);
     rs_store_close(st);
     size_t n2;
     uint8_t *after = read_all(path_of("dl.journal"), &n2);
@@ -1387,6 +1390,95 @@ static void refused_open_keeps_nothing(void)
     free(jb);
 }
 
+/* Files the library wrote before empty keys were refused hold a record
+ * whose key is "" (tests/data/empty-key, written by 63f2a2d): they still
+ * open and load; only new empty keys are refused. */
+static void old_empty_key(void)
+{
+    static const char *const files[] = {"b.snap", "b.journal", "plain.snap"};
+    static const char *const to[] = {"ek.snap", "ek.journal", "ekp.snap"};
+    for (size_t i = 0; i < 3; i++) {
+        char from[512];
+        snprintf(from, sizeof from, "%s/empty-key/%s", ROSTER_TEST_DATA,
+                 files[i]);
+        size_t n;
+        uint8_t *b = read_all(from, &n);
+        write_all_file(path_of(to[i]), b, n);
+        free(b);
+    }
+    rs_store *st = durable("ek", RS_OK);
+    rs_class *p = rs_class_find(st, "P");
+    CHECK_EQ(rs_count(p), 2);
+    rs_handle h;
+    CHECK_OK(st, rs_get(st, p, "", 0, &h));
+    CHECK_OK(st, rs_remove(st, h));
+    rs_named v = {"uid", rs_val_cstr("")};
+    CHECK_FAIL(st, rs_insert(st, p, &v, 1, NULL), RS_EINVAL,
+               "a key cannot be empty");
+    rs_store_close(st);
+    st = open_store();
+    CHECK_OK(st, rs_load(st, path_of("ekp.snap"), NULL));
+    CHECK_EQ(rs_count(rs_class_find(st, "P")), 1);
+    rs_store_close(st);
+}
+
+/* A torn last entry whose payload (user data) holds bytes that look like
+ * whole entries is still a torn tail: only the entry's own checksum can
+ * say its length was damaged, so no value a client chooses can make an
+ * open after a crash refuse the files. */
+static void torn_with_fake_entries(void)
+{
+    /* A fake entry: length 6, then the XXH3 of its payload, every byte of
+     * it ASCII, so the whole is valid UTF-8 inside a string attribute. */
+    char fake[18];
+    for (unsigned i = 0;; i++) {
+        char pay[16];
+        snprintf(pay, sizeof pay, "f%05u", i % 100000);
+        uint64_t sum = XXH3_64bits(pay, 6);
+        bool ascii = true;
+        for (int k = 0; k < 8; k++) {
+            unsigned b = (unsigned)(sum >> (8 * k)) & 0xFF;
+            ascii = ascii && b > 0 && b < 0x80;
+        }
+        if (ascii) {
+            uint32_t len = 6;
+            memcpy(fake, &len, 4);
+            memcpy(fake + 4, &sum, 8);
+            memcpy(fake + 12, pay, 6);
+            break;
+        }
+    }
+    char val[16 * 18];
+    for (int r = 0; r < 16; r++) { /* 16 fakes, back to back */
+        memcpy(val + 18 * r, fake, 18);
+    }
+    rs_store *st = durable("tf", RS_OK);
+    rs_class *c = declare(st, PLAYER_TEXT);
+    add_player(st, c, 1);
+    rs_handle h = add_player(st, c, 2);
+    rs_store_close(st);
+    size_t n0;
+    uint8_t *before = read_all(path_of("tf.journal"), &n0);
+    free(before);
+    st = durable("tf", RS_OK);
+    rs_value v = rs_val_str(val, sizeof val);
+    CHECK_OK(st, rs_set_attr(st, h, "blob", &v));
+    rs_store_close(st);
+    size_t n;
+    uint8_t *jb = read_all(path_of("tf.journal"), &n);
+    CHECK(n > n0 + sizeof val);
+    /* Cut inside the last entry, among the fakes: a torn tail each time. */
+    for (size_t cut = n - 5; cut > n - sizeof val; cut -= 7) {
+        write_all_file(path_of("tf.journal"), jb, cut);
+        st = durable("tf", RS_OK);
+        rs_value got;
+        CHECK(rs_get_attr(st, h, "blob", &got) == RS_ENOATTR);
+        CHECK_EQ(rs_count(rs_class_find(st, "Player")), 2);
+        rs_store_close(st);
+    }
+    free(jb);
+}
+
 /* A FIFO (or anything not a regular file) where a snapshot or journal
  * should be is refused at once, not opened and waited on. */
 static void not_regular(void)
@@ -1485,6 +1577,8 @@ int main(int argc, char **argv)
         {"not_regular", not_regular},
         {"dropped_dynamic", dropped_dynamic},
         {"refused_open_keeps_nothing", refused_open_keeps_nothing},
+        {"old_empty_key", old_empty_key},
+        {"torn_with_fake_entries", torn_with_fake_entries},
         {NULL, NULL},
     };
     int rc = check_main(argc, argv, cases);
