@@ -322,7 +322,9 @@ typedef struct rs_attr {
  * RS_ENOATTR for a name the class does not declare ("'Player' object has no
  * attribute 'x'"); RS_EINVAL if a field is named twice or the key is
  * missing; RS_ETYPE, RS_ERANGE, RS_ETOOLONG, RS_EUTF8 for a bad value;
- * RS_EEXIST for a duplicate key or unique value; RS_EFULL when the class
+ * RS_EEXIST for a duplicate key or unique value; RS_EINVAL for an empty
+ * string key (files an older library wrote with one still load); RS_EFULL
+ * when the class
  * has no slot left (RS_MAX_RECORDS, retired slots included); RS_ENOMEM.
  * Cost: O(fields) plus one probe per index; amortized O(1) allocation
  * (pages, index segments).  The longest single insert is bounded by one
@@ -491,7 +493,7 @@ RS_API RS_NODISCARD rs_status rs_incr_f64(rs_store *st, rs_handle h,
 
 /* Compare and set: set field or attribute f of h to *val only if it now
  * equals *expect (compared as a scan's RS_EQ compares: numbers by value,
- * strings bytewise).  RS_OK if it was set; RS_ECHANGED if the value
+ * a bool as 0 or 1, strings bytewise).  RS_OK if it was set; RS_ECHANGED if the value
  * differs (nothing changed; an unbound attribute equals nothing); the
  * statuses of rs_set_field() for *val. */
 RS_API RS_NODISCARD rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
@@ -916,7 +918,11 @@ typedef enum rs_sync {
  * caller's choice: rs_save_begin(st, NULL, ...) when the journal has grown
  * (rs_inspect() gives its size).  OUT *info (may be NULL).  Errors as
  * rs_load(), and RS_EFORMAT for a damaged or lost journal (above); on
- * failure st is as it was and not durable, and no file was changed. */
+ * failure st is as it was and not durable, and no snapshot or journal
+ * was changed (BASE.lock is created if it did not exist).  Directories
+ * an older library wrote (before 0.2) learn that a journal must follow
+ * their snapshot at their first compaction; until then a lost journal
+ * there is not detected. */
 RS_API RS_NODISCARD rs_status rs_durable_open(rs_store *st, const char *base,
                                               rs_sync sync,
                                               rs_load_info *info);
@@ -942,6 +948,9 @@ typedef struct rs_repair_info {
  * Takes BASE.lock as rs_durable_open() does (RS_EIO while a store has the
  * files open).  A journal that opens as it is (whole, or with a torn last
  * entry, which an open drops) is left alone: RS_OK with repaired false.
+ * Repair reads framing and checksums only: a journal whose entries are
+ * whole but do not replay (a class changed: RS_EINVAL from the open) is
+ * not damaged, and is left alone too.
  * The snapshot itself is not repaired (RS_EFORMAT if it is damaged).  st
  * must hold no records and stays empty: it is used for messages and
  * memory.  OUT *info (may be NULL).  RS_ENOTFOUND if BASE has neither

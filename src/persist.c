@@ -1624,9 +1624,6 @@ rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
                          const char *name, rs_load_info *info)
 {
     RS__NEED_STORE(st);
-    if (buf == NULL && len > 0) {
-        return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL argument");
-    }
     rs__clear_err(st);
     if (buf == NULL && len > 0) {
         return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL buffer");
@@ -1636,7 +1633,9 @@ rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
         return rc;
     }
     rs__loaded l;
+    st->reading_files = true;
     rc = rs__load_mem(st, buf, len, name ? name : "(buffer)", info, &l);
+    st->reading_files = false;
     if (rc == RS_OK) {
         rs__loaded_free(st, &l);
     }
@@ -1646,9 +1645,6 @@ rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
 rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
 {
     RS__NEED_STORE(st);
-    if (path == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_load: NULL argument");
-    }
     rs__clear_err(st);
     if (path == NULL) {
         return rs__err(st, RS_EINVAL, "rs_load: NULL path");
@@ -1663,7 +1659,9 @@ rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
         return rc == RS_ENOTFOUND ? RS_EIO : rc;
     }
     rs__loaded l;
+    st->reading_files = true;
     rc = rs__load_mem(st, buf, len, path, info, &l);
+    st->reading_files = false;
     if (rc == RS_OK) {
         rs__loaded_free(st, &l);
     }

@@ -147,6 +147,13 @@ rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
     if (rc != RS_OK) {
         return rc;
     }
+    if (n > RS_MAX_FIELDS + RS_ATTRS_MAX) {
+        /* More pairs than a record can have names: it cannot succeed, and
+         * the duplicate check below is quadratic. */
+        return rs__err(st, RS_EINVAL, "rs_set_many: %zu pairs, more than a "
+                       "record can hold (%d)", n,
+                       RS_MAX_FIELDS + RS_ATTRS_MAX);
+    }
     for (size_t i = 0; i < n; i++) {
         if (vals[i].name == NULL) {
             return rs__err(st, RS_EINVAL, "rs_set_many: NULL name");
@@ -235,8 +242,9 @@ rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
         return rs__err(st, RS_ETYPE, "%s.%s: the value is not an integer",
                        cls, name);
     }
-    /* The result must be one an int64 can report. */
-    if (sum.type == RS_U64 && sum.v.u > INT64_MAX && out != NULL) {
+    /* The result must be one an int64 can report, whether or not the
+     * caller asked for it: the same call succeeds or fails either way. */
+    if (sum.type == RS_U64 && sum.v.u > INT64_MAX) {
         return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " exceeds int64",
                        cls, name, sum.v.u);
     }
@@ -299,9 +307,19 @@ static bool same_value(const rs_value *a, const rs_value *b)
                (a->v.s.len == 0 ||
                 memcmp(a->v.s.ptr, b->v.s.ptr, a->v.s.len) == 0);
     }
-    if (a->type == RS_BOOL || b->type == RS_BOOL) {
-        return a->type == b->type && a->v.b == b->v.b;
+    if (a->type == RS_BOOL && b->type == RS_BOOL) {
+        return a->v.b == b->v.b;
     }
+    /* A bool against a number is 0 or 1, as a scan compiles it. */
+    rs_value ab = *a, bb = *b;
+    if (ab.type == RS_BOOL) {
+        ab = rs_val_uint(ab.v.b);
+    }
+    if (bb.type == RS_BOOL) {
+        bb = rs_val_uint(bb.v.b);
+    }
+    a = &ab;
+    b = &bb;
     bool af = a->type == RS_F32 || a->type == RS_F64;
     bool bf = b->type == RS_F32 || b->type == RS_F64;
     if (af || bf) {

@@ -83,9 +83,6 @@ void rs_store_close(rs_store *st)
     if (st == NULL) {
         return;
     }
-    if (st == NULL) {
-        return;
-    }
     rs__p_free(st); /* a running save is abandoned, the journal closed */
     while (st->scans) {
         rs_scan_close(st->scans);
@@ -269,7 +266,7 @@ rs_class *rs_class_find(const rs_store *st, const char *name)
     if (st == NULL || name == NULL) {
         return NULL;
     }
-    for (uint32_t i = 0; st && name && i < st->n_classes; i++) {
+    for (uint32_t i = 0; i < st->n_classes; i++) {
         if (strcmp(st->classes[i]->sch.name, name) == 0) {
             return st->classes[i];
         }
@@ -279,17 +276,11 @@ rs_class *rs_class_find(const rs_store *st, const char *name)
 
 size_t rs_n_classes(const rs_store *st)
 {
-    if (st == NULL) {
-        return 0;
-    }
     return st ? st->n_classes : 0;
 }
 
 rs_class *rs_class_at(const rs_store *st, size_t i)
 {
-    if (st == NULL) {
-        return NULL;
-    }
     return st && i < st->n_classes ? st->classes[i] : NULL;
 }
 
@@ -409,9 +400,6 @@ void rs__class_empty(rs_store *st, rs_class *c)
 
 size_t rs_count(const rs_class *cls)
 {
-    if (cls == NULL) {
-        return 0;
-    }
     return cls ? cls->n_live : 0;
 }
 
@@ -808,7 +796,8 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
         return rs__err(st, RS_EINVAL, "%s: the key field '%s' must be given",
                        sch->name, sch->fields[sch->key].name);
     }
-    if (c->vals[sch->key].type == RS_STR && c->vals[sch->key].v.s.len == 0) {
+    if (c->vals[sch->key].type == RS_STR && c->vals[sch->key].v.s.len == 0 &&
+        !st->reading_files) {
         return empty_key(st, c);
     }
     for (uint32_t f = 0; f < sch->n_fields; f++) {
@@ -1252,7 +1241,8 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
     if (rc != RS_OK) {
         return rc;
     }
-    if (f == c->sch.key && v.type == RS_STR && v.v.s.len == 0) {
+    if (f == c->sch.key && v.type == RS_STR && v.v.s.len == 0 &&
+        !st->reading_files) {
         return empty_key(st, c);
     }
     uint8_t *row = rs__row(c, slot);

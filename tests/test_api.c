@@ -307,6 +307,28 @@ static void set_many(void)
         free(before);
         free(after);
     }
+    /* Failing calls that would bind new names leave the name table as it
+     * was: a client cannot fill it with calls that fail. */
+    rs_mem_report n0, n1;
+    rs_mem(st, &n0);
+    for (int i = 0; i < 2000; i++) {
+        char nm[24];
+        snprintf(nm, sizeof nm, "junk%d", i);
+        rs_named two[] = {{nm, rs_val_int(1)}, {"level", rs_val_int(70000)}};
+        CHECK(rs_set_many(st, h, two, 2) == RS_ERANGE);
+    }
+    rs_mem(st, &n1);
+    CHECK_EQ(n1.n_attr_names, n0.n_attr_names);
+    CHECK_EQ(n1.n_shapes, n0.n_shapes);
+    rs_field jf;
+    CHECK(rs_attr_find(st, c, "junk7", &jf) == RS_ENOATTR);
+    /* More pairs than a record can hold: refused before any work. */
+    static rs_named lots[RS_MAX_FIELDS + RS_ATTRS_MAX + 1];
+    for (size_t i = 0; i < sizeof lots / sizeof lots[0]; i++) {
+        lots[i] = (rs_named){"level", rs_val_int(1)};
+    }
+    CHECK_FAIL(st, rs_set_many(st, h, lots, sizeof lots / sizeof lots[0]),
+               RS_EINVAL, "more than a record can hold");
     /* On a class that is not dynamic an undeclared name is refused, and
      * nothing else in the call applies. */
     rs_class *p2 = declare(st, "Player2 { uid: str(16) key; level: u16 }");
@@ -380,6 +402,20 @@ static void incr_and_cas(void)
     rs_value unbound = rs_val_int(0);
     CHECK_FAIL(st, rs_cas(st, h, rs_attr_id(st, c, "mp"), &unbound, &now),
                RS_ECHANGED, "not bound");
+    /* A bool compares with numbers as 0 or 1, as a scan's RS_EQ does. */
+    rs_value one = rs_val_int(1), yes = rs_val_bool(true);
+    rs_field vip2 = rs_class_field(c, "vip");
+    CHECK_OK(st, rs_set_bool(st, h, vip2, true));
+    CHECK_OK(st, rs_cas(st, h, vip2, &one, &yes));
+    /* The int64 check does not depend on whether the caller reads out. */
+    rs_class *u = declare(st, "U { k: u32 key; big: u64 = 0 }");
+    rs_named uk = {"k", rs_val_int(1)};
+    rs_handle uh;
+    CHECK_OK(st, rs_insert(st, u, &uk, 1, &uh));
+    rs_field big = rs_class_field(u, "big");
+    CHECK_OK(st, rs_set_uint(st, uh, big, INT64_MAX));
+    CHECK_FAIL(st, rs_incr(st, uh, big, 1, NULL), RS_ERANGE, "int64");
+    CHECK_FAIL(st, rs_incr(st, uh, big, 1, &out), RS_ERANGE, "int64");
     rs_value str = rs_val_cstr("text"), other = rs_val_cstr("more");
     CHECK_OK(st, rs_cas(st, h, rs_attr_id(st, c, "title"), &str, &other));
     rs_store_close(st);
