@@ -778,7 +778,9 @@ typedef struct rs_save_info {
  * durable store (rs_durable_open()): a new snapshot of its own, then its
  * journal restarts.  The file is written as PATH.tmp-<16 hex digits>,
  * created exclusively (never through a link, never shared with another
- * save to the same path), then renamed over PATH.  OUT *out (NULL on
+ * save to the same path), then renamed over PATH; a crash before the
+ * rename leaves it behind (a durable store's next open removes its own;
+ * beside a plain PATH, remove them by hand).  OUT *out (NULL on
  * failure).  RS_EINVAL if a save is already running, path is NULL on a
  * store that is not durable, empty, names something that is not a regular
  * file (a device, a FIFO: the rename would replace it), or one of a
