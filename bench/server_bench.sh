@@ -16,6 +16,9 @@
 #    with 50 clients, -r 100000, at -P 1 and -P 16: HSET (update a level),
 #    HGET, HMGET (3 fields) and HGETALL on Player:__rand_int__.  Requests
 #    a second, p50 and p99 latency, and rosterd's ratio to redis-server.
+#    Both servers stay up and take turns test by test, after the
+#    compaction or AOF rewrite the load set off has finished; the ones the
+#    benchmark itself sets off run while it is timed, and are counted.
 #
 # Servers are stopped by their pid.  Needs redis-server, redis-tools and
 # python3 (run.sh installs them).  Wall-clock figures on a shared 2-core
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
     --players) players=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "server_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -100,6 +103,7 @@ echo
 
 results=$tmp/results
 : >"$results"
+declare -A port_of pid_of
 for name in rosterd redis; do
     port=$(free_port)
     mkdir -p "$tmp/$name"
@@ -113,6 +117,8 @@ for name in rosterd redis; do
     fi
     pid=$!
     pids="$pids $pid"
+    port_of[$name]=$port
+    pid_of[$name]=$pid
     wait_up "$port"
     r0=$(rss $pid)
     u0=$(used "$port")
@@ -127,17 +133,43 @@ for name in rosterd redis; do
     u1=$(used "$port")
     echo "$name mem $(( r1 - r0 )) $(( u1 - u0 )) $t0 $t1" >>"$results"
     redis-cli -p "$port" --pipe <"$tmp/bench.resp" >/dev/null
-    for P in 1 16; do
-        for t in "HSET Player:__rand_int__ level 7" \
-                 "HGET Player:__rand_int__ name" \
-                 "HMGET Player:__rand_int__ name level stat" \
-                 "HGETALL Player:__rand_int__"; do
+done
+
+# The load sets off a journal compaction (rosterd, in steps on its loop)
+# or an AOF rewrite (redis, in a forked child): let them finish, so that
+# neither runs while the other server is timed.
+for name in rosterd redis; do
+    for _ in $(seq 600); do
+        redis-cli -p "${port_of[$name]}" INFO persistence | tr -d '\r' |
+            grep -q '^aof_rewrite_in_progress:0' && break
+        sleep 0.1
+    done
+done
+
+# The servers take turns, test by test, so that the load of this shared
+# machine, which drifts over minutes, weighs on both alike.
+for P in 1 16; do
+    for t in "HSET Player:__rand_int__ level 7" \
+             "HGET Player:__rand_int__ name" \
+             "HMGET Player:__rand_int__ name level stat" \
+             "HGETALL Player:__rand_int__"; do
+        for name in rosterd redis; do
             # shellcheck disable=SC2086
-            line=$(redis-benchmark -p "$port" -c 50 -n "$requests" \
-                -r 100000 -P "$P" --csv $t | tail -1)
+            line=$(redis-benchmark -p "${port_of[$name]}" -c 50 \
+                -n "$requests" -r 100000 -P "$P" --csv $t | tail -1)
             echo "$name bench ${t%% *} $P $line" >>"$results"
         done
     done
+done
+
+for name in rosterd redis; do
+    # Journal compactions (rosterd) and AOF rewrites (redis) the benchmark
+    # set off, besides the ones after the load: each ran while requests
+    # were timed.
+    rw=$(redis-cli -p "${port_of[$name]}" INFO persistence | tr -d '\r' |
+        awk -F: '$1=="compactions_auto" || $1=="aof_rewrites" { print $2 }')
+    echo "$name rw ${rw:-0}" >>"$results"
+    pid=${pid_of[$name]}
     kill -TERM "$pid"
     wait "$pid" || true
     pids=${pids/ $pid/}
@@ -146,10 +178,12 @@ done
 python3 - "$results" "$players" <<'EOF'
 import sys
 n = int(sys.argv[2])
-mem, bench = {}, {}
+mem, bench, rw = {}, {}, {}
 for line in open(sys.argv[1]):
     f = line.split(" ", 4)
-    if f[1] == "mem":
+    if f[1] == "rw":
+        rw[f[0]] = int(f[2])
+    elif f[1] == "mem":
         t0, t1 = f[4].split()
         mem[f[0]] = (int(f[2]) / n, int(f[3]) / n, float(t1) - float(t0))
     else:
@@ -174,4 +208,7 @@ for P in ("1", "16"):
                  a[2] / b[2] if b[2] else 0.0))
 print("\nratios: rosterd's requests a second over redis-server's, and "
       "rosterd's p99 over redis-server's")
+print("automatic rewrites (after the load or during the timed runs): rosterd "
+      "%d journal compactions, redis %d AOF rewrites"
+      % (rw.get("rosterd", 0), rw.get("redis", 0)))
 EOF
