@@ -1,5 +1,5 @@
 /*
- * cli.h: what the roster subcommands share, defined in roster.c: one
+ * cli.h: what the roster subcommands share, defined in cli.c: one
  * option parser, so that every subcommand checks its arguments the same
  * way and a bad one is always exit status 2 before anything runs; JSON
  * strings that stay valid whatever bytes a file name holds; and the checks
@@ -65,6 +65,11 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv,
 #else
 #define CLI_PRINTF(f, a)
 #endif
+
+/* v with thousands separators ("1,000,000") in buf, which it returns; and
+ * the same printed to stdout. */
+const char *cli_grouped(uint64_t v, char buf[32]);
+void cli_print_group(uint64_t v);
 
 /* Print "roster CMD: " and the message to stderr; returns CLI_FAIL. */
 int cli_fail(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);

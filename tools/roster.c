@@ -154,348 +154,6 @@ static int help(const char *name)
 }
 
 /* ------------------------------------------------------------------------ */
-/* What the subcommands share (cli.h)                                        */
-/* ------------------------------------------------------------------------ */
-
-static void vreport(const char *cmd, const char *fmt, va_list ap)
-{
-    fprintf(stderr, "roster %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-}
-
-int cli_fail(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_FAIL;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vreport(cmd, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (roster %s --help)\n", cmd);
-    return CLI_USAGE;
-}
-
-/* v with thousands separators, in buf. */
-static const char *grouped(uint64_t v, char buf[32])
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    size_t k = 0;
-    for (int i = 0; i < n; i++) {
-        buf[k++] = digits[i];
-        if ((n - i - 1) % 3 == 0 && i < n - 1) {
-            buf[k++] = ',';
-        }
-    }
-    buf[k] = '\0';
-    return buf;
-}
-
-static void print_group(uint64_t v)
-{
-    char buf[32];
-    fputs(grouped(v, buf), stdout);
-}
-
-/* s as plain decimal digits: 0; -1 if it is not that (empty, a sign, a
- * space, a base prefix, anything after the digits: strtoull() would take
- * "-1" for 2^64 - 1 and " 7" for 7); -2 if it does not fit 64 bits. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (*s == '\0') {
-        return -1;
-    }
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return -2;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* "a whole number from 1 to 15", "a whole number, 1 or more". */
-static void describe_range(const cli_opt *o, char *buf, size_t len)
-{
-    char a[32], b[32];
-    if (o->max == UINT64_MAX) {
-        snprintf(buf, len, o->min ? "a whole number, %s or more"
-                                  : "a whole number%.0s",
-                 grouped(o->min, a));
-    } else {
-        snprintf(buf, len, "a whole number from %s to %s",
-                 grouped(o->min, a), grouped(o->max, b));
-    }
-}
-
-static const cli_opt *find_opt(const cli_opt *opts, const char *a,
-                               size_t len)
-{
-    for (const cli_opt *o = opts; o->name; o++) {
-        if ((strlen(o->name) == len && strncmp(o->name, a, len) == 0) ||
-            (o->alias && strlen(o->alias) == len &&
-             strncmp(o->alias, a, len) == 0)) {
-            return o;
-        }
-    }
-    return NULL;
-}
-
-int cli_parse(const cli_cmd *cmd, int argc, char **argv,
-              const char **operands, size_t *n_operands)
-{
-    const char *name = cmd->name;
-    bool seen[32] = {false};
-    bool operands_only = false;
-    size_t n = 0;
-    *n_operands = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!operands_only &&
-            (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-            return CLI_HELP;
-        }
-        if (!operands_only && strcmp(a, "--") == 0) {
-            operands_only = true;
-            continue;
-        }
-        if (operands_only || a[0] != '-' || a[1] == '\0') {
-            if (n < cmd->max_operands) {
-                operands[n++] = a;
-                continue;
-            }
-            if (cmd->max_operands == 0) {
-                return cli_usage(name, "unexpected argument '%s'", a);
-            }
-            return cli_usage(name, "one %s only, not also '%s'",
-                             cmd->operand, a);
-        }
-        /* --name=value for long options; a short one takes the next. */
-        const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        const cli_opt *o = find_opt(cmd->opts, a, len);
-        if (o == NULL) {
-            return cli_usage(name, "unknown option '%.*s'", (int)len, a);
-        }
-        int as = (int)len; /* messages name the option as it was typed */
-        size_t k = (size_t)(o - cmd->opts);
-        if (k < sizeof seen) {
-            seen[k] = true;
-        }
-        if (o->kind == CLI_FLAG) {
-            if (eq) {
-                return cli_usage(name, "%.*s takes no value", as, a);
-            }
-            *(bool *)o->out = true;
-            continue;
-        }
-        const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-        if (v == NULL) {
-            return cli_usage(name, "%.*s needs a value: %s", as, a, o->what);
-        }
-        if (*v == '\0') {
-            return cli_usage(name, "%.*s: %s is empty", as, a, o->what);
-        }
-        if (o->kind == CLI_STR) {
-            *(const char **)o->out = v;
-            continue;
-        }
-        uint64_t x = 0;
-        int rc = parse_u64(v, &x);
-        if (rc != 0 || x < o->min || x > o->max) {
-            char range[96];
-            describe_range(o, range, sizeof range);
-            return cli_usage(name, "%.*s wants %s, %s; not '%s'%s", as, a,
-                             o->what, range, v,
-                             rc == -2 ? " (more than 64 bits hold)" : "");
-        }
-        *(uint64_t *)o->out = x;
-    }
-    for (const cli_opt *o = cmd->opts; o->name; o++) {
-        size_t k = (size_t)(o - cmd->opts);
-        if (o->required && k < sizeof seen && !seen[k]) {
-            return cli_usage(name, "%s is required: %s", o->name, o->what);
-        }
-    }
-    if (n < cmd->min_operands) {
-        return cli_usage(name, "%s is missing", cmd->operand);
-    }
-    *n_operands = n;
-    return CLI_OK;
-}
-
-/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 if the byte
- * at s does not start one (RFC 3629: no overlong forms, no surrogates,
- * nothing past U+10FFFF). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-void cli_json_escape(FILE *f, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        size_t n = utf8_len(s);
-        if (n == 0) {
-            fputs("\\ufffd", f);
-            s++;
-        } else if (*s == '"' || *s == '\\') {
-            fputc('\\', f);
-            fputc(*s++, f);
-        } else if (*s < 0x20 || *s == 0x7F) {
-            fprintf(f, "\\u%04x", *s++);
-        } else {
-            fwrite(s, 1, n, f);
-            s += n;
-        }
-    }
-}
-
-/* What a file that is not regular is, for messages. */
-static const char *file_type(mode_t m)
-{
-    return S_ISDIR(m)    ? "a directory"
-           : S_ISFIFO(m) ? "a FIFO (named pipe)"
-           : S_ISCHR(m)  ? "a character device"
-           : S_ISBLK(m)  ? "a block device"
-           : S_ISSOCK(m) ? "a socket"
-                         : "not a regular file";
-}
-
-int cli_check_output(const char *cmd, const char *opt, const char *path,
-                     bool regular)
-{
-    struct stat sb;
-    bool exists = stat(path, &sb) == 0;
-    if (exists && (S_ISDIR(sb.st_mode) ||
-                   (regular && !S_ISREG(sb.st_mode)))) {
-        return cli_fail(cmd, "%s %s: is %s", opt, path,
-                        file_type(sb.st_mode));
-    }
-    if (exists && access(path, W_OK) != 0) {
-        return cli_fail(cmd, "%s %s: cannot write it: %s", opt, path,
-                        strerror(errno));
-    }
-    if (exists && !regular) {
-        return 0; /* written in place (a device, say) */
-    }
-    /* A new file, or one replaced by a rename: its directory must take a
-     * new name. */
-    size_t len = strlen(path);
-    char *dir = malloc(len + 2);
-    if (dir == NULL) {
-        return cli_fail(cmd, "out of memory");
-    }
-    memcpy(dir, path, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    int rc = 0;
-    if (access(dir, W_OK | X_OK) != 0) {
-        rc = cli_fail(cmd, "%s %s: cannot create it: %s: %s", opt, path,
-                      dir, strerror(errno));
-    }
-    free(dir);
-    return rc;
-}
-
-int cli_check_regular(const char *cmd, const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        return cli_fail(cmd, "%s: %s", path, strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        return cli_fail(cmd, "%s: is %s; a roster snapshot or journal is a "
-                             "regular file", path, file_type(sb.st_mode));
-    }
-    return 0;
-}
-
-/* The memory this process may use: the machine's RAM, or less under an
- * address-space limit (ulimit -v). */
-static uint64_t memory_limit(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page
-                                         : UINT64_MAX;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (uint64_t)rl.rlim_cur < mem) {
-        mem = (uint64_t)rl.rlim_cur;
-    }
-    return mem;
-}
-
-int cli_check_gen_memory(const char *cmd, uint64_t n)
-{
-    uint64_t need = rs_gen_bytes(n), have = memory_limit();
-    if (need <= have) {
-        return 0;
-    }
-    uint64_t lo = 0, hi = n; /* rs_gen_bytes(lo) fits, (hi) does not */
-    while (hi - lo > 1) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        *(rs_gen_bytes(mid) <= have ? &lo : &hi) = mid;
-    }
-    char a[32], b[32], needs[64];
-    if (need == UINT64_MAX) {
-        snprintf(needs, sizeof needs, "more than 2^64 bytes");
-    } else {
-        snprintf(needs, sizeof needs, "about %.1f GB", (double)need / 1e9);
-    }
-    return cli_fail(cmd, "%s players need %s of memory (the generator "
-                         "keeps every name to make names unique), more "
-                         "than the %.1f GB here; at most %s players fit",
-                    grouped(n, a), needs, (double)have / 1e9,
-                    grouped(lo, b));
-}
-
-/* ------------------------------------------------------------------------ */
 /* roster gen                                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -813,7 +471,7 @@ static void load_report(const char *name, rs_store *st, rs_class *cls,
     } else {
         printf("roster load %s (class %s)\n", name, rs_class_name(cls));
         printf("  players           ");
-        print_group(n);
+        cli_print_group(n);
         printf("\n  load time         %.3f s, %.0f ns a player\n", secs,
                secs * 1e9 * per);
         printf("  bytes per player  %.2f by RSS growth, %.2f by the "
@@ -821,28 +479,28 @@ static void load_report(const char *name, rs_store *st, rs_class *cls,
                rss_pp, (double)m.total * per);
         if (stats->extras_loaded) {
             printf("  extras            ");
-            print_group(stats->extras_loaded);
+            cli_print_group(stats->extras_loaded);
             printf(" dynamic attributes on ");
-            print_group(stats->extras_rows);
+            cli_print_group(stats->extras_rows);
             printf(" players, %zu names, %zu shapes\n", m.n_attr_names,
                    m.n_shapes);
         }
         if (stats->extras_skipped) {
             printf("  extras skipped    ");
-            print_group(stats->extras_skipped);
+            cli_print_group(stats->extras_skipped);
             printf(" attributes on ");
-            print_group(stats->extras_rows);
+            cli_print_group(stats->extras_rows);
             printf(" players (the class is not dynamic)\n");
         }
         printf("  by category       bytes a player    bytes\n");
         for (int c = 0; c < RS_MEM__COUNT; c++) {
             printf("    %-15s %10.2f      ", rs_mem_cat_name((rs_mem_cat)c),
                    (double)m.bytes[c] * per);
-            print_group(m.bytes[c]);
+            cli_print_group(m.bytes[c]);
             putchar('\n');
         }
         printf("    %-15s %10.2f      ", "total", (double)m.total * per);
-        print_group(m.total);
+        cli_print_group(m.total);
         putchar('\n');
     }
 }
@@ -983,7 +641,7 @@ static int cmd_save(int argc, char **argv)
     double per = n ? 1.0 / (double)n : 0;
     printf("roster save %s -> %s\n", in.name, out);
     printf("  records           ");
-    print_group(n);
+    cli_print_group(n);
     printf("\n  save              %.3f s (%.0f ns a record)", save_s,
            save_s * 1e9 * per);
     if (step) {
@@ -991,12 +649,12 @@ static int cmd_save(int argc, char **argv)
                (unsigned long long)step, worst * 1e3);
     }
     printf("\n  file              ");
-    print_group(si.bytes);
+    cli_print_group(si.bytes);
     printf(" bytes, %.2f a record, %.2fx the store's %.2f accounted\n",
            (double)si.bytes * per, (double)si.bytes / (double)m.total,
            (double)m.total * per);
     printf("  extra memory      ");
-    print_group(si.extra_bytes);
+    cli_print_group(si.extra_bytes);
     printf(" bytes while saving, %.2f%% of the store\n",
            100.0 * (double)si.extra_bytes / (double)m.total);
     printf("  load back         %.3f s (%.0f ns a record), %zu records\n",
@@ -1057,7 +715,7 @@ static int cmd_inspect(int argc, char **argv)
     }
     printf("%s: roster %s, version %u, ", path,
            fi.kind == RS_FILE_SNAPSHOT ? "snapshot" : "journal", fi.version);
-    print_group(fi.bytes);
+    cli_print_group(fi.bytes);
     if (fi.kind == RS_FILE_JOURNAL && fi.torn_bytes) {
         /* Not "every checksum": the torn entry's is not whole. */
         printf(" bytes: %zu whole entries verified, then a torn last "
@@ -1106,14 +764,14 @@ static int cmd_inspect(int argc, char **argv)
         char text[4096];
         rs_class_format(c, text, sizeof text);
         printf("  class             %s: ", rs_class_name(c));
-        print_group(rs_count(c));
+        cli_print_group(rs_count(c));
         printf(" records\n%s\n", text);
     }
     printf("  records           ");
-    print_group(li.n_records);
+    cli_print_group(li.n_records);
     printf(", %.2f file bytes a record; loaded, the store accounts ",
            li.n_records ? (double)fi.bytes / (double)li.n_records : 0.0);
-    print_group(m.total);
+    cli_print_group(m.total);
     printf(" bytes (file = %.2fx)\n", m.total ? (double)fi.bytes /
                                                   (double)m.total : 0.0);
     rs_store_close(st);
@@ -1209,10 +867,10 @@ static int cmd_repair(int argc, char **argv)
         printf("%s: repaired\n", base);
         printf("  reason            %s\n", ri.reason);
         printf("  kept              %zu whole entries, ", ri.kept_entries);
-        print_group(ri.kept_bytes);
+        cli_print_group(ri.kept_bytes);
         printf(" bytes: %s\n", journal);
         printf("  dropped           ");
-        print_group(ri.dropped_bytes);
+        cli_print_group(ri.dropped_bytes);
         printf(" bytes\n");
         if (ri.aside[0]) {
             printf("  original journal  moved to %s (nothing was "
