@@ -14,7 +14,7 @@
 #   ./run.sh fuzz [SECONDS]
 #                    the longer fuzzing run, on demand (nightly-style): build
 #                    the libFuzzer targets (build-fuzz) and run each one for
-#                    SECONDS (default 600; four targets, so 40 minutes) from
+#                    SECONDS (default 600; five targets, so 50 minutes) from
 #                    its committed corpus fuzz/corpus/NAME.  New inputs go to
 #                    a scratch corpus, build-fuzz/corpus-long/NAME, which the
 #                    next run starts from too; after each target it is cut
