@@ -1275,9 +1275,9 @@ int save_start(client *c, bool background)
     return 0;
 }
 
-void save_step(void)
+void save_step(size_t budget)
 {
-    rs_status rc = rs_save_step(srv.saver, 2048);
+    rs_status rc = rs_save_step(srv.saver, budget);
     if (rc == RS_OK) {
         return;
     }

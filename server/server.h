@@ -167,7 +167,8 @@ void client_release(client *c);
 /* Start (bg) or run (fg) a compaction; returns 0 or -1 with the error
  * replied to c (c may be NULL). */
 int save_start(client *c, bool background);
-void save_step(void);
+/* One step of the running save: up to budget records. */
+void save_step(size_t budget);
 
 /* hash.c: the record commands */
 cmd_fn cmd_hset, cmd_hmset, cmd_hsetnx, cmd_hget, cmd_hmget, cmd_hgetall,
