@@ -33,8 +33,7 @@
 /* Field descriptors                                                         */
 /* ------------------------------------------------------------------------ */
 
-static PyObject *field_descr_get(PyObject *self, PyObject *obj,
-                                 PyObject *type)
+PyObject *rs_py_field_get(PyObject *self, PyObject *obj, PyObject *type)
 {
     (void)type;
     FieldObject *d = (FieldObject *)self;
@@ -53,7 +52,7 @@ static PyObject *field_descr_get(PyObject *self, PyObject *obj,
     return rs_py_record_get((RecordObject *)obj, d);
 }
 
-static int field_descr_set(PyObject *self, PyObject *obj, PyObject *value)
+int rs_py_field_set(PyObject *self, PyObject *obj, PyObject *value)
 {
     FieldObject *d = (FieldObject *)self;
     if (!PyObject_TypeCheck(obj, (PyTypeObject *)d->owner)) {
@@ -172,8 +171,8 @@ static PyGetSetDef field_getset[] = {
 static PyType_Slot field_slots[] = {
     {Py_tp_doc, "A declared field: reads and writes the record's value; on "
                 "the class, Player.level >= 50 is a condition for where()."},
-    {Py_tp_descr_get, field_descr_get},
-    {Py_tp_descr_set, field_descr_set},
+    {Py_tp_descr_get, rs_py_field_get},
+    {Py_tp_descr_set, rs_py_field_set},
     {Py_tp_richcompare, field_richcompare},
     {Py_tp_hash, field_hash},
     {Py_tp_repr, field_repr},
@@ -1017,6 +1016,8 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
         }
         fields[i].f = (rs_field)i;
         fields[i].type = def.type;
+        fields[i].unsigned_int = def.type == RS_U8 || def.type == RS_U16 ||
+                                 def.type == RS_U32 || def.type == RS_U64;
         fields[i].flags = def.flags;
         fields[i].cname = def.name;
         fields[i].name = PyUnicode_InternFromString(def.name);
@@ -1353,12 +1354,20 @@ static int meta_clear(PyObject *self)
     return PyType_Type.tp_clear(self);
 }
 
+void rs_py_names_forget(ClassObject *c)
+{
+    for (int i = 0; i < RS_PY_NAME_CACHE; i++) {
+        Py_CLEAR(c->names[i].name);
+    }
+}
+
 static void meta_dealloc(PyObject *self)
 {
     ClassObject *c = (ClassObject *)self;
     PyTypeObject *meta = Py_TYPE(self);
     StoreObject *s = c->store;
     c->store = NULL;
+    rs_py_names_forget(c);
     if (c->fields != NULL) {
         for (Py_ssize_t i = 0; i < c->n_fields; i++) {
             Py_XDECREF(c->fields[i].name);

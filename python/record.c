@@ -45,7 +45,8 @@ PyObject *rs_py_proxy(ClassObject *c, rs_handle h)
 static void record_dealloc(PyObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    if (tp->tp_weaklistoffset != 0) {
+    if (tp->tp_weaklistoffset != 0 &&
+        *(PyObject **)((char *)self + tp->tp_weaklistoffset) != NULL) {
         PyObject_ClearWeakRefs(self);
     }
     Py_XDECREF(((RecordObject *)self)->attrs);
@@ -53,13 +54,23 @@ static void record_dealloc(PyObject *self)
     Py_DECREF(tp);
 }
 
-/* The value of a declared field, by its typed fast path. */
+/* The value of a declared field, by its typed fast path: rs_get_uint()
+ * reads an unsigned field in place (a handle check and a load). */
 PyObject *rs_py_record_get(RecordObject *r, FieldObject *d)
 {
     ClassObject *c = d->owner;
     FieldInfo *fi = &c->fields[d->index];
     rs_store *st = c->store->st;
     rs_status rc;
+    if (fi->unsigned_int) {
+        uint64_t u;
+        rc = rs_get_uint(st, r->h, fi->f, &u);
+        if (rc == RS_OK) {
+            return u <= (uint64_t)LONG_MAX ? PyLong_FromLong((long)u)
+                                           : PyLong_FromUnsignedLongLong(u);
+        }
+        return rs_py_raise(c->store, rc);
+    }
     switch (fi->type) {
     case RS_BOOL: {
         bool b;
@@ -150,20 +161,46 @@ done:
     return 0;
 }
 
+/* The name cache (roster_py.h): the field number remembered for name,
+ * or -1. */
+static inline NameSlot *name_slot(ClassObject *c, PyObject *name)
+{
+    return &c->names[((uintptr_t)name >> 4) & (RS_PY_NAME_CACHE - 1)];
+}
+
+static inline rs_field name_cached(ClassObject *c, PyObject *name)
+{
+    NameSlot *e = name_slot(c, name);
+    return e->name == name ? e->f : -1;
+}
+
+static void name_remember(ClassObject *c, PyObject *name, rs_field f)
+{
+    NameSlot *e = name_slot(c, name);
+    Py_XSETREF(e->name, Py_NewRef(name));
+    e->f = f;
+}
+
 /* A dynamic attribute: 1 and *out, 0 if the record has none by that
  * name, -1 on error. */
 static int dyn_get(ClassObject *c, rs_handle h, PyObject *name,
                    PyObject **out)
 {
-    const char *p;
-    int ok = rs_py_utf8_name(name, &p);
-    if (ok <= 0) {
-        return ok;
-    }
-    rs_field f;
-    rs_status rc = rs_attr_find(c->store->st, c->cls, p, &f);
-    if (rc == RS_ENOATTR) {
-        return 0;
+    rs_field f = name_cached(c, name);
+    rs_status rc = RS_OK;
+    if (f < 0) {
+        const char *p;
+        int ok = rs_py_utf8_name(name, &p);
+        if (ok <= 0) {
+            return ok;
+        }
+        rc = rs_attr_find(c->store->st, c->cls, p, &f);
+        if (rc == RS_ENOATTR) {
+            return 0;
+        }
+        if (rc == RS_OK) {
+            name_remember(c, name, f);
+        }
     }
     rs_value v;
     if (rc == RS_OK) {
@@ -187,6 +224,14 @@ static PyObject *record_getattro(PyObject *self, PyObject *name)
     PyObject *descr = _PyType_Lookup(tp, name);
     descrgetfunc get = NULL;
     if (descr != NULL) {
+        /* A declared field of this class: read it, no more checks (the
+         * descriptor stays in the class dict while this runs: nothing
+         * here calls back into Python before the read). */
+        if (Py_TYPE(descr)->tp_descr_get == rs_py_field_get &&
+            ((FieldObject *)descr)->owner == c) {
+            return rs_py_record_get((RecordObject *)self,
+                                    (FieldObject *)descr);
+        }
         Py_INCREF(descr);
         get = Py_TYPE(descr)->tp_descr_get;
         if (get != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
@@ -232,6 +277,11 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
         return -1;
     }
     PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr != NULL && Py_TYPE(descr)->tp_descr_set == rs_py_field_set &&
+        ((FieldObject *)descr)->owner == c) {
+        return rs_py_record_set((RecordObject *)self, (FieldObject *)descr,
+                                value);
+    }
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
         Py_INCREF(descr);
         int r = Py_TYPE(descr)->tp_descr_set(descr, self, value);
@@ -272,7 +322,18 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
         if (rs_py_to_value(value, tp->tp_name, p, &v) < 0) {
             return -1;
         }
-        rc = rs_set_attr(c->store->st, h, p, &v);
+        /* By the name's field number once known: no name lookup in the
+         * library (rs_set_field() takes attribute ids). */
+        rs_field f = name_cached(c, name);
+        if (f >= 0) {
+            rc = rs_set_field(c->store->st, h, f, &v);
+        } else {
+            rc = rs_set_attr(c->store->st, h, p, &v);
+            if (rc == RS_OK &&
+                rs_attr_find(c->store->st, c->cls, p, &f) == RS_OK) {
+                name_remember(c, name, f);
+            }
+        }
     }
     if (rc != RS_OK) {
         rs_py_raise(c->store, rc);

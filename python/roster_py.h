@@ -72,10 +72,24 @@ typedef struct StoreObject {
 typedef struct FieldInfo {
     rs_field f;
     rs_type type;
+    int unsigned_int; /* u8, u16, u32, u64: read by rs_get_uint() */
     unsigned flags;
     const char *cname; /* store-owned, valid while the store lives */
     PyObject *name;    /* interned str */
 } FieldInfo;
+
+/* A dynamic attribute's field number (RS_ATTR_BASE + the store's id of
+ * the name), remembered by the name object it was asked by: p.x looks
+ * the name up in the library once, not at each access.  Keyed by the
+ * object's address (names in code are interned, so one object a name),
+ * holding a reference so the address cannot be reused by another.  Only
+ * names the store knows are remembered, and the store keeps a name's id
+ * for its life (only a failed load drops names, those it added itself). */
+#define RS_PY_NAME_CACHE 32
+typedef struct NameSlot {
+    PyObject *name; /* strong, or NULL */
+    rs_field f;
+} NameSlot;
 
 /* A declared class: the heap type of its proxies, extended.  The type's
  * member array follows this struct (it is placed at the metatype's
@@ -88,6 +102,7 @@ typedef struct ClassObject {
     rs_field key;
     Py_ssize_t n_fields;
     FieldInfo *fields; /* PyMem */
+    NameSlot names[RS_PY_NAME_CACHE];
 } ClassObject;
 
 typedef struct RecordObject {
@@ -120,6 +135,9 @@ int rs_py_spec_def(PyObject *spec, rs_field_def *out);
 
 /* class.c */
 extern PyType_Spec rs_py_meta_spec;
+PyObject *rs_py_field_get(PyObject *self, PyObject *obj, PyObject *type);
+int rs_py_field_set(PyObject *self, PyObject *obj, PyObject *value);
+void rs_py_names_forget(ClassObject *c);
 extern PyType_Spec rs_py_field_spec;
 extern PyType_Spec rs_py_cond_spec;
 extern PyType_Spec rs_py_query_spec;
