@@ -483,13 +483,13 @@ static int declared(ClassObject *c)
 /* The record whose field f holds key: 1 and *h, 0 if none, -1 on error. */
 static int find_one(ClassObject *c, rs_field f, PyObject *key, rs_handle *h)
 {
-    rs_field_def def;
-    if (rs_class_field_def(c->cls, f, &def) != RS_OK) {
+    rs_value v;
+    if (f < 0 || f >= c->n_fields) {
         PyErr_SetString(PyExc_SystemError, "roster: bad field");
         return -1;
     }
-    rs_value v;
-    if (rs_py_to_value(key, ((PyTypeObject *)c)->tp_name, def.name, &v) < 0) {
+    if (rs_py_to_value(key, ((PyTypeObject *)c)->tp_name, c->fields[f].cname,
+                       &v) < 0) {
         return -1;
     }
     rs_status rc = rs_find(c->store->st, c->cls, f, &v, h);
@@ -630,23 +630,23 @@ static rs_field field_named(ClassObject *c, PyObject *name)
 }
 
 /* find(name='Tom') -> the record whose key or unique field holds the
- * value, or None. */
-static PyObject *meta_find(PyObject *self, PyObject *args, PyObject *kw)
+ * value, or None.  Vectorcall with the keyword's name in kwnames: no
+ * dict is made for it. */
+static PyObject *meta_find(PyObject *self, PyObject *const *args,
+                           Py_ssize_t nargs, PyObject *kwnames)
 {
     ClassObject *c = (ClassObject *)self;
     if (!declared(c)) {
         return NULL;
     }
-    if (PyTuple_GET_SIZE(args) != 0 || kw == NULL || PyDict_GET_SIZE(kw) != 1) {
+    if (nargs != 0 || kwnames == NULL || PyTuple_GET_SIZE(kwnames) != 1) {
         PyErr_Format(PyExc_TypeError,
                      "%s.find() takes one keyword argument: a key or unique "
                      "field and its value",
                      ((PyTypeObject *)c)->tp_name);
         return NULL;
     }
-    Py_ssize_t pos = 0;
-    PyObject *name, *value;
-    PyDict_Next(kw, &pos, &name, &value);
+    PyObject *name = PyTuple_GET_ITEM(kwnames, 0), *value = args[0];
     rs_field f = field_named(c, name);
     if (f < 0) {
         return NULL;
@@ -987,6 +987,42 @@ static rs_class *same_or_raise(StoreObject *s, const rs_class *mine)
     return eq == 1 ? old : NULL;
 }
 
+/* Player.find and Player.get, the lookups of every request, as builtins
+ * bound to the class once and kept in its dict: reached through the
+ * metatype's methods, each call would first make (and then free) a bound
+ * method object.  Like classmethods, a proxy sees them too (p.get). */
+static PyMethodDef class_find_def = {
+    "find", (PyCFunction)(void (*)(void))meta_find,
+    METH_FASTCALL | METH_KEYWORDS,
+    "find(name='Tom') -> the record whose key or unique field holds the "
+    "value, or None"};
+static PyMethodDef class_get_def = {
+    "get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL,
+    "get(key, default=None) -> the record with that key, or default"};
+
+static int bind_lookups(PyObject *t)
+{
+    PyMethodDef *const defs[] = {&class_find_def, &class_get_def};
+    PyObject *dict = ((PyTypeObject *)t)->tp_dict;
+    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++) {
+        PyObject *name = PyUnicode_InternFromString(defs[i]->ml_name);
+        if (name == NULL) {
+            return -1;
+        }
+        /* A field or a method of the body by that name stays. */
+        int has = PyDict_Contains(dict, name);
+        PyObject *f = has == 0 ? PyCFunction_NewEx(defs[i], t, NULL) : NULL;
+        int r = has != 0 ? has : f ? PyDict_SetItem(dict, name, f) : -1;
+        Py_XDECREF(f);
+        Py_DECREF(name);
+        if (r < 0) {
+            return -1;
+        }
+    }
+    PyType_Modified((PyTypeObject *)t);
+    return 0;
+}
+
 /* The Python class of cls, made now: a heap type named as the class,
  * with ns (a class body's namespace, or NULL) as its dict. */
 PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
@@ -1054,6 +1090,9 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
     tp->tp_traverse = NULL;
     tp->tp_clear = NULL;
     tp->tp_is_gc = NULL;
+    /* Player(...) calls rs_py_record_vectorcall() directly: no argument
+     * tuple, no keyword dict, no type_call() and __init__ check. */
+    tp->tp_vectorcall = rs_py_record_vectorcall;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyTypeObject *ft = S->field_type;
         FieldObject *fo = (FieldObject *)ft->tp_alloc(ft, 0);
@@ -1067,6 +1106,9 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
         if (r < 0) {
             goto fail;
         }
+    }
+    if (bind_lookups(t) < 0) {
+        goto fail;
     }
     if (dynamic) {
         PyObject *dd = PyDescr_NewGetSet(tp, &rs_py_dict_getset);
@@ -1384,7 +1426,7 @@ static PyMethodDef meta_methods[] = {
     {"get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL,
      "get(key, default=None) -> the record with that key, or default"},
     {"find", (PyCFunction)(void (*)(void))meta_find,
-     METH_VARARGS | METH_KEYWORDS,
+     METH_FASTCALL | METH_KEYWORDS,
      "find(name='Tom') -> the record whose key or unique field holds the "
      "value, or None"},
     {"get_many", (PyCFunction)(void (*)(void))meta_get_many,

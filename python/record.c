@@ -344,18 +344,22 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
 
 /* Player('00001', 'Tom', level=3, x=1): insert a record.  Positional
  * arguments fill the declared fields in order; keywords name fields or,
- * on a dynamic class, attributes to bind. */
-static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+ * on a dynamic class, attributes to bind.  The keywords come as a dict
+ * (kw, from tp_new) or as names and values (kwnames and args[na..], from
+ * vectorcall). */
+static PyObject *insert(ClassObject *c, PyObject *const *args, Py_ssize_t na,
+                        PyObject *kwnames, PyObject *kw)
 {
-    ClassObject *c = (ClassObject *)tp;
+    PyTypeObject *tp = (PyTypeObject *)c;
     if (c->cls == NULL) {
         PyErr_SetString(PyExc_TypeError,
                         "roster.Record is the base of declared classes: "
                         "class Player(roster.Record, store=st): ...");
         return NULL;
     }
-    Py_ssize_t na = PyTuple_GET_SIZE(args);
-    Py_ssize_t nk = kw ? PyDict_GET_SIZE(kw) : 0;
+    Py_ssize_t nk = kwnames ? PyTuple_GET_SIZE(kwnames)
+                    : kw    ? PyDict_GET_SIZE(kw)
+                            : 0;
     if (na > c->n_fields) {
         PyErr_Format(PyExc_TypeError,
                      "%s() takes at most %zd positional arguments (%zd given)",
@@ -373,14 +377,20 @@ static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
     PyObject *res = NULL;
     for (Py_ssize_t i = 0; i < na; i++) {
         vals[i].name = c->fields[i].cname;
-        if (rs_py_to_value(PyTuple_GET_ITEM(args, i), tp->tp_name,
-                           vals[i].name, &vals[i].val) < 0) {
+        if (rs_py_to_value(args[i], tp->tp_name, vals[i].name,
+                           &vals[i].val) < 0) {
             goto done;
         }
     }
-    Py_ssize_t pos = 0, i = na;
-    PyObject *k, *v;
-    while (kw && PyDict_Next(kw, &pos, &k, &v)) {
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t i = na; i < na + nk; i++) {
+        PyObject *k, *v;
+        if (kwnames != NULL) {
+            k = PyTuple_GET_ITEM(kwnames, i - na);
+            v = args[i];
+        } else if (!PyDict_Next(kw, &pos, &k, &v)) {
+            break;
+        }
         const char *p;
         int ok = rs_py_utf8_name(k, &p);
         if (ok <= 0) {
@@ -396,7 +406,6 @@ static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
         if (rs_py_to_value(v, tp->tp_name, p, &vals[i].val) < 0) {
             goto done;
         }
-        i++;
     }
     rs_handle h;
     rs_status rc = rs_insert(c->store->st, c->cls, vals, (size_t)(na + nk), &h);
@@ -410,6 +419,21 @@ done:
         PyMem_Free(vals);
     }
     return res;
+}
+
+static PyObject *record_new(PyTypeObject *tp, PyObject *args, PyObject *kw)
+{
+    return insert((ClassObject *)tp, &PyTuple_GET_ITEM(args, 0),
+                  PyTuple_GET_SIZE(args), NULL, kw);
+}
+
+/* Player(...) by vectorcall (the class's tp_vectorcall): the same insert
+ * without an argument tuple, a keyword dict or type_call(). */
+PyObject *rs_py_record_vectorcall(PyObject *callable, PyObject *const *args,
+                                  size_t nargsf, PyObject *kwnames)
+{
+    return insert((ClassObject *)callable, args, PyVectorcall_NARGS(nargsf),
+                  kwnames, NULL);
 }
 
 /* Every field and attribute of the record, by rs_read(): a new dict, or

@@ -150,6 +150,8 @@ PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module);
 extern PyType_Spec rs_py_record_spec;
 extern PyType_Spec rs_py_attrs_spec;
 PyObject *rs_py_proxy(ClassObject *c, rs_handle h);
+PyObject *rs_py_record_vectorcall(PyObject *callable, PyObject *const *args,
+                                  size_t nargsf, PyObject *kwnames);
 PyObject *rs_py_record_get(RecordObject *r, FieldObject *d);
 int rs_py_record_set(RecordObject *r, FieldObject *d, PyObject *v);
 
