@@ -484,12 +484,14 @@ static int declared(ClassObject *c)
 static int find_one(ClassObject *c, rs_field f, PyObject *key, rs_handle *h)
 {
     rs_value v;
+    char sbuf[256];
+    rs_py_scratch sc = {sbuf, sizeof sbuf, 0};
     if (f < 0 || f >= c->n_fields) {
         PyErr_SetString(PyExc_SystemError, "roster: bad field");
         return -1;
     }
-    if (rs_py_to_value(key, ((PyTypeObject *)c)->tp_name, c->fields[f].cname,
-                       &v) < 0) {
+    if (rs_py_to_value_sc(key, ((PyTypeObject *)c)->tp_name,
+                          c->fields[f].cname, &v, &sc) < 0) {
         return -1;
     }
     rs_status rc = rs_find(c->store->st, c->cls, f, &v, h);

@@ -150,36 +150,123 @@ PyObject *rs_py_from_value(const rs_value *v)
     }
 }
 
-/* A Python value as the library takes it.  A string borrows o's UTF-8
- * (valid while o lives).  cls and field name the target in messages. */
-int rs_py_to_value(PyObject *o, const char *cls, const char *field,
-                   rs_value *out)
+/* The UTF-8 of a str that is not ASCII, written into dst (cap bytes):
+ * its length, or -1 if it does not fit or holds a lone surrogate (which
+ * PyUnicode_AsUTF8AndSize() then reports). */
+static Py_ssize_t utf8_into(PyObject *o, char *dst, size_t cap)
 {
+    int kind = PyUnicode_KIND(o);
+    const void *data = PyUnicode_DATA(o);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(o);
+    size_t w = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 0x80) {
+            if (w + 1 > cap) {
+                return -1;
+            }
+            dst[w++] = (char)ch;
+        } else if (ch < 0x800) {
+            if (w + 2 > cap) {
+                return -1;
+            }
+            dst[w++] = (char)(0xC0 | (ch >> 6));
+            dst[w++] = (char)(0x80 | (ch & 0x3F));
+        } else if (ch < 0x10000) {
+            if ((ch >= 0xD800 && ch <= 0xDFFF) || w + 3 > cap) {
+                return -1;
+            }
+            dst[w++] = (char)(0xE0 | (ch >> 12));
+            dst[w++] = (char)(0x80 | ((ch >> 6) & 0x3F));
+            dst[w++] = (char)(0x80 | (ch & 0x3F));
+        } else {
+            if (w + 4 > cap) {
+                return -1;
+            }
+            dst[w++] = (char)(0xF0 | (ch >> 18));
+            dst[w++] = (char)(0x80 | ((ch >> 12) & 0x3F));
+            dst[w++] = (char)(0x80 | ((ch >> 6) & 0x3F));
+            dst[w++] = (char)(0x80 | (ch & 0x3F));
+        }
+    }
+    return (Py_ssize_t)w;
+}
+
+/* A str's UTF-8: an ASCII str's own bytes, or the UTF-8 the str already
+ * caches; else, with room in sc, encoded into sc (a str that is not ASCII
+ * would otherwise allocate a UTF-8 copy it keeps until it dies: a
+ * malloc, a copy and a free per argument, for a throwaway argument). */
+static int str_utf8(PyObject *o, rs_py_scratch *sc, const char **p,
+                    Py_ssize_t *len)
+{
+    if (sc != NULL && PyUnicode_IS_COMPACT(o) && !PyUnicode_IS_ASCII(o) &&
+        ((PyCompactUnicodeObject *)o)->utf8 == NULL) {
+        Py_ssize_t n = utf8_into(o, sc->buf + sc->used, sc->cap - sc->used);
+        if (n >= 0) {
+            *p = sc->buf + sc->used;
+            *len = n;
+            sc->used += (size_t)n;
+            return 0;
+        }
+    }
+    *p = PyUnicode_AsUTF8AndSize(o, len);
+    return *p != NULL ? 0 : -1;
+}
+
+static int int_value(PyObject *o, const char *cls, const char *field,
+                     rs_value *out)
+{
+    int overflow = 0;
+    long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow == 0) {
+        if (i == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        out->type = RS_I64;
+        out->v.i = i;
+        return 0;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(o);
+        if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
+            *out = rs_val_uint(u);
+            return 0;
+        }
+        PyErr_Clear();
+    }
+    PyErr_Format(PyExc_OverflowError, "%s.%s: %S out of range for 64 bits",
+                 cls, field, o);
+    return -1;
+}
+
+/* A Python value as the library takes it.  A string borrows o's UTF-8
+ * (valid while o lives) or sc's bytes (sc may be NULL).  cls and field
+ * name the target in messages.  The exact types first (no subclass
+ * walk), bool before int since bool is an int. */
+int rs_py_to_value_sc(PyObject *o, const char *cls, const char *field,
+                      rs_value *out, rs_py_scratch *sc)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    if (t == &PyUnicode_Type) {
+        Py_ssize_t len;
+        const char *p;
+        if (str_utf8(o, sc, &p, &len) < 0) {
+            return -1;
+        }
+        out->type = RS_STR;
+        out->v.s.ptr = p;
+        out->v.s.len = (size_t)len;
+        return 0;
+    }
+    if (t == &PyLong_Type) {
+        return int_value(o, cls, field, out);
+    }
     if (PyBool_Check(o)) {
         *out = rs_val_bool(o == Py_True);
         return 0;
     }
     if (PyLong_Check(o)) {
-        int overflow = 0;
-        long long i = PyLong_AsLongLongAndOverflow(o, &overflow);
-        if (overflow == 0) {
-            if (i == -1 && PyErr_Occurred()) {
-                return -1;
-            }
-            *out = rs_val_int(i);
-            return 0;
-        }
-        if (overflow > 0) {
-            unsigned long long u = PyLong_AsUnsignedLongLong(o);
-            if (!(u == (unsigned long long)-1 && PyErr_Occurred())) {
-                *out = rs_val_uint(u);
-                return 0;
-            }
-            PyErr_Clear();
-        }
-        PyErr_Format(PyExc_OverflowError, "%s.%s: %S out of range for 64 bits",
-                     cls, field, o);
-        return -1;
+        return int_value(o, cls, field, out);
     }
     if (PyFloat_Check(o)) {
         *out = rs_val_f64(PyFloat_AS_DOUBLE(o));
@@ -187,8 +274,8 @@ int rs_py_to_value(PyObject *o, const char *cls, const char *field,
     }
     if (PyUnicode_Check(o)) {
         Py_ssize_t len;
-        const char *p = PyUnicode_AsUTF8AndSize(o, &len);
-        if (p == NULL) {
+        const char *p;
+        if (str_utf8(o, sc, &p, &len) < 0) {
             return -1;
         }
         *out = rs_val_str(p, (size_t)len);
@@ -198,6 +285,12 @@ int rs_py_to_value(PyObject *o, const char *cls, const char *field,
                  "%s.%s: expected bool, int, float or str, got %.100s", cls,
                  field, Py_TYPE(o)->tp_name);
     return -1;
+}
+
+int rs_py_to_value(PyObject *o, const char *cls, const char *field,
+                   rs_value *out)
+{
+    return rs_py_to_value_sc(o, cls, field, out, NULL);
 }
 
 /* The UTF-8 of an attribute name, NUL-terminated: 1; 0 if it cannot name

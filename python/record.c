@@ -375,10 +375,12 @@ static PyObject *insert(ClassObject *c, PyObject *const *args, Py_ssize_t na,
         }
     }
     PyObject *res = NULL;
+    char sbuf[512];
+    rs_py_scratch sc = {sbuf, sizeof sbuf, 0};
     for (Py_ssize_t i = 0; i < na; i++) {
         vals[i].name = c->fields[i].cname;
-        if (rs_py_to_value(args[i], tp->tp_name, vals[i].name,
-                           &vals[i].val) < 0) {
+        if (rs_py_to_value_sc(args[i], tp->tp_name, vals[i].name,
+                              &vals[i].val, &sc) < 0) {
             goto done;
         }
     }
@@ -403,7 +405,7 @@ static PyObject *insert(ClassObject *c, PyObject *const *args, Py_ssize_t na,
             goto done;
         }
         vals[i].name = p;
-        if (rs_py_to_value(v, tp->tp_name, p, &vals[i].val) < 0) {
+        if (rs_py_to_value_sc(v, tp->tp_name, p, &vals[i].val, &sc) < 0) {
             goto done;
         }
     }

@@ -129,6 +129,14 @@ void rs_py_attr_error(PyObject *obj, PyObject *name);
 PyObject *rs_py_from_value(const rs_value *v);
 int rs_py_to_value(PyObject *o, const char *cls, const char *field,
                    rs_value *out);
+/* Room for the UTF-8 of str arguments that are not ASCII, for the
+ * duration of one library call (see str_utf8() in module.c). */
+typedef struct rs_py_scratch {
+    char *buf;
+    size_t cap, used;
+} rs_py_scratch;
+int rs_py_to_value_sc(PyObject *o, const char *cls, const char *field,
+                      rs_value *out, rs_py_scratch *sc);
 int rs_py_utf8_name(PyObject *name, const char **out);
 int rs_py_spec_check(rs_py_state *S, PyObject *o);
 int rs_py_spec_def(PyObject *spec, rs_field_def *out);
