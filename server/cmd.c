@@ -227,30 +227,6 @@ static const command *lookup(const char *name, size_t n)
     }
 }
 
-bool cmd_parse_ll(const char *s, size_t n, long long *out)
-{
-    bool neg = false;
-    if (n > 0 && s[0] == '-') {
-        neg = true;
-        s++;
-        n--;
-    }
-    if (n == 0 || n > 19 || (s[0] == '0' && n > 1)) {
-        return false;
-    }
-    unsigned long long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        v = v * 10 + (unsigned long long)(s[i] - '0');
-    }
-    if (v > (unsigned long long)INT64_MAX + (neg ? 1u : 0u)) {
-        return false;
-    }
-    *out = neg ? (long long)(0 - v) : (long long)v;
-    return true;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
@@ -393,7 +369,7 @@ static void cmd_select(client *c, int argc, char **argv, size_t *lens)
 {
     (void)argc;
     long long db;
-    if (!cmd_parse_ll(argv[1], lens[1], &db)) {
+    if (!resp_parse_ll(argv[1], lens[1], &db)) {
         add_err(c, "ERR value is not an integer or out of range");
     } else if (db != 0) {
         add_err(c, "ERR DB index is out of range");
@@ -481,7 +457,7 @@ static void cmd_hello(client *c, int argc, char **argv, size_t *lens)
     long long proto = c->proto;
     int i = 1;
     if (argc >= 2) {
-        if (!cmd_parse_ll(argv[1], lens[1], &proto)) {
+        if (!resp_parse_ll(argv[1], lens[1], &proto)) {
             add_err(c, "ERR Protocol version is not an integer or out of "
                        "range");
             return;

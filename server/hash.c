@@ -206,7 +206,7 @@ static void reply_value(client *c, const rs_value *v)
 static rs_value infer_value(const char *s, size_t n)
 {
     long long i;
-    if (cmd_parse_ll(s, n, &i) && !(i == 0 && s[0] == '-')) {
+    if (resp_parse_ll(s, n, &i) && !(i == 0 && s[0] == '-')) {
         return rs_val_int(i);
     }
     if (n > 0 && n < 40 && strlen(s) == n &&
@@ -800,7 +800,7 @@ void cmd_hincrby(client *c, int argc, char **argv, size_t *lens)
     if (!need_key(c, argv[1], lens[1], &r)) {
         return;
     }
-    if (!cmd_parse_ll(argv[3], lens[3], &delta)) {
+    if (!resp_parse_ll(argv[3], lens[3], &delta)) {
         add_err(c, "ERR value is not an integer or out of range");
         return;
     }
@@ -1079,7 +1079,7 @@ void cmd_scan(client *c, int argc, char **argv, size_t *lens)
             pat = argv[++i];
             pl = lens[i];
         } else if (strcasecmp(argv[i], "count") == 0 && i + 1 < argc) {
-            if (!cmd_parse_ll(argv[i + 1], lens[i + 1], &count)) {
+            if (!resp_parse_ll(argv[i + 1], lens[i + 1], &count)) {
                 add_err(c, "ERR value is not an integer or out of range");
                 return;
             }
@@ -1176,7 +1176,7 @@ void cmd_hscan(client *c, int argc, char **argv, size_t *lens)
             pat = argv[++i];
             pl = lens[i];
         } else if (strcasecmp(argv[i], "count") == 0 && i + 1 < argc) {
-            if (!cmd_parse_ll(argv[i + 1], lens[i + 1], &count)) {
+            if (!resp_parse_ll(argv[i + 1], lens[i + 1], &count)) {
                 add_err(c, "ERR value is not an integer or out of range");
                 return;
             }
@@ -1340,7 +1340,7 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
             k->field = f;
             nc++;
         } else if (strcasecmp(argv[i], "count") == 0 && i + 1 < argc) {
-            if (!cmd_parse_ll(argv[i + 1], lens[i + 1], &count) ||
+            if (!resp_parse_ll(argv[i + 1], lens[i + 1], &count) ||
                 count < 1) {
                 add_err(c, "ERR value is not an integer or out of range");
                 return;

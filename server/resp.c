@@ -54,7 +54,7 @@ void resp_parser_free(resp_parser *p)
 /* Redis's string2ll, strictly: an optional '-', then digits without a
  * leading zero (except "0" itself), at most 19 of them.  Returns false for
  * anything else. */
-static bool parse_ll(const char *s, size_t n, long long *out)
+bool resp_parse_ll(const char *s, size_t n, long long *out)
 {
     bool neg = false;
     if (n > 0 && s[0] == '-') {
@@ -83,7 +83,7 @@ static bool parse_ll(const char *s, size_t n, long long *out)
  * in canonical form (no leading zero but "0" itself) and a '\r' with one
  * more byte after it.  Then *hl is the header's length up to the '\r'
  * (counted from from - 1, the '*' or '$') and *v its value: exactly what
- * the memchr() and parse_ll() of the general path find for it.  Anything
+ * the memchr() and resp_parse_ll() of the general path find for it.  Anything
  * else (a sign, more digits, a header cut by the read) is left to them. */
 static inline bool quick_len(const char *buf, size_t from, size_t len,
                              size_t *hl, long long *v)
@@ -281,7 +281,7 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
             if (hl + 2 > len) {
                 return RESP_MORE; /* the \n is not in yet */
             }
-            if (!parse_ll(buf + 1, hl - 1, &n)) {
+            if (!resp_parse_ll(buf + 1, hl - 1, &n)) {
                 return fail(p, err,
                             "ERR Protocol error: invalid multibulk length");
             }
@@ -328,7 +328,7 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
                 if (p->pos + hl + 2 > len) {
                     return RESP_MORE;
                 }
-                if (!parse_ll(buf + p->pos + 1, hl - 1, &b)) {
+                if (!resp_parse_ll(buf + p->pos + 1, hl - 1, &b)) {
                     return fail(p, err,
                                 "ERR Protocol error: invalid bulk length");
                 }

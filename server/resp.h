@@ -93,6 +93,9 @@ void reply_verbatim(rbuf *b, int proto, const char *p, size_t n);
 
 /* v in decimal into buf (at least 21 bytes, NUL added); returns the
  * length.  As "%lld" and "%llu" print them, without snprintf. */
+/* Redis's string2ll, strictly: an optional '-', then 1 to 19 digits with
+ * no leading zero (but "0"), within int64.  false for anything else. */
+bool resp_parse_ll(const char *s, size_t n, long long *out);
 size_t fmt_ll(char *buf, long long v);
 size_t fmt_ull(char *buf, unsigned long long v);
 

@@ -161,7 +161,6 @@ void cmd_init(void);
 /* Run or queue one request: argv[i] are NUL-terminated, lens their
  * lengths (a bulk may hold NUL bytes). */
 void cmd_dispatch(client *c, int argc, char **argv, size_t *lens);
-bool cmd_parse_ll(const char *s, size_t n, long long *out);
 /* Free c's MULTI queue and WATCHed keys. */
 void client_release(client *c);
 /* Start (bg) or run (fg) a compaction; returns 0 or -1 with the error
