@@ -193,15 +193,18 @@ rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
     return rs_group_commit(st);
 }
 
-/* The current value of f for a read-modify-write: RS_OK, or RS_ENOATTR
- * with *unbound set when f is an attribute the record has not bound. */
+/* The current value of f for a read-modify-write, into *v: an attribute
+ * the record has not bound reads as *if_unbound (HINCRBY's 0) when that
+ * is given, else it is RS_ENOATTR and *unbound says so. */
 static rs_status current(rs_store *st, rs_handle h, rs_field f, rs_value *v,
-                         bool *unbound)
+                         const rs_value *if_unbound, bool *unbound)
 {
-    *unbound = false;
     rs_status rc = rs_get_field(st, h, f, v);
-    if (rc == RS_ENOATTR && f >= RS_ATTR_BASE) {
-        *unbound = true;
+    *unbound = rc == RS_ENOATTR && f >= RS_ATTR_BASE;
+    if (*unbound && if_unbound != NULL) {
+        rs__clear_err(st);
+        *v = *if_unbound;
+        return RS_OK;
     }
     return rc;
 }
@@ -213,12 +216,10 @@ rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
         return RS_EINVAL;
     }
     rs__clear_err(st);
-    rs_value v;
+    rs_value v, zero = rs_val_int(0);
     bool unbound;
-    rs_status rc = current(st, h, f, &v, &unbound);
-    if (unbound) {
-        v = rs_val_int(0); /* HINCRBY: a missing field counts as 0 */
-    } else if (rc != RS_OK) {
+    rs_status rc = current(st, h, f, &v, &zero, &unbound);
+    if (rc != RS_OK) {
         return rc;
     }
     const char *cls, *name = name_of(st, h, f, &cls);
@@ -262,12 +263,10 @@ rs_status rs_incr_f64(rs_store *st, rs_handle h, rs_field f, double delta,
         return RS_EINVAL;
     }
     rs__clear_err(st);
-    rs_value v;
+    rs_value v, zero = rs_val_f64(0);
     bool unbound;
-    rs_status rc = current(st, h, f, &v, &unbound);
-    if (unbound) {
-        v = rs_val_f64(0);
-    } else if (rc != RS_OK) {
+    rs_status rc = current(st, h, f, &v, &zero, &unbound);
+    if (rc != RS_OK) {
         return rc;
     }
     const char *cls, *name = name_of(st, h, f, &cls);
@@ -352,7 +351,7 @@ rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
     }
     rs_value v;
     bool unbound;
-    rs_status rc = current(st, h, f, &v, &unbound);
+    rs_status rc = current(st, h, f, &v, NULL, &unbound);
     const char *cls, *name = name_of(st, h, f, &cls);
     if (unbound) {
         return rs__err(st, RS_ECHANGED, "%s.%s: not bound, so not the "
