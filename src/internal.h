@@ -36,11 +36,13 @@
 #define RS_UNLIKELY(c) __builtin_expect(!!(c), 0)
 #define RS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define RS_ALWAYS_INLINE inline __attribute__((always_inline))
+#define RS_NOINLINE __attribute__((noinline))
 #else
 #define RS_LIKELY(c) (c)
 #define RS_UNLIKELY(c) (c)
 #define RS_PRINTF(a, b)
 #define RS_ALWAYS_INLINE inline
+#define RS_NOINLINE
 #endif
 
 /* Allocation-level categories.  RS_MEM_FREE is never an allocation tag: free

@@ -451,13 +451,13 @@ static rs_status oom(rs_store *st, rs__persist *p, size_t entry_mark,
            uam_ = p->undo_at.len
 #define OOM() oom(st, p, em_, pm_, um_, uam_)
 
-rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
-                       uint16_t gen, uint32_t n_dyn)
+static rs_status p_insert(rs_store *st, rs__persist *p,
+                          const rs__change *ch)
 {
-    rs__persist *p = st->p;
-    rs__attrs *a = &st->attrs;
+    rs_class *c = ch->c;
+    uint32_t slot = ch->slot, n_dyn = ch->n_attrs;
+    const rs__aval *dyn = ch->attrs;
     MARKS;
-    (void)gen;
     if (p->in_group) {
         if (undo_room(st, p, 1 + 10 + 10) != RS_OK) {
             return OOM();
@@ -474,14 +474,14 @@ rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
     }
     size_t need = 1 + 10 + 10;
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        need += RS_VAL_MAX + (c->vals[f].type == RS_STR ? c->vals[f].v.s.len
+        need += RS_VAL_MAX + (ch->vals[f].type == RS_STR ? ch->vals[f].v.s.len
                                                         : 0);
     }
     for (uint32_t k = 0; k < n_dyn; k++) {
-        if (entry_name(st, p, a->new_list[k].name) != RS_OK) {
+        if (entry_name(st, p, dyn[k].name) != RS_OK) {
             return OOM();
         }
-        const rs_value *v = &a->new_list[k].val;
+        const rs_value *v = &dyn[k].val;
         need += 5 + RS_VAL_MAX + (v->type == RS_STR ? v->v.s.len : 0);
     }
     if (entry_room(st, p, need) != RS_OK) {
@@ -490,12 +490,12 @@ rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
     size_t at = op_open(&p->entry, J_INSERT);
     rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        rs__put_value(&p->entry, c->sch.fields[f].type, &c->vals[f]);
+        rs__put_value(&p->entry, c->sch.fields[f].type, &ch->vals[f]);
     }
     rs__put_uvar(&p->entry, n_dyn);
     for (uint32_t k = 0; k < n_dyn; k++) {
-        rs__put_uvar(&p->entry, a->new_list[k].name);
-        rs__put_avalue(&p->entry, &a->new_list[k].val);
+        rs__put_uvar(&p->entry, dyn[k].name);
+        rs__put_avalue(&p->entry, &dyn[k].val);
     }
     op_close(&p->entry, at);
     rs_status rc = op_done(st, p, um_, uam_);
@@ -506,9 +506,9 @@ rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
     return rc;
 }
 
-rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot)
+static rs_status p_remove(rs_store *st, rs__persist *p, rs_class *c,
+                          uint32_t slot)
 {
-    rs__persist *p = st->p;
     MARKS;
     if (p->in_group) {
         size_t need = 1 + 30 + rs__image_bound(st, c, slot);
@@ -538,15 +538,15 @@ rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot)
     return rc;
 }
 
-rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
-                    const rs_value *v)
+static rs_status p_set(rs_store *st, rs__persist *p, const rs__change *ch)
 {
-    rs__persist *p = st->p;
+    rs_class *c = ch->c;
+    uint32_t slot = ch->slot;
+    rs_field f = ch->field;
+    const rs_value *v = ch->val, old = *ch->old;
     MARKS;
     rs_type t = c->sch.fields[f].type;
     if (p->in_group) {
-        char buf[RS_KEY_TMP];
-        rs_value old = rs__row_value(c, rs__row(c, slot), f, buf);
         size_t need = 1 + 30 + RS_VAL_MAX +
                       (old.type == RS_STR ? old.v.s.len : 0);
         if (undo_room(st, p, need) != RS_OK) {
@@ -579,16 +579,17 @@ rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
     return rc;
 }
 
-rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
-                      uint32_t name, const rs_value *v, uint32_t n_old)
+static rs_status p_attrs(rs_store *st, rs__persist *p, const rs__change *ch)
 {
-    rs__persist *p = st->p;
-    rs__attrs *a = &st->attrs;
+    rs_class *c = ch->c;
+    uint32_t slot = ch->slot, name = ch->name, n_old = ch->n_attrs;
+    const rs_value *v = ch->val;
+    const rs__aval *olds = ch->attrs;
     MARKS;
     if (p->in_group) {
         size_t need = 1 + 30;
         for (uint32_t k = 0; k < n_old; k++) {
-            const rs_value *o = &a->old_list[k].val;
+            const rs_value *o = &olds[k].val;
             need += 5 + RS_VAL_MAX + (o->type == RS_STR ? o->v.s.len : 0);
         }
         if (undo_room(st, p, need) != RS_OK) {
@@ -599,8 +600,8 @@ rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
         rs__put_uvar(&p->undo, slot);
         rs__put_uvar(&p->undo, n_old);
         for (uint32_t k = 0; k < n_old; k++) {
-            rs__put_uvar(&p->undo, a->old_list[k].name);
-            rs__put_avalue(&p->undo, &a->old_list[k].val);
+            rs__put_uvar(&p->undo, olds[k].name);
+            rs__put_avalue(&p->undo, &olds[k].val);
         }
     }
     if (p->jfd >= 0) {
@@ -627,9 +628,12 @@ rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
     return rc;
 }
 
-rs_status rs__p_class(rs_store *st, rs_class *c)
+static rs_status p_class(rs_store *st, rs__persist *p, rs_class *c)
 {
-    rs__persist *p = st->p;
+    if (p->in_group) {
+        return rs__err(st, RS_EINVAL, "class '%s': classes cannot be "
+                       "declared inside a group", c->sch.name);
+    }
     if (p->jfd < 0) {
         return RS_OK;
     }
@@ -679,11 +683,7 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
     }
     switch (kind) {
     case U_INSERT:
-        if (!rs__row_live(rs__row(c, slot))) {
-            return false;
-        }
-        rs__remove_slot(st, c, slot);
-        return true;
+        return rs__store_restore_remove(st, c, slot) == RS_OK;
     case U_REMOVE: {
         uint16_t gen = (uint16_t)rs__get_uvar(&r);
         rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD];
@@ -704,7 +704,8 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             nv[n].name = a->names[id].s;
             nv[n++].val = v;
         }
-        return !r.bad && rs__insert_at(st, c, nv, n, slot, gen) == RS_OK;
+        return !r.bad && rs__store_restore_insert(st, c, nv, n, slot, gen) ==
+                              RS_OK;
     }
     case U_SET: {
         uint64_t f = rs__get_uvar(&r);
@@ -712,7 +713,8 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             return false;
         }
         rs_value v = rs__get_value(&r, c->sch.fields[f].type);
-        return !r.bad && rs__set_slot(st, c, slot, (rs_field)f, &v) == RS_OK;
+        return !r.bad && rs__store_restore_set(st, c, slot, (rs_field)f, &v) ==
+                              RS_OK;
     }
     case U_ATTRS: {
         uint64_t k = rs__get_uvar(&r);
@@ -724,7 +726,7 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             a->new_list[j].val = rs__get_avalue(&r);
         }
         return !r.bad &&
-               rs__attrs_set_list(st, c, slot, (uint32_t)k) == RS_OK;
+               rs__store_restore_attrs(st, c, slot, (uint32_t)k) == RS_OK;
     }
     default:
         return false;
@@ -735,7 +737,6 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
 static rs_status rollback(rs_store *st, rs__persist *p)
 {
     bool ok = true;
-    p->rolling_back = true;
     size_t n = p->undo_at.len / sizeof(size_t);
     size_t end = p->undo.len;
     while (n > 0) {
@@ -745,7 +746,6 @@ static rs_status rollback(rs_store *st, rs__persist *p)
         end = at;
         n--;
     }
-    p->rolling_back = false;
     p->undo.len = p->undo_at.len = 0;
     entry_drop(p);
     /* No record uses a name or shape the group made any more: a group
@@ -758,9 +758,9 @@ static rs_status rollback(rs_store *st, rs__persist *p)
     return RS_OK;
 }
 
-rs_status rs__p_enter(rs_store *st)
+static rs_status p_enter(rs_store *st, rs__observer *o)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = (rs__persist *)o;
     if (p->jbroken) {
         return rs__err(st, RS_EIO, "%s.journal: a failed write could not be "
                        "cut off; reopen the store", p->base);
@@ -773,10 +773,10 @@ rs_status rs__p_enter(rs_store *st)
     return RS_OK;
 }
 
-rs_status rs__p_leave(rs_store *st, rs_status rc)
+static rs_status p_leave(rs_store *st, rs__observer *o, rs_status rc)
 {
-    rs__persist *p = st->p;
-    if (rc == RS_OK || p == NULL || !p->in_group) {
+    rs__persist *p = (rs__persist *)o;
+    if (rc == RS_OK || !p->in_group) {
         return rc;
     }
     /* A change in the group failed: everything before it goes back. */
@@ -789,12 +789,54 @@ rs_status rs__p_leave(rs_store *st, rs_status rc)
     return rs__err(st, rc, "%s", msg);
 }
 
+/* Before every change: the saver copies what the change overwrites, then
+ * the journal and the group log it (a restore only the saver sees). */
+static rs_status p_prepare(rs_store *st, rs__observer *o,
+                           const rs__change *ch)
+{
+    rs__persist *p = (rs__persist *)o;
+    if (ch->kind != RS__CHANGE_CLASS) {
+        rs__p_touch(st, ch->c, ch->slot);
+    }
+    if (ch->restore || (p->jfd < 0 && !p->in_group)) {
+        return RS_OK;
+    }
+    switch (ch->kind) {
+    case RS__CHANGE_INSERT:
+        return p_insert(st, p, ch);
+    case RS__CHANGE_REMOVE:
+        return p_remove(st, p, ch->c, ch->slot);
+    case RS__CHANGE_SET:
+        return p_set(st, p, ch);
+    case RS__CHANGE_ATTRS:
+        return p_attrs(st, p, ch);
+    case RS__CHANGE_CLASS:
+        return p_class(st, p, ch->c);
+    }
+    return RS_OK;
+}
+
+static void p_close(rs_store *st, rs__observer *o)
+{
+    (void)o;
+    rs__p_free(st);
+}
+
+void rs__p_observer(rs__observer *o)
+{
+    *o = (rs__observer){.enter = p_enter,
+                        .leave = p_leave,
+                        .prepare = p_prepare,
+                        .close = p_close};
+}
+
 rs_status rs_group_begin(rs_store *st)
 {
     RS__NEED_STORE(st);
     rs__clear_err(st);
     rs__persist *p;
-    if (st->p && st->p->in_group) {
+    p = rs__p_of(st);
+    if (p && p->in_group) {
         return rs__err(st, RS_EINVAL, "a group is already open (groups do "
                        "not nest)");
     }
@@ -827,7 +869,7 @@ rs_status rs_group_commit(rs_store *st)
 {
     RS__NEED_STORE(st);
     rs__clear_err(st);
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     if (p == NULL || !p->in_group) {
         return rs__err(st, RS_EINVAL, "rs_group_commit: no group is open");
     }
@@ -860,7 +902,7 @@ void rs_group_abort(rs_store *st)
     if (st == NULL) {
         return;
     }
-    rs__persist *p = st ? st->p : NULL;
+    rs__persist *p = rs__p_of(st);
     if (p == NULL || !p->in_group) {
         return;
     }
@@ -1405,7 +1447,7 @@ static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id)
 
 rs_status rs__own_file(rs_store *st, const char *path)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     if (p == NULL || p->base == NULL) {
         return RS_OK;
     }
@@ -1612,7 +1654,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (base == NULL || (unsigned)sync > RS_SYNC_NEVER) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
     }
-    if (st->p && (st->p->jfd >= 0 || st->p->in_group || st->p->saver)) {
+    rs__persist *p0 = rs__p_of(st);
+    if (p0 && (p0->jfd >= 0 || p0->in_group || p0->saver)) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: the store is already "
                        "durable, saving or in a group");
     }
@@ -1892,7 +1935,8 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
     if (base == NULL || base[0] == '\0') {
         return rs__err(st, RS_EINVAL, "rs_durable_repair: no base name");
     }
-    if ((st->p && st->p->base) || !store_empty(st)) {
+    rs__persist *p0 = rs__p_of(st);
+    if ((p0 && p0->base) || !store_empty(st)) {
         return rs__err(st, RS_EINVAL, "rs_durable_repair: the store must be "
                        "empty and not durable");
     }
@@ -2001,11 +2045,12 @@ rs_status rs_journal_sync(rs_store *st)
 {
     RS__NEED_STORE(st);
     rs__clear_err(st);
-    if (st->p == NULL || st->p->jfd < 0) {
+    rs__persist *p = rs__p_of(st);
+    if (p == NULL || p->jfd < 0) {
         return rs__err(st, RS_EINVAL, "rs_journal_sync: the store is not "
                        "durable");
     }
-    return journal_fsync(st, st->p, true);
+    return journal_fsync(st, p, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2014,7 +2059,7 @@ rs_status rs_journal_sync(rs_store *st)
 
 rs_status rs__compact_begin(rs_store *st, rs_saver **out)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     if (p == NULL || p->jfd < 0) {
         return rs__err(st, RS_EINVAL, "rs_save_begin: no path, and the store "
                        "is not durable");
@@ -2076,7 +2121,7 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
 
 rs_status rs__compact_copy(rs_store *st)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
 #ifdef SYNC_FILE_RANGE_WRITE
     /* The journal up to the snapshot's moment must be on disk before the
      * snapshot's rename (persist.c, PH_JOURNAL).  Start its writeback 256
@@ -2121,7 +2166,7 @@ rs_status rs__compact_copy(rs_store *st)
 
 void rs__compact_abort(rs_store *st)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     if (p && p->cfd >= 0) {
         close(p->cfd);
         p->cfd = -1;
@@ -2131,7 +2176,7 @@ void rs__compact_abort(rs_store *st)
 
 rs_status rs__compact_sync(rs_store *st)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     rs_status rc = rs__compact_copy(st);
     if (rc == RS_OK && fdatasync(p->cfd) != 0) {
         rc = rs__err(st, RS_EIO, "%s.journal.tmp: fdatasync: %s", p->base,
@@ -2143,7 +2188,7 @@ rs_status rs__compact_sync(rs_store *st)
 
 rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     char *path = journal_path(st, p->base, ".journal");
     const char *tmp = p->ctmp;
     rs_status rc = path ? rs__compact_copy(st)

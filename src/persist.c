@@ -524,10 +524,13 @@ static void free_str(rs_store *st, char *s)
 /* The persistence state                                                     */
 /* ------------------------------------------------------------------------ */
 
+const char rs__p_name[] = "persistence";
+
 rs_status rs__p_get(rs_store *st, rs__persist **out)
 {
-    if (st->p == NULL) {
-        rs__persist *p = rs__calloc(st, RS_MEM_META, sizeof *p);
+    rs__persist *p = rs__p_of(st);
+    if (p == NULL) {
+        p = rs__calloc(st, RS_MEM_META, sizeof *p);
         if (p == NULL) {
             return RS_ENOMEM;
         }
@@ -535,15 +538,17 @@ rs_status rs__p_get(rs_store *st, rs__persist **out)
         p->cfd = -1;
         p->old_jfd = -1;
         p->lockfd = -1;
-        st->p = p;
+        rs__p_observer(&p->obs);
+        p->obs.name = rs__p_name;
+        rs__store_observe(st, &p->obs);
     }
-    *out = st->p;
+    *out = p;
     return RS_OK;
 }
 
 void rs__p_release(rs_store *st)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     /* base is set while the store is durable or being opened as one. */
     if (p && p->saver == NULL && p->jfd < 0 && !p->in_group &&
         p->base == NULL) {
@@ -554,25 +559,25 @@ void rs__p_release(rs_store *st)
         rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
         free_str(st, p->base);
         free_str(st, p->ctmp);
+        rs__store_unobserve(st, &p->obs);
         rs__free(st, RS_MEM_META, p, sizeof *p);
-        st->p = NULL;
     }
 }
 
 void rs__p_free(rs_store *st)
 {
-    rs__persist *p = st->p;
+    rs__persist *p = rs__p_of(st);
     if (p == NULL) {
         return;
     }
-    /* Each of these may release st->p when it was the last user. */
+    /* Each of these may release the state when it was the last user. */
     if (p->saver) {
         rs_save_abort(p->saver);
     }
-    if ((p = st->p) != NULL && p->in_group) {
+    if ((p = rs__p_of(st)) != NULL && p->in_group) {
         rs_group_abort(st);
     }
-    if ((p = st->p) == NULL) {
+    if ((p = rs__p_of(st)) == NULL) {
         return;
     }
     if (p->jfd >= 0) {
@@ -765,7 +770,8 @@ static inline void bit_set(uint8_t *m, uint32_t i)
 
 void rs__p_touch(rs_store *st, rs_class *c, uint32_t slot)
 {
-    rs_saver *sv = st->p->saver;
+    rs__persist *p = rs__p_of(st);
+    rs_saver *sv = p ? p->saver : NULL;
     if (sv == NULL) {
         return;
     }
@@ -811,8 +817,9 @@ static void saver_free(rs_saver *sv)
     if (sv->tmp) {
         rs__free(st, RS_MEM_META, sv->tmp, sv->tmp_cap);
     }
-    if (st->p && st->p->saver == sv) {
-        st->p->saver = NULL;
+    rs__persist *p = rs__p_of(st);
+    if (p && p->saver == sv) {
+        p->saver = NULL;
     }
     rs__free(st, RS_MEM_META, sv, sizeof *sv);
     rs__p_release(st);
@@ -1029,7 +1036,7 @@ static void phase_step(rs_saver *sv)
          * must be on disk before the snapshot's name is, whatever the
          * fsync policy, or a crash could leave a snapshot that points past
          * the end of its journal.  (Its writeback began with the save.) */
-        if (fdatasync(st->p->jfd) != 0) {
+        if (fdatasync(rs__p_of(st)->jfd) != 0) {
             saver_err(sv, "fdatasync of the journal failed");
         }
         break;
@@ -1612,7 +1619,8 @@ done:
 
 static rs_status load_check(rs_store *st)
 {
-    if (st->p && (st->p->jfd >= 0 || st->p->in_group || st->p->saver)) {
+    rs__persist *p = rs__p_of(st);
+    if (p && (p->jfd >= 0 || p->in_group || p->saver)) {
         return rs__err(st, RS_EINVAL, "rs_load: not on a durable store, "
                        "inside a group or while a save runs (load before "
                        "rs_durable_open())");

@@ -2,19 +2,17 @@
  * persist.h: what the snapshot (persist.c) and journal (journal.c) modules
  * share with each other and with the store.
  *
- * The store calls a hook before every change it is about to make, once the
- * change is validated and every byte it needs is reserved, so nothing after
- * the hook can fail:
+ * The saver, the journal and the groups hear of every change through one
+ * observer (change.h) that is registered while any of them is active:
  *
- *   - rs__p_touch(): a save is running; if it has not written this slot
- *     yet, it writes the record now, as it was when the save began.
- *   - rs__p_insert(), rs__p_remove(), rs__p_set(), rs__p_attrs(): the change
- *     goes to the journal (alone, or into the open group's entry), and an
- *     open group logs what undoes it.  A failure here (the journal write,
- *     or memory for the group) cancels the change: the store returns it.
+ *   - a running save copies the record the change is about to overwrite,
+ *     as it was when the save began, if it has not written it yet;
+ *   - the change goes to the journal (alone, or into the open group's
+ *     entry), and an open group logs what undoes it.  A failure here (the
+ *     journal write, or memory for the group) cancels the change.
  *
- * st->p is NULL while no save, journal or group is active, so a store that
- * uses none of them pays one predictable branch per change.
+ * With none of them active no observer is registered, so a store that uses
+ * none of them pays one predictable branch per change.
  */
 #ifndef RS_PERSIST_H
 #define RS_PERSIST_H
@@ -88,8 +86,10 @@ size_t rs__image_bound(rs_store *st, const rs_class *c, uint32_t slot);
 void rs__put_image(rs_store *st, rs__buf *b, const rs_class *c,
                    uint32_t slot);
 
-/* The state behind st->p. */
+/* The saves', the journal's and the groups' state: one observer of the
+ * store's changes (change.h), there while any of them is active. */
 typedef struct rs__persist {
+    rs__observer obs; /* first: found on st->obs by its name */
     /* A running save (persist.c), or NULL. */
     rs_saver *saver;
     /* The journal (journal.c): fd -1 when the store is not durable. */
@@ -120,7 +120,6 @@ typedef struct rs__persist {
     /* Groups. */
     bool in_group;
     rs_status group_rc; /* RS_OK, or the failure that rolled it back */
-    bool rolling_back;  /* hooks are quiet while undoing */
     bool jbroken;       /* a failed write could not be cut off: refuse */
     rs__buf pend;       /* name ids (u32) the entry being built declares */
     rs__buf undo;       /* undo records, newest last */
@@ -129,48 +128,29 @@ typedef struct rs__persist {
     rs__amark group_amark; /* names and shapes before the group */
 } rs__persist;
 
-/* Get (creating) or drop st->p once nothing uses it. */
+extern const char rs__p_name[];
+
+/* The persistence state, or NULL. */
+static inline rs__persist *rs__p_of(const rs_store *st)
+{
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->name == rs__p_name) {
+            return (rs__persist *)o;
+        }
+    }
+    return NULL;
+}
+
+/* Get (creating and registering) or drop the state once nothing uses it. */
 rs_status rs__p_get(rs_store *st, rs__persist **out);
 void rs__p_release(rs_store *st);
 void rs__p_free(rs_store *st);
 
-/* The hooks (see above).  slot and gen of an insert are those it will
- * take; its values are in c->vals and its attributes (n_dyn) in
- * st->attrs.new_list.  rs__p_attrs() binds name to *v (NULL: unbinds it);
- * the record's attributes before it are in st->attrs.old_list (n_old). */
+/* A save is running: if it has not written slot yet, write the record
+ * now, as it was when the save began (persist.c). */
 void rs__p_touch(rs_store *st, rs_class *c, uint32_t slot);
-rs_status rs__p_insert(rs_store *st, rs_class *c, uint32_t slot,
-                       uint16_t gen, uint32_t n_dyn);
-rs_status rs__p_remove(rs_store *st, rs_class *c, uint32_t slot);
-rs_status rs__p_set(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
-                    const rs_value *v);
-rs_status rs__p_attrs(rs_store *st, rs_class *c, uint32_t slot,
-                      uint32_t name, const rs_value *v, uint32_t n_old);
-rs_status rs__p_class(rs_store *st, rs_class *c);
-/* Whether the hooks have anything to do (a journal or a group). */
-static inline bool rs__p_logging(const rs_store *st)
-{
-    return st->p && !st->p->rolling_back &&
-           (st->p->jfd >= 0 || st->p->in_group);
-}
-
-/* Around every public mutation while st->p is set (journal.c). */
-rs_status rs__p_enter(rs_store *st);
-rs_status rs__p_leave(rs_store *st, rs_status rc);
-
-/* Store internals the undo and load paths use (store.c). */
-rs_status rs__insert_at(rs_store *st, rs_class *c, const rs_named *vals,
-                        size_t n_vals, uint32_t slot, uint16_t gen);
-void rs__remove_slot(rs_store *st, rs_class *c, uint32_t slot);
-rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
-                       const rs_value *v);
-rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
-                             uint32_t n);
-/* Remove every record of c (a failed load into a class that was empty).
- * Slots keep their generations, so no handle of before aliases. */
-void rs__class_empty(rs_store *st, rs_class *c);
-/* Drop the classes declared after the first n. */
-void rs__classes_truncate(rs_store *st, uint32_t n);
+/* Fill in the observer's callbacks (journal.c). */
+void rs__p_observer(rs__observer *o);
 
 /* Snapshot internals journal.c uses for compaction and opening.  A
  * snapshot's header names the journal it continues (prev_id, prev_off):

@@ -758,6 +758,8 @@ static rs_status check_cursor(rs_store *st, const rs_class *cls,
 /* Open scans                                                                */
 /* ------------------------------------------------------------------------ */
 
+static void scans_close(rs_store *st);
+
 rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
                        size_t n_conds, rs_scan **out)
 {
@@ -801,6 +803,7 @@ rs_status rs_scan_open(rs_store *st, rs_class *cls, const rs_cond *conds,
         }
     }
     plan_build(cls, sc->conds, n_conds, slow, &sc->pl);
+    st->scans_close = scans_close;
     sc->next_open = st->scans;
     if (st->scans) {
         st->scans->prev_open = sc;
@@ -914,6 +917,15 @@ rs_status rs_scan_resume(rs_scan *sc, uint64_t cursor)
     sc->pos = sc->end = (uint32_t)cursor;
     sc->mask = 0;
     return RS_OK;
+}
+
+/* rs_store_close() closes the scans still open through st->scans_close,
+ * so that the store need not know what a scan is. */
+static void scans_close(rs_store *st)
+{
+    while (st->scans) {
+        rs_scan_close(st->scans);
+    }
 }
 
 void rs_scan_close(rs_scan *sc)

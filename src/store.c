@@ -38,7 +38,6 @@
  * in its accounting too.
  */
 #include "store.h"
-#include "persist.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -77,15 +76,97 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
 }
 
 static void class_free(rs_store *st, rs_class *c);
+static void remove_slot(rs_store *st, rs_class *c, uint32_t slot);
+
+/* ------------------------------------------------------------------------ */
+/* The change pipeline (change.h)                                            */
+/* ------------------------------------------------------------------------ */
+
+void rs__store_observe(rs_store *st, rs__observer *o)
+{
+    rs__observer **at = &st->obs;
+    while (*at) {
+        at = &(*at)->next;
+    }
+    o->next = NULL;
+    *at = o;
+}
+
+void rs__store_unobserve(rs_store *st, rs__observer *o)
+{
+    for (rs__observer **at = &st->obs; *at; at = &(*at)->next) {
+        if (*at == o) {
+            *at = o->next;
+            o->next = NULL;
+            return;
+        }
+    }
+}
+
+/* Called with st->obs set only, so a store without observers never builds
+ * a change record. */
+static rs_status changes_prepare(rs_store *st, const rs__change *ch)
+{
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->prepare) {
+            rs_status rc = o->prepare(st, o, ch);
+            if (rc != RS_OK) {
+                return rc;
+            }
+        }
+    }
+    return RS_OK;
+}
+
+static void changes_commit(rs_store *st, const rs__change *ch)
+{
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->commit) {
+            o->commit(st, o, ch);
+        }
+    }
+}
+
+static rs_status changes_enter(rs_store *st)
+{
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->enter) {
+            rs_status rc = o->enter(st, o);
+            if (rc != RS_OK) {
+                return rc;
+            }
+        }
+    }
+    return RS_OK;
+}
+
+static rs_status changes_leave(rs_store *st, rs_status rc)
+{
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->leave) {
+            rc = o->leave(st, o, rc);
+        }
+    }
+    return rc;
+}
 
 void rs_store_close(rs_store *st)
 {
     if (st == NULL) {
         return;
     }
-    rs__p_free(st); /* a running save is abandoned, the journal closed */
-    while (st->scans) {
-        rs_scan_close(st->scans);
+    /* A running save is abandoned, the journal closed, a group aborted. */
+    while (st->obs) {
+        rs__observer *o = st->obs;
+        if (o->close) {
+            o->close(st, o);
+        }
+        if (st->obs == o) {
+            rs__store_unobserve(st, o);
+        }
+    }
+    if (st->scans_close) {
+        st->scans_close(st);
     }
     for (uint32_t i = 0; i < st->n_classes; i++) {
         class_free(st, st->classes[i]);
@@ -297,10 +378,6 @@ rs_status rs_class_create(rs_store *st, const char *name,
         return rs__err(st, RS_EEXIST, "class '%s' is already declared",
                        name);
     }
-    if (st->p && st->p->in_group) {
-        return rs__err(st, RS_EINVAL, "class '%s': classes cannot be "
-                       "declared inside a group", name);
-    }
     if (st->n_classes == UINT16_MAX - 1) {
         return rs__err(st, RS_EFULL, "too many classes (%u)", st->n_classes);
     }
@@ -357,12 +434,14 @@ rs_status rs_class_create(rs_store *st, const char *name,
     st->classes = list;
     st->classes[st->n_classes++] = c;
     c->id = (uint16_t)st->n_classes;
-    if (rs__p_logging(st)) {
-        rs_status rc2 = rs__p_class(st, c);
+    if (st->obs) {
+        rs__change ch = {.kind = RS__CHANGE_CLASS, .c = c};
+        rs_status rc2 = changes_prepare(st, &ch);
         if (rc2 != RS_OK) {
             rs__classes_truncate(st, st->n_classes - 1);
             return rc2;
         }
+        changes_commit(st, &ch);
     }
     *out = c;
     return RS_OK;
@@ -393,7 +472,7 @@ void rs__class_empty(rs_store *st, rs_class *c)
 {
     for (uint32_t slot = 0; slot < c->n_slots; slot++) {
         if (rs__row_live(rs__row(c, slot))) {
-            rs__remove_slot(st, c, slot);
+            remove_slot(st, c, slot);
         }
     }
 }
@@ -624,8 +703,7 @@ static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
 static rs_status ix_prepare(rs_store *st, rs__index *ix, uint64_t hash)
 {
     rs_status rc = rs__index_prepare(st, ix, hash);
-    if (rc != RS_OK && st->p && st->p->rolling_back &&
-        rs__index_has_room(ix, hash)) {
+    if (rc != RS_OK && st->restoring && rs__index_has_room(ix, hash)) {
         rc = RS_OK;
     }
     return rc;
@@ -872,11 +950,17 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
         gen = (uint16_t)((rs__row_gen(rs__row(c, slot)) + 1) &
                          RS_ROW_GEN_MASK);
     }
-    if (rc == RS_OK && st->p) {
-        rs__p_touch(st, c, slot);
-        if (rs__p_logging(st)) {
-            rc = rs__p_insert(st, c, slot, gen, n_dyn);
-        }
+    rs__change ch;
+    if (rc == RS_OK && st->obs) {
+        ch = (rs__change){.kind = RS__CHANGE_INSERT,
+                          .restore = st->restoring,
+                          .c = c,
+                          .slot = slot,
+                          .gen = gen,
+                          .vals = c->vals,
+                          .attrs = a->new_list,
+                          .n_attrs = n_dyn};
+        rc = changes_prepare(st, &ch);
     }
     if (rc != RS_OK) {
         while (n_prepared > 0) {
@@ -910,16 +994,30 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     }
     rs__strs_commit(strs);
     c->n_live++;
+    if (st->obs) {
+        changes_commit(st, &ch);
+    }
     if (out) {
         *out = rs__handle(c, slot);
     }
     return RS_OK;
 }
 
-rs_status rs__insert_at(rs_store *st, rs_class *c, const rs_named *vals,
-                        size_t n_vals, uint32_t slot, uint16_t gen)
+/* Remove slot's record, telling the observers (which may refuse).  Out of
+ * line: a store without observers removes in remove_impl(). */
+static RS_NOINLINE rs_status remove_at(rs_store *st, rs_class *c,
+                                       uint32_t slot)
 {
-    return insert_core(st, c, vals, n_vals, slot, gen, NULL);
+    rs__change ch = {.kind = RS__CHANGE_REMOVE,
+                     .restore = st->restoring,
+                     .c = c,
+                     .slot = slot};
+    rs_status rc = changes_prepare(st, &ch);
+    if (rc == RS_OK) {
+        remove_slot(st, c, slot);
+        changes_commit(st, &ch);
+    }
+    return rc;
 }
 
 static rs_status remove_impl(rs_store *st, rs_handle h)
@@ -930,17 +1028,14 @@ static rs_status remove_impl(rs_store *st, rs_handle h)
     if (rc != RS_OK) {
         return rc;
     }
-    if (st->p) {
-        rs__p_touch(st, c, slot);
-        if (rs__p_logging(st) && (rc = rs__p_remove(st, c, slot)) != RS_OK) {
-            return rc;
-        }
+    if (RS_LIKELY(st->obs == NULL)) {
+        remove_slot(st, c, slot);
+        return RS_OK;
     }
-    rs__remove_slot(st, c, slot);
-    return RS_OK;
+    return remove_at(st, c, slot);
 }
 
-void rs__remove_slot(rs_store *st, rs_class *c, uint32_t slot)
+static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
 {
     uint8_t *row = rs__row(c, slot);
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
@@ -978,6 +1073,29 @@ static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
 /* ------------------------------------------------------------------------ */
 /* Dynamic attributes                                                        */
 /* ------------------------------------------------------------------------ */
+
+/* An attribute change's record, prepared (commit false) or committed, out
+ * of line so that a store without observers does not carry it.  The
+ * record's attributes before are in st->attrs.old_list until the commit
+ * (by then their block is gone). */
+static RS_NOINLINE rs_status attrs_change(rs_store *st, rs_class *c,
+                                          uint32_t slot, uint32_t name,
+                                          const rs_value *val, uint32_t n_old,
+                                          bool commit)
+{
+    rs__change ch = {.kind = RS__CHANGE_ATTRS,
+                     .c = c,
+                     .slot = slot,
+                     .name = name,
+                     .val = val,
+                     .attrs = commit ? NULL : st->attrs.old_list,
+                     .n_attrs = commit ? 0 : n_old};
+    if (commit) {
+        changes_commit(st, &ch);
+        return RS_OK;
+    }
+    return changes_prepare(st, &ch);
+}
 
 /* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
  * named by text (interned here, inside the operation) or, when text is
@@ -1034,12 +1152,9 @@ static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
             a->new_list[m++] = (rs__aval){id, v};
         }
         rc = rs__attrs_prepare(st, c, slot, m, &plan);
-        if (rc == RS_OK && st->p) {
-            rs__p_touch(st, c, slot);
-            if (rs__p_logging(st)) {
-                rc = rs__p_attrs(st, c, slot, id, val ? &v : NULL, n);
-            }
-        }
+    }
+    if (rc == RS_OK && st->obs) {
+        rc = attrs_change(st, c, slot, id, val ? &v : NULL, n, false);
     }
     if (rc != RS_OK) {
         rs__attrs_rollback(st, a);
@@ -1048,17 +1163,31 @@ static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
     }
     rs__attrs_commit(st, c, slot, &plan);
     rs__strs_commit(&st->strs);
+    if (st->obs) {
+        (void)attrs_change(st, c, slot, id, val ? &v : NULL, n, true);
+    }
     return RS_OK;
 }
 
-rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
-                             uint32_t n)
+rs_status rs__store_restore_attrs(rs_store *st, rs_class *c, uint32_t slot,
+                                  uint32_t n)
 {
     rs__attrs *a = &st->attrs;
     rs__aplan plan;
     rs__attrs_begin(a);
     rs__strs_begin(&st->strs);
     rs_status rc = rs__attrs_prepare(st, c, slot, n, &plan);
+    /* The saver copies the record before its attributes change; the
+     * observers that log changes skip a restore, so no name or old list
+     * is needed. */
+    rs__change ch = {.kind = RS__CHANGE_ATTRS,
+                     .restore = true,
+                     .c = c,
+                     .slot = slot,
+                     .name = UINT32_MAX};
+    if (rc == RS_OK && st->obs) {
+        rc = changes_prepare(st, &ch);
+    }
     if (rc != RS_OK) {
         rs__attrs_rollback(st, a);
         rs__strs_rollback(st, &st->strs);
@@ -1066,6 +1195,9 @@ rs_status rs__attrs_set_list(rs_store *st, rs_class *c, uint32_t slot,
     }
     rs__attrs_commit(st, c, slot, &plan);
     rs__strs_commit(&st->strs);
+    if (st->obs) {
+        changes_commit(st, &ch);
+    }
     return RS_OK;
 }
 
@@ -1208,8 +1340,42 @@ rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
     return RS_OK;
 }
 
-static rs_status set_field_impl(rs_store *st, rs_handle h, rs_field f,
-                                const rs_value *val)
+static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
+                          rs_field f, const rs_value *val);
+
+/* A set's change record, built out of line so that a store without
+ * observers does not carry it through set_slot(). */
+static RS_NOINLINE rs_status set_prepare(rs_store *st, rs_class *c,
+                                         uint32_t slot, rs_field f,
+                                         const rs_value *v)
+{
+    char buf[RS_KEY_TMP];
+    rs_value old = rs__row_value(c, rs__row(c, slot), f, buf);
+    rs__change ch = {.kind = RS__CHANGE_SET,
+                     .restore = st->restoring,
+                     .c = c,
+                     .slot = slot,
+                     .field = f,
+                     .old = &old,
+                     .val = v};
+    return changes_prepare(st, &ch);
+}
+
+static RS_NOINLINE void set_commit(rs_store *st, rs_class *c, uint32_t slot,
+                                   rs_field f, const rs_value *v)
+{
+    rs__change ch = {.kind = RS__CHANGE_SET,
+                     .restore = st->restoring,
+                     .c = c,
+                     .slot = slot,
+                     .field = f,
+                     .val = v}; /* old: its bytes may be gone (change.h) */
+    changes_commit(st, &ch);
+}
+
+static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
+                                                 rs_field f,
+                                                 const rs_value *val)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
@@ -1229,11 +1395,11 @@ static rs_status set_field_impl(rs_store *st, rs_handle h, rs_field f,
     if (val == NULL) {
         return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
     }
-    return rs__set_slot(st, c, slot, f, val);
+    return set_slot(st, c, slot, f, val);
 }
 
-rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
-                       const rs_value *val)
+static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
+                          rs_field f, const rs_value *val)
 {
     const rs__field *fd = &c->sch.fields[f];
     rs_value v;
@@ -1282,10 +1448,9 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
                          c->sch.name, fd->name);
         }
     }
-    if (rc == RS_OK && st->p) {
-        rs__p_touch(st, c, slot);
-        if (rs__p_logging(st) && (rc = rs__p_set(st, c, slot, f, &v)) != RS_OK &&
-            fd->ix >= 0) {
+    if (rc == RS_OK && st->obs) {
+        rc = set_prepare(st, c, slot, f, &v);
+        if (rc != RS_OK && fd->ix >= 0) {
             rs__index_cancel(st, &c->ix[fd->ix]);
         }
     }
@@ -1316,7 +1481,45 @@ rs_status rs__set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
         rs__index_insert(st, &c->ix[fd->ix], new_hash, slot);
     }
     rs__strs_commit(&st->strs);
+    if (st->obs) {
+        set_commit(st, c, slot, f, &v);
+    }
     return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The restore interface (store.h)                                           */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs__store_restore_insert(rs_store *st, rs_class *c,
+                                   const rs_named *vals, size_t n_vals,
+                                   uint32_t slot, uint16_t gen)
+{
+    st->restoring = true;
+    rs_status rc = insert_core(st, c, vals, n_vals, slot, gen, NULL);
+    st->restoring = false;
+    return rc;
+}
+
+rs_status rs__store_restore_remove(rs_store *st, rs_class *c, uint32_t slot)
+{
+    if (RS_NEVER(slot >= c->n_slots || !rs__row_live(rs__row(c, slot)))) {
+        return rs__err(st, RS_ECORRUPT, "%s: slot %u holds no record to "
+                       "take back", c->sch.name, slot);
+    }
+    st->restoring = true;
+    rs_status rc = remove_at(st, c, slot);
+    st->restoring = false;
+    return rc;
+}
+
+rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
+                                rs_field f, const rs_value *v)
+{
+    st->restoring = true;
+    rs_status rc = set_slot(st, c, slot, f, v);
+    st->restoring = false;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1756,7 +1959,7 @@ rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
     const rs__field *fd;
     rs__clear_err(st);
     uint8_t *p = (uint8_t *)fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0 && st->p == NULL) {
+    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0 && st->obs == NULL) {
         if (t == RS_U8 && v <= UINT8_MAX) {
             p[0] = (uint8_t)v;
             return RS_OK;
@@ -1833,18 +2036,18 @@ rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
 /* The mutations, as callers see them                                        */
 /* ------------------------------------------------------------------------ */
 
-/* With no save, journal or group (st->p NULL) a mutation is just its
- * implementation.  Otherwise rs__p_enter() refuses changes in a group that
- * already failed, and rs__p_leave() rolls a group back when one of its
- * changes fails (journal.c). */
+/* With no observer (change.h) a mutation is just its implementation.
+ * Otherwise the observers' enter may refuse it (a group that already
+ * failed) and their leave sees how it ended (a group rolls back when one
+ * of its changes fails). */
 #define RS__MUTATION(call)                                                  \
     do {                                                                    \
         rs__clear_err(st);                                                  \
-        if (RS_LIKELY(st->p == NULL)) {                                     \
+        if (RS_LIKELY(st->obs == NULL)) {                                   \
             return call;                                                    \
         }                                                                   \
-        rs_status rc_ = rs__p_enter(st);                                    \
-        return rc_ != RS_OK ? rc_ : rs__p_leave(st, call);                  \
+        rs_status rc_ = changes_enter(st);                                  \
+        return rc_ != RS_OK ? rc_ : changes_leave(st, call);                \
     } while (0)
 
 rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,

@@ -5,6 +5,7 @@
 #define RS_STORE_H
 
 #include "attrs.h"
+#include "change.h"
 #include "class.h"
 #include "index.h"
 #include "strs.h"
@@ -47,7 +48,10 @@ struct rs_class {
 };
 
 struct rs_store {
-    struct rs__persist *p; /* saves, journal, groups (persist.h), or NULL */
+    rs__observer *obs; /* who hears of every change (change.h), or NULL */
+    bool restoring;    /* inside rs__store_restore_*() */
+    /* Set by scan.c while scans are open: closes them all. */
+    void (*scans_close)(rs_store *st);
     rs_alloc_fn alloc;
     void *alloc_ud;
     size_t mem[RS_MEM__COUNT];
@@ -122,6 +126,29 @@ static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
  * packed one decoded into buf, RS_KEY_TMP bytes). */
 rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
                        char *buf);
+
+/* The restore interface: what a group's rollback uses to put back, newest
+ * first, what its changes did (txn.c).  Each makes a change as the public
+ * calls do but marked as a restore (change.h), into the slot and
+ * generation the record had; an index that cannot grow takes the key
+ * past its load limit instead, so a restore does not fail for want of
+ * memory.  RS_OK, or the failure of a restore the rollback's design rules
+ * out. */
+rs_status rs__store_restore_insert(rs_store *st, rs_class *c,
+                                   const rs_named *vals, size_t n_vals,
+                                   uint32_t slot, uint16_t gen);
+rs_status rs__store_restore_remove(rs_store *st, rs_class *c, uint32_t slot);
+rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
+                                rs_field f, const rs_value *v);
+/* Put back slot's whole attribute list: the first n of
+ * st->attrs.new_list. */
+rs_status rs__store_restore_attrs(rs_store *st, rs_class *c, uint32_t slot,
+                                  uint32_t n);
+/* Remove every record of c (a failed load into a class that was empty).
+ * Slots keep their generations, so no handle of before aliases. */
+void rs__class_empty(rs_store *st, rs_class *c);
+/* Drop the classes declared after the first n. */
+void rs__classes_truncate(rs_store *st, uint32_t n);
 
 /* Walk every class's structures (debug and tests). */
 rs_status rs__store_check(const rs_store *st);

@@ -1,0 +1,85 @@
+/*
+ * change.h: one description of every mutation, and who hears of it.
+ *
+ * The store describes each change it makes once, in an rs__change, and
+ * hands it to the observers registered on the store (the snapshot saver,
+ * the journal, an open group's undo log; later expiry queues, secondary
+ * indexes, change feeds) in two phases:
+ *
+ *   prepare  after the change is validated and every byte it needs is
+ *            reserved, before anything is written.  It may fail (the
+ *            journal's write, memory for an undo record): the store then
+ *            cancels the change and returns that status, nothing changed.
+ *            Observers prepare in the order they registered and the first
+ *            failure stops the change, so an observer whose prepare cannot
+ *            be taken back (the journal writes its entry there) must be
+ *            the last to prepare; nothing registers after it.
+ *   commit   after the write.  It cannot fail.  The record now holds the
+ *            new values; old and a SET's or ATTRS's attrs are cleared
+ *            (NULL), as their bytes may be gone: an observer that needs
+ *            what was there copies it at prepare.
+ *
+ * Around each public mutation, enter may refuse the call (a group that
+ * already failed, a journal that cannot be written) and leave sees its
+ * status and may replace it (a group rolls back when one of its changes
+ * fails).  A restore (rs__store_restore_*(), store.h) is a change that
+ * puts back what a group changed: observers that log changes skip it,
+ * while the saver still copies the row it is about to overwrite.
+ *
+ * With no observer registered (st->obs NULL) a mutation pays one
+ * predictable branch and builds no change record.
+ */
+#ifndef RS_CHANGE_H
+#define RS_CHANGE_H
+
+#include "internal.h"
+
+#include <stdbool.h>
+
+struct rs__aval;
+
+typedef enum rs__change_kind {
+    RS__CHANGE_INSERT, /* slot, gen, vals, attrs: the new record */
+    RS__CHANGE_REMOVE, /* slot: the record, still in its row */
+    RS__CHANGE_SET,    /* slot, field, old, val */
+    RS__CHANGE_ATTRS,  /* slot, name bound to *val (NULL: unbound); attrs
+                          the record's attributes before */
+    RS__CHANGE_CLASS   /* c, just declared */
+} rs__change_kind;
+
+typedef struct rs__change {
+    rs__change_kind kind;
+    bool restore;    /* putting back what a group changed */
+    rs_class *c;
+    uint32_t slot;
+    uint16_t gen;    /* INSERT: the generation the record takes */
+    rs_field field;  /* SET */
+    uint32_t name;   /* ATTRS: the interned name */
+    const rs_value *vals; /* INSERT: every field's value, by field number */
+    const rs_value *old;  /* SET: the value before */
+    const rs_value *val;  /* SET: the value after; ATTRS: see above */
+    const struct rs__aval *attrs; /* INSERT: its dynamic attributes */
+    uint32_t n_attrs;
+} rs__change;
+
+typedef struct rs__observer rs__observer;
+struct rs__observer {
+    /* Names the observer; its module finds its own by this pointer. */
+    const char *name;
+    /* Each may be NULL. */
+    rs_status (*enter)(rs_store *st, rs__observer *o);
+    rs_status (*leave)(rs_store *st, rs__observer *o, rs_status rc);
+    rs_status (*prepare)(rs_store *st, rs__observer *o,
+                         const rs__change *ch);
+    void (*commit)(rs_store *st, rs__observer *o, const rs__change *ch);
+    /* The store is closing: give back everything (may unregister). */
+    void (*close)(rs_store *st, rs__observer *o);
+    rs__observer *next; /* the store's list (store.c) */
+};
+
+/* Register o (it is prepared after every observer registered before it)
+ * or take it off the list.  Neither allocates. */
+void rs__store_observe(rs_store *st, rs__observer *o);
+void rs__store_unobserve(rs_store *st, rs__observer *o);
+
+#endif
