@@ -37,12 +37,12 @@
  * store and its accounting as they were.
  */
 #include "attrs.h"
+#include "codec.h"
 
 #include "store.h"
 
 #include <stdio.h>
 
-enum { TAG_INT, TAG_UINT, TAG_F64, TAG_FALSE, TAG_TRUE, TAG_STR };
 
 void rs__attrs_init(rs__attrs *a)
 {
@@ -341,129 +341,18 @@ static rs_status shape_for(rs_store *st, const uint32_t *names, uint32_t n,
 /* Blocks                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-/* Blocks are written by this module only, so reading one trusts it; the
- * structure walk (rs__attrs_check) verifies them. */
-static const uint8_t *get_varint(const uint8_t *p, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0;; shift += 7) {
-        uint8_t b = *p++;
-        x |= (uint64_t)(b & 0x7F) << shift;
-        if (!(b & 0x80) || shift >= 63) {
-            break;
-        }
-    }
-    *v = x;
-    return p;
-}
-
-static size_t value_len(const rs_value *v)
-{
-    switch (v->type) {
-    case RS_I64:
-        return 1 + varint_len(((uint64_t)v->v.i << 1) ^
-                              (uint64_t)(v->v.i >> 63));
-    case RS_U64:
-        return 1 + varint_len(v->v.u);
-    case RS_F64:
-        return 9;
-    case RS_BOOL:
-        return 1;
-    default:
-        return 1 + varint_len(v->v.s.len) + v->v.s.len;
-    }
-}
-
-static uint8_t *put_value(uint8_t *p, const rs_value *v)
-{
-    switch (v->type) {
-    case RS_I64:
-        *p++ = TAG_INT;
-        return put_varint(p, ((uint64_t)v->v.i << 1) ^
-                                 (uint64_t)(v->v.i >> 63));
-    case RS_U64:
-        *p++ = TAG_UINT;
-        return put_varint(p, v->v.u);
-    case RS_F64:
-        *p++ = TAG_F64;
-        memcpy(p, &v->v.f, 8);
-        return p + 8;
-    case RS_BOOL:
-        *p++ = v->v.b ? TAG_TRUE : TAG_FALSE;
-        return p;
-    default:
-        *p++ = TAG_STR;
-        p = put_varint(p, v->v.s.len);
-        if (v->v.s.len > 0) {
-            memcpy(p, v->v.s.ptr, v->v.s.len);
-        }
-        return p + v->v.s.len;
-    }
-}
-
-static const uint8_t *get_value(const uint8_t *p, rs_value *v)
-{
-    uint8_t tag = *p++;
-    uint64_t u;
-    switch (tag) {
-    case TAG_INT:
-        p = get_varint(p, &u);
-        v->type = RS_I64;
-        v->v.i = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-        return p;
-    case TAG_UINT:
-        v->type = RS_U64;
-        return get_varint(p, &v->v.u);
-    case TAG_F64:
-        v->type = RS_F64;
-        memcpy(&v->v.f, p, 8);
-        return p + 8;
-    case TAG_FALSE:
-    case TAG_TRUE:
-        v->type = RS_BOOL;
-        v->v.b = tag == TAG_TRUE;
-        return p;
-    default:
-        v->type = RS_STR;
-        p = get_varint(p, &u);
-        v->v.s.ptr = (const char *)p;
-        v->v.s.len = (size_t)u;
-        return p + u;
-    }
-}
-
 /* The payload (after the length) of the block list[0..n) in shape. */
 static size_t payload_len(const rs__aval *list, uint32_t n, uint32_t shape)
 {
-    size_t len = varint_len(shape);
+    size_t len = rs__uvar_len(shape);
     if (shape == 0) {
-        len += varint_len(n);
+        len += rs__uvar_len(n);
     }
     for (uint32_t k = 0; k < n; k++) {
         if (shape == 0) {
-            len += varint_len(list[k].name);
+            len += rs__uvar_len(list[k].name);
         }
-        len += value_len(&list[k].val);
+        len += rs__avalue_len(&list[k].val);
     }
     return len;
 }
@@ -473,22 +362,22 @@ static uint32_t decode(const rs__attrs *a, const uint8_t *block,
                        rs__aval *list)
 {
     uint64_t len, shape, n;
-    const uint8_t *p = get_varint(block, &len);
-    p = get_varint(p, &shape);
+    const uint8_t *p = rs__uvar_get(block, &len);
+    p = rs__uvar_get(p, &shape);
     if (shape == 0) {
-        p = get_varint(p, &n);
+        p = rs__uvar_get(p, &n);
         for (uint64_t k = 0; k < n; k++) {
             uint64_t name;
-            p = get_varint(p, &name);
+            p = rs__uvar_get(p, &name);
             list[k].name = (uint32_t)name;
-            p = get_value(p, &list[k].val);
+            p = rs__avalue_get(p, &list[k].val);
         }
         return (uint32_t)n;
     }
     const rs__shape *sh = &a->shapes[shape];
     for (uint32_t k = 0; k < sh->n; k++) {
         list[k].name = sh->names[k];
-        p = get_value(p, &list[k].val);
+        p = rs__avalue_get(p, &list[k].val);
     }
     return sh->n;
 }
@@ -538,7 +427,7 @@ static const uint8_t *block_of(const rs_store *st, const rs_class *c,
 static size_t block_len(const uint8_t *block)
 {
     uint64_t len;
-    const uint8_t *p = get_varint(block, &len);
+    const uint8_t *p = rs__uvar_get(block, &len);
     return (size_t)(p - block) + (size_t)len;
 }
 
@@ -570,23 +459,23 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
     /* Walk the block without decoding what is not asked for. */
     const rs__attrs *a = &st->attrs;
     uint64_t len, shape, n;
-    const uint8_t *p = get_varint(block, &len);
-    p = get_varint(p, &shape);
+    const uint8_t *p = rs__uvar_get(block, &len);
+    p = rs__uvar_get(p, &shape);
     const rs__shape *sh = shape ? &a->shapes[shape] : NULL;
     if (sh == NULL) {
-        p = get_varint(p, &n);
+        p = rs__uvar_get(p, &n);
     } else {
         n = sh->n;
     }
     for (uint64_t k = 0; k < n; k++) {
         uint64_t id;
         if (sh == NULL) {
-            p = get_varint(p, &id);
+            p = rs__uvar_get(p, &id);
         } else {
             id = sh->names[k];
         }
         rs_value v;
-        p = get_value(p, &v);
+        p = rs__avalue_get(p, &v);
         if (id == name) {
             *out = v;
             return RS_OK;
@@ -741,7 +630,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
                        c->sch.name);
     }
     size_t payload = payload_len(a->new_list, n, plan->shape);
-    plan->len = varint_len(payload) + payload;
+    plan->len = rs__uvar_len(payload) + payload;
     rc = rs__strs_take(st, &st->strs, cell_len(plan->len), &plan->ref);
     if (rc != RS_OK) {
         return rc; /* the arena's message: out of memory, or full */
@@ -757,16 +646,16 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
 static void write_block(const rs__attrs *a, uint8_t *p,
                         const rs__aplan *plan)
 {
-    p = put_varint(p, payload_len(a->new_list, plan->n, plan->shape));
-    p = put_varint(p, plan->shape);
+    p = rs__uvar_put(p, payload_len(a->new_list, plan->n, plan->shape));
+    p = rs__uvar_put(p, plan->shape);
     if (plan->shape == 0) {
-        p = put_varint(p, plan->n);
+        p = rs__uvar_put(p, plan->n);
     }
     for (uint32_t k = 0; k < plan->n; k++) {
         if (plan->shape == 0) {
-            p = put_varint(p, a->new_list[k].name);
+            p = rs__uvar_put(p, a->new_list[k].name);
         }
-        p = put_value(p, &a->new_list[k].val);
+        p = rs__avalue_put(p, &a->new_list[k].val);
     }
 }
 
@@ -908,8 +797,8 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
             }
             const uint8_t *block = rs__strs_at(&st->strs, v->e[k].ref);
             uint64_t len, shape;
-            const uint8_t *q = get_varint(block, &len);
-            get_varint(q, &shape);
+            const uint8_t *q = rs__uvar_get(block, &len);
+            rs__uvar_get(q, &shape);
             if (shape >= a->n_shapes || len == 0) {
                 return RS_ECORRUPT;
             }

@@ -97,26 +97,6 @@ static void put_header(uint8_t h[J_HEADER], uint64_t snap_id)
     rs__put_u64le(&b, XXH3_64bits(h, 24));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            if (w == 0) {
-                errno = ENOSPC;
-            }
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 static char *journal_path(rs_store *st, const char *base, const char *ext)
 {
     size_t a = strlen(base), b = strlen(ext);
@@ -353,7 +333,7 @@ static rs_status entry_write(rs_store *st, rs__persist *p)
     rs__put_u32le(&h, (uint32_t)len);
     rs__put_u64le(&h, XXH3_64bits(p->entry.p + E_HEAD, len));
     rs_status rc = RS_OK;
-    if (write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
+    if (rs__write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
         rc = fail_journal(st, p, "write failed");
     } else {
         rc = journal_fsync(st, p, false);
@@ -1420,7 +1400,7 @@ static rs_status journal_create(rs_store *st, rs__persist *p, uint64_t id)
     if (rc == RS_OK) {
         fd = rs__tmp_create(path, tmp);
         if (fd < 0 || lock_new(fd) != 0 ||
-            write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
+            rs__write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
             rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
             rc = rs__err(st, RS_EIO, "%s: creating the journal: %s", path,
                          strerror(errno));
@@ -1883,7 +1863,7 @@ static rs_status replace_file(rs_store *st, const char *path,
     }
     rs_status rc = RS_OK;
     int fd = rs__tmp_create(path, tmp);
-    if (fd < 0 || write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
+    if (fd < 0 || rs__write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
         rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
         rc = rs__err(st, RS_EIO, "%s: writing the repaired journal: %s",
                      path, strerror(errno));
@@ -2094,7 +2074,7 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
     if (rc == RS_OK) {
         p->cfd = rs__tmp_create(jpath, p->ctmp);
         if (p->cfd < 0 || lock_new(p->cfd) != 0 ||
-            write_all(p->cfd, b.p, b.len, 0) != 0) {
+            rs__write_all(p->cfd, b.p, b.len, 0) != 0) {
             rc = rs__err(st, RS_EIO, "%s: the next journal: %s", jpath,
                          strerror(errno));
         }
@@ -2144,7 +2124,7 @@ rs_status rs__compact_copy(rs_store *st)
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r <= 0 || write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
+        if (r <= 0 || rs__write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
             return rs__err(st, RS_EIO, "%s.journal.tmp: copying the journal: "
                            "%s", p->base,
                            r == 0 ? "short read" : strerror(errno));

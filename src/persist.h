@@ -17,67 +17,17 @@
 #ifndef RS_PERSIST_H
 #define RS_PERSIST_H
 
+#include "codec.h"
+#include "fileio.h"
 #include "store.h"
 
 #include <stdio.h>
-
-/* A growable byte buffer in the store's META accounting. */
-typedef struct rs__buf {
-    uint8_t *p;
-    size_t len, cap;
-} rs__buf;
-
-rs_status rs__buf_reserve(rs_store *st, rs__buf *b, size_t more);
-void rs__buf_free(rs_store *st, rs__buf *b);
-
-/* Appends that assume rs__buf_reserve() made room. */
-static inline void rs__put_u8(rs__buf *b, uint8_t v)
-{
-    b->p[b->len++] = v;
-}
-static inline void rs__put_bytes(rs__buf *b, const void *p, size_t n)
-{
-    if (n > 0) {
-        memcpy(b->p + b->len, p, n);
-        b->len += n;
-    }
-}
-void rs__put_uvar(rs__buf *b, uint64_t v);
-void rs__put_u32le(rs__buf *b, uint32_t v);
-void rs__put_u64le(rs__buf *b, uint64_t v);
-
-/* Reading: a cursor that fails (sets bad) instead of running past end. */
-typedef struct rs__rd {
-    const uint8_t *p, *end;
-    bool bad;
-} rs__rd;
-
-uint64_t rs__get_uvar(rs__rd *r);
-uint8_t rs__get_u8(rs__rd *r);
-const uint8_t *rs__get_bytes(rs__rd *r, size_t n);
-uint64_t rs__get_u64le(rs__rd *r);
-uint32_t rs__get_u32le(rs__rd *r);
-
-/* Values.  A field's value is written by its declared type: bool one byte,
- * signed integers zigzag varints, unsigned ones varints, f32 and f64 their
- * IEEE bytes (little endian), strings a varint length and the bytes.  An
- * attribute's value is a tag byte (rs__atag) then the same. */
-enum rs__atag { RS_TAG_INT, RS_TAG_UINT, RS_TAG_F64, RS_TAG_FALSE,
-                RS_TAG_TRUE, RS_TAG_STR };
 
 /* Decode a record image of a file class (cmap m, attribute names by id
  * from names[]) into named values for rs_insert(): false if malformed. */
 struct rs__cmap;
 bool rs__decode_record(rs__rd *r, const struct rs__cmap *m, char **names,
                        uint32_t n_names, rs_named *nv, size_t *n);
-
-/* Bytes a value can take beyond its string: a tag and a 10-byte varint. */
-#define RS_VAL_MAX 12
-
-void rs__put_value(rs__buf *b, rs_type t, const rs_value *v);
-void rs__put_avalue(rs__buf *b, const rs_value *v);
-rs_value rs__get_value(rs__rd *r, rs_type t);
-rs_value rs__get_avalue(rs__rd *r);
 
 /* Bytes the record image of slot takes (upper bound) and the image itself:
  * every field in declaration order, then the number of dynamic attributes
@@ -204,23 +154,5 @@ void rs__load_undo(rs_store *st, rs__loaded *l);
 /* rs_inspect() of a snapshot in memory. */
 rs_status rs__snap_inspect(rs_store *st, const uint8_t *buf, size_t len,
                            const char *name, rs_file_info *fi);
-
-/* Read a whole file: RS_OK, RS_ENOTFOUND if it does not exist, RS_EIO. */
-rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
-                        size_t *len);
-/* Read a whole file already open (fd; path for messages). */
-rs_status rs__read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
-                      size_t *len);
-/* Create a temporary file beside path, named path + ".tmp-" and 16 hex
- * digits, written into name (room for strlen(path) + RS__TMP_EXTRA + 1
- * bytes).  O_EXCL and O_NOFOLLOW: it never follows a planted link and
- * never opens a file another writer is using.  The fd (read-write), or -1
- * with errno. */
-#define RS__TMP_EXTRA 21
-int rs__tmp_create(const char *path, char *name);
-/* fsync the directory that holds path. */
-int rs__fsync_dir(const char *path);
-uint64_t rs__now_ns(void);
-uint64_t rs__random64(void);
 
 #endif
