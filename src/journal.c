@@ -62,7 +62,7 @@
 #ifdef __linux__
 #define _GNU_SOURCE /* sync_file_range() */
 #endif
-#include "persist.h"
+#include "journal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -769,15 +769,12 @@ static rs_status p_leave(rs_store *st, rs__observer *o, rs_status rc)
     return rs__err(st, rc, "%s", msg);
 }
 
-/* Before every change: the saver copies what the change overwrites, then
- * the journal and the group log it (a restore only the saver sees). */
+/* Before every change: the journal and the group log it (a restore puts
+ * back what the group logged: nothing to log). */
 static rs_status p_prepare(rs_store *st, rs__observer *o,
                            const rs__change *ch)
 {
     rs__persist *p = (rs__persist *)o;
-    if (ch->kind != RS__CHANGE_CLASS) {
-        rs__p_touch(st, ch->c, ch->slot);
-    }
     if (ch->restore || (p->jfd < 0 && !p->in_group)) {
         return RS_OK;
     }
@@ -802,13 +799,93 @@ static void p_close(rs_store *st, rs__observer *o)
     rs__p_free(st);
 }
 
-void rs__p_observer(rs__observer *o)
+/* ------------------------------------------------------------------------ */
+/* The journal's and the groups' state                                       */
+/* ------------------------------------------------------------------------ */
+
+static void free_str(rs_store *st, char *s)
 {
-    *o = (rs__observer){.enter = p_enter,
-                        .leave = p_leave,
-                        .prepare = p_prepare,
-                        .close = p_close};
+    if (s) {
+        rs__free(st, RS_MEM_META, s, strlen(s) + 1);
+    }
 }
+
+const char rs__p_name[] = "persistence";
+
+rs_status rs__p_get(rs_store *st, rs__persist **out)
+{
+    rs__persist *p = rs__p_of(st);
+    if (p == NULL) {
+        p = rs__calloc(st, RS_MEM_META, sizeof *p);
+        if (p == NULL) {
+            return RS_ENOMEM;
+        }
+        p->jfd = -1;
+        p->cfd = -1;
+        p->old_jfd = -1;
+        p->lockfd = -1;
+        p->obs = (rs__observer){.name = rs__p_name,
+                                .enter = p_enter,
+                                .leave = p_leave,
+                                .prepare = p_prepare,
+                                .close = p_close};
+        rs__store_observe(st, &p->obs);
+    }
+    *out = p;
+    return RS_OK;
+}
+
+void rs__p_release(rs_store *st)
+{
+    rs__persist *p = rs__p_of(st);
+    /* base is set while the store is durable or being opened as one. */
+    if (p && p->jfd < 0 && !p->in_group &&
+        p->base == NULL) {
+        rs__buf_free(st, &p->entry);
+        rs__buf_free(st, &p->undo);
+        rs__buf_free(st, &p->undo_at);
+        rs__buf_free(st, &p->pend);
+        rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
+        free_str(st, p->base);
+        free_str(st, p->ctmp);
+        rs__store_unobserve(st, &p->obs);
+        rs__free(st, RS_MEM_META, p, sizeof *p);
+    }
+}
+
+void rs__p_free(rs_store *st)
+{
+    rs__persist *p = rs__p_of(st);
+    if (p == NULL) {
+        return;
+    }
+    /* Each of these may release the state when it was the last user. */
+    if (p->in_group) {
+        rs_group_abort(st);
+    }
+    if ((p = rs__p_of(st)) == NULL) {
+        return;
+    }
+    if (p->jfd >= 0) {
+        if (p->sync != RS_SYNC_NEVER) {
+            (void)fdatasync(p->jfd);
+        }
+        close(p->jfd);
+        p->jfd = -1;
+    }
+    if (p->old_jfd >= 0) {
+        close(p->old_jfd);
+        p->old_jfd = -1;
+    }
+    if (p->lockfd >= 0) {
+        close(p->lockfd);
+        p->lockfd = -1;
+    }
+    free_str(st, p->base);
+    p->base = NULL;
+    rs__p_release(st);
+}
+
 
 rs_status rs_group_begin(rs_store *st)
 {
@@ -1635,7 +1712,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
     }
     rs__persist *p0 = rs__p_of(st);
-    if (p0 && (p0->jfd >= 0 || p0->in_group || p0->saver)) {
+    if ((p0 && (p0->jfd >= 0 || p0->in_group)) || rs__saver_of(st)) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: the store is already "
                        "durable, saving or in a group");
     }
@@ -2035,9 +2112,29 @@ rs_status rs_journal_sync(rs_store *st)
 
 /* ------------------------------------------------------------------------ */
 /* Compaction                                                                */
+static rs_status compact_copy(rs_store *st);
+static rs_status compact_sync(rs_store *st);
+static rs_status compact_finish(rs_store *st, rs_saver *sv);
+static void compact_abort(rs_store *st);
+
+/* Before the snapshot's rename: the journal up to the offset the snapshot
+ * names must be on disk. */
+static int compact_journal_sync(rs_store *st)
+{
+    return fdatasync(rs__p_of(st)->jfd);
+}
+
+static const rs__save_steps compact_steps = {
+    .copy = compact_copy,
+    .journal_sync = compact_journal_sync,
+    .next_sync = compact_sync,
+    .finish = compact_finish,
+    .abort = compact_abort,
+};
+
 /* ------------------------------------------------------------------------ */
 
-rs_status rs__compact_begin(rs_store *st, rs_saver **out)
+static rs_status compact_begin(rs_store *st, rs_saver **out)
 {
     rs__persist *p = rs__p_of(st);
     if (p == NULL || p->jfd < 0) {
@@ -2068,7 +2165,8 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
      * snapshot's id, the names known now), then, step by step, what the
      * current journal receives from here on. */
     if (rc == RS_OK) {
-        rs__saver_mark_compact(sv); /* from here, freeing it cleans up */
+        /* From here, freeing it cleans up. */
+        rs__saver_mark_compact(sv, &compact_steps);
         rc = journal_head(st, rs__saver_id(sv), &b);
     }
     if (rc == RS_OK) {
@@ -2099,7 +2197,7 @@ rs_status rs__compact_begin(rs_store *st, rs_saver **out)
     return rc;
 }
 
-rs_status rs__compact_copy(rs_store *st)
+static rs_status compact_copy(rs_store *st)
 {
     rs__persist *p = rs__p_of(st);
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -2144,7 +2242,7 @@ rs_status rs__compact_copy(rs_store *st)
     return RS_OK;
 }
 
-void rs__compact_abort(rs_store *st)
+static void compact_abort(rs_store *st)
 {
     rs__persist *p = rs__p_of(st);
     if (p && p->cfd >= 0) {
@@ -2154,10 +2252,10 @@ void rs__compact_abort(rs_store *st)
     }
 }
 
-rs_status rs__compact_sync(rs_store *st)
+static rs_status compact_sync(rs_store *st)
 {
     rs__persist *p = rs__p_of(st);
-    rs_status rc = rs__compact_copy(st);
+    rs_status rc = compact_copy(st);
     if (rc == RS_OK && fdatasync(p->cfd) != 0) {
         rc = rs__err(st, RS_EIO, "%s.journal.tmp: fdatasync: %s", p->base,
                      strerror(errno));
@@ -2166,12 +2264,12 @@ rs_status rs__compact_sync(rs_store *st)
     return rc;
 }
 
-rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
+static rs_status compact_finish(rs_store *st, rs_saver *sv)
 {
     rs__persist *p = rs__p_of(st);
     char *path = journal_path(st, p->base, ".journal");
     const char *tmp = p->ctmp;
-    rs_status rc = path ? rs__compact_copy(st)
+    rs_status rc = path ? compact_copy(st)
                         : rs__err(st, RS_ENOMEM, "out of memory");
     /* What arrived since the last sync must be on disk before the name. */
     if (rc == RS_OK && p->clen > p->csynced && fdatasync(p->cfd) != 0) {
@@ -2182,7 +2280,7 @@ rs_status rs__compact_finish(rs_store *st, rs_saver *sv)
                      "journal still applies)", tmp, strerror(errno));
     }
     if (rc != RS_OK) {
-        rs__compact_abort(st);
+        compact_abort(st);
     } else {
         /* Renamed: from here the new journal is the one a reopen reads,
          * whatever else fails, so it is the one to write to. */
@@ -2261,4 +2359,48 @@ rs_status rs_inspect(rs_store *st, const char *path, rs_file_info *out)
     }
     rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Saving, as callers see it: a path, or the durable store's compaction       */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_save_begin: NULL argument");
+    }
+    *out = NULL; /* a caller may rs_save_abort() it whatever happens */
+    if (path == NULL) {
+        return compact_begin(st, out);
+    }
+    if (path[0] == '\0') {
+        return rs__err(st, RS_EINVAL, "rs_save_begin: empty path");
+    }
+    /* The rename at the end replaces whatever has the name: never let it
+     * be a device, a FIFO or a socket (as root, "/dev/null" would go). */
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
+        !S_ISLNK(sb.st_mode)) {
+        return rs__err(st, RS_EINVAL, "%s: exists and is not a regular file "
+                       "(%s)", path, S_ISDIR(sb.st_mode) ? "a directory"
+                                     : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                                     : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                            : "a device");
+    }
+    rs_status rc = rs__own_file(st, path);
+    return rc != RS_OK ? rc : rs__save_open(st, path, 0, 0, out);
+}
+
+rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)
+{
+    RS__NEED_STORE(st);
+    rs_saver *sv;
+    rs_status rc = rs_save_begin(st, path, &sv);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    return rs_save_finish(sv, info);
 }

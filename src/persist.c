@@ -137,92 +137,18 @@ static void free_str(rs_store *st, char *s)
 /* The persistence state                                                     */
 /* ------------------------------------------------------------------------ */
 
-const char rs__p_name[] = "persistence";
-
-rs_status rs__p_get(rs_store *st, rs__persist **out)
-{
-    rs__persist *p = rs__p_of(st);
-    if (p == NULL) {
-        p = rs__calloc(st, RS_MEM_META, sizeof *p);
-        if (p == NULL) {
-            return RS_ENOMEM;
-        }
-        p->jfd = -1;
-        p->cfd = -1;
-        p->old_jfd = -1;
-        p->lockfd = -1;
-        rs__p_observer(&p->obs);
-        p->obs.name = rs__p_name;
-        rs__store_observe(st, &p->obs);
-    }
-    *out = p;
-    return RS_OK;
-}
-
-void rs__p_release(rs_store *st)
-{
-    rs__persist *p = rs__p_of(st);
-    /* base is set while the store is durable or being opened as one. */
-    if (p && p->saver == NULL && p->jfd < 0 && !p->in_group &&
-        p->base == NULL) {
-        rs__buf_free(st, &p->entry);
-        rs__buf_free(st, &p->undo);
-        rs__buf_free(st, &p->undo_at);
-        rs__buf_free(st, &p->pend);
-        rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
-        free_str(st, p->base);
-        free_str(st, p->ctmp);
-        rs__store_unobserve(st, &p->obs);
-        rs__free(st, RS_MEM_META, p, sizeof *p);
-    }
-}
-
-void rs__p_free(rs_store *st)
-{
-    rs__persist *p = rs__p_of(st);
-    if (p == NULL) {
-        return;
-    }
-    /* Each of these may release the state when it was the last user. */
-    if (p->saver) {
-        rs_save_abort(p->saver);
-    }
-    if ((p = rs__p_of(st)) != NULL && p->in_group) {
-        rs_group_abort(st);
-    }
-    if ((p = rs__p_of(st)) == NULL) {
-        return;
-    }
-    if (p->jfd >= 0) {
-        if (p->sync != RS_SYNC_NEVER) {
-            (void)fdatasync(p->jfd);
-        }
-        close(p->jfd);
-        p->jfd = -1;
-    }
-    if (p->old_jfd >= 0) {
-        close(p->old_jfd);
-        p->old_jfd = -1;
-    }
-    if (p->lockfd >= 0) {
-        close(p->lockfd);
-        p->lockfd = -1;
-    }
-    free_str(st, p->base);
-    p->base = NULL;
-    rs__p_release(st);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Saving                                                                    */
 /* ------------------------------------------------------------------------ */
 
 struct rs_saver {
+    rs__observer obs; /* first: hears of every change while it runs */
     rs_store *st;
     char *path, *tmp;
     size_t tmp_cap; /* tmp's allocation: the path and the random suffix */
     int fd;
-    bool compact; /* a durable store's compaction (journal.c finishes it) */
+    bool compact; /* a durable store's compaction (steps finish it) */
+    const rs__save_steps *steps;
     rs__buf out;  /* bytes on their way to fd */
     rs__buf blk;  /* the RECORDS block being filled */
     uint32_t blk_class, blk_count;
@@ -381,24 +307,48 @@ static inline void bit_set(uint8_t *m, uint32_t i)
     m[i >> 3] = (uint8_t)(m[i >> 3] | (1u << (i & 7)));
 }
 
-void rs__p_touch(rs_store *st, rs_class *c, uint32_t slot)
+const char rs__saver_name[] = "save";
+
+rs_saver *rs__saver_of(const rs_store *st)
 {
-    rs__persist *p = rs__p_of(st);
-    rs_saver *sv = p ? p->saver : NULL;
-    if (sv == NULL) {
-        return;
+    for (rs__observer *o = st->obs; o; o = o->next) {
+        if (o->name == rs__saver_name) {
+            return (rs_saver *)o;
+        }
     }
+    return NULL;
+}
+
+/* Before the store changes slot (or hands it to an insert): if the walk
+ * has not written it yet, write the record now, as it was at the start. */
+static rs_status saver_prepare(rs_store *st, rs__observer *o,
+                               const rs__change *ch)
+{
+    (void)st;
+    rs_saver *sv = (rs_saver *)o;
+    if (ch->kind == RS__CHANGE_CLASS) {
+        return RS_OK;
+    }
+    rs_class *c = ch->c;
+    uint32_t slot = ch->slot;
     uint32_t ci = (uint32_t)c->id - 1u;
     if (ci >= sv->n_classes || slot >= sv->hw[ci] ||
         ci < sv->cls || (ci == sv->cls && slot < sv->slot) ||
         bit_get(sv->done[ci], slot)) {
-        return; /* new since the start, or written already */
+        return RS_OK; /* new since the start, or written already */
     }
     bit_set(sv->done[ci], slot);
     if (rs__row_live(rs__row(c, slot))) {
         save_record(sv, c, slot);
         sv->n_early++;
     }
+    return RS_OK; /* a failure is the save's, said by its next call */
+}
+
+static void saver_close(rs_store *st, rs__observer *o)
+{
+    (void)st;
+    rs_save_abort((rs_saver *)o);
 }
 
 uint64_t rs__saver_id(const rs_saver *sv)
@@ -410,7 +360,7 @@ static void saver_free(rs_saver *sv)
 {
     rs_store *st = sv->st;
     if (sv->compact) {
-        rs__compact_abort(st); /* the next journal, unless it took over */
+        sv->steps->abort(st); /* the next journal, unless it took over */
     }
     if (sv->fd >= 0) {
         close(sv->fd);
@@ -430,42 +380,31 @@ static void saver_free(rs_saver *sv)
     if (sv->tmp) {
         rs__free(st, RS_MEM_META, sv->tmp, sv->tmp_cap);
     }
-    rs__persist *p = rs__p_of(st);
-    if (p && p->saver == sv) {
-        p->saver = NULL;
-    }
+    rs__store_unobserve(st, &sv->obs);
     rs__free(st, RS_MEM_META, sv, sizeof *sv);
-    rs__p_release(st);
 }
 
 rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
                         uint64_t prev_off, rs_saver **out)
 {
-    rs__persist *p;
-    if (rs__p_get(st, &p) != RS_OK) {
-        return rs__err(st, RS_ENOMEM, "out of memory starting a save");
-    }
-    if (p->saver) {
-        rs__p_release(st);
+    if (rs__saver_of(st)) {
         return rs__err(st, RS_EINVAL, "%s: a save of this store is already "
                        "running", path);
     }
-    if (p->in_group) {
-        return rs__err(st, RS_EINVAL, "%s: a store cannot be saved inside a "
-                       "group", path);
-    }
     rs_saver *sv = rs__calloc(st, RS_MEM_META, sizeof *sv);
     if (sv == NULL) {
-        rs__p_release(st);
         return rs__err(st, RS_ENOMEM, "out of memory starting a save");
     }
+    sv->obs = (rs__observer){.name = rs__saver_name,
+                             .prepare = saver_prepare,
+                             .close = saver_close};
     sv->st = st;
     sv->fd = -1;
     sv->t0 = rs__now_ns();
     sv->id = rs__random64();
     sv->prev_id = prev_id == RS__PREV_SELF ? sv->id : prev_id;
     sv->prev_off = prev_off;
-    p->saver = sv; /* saver_free() detaches it */
+    rs__store_observe(st, &sv->obs); /* saver_free() takes it off */
     size_t plen = strlen(path);
     sv->path = dup_str(st, path);
     sv->tmp_cap = plen + RS__TMP_EXTRA + 1;
@@ -541,35 +480,6 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
     note_extra(sv);
     *out = sv;
     return RS_OK;
-}
-
-rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_save_begin: NULL argument");
-    }
-    *out = NULL; /* a caller may rs_save_abort() it whatever happens */
-    if (path == NULL) {
-        return rs__compact_begin(st, out);
-    }
-    if (path[0] == '\0') {
-        return rs__err(st, RS_EINVAL, "rs_save_begin: empty path");
-    }
-    /* The rename at the end replaces whatever has the name: never let it
-     * be a device, a FIFO or a socket (as root, "/dev/null" would go). */
-    struct stat sb;
-    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
-        !S_ISLNK(sb.st_mode)) {
-        return rs__err(st, RS_EINVAL, "%s: exists and is not a regular file "
-                       "(%s)", path, S_ISDIR(sb.st_mode) ? "a directory"
-                                     : S_ISFIFO(sb.st_mode) ? "a FIFO"
-                                     : S_ISSOCK(sb.st_mode) ? "a socket"
-                                                            : "a device");
-    }
-    rs_status rc = rs__own_file(st, path);
-    return rc != RS_OK ? rc : rs__save_open(st, path, 0, 0, out);
 }
 
 /* A save's steps after the walk, one per rs_save_step() call, so that no
@@ -649,7 +559,7 @@ static void phase_step(rs_saver *sv)
          * must be on disk before the snapshot's name is, whatever the
          * fsync policy, or a crash could leave a snapshot that points past
          * the end of its journal.  (Its writeback began with the save.) */
-        if (fdatasync(rs__p_of(st)->jfd) != 0) {
+        if (sv->steps->journal_sync(st) != 0) {
             saver_err(sv, "fdatasync of the journal failed");
         }
         break;
@@ -664,12 +574,12 @@ static void phase_step(rs_saver *sv)
         }
         break;
     case PH_NEXT_SYNC:
-        if ((rc = rs__compact_sync(st)) != RS_OK) {
+        if ((rc = sv->steps->next_sync(st)) != RS_OK) {
             saver_fail(sv, rc);
         }
         break;
     case PH_SWITCH:
-        if ((rc = rs__compact_finish(st, sv)) != RS_OK) {
+        if ((rc = sv->steps->finish(st, sv)) != RS_OK) {
             saver_fail(sv, rc);
         }
         break;
@@ -723,7 +633,7 @@ rs_status rs_save_step(rs_saver *sv, size_t budget)
     }
 out:
     if (sv->err == RS_OK && sv->compact && sv->phase < PH_SWITCH &&
-        (rc = rs__compact_copy(st)) != RS_OK) {
+        (rc = sv->steps->copy(st)) != RS_OK) {
         saver_fail(sv, rc);
     }
     if (sv->err != RS_OK) {
@@ -775,20 +685,10 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
     return RS_OK;
 }
 
-rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)
-{
-    RS__NEED_STORE(st);
-    rs_saver *sv;
-    rs_status rc = rs_save_begin(st, path, &sv);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    return rs_save_finish(sv, info);
-}
-
-void rs__saver_mark_compact(rs_saver *sv)
+void rs__saver_mark_compact(rs_saver *sv, const rs__save_steps *steps)
 {
     sv->compact = true;
+    sv->steps = steps;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1232,8 +1132,7 @@ done:
 
 static rs_status load_check(rs_store *st)
 {
-    rs__persist *p = rs__p_of(st);
-    if (p && (p->jfd >= 0 || p->in_group || p->saver)) {
+    if (st->obs) { /* a journal, a group or a save hears of changes */
         return rs__err(st, RS_EINVAL, "rs_load: not on a durable store, "
                        "inside a group or while a save runs (load before "
                        "rs_durable_open())");

@@ -1,18 +1,8 @@
 /*
- * persist.h: what the snapshot (persist.c) and journal (journal.c) modules
- * share with each other and with the store.
- *
- * The saver, the journal and the groups hear of every change through one
- * observer (change.h) that is registered while any of them is active:
- *
- *   - a running save copies the record the change is about to overwrite,
- *     as it was when the save began, if it has not written it yet;
- *   - the change goes to the journal (alone, or into the open group's
- *     entry), and an open group logs what undoes it.  A failure here (the
- *     journal write, or memory for the group) cancels the change.
- *
- * With none of them active no observer is registered, so a store that uses
- * none of them pays one predictable branch per change.
+ * persist.h: snapshots (persist.c): the saver, which hears of every change
+ * while it runs (change.h) and copies a record before the store changes
+ * it, the loader and inspection, and the record image the journal and
+ * the groups' undo log share with them.
  */
 #ifndef RS_PERSIST_H
 #define RS_PERSIST_H
@@ -36,72 +26,6 @@ size_t rs__image_bound(rs_store *st, const rs_class *c, uint32_t slot);
 void rs__put_image(rs_store *st, rs__buf *b, const rs_class *c,
                    uint32_t slot);
 
-/* The saves', the journal's and the groups' state: one observer of the
- * store's changes (change.h), there while any of them is active. */
-typedef struct rs__persist {
-    rs__observer obs; /* first: found on st->obs by its name */
-    /* A running save (persist.c), or NULL. */
-    rs_saver *saver;
-    /* The journal (journal.c): fd -1 when the store is not durable. */
-    int jfd;
-    char *base; /* BASE of BASE.snap and BASE.journal */
-    rs_sync sync;
-    uint64_t snap_id;   /* the snapshot the journal follows */
-    uint64_t jlen;      /* bytes in the journal file */
-    int cfd;            /* a compaction's next journal (BASE.journal.tmp) */
-    int old_jfd;        /* a replaced journal, freed a step at a time */
-    int lockfd;         /* BASE.lock, flock()ed while durable */
-    uint64_t old_len;
-    uint64_t clen;      /* its length */
-    uint64_t csynced;   /* of which fdatasync()ed */
-    uint64_t cstart;    /* the journal's length when it began */
-    uint64_t cwb;       /* how much of that has had its writeback begun */
-    uint64_t cwb_next;  /* the same, of the next journal */
-    char *ctmp;         /* BASE.journal.tmp, named once */
-    bool dir_unsynced;  /* a compaction's rename may not be on disk yet */
-    uint64_t ccopied;   /* bytes of the journal copied into it so far */
-    uint32_t cnames;    /* names it declares in its head */
-    uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */
-    uint8_t *jnames;    /* per name id: declared in this journal file */
-    uint32_t jnames_cap;
-    uint32_t jclasses;  /* classes the journal knows (numbered 0..) */
-    rs__buf entry;      /* the ops of the entry being built */
-    uint32_t entry_ops;
-    /* Groups. */
-    bool in_group;
-    rs_status group_rc; /* RS_OK, or the failure that rolled it back */
-    bool jbroken;       /* a failed write could not be cut off: refuse */
-    rs__buf pend;       /* name ids (u32) the entry being built declares */
-    rs__buf undo;       /* undo records, newest last */
-    rs__buf undo_at;    /* offsets (size_t) of each record in undo */
-    char group_msg[512]; /* the failure, as rs_errmsg() said it */
-    rs__amark group_amark; /* names and shapes before the group */
-} rs__persist;
-
-extern const char rs__p_name[];
-
-/* The persistence state, or NULL. */
-static inline rs__persist *rs__p_of(const rs_store *st)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->name == rs__p_name) {
-            return (rs__persist *)o;
-        }
-    }
-    return NULL;
-}
-
-/* Get (creating and registering) or drop the state once nothing uses it. */
-rs_status rs__p_get(rs_store *st, rs__persist **out);
-void rs__p_release(rs_store *st);
-void rs__p_free(rs_store *st);
-
-/* A save is running: if it has not written slot yet, write the record
- * now, as it was when the save began (persist.c). */
-void rs__p_touch(rs_store *st, rs_class *c, uint32_t slot);
-/* Fill in the observer's callbacks (journal.c). */
-void rs__p_observer(rs__observer *o);
-
 /* Snapshot internals journal.c uses for compaction and opening.  A
  * snapshot's header names the journal it continues (prev_id, prev_off):
  * the one it was compacted from, or, as RS__PREV_SELF asks, a journal of
@@ -110,20 +34,26 @@ void rs__p_observer(rs__observer *o);
 rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
                         uint64_t prev_off, rs_saver **out);
 uint64_t rs__saver_id(const rs_saver *sv);
-void rs__saver_mark_compact(rs_saver *sv);
-/* Compaction (journal.c): begin a save of the durable store's own
- * snapshot; after the save's rename, switch the journal over. */
-rs_status rs__compact_begin(rs_store *st, rs_saver **out);
-rs_status rs__compact_finish(rs_store *st, rs_saver *sv);
-/* Copy what the journal received since the last copy into the next one
- * (every save step), and give the next one up (an aborted save). */
-rs_status rs__compact_copy(rs_store *st);
-/* Copy, then fdatasync the next journal (a finishing step of its own). */
-rs_status rs__compact_sync(rs_store *st);
-void rs__compact_abort(rs_store *st);
-/* RS_EINVAL if path names one of a durable store's own files (saving over
- * them would leave files that cannot be opened), else RS_OK. */
-rs_status rs__own_file(rs_store *st, const char *path);
+/* The saver's finishing steps that a durable store's compaction adds
+ * (journal.c): each returns RS_OK or the failure, journal_sync 0 or -1
+ * with errno. */
+typedef struct rs__save_steps {
+    /* Every step until the switch: what the journal received since the
+     * last copy goes into the next journal. */
+    rs_status (*copy)(rs_store *st);
+    /* Before the rename: the journal up to the snapshot's offset is on
+     * disk, whatever the fsync policy. */
+    int (*journal_sync)(rs_store *st);
+    /* After the rename: the next journal copied and on disk, then put in
+     * place of the old one. */
+    rs_status (*next_sync)(rs_store *st);
+    rs_status (*finish)(rs_store *st, rs_saver *sv);
+    /* The save is freed before the switch: give the next journal up. */
+    void (*abort)(rs_store *st);
+} rs__save_steps;
+void rs__saver_mark_compact(rs_saver *sv, const rs__save_steps *steps);
+/* The running save, or NULL. */
+rs_saver *rs__saver_of(const rs_store *st);
 /* A file class's mapping onto a store class, built by the loader. */
 typedef struct rs__cmap { /* (struct rs__cmap, declared above) */
     rs_class *c;      /* the store's class */
