@@ -38,32 +38,10 @@
  */
 #include "attrs.h"
 #include "codec.h"
-
-#include "store.h"
+#include "table.h"
 
 #include <stdio.h>
 
-
-void rs__attrs_init(rs__attrs *a)
-{
-    memset(a, 0, sizeof *a);
-}
-
-void rs__attrs_free(rs_store *st, rs__attrs *a)
-{
-    for (uint32_t i = 0; i < a->n_names; i++) {
-        rs__free(st, RS_MEM_ATTRS, a->names[i].s, a->names[i].len + 1);
-    }
-    for (uint32_t i = 0; i < a->n_shapes; i++) {
-        rs__free(st, RS_MEM_ATTRS, a->shapes[i].names,
-                 a->shapes[i].n * sizeof(uint32_t));
-    }
-    rs__free(st, RS_MEM_ATTRS, a->names, a->cap_names * sizeof *a->names);
-    rs__free(st, RS_MEM_ATTRS, a->name_ix, a->name_ix_cap * sizeof(uint32_t));
-    rs__free(st, RS_MEM_ATTRS, a->shapes, a->cap_shapes * sizeof *a->shapes);
-    rs__free(st, RS_MEM_ATTRS, a->trans, a->trans_cap * sizeof *a->trans);
-    rs__attrs_init(a);
-}
 
 void rs__attrs_class_free(rs_store *st, rs_class *c)
 {
@@ -74,267 +52,6 @@ void rs__attrs_class_free(rs_store *st, rs_class *c)
     rs__free(st, RS_MEM_ATTRS, c->avecs, c->n_avecs * sizeof *c->avecs);
     c->avecs = NULL;
     c->n_avecs = 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Growable arrays whose growth an operation can give back                   */
-/* ------------------------------------------------------------------------ */
-
-/* Make room for one more element in *arr (cap elements of size each).
- * Shrinking back to a mark never fails (the allocator contract). */
-static rs_status room(rs_store *st, void **arr, uint32_t n, uint32_t *cap,
-                      size_t size)
-{
-    if (n < *cap) {
-        return RS_OK;
-    }
-    uint32_t want = *cap ? *cap * 2 : 8;
-    void *p = rs__realloc(st, RS_MEM_ATTRS, *arr, *cap * size, want * size);
-    if (p == NULL) {
-        return RS_ENOMEM;
-    }
-    memset((char *)p + *cap * size, 0, (want - *cap) * size);
-    *arr = p;
-    *cap = want;
-    return RS_OK;
-}
-
-static void shrink_to(rs_store *st, void **arr, uint32_t *cap, uint32_t to,
-                      size_t size)
-{
-    if (*cap <= to) {
-        return;
-    }
-    if (to == 0) {
-        rs__free(st, RS_MEM_ATTRS, *arr, *cap * size);
-        *arr = NULL;
-    } else {
-        *arr = rs__realloc(st, RS_MEM_ATTRS, *arr, *cap * size, to * size);
-    }
-    *cap = to;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Names                                                                     */
-/* ------------------------------------------------------------------------ */
-
-/* The store's hash seed (store.h): the name and transition tables hash
- * with it, as the indexes do, so names chosen to collide cannot be worked
- * out in advance.  Every rs__attrs is the attrs member of a store. */
-static uint64_t seed_of(const rs__attrs *a)
-{
-    return ((const rs_store *)(const void *)((const char *)a -
-                                             offsetof(rs_store, attrs)))
-        ->hash_seed;
-}
-
-static uint32_t name_hash(const rs__attrs *a, const char *s, size_t len)
-{
-    return (uint32_t)rs__hash(seed_of(a), s, len);
-}
-
-static void name_ix_put(rs__attrs *a, uint32_t id)
-{
-    uint32_t mask = a->name_ix_cap - 1;
-    uint32_t i = name_hash(a, a->names[id].s, a->names[id].len) & mask;
-    while (a->name_ix[i] != 0) {
-        i = (i + 1) & mask;
-    }
-    a->name_ix[i] = id + 1;
-}
-
-static void name_ix_rebuild(rs__attrs *a)
-{
-    if (a->name_ix_cap == 0) {
-        return;
-    }
-    memset(a->name_ix, 0, a->name_ix_cap * sizeof(uint32_t));
-    for (uint32_t id = 0; id < a->n_names; id++) {
-        name_ix_put(a, id);
-    }
-}
-
-uint32_t rs__attrs_lookup(const rs_store *st, const char *name)
-{
-    const rs__attrs *a = &st->attrs;
-    if (a->name_ix_cap == 0) {
-        return UINT32_MAX;
-    }
-    size_t len = strlen(name);
-    uint32_t mask = a->name_ix_cap - 1;
-    for (uint32_t i = name_hash(a, name, len) & mask; a->name_ix[i] != 0;
-         i = (i + 1) & mask) {
-        const rs__aname *nm = &a->names[a->name_ix[i] - 1];
-        if (nm->len == len && memcmp(nm->s, name, len) == 0) {
-            return a->name_ix[i] - 1;
-        }
-    }
-    return UINT32_MAX;
-}
-
-rs_status rs__attrs_intern(rs_store *st, const char *name, uint32_t *id)
-{
-    rs__attrs *a = &st->attrs;
-    size_t len = name ? strnlen(name, RS_MAX_NAME + 1) : 0;
-    if (len == 0 || len > RS_MAX_NAME || !rs__is_ident(name, len)) {
-        char shown[80];
-        snprintf(shown, sizeof shown, "%.64s", name ? name : "(null)");
-        return rs__err(st, RS_EINVAL, "'%s' is not an attribute name (a "
-                       "letter or '_', then letters, digits or '_', at "
-                       "most %d bytes)", shown, RS_MAX_NAME);
-    }
-    *id = rs__attrs_lookup(st, name);
-    if (*id != UINT32_MAX) {
-        return RS_OK;
-    }
-    if (a->n_names >= RS_ATTR_NAMES_MAX) {
-        return rs__err(st, RS_EFULL, "too many distinct attribute names "
-                       "(%u)", RS_ATTR_NAMES_MAX);
-    }
-    /* Keep the hash table at most half full (power of two). */
-    if ((a->n_names + 1) * 2 > a->name_ix_cap) {
-        uint32_t cap = a->name_ix_cap ? a->name_ix_cap * 2 : 16;
-        uint32_t *ix = rs__realloc(st, RS_MEM_ATTRS, a->name_ix,
-                                   a->name_ix_cap * sizeof *ix,
-                                   cap * sizeof *ix);
-        if (ix == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory interning '%s'",
-                           name);
-        }
-        a->name_ix = ix;
-        a->name_ix_cap = cap;
-        name_ix_rebuild(a);
-    }
-    if (room(st, (void **)&a->names, a->n_names, &a->cap_names,
-             sizeof *a->names) != RS_OK) {
-        return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
-    }
-    char *copy = rs__alloc(st, RS_MEM_ATTRS, len + 1);
-    if (copy == NULL) {
-        return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
-    }
-    memcpy(copy, name, len + 1);
-    *id = a->n_names;
-    a->names[a->n_names++] = (rs__aname){copy, (uint32_t)len};
-    name_ix_put(a, *id);
-    return RS_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Shapes                                                                    */
-/* ------------------------------------------------------------------------ */
-
-static uint64_t trans_key(uint32_t parent, uint32_t name)
-{
-    return ((uint64_t)parent << 32 | name) + 1;
-}
-
-static uint32_t trans_slot(const rs__attrs *a, uint64_t key, uint32_t cap)
-{
-    return (uint32_t)(rs__hash(seed_of(a), &key, sizeof key) & (cap - 1));
-}
-
-static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)
-{
-    if (a->trans_cap == 0) {
-        return 0;
-    }
-    uint64_t key = trans_key(parent, name);
-    uint32_t mask = a->trans_cap - 1;
-    for (uint32_t i = trans_slot(a, key, a->trans_cap); a->trans[i].key != 0;
-         i = (i + 1) & mask) {
-        if (a->trans[i].key == key) {
-            return a->trans[i].child;
-        }
-    }
-    return 0;
-}
-
-static void trans_put(rs__attrs *a, uint64_t key, uint32_t child)
-{
-    uint32_t mask = a->trans_cap - 1;
-    uint32_t i = trans_slot(a, key, a->trans_cap);
-    while (a->trans[i].key != 0) {
-        i = (i + 1) & mask;
-    }
-    a->trans[i] = (rs__trans){key, child};
-}
-
-/* Rebuild the transition table from the shapes: each shape past the empty
- * one is its parent (its names but the last) plus its last name. */
-static void trans_rebuild(rs__attrs *a)
-{
-    if (a->trans_cap == 0) {
-        return;
-    }
-    memset(a->trans, 0, a->trans_cap * sizeof *a->trans);
-    a->n_trans = 0;
-    for (uint32_t s = 1; s < a->n_shapes; s++) {
-        const rs__shape *sh = &a->shapes[s];
-        uint32_t parent = 0;
-        for (uint32_t k = 0; k + 1 < sh->n; k++) {
-            parent = trans_find(a, parent, sh->names[k]);
-        }
-        trans_put(a, trans_key(parent, sh->names[sh->n - 1]), s);
-        a->n_trans++;
-    }
-}
-
-/* The shape whose names are names[0..n), creating the shapes on the way
- * (undone by rollback).  *out is 0 when the store has made its share of
- * shapes: the caller then stores the list form. */
-static rs_status shape_for(rs_store *st, const uint32_t *names, uint32_t n,
-                           uint32_t *out)
-{
-    rs__attrs *a = &st->attrs;
-    if (a->n_shapes == 0) {
-        /* The empty shape, made once. */
-        if (room(st, (void **)&a->shapes, 0, &a->cap_shapes,
-                 sizeof *a->shapes) != RS_OK) {
-            return RS_ENOMEM;
-        }
-        a->shapes[0] = (rs__shape){0, NULL};
-        a->n_shapes = 1;
-    }
-    uint32_t s = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t child = trans_find(a, s, names[k]);
-        if (child == 0) {
-            if (a->n_shapes >= RS_SHAPES_MAX) {
-                *out = 0;
-                return RS_OK;
-            }
-            if ((a->n_trans + 1) * 2 > a->trans_cap) {
-                uint32_t cap = a->trans_cap ? a->trans_cap * 2 : 16;
-                rs__trans *t = rs__realloc(st, RS_MEM_ATTRS, a->trans,
-                                           a->trans_cap * sizeof *t,
-                                           cap * sizeof *t);
-                if (t == NULL) {
-                    return RS_ENOMEM;
-                }
-                a->trans = t;
-                a->trans_cap = cap;
-                trans_rebuild(a);
-            }
-            if (room(st, (void **)&a->shapes, a->n_shapes, &a->cap_shapes,
-                     sizeof *a->shapes) != RS_OK) {
-                return RS_ENOMEM;
-            }
-            uint32_t *list = rs__alloc(st, RS_MEM_ATTRS,
-                                       (k + 1) * sizeof *list);
-            if (list == NULL) {
-                return RS_ENOMEM;
-            }
-            memcpy(list, names, (k + 1) * sizeof *list);
-            child = a->n_shapes++;
-            a->shapes[child] = (rs__shape){k + 1, list};
-            trans_put(a, trans_key(s, names[k]), child);
-            a->n_trans++;
-        }
-        s = child;
-    }
-    *out = s;
-    return RS_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -557,23 +274,9 @@ rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
 /* ------------------------------------------------------------------------ */
 
 /* What rs__attrs_rollback() goes back to. */
-static void set_marks(rs__attrs *a, const rs__amark *m)
-{
-    a->m_names = m->n_names;
-    a->m_cap_names = m->cap_names;
-    a->m_name_ix_cap = m->name_ix_cap;
-    a->m_shapes = m->n_shapes;
-    a->m_cap_shapes = m->cap_shapes;
-    a->m_trans_cap = m->trans_cap;
-    a->m_vec = NULL;
-    a->m_class = NULL;
-}
-
 void rs__attrs_begin(rs__attrs *a)
 {
-    rs__amark m;
-    rs__attrs_mark(a, &m);
-    set_marks(a, &m);
+    rs__shape_begin(a);
 }
 
 /* Make sure slot's page vector can take one more entry. */
@@ -601,7 +304,7 @@ static rs_status vec_room(rs_store *st, rs_class *c, uint32_t slot)
         return RS_OK;
     }
     uint32_t old = v->cap;
-    if (room(st, (void **)&v->e, v->n, &v->cap, sizeof *v->e) != RS_OK) {
+    if (rs__shape_grow(st, (void **)&v->e, v->n, &v->cap, sizeof *v->e) != RS_OK) {
         return RS_ENOMEM;
     }
     a->m_vec = v;
@@ -624,7 +327,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     for (uint32_t k = 0; k < n; k++) {
         names[k] = a->new_list[k].name;
     }
-    rs_status rc = shape_for(st, names, n, &plan->shape);
+    rs_status rc = rs__shape_for(st, a, names, n, &plan->shape);
     if (rc != RS_OK) {
         return rs__err(st, rc, "out of memory for the shapes of '%s'",
                        c->sch.name);
@@ -708,7 +411,7 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
 void rs__attrs_rollback(rs_store *st, rs__attrs *a)
 {
     if (a->m_vec) {
-        shrink_to(st, (void **)&a->m_vec->e, &a->m_vec->cap, a->m_vec_cap,
+        rs__shape_shrink(st, (void **)&a->m_vec->e, &a->m_vec->cap, a->m_vec_cap,
                   sizeof(rs__aent));
         a->m_vec = NULL;
     }
@@ -727,46 +430,7 @@ void rs__attrs_rollback(rs_store *st, rs__attrs *a)
         c->n_avecs = to;
         a->m_class = NULL;
     }
-    bool names = a->n_names != a->m_names, shapes = a->n_shapes != a->m_shapes;
-    while (a->n_shapes > a->m_shapes) {
-        rs__shape *sh = &a->shapes[--a->n_shapes];
-        rs__free(st, RS_MEM_ATTRS, sh->names, sh->n * sizeof(uint32_t));
-    }
-    while (a->n_names > a->m_names) {
-        rs__aname *nm = &a->names[--a->n_names];
-        rs__free(st, RS_MEM_ATTRS, nm->s, nm->len + 1);
-    }
-    shrink_to(st, (void **)&a->shapes, &a->cap_shapes, a->m_cap_shapes,
-              sizeof *a->shapes);
-    shrink_to(st, (void **)&a->names, &a->cap_names, a->m_cap_names,
-              sizeof *a->names);
-    bool ix_shrank = a->name_ix_cap > a->m_name_ix_cap;
-    shrink_to(st, (void **)&a->name_ix, &a->name_ix_cap, a->m_name_ix_cap,
-              sizeof(uint32_t));
-    bool trans_shrank = a->trans_cap > a->m_trans_cap;
-    shrink_to(st, (void **)&a->trans, &a->trans_cap, a->m_trans_cap,
-              sizeof *a->trans);
-    if (names || ix_shrank) {
-        name_ix_rebuild(a);
-    }
-    if (shapes || trans_shrank) {
-        trans_rebuild(a);
-    }
-}
-
-void rs__attrs_mark(const rs__attrs *a, rs__amark *m)
-{
-    *m = (rs__amark){a->n_names, a->cap_names, a->name_ix_cap, a->n_shapes,
-                     a->cap_shapes, a->trans_cap};
-}
-
-void rs__attrs_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
-{
-    if (a->n_names < m->n_names || a->n_shapes < m->n_shapes) {
-        return; /* not a mark of this store's past */
-    }
-    set_marks(a, m);
-    rs__attrs_rollback(st, a);
+    rs__shape_rollback(st, a);
 }
 
 void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot)

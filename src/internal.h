@@ -52,6 +52,8 @@ void *rs__calloc(rs_store *st, rs_mem_cat cat, size_t len);
 void *rs__realloc(rs_store *st, rs_mem_cat cat, void *p, size_t old_len,
                   size_t new_len);
 void rs__free(rs_store *st, rs_mem_cat cat, void *p, size_t len);
+/* Start a store's accounting with its allocator (NULL: malloc). */
+void rs__account_init(rs_store *st, rs_alloc_fn fn, void *ud);
 /* Bytes currently allocated under cat. */
 size_t rs__allocated(const rs_store *st, rs_mem_cat cat);
 

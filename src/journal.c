@@ -731,7 +731,7 @@ static rs_status rollback(rs_store *st, rs__persist *p)
     /* No record uses a name or shape the group made any more: a group
      * that fails leaves the name table as it found it, so failing calls
      * cannot fill it. */
-    rs__attrs_undo_to(st, &st->attrs, &p->group_amark);
+    rs__shape_undo_to(st, &st->attrs, &p->group_amark);
     if (RS_NEVER(!ok)) {
         return rs__err(st, RS_ECORRUPT, "a group's rollback failed");
     }
@@ -903,7 +903,7 @@ rs_status rs_group_begin(rs_store *st)
     p->in_group = true;
     p->group_rc = RS_OK;
     p->group_msg[0] = '\0';
-    rs__attrs_mark(&st->attrs, &p->group_amark);
+    rs__shape_mark(&st->attrs, &p->group_amark);
     entry_drop(p);
     p->undo.len = p->undo_at.len = 0;
     return RS_OK;
@@ -1732,7 +1732,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     rs__loaded l;
     memset(&l, 0, sizeof l);
     l.first_new_class = st->n_classes;
-    rs__attrs_mark(&st->attrs, &l.amark);
+    rs__shape_mark(&st->attrs, &l.amark);
     replay rp;
     memset(&rp, 0, sizeof rp);
     rs_status rc = snap && jpath && p->base ? RS_OK

@@ -808,7 +808,7 @@ void rs__load_undo(rs_store *st, rs__loaded *l)
     }
     rs__classes_truncate(st, l->first_new_class);
     /* No record uses the names and shapes the load added any more. */
-    rs__attrs_undo_to(st, &st->attrs, &l->amark);
+    rs__shape_undo_to(st, &st->attrs, &l->amark);
 }
 
 /* Where a block is, for pass two. */
@@ -1028,7 +1028,7 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
 {
     memset(l, 0, sizeof *l);
     l->first_new_class = st->n_classes;
-    rs__attrs_mark(&st->attrs, &l->amark);
+    rs__shape_mark(&st->attrs, &l->amark);
     if (info) {
         memset(info, 0, sizeof *info);
     }

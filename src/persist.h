@@ -9,6 +9,7 @@
 
 #include "codec.h"
 #include "fileio.h"
+#include "attrs.h"
 #include "store.h"
 
 #include <stdio.h>

@@ -52,6 +52,7 @@
  * conditions, their string operands and the compiled form, in one block
  * counted as meta).
  */
+#include "attrs.h"
 #include "store.h"
 
 #include <inttypes.h>

@@ -37,6 +37,7 @@
  * cannot fail.  So a failed call leaves the store as it was, byte for byte
  * in its accounting too.
  */
+#include "attrs.h"
 #include "store.h"
 
 #include <inttypes.h>
@@ -70,7 +71,7 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
     *st = boot;
     st->hash_seed = rs__hash_seed_new();
     rs__strs_init(&st->strs);
-    rs__attrs_init(&st->attrs);
+    rs__shape_init(&st->attrs, st->hash_seed);
     *out = st;
     return RS_OK;
 }
@@ -174,7 +175,7 @@ void rs_store_close(rs_store *st)
     rs__free(st, RS_MEM_META, st->classes,
              st->n_classes * sizeof *st->classes);
     rs__strs_free(st, &st->strs);
-    rs__attrs_free(st, &st->attrs);
+    rs__shape_free(st, &st->attrs);
     rs_store boot = *st;
     rs__free(&boot, RS_MEM_META, st, sizeof *st);
 }
@@ -929,7 +930,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     rs__attrs_begin(a);
     if (rc == RS_OK && n_dyn > 0) {
         for (uint32_t k = 0; k < n_dyn && rc == RS_OK; k++) {
-            rc = rs__attrs_intern(st, vals[a->new_list[k].name].name,
+            rc = rs__shape_intern(st, &st->attrs, vals[a->new_list[k].name].name,
                                   &a->new_list[k].name);
         }
         if (rc == RS_OK) {
@@ -1115,7 +1116,7 @@ static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
             return rc;
         }
     } else if (text) {
-        id = rs__attrs_lookup(st, text);
+        id = rs__shape_lookup(&st->attrs, text);
         if (id == UINT32_MAX) {
             return no_attr(st, c, text);
         }
@@ -1124,7 +1125,7 @@ static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
     rs__strs_begin(&st->strs);
     rs_status rc = RS_OK;
     if (val && text) {
-        rc = rs__attrs_intern(st, text, &id);
+        rc = rs__shape_intern(st, &st->attrs, text, &id);
     }
     uint32_t n = rc == RS_OK ? rs__attrs_load(st, c, slot) : 0, k = 0;
     while (k < n && a->old_list[k].name != id) {
@@ -1231,7 +1232,7 @@ rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
     }
     uint32_t id;
     rs__attrs_begin(&st->attrs);
-    if (rs__attrs_intern(st, name, &id) != RS_OK) {
+    if (rs__shape_intern(st, &st->attrs, name, &id) != RS_OK) {
         rs__attrs_rollback(st, &st->attrs); /* gives back table growth */
         return -1;
     }
@@ -1256,7 +1257,7 @@ rs_status rs_attr_find(rs_store *st, const rs_class *c, const char *name,
         /* A lookup, never an intern: a name no record ever bound cannot
          * be bound to this record, and a client sending a million such
          * names must leave the name table as it was. */
-        uint32_t id = rs__attrs_lookup(st, name);
+        uint32_t id = rs__shape_lookup(&st->attrs, name);
         if (id != UINT32_MAX) {
             f = (rs_field)(RS_ATTR_BASE + id);
         }
@@ -1759,7 +1760,7 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     }
     rs_field f = field_named(c, name, 0);
     if (f < 0) {
-        uint32_t id = rs__attrs_lookup(st, name);
+        uint32_t id = rs__shape_lookup(&st->attrs, name);
         if (id == UINT32_MAX ||
             rs__attrs_get(st, c, slot, id, out) != RS_OK) {
             return no_attr(st, c, name);

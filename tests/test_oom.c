@@ -48,6 +48,7 @@
  */
 #include "check.h"
 #include "roster.h"
+#include "attrs.h"
 #include "store.h" /* rs__store_check and, for coverage, the structures */
 
 #include <stdbool.h>

@@ -1,0 +1,127 @@
+/*
+ * table.h: how a store and its classes' record tables are laid out: the
+ * structures, rows, their header word and handles (design in store.c).
+ * The modules that read records (attrs.c, scan.c, the snapshot and the
+ * journal) include this; store.h adds store.c's own calls.
+ */
+#ifndef RS_TABLE_H
+#define RS_TABLE_H
+
+#include "change.h"
+#include "class.h"
+#include "index.h"
+#include "shape.h"
+#include "strs.h"
+
+#define RS_SLOT_NONE UINT32_MAX
+#define RS_RING 16
+
+/* What an index's callbacks need to read a key out of a record. */
+typedef struct rs__ixctx {
+    const rs_class *c;
+    rs_field f;
+} rs__ixctx;
+
+struct rs_class {
+    rs__schema sch; /* first: class.c reads an rs_class as its schema */
+    rs_store *st;
+    uint16_t id;         /* 1 + position in st->classes: handle bits 48-63 */
+    uint32_t row_len;    /* sch.row_len, kept beside the pages it strides */
+    uint32_t page_shift; /* a page holds 1 << page_shift rows */
+    uint8_t **pages;
+    uint32_t n_pages, cap_pages;
+    uint32_t n_slots;   /* slots ever handed out (the high-water mark) */
+    uint32_t free_head; /* free slot list, RS_SLOT_NONE at its end */
+    uint32_t n_free;    /* slots on that list */
+    uint32_t n_retired; /* slots whose generation ran out: never reused */
+#ifdef RS_TEST_SMALL
+    uint32_t max_slots; /* RS_MAX_RECORDS; tests lower it to reach it */
+#endif
+    size_t n_live;
+    rs__index *ix;     /* sch.n_indexed indexes */
+    rs__ixctx *ixctx;  /* one per index */
+    /* Scratch for one operation: the value of each field, whether it was
+     * given, and each index's key hash. */
+    rs_value *vals;
+    uint8_t *given;
+    uint64_t *hashes;
+    uint32_t *refs; /* string cells taken for the operation */
+    struct rs__avec *avecs; /* per row page: where records' attributes
+                               are (attrs.h) */
+    uint32_t n_avecs;
+};
+
+struct rs_store {
+    rs__observer *obs; /* who hears of every change (change.h), or NULL */
+    bool restoring;    /* inside rs__store_restore_*() */
+    /* Set by scan.c while scans are open: closes them all. */
+    void (*scans_close)(rs_store *st);
+    rs_alloc_fn alloc;
+    void *alloc_ud;
+    size_t mem[RS_MEM__COUNT];
+    size_t mem_total, mem_peak, n_allocs;
+    rs_class **classes;
+    uint32_t n_classes;
+    rs_scan *scans; /* open scans, closed with the store */
+    rs__strs strs;
+    rs__attrs attrs;
+    uint64_t hash_seed; /* every index and attrs table hashes with it */
+    bool reading_files; /* a load or replay: files written before empty
+                           keys were refused still load */
+    char ring[RS_RING][RS_KEY_TMP]; /* packed strings handed to callers */
+    unsigned ring_next;
+    char err[512];
+};
+
+/* The row of slot. */
+static inline uint8_t *rs__row(const rs_class *c, uint32_t slot)
+{
+    return c->pages[slot >> c->page_shift] +
+           (size_t)(slot & ((1u << c->page_shift) - 1)) * c->row_len;
+}
+
+/* The row header: a 15-bit generation (odd while the record lives) and, in
+ * the top bit, whether the record has dynamic attributes (attrs.c): the
+ * one bit a record without them pays for the possibility. */
+#define RS_ROW_GEN_MASK 0x7FFFu
+_Static_assert((RS_ROW_GEN_MASK + 1) / 2 == RS_SLOT_LIVES,
+               "a slot's lives are its odd 15-bit generations");
+#define RS_ROW_HAS_ATTRS 0x8000u
+
+static inline uint16_t rs__row_word(const uint8_t *row)
+{
+    uint16_t g;
+    memcpy(&g, row, 2);
+    return g;
+}
+
+static inline uint16_t rs__row_gen(const uint8_t *row)
+{
+    return (uint16_t)(rs__row_word(row) & RS_ROW_GEN_MASK);
+}
+
+static inline bool rs__row_has_attrs(const uint8_t *row)
+{
+    return (rs__row_word(row) & RS_ROW_HAS_ATTRS) != 0;
+}
+
+static inline void rs__row_set_attrs(uint8_t *row, bool on)
+{
+    uint16_t w = rs__row_word(row);
+    w = (uint16_t)(on ? w | RS_ROW_HAS_ATTRS : w & RS_ROW_GEN_MASK);
+    memcpy(row, &w, 2);
+}
+
+/* Live rows have an odd generation. */
+static inline bool rs__row_live(const uint8_t *row)
+{
+    return rs__row_gen(row) & 1u;
+}
+
+static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
+{
+    return (rs_handle)slot | (rs_handle)rs__row_gen(rs__row(c, slot)) << 32 |
+           (rs_handle)c->id << 48;
+}
+
+#endif
