@@ -2,7 +2,7 @@
  * fuzz_persist.h: what fuzz_snapshot.c, fuzz_journal.c and seedgen.c share:
  * the classes and records of the small store the seeds and the journal
  * target's base snapshot are made of, checksum repair for the two file
- * formats (src/persist.c and src/journal.c describe them), and files in a
+ * formats (src/snapshot.c and src/journal.c describe them), and files in a
  * private temporary directory.
  *
  * Every block of a snapshot and every entry of a journal carries an XXH3-64

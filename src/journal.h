@@ -1,25 +1,29 @@
 /*
- * journal.h: durable stores (snapshot + journal), atomic groups and
- * compaction (journal.c), over the snapshot module (persist.h).
- *
- * The journal and the groups hear of every change through one observer
- * (change.h), registered while either is active: the change goes to the
- * journal (alone, or into the open group's entry), and an open group logs
- * what undoes it.  A failure there (the journal write, or memory for the
- * group) cancels the change.
+ * journal.h: the journal of a durable store (journal.c): its writer, which
+ * hears of every change (change.h) and writes it before the store does;
+ * its one entry reader, which replay, inspection and the opener share;
+ * and the calls durable.c (open, compaction, repair) and txn.c (groups)
+ * make of it.  The file format is at the top of journal.c.
  */
 #ifndef RS_JOURNAL_H
 #define RS_JOURNAL_H
 
-#include "persist.h"
+#include "snapshot.h"
 
-/* The journal's and the groups' state: one observer of the store's
- * changes (change.h), there while either is active. */
-typedef struct rs__persist {
-    rs__observer obs; /* first: found on st->obs by its name */
-    /* The journal (journal.c): fd -1 when the store is not durable. */
-    int jfd;
-    char *base; /* BASE of BASE.snap and BASE.journal */
+/* The file's format (journal.c's top comment). */
+#define RS__J_MAGIC "RSTRJRNL"
+#define RS__J_VERSION 1u
+#define RS__J_HEADER 32 /* the file header's bytes */
+#define RS__J_EHEAD 12  /* an entry's header: u32 length, u64 checksum */
+enum { RS__J_CLASS = 1, RS__J_NAME, RS__J_INSERT, RS__J_REMOVE, RS__J_SET,
+       RS__J_BIND, RS__J_UNBIND };
+
+/* The journal's state: an observer, registered while the store is
+ * durable (or being opened as one). */
+typedef struct rs__journal {
+    rs__observer obs;   /* first: found on st->obs by its name */
+    int jfd;            /* the journal, -1 until an open installs one */
+    char *base;         /* BASE of BASE.snap and BASE.journal */
     rs_sync sync;
     uint64_t snap_id;   /* the snapshot the journal follows */
     uint64_t jlen;      /* bytes in the journal file */
@@ -42,37 +46,89 @@ typedef struct rs__persist {
     uint32_t jclasses;  /* classes the journal knows (numbered 0..) */
     rs__buf entry;      /* the ops of the entry being built */
     uint32_t entry_ops;
-    /* Groups. */
-    bool in_group;
-    rs_status group_rc; /* RS_OK, or the failure that rolled it back */
-    bool jbroken;       /* a failed write could not be cut off: refuse */
     rs__buf pend;       /* name ids (u32) the entry being built declares */
-    rs__buf undo;       /* undo records, newest last */
-    rs__buf undo_at;    /* offsets (size_t) of each record in undo */
-    char group_msg[512]; /* the failure, as rs_errmsg() said it */
-    rs__amark group_amark; /* names and shapes before the group */
-} rs__persist;
+    bool held;          /* a group is open: its ops gather in one entry */
+    bool jbroken;       /* a failed write could not be cut off: refuse */
+} rs__journal;
 
-extern const char rs__p_name[];
+/* The journal, or NULL when the store is not durable. */
+rs__journal *rs__journal_of(const rs_store *st);
+/* Create and register the state for BASE (durable.c's open), or close the
+ * files and free it (the store closes, or an open failed). */
+rs_status rs__journal_new(rs_store *st, rs__journal **out);
+void rs__journal_free(rs_store *st);
 
-/* The persistence state, or NULL. */
-static inline rs__persist *rs__p_of(const rs_store *st)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->name == rs__p_name) {
-            return (rs__persist *)o;
-        }
-    }
-    return NULL;
-}
+/* Groups (txn.c): while held, changes gather in one entry; release writes
+ * it (RS_OK, or the failure: the group then rolls back), drop forgets it.
+ * Each is a no-op on a store that is not durable. */
+void rs__journal_hold(rs_store *st);
+rs_status rs__journal_release(rs_store *st);
+void rs__journal_drop(rs_store *st);
 
-/* Get (creating and registering) or drop the state once nothing uses it. */
-rs_status rs__p_get(rs_store *st, rs__persist **out);
-void rs__p_release(rs_store *st);
-void rs__p_free(rs_store *st);
+/* BASE + ext, allocated (NULL: out of memory), and its free. */
+char *rs__journal_path(rs_store *st, const char *base, const char *ext);
+void rs__journal_path_free(rs_store *st, char *p);
 
+/* A journal's first bytes for snapshot id: the header, then one entry
+ * declaring every attribute name the store knows. */
+rs_status rs__journal_head(rs_store *st, uint64_t id, rs__buf *b);
+/* The journal file of this store is now fd, len bytes, following snapshot
+ * id; names below n_declared are declared in it. */
+void rs__journal_install(rs_store *st, rs__journal *p, int fd, uint64_t len,
+                         uint64_t id, uint32_t n_declared);
+/* Create BASE.journal afresh for snapshot id (fsynced, locked, renamed
+ * into place) and journal into it. */
+rs_status rs__journal_create(rs_store *st, rs__journal *p, uint64_t id);
+/* fdatasync the journal if the policy (or force) says so. */
+rs_status rs__journal_fsync(rs_store *st, rs__journal *p, bool force);
+/* Lock a journal this store just created (before it gets its name). */
+int rs__journal_lock_new(int fd);
 
-/* RS_EINVAL if path names one of a durable store's own files (saving over
- * them would leave files that cannot be opened), else RS_OK. */
-rs_status rs__own_file(rs_store *st, const char *path);
+/* Reading: the one entry reader, which replay, inspection, the opener and
+ * repair share.  rs__jwalk_next() gives each whole entry in turn: RS_OK,
+ * RS_DONE at the end (a torn last entry ends it), or RS_EFORMAT for
+ * damage, said in the store's message with file, entry and byte. */
+typedef struct rs__jwalk {
+    const char *path;
+    const uint8_t *buf;
+    size_t len;
+    size_t off; /* where the next entry starts */
+    size_t k;   /* entries read so far */
+} rs__jwalk;
+
+typedef struct rs__jentry {
+    const uint8_t *payload;
+    uint32_t n;
+    size_t off, k;                   /* where it starts, its number */
+    size_t ops[RS__J_UNBIND + 1];    /* its ops by kind */
+} rs__jentry;
+
+rs__jwalk rs__jwalk_at(const char *path, const uint8_t *buf, size_t len);
+rs_status rs__jwalk_next(rs_store *st, rs__jwalk *w, rs__jentry *e);
+/* Check a journal's header (buf holds RS__J_HEADER bytes): RS_OK and *id,
+ * the snapshot it follows, or RS_EFORMAT. */
+rs_status rs__journal_check_header(rs_store *st, const char *path,
+                                   const uint8_t *buf, uint64_t *id);
+/* Write a journal header for snapshot id into h. */
+void rs__journal_put_header(uint8_t h[RS__J_HEADER], uint64_t snap_id);
+
+/* Replay: what it knows, the classes by journal number, the names by id. */
+typedef struct rs__replay {
+    rs__loaded *l;  /* cmaps: snapshot classes, then CLASS ops */
+    char **names;   /* by journal name id (owned copies), NULL if unknown */
+    uint32_t n_names;
+    rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
+    rs_store *scratch; /* parses CLASS texts */
+    rs_load_info *info; /* fields dropped by classes the journal declares */
+} rs__replay;
+
+/* Apply the entries of the journal in buf from start on (earlier ones
+ * only for their names): *good is where the whole entries end, *n_entries
+ * how many were applied, *damaged whether a refusal is the framing's (a
+ * repair mends it) rather than an op's. */
+rs_status rs__journal_replay(rs_store *st, rs__replay *rp, const char *path,
+                             const uint8_t *buf, size_t len, size_t start,
+                             size_t *good, size_t *n_entries, bool *damaged);
+void rs__replay_free(rs_store *st, rs__replay *rp);
+
 #endif

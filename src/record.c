@@ -18,7 +18,7 @@
  * read-modify-write is one read and one set (journaled as a set of the new
  * value, so a replay gives the same value however often it runs); several
  * sets at once are a group of sets, so an all-or-none failure is the
- * group's rollback (which needs no memory: journal.c).
+ * group's rollback (which needs no memory: txn.c).
  */
 #include "attrs.h"
 #include "store.h"

@@ -156,9 +156,13 @@ void rs_store_close(rs_store *st)
     if (st == NULL) {
         return;
     }
-    /* A running save is abandoned, the journal closed, a group aborted. */
+    /* Newest first: a group is aborted and a running save abandoned (a
+     * compaction's next journal removed) before the journal closes. */
     while (st->obs) {
         rs__observer *o = st->obs;
+        while (o->next) {
+            o = o->next;
+        }
         if (o->close) {
             o->close(st, o);
         }

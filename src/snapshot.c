@@ -1,5 +1,5 @@
 /*
- * persist.c: snapshots, and the encoding the journal shares with them.
+ * snapshot.c: snapshots: the saver, the loader and inspection.
  *
  * A snapshot file:
  *
@@ -27,7 +27,7 @@
  *       END      payload: varint total records; the last block, the last
  *                byte of the file
  *
- * A record is its fields in declaration order, each by its type (persist.h:
+ * A record is its fields in declaration order, each by its type (codec.h:
  * zigzag varints for signed integers, varints for unsigned ones, IEEE bytes
  * for floats, a varint length and the bytes for strings), then a varint
  * count of dynamic attributes and, for each, a varint name id and a tagged
@@ -37,15 +37,16 @@
  * Saving needs no fork.  rs_save_begin() notes, per class, how many slots
  * exist (the high-water mark) and keeps a bit per slot: "already written".
  * Steps walk the slots in order.  Before the store changes a record the save
- * has not reached, or hands a free slot below the mark to an insert, it
- * calls rs__p_touch(), which writes the record as it is (still as it was at
- * the start) and sets its bit, so the walk skips it.  Slots above the mark
+ * has not reached, or hands a free slot below the mark to an insert, the
+ * saver hears of it (it is an observer of the store's changes, change.h)
+ * and writes the record as it is (still as it was at the start) and sets
+ * its bit, so the walk skips it.  Slots above the mark
  * are records inserted since the start, never written.  The file so shows
  * the store at rs_save_begin(), at the cost of a bit per slot and the write
  * buffers: about 0.5 MB at a million records, 1.4% of the store.  Written
  * bytes are handed to writeback as they go (sync_file_range), at most two
  * buffers behind, and the finishing work (fsync, rename, directory fsync;
- * a compaction's journal steps, journal.c) is one step per call, so no
+ * a compaction's journal steps, durable.c) is one step per call, so no
  * call of a save makes writers wait for more than one of them.
  *
  * Loading checks the header and every block's checksum and framing first,
@@ -56,7 +57,7 @@
 #ifdef __linux__
 #define _GNU_SOURCE /* sync_file_range() */
 #endif
-#include "persist.h"
+#include "snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>

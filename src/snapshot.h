@@ -1,11 +1,11 @@
 /*
- * persist.h: snapshots (persist.c): the saver, which hears of every change
+ * snapshot.h: snapshots (snapshot.c): the saver, which hears of every change
  * while it runs (change.h) and copies a record before the store changes
  * it, the loader and inspection, and the record image the journal and
  * the groups' undo log share with them.
  */
-#ifndef RS_PERSIST_H
-#define RS_PERSIST_H
+#ifndef RS_SNAPSHOT_H
+#define RS_SNAPSHOT_H
 
 #include "codec.h"
 #include "fileio.h"
@@ -36,7 +36,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
                         uint64_t prev_off, rs_saver **out);
 uint64_t rs__saver_id(const rs_saver *sv);
 /* The saver's finishing steps that a durable store's compaction adds
- * (journal.c): each returns RS_OK or the failure, journal_sync 0 or -1
+ * (durable.c): each returns RS_OK or the failure, journal_sync 0 or -1
  * with errno. */
 typedef struct rs__save_steps {
     /* Every step until the switch: what the journal received since the
