@@ -1,97 +1,15 @@
 /*
- * account.c: every byte the store allocates, by category.
+ * account.c: what the store reports of its memory: rs_mem() by category,
+ * and rs_record_size(), one record's deep size.
  *
- * All memory of a store goes through the embedder's rs_alloc_fn (the C
- * library's by default) via the four calls below, each tagged with the
- * category the bytes count under.  The caller passes the size back on free,
- * as Lua's allocator contract does, so the counts are exact without asking
- * malloc how big a block is.  The report adds a derived category, free
- * space, which store.c and strs.c compute from their pages: bytes allocated
- * as records or strings but holding nothing live are moved from those
- * categories to "free" (rs_mem()).
+ * The allocation counts are exact (alloc.c).  The report adds a derived
+ * category, free space: bytes allocated as records or strings but holding
+ * nothing live are moved from those categories to "free", computed from
+ * what the record and string pages hold.  Attribute blocks live in the
+ * string arena and count as attributes.
  */
+#include "attrs.h"
 #include "store.h"
-
-#include <stdlib.h>
-#include <string.h>
-
-static void *libc_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
-{
-    (void)ud;
-    (void)old_len;
-    if (new_len == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return realloc(ptr, new_len);
-}
-
-void rs__account_init(rs_store *st, rs_alloc_fn fn, void *ud)
-{
-    st->alloc = fn ? fn : libc_alloc;
-    st->alloc_ud = ud;
-}
-
-static void count(rs_store *st, rs_mem_cat cat, size_t old_len,
-                  size_t new_len)
-{
-    st->mem[cat] = st->mem[cat] - old_len + new_len;
-    st->mem_total = st->mem_total - old_len + new_len;
-    if (st->mem_total > st->mem_peak) {
-        st->mem_peak = st->mem_total;
-    }
-}
-
-void *rs__alloc(rs_store *st, rs_mem_cat cat, size_t len)
-{
-    RS_ASSERT(len > 0);
-    void *p = st->alloc(st->alloc_ud, NULL, 0, len);
-    if (p) {
-        count(st, cat, 0, len);
-        st->n_allocs++;
-    }
-    return p;
-}
-
-void *rs__calloc(rs_store *st, rs_mem_cat cat, size_t len)
-{
-    void *p = rs__alloc(st, cat, len);
-    if (p) {
-        memset(p, 0, len);
-    }
-    return p;
-}
-
-/* A shrinking call must not fail (the rs_alloc_fn contract), which is what
- * lets a failed operation give back capacity it grew before failing. */
-void *rs__realloc(rs_store *st, rs_mem_cat cat, void *p, size_t old_len,
-                  size_t new_len)
-{
-    if (p == NULL) {
-        return rs__alloc(st, cat, new_len);
-    }
-    RS_ASSERT(new_len > 0);
-    void *q = st->alloc(st->alloc_ud, p, old_len, new_len);
-    if (q) {
-        count(st, cat, old_len, new_len);
-    }
-    return q;
-}
-
-void rs__free(rs_store *st, rs_mem_cat cat, void *p, size_t len)
-{
-    if (p == NULL) {
-        return;
-    }
-    st->alloc(st->alloc_ud, p, len, 0);
-    count(st, cat, len, 0);
-    st->n_allocs--;
-}
-
-size_t rs__allocated(const rs_store *st, rs_mem_cat cat)
-{
-    return st->mem[cat];
-}
 
 const char *rs_mem_cat_name(rs_mem_cat c)
 {
@@ -101,4 +19,71 @@ const char *rs_mem_cat_name(rs_mem_cat c)
 #undef RS__MEM_NAME
     };
     return (unsigned)c < RS_MEM__COUNT ? names[c] : "unknown";
+}
+
+rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_record_size: NULL argument");
+    }
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    const uint8_t *row = rs__row(c, slot);
+    size_t size = c->row_len;
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        if (c->sch.fields[f].type == RS_STR) {
+            char buf[RS_KEY_TMP];
+            rs_value v = rs__row_value(c, row, (rs_field)f, buf);
+            size_t alen = rs__cell_arena_len(v.v.s.ptr, v.v.s.len,
+                                             c->sch.fields[f].width);
+            if (alen > 0) {
+                size += rs__strs_cost(alen);
+            }
+        }
+    }
+    *out = size + rs__attrs_size(st, c, slot);
+    return RS_OK;
+}
+
+void rs_mem(const rs_store *st, rs_mem_report *out)
+{
+    if (st == NULL || out == NULL) {
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    size_t live_rows = 0;
+    out->n_room = RS_MAX_RECORDS;
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        const rs_class *c = st->classes[i];
+        live_rows += c->n_live * c->row_len;
+        out->n_records += c->n_live;
+        out->n_retired += c->n_retired;
+        /* Free slots and never used ones can both take a record. */
+        size_t room = (size_t)RS__SLOT_LIMIT(c) - c->n_live - c->n_retired;
+        if (out->fullest == NULL || room < out->n_room) {
+            out->n_room = room;
+            out->fullest = c;
+        }
+    }
+    size_t rec = rs__allocated(st, RS_MEM_RECORDS);
+    size_t str = rs__allocated(st, RS_MEM_STRINGS);
+    /* Attribute blocks share the string arena; they count as attrs. */
+    size_t blocks = st->attrs.block_bytes;
+    out->bytes[RS_MEM_RECORDS] = live_rows;
+    out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes - blocks;
+    out->bytes[RS_MEM_INDEXES] = rs__allocated(st, RS_MEM_INDEXES);
+    out->bytes[RS_MEM_ATTRS] = rs__allocated(st, RS_MEM_ATTRS) + blocks;
+    out->n_attr_names = st->attrs.n_names;
+    out->n_shapes = st->attrs.n_shapes > 0 ? st->attrs.n_shapes - 1 : 0;
+    out->bytes[RS_MEM_FREE] = (rec - live_rows) + (str - st->strs.live_bytes);
+    out->bytes[RS_MEM_META] = rs__allocated(st, RS_MEM_META);
+    out->total = st->mem_total;
+    out->peak = st->mem_peak;
+    out->n_allocs = st->n_allocs;
 }

@@ -36,9 +36,12 @@
  * the hash tables in place (no allocation), so a failed call leaves the
  * store and its accounting as they were.
  */
+#include "change.h"
 #include "attrs.h"
 #include "codec.h"
 #include "table.h"
+
+#include <stdbool.h>
 
 #include <stdio.h>
 
@@ -475,4 +478,274 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
         flagged += rs__row_live(row) && rs__row_has_attrs(row);
     }
     return flagged == n_entries ? RS_OK : RS_ECORRUPT;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The calls, as callers see them                                            */
+/* ------------------------------------------------------------------------ */
+
+/* An attribute change's record, prepared (commit false) or committed, out
+ * of line so that a store without observers does not carry it.  The
+ * record's attributes before are in st->attrs.old_list until the commit
+ * (by then their block is gone). */
+static RS_NOINLINE rs_status attrs_change(rs_store *st, rs_class *c,
+                                          uint32_t slot, uint32_t name,
+                                          const rs_value *val, uint32_t n_old,
+                                          bool commit)
+{
+    rs__change ch = {.kind = RS__CHANGE_ATTRS,
+                     .c = c,
+                     .slot = slot,
+                     .name = name,
+                     .val = val,
+                     .attrs = commit ? NULL : st->attrs.old_list,
+                     .n_attrs = commit ? 0 : n_old};
+    if (commit) {
+        rs__change_commit(st, &ch);
+        return RS_OK;
+    }
+    return rs__change_prepare(st, &ch);
+}
+
+/* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
+ * named by text (interned here, inside the operation) or, when text is
+ * NULL, by the interned id.  Validates, reserves, then writes. */
+rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
+                        const char *text, uint32_t id, const rs_value *val)
+{
+    rs__attrs *a = &st->attrs;
+    const char *name = text ? text : a->names[id].s;
+    rs_value v;
+    if (val) {
+        if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
+            return rs__table_no_attr(st, c, name);
+        }
+        rs_status rc = rs__attrs_check_value(st, c, name, val, &v);
+        if (rc != RS_OK) {
+            return rc;
+        }
+    } else if (text) {
+        id = rs__shape_lookup(&st->attrs, text);
+        if (id == UINT32_MAX) {
+            return rs__table_no_attr(st, c, text);
+        }
+    }
+    rs__attrs_begin(a);
+    rs__strs_begin(&st->strs);
+    rs_status rc = RS_OK;
+    if (val && text) {
+        rc = rs__shape_intern(st, &st->attrs, text, &id);
+    }
+    uint32_t n = rc == RS_OK ? rs__attrs_load(st, c, slot) : 0, k = 0;
+    while (k < n && a->old_list[k].name != id) {
+        k++;
+    }
+    if (rc == RS_OK && !val && k == n) {
+        rc = rs__table_no_attr(st, c, name);
+    } else if (rc == RS_OK && val && k == n && n == RS_ATTRS_PER_RECORD) {
+        rc = rs__err(st, RS_EFULL, "%s: more than %d dynamic attributes on "
+                     "one record", c->sch.name, RS_ATTRS_PER_RECORD);
+    }
+    rs__aplan plan;
+    if (rc == RS_OK) {
+        /* The new list: the old one with this name replaced (keeping its
+         * place, as a Python dict does), appended, or left out. */
+        uint32_t m = 0;
+        for (uint32_t j = 0; j < n; j++) {
+            if (j != k) {
+                a->new_list[m++] = a->old_list[j];
+            } else if (val) {
+                a->new_list[m++] = (rs__aval){id, v};
+            }
+        }
+        if (val && k == n) {
+            a->new_list[m++] = (rs__aval){id, v};
+        }
+        rc = rs__attrs_prepare(st, c, slot, m, &plan);
+    }
+    if (rc == RS_OK && st->obs) {
+        rc = attrs_change(st, c, slot, id, val ? &v : NULL, n, false);
+    }
+    if (rc != RS_OK) {
+        rs__attrs_rollback(st, a);
+        rs__strs_rollback(st, &st->strs);
+        return rc;
+    }
+    rs__attrs_commit(st, c, slot, &plan);
+    rs__strs_commit(&st->strs);
+    if (st->obs) {
+        (void)attrs_change(st, c, slot, id, val ? &v : NULL, n, true);
+    }
+    return RS_OK;
+}
+
+rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
+                                  uint32_t n)
+{
+    rs__attrs *a = &st->attrs;
+    rs__aplan plan;
+    rs__attrs_begin(a);
+    rs__strs_begin(&st->strs);
+    rs_status rc = rs__attrs_prepare(st, c, slot, n, &plan);
+    /* The saver copies the record before its attributes change; the
+     * observers that log changes skip a restore, so no name or old list
+     * is needed. */
+    rs__change ch = {.kind = RS__CHANGE_ATTRS,
+                     .restore = true,
+                     .c = c,
+                     .slot = slot,
+                     .name = UINT32_MAX};
+    if (rc == RS_OK && st->obs) {
+        rc = rs__change_prepare(st, &ch);
+    }
+    if (rc != RS_OK) {
+        rs__attrs_rollback(st, a);
+        rs__strs_rollback(st, &st->strs);
+        return rc;
+    }
+    rs__attrs_commit(st, c, slot, &plan);
+    rs__strs_commit(&st->strs);
+    if (st->obs) {
+        rs__change_commit(st, &ch);
+    }
+    return RS_OK;
+}
+
+rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
+{
+    if (st == NULL) {
+        return -1;
+    }
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        rs__table_bad_class(st, c, "rs_attr_id");
+        return -1;
+    }
+    if (name == NULL) {
+        rs__err(st, RS_EINVAL, "rs_attr_id: NULL name");
+        return -1;
+    }
+    rs_field f = rs__table_field(c, name, 0);
+    if (f >= 0) {
+        return f;
+    }
+    if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
+        rs__table_no_attr(st, c, name);
+        return -1;
+    }
+    uint32_t id;
+    rs__attrs_begin(&st->attrs);
+    if (rs__shape_intern(st, &st->attrs, name, &id) != RS_OK) {
+        rs__attrs_rollback(st, &st->attrs); /* gives back table growth */
+        return -1;
+    }
+    return (rs_field)(RS_ATTR_BASE + id);
+}
+
+rs_status rs_attr_find(rs_store *st, const rs_class *c, const char *name,
+                       rs_field *out)
+{
+    if (st == NULL) {
+        return RS_EINVAL;
+    }
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        return rs__table_bad_class(st, c, "rs_attr_find");
+    }
+    if (name == NULL || out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_attr_find: NULL argument");
+    }
+    rs_field f = rs__table_field(c, name, 0);
+    if (f < 0 && (c->sch.flags & RS_CLASS_DYNAMIC)) {
+        /* A lookup, never an intern: a name no record ever bound cannot
+         * be bound to this record, and a client sending a million such
+         * names must leave the name table as it was. */
+        uint32_t id = rs__shape_lookup(&st->attrs, name);
+        if (id != UINT32_MAX) {
+            f = (rs_field)(RS_ATTR_BASE + id);
+        }
+    }
+    if (f < 0) {
+        return rs__table_no_attr(st, c, name);
+    }
+    *out = f;
+    return RS_OK;
+}
+
+static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (name == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_del_attr: NULL name");
+    }
+    if (rs__table_field(c, name, 0) >= 0) {
+        return rs__err(st, RS_EINVAL, "%s.%s is a declared field: it always "
+                       "has a value and cannot be deleted", c->sch.name,
+                       name);
+    }
+    return rs__attrs_set(st, c, slot, name, 0, NULL);
+}
+
+rs_status rs_dir(rs_store *st, rs_handle h, const char **names, size_t cap,
+                 size_t *n)
+{
+    RS__NEED_STORE(st);
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (n == NULL || (names == NULL && cap > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_dir: NULL argument");
+    }
+    size_t total = 0;
+    for (uint32_t f = 0; f < c->sch.n_fields; f++, total++) {
+        if (total < cap) {
+            names[total] = c->sch.fields[f].name;
+        }
+    }
+    uint32_t m = rs__attrs_load(st, c, slot);
+    for (uint32_t k = 0; k < m; k++, total++) {
+        if (total < cap) {
+            names[total] = st->attrs.names[st->attrs.old_list[k].name].s;
+        }
+    }
+    *n = total;
+    return RS_OK;
+}
+
+rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
+                  size_t *n)
+{
+    RS__NEED_STORE(st);
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (n == NULL || (items == NULL && cap > 0)) {
+        return rs__err(st, RS_EINVAL, "rs_dict: NULL argument");
+    }
+    uint32_t m = rs__attrs_load(st, c, slot);
+    for (uint32_t k = 0; k < m && k < cap; k++) {
+        items[k].name = st->attrs.names[st->attrs.old_list[k].name].s;
+        items[k].val = st->attrs.old_list[k].val;
+    }
+    *n = m;
+    return RS_OK;
+}
+
+rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
+{
+    RS__NEED_STORE(st);
+    RS__MUTATION(st, del_attr_impl(st, h, name));
 }

@@ -66,4 +66,15 @@ size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot);
 
 rs_status rs__attrs_check(const rs_store *st, const rs_class *c);
 
+/* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of
+ * slot, named by text (interned inside the operation) or, when text is
+ * NULL, by the interned id: validates, reserves, tells the observers,
+ * then writes. */
+rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
+                        const char *text, uint32_t id, const rs_value *val);
+/* The restore interface's part for attributes (store.h): put back slot's
+ * whole attribute list, the first n of st->attrs.new_list. */
+rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
+                            uint32_t n);
+
 #endif

@@ -82,4 +82,23 @@ struct rs__observer {
 void rs__store_observe(rs_store *st, rs__observer *o);
 void rs__store_unobserve(rs_store *st, rs__observer *o);
 
+/* What the store calls, with st->obs set only (change.c). */
+rs_status rs__change_prepare(rs_store *st, const rs__change *ch);
+void rs__change_commit(rs_store *st, const rs__change *ch);
+rs_status rs__change_enter(rs_store *st);
+rs_status rs__change_leave(rs_store *st, rs_status rc);
+
+/* The body of a public mutation: with no observer, just the call;
+ * otherwise the observers' enter may refuse it and their leave sees how
+ * it ended (a group rolls back when one of its changes fails). */
+#define RS__MUTATION(st, call)                                              \
+    do {                                                                    \
+        rs__clear_err(st);                                                  \
+        if (RS_LIKELY((st)->obs == NULL)) {                                 \
+            return call;                                                    \
+        }                                                                   \
+        rs_status rc_ = rs__change_enter(st);                               \
+        return rc_ != RS_OK ? rc_ : rs__change_leave(st, call);             \
+    } while (0)
+
 #endif

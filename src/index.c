@@ -130,9 +130,11 @@ uint64_t rs__hash(uint64_t seed, const void *key, size_t len)
 
 uint64_t rs__hash_seed_new(void)
 {
-#ifdef RS_TEST_SMALL
-    /* Test builds only: RS_TEST_HASH_SEED=S fixes every store's seed, so a
-     * failure that depends on where keys fall can be replayed. */
+#if defined(RS_TEST_SMALL) || defined(RS_TEST_SEEDS)
+    /* Test builds only (and benchmark builds made with -DRS_TEST_SEEDS, so
+     * that callgrind counts repeat): RS_TEST_HASH_SEED=S fixes every
+     * store's seed, so a failure that depends on where keys fall can be
+     * replayed. */
     const char *fixed = getenv("RS_TEST_HASH_SEED");
     if (fixed != NULL && *fixed != '\0') {
         return strtoull(fixed, NULL, 0);

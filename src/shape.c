@@ -316,8 +316,8 @@ static void set_marks(rs__attrs *a, const rs__amark *m)
 
 void rs__shape_begin(rs__attrs *a)
 {
-    rs__amark m;
-    rs__shape_mark(a, &m);
+    rs__amark m = {a->n_names, a->cap_names, a->name_ix_cap, a->n_shapes,
+                   a->cap_shapes, a->trans_cap};
     set_marks(a, &m);
 }
 

@@ -7,6 +7,7 @@
 #ifndef RS_SNAPSHOT_H
 #define RS_SNAPSHOT_H
 
+#include "change.h"
 #include "codec.h"
 #include "fileio.h"
 #include "attrs.h"

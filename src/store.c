@@ -38,6 +38,7 @@
  * in its accounting too.
  */
 #include "attrs.h"
+#include "change.h"
 #include "store.h"
 
 #include <inttypes.h>
@@ -48,11 +49,9 @@
 #ifdef RS_TEST_SMALL
 #define PAGE_TARGET_BYTES 64
 #define PAGE_MIN_SHIFT 2
-#define SLOT_LIMIT(c) ((c)->max_slots) /* tests reach it in a few slots */
 #else
 #define PAGE_TARGET_BYTES 65536
 #define PAGE_MIN_SHIFT 4
-#define SLOT_LIMIT(c) RS_MAX_RECORDS
 #endif
 
 /* ------------------------------------------------------------------------ */
@@ -78,78 +77,6 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
 
 static void class_free(rs_store *st, rs_class *c);
 static void remove_slot(rs_store *st, rs_class *c, uint32_t slot);
-
-/* ------------------------------------------------------------------------ */
-/* The change pipeline (change.h)                                            */
-/* ------------------------------------------------------------------------ */
-
-void rs__store_observe(rs_store *st, rs__observer *o)
-{
-    rs__observer **at = &st->obs;
-    while (*at) {
-        at = &(*at)->next;
-    }
-    o->next = NULL;
-    *at = o;
-}
-
-void rs__store_unobserve(rs_store *st, rs__observer *o)
-{
-    for (rs__observer **at = &st->obs; *at; at = &(*at)->next) {
-        if (*at == o) {
-            *at = o->next;
-            o->next = NULL;
-            return;
-        }
-    }
-}
-
-/* Called with st->obs set only, so a store without observers never builds
- * a change record. */
-static rs_status changes_prepare(rs_store *st, const rs__change *ch)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->prepare) {
-            rs_status rc = o->prepare(st, o, ch);
-            if (rc != RS_OK) {
-                return rc;
-            }
-        }
-    }
-    return RS_OK;
-}
-
-static void changes_commit(rs_store *st, const rs__change *ch)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->commit) {
-            o->commit(st, o, ch);
-        }
-    }
-}
-
-static rs_status changes_enter(rs_store *st)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->enter) {
-            rs_status rc = o->enter(st, o);
-            if (rc != RS_OK) {
-                return rc;
-            }
-        }
-    }
-    return RS_OK;
-}
-
-static rs_status changes_leave(rs_store *st, rs_status rc)
-{
-    for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->leave) {
-            rc = o->leave(st, o, rc);
-        }
-    }
-    return rc;
-}
 
 void rs_store_close(rs_store *st)
 {
@@ -441,12 +368,12 @@ rs_status rs_class_create(rs_store *st, const char *name,
     c->id = (uint16_t)st->n_classes;
     if (st->obs) {
         rs__change ch = {.kind = RS__CHANGE_CLASS, .c = c};
-        rs_status rc2 = changes_prepare(st, &ch);
+        rs_status rc2 = rs__change_prepare(st, &ch);
         if (rc2 != RS_OK) {
             rs__classes_truncate(st, st->n_classes - 1);
             return rc2;
         }
-        changes_commit(st, &ch);
+        rs__change_commit(st, &ch);
     }
     *out = c;
     return RS_OK;
@@ -491,96 +418,6 @@ size_t rs_count(const rs_class *cls)
 /* Handles                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Why h does not resolve: the message, kept out of the hot path.  A
- * handle whose slot was never handed out, or whose generation is even (a
- * free slot's), was never returned by this store; only one whose record
- * lived and was removed is stale. */
-static rs_status stale(rs_store *st, rs_handle h)
-{
-    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
-    uint16_t gen = (uint16_t)(h >> 32);
-    if (id == 0 || id > st->n_classes) {
-        return rs__err(st, RS_ESTALE,
-                       "handle 0x%016" PRIx64 " names no class", h);
-    }
-    const rs_class *c = st->classes[id - 1];
-    if (s >= c->n_slots) {
-        return rs__err(st, RS_ESTALE,
-                       "'%s' handle 0x%016" PRIx64 " names no record that "
-                       "ever existed: slot %" PRIu32 " is past the %" PRIu32
-                       " the class has used", c->sch.name, h, s,
-                       c->n_slots);
-    }
-    if (!(gen & 1u) || gen > RS_ROW_GEN_MASK) {
-        return rs__err(st, RS_ESTALE,
-                       "'%s' handle 0x%016" PRIx64 " names no record that "
-                       "ever existed: generation %u is not one a record "
-                       "has", c->sch.name, h, (unsigned)gen);
-    }
-    return rs__err(st, RS_ESTALE,
-                   "'%s' handle 0x%016" PRIx64
-                   " is stale: its record was removed",
-                   c->sch.name, h);
-}
-
-/* The class and slot of a live handle: a few compares and the row's
- * header, on every call that takes a handle. */
-static inline rs_status resolve(rs_store *st, rs_handle h, rs_class **cls,
-                                uint32_t *slot)
-{
-    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
-    uint16_t gen = (uint16_t)(h >> 32);
-    if (RS_UNLIKELY(id - 1u >= st->n_classes)) {
-        return stale(st, h);
-    }
-    rs_class *c = st->classes[id - 1];
-    if (RS_UNLIKELY(s >= c->n_slots || !(gen & 1u) ||
-                    rs__row_gen(rs__row(c, s)) != gen)) {
-        return stale(st, h);
-    }
-    *cls = c;
-    *slot = s;
-    return RS_OK;
-}
-
-rs_status rs_check(rs_store *st, rs_handle h)
-{
-    RS__NEED_STORE(st);
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs__clear_err(st);
-    return resolve(st, h, &c, &slot);
-}
-
-rs_class *rs_handle_class(const rs_store *st, rs_handle h)
-{
-    if (st == NULL) {
-        return NULL;
-    }
-    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
-    uint16_t gen = (uint16_t)(h >> 32);
-    if (id == 0 || id > st->n_classes) {
-        return NULL;
-    }
-    rs_class *c = st->classes[id - 1];
-    if (s >= c->n_slots || rs__row_gen(rs__row(c, s)) != gen ||
-        !(gen & 1u)) {
-        return NULL;
-    }
-    return c;
-}
-
-/* The message for a class argument that is NULL or another store's (the
- * slow path of every call that takes a class). */
-static rs_status bad_class(rs_store *st, const rs_class *c, const char *call)
-{
-    if (c == NULL) {
-        return rs__err(st, RS_EINVAL, "%s: the class is NULL", call);
-    }
-    return rs__err(st, RS_EINVAL, "%s: class '%s' belongs to another store",
-                   call, c->sch.name);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -600,22 +437,6 @@ static rs_status dup_err(rs_store *st, const rs_class *c, rs_field f,
                    c->sch.fields[f].name, key_phrase(c, f), text);
 }
 
-/* Where the bytes of an out-of-line string of len go in its arena cell: a
- * narrow cell's arena copy starts with its length. */
-static uint8_t *arena_data(rs__strs *s, uint32_t ref, size_t len,
-                           uint32_t width)
-{
-    uint8_t *p = rs__strs_at(s, ref);
-    if (width < 8) {
-        while (len >= 0x80) {
-            *p++ = (uint8_t)(len | 0x80);
-            len >>= 7;
-        }
-        *p++ = (uint8_t)len;
-    }
-    return p;
-}
-
 /* Write a normalized value into its place in row; a long string goes to the
  * cell ref taken for it (rs__cell_arena_len() bytes), a long string of
  * digits is packed as a number. */
@@ -628,58 +449,7 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
         rs__num_put(p, fd->type, v);
         return;
     }
-    size_t len = v->v.s.len;
-    uint8_t cell[16] = {0};
-    if (len < fd->width) {
-        cell[0] = (uint8_t)len;
-        if (len > 0) {
-            memcpy(cell + 1, v->v.s.ptr, len);
-        }
-    } else if (rs__cell_arena_len(v->v.s.ptr, len, fd->width) == 0) {
-        uint64_t num = 0;
-        for (size_t i = 0; i < len; i++) {
-            num = num * 10 + (uint64_t)(v->v.s.ptr[i] - '0');
-        }
-        cell[0] = (uint8_t)(RS_CELL_DIGITS | len);
-        for (uint32_t i = 0; i < fd->width - 1 && i < 8; i++) {
-            cell[1 + i] = (uint8_t)(num >> (8 * i));
-        }
-    } else {
-        memmove(arena_data(&c->st->strs, ref, len, fd->width), v->v.s.ptr,
-                len);
-        cell[0] = RS_CELL_LONG;
-        if (fd->width >= 8) {
-            cell[1] = (uint8_t)len;
-            cell[2] = (uint8_t)(len >> 8);
-            cell[3] = (uint8_t)(len >> 16);
-            memcpy(cell + 4, &ref, 4);
-        } else {
-            memcpy(cell + 1, &ref, 4);
-        }
-    }
-    memcpy(p, cell, fd->width);
-}
-
-/* Give back the arena cell of the string field f of row, if it has one. */
-static void drop_string(rs_class *c, const uint8_t *row, rs_field f)
-{
-    const rs__field *fd = &c->sch.fields[f];
-    const uint8_t *cell = row + fd->off;
-    if (cell[0] != RS_CELL_LONG) {
-        return;
-    }
-    uint32_t ref;
-    size_t len;
-    if (fd->width >= 8) {
-        len = (size_t)cell[1] | (size_t)cell[2] << 8 | (size_t)cell[3] << 16;
-        memcpy(&ref, cell + 4, 4);
-    } else {
-        const char *ptr;
-        memcpy(&ref, cell + 1, 4);
-        rs__cell_get(&c->st->strs, cell, fd->width, NULL, &ptr, &len);
-        len = rs__cell_arena_len(ptr, len, fd->width);
-    }
-    rs__strs_release(&c->st->strs, ref, len);
+    rs__cell_put(&c->st->strs, p, fd->width, v->v.s.ptr, v->v.s.len, ref);
 }
 
 static uint64_t value_hash(const rs_class *c, const rs_value *v)
@@ -724,7 +494,7 @@ static rs_status row_room(rs_store *st, rs_class *c, bool *added,
     if (c->free_head != RS_SLOT_NONE) {
         return RS_OK;
     }
-    if (c->n_slots >= SLOT_LIMIT(c)) {
+    if (c->n_slots >= RS__SLOT_LIMIT(c)) {
         return rs__err(st, RS_EFULL, "'%s' has no slot left: of its %u, "
                        "%zu hold live records, %u are free and %u retired "
                        "(a slot retires after %u records; see "
@@ -778,27 +548,6 @@ static void undo_row_room(rs_store *st, rs_class *c, bool added,
     }
 }
 
-/* The field called name.  hint is where to look first: callers usually
- * name fields in declaration order, so the first compare mostly hits. */
-static rs_field field_named(const rs_class *c, const char *name, size_t hint)
-{
-    if (hint < c->sch.n_fields && strcmp(c->sch.fields[hint].name, name) == 0) {
-        return (rs_field)hint;
-    }
-    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        if (strcmp(c->sch.fields[f].name, name) == 0) {
-            return (rs_field)f;
-        }
-    }
-    return -1;
-}
-
-static rs_status no_attr(rs_store *st, const rs_class *c, const char *name)
-{
-    return rs__err(st, RS_ENOATTR, "'%s' object has no attribute '%.64s'",
-                   c->sch.name, name);
-}
-
 /* Insert into the next free slot, or (force_slot != RS_SLOT_NONE, undoing
  * a removal) back into force_slot with generation force_gen: the slot is
  * then at the head of the free list, or retired if its removal ran the
@@ -820,7 +569,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                                               rs_handle *out)
 {
     if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_insert");
+        return rs__table_bad_class(st, c, "rs_insert");
     }
     if (vals == NULL && n_vals > 0) {
         return rs__err(st, RS_EINVAL, "rs_insert: %zu values at NULL",
@@ -839,10 +588,10 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
             return rs__err(st, RS_EINVAL, "%s: value %zu has no name",
                            sch->name, i);
         }
-        rs_field f = field_named(c, vals[i].name, i);
+        rs_field f = rs__table_field(c, vals[i].name, i);
         if (f < 0) {
             if (!(sch->flags & RS_CLASS_DYNAMIC)) {
-                return no_attr(st, c, vals[i].name);
+                return rs__table_no_attr(st, c, vals[i].name);
             }
             for (uint32_t k = 0; k < n_dyn; k++) {
                 if (strcmp(vals[a->new_list[k].name].name,
@@ -931,10 +680,14 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                     : c->free_head != RS_SLOT_NONE ? c->free_head
                                                    : c->n_slots;
     rs__aplan plan = {0, 0, 0, 0};
-    rs__attrs_begin(a);
+    /* Without dynamic attributes nothing of theirs can change: no marks
+     * to set, none to roll back to. */
+    if (n_dyn > 0) {
+        rs__attrs_begin(a);
+    }
     if (rc == RS_OK && n_dyn > 0) {
         for (uint32_t k = 0; k < n_dyn && rc == RS_OK; k++) {
-            rc = rs__shape_intern(st, &st->attrs, vals[a->new_list[k].name].name,
+            rc = rs__shape_intern(st, a, vals[a->new_list[k].name].name,
                                   &a->new_list[k].name);
         }
         if (rc == RS_OK) {
@@ -965,13 +718,15 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                           .vals = c->vals,
                           .attrs = a->new_list,
                           .n_attrs = n_dyn};
-        rc = changes_prepare(st, &ch);
+        rc = rs__change_prepare(st, &ch);
     }
     if (rc != RS_OK) {
         while (n_prepared > 0) {
             rs__index_cancel(st, &c->ix[--n_prepared]);
         }
-        rs__attrs_rollback(st, a);
+        if (n_dyn > 0) {
+            rs__attrs_rollback(st, a);
+        }
         undo_row_room(st, c, added, old_cap);
         rs__strs_rollback(st, strs);
         return rc;
@@ -1000,7 +755,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     rs__strs_commit(strs);
     c->n_live++;
     if (st->obs) {
-        changes_commit(st, &ch);
+        rs__change_commit(st, &ch);
     }
     if (out) {
         *out = rs__handle(c, slot);
@@ -1017,10 +772,10 @@ static RS_NOINLINE rs_status remove_at(rs_store *st, rs_class *c,
                      .restore = st->restoring,
                      .c = c,
                      .slot = slot};
-    rs_status rc = changes_prepare(st, &ch);
+    rs_status rc = rs__change_prepare(st, &ch);
     if (rc == RS_OK) {
         remove_slot(st, c, slot);
-        changes_commit(st, &ch);
+        rs__change_commit(st, &ch);
     }
     return rc;
 }
@@ -1029,7 +784,7 @@ static rs_status remove_impl(rs_store *st, rs_handle h)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs_status rc = resolve(st, h, &c, &slot);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
@@ -1050,7 +805,8 @@ static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
     }
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (c->sch.fields[f].type == RS_STR) {
-            drop_string(c, row, (rs_field)f);
+            rs__cell_release(&st->strs, row + c->sch.fields[f].off,
+                             c->sch.fields[f].width);
         }
     }
     rs__attrs_drop(st, c, slot);
@@ -1075,276 +831,6 @@ static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
     return RS_OK;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Dynamic attributes                                                        */
-/* ------------------------------------------------------------------------ */
-
-/* An attribute change's record, prepared (commit false) or committed, out
- * of line so that a store without observers does not carry it.  The
- * record's attributes before are in st->attrs.old_list until the commit
- * (by then their block is gone). */
-static RS_NOINLINE rs_status attrs_change(rs_store *st, rs_class *c,
-                                          uint32_t slot, uint32_t name,
-                                          const rs_value *val, uint32_t n_old,
-                                          bool commit)
-{
-    rs__change ch = {.kind = RS__CHANGE_ATTRS,
-                     .c = c,
-                     .slot = slot,
-                     .name = name,
-                     .val = val,
-                     .attrs = commit ? NULL : st->attrs.old_list,
-                     .n_attrs = commit ? 0 : n_old};
-    if (commit) {
-        changes_commit(st, &ch);
-        return RS_OK;
-    }
-    return changes_prepare(st, &ch);
-}
-
-/* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
- * named by text (interned here, inside the operation) or, when text is
- * NULL, by the interned id.  Validates, reserves, then writes. */
-static rs_status set_dyn(rs_store *st, rs_class *c, uint32_t slot,
-                         const char *text, uint32_t id, const rs_value *val)
-{
-    rs__attrs *a = &st->attrs;
-    const char *name = text ? text : a->names[id].s;
-    rs_value v;
-    if (val) {
-        if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
-            return no_attr(st, c, name);
-        }
-        rs_status rc = rs__attrs_check_value(st, c, name, val, &v);
-        if (rc != RS_OK) {
-            return rc;
-        }
-    } else if (text) {
-        id = rs__shape_lookup(&st->attrs, text);
-        if (id == UINT32_MAX) {
-            return no_attr(st, c, text);
-        }
-    }
-    rs__attrs_begin(a);
-    rs__strs_begin(&st->strs);
-    rs_status rc = RS_OK;
-    if (val && text) {
-        rc = rs__shape_intern(st, &st->attrs, text, &id);
-    }
-    uint32_t n = rc == RS_OK ? rs__attrs_load(st, c, slot) : 0, k = 0;
-    while (k < n && a->old_list[k].name != id) {
-        k++;
-    }
-    if (rc == RS_OK && !val && k == n) {
-        rc = no_attr(st, c, name);
-    } else if (rc == RS_OK && val && k == n && n == RS_ATTRS_PER_RECORD) {
-        rc = rs__err(st, RS_EFULL, "%s: more than %d dynamic attributes on "
-                     "one record", c->sch.name, RS_ATTRS_PER_RECORD);
-    }
-    rs__aplan plan;
-    if (rc == RS_OK) {
-        /* The new list: the old one with this name replaced (keeping its
-         * place, as a Python dict does), appended, or left out. */
-        uint32_t m = 0;
-        for (uint32_t j = 0; j < n; j++) {
-            if (j != k) {
-                a->new_list[m++] = a->old_list[j];
-            } else if (val) {
-                a->new_list[m++] = (rs__aval){id, v};
-            }
-        }
-        if (val && k == n) {
-            a->new_list[m++] = (rs__aval){id, v};
-        }
-        rc = rs__attrs_prepare(st, c, slot, m, &plan);
-    }
-    if (rc == RS_OK && st->obs) {
-        rc = attrs_change(st, c, slot, id, val ? &v : NULL, n, false);
-    }
-    if (rc != RS_OK) {
-        rs__attrs_rollback(st, a);
-        rs__strs_rollback(st, &st->strs);
-        return rc;
-    }
-    rs__attrs_commit(st, c, slot, &plan);
-    rs__strs_commit(&st->strs);
-    if (st->obs) {
-        (void)attrs_change(st, c, slot, id, val ? &v : NULL, n, true);
-    }
-    return RS_OK;
-}
-
-rs_status rs__store_restore_attrs(rs_store *st, rs_class *c, uint32_t slot,
-                                  uint32_t n)
-{
-    rs__attrs *a = &st->attrs;
-    rs__aplan plan;
-    rs__attrs_begin(a);
-    rs__strs_begin(&st->strs);
-    rs_status rc = rs__attrs_prepare(st, c, slot, n, &plan);
-    /* The saver copies the record before its attributes change; the
-     * observers that log changes skip a restore, so no name or old list
-     * is needed. */
-    rs__change ch = {.kind = RS__CHANGE_ATTRS,
-                     .restore = true,
-                     .c = c,
-                     .slot = slot,
-                     .name = UINT32_MAX};
-    if (rc == RS_OK && st->obs) {
-        rc = changes_prepare(st, &ch);
-    }
-    if (rc != RS_OK) {
-        rs__attrs_rollback(st, a);
-        rs__strs_rollback(st, &st->strs);
-        return rc;
-    }
-    rs__attrs_commit(st, c, slot, &plan);
-    rs__strs_commit(&st->strs);
-    if (st->obs) {
-        changes_commit(st, &ch);
-    }
-    return RS_OK;
-}
-
-static bool is_attr_field(const rs_store *st, rs_field f)
-{
-    return f >= RS_ATTR_BASE &&
-           (uint32_t)(f - RS_ATTR_BASE) < st->attrs.n_names;
-}
-
-rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
-{
-    if (st == NULL) {
-        return -1;
-    }
-    rs__clear_err(st);
-    if (c == NULL || c->st != st) {
-        bad_class(st, c, "rs_attr_id");
-        return -1;
-    }
-    if (name == NULL) {
-        rs__err(st, RS_EINVAL, "rs_attr_id: NULL name");
-        return -1;
-    }
-    rs_field f = field_named(c, name, 0);
-    if (f >= 0) {
-        return f;
-    }
-    if (!(c->sch.flags & RS_CLASS_DYNAMIC)) {
-        no_attr(st, c, name);
-        return -1;
-    }
-    uint32_t id;
-    rs__attrs_begin(&st->attrs);
-    if (rs__shape_intern(st, &st->attrs, name, &id) != RS_OK) {
-        rs__attrs_rollback(st, &st->attrs); /* gives back table growth */
-        return -1;
-    }
-    return (rs_field)(RS_ATTR_BASE + id);
-}
-
-rs_status rs_attr_find(rs_store *st, const rs_class *c, const char *name,
-                       rs_field *out)
-{
-    if (st == NULL) {
-        return RS_EINVAL;
-    }
-    rs__clear_err(st);
-    if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_attr_find");
-    }
-    if (name == NULL || out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_attr_find: NULL argument");
-    }
-    rs_field f = field_named(c, name, 0);
-    if (f < 0 && (c->sch.flags & RS_CLASS_DYNAMIC)) {
-        /* A lookup, never an intern: a name no record ever bound cannot
-         * be bound to this record, and a client sending a million such
-         * names must leave the name table as it was. */
-        uint32_t id = rs__shape_lookup(&st->attrs, name);
-        if (id != UINT32_MAX) {
-            f = (rs_field)(RS_ATTR_BASE + id);
-        }
-    }
-    if (f < 0) {
-        return no_attr(st, c, name);
-    }
-    *out = f;
-    return RS_OK;
-}
-
-static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
-{
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (name == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_del_attr: NULL name");
-    }
-    if (field_named(c, name, 0) >= 0) {
-        return rs__err(st, RS_EINVAL, "%s.%s is a declared field: it always "
-                       "has a value and cannot be deleted", c->sch.name,
-                       name);
-    }
-    return set_dyn(st, c, slot, name, 0, NULL);
-}
-
-rs_status rs_dir(rs_store *st, rs_handle h, const char **names, size_t cap,
-                 size_t *n)
-{
-    RS__NEED_STORE(st);
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs__clear_err(st);
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (n == NULL || (names == NULL && cap > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_dir: NULL argument");
-    }
-    size_t total = 0;
-    for (uint32_t f = 0; f < c->sch.n_fields; f++, total++) {
-        if (total < cap) {
-            names[total] = c->sch.fields[f].name;
-        }
-    }
-    uint32_t m = rs__attrs_load(st, c, slot);
-    for (uint32_t k = 0; k < m; k++, total++) {
-        if (total < cap) {
-            names[total] = st->attrs.names[st->attrs.old_list[k].name].s;
-        }
-    }
-    *n = total;
-    return RS_OK;
-}
-
-rs_status rs_dict(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
-                  size_t *n)
-{
-    RS__NEED_STORE(st);
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs__clear_err(st);
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (n == NULL || (items == NULL && cap > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_dict: NULL argument");
-    }
-    uint32_t m = rs__attrs_load(st, c, slot);
-    for (uint32_t k = 0; k < m && k < cap; k++) {
-        items[k].name = st->attrs.names[st->attrs.old_list[k].name].s;
-        items[k].val = st->attrs.old_list[k].val;
-    }
-    *n = m;
-    return RS_OK;
-}
-
 static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
                           rs_field f, const rs_value *val);
 
@@ -1363,7 +849,7 @@ static RS_NOINLINE rs_status set_prepare(rs_store *st, rs_class *c,
                      .field = f,
                      .old = &old,
                      .val = v};
-    return changes_prepare(st, &ch);
+    return rs__change_prepare(st, &ch);
 }
 
 static RS_NOINLINE void set_commit(rs_store *st, rs_class *c, uint32_t slot,
@@ -1375,7 +861,7 @@ static RS_NOINLINE void set_commit(rs_store *st, rs_class *c, uint32_t slot,
                      .slot = slot,
                      .field = f,
                      .val = v}; /* old: its bytes may be gone (change.h) */
-    changes_commit(st, &ch);
+    rs__change_commit(st, &ch);
 }
 
 static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
@@ -1384,12 +870,12 @@ static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc == RS_OK && is_attr_field(st, f)) {
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc == RS_OK && rs__table_attr_field(st, f)) {
         if (val == NULL) {
             return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
         }
-        return set_dyn(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE), val);
+        return rs__attrs_set(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE), val);
     }
     if (rc == RS_OK) {
         rc = check_field(st, c, f);
@@ -1473,13 +959,13 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
     uint8_t aside[RS_KEY_TMP];
     if (fd->type == RS_STR && v.v.s.len > 0) {
         uint8_t *to = alen == 0 ? aside
-                                : arena_data(&st->strs, ref, v.v.s.len,
-                                             fd->width);
+                                : rs__cell_data(&st->strs, ref, v.v.s.len,
+                                                fd->width);
         memmove(to, v.v.s.ptr, v.v.s.len);
         v.v.s.ptr = (const char *)to;
     }
     if (fd->type == RS_STR) {
-        drop_string(c, row, f);
+        rs__cell_release(&st->strs, row + fd->off, fd->width);
     }
     put_field(c, row, f, &v, ref);
     if (fd->ix >= 0) {
@@ -1536,7 +1022,7 @@ static rs_status find_err(rs_store *st, const rs_class *c, rs_field f,
                           const rs_value *val, rs_handle *out)
 {
     if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_find");
+        return rs__table_bad_class(st, c, "rs_find");
     }
     if (val == NULL || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_find: NULL argument");
@@ -1615,7 +1101,7 @@ rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
     }
     rs__clear_err(st);
     if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_find_many");
+        return rs__table_bad_class(st, c, "rs_find_many");
     }
     if ((vals == NULL || out == NULL) && n > 0) {
         return rs__err(st, RS_EINVAL, "rs_find_many: NULL argument");
@@ -1679,7 +1165,7 @@ rs_status rs_value_parse(rs_store *st, const rs_class *c, rs_field f,
     RS__NEED_STORE(st);
     rs__clear_err(st);
     if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_value_parse");
+        return rs__table_bad_class(st, c, "rs_value_parse");
     }
     if (out == NULL || (text == NULL && len > 0)) {
         return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
@@ -1693,7 +1179,7 @@ rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
     RS__NEED_STORE(st);
     rs__clear_err(st);
     if (c == NULL || c->st != st) {
-        return bad_class(st, c, "rs_get");
+        return rs__table_bad_class(st, c, "rs_get");
     }
     if ((key == NULL && len > 0) || out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get: NULL argument");
@@ -1727,11 +1213,11 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
     }
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc == RS_OK && is_attr_field(st, f)) {
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc == RS_OK && rs__table_attr_field(st, f)) {
         uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
         if (rs__attrs_get(st, c, slot, id, out) != RS_OK) {
-            return no_attr(st, c, st->attrs.names[id].s);
+            return rs__table_no_attr(st, c, st->attrs.names[id].s);
         }
         return RS_OK;
     }
@@ -1755,19 +1241,19 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     rs_class *c = NULL;
     uint32_t slot = 0;
     rs__clear_err(st);
-    rs_status rc = resolve(st, h, &c, &slot);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
     if (name == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_attr: NULL name");
     }
-    rs_field f = field_named(c, name, 0);
+    rs_field f = rs__table_field(c, name, 0);
     if (f < 0) {
         uint32_t id = rs__shape_lookup(&st->attrs, name);
         if (id == UINT32_MAX ||
             rs__attrs_get(st, c, slot, id, out) != RS_OK) {
-            return no_attr(st, c, name);
+            return rs__table_no_attr(st, c, name);
         }
         return RS_OK;
     }
@@ -1780,16 +1266,16 @@ static rs_status set_attr_impl(rs_store *st, rs_handle h, const char *name,
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    rs_status rc = resolve(st, h, &c, &slot);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
     }
     if (name == NULL || val == NULL) {
         return rs__err(st, RS_EINVAL, "rs_set_attr: NULL argument");
     }
-    rs_field f = field_named(c, name, 0);
+    rs_field f = rs__table_field(c, name, 0);
     if (f < 0) {
-        return set_dyn(st, c, slot, name, 0, val);
+        return rs__attrs_set(st, c, slot, name, 0, val);
     }
     return set_field_impl(st, h, f, val);
 }
@@ -1848,7 +1334,7 @@ static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    if (RS_UNLIKELY(resolve(st, h, &c, &slot) != RS_OK ||
+    if (RS_UNLIKELY(rs__table_resolve(st, h, &c, &slot) != RS_OK ||
                     (uint32_t)f >= c->sch.n_fields)) {
         return NULL;
     }
@@ -2041,122 +1527,31 @@ rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
 /* The mutations, as callers see them                                        */
 /* ------------------------------------------------------------------------ */
 
-/* With no observer (change.h) a mutation is just its implementation.
- * Otherwise the observers' enter may refuse it (a group that already
- * failed) and their leave sees how it ended (a group rolls back when one
- * of its changes fails). */
-#define RS__MUTATION(call)                                                  \
-    do {                                                                    \
-        rs__clear_err(st);                                                  \
-        if (RS_LIKELY(st->obs == NULL)) {                                   \
-            return call;                                                    \
-        }                                                                   \
-        rs_status rc_ = changes_enter(st);                                  \
-        return rc_ != RS_OK ? rc_ : changes_leave(st, call);                \
-    } while (0)
-
 rs_status rs_insert(rs_store *st, rs_class *c, const rs_named *vals,
                     size_t n_vals, rs_handle *out)
 {
     RS__NEED_STORE(st);
-    RS__MUTATION(insert_core(st, c, vals, n_vals, RS_SLOT_NONE, 0, out));
+    RS__MUTATION(st, insert_core(st, c, vals, n_vals, RS_SLOT_NONE, 0, out));
 }
 
 rs_status rs_remove(rs_store *st, rs_handle h)
 {
     RS__NEED_STORE(st);
-    RS__MUTATION(remove_impl(st, h));
+    RS__MUTATION(st, remove_impl(st, h));
 }
 
 rs_status rs_set_field(rs_store *st, rs_handle h, rs_field f,
                        const rs_value *val)
 {
     RS__NEED_STORE(st);
-    RS__MUTATION(set_field_impl(st, h, f, val));
+    RS__MUTATION(st, set_field_impl(st, h, f, val));
 }
 
 rs_status rs_set_attr(rs_store *st, rs_handle h, const char *name,
                       const rs_value *val)
 {
     RS__NEED_STORE(st);
-    RS__MUTATION(set_attr_impl(st, h, name, val));
-}
-
-rs_status rs_del_attr(rs_store *st, rs_handle h, const char *name)
-{
-    RS__NEED_STORE(st);
-    RS__MUTATION(del_attr_impl(st, h, name));
-}
-
-/* ------------------------------------------------------------------------ */
-/* Accounting                                                                */
-/* ------------------------------------------------------------------------ */
-
-rs_status rs_record_size(rs_store *st, rs_handle h, size_t *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_record_size: NULL argument");
-    }
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs__clear_err(st);
-    rs_status rc = resolve(st, h, &c, &slot);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    const uint8_t *row = rs__row(c, slot);
-    size_t size = c->row_len;
-    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        if (c->sch.fields[f].type == RS_STR) {
-            char buf[RS_KEY_TMP];
-            rs_value v = rs__row_value(c, row, (rs_field)f, buf);
-            size_t alen = rs__cell_arena_len(v.v.s.ptr, v.v.s.len,
-                                             c->sch.fields[f].width);
-            if (alen > 0) {
-                size += rs__strs_cost(alen);
-            }
-        }
-    }
-    *out = size + rs__attrs_size(st, c, slot);
-    return RS_OK;
-}
-
-void rs_mem(const rs_store *st, rs_mem_report *out)
-{
-    if (st == NULL || out == NULL) {
-        return;
-    }
-    memset(out, 0, sizeof *out);
-    size_t live_rows = 0;
-    out->n_room = RS_MAX_RECORDS;
-    for (uint32_t i = 0; i < st->n_classes; i++) {
-        const rs_class *c = st->classes[i];
-        live_rows += c->n_live * c->row_len;
-        out->n_records += c->n_live;
-        out->n_retired += c->n_retired;
-        /* Free slots and never used ones can both take a record. */
-        size_t room = (size_t)SLOT_LIMIT(c) - c->n_live - c->n_retired;
-        if (out->fullest == NULL || room < out->n_room) {
-            out->n_room = room;
-            out->fullest = c;
-        }
-    }
-    size_t rec = rs__allocated(st, RS_MEM_RECORDS);
-    size_t str = rs__allocated(st, RS_MEM_STRINGS);
-    /* Attribute blocks share the string arena; they count as attrs. */
-    size_t blocks = st->attrs.block_bytes;
-    out->bytes[RS_MEM_RECORDS] = live_rows;
-    out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes - blocks;
-    out->bytes[RS_MEM_INDEXES] = rs__allocated(st, RS_MEM_INDEXES);
-    out->bytes[RS_MEM_ATTRS] = rs__allocated(st, RS_MEM_ATTRS) + blocks;
-    out->n_attr_names = st->attrs.n_names;
-    out->n_shapes = st->attrs.n_shapes > 0 ? st->attrs.n_shapes - 1 : 0;
-    out->bytes[RS_MEM_FREE] = (rec - live_rows) + (str - st->strs.live_bytes);
-    out->bytes[RS_MEM_META] = rs__allocated(st, RS_MEM_META);
-    out->total = st->mem_total;
-    out->peak = st->mem_peak;
-    out->n_allocs = st->n_allocs;
+    RS__MUTATION(st, set_attr_impl(st, h, name, val));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2167,7 +1562,7 @@ static rs_status class_check(const rs_class *c)
 {
     size_t live = 0, free_n = 0, retired = 0;
     if ((size_t)c->n_slots > ((size_t)c->n_pages << c->page_shift) ||
-        c->n_slots > SLOT_LIMIT(c)) {
+        c->n_slots > RS__SLOT_LIMIT(c)) {
         return RS_ECORRUPT;
     }
     for (uint32_t s = 0; s < c->n_slots; s++) {

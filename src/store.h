@@ -26,10 +26,7 @@ rs_status rs__store_restore_insert(rs_store *st, rs_class *c,
 rs_status rs__store_restore_remove(rs_store *st, rs_class *c, uint32_t slot);
 rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
                                 rs_field f, const rs_value *v);
-/* Put back slot's whole attribute list: the first n of
- * st->attrs.new_list. */
-rs_status rs__store_restore_attrs(rs_store *st, rs_class *c, uint32_t slot,
-                                  uint32_t n);
+/* Attributes: rs__attrs_restore() (attrs.h). */
 /* Remove every record of c (a failed load into a class that was empty).
  * Slots keep their generations, so no handle of before aliases. */
 void rs__class_empty(rs_store *st, rs_class *c);

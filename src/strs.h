@@ -195,6 +195,84 @@ static inline size_t rs__cell_arena_len(const char *p, size_t len,
     return len + prefix < 8 ? 8 : len + prefix;
 }
 
+/* The write side of a cell. */
+
+/* Where the bytes of an out-of-line string of len go in its arena cell: a
+ * narrow cell's arena copy starts with its length. */
+/* Where the bytes of a string of len go in arena cell ref (after the
+ * length prefix of a narrow cell, written here). */
+static inline uint8_t *rs__cell_data(rs__strs *s, uint32_t ref,
+                                     size_t len, uint32_t width)
+{
+    uint8_t *p = rs__strs_at(s, ref);
+    if (width < 8) {
+        while (len >= 0x80) {
+            *p++ = (uint8_t)(len | 0x80);
+            len >>= 7;
+        }
+        *p++ = (uint8_t)len;
+    }
+    return p;
+}
+
+/* Write the string ptr[0..len) into cell (width bytes): inline if it
+ * fits, packed if it is a number that fits, else into the arena cell ref
+ * taken for it (rs__cell_arena_len() bytes). */
+static inline void rs__cell_put(rs__strs *s, uint8_t *cell_out,
+                                uint32_t width, const char *ptr, size_t len,
+                                uint32_t ref)
+{
+    uint8_t cell[16] = {0};
+    if (len < width) {
+        cell[0] = (uint8_t)len;
+        if (len > 0) {
+            memcpy(cell + 1, ptr, len);
+        }
+    } else if (rs__cell_arena_len(ptr, len, width) == 0) {
+        uint64_t num = 0;
+        for (size_t i = 0; i < len; i++) {
+            num = num * 10 + (uint64_t)(ptr[i] - '0');
+        }
+        cell[0] = (uint8_t)(RS_CELL_DIGITS | len);
+        for (uint32_t i = 0; i < width - 1 && i < 8; i++) {
+            cell[1 + i] = (uint8_t)(num >> (8 * i));
+        }
+    } else {
+        memmove(rs__cell_data(s, ref, len, width), ptr, len);
+        cell[0] = RS_CELL_LONG;
+        if (width >= 8) {
+            cell[1] = (uint8_t)len;
+            cell[2] = (uint8_t)(len >> 8);
+            cell[3] = (uint8_t)(len >> 16);
+            memcpy(cell + 4, &ref, 4);
+        } else {
+            memcpy(cell + 1, &ref, 4);
+        }
+    }
+    memcpy(cell_out, cell, width);
+}
+
+/* Give back the arena cell of a string cell, if it has one. */
+static inline void rs__cell_release(rs__strs *s, const uint8_t *cell,
+                                    uint32_t width)
+{
+    if (cell[0] != RS_CELL_LONG) {
+        return;
+    }
+    uint32_t ref;
+    size_t len;
+    if (width >= 8) {
+        len = (size_t)cell[1] | (size_t)cell[2] << 8 | (size_t)cell[3] << 16;
+        memcpy(&ref, cell + 4, 4);
+    } else {
+        const char *ptr;
+        memcpy(&ref, cell + 1, 4);
+        rs__cell_get(s, cell, width, NULL, &ptr, &len);
+        len = rs__cell_arena_len(ptr, len, width);
+    }
+    rs__strs_release(s, ref, len);
+}
+
 /* Check (debug walk): every page's geometry, free lists within bounds. */
 rs_status rs__strs_check(const rs__strs *s);
 

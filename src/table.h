@@ -7,13 +7,19 @@
 #ifndef RS_TABLE_H
 #define RS_TABLE_H
 
-#include "change.h"
 #include "class.h"
 #include "index.h"
 #include "shape.h"
 #include "strs.h"
 
 #define RS_SLOT_NONE UINT32_MAX
+
+/* The slots a class may use: RS_MAX_RECORDS, which tests lower. */
+#ifdef RS_TEST_SMALL
+#define RS__SLOT_LIMIT(c) ((c)->max_slots)
+#else
+#define RS__SLOT_LIMIT(c) RS_MAX_RECORDS
+#endif
 #define RS_RING 16
 
 /* What an index's callbacks need to read a key out of a record. */
@@ -52,7 +58,8 @@ struct rs_class {
 };
 
 struct rs_store {
-    rs__observer *obs; /* who hears of every change (change.h), or NULL */
+    struct rs__observer *obs; /* who hears of every change (change.h), or
+                                 NULL */
     bool restoring;    /* inside rs__store_restore_*() */
     /* Set by scan.c while scans are open: closes them all. */
     void (*scans_close)(rs_store *st);
@@ -123,5 +130,59 @@ static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
     return (rs_handle)slot | (rs_handle)rs__row_gen(rs__row(c, slot)) << 32 |
            (rs_handle)c->id << 48;
 }
+
+/* Handles (table.c).  rs__table_resolve() gives the class and slot of a
+ * live handle, or RS_ESTALE with a message saying why not. */
+rs_status rs__table_stale(rs_store *st, rs_handle h);
+
+/* The class and slot of a live handle: a few compares and the row's
+ * header, on every call that takes a handle. */
+static inline rs_status rs__table_resolve(rs_store *st, rs_handle h,
+                                          rs_class **cls, uint32_t *slot)
+{
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    uint16_t gen = (uint16_t)(h >> 32);
+    if (RS_UNLIKELY(id - 1u >= st->n_classes)) {
+        return rs__table_stale(st, h);
+    }
+    rs_class *c = st->classes[id - 1];
+    if (RS_UNLIKELY(s >= c->n_slots || !(gen & 1u) ||
+                    rs__row_gen(rs__row(c, s)) != gen)) {
+        return rs__table_stale(st, h);
+    }
+    *cls = c;
+    *slot = s;
+    return RS_OK;
+}
+
+/* Whether f names a dynamic attribute (RS_ATTR_BASE + an interned id). */
+static inline bool rs__table_attr_field(const rs_store *st, rs_field f)
+{
+    return f >= RS_ATTR_BASE &&
+           (uint32_t)(f - RS_ATTR_BASE) < st->attrs.n_names;
+}
+
+/* The message for a class argument that is NULL or another store's. */
+rs_status rs__table_bad_class(rs_store *st, const rs_class *c,
+                              const char *call);
+/* The declared field called name (hint: where to look first), or -1.
+ * Inline: an insert asks once per value. */
+static inline rs_field rs__table_field(const rs_class *c, const char *name,
+                                       size_t hint)
+{
+    if (hint < c->sch.n_fields && strcmp(c->sch.fields[hint].name, name) == 0) {
+        return (rs_field)hint;
+    }
+    for (uint32_t f = 0; f < c->sch.n_fields; f++) {
+        if (strcmp(c->sch.fields[f].name, name) == 0) {
+            return (rs_field)f;
+        }
+    }
+    return -1;
+}
+
+/* RS_ENOATTR: "'Class' object has no attribute 'name'" (Python's words). */
+rs_status rs__table_no_attr(rs_store *st, const rs_class *c,
+                            const char *name);
 
 #endif

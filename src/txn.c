@@ -22,6 +22,7 @@
  */
 #include "txn.h"
 
+#include "attrs.h"
 #include "journal.h"
 #include "store.h"
 
@@ -205,7 +206,7 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             a->new_list[j].val = rs__get_avalue(&r);
         }
         return !r.bad &&
-               rs__store_restore_attrs(st, c, slot, (uint32_t)k) == RS_OK;
+               rs__attrs_restore(st, c, slot, (uint32_t)k) == RS_OK;
     }
     default:
         return false;
