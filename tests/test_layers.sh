@@ -16,9 +16,13 @@ trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/defs"
 : >"$tmp/uses"
 n=0
-for o in "$objdir"/*.o; do
-    m=$(basename "$o")
-    m=${m%%.*}
+for c in "$srcdir"/*.c; do
+    m=$(basename "$c" .c)
+    o=$objdir/$m.c.o
+    if [ ! -f "$o" ]; then
+        echo "test_layers: no object $o for $c" >&2
+        exit 1
+    fi
     nm --defined-only -g "$o" | awk -v m="$m" 'NF == 3 { print $3, m }' \
         >>"$tmp/defs"
     nm -u "$o" | awk -v m="$m" '{ print $NF, m }' >>"$tmp/uses"
