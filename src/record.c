@@ -377,3 +377,308 @@ rs_status rs_remove_key(rs_store *st, const rs_class *cls, const char *key,
     rs_status rc = rs_get(st, cls, key, len, &h);
     return rc != RS_OK ? rc : rs_remove(st, h);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Reading and writing fields, typed                                         */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
+    }
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc == RS_OK && rs__table_attr_field(st, f)) {
+        uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
+        if (rs__attrs_get(st, c, slot, id, out) != RS_OK) {
+            return rs__table_no_attr(st, c, st->attrs.names[id].s);
+        }
+        return RS_OK;
+    }
+    if (rc == RS_OK) {
+        rc = rs__table_check_field(st, c, f);
+    }
+    if (rc != RS_OK) {
+        return rc;
+    }
+    *out = rs__table_caller_value(st, c, slot, f);
+    return RS_OK;
+}
+
+rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
+                      rs_value *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL argument");
+    }
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    rs__clear_err(st);
+    rs_status rc = rs__table_resolve(st, h, &c, &slot);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (name == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL name");
+    }
+    rs_field f = rs__table_field(c, name, 0);
+    if (f < 0) {
+        uint32_t id = rs__shape_lookup(&st->attrs, name);
+        if (id == UINT32_MAX ||
+            rs__attrs_get(st, c, slot, id, out) != RS_OK) {
+            return rs__table_no_attr(st, c, name);
+        }
+        return RS_OK;
+    }
+    *out = rs__table_caller_value(st, c, slot, f);
+    return RS_OK;
+}
+
+static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
+                          const char *want)
+{
+    const rs_class *c = rs_handle_class(st, h);
+    if (f >= RS_ATTR_BASE) {
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not %s",
+                       c->sch.name,
+                       st->attrs.names[f - RS_ATTR_BASE].s, want);
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name,
+                   fd->name, rs_type_name(fd->type), want);
+}
+
+rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_int: NULL argument");
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_BOOL) {
+        *out = v.v.b;
+    } else if (rs__type_signed(v.type)) {
+        *out = v.v.i;
+    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
+               v.type == RS_U64) {
+        if (v.v.u > INT64_MAX) {
+            return rs__err(st, RS_ERANGE, "value %" PRIu64 " exceeds int64",
+                           v.v.u);
+        }
+        *out = (int64_t)v.v.u;
+    } else {
+        return type_err(st, h, f, "an integer");
+    }
+    return RS_OK;
+}
+
+/* The typed fast paths below read or write an unsigned or signed integer
+ * field in place: a handle check and a load or store, a few dozen
+ * instructions, short enough that the processor overlaps the cache misses
+ * of consecutive calls.  Anything else (another type, an indexed field, a
+ * value out of range, an error) takes the general path, which says what
+ * was wrong. */
+static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
+                                        rs_field f, rs_type *type,
+                                        const rs__field **fdp)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    if (RS_UNLIKELY(rs__table_resolve(st, h, &c, &slot) != RS_OK ||
+                    (uint32_t)f >= c->sch.n_fields)) {
+        return NULL;
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    *type = fd->type;
+    *fdp = fd;
+    return rs__row(c, slot) + fd->off;
+}
+
+rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_uint: NULL argument");
+    }
+    rs_type t;
+    const rs__field *fd;
+    rs__clear_err(st);
+    const uint8_t *p = fast_field(st, h, f, &t, &fd);
+    if (RS_LIKELY(p != NULL)) {
+        switch (t) {
+        case RS_U8:
+            *out = p[0];
+            return RS_OK;
+        case RS_U16: {
+            uint16_t v;
+            memcpy(&v, p, 2);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_U32: {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_U64:
+            memcpy(out, p, 8);
+            return RS_OK;
+        default:
+            break;
+        }
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_BOOL) {
+        *out = v.v.b;
+    } else if (rs__type_signed(v.type)) {
+        if (v.v.i < 0) {
+            return rs__err(st, RS_ERANGE, "value %" PRId64 " is negative",
+                           v.v.i);
+        }
+        *out = (uint64_t)v.v.i;
+    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
+               v.type == RS_U64) {
+        *out = v.v.u;
+    } else {
+        return type_err(st, h, f, "an integer");
+    }
+    return RS_OK;
+}
+
+rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_f64: NULL argument");
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type == RS_F32 || v.type == RS_F64) {
+        *out = v.v.f;
+    } else if (rs__type_signed(v.type)) {
+        *out = (double)v.v.i;
+    } else if (v.type != RS_STR && v.type != RS_BOOL) {
+        *out = (double)v.v.u;
+    } else {
+        return type_err(st, h, f, "a number");
+    }
+    return RS_OK;
+}
+
+rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
+                     size_t *len)
+{
+    RS__NEED_STORE(st);
+    if (ptr == NULL || len == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_str: NULL argument");
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type != RS_STR) {
+        return type_err(st, h, f, "str");
+    }
+    *ptr = v.v.s.ptr;
+    *len = v.v.s.len;
+    return RS_OK;
+}
+
+rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
+{
+    RS__NEED_STORE(st);
+    rs_type t;
+    const rs__field *fd;
+    rs__clear_err(st);
+    uint8_t *p = (uint8_t *)fast_field(st, h, f, &t, &fd);
+    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0 && st->obs == NULL) {
+        if (t == RS_U8 && v <= UINT8_MAX) {
+            p[0] = (uint8_t)v;
+            return RS_OK;
+        }
+        if (t == RS_U16 && v <= UINT16_MAX) {
+            uint16_t x = (uint16_t)v;
+            memcpy(p, &x, 2);
+            return RS_OK;
+        }
+        if (t == RS_U32 && v <= (int64_t)UINT32_MAX) {
+            uint32_t x = (uint32_t)v;
+            memcpy(p, &x, 4);
+            return RS_OK;
+        }
+    }
+    rs_value val = rs_val_int(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
+                     size_t len)
+{
+    RS__NEED_STORE(st);
+    if (ptr == NULL && len > 0) {
+        return rs__err(st, RS_EINVAL, "rs_set_str: NULL argument");
+    }
+    rs_value val = rs_val_str(ptr, len);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_uint(rs_store *st, rs_handle h, rs_field f, uint64_t v)
+{
+    RS__NEED_STORE(st);
+    if (v <= INT64_MAX) {
+        return rs_set_int(st, h, f, (int64_t)v); /* its fast path */
+    }
+    rs_value val = rs_val_uint(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_f64(rs_store *st, rs_handle h, rs_field f, double v)
+{
+    RS__NEED_STORE(st);
+    rs_value val = rs_val_f64(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_set_bool(rs_store *st, rs_handle h, rs_field f, bool v)
+{
+    RS__NEED_STORE(st);
+    rs_value val = rs_val_bool(v);
+    return rs_set_field(st, h, f, &val);
+}
+
+rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
+{
+    RS__NEED_STORE(st);
+    if (out == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_get_bool: NULL argument");
+    }
+    rs_value v;
+    rs_status rc = rs_get_field(st, h, f, &v);
+    if (rc != RS_OK) {
+        return rc;
+    }
+    if (v.type != RS_BOOL) {
+        return type_err(st, h, f, "bool");
+    }
+    *out = v.v.b;
+    return RS_OK;
+}
+

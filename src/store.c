@@ -112,141 +112,6 @@ void rs_store_close(rs_store *st)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reading fields out of rows                                                */
-/* ------------------------------------------------------------------------ */
-
-rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
-                       char *buf)
-{
-    const rs__field *fd = &c->sch.fields[f];
-    if (fd->type != RS_STR) {
-        return rs__num_get(row + fd->off, fd->type);
-    }
-    rs_value v;
-    v.type = RS_STR;
-    rs__cell_get(&c->st->strs, row + fd->off, fd->width, buf, &v.v.s.ptr,
-                 &v.v.s.len);
-    return v;
-}
-
-/* Read field f for a caller: a packed string goes into the next of a ring
- * of 16 store buffers, and the ring moves only when one was used, so a
- * borrowed packed string survives the next 15 reads of packed strings. */
-static rs_value caller_value(rs_store *st, const rs_class *c, uint32_t slot,
-                             rs_field f)
-{
-    unsigned next = (st->ring_next + 1) % RS_RING;
-    rs_value v = rs__row_value(c, rs__row(c, slot), f, st->ring[next]);
-    if (v.type == RS_STR && v.v.s.ptr == st->ring[next]) {
-        st->ring_next = next;
-    }
-    return v;
-}
-
-/* The bytes an index hashes for a normalized value: a string's bytes, or an
- * integer widened to 8 little-endian bytes, so a probe built from a value
- * and a key read back from a row always agree. */
-static void key_bytes(const rs_value *v, const uint8_t **p, size_t *len,
-                      uint8_t tmp[RS_KEY_TMP])
-{
-    if (v->type == RS_STR) {
-        *p = (const uint8_t *)v->v.s.ptr;
-        *len = v->v.s.len;
-        return;
-    }
-    uint64_t u = rs__type_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
-    for (int i = 0; i < 8; i++) {
-        tmp[i] = (uint8_t)(u >> (8 * i));
-    }
-    *p = tmp;
-    *len = 8;
-}
-
-static void ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
-                      size_t *len, uint8_t tmp[RS_KEY_TMP])
-{
-    const rs__ixctx *x = ctx;
-    rs_value v = rs__row_value(x->c, rs__row(x->c, slot), x->f, (char *)tmp);
-    key_bytes(&v, key, len, tmp);
-}
-
-static bool ix_key_eq(const void *ctx, uint32_t slot, const void *key,
-                      size_t len)
-{
-    const rs__ixctx *x = ctx;
-    const rs_class *c = x->c;
-    const rs__field *fd = &c->sch.fields[x->f];
-    const uint8_t *cell = rs__row(c, slot) + fd->off;
-    if (fd->type == RS_STR && cell[0] >= RS_CELL_DIGITS &&
-        cell[0] < RS_CELL_LONG) {
-        /* A packed number: parse the probe instead of printing the stored
-         * digits (multiplications, not divisions). */
-        if (len != (size_t)(cell[0] & 0x3Fu)) {
-            return false;
-        }
-        const char *p = key;
-        uint64_t probe = 0, stored = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (p[i] < '0' || p[i] > '9') {
-                return false;
-            }
-            probe = probe * 10 + (uint64_t)(p[i] - '0');
-        }
-        uint32_t nb = fd->width - 1 > 8 ? 8 : fd->width - 1;
-        for (uint32_t i = 0; i < nb; i++) {
-            stored |= (uint64_t)cell[1 + i] << (8 * i);
-        }
-        return probe == stored;
-    }
-    const uint8_t *k;
-    size_t klen;
-    uint8_t tmp[RS_KEY_TMP];
-    ix_key_of(ctx, slot, &k, &klen, tmp);
-    return klen == len && memcmp(k, key, len) == 0;
-}
-
-static void ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
-                          uint64_t *hashes)
-{
-    const rs__ixctx *x = ctx;
-    const rs_class *c = x->c;
-    const rs__field *fd = &c->sch.fields[x->f];
-    const uint8_t *cells[64];
-    RS_ASSERT(n <= 64);
-    /* Rows of a segment's entries are scattered: ask for all of them before
-     * reading any, so the misses overlap instead of queueing. */
-    for (size_t i = 0; i < n; i++) {
-        cells[i] = rs__row(c, slots[i]) + fd->off;
-        __builtin_prefetch(cells[i]);
-    }
-    if (fd->type != RS_STR) {
-        for (size_t i = 0; i < n; i++) {
-            rs_value v = rs__num_get(cells[i], fd->type);
-            const uint8_t *k;
-            size_t len;
-            uint8_t tmp[RS_KEY_TMP];
-            key_bytes(&v, &k, &len, tmp);
-            hashes[i] = rs__hash(c->st->hash_seed, k, len);
-        }
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (cells[i][0] == RS_CELL_LONG) {
-            uint32_t ref;
-            memcpy(&ref, cells[i] + (fd->width >= 8 ? 4 : 1), 4);
-            __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *k;
-        size_t len;
-        char buf[RS_KEY_TMP];
-        rs__cell_get(&c->st->strs, cells[i], fd->width, buf, &k, &len);
-        hashes[i] = rs__hash(c->st->hash_seed, k, len);
-    }
-}
-
-/* ------------------------------------------------------------------------ */
 /* Classes                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -346,7 +211,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
               c->refs;
     for (uint32_t i = 0; ok && i < ni; i++) {
         c->ixctx[i] = (rs__ixctx){c, c->sch.indexed[i]};
-        ok = rs__index_init(st, &c->ix[i], ix_key_of, ix_key_eq, ix_hash_slots,
+        ok = rs__index_init(st, &c->ix[i], rs__table_ix_key_of, rs__table_ix_key_eq, rs__table_ix_hash_slots,
                             &c->ixctx[i]) == RS_OK;
     }
     if (ok) {
@@ -450,25 +315,6 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
         return;
     }
     rs__cell_put(&c->st->strs, p, fd->width, v->v.s.ptr, v->v.s.len, ref);
-}
-
-static uint64_t value_hash(const rs_class *c, const rs_value *v)
-{
-    const uint8_t *k;
-    size_t len;
-    uint8_t tmp[RS_KEY_TMP];
-    key_bytes(v, &k, &len, tmp);
-    return rs__hash(c->st->hash_seed, k, len);
-}
-
-static uint32_t index_find_value(const rs_class *c, int ix, uint64_t hash,
-                                 const rs_value *v)
-{
-    const uint8_t *k;
-    size_t len;
-    uint8_t tmp[RS_KEY_TMP];
-    key_bytes(v, &k, &len, tmp);
-    return rs__index_find(&c->ix[ix], hash, k, len);
 }
 
 /* Prepare index growth for one more key.  A group's rollback puts back
@@ -640,12 +486,12 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     /* 2. Uniqueness.  Hash every indexed value and ask for the groups
      * first, so the indexes' cache misses overlap. */
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
-        c->hashes[i] = value_hash(c, &c->vals[sch->indexed[i]]);
+        c->hashes[i] = rs__table_key_hash(c, &c->vals[sch->indexed[i]]);
         rs__index_prefetch(&c->ix[i], c->hashes[i]);
     }
     for (uint32_t i = 0; i < sch->n_indexed; i++) {
         rs_field f = sch->indexed[i];
-        if (index_find_value(c, (int)i, c->hashes[i], &c->vals[f]) !=
+        if (rs__table_index_find(c, (int)i, c->hashes[i], &c->vals[f]) !=
             UINT32_MAX) {
             return dup_err(st, c, f, &c->vals[f]);
         }
@@ -801,7 +647,7 @@ static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
     for (uint32_t i = 0; i < c->sch.n_indexed; i++) {
         char buf[RS_KEY_TMP];
         rs_value v = rs__row_value(c, row, c->sch.indexed[i], buf);
-        rs__index_delete(&c->ix[i], value_hash(c, &v), slot);
+        rs__index_delete(&c->ix[i], rs__table_key_hash(c, &v), slot);
     }
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         if (c->sch.fields[f].type == RS_STR) {
@@ -820,15 +666,6 @@ static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
         c->n_free++;
     }
     c->n_live--;
-}
-
-static rs_status check_field(rs_store *st, const rs_class *c, rs_field f)
-{
-    if (f < 0 || (uint32_t)f >= c->sch.n_fields) {
-        return rs__err(st, RS_EINVAL, "%s: no field number %d", c->sch.name,
-                       f);
-    }
-    return RS_OK;
 }
 
 static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
@@ -878,7 +715,7 @@ static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
         return rs__attrs_set(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE), val);
     }
     if (rc == RS_OK) {
-        rc = check_field(st, c, f);
+        rc = rs__table_check_field(st, c, f);
     }
     if (rc != RS_OK) {
         return rc;
@@ -905,8 +742,8 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
     uint8_t *row = rs__row(c, slot);
     uint64_t new_hash = 0;
     if (fd->ix >= 0) {
-        new_hash = value_hash(c, &v);
-        uint32_t other = index_find_value(c, fd->ix, new_hash, &v);
+        new_hash = rs__table_key_hash(c, &v);
+        uint32_t other = rs__table_index_find(c, fd->ix, new_hash, &v);
         if (other == slot) {
             return RS_OK; /* the same value: nothing to do */
         }
@@ -930,7 +767,7 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
     if (rc == RS_OK && fd->ix >= 0) {
         char buf[RS_KEY_TMP];
         rs_value old = rs__row_value(c, row, f, buf);
-        old_hash = value_hash(c, &old);
+        old_hash = rs__table_key_hash(c, &old);
         rs__index_delete(&c->ix[fd->ix], old_hash, slot);
         unindexed = true;
         rc = ix_prepare(st, &c->ix[fd->ix], new_hash);
@@ -1013,254 +850,6 @@ rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
     return rc;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Reading                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* rs_find() on bad arguments: the message. */
-static rs_status find_err(rs_store *st, const rs_class *c, rs_field f,
-                          const rs_value *val, rs_handle *out)
-{
-    if (c == NULL || c->st != st) {
-        return rs__table_bad_class(st, c, "rs_find");
-    }
-    if (val == NULL || out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_find: NULL argument");
-    }
-    return check_field(st, c, f);
-}
-
-/* rs_find() for values that need coercion, and every miss. */
-static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
-                           const rs_value *val, rs_handle *out)
-{
-    const rs__field *fd = &c->sch.fields[f];
-    if (fd->ix < 0) {
-        return rs__err(st, RS_EINVAL, "%s.%s is not a key or unique field",
-                       c->sch.name, fd->name);
-    }
-    rs_value v = *val;
-    if (!(fd->type == RS_STR && v.type == RS_STR &&
-          (v.v.s.ptr != NULL || v.v.s.len == 0))) {
-        rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
-        if (rc != RS_OK) {
-            return rc;
-        }
-    }
-    uint32_t slot = index_find_value(c, fd->ix, value_hash(c, &v), &v);
-    if (slot == UINT32_MAX) {
-        char text[96];
-        rs__fmt_value(text, sizeof text, &v);
-        return rs__err(st, RS_ENOTFOUND, "%s.%s: no record with %s",
-                       c->sch.name, fd->name, text);
-    }
-    *out = rs__handle(c, slot);
-    return RS_OK;
-}
-
-rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
-                  const rs_value *val, rs_handle *out)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (c == NULL || c->st != st || val == NULL || out == NULL ||
-        f < 0 || (uint32_t)f >= c->sch.n_fields) {
-        return find_err(st, c, f, val, out);
-    }
-    const rs__field *fd = &c->sch.fields[f];
-    uint32_t slot;
-    if (fd->ix >= 0 && fd->type == RS_STR && val->type == RS_STR &&
-        (val->v.s.ptr != NULL || val->v.s.len == 0)) {
-        /* The hot path, as short as rs_get()'s: a lookup needs no UTF-8 or
-         * length check (a string that could not be stored is simply not
-         * found). */
-        const char *key = val->v.s.ptr;
-        size_t len = val->v.s.len;
-        slot = rs__index_find(&c->ix[fd->ix],
-                              rs__hash(st->hash_seed, key, len), key, len);
-        if (RS_LIKELY(slot != UINT32_MAX)) {
-            *out = rs__handle(c, slot);
-            return RS_OK;
-        }
-    }
-    return find_slow(st, c, f, val, out);
-}
-
-/* Batches of this many values go through three passes: hash and fetch
- * the index groups, find each likely match and fetch its row, compare.
- * Enough misses in flight to cover a memory latency, few enough that what
- * the first passes fetched is still in cache for the last. */
-#define FIND_BATCH 32
-
-rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
-                       const rs_value *vals, size_t n, rs_handle *out,
-                       size_t *n_found)
-{
-    if (st == NULL) {
-        return RS_EINVAL;
-    }
-    rs__clear_err(st);
-    if (c == NULL || c->st != st) {
-        return rs__table_bad_class(st, c, "rs_find_many");
-    }
-    if ((vals == NULL || out == NULL) && n > 0) {
-        return rs__err(st, RS_EINVAL, "rs_find_many: NULL argument");
-    }
-    rs_status rc = check_field(st, c, f);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    const rs__field *fd = &c->sch.fields[f];
-    if (fd->ix < 0) {
-        return rs__err(st, RS_EINVAL, "%s.%s is not a key or unique field",
-                       c->sch.name, fd->name);
-    }
-    const rs__index *ix = &c->ix[fd->ix];
-    size_t found = 0;
-    for (size_t at = 0; at < n; at += FIND_BATCH) {
-        size_t m = n - at < FIND_BATCH ? n - at : FIND_BATCH;
-        rs_value v[FIND_BATCH];
-        uint64_t hash[FIND_BATCH];
-        bool ok[FIND_BATCH];
-        for (size_t i = 0; i < m; i++) {
-            const rs_value *in = &vals[at + i];
-            ok[i] = true;
-            v[i] = *in;
-            if (!(fd->type == RS_STR && in->type == RS_STR &&
-                  (in->v.s.ptr != NULL || in->v.s.len == 0))) {
-                /* A value the field cannot hold is simply not found. */
-                ok[i] = rs__coerce(st, &c->sch, f, in, &v[i]) == RS_OK;
-            }
-            if (ok[i]) {
-                hash[i] = value_hash(c, &v[i]);
-                rs__index_prefetch(ix, hash[i]);
-            }
-        }
-        /* The second miss: the row of each likely match. */
-        for (size_t i = 0; i < m; i++) {
-            uint32_t cand = ok[i] ? rs__index_candidate(ix, hash[i])
-                                  : UINT32_MAX;
-            if (cand != UINT32_MAX) {
-                __builtin_prefetch(rs__row(c, cand) + fd->off);
-            }
-        }
-        for (size_t i = 0; i < m; i++) {
-            uint32_t slot = ok[i] ? index_find_value(c, fd->ix, hash[i], &v[i])
-                                  : UINT32_MAX;
-            out[at + i] = slot == UINT32_MAX ? RS_NULL_HANDLE
-                                             : rs__handle(c, slot);
-            found += slot != UINT32_MAX;
-        }
-    }
-    rs__clear_err(st); /* values that could not be held are not errors */
-    if (n_found) {
-        *n_found = found;
-    }
-    return RS_OK;
-}
-
-rs_status rs_value_parse(rs_store *st, const rs_class *c, rs_field f,
-                         const char *text, size_t len, rs_value *out)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (c == NULL || c->st != st) {
-        return rs__table_bad_class(st, c, "rs_value_parse");
-    }
-    if (out == NULL || (text == NULL && len > 0)) {
-        return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
-    }
-    return rs__value_parse(st, c, f, text, len, out);
-}
-
-rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
-                 size_t len, rs_handle *out)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (c == NULL || c->st != st) {
-        return rs__table_bad_class(st, c, "rs_get");
-    }
-    if ((key == NULL && len > 0) || out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get: NULL argument");
-    }
-    const rs__field *fd = &c->sch.fields[c->sch.key];
-    if (fd->type == RS_STR) {
-        /* The fast path: no coercion, the key's bytes are the probe. */
-        uint64_t hash = rs__hash(st->hash_seed, key, len);
-        uint32_t slot = rs__index_find(&c->ix[0], hash, key, len);
-        if (slot == UINT32_MAX) {
-            return rs__err(st, RS_ENOTFOUND, "%s: no record with key '%.*s'",
-                           c->sch.name, (int)(len > 64 ? 64 : len), key);
-        }
-        *out = rs__handle(c, slot);
-        return RS_OK;
-    }
-    rs_value v;
-    rs_status rc = rs_value_parse(st, c, c->sch.key, key, len, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    return rs_find(st, c, c->sch.key, &v, out);
-}
-
-rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
-{
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
-    }
-    rs_status rc = rs__table_resolve(st, h, &c, &slot);
-    if (rc == RS_OK && rs__table_attr_field(st, f)) {
-        uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
-        if (rs__attrs_get(st, c, slot, id, out) != RS_OK) {
-            return rs__table_no_attr(st, c, st->attrs.names[id].s);
-        }
-        return RS_OK;
-    }
-    if (rc == RS_OK) {
-        rc = check_field(st, c, f);
-    }
-    if (rc != RS_OK) {
-        return rc;
-    }
-    *out = caller_value(st, c, slot, f);
-    return RS_OK;
-}
-
-rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
-                      rs_value *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL argument");
-    }
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    rs__clear_err(st);
-    rs_status rc = rs__table_resolve(st, h, &c, &slot);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (name == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_attr: NULL name");
-    }
-    rs_field f = rs__table_field(c, name, 0);
-    if (f < 0) {
-        uint32_t id = rs__shape_lookup(&st->attrs, name);
-        if (id == UINT32_MAX ||
-            rs__attrs_get(st, c, slot, id, out) != RS_OK) {
-            return rs__table_no_attr(st, c, name);
-        }
-        return RS_OK;
-    }
-    *out = caller_value(st, c, slot, f);
-    return RS_OK;
-}
-
 static rs_status set_attr_impl(rs_store *st, rs_handle h, const char *name,
                                const rs_value *val)
 {
@@ -1278,249 +867,6 @@ static rs_status set_attr_impl(rs_store *st, rs_handle h, const char *name,
         return rs__attrs_set(st, c, slot, name, 0, val);
     }
     return set_field_impl(st, h, f, val);
-}
-
-static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
-                          const char *want)
-{
-    const rs_class *c = rs_handle_class(st, h);
-    if (f >= RS_ATTR_BASE) {
-        return rs__err(st, RS_ETYPE, "%s.%s: the value is not %s",
-                       c->sch.name,
-                       st->attrs.names[f - RS_ATTR_BASE].s, want);
-    }
-    const rs__field *fd = &c->sch.fields[f];
-    return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name,
-                   fd->name, rs_type_name(fd->type), want);
-}
-
-rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_int: NULL argument");
-    }
-    rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (v.type == RS_BOOL) {
-        *out = v.v.b;
-    } else if (rs__type_signed(v.type)) {
-        *out = v.v.i;
-    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
-               v.type == RS_U64) {
-        if (v.v.u > INT64_MAX) {
-            return rs__err(st, RS_ERANGE, "value %" PRIu64 " exceeds int64",
-                           v.v.u);
-        }
-        *out = (int64_t)v.v.u;
-    } else {
-        return type_err(st, h, f, "an integer");
-    }
-    return RS_OK;
-}
-
-/* The typed fast paths below read or write an unsigned or signed integer
- * field in place: a handle check and a load or store, a few dozen
- * instructions, short enough that the processor overlaps the cache misses
- * of consecutive calls.  Anything else (another type, an indexed field, a
- * value out of range, an error) takes the general path, which says what
- * was wrong. */
-static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
-                                        rs_field f, rs_type *type,
-                                        const rs__field **fdp)
-{
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    if (RS_UNLIKELY(rs__table_resolve(st, h, &c, &slot) != RS_OK ||
-                    (uint32_t)f >= c->sch.n_fields)) {
-        return NULL;
-    }
-    const rs__field *fd = &c->sch.fields[f];
-    *type = fd->type;
-    *fdp = fd;
-    return rs__row(c, slot) + fd->off;
-}
-
-rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_uint: NULL argument");
-    }
-    rs_type t;
-    const rs__field *fd;
-    rs__clear_err(st);
-    const uint8_t *p = fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL)) {
-        switch (t) {
-        case RS_U8:
-            *out = p[0];
-            return RS_OK;
-        case RS_U16: {
-            uint16_t v;
-            memcpy(&v, p, 2);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_U32: {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_U64:
-            memcpy(out, p, 8);
-            return RS_OK;
-        default:
-            break;
-        }
-    }
-    rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (v.type == RS_BOOL) {
-        *out = v.v.b;
-    } else if (rs__type_signed(v.type)) {
-        if (v.v.i < 0) {
-            return rs__err(st, RS_ERANGE, "value %" PRId64 " is negative",
-                           v.v.i);
-        }
-        *out = (uint64_t)v.v.i;
-    } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
-               v.type == RS_U64) {
-        *out = v.v.u;
-    } else {
-        return type_err(st, h, f, "an integer");
-    }
-    return RS_OK;
-}
-
-rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_f64: NULL argument");
-    }
-    rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (v.type == RS_F32 || v.type == RS_F64) {
-        *out = v.v.f;
-    } else if (rs__type_signed(v.type)) {
-        *out = (double)v.v.i;
-    } else if (v.type != RS_STR && v.type != RS_BOOL) {
-        *out = (double)v.v.u;
-    } else {
-        return type_err(st, h, f, "a number");
-    }
-    return RS_OK;
-}
-
-rs_status rs_get_str(rs_store *st, rs_handle h, rs_field f, const char **ptr,
-                     size_t *len)
-{
-    RS__NEED_STORE(st);
-    if (ptr == NULL || len == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_str: NULL argument");
-    }
-    rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (v.type != RS_STR) {
-        return type_err(st, h, f, "str");
-    }
-    *ptr = v.v.s.ptr;
-    *len = v.v.s.len;
-    return RS_OK;
-}
-
-rs_status rs_set_int(rs_store *st, rs_handle h, rs_field f, int64_t v)
-{
-    RS__NEED_STORE(st);
-    rs_type t;
-    const rs__field *fd;
-    rs__clear_err(st);
-    uint8_t *p = (uint8_t *)fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL) && fd->ix < 0 && v >= 0 && st->obs == NULL) {
-        if (t == RS_U8 && v <= UINT8_MAX) {
-            p[0] = (uint8_t)v;
-            return RS_OK;
-        }
-        if (t == RS_U16 && v <= UINT16_MAX) {
-            uint16_t x = (uint16_t)v;
-            memcpy(p, &x, 2);
-            return RS_OK;
-        }
-        if (t == RS_U32 && v <= (int64_t)UINT32_MAX) {
-            uint32_t x = (uint32_t)v;
-            memcpy(p, &x, 4);
-            return RS_OK;
-        }
-    }
-    rs_value val = rs_val_int(v);
-    return rs_set_field(st, h, f, &val);
-}
-
-rs_status rs_set_str(rs_store *st, rs_handle h, rs_field f, const char *ptr,
-                     size_t len)
-{
-    RS__NEED_STORE(st);
-    if (ptr == NULL && len > 0) {
-        return rs__err(st, RS_EINVAL, "rs_set_str: NULL argument");
-    }
-    rs_value val = rs_val_str(ptr, len);
-    return rs_set_field(st, h, f, &val);
-}
-
-rs_status rs_set_uint(rs_store *st, rs_handle h, rs_field f, uint64_t v)
-{
-    RS__NEED_STORE(st);
-    if (v <= INT64_MAX) {
-        return rs_set_int(st, h, f, (int64_t)v); /* its fast path */
-    }
-    rs_value val = rs_val_uint(v);
-    return rs_set_field(st, h, f, &val);
-}
-
-rs_status rs_set_f64(rs_store *st, rs_handle h, rs_field f, double v)
-{
-    RS__NEED_STORE(st);
-    rs_value val = rs_val_f64(v);
-    return rs_set_field(st, h, f, &val);
-}
-
-rs_status rs_set_bool(rs_store *st, rs_handle h, rs_field f, bool v)
-{
-    RS__NEED_STORE(st);
-    rs_value val = rs_val_bool(v);
-    return rs_set_field(st, h, f, &val);
-}
-
-rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
-{
-    RS__NEED_STORE(st);
-    if (out == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_get_bool: NULL argument");
-    }
-    rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    if (v.type != RS_BOOL) {
-        return type_err(st, h, f, "bool");
-    }
-    *out = v.v.b;
-    return RS_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1580,7 +926,7 @@ static rs_status class_check(const rs_class *c)
                 const uint8_t *k;
                 size_t len;
                 uint8_t tmp[RS_KEY_TMP];
-                key_bytes(&v, &k, &len, tmp);
+                rs__table_key_bytes(&v, &k, &len, tmp);
                 if (rs__index_find(&c->ix[i],
                                    rs__hash(c->st->hash_seed, k, len), k,
                                    len) != s) {

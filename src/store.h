@@ -8,10 +8,6 @@
 
 #include "table.h"
 
-/* Read field f of a row as a value (strings borrowed from the store; a
- * packed one decoded into buf, RS_KEY_TMP bytes). */
-rs_value rs__row_value(const rs_class *c, const uint8_t *row, rs_field f,
-                       char *buf);
 
 /* The restore interface: what a group's rollback uses to put back, newest
  * first, what its changes did (txn.c).  Each makes a change as the public

@@ -83,3 +83,100 @@ rs_status rs__table_no_attr(rs_store *st, const rs_class *c,
     return rs__err(st, RS_ENOATTR, "'%s' object has no attribute '%.64s'",
                    c->sch.name, name);
 }
+
+rs_status rs__table_check_field(rs_store *st, const rs_class *c, rs_field f)
+{
+    if (f < 0 || (uint32_t)f >= c->sch.n_fields) {
+        return rs__err(st, RS_EINVAL, "%s: no field number %d", c->sch.name,
+                       f);
+    }
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Index callbacks                                                           */
+/* ------------------------------------------------------------------------ */
+
+void rs__table_ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
+                         size_t *len, uint8_t tmp[RS_KEY_TMP])
+{
+    const rs__ixctx *x = ctx;
+    rs_value v = rs__row_value(x->c, rs__row(x->c, slot), x->f, (char *)tmp);
+    rs__table_key_bytes(&v, key, len, tmp);
+}
+
+bool rs__table_ix_key_eq(const void *ctx, uint32_t slot, const void *key,
+                         size_t len)
+{
+    const rs__ixctx *x = ctx;
+    const rs_class *c = x->c;
+    const rs__field *fd = &c->sch.fields[x->f];
+    const uint8_t *cell = rs__row(c, slot) + fd->off;
+    if (fd->type == RS_STR && cell[0] >= RS_CELL_DIGITS &&
+        cell[0] < RS_CELL_LONG) {
+        /* A packed number: parse the probe instead of printing the stored
+         * digits (multiplications, not divisions). */
+        if (len != (size_t)(cell[0] & 0x3Fu)) {
+            return false;
+        }
+        const char *p = key;
+        uint64_t probe = 0, stored = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] < '0' || p[i] > '9') {
+                return false;
+            }
+            probe = probe * 10 + (uint64_t)(p[i] - '0');
+        }
+        uint32_t nb = fd->width - 1 > 8 ? 8 : fd->width - 1;
+        for (uint32_t i = 0; i < nb; i++) {
+            stored |= (uint64_t)cell[1 + i] << (8 * i);
+        }
+        return probe == stored;
+    }
+    const uint8_t *k;
+    size_t klen;
+    uint8_t tmp[RS_KEY_TMP];
+    rs__table_ix_key_of(ctx, slot, &k, &klen, tmp);
+    return klen == len && memcmp(k, key, len) == 0;
+}
+
+void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
+                             size_t n, uint64_t *hashes)
+{
+    const rs__ixctx *x = ctx;
+    const rs_class *c = x->c;
+    const rs__field *fd = &c->sch.fields[x->f];
+    const uint8_t *cells[64];
+    RS_ASSERT(n <= 64);
+    /* Rows of a segment's entries are scattered: ask for all of them before
+     * reading any, so the misses overlap instead of queueing. */
+    for (size_t i = 0; i < n; i++) {
+        cells[i] = rs__row(c, slots[i]) + fd->off;
+        __builtin_prefetch(cells[i]);
+    }
+    if (fd->type != RS_STR) {
+        for (size_t i = 0; i < n; i++) {
+            rs_value v = rs__num_get(cells[i], fd->type);
+            const uint8_t *k;
+            size_t len;
+            uint8_t tmp[RS_KEY_TMP];
+            rs__table_key_bytes(&v, &k, &len, tmp);
+            hashes[i] = rs__hash(c->st->hash_seed, k, len);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cells[i][0] == RS_CELL_LONG) {
+            uint32_t ref;
+            memcpy(&ref, cells[i] + (fd->width >= 8 ? 4 : 1), 4);
+            __builtin_prefetch(rs__strs_at(&c->st->strs, ref));
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *k;
+        size_t len;
+        char buf[RS_KEY_TMP];
+        rs__cell_get(&c->st->strs, cells[i], fd->width, buf, &k, &len);
+        hashes[i] = rs__hash(c->st->hash_seed, k, len);
+    }
+}

@@ -131,6 +131,90 @@ static inline rs_handle rs__handle(const rs_class *c, uint32_t slot)
            (rs_handle)c->id << 48;
 }
 
+/* Rows and keys: reading a field out of a row, and what an index hashes
+ * and compares for a value. */
+
+/* Read field f of a row as a value (strings borrowed from the store; a
+ * packed one decoded into buf, RS_KEY_TMP bytes). */
+static inline rs_value rs__row_value(const rs_class *c, const uint8_t *row,
+                                     rs_field f, char *buf)
+{
+    const rs__field *fd = &c->sch.fields[f];
+    if (fd->type != RS_STR) {
+        return rs__num_get(row + fd->off, fd->type);
+    }
+    rs_value v;
+    v.type = RS_STR;
+    rs__cell_get(&c->st->strs, row + fd->off, fd->width, buf, &v.v.s.ptr,
+                 &v.v.s.len);
+    return v;
+}
+
+/* Read field f for a caller: a packed string goes into the next of a ring
+ * of 16 store buffers, and the ring moves only when one was used, so a
+ * borrowed packed string survives the next 15 reads of packed strings. */
+static inline rs_value rs__table_caller_value(rs_store *st,
+                                              const rs_class *c,
+                                              uint32_t slot, rs_field f)
+{
+    unsigned next = (st->ring_next + 1) % RS_RING;
+    rs_value v = rs__row_value(c, rs__row(c, slot), f, st->ring[next]);
+    if (v.type == RS_STR && v.v.s.ptr == st->ring[next]) {
+        st->ring_next = next;
+    }
+    return v;
+}
+
+/* The bytes an index hashes for a normalized value: a string's bytes, or an
+ * integer widened to 8 little-endian bytes, so a probe built from a value
+ * and a key read back from a row always agree. */
+static inline void rs__table_key_bytes(const rs_value *v, const uint8_t **p,
+                                       size_t *len, uint8_t tmp[RS_KEY_TMP])
+{
+    if (v->type == RS_STR) {
+        *p = (const uint8_t *)v->v.s.ptr;
+        *len = v->v.s.len;
+        return;
+    }
+    uint64_t u = rs__type_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
+    for (int i = 0; i < 8; i++) {
+        tmp[i] = (uint8_t)(u >> (8 * i));
+    }
+    *p = tmp;
+    *len = 8;
+}
+
+/* The hash an index of c keeps for value v. */
+static inline uint64_t rs__table_key_hash(const rs_class *c,
+                                          const rs_value *v)
+{
+    const uint8_t *k;
+    size_t len;
+    uint8_t tmp[RS_KEY_TMP];
+    rs__table_key_bytes(v, &k, &len, tmp);
+    return rs__hash(c->st->hash_seed, k, len);
+}
+
+/* The slot index ix of c holds value v at, or UINT32_MAX. */
+static inline uint32_t rs__table_index_find(const rs_class *c, int ix,
+                                            uint64_t hash, const rs_value *v)
+{
+    const uint8_t *k;
+    size_t len;
+    uint8_t tmp[RS_KEY_TMP];
+    rs__table_key_bytes(v, &k, &len, tmp);
+    return rs__index_find(&c->ix[ix], hash, k, len);
+}
+
+/* The callbacks a class's indexes read keys out of rows with (table.c);
+ * ctx is the index's rs__ixctx. */
+void rs__table_ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
+                         size_t *len, uint8_t tmp[RS_KEY_TMP]);
+bool rs__table_ix_key_eq(const void *ctx, uint32_t slot, const void *key,
+                         size_t len);
+void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
+                             size_t n, uint64_t *hashes);
+
 /* Handles (table.c).  rs__table_resolve() gives the class and slot of a
  * live handle, or RS_ESTALE with a message saying why not. */
 rs_status rs__table_stale(rs_store *st, rs_handle h);
@@ -162,6 +246,8 @@ static inline bool rs__table_attr_field(const rs_store *st, rs_field f)
            (uint32_t)(f - RS_ATTR_BASE) < st->attrs.n_names;
 }
 
+/* RS_EINVAL unless f is a declared field of c. */
+rs_status rs__table_check_field(rs_store *st, const rs_class *c, rs_field f);
 /* The message for a class argument that is NULL or another store's. */
 rs_status rs__table_bad_class(rs_store *st, const rs_class *c,
                               const char *call);
