@@ -111,7 +111,8 @@ static inline bool check_has_(const char *s, const char *sub, const char *es,
     return ok;
 }
 
-#define CHECK(cond) check_true_((cond) ? true : false, #cond, __FILE__, __LINE__)
+#define CHECK(cond)                                                         \
+    check_true_((cond) ? true : false, #cond, __FILE__, __LINE__)
 
 #define CHECK_EQ(a, b)                                                      \
     _Generic((a),                                                           \
