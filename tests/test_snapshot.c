@@ -1,8 +1,8 @@
 /*
- * test_snapshot.c: snapshots, class evolution, bad files, atomic groups and
- * the journal (the crash test is test_crash.c).  What the persistence tests
- * share (dump(), the sample players, the checking allocator, file helpers)
- * is in persist_fixture.h.
+ * test_snapshot.c: snapshots, class evolution, bad files, and the journal
+ * (the crash test is test_crash.c; atomic groups are test_txn.c).  What
+ * the persistence tests share (dump(), the sample players, the checking
+ * allocator, file helpers) is in persist_fixture.h.
  */
 #include "persist_fixture.h"
 
@@ -240,90 +240,6 @@ static void bad_files(void)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Groups                                                                    */
-/* ------------------------------------------------------------------------ */
-
-static void groups(void)
-{
-    rs_store *st = sample(60);
-    rs_class *c = rs_class_find(st, "Player");
-    rs_class *it = rs_class_find(st, "Item");
-    rs_handle a, b;
-    CHECK_OK(st, rs_get(st, c, "1000007", 7, &a));
-    CHECK_OK(st, rs_get(st, c, "1000014", 7, &b));
-    /* A trade that commits. */
-    CHECK_OK(st, rs_group_begin(st));
-    rs_value g = rs_val_int(-100);
-    CHECK_OK(st, rs_set_field(st, a, rs_class_field(c, "gold"), &g));
-    rs_value sword = rs_val_cstr("sword");
-    CHECK_OK(st, rs_set_attr(st, b, "item", &sword));
-    CHECK_OK(st, rs_group_commit(st));
-    rs_value v;
-    CHECK_OK(st, rs_get_attr(st, b, "item", &v));
-
-    /* A group whose last change fails: everything rolls back, handles
-     * included, and later changes are refused until it ends. */
-    char *before = dump(st, BOTH, 2);
-    rs_mem_report m0;
-    rs_mem(st, &m0);
-    CHECK_OK(st, rs_group_begin(st));
-    CHECK_FAIL(st, rs_group_begin(st), RS_EINVAL, "nest");
-    rs_value big = rs_val_int(123456);
-    CHECK_OK(st, rs_set_field(st, a, rs_class_field(c, "gold"), &big));
-    rs_value nm = rs_val_cstr("a brand new name");
-    CHECK_OK(st, rs_set_field(st, a, rs_class_field(c, "name"), &nm));
-    rs_value nk = rs_val_cstr("9999999");
-    CHECK_OK(st, rs_set_field(st, a, rs_class_field(c, "uid"), &nk));
-    CHECK_OK(st, rs_del_attr(st, b, "guild"));
-    CHECK_OK(st, rs_set_attr(st, b, "hp", &big)); /* keeps its place */
-    CHECK_OK(st, rs_set_attr(st, b, "extra", &nm));
-    CHECK_OK(st, rs_remove(st, b));
-    add_player(st, c, 1000); /* takes b's slot */
-    add_player(st, c, 1001);
-    rs_named iv[] = {{"id", rs_val_int(77777)}};
-    CHECK_OK(st, rs_insert(st, it, iv, 1, NULL));
-    rs_handle gone;
-    CHECK_OK(st, rs_get(st, c, "1000021", 7, &gone));
-    CHECK_OK(st, rs_remove(st, gone));
-    /* Re-insert the removed key: the undo must not collide. */
-    rs_named again[] = {{"uid", rs_val_cstr("1000021")},
-                        {"name", rs_val_cstr("someone else")}};
-    CHECK_OK(st, rs_insert(st, c, again, 2, NULL));
-    /* This one fails: a duplicate name. */
-    rs_value dup = rs_val_cstr("name-10-\xe5\xbc\xa0");
-    rs_handle d;
-    CHECK_OK(st, rs_get(st, c, "1000077", 7, &d)); /* player 11 */
-    CHECK_FAIL(st, rs_set_field(st, d, rs_class_field(c, "name"), &dup),
-               RS_EEXIST, "name-10");
-    CHECK_FAIL(st, rs_remove(st, d), RS_EGROUP, "already failed");
-    CHECK_FAIL(st, rs_group_commit(st), RS_EGROUP, "rolled back");
-    char *after = dump(st, BOTH, 2);
-    CHECK_DUMPS(before, after);
-    /* The handles of the group's start still work. */
-    CHECK_OK(st, rs_check(st, a));
-    CHECK_OK(st, rs_check(st, b));
-    CHECK_OK(st, rs_check(st, gone));
-    CHECK_OK(st, rs_get_attr(st, b, "item", &v));
-
-    /* rs_group_abort rolls back too. */
-    before = dump(st, BOTH, 2);
-    CHECK_OK(st, rs_group_begin(st));
-    CHECK_OK(st, rs_remove(st, a));
-    add_player(st, c, 2000);
-    rs_group_abort(st);
-    CHECK_DUMPS(before, dump(st, BOTH, 2));
-    CHECK_OK(st, rs_check(st, a));
-    CHECK_FAIL(st, rs_group_commit(st), RS_EINVAL, "no group");
-    /* Classes are not declared inside a group. */
-    CHECK_OK(st, rs_group_begin(st));
-    rs_class *x;
-    CHECK_FAIL(st, rs_class_parse(st, "X { k: u8 key }", 15, &x), RS_EINVAL,
-               "inside a group");
-    CHECK_OK(st, rs_group_commit(st));
-    rs_store_close(st);
-}
-
-/* ------------------------------------------------------------------------ */
 /* The journal                                                               */
 /* ------------------------------------------------------------------------ */
 
@@ -532,14 +448,12 @@ static void crash_windows(void)
     free(z);
     free(old);
 
-    /* Closing a plain store with a save running, or a group open. */
+    /* Closing a plain store with a save running (a group open:
+     * test_txn close_inside_group). */
     st = sample(30);
     CHECK_OK(st, rs_save_begin(st, path_of("x.snap"), &sv));
     rs_store_close(st);
     CHECK_EQ(count_prefixed("x.snap.tmp"), 0);
-    st = sample(30);
-    CHECK_OK(st, rs_group_begin(st));
-    rs_store_close(st);
 
     /* A load that fails into a class holding removed records: the old
      * handles stay stale. */
@@ -1168,7 +1082,6 @@ int main(int argc, char **argv)
         {"save_while_writing", save_while_writing},
         {"evolution", evolution},
         {"bad_files", bad_files},
-        {"groups", groups},
         {"journal", journal},
         {"compaction_crash", compaction_crash},
         {"journal_evolution", journal_evolution},
