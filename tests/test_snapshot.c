@@ -1,13 +1,12 @@
 /*
- * test_snapshot.c: snapshots, class evolution, bad files, and the journal
- * (the crash test is test_crash.c; atomic groups are test_txn.c).  What
+ * test_snapshot.c: snapshots: save (at once and in steps while the store
+ * changes), load, class evolution, bad files, temporary files, rs_inspect()
+ * (the journal and durable stores are test_journal.c, atomic groups
+ * test_txn.c).  What
  * the persistence tests share (dump(), the sample players, the checking
  * allocator, file helpers) is in persist_fixture.h.
  */
 #include "persist_fixture.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 /* ------------------------------------------------------------------------ */
 /* Snapshots                                                                 */
@@ -239,225 +238,22 @@ static void bad_files(void)
     rs_store_close(a);
 }
 
-/* ------------------------------------------------------------------------ */
-/* The journal                                                               */
-/* ------------------------------------------------------------------------ */
-
-static void journal(void)
+/* A regression from review: closing a plain store with a save running
+ * removes the save's temporary file. */
+static void close_while_saving(void)
 {
-    rs_store *plain = open_store();
-    declare(plain, PLAYER_TEXT);
-    changes(plain, 0, 120);
-
-    rs_store *st = durable("j", RS_OK);
-    declare(st, PLAYER_TEXT);
-    changes(st, 0, 120);
-    rs_store_close(st);
-    st = durable("j", RS_OK);
-    CHECK_DUMPS(dump(plain, PLAYER, 1), dump(st, PLAYER, 1));
-    /* More changes after a reopen, then a compaction, then more. */
-    changes(st, 120, 200);
-    changes(plain, 120, 200);
-    rs_save_info si;
-    CHECK_OK(st, rs_save(st, NULL, &si));
-    changes(st, 200, 260);
-    changes(plain, 200, 260);
-    rs_store_close(st);
-    st = durable("j", RS_OK);
-    CHECK_DUMPS(dump(plain, PLAYER, 1), dump(st, PLAYER, 1));
-    rs_store_close(st);
-
-    /* A torn last entry is dropped: the store is as before that change. */
-    size_t n;
-    uint8_t *jb = read_all(path_of("j.journal"), &n);
-    rs_store *ref = durable("j", RS_OK);
-    rs_class *c = rs_class_find(ref, "Player");
-    char *whole = dump(ref, PLAYER, 1);
-    add_player(ref, c, 5000);
-    rs_store_close(ref);
-    size_t n2;
-    uint8_t *jb2 = read_all(path_of("j.journal"), &n2);
-    CHECK(n2 > n);
-    for (size_t cut = n; cut < n2; cut += (n2 - n) / 5 + 1) {
-        write_all_file(path_of("j.journal"), jb2, cut);
-        st = durable("j", RS_OK);
-        char *d = dump(st, PLAYER, 1);
-        CHECK_STR(d, whole);
-        free(d);
-        rs_store_close(st);
-    }
-    free(whole);
-    /* Damage in the middle is an error that says where. */
-    memcpy(jb2, jb, n);
-    jb2[n / 2] ^= 0x10;
-    write_all_file(path_of("j.journal"), jb2, n2);
-    st = durable("j", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "j.journal: entry") != NULL);
-    CHECK(strstr(rs_errmsg(st), "at byte") != NULL);
-    rs_mem_report m;
-    rs_mem(st, &m);
-    CHECK_EQ(m.n_records, 0);
-    rs_store_close(st);
-    free(jb);
-    free(jb2);
-    rs_store_close(plain);
-}
-
-/* A compaction cut short between the new snapshot and the new journal:
- * the old journal still applies from where the snapshot was taken. */
-static void compaction_crash(void)
-{
-    rs_store *plain = open_store();
-    declare(plain, PLAYER_TEXT);
-    rs_store *st = durable("cc", RS_OK);
-    declare(st, PLAYER_TEXT);
-    changes(st, 0, 80);
-    changes(plain, 0, 80);
     rs_saver *sv;
-    CHECK_OK(st, rs_save_begin(st, NULL, &sv));
-    CHECK_OK(st, rs_save_step(sv, 10));
-    changes(st, 80, 120); /* during the save: journal only */
-    changes(plain, 80, 120);
-    size_t n_old;
-    uint8_t *old = read_all(path_of("cc.journal"), &n_old);
-    rs_save_info si;
-    CHECK_OK(st, rs_save_finish(sv, &si));
-    rs_store_close(st);
-    /* Put the old journal back, as if the crash came before its switch. */
-    write_all_file(path_of("cc.journal"), old, n_old);
-    st = durable("cc", RS_OK);
-    CHECK_DUMPS(dump(plain, PLAYER, 1), dump(st, PLAYER, 1));
-    changes(st, 120, 140);
-    changes(plain, 120, 140);
-    rs_store_close(st);
-    st = durable("cc", RS_OK);
-    CHECK_DUMPS(dump(plain, PLAYER, 1), dump(st, PLAYER, 1));
-    rs_store_close(st);
-    free(old);
-    rs_store_close(plain);
-}
-
-/* A durable store whose class changed is compacted under the new one. */
-static void journal_evolution(void)
-{
-    rs_store *st = durable("je", RS_OK);
-    declare(st, PLAYER_TEXT);
-    changes(st, 0, 40);
-    size_t n = rs_count(rs_class_find(st, "Player"));
-    rs_store_close(st);
-    st = open_store();
-    declare(st, "Player { uid: str(16) key; name: str(32) unique; "
-                "level: u32; gold: i64; extra: u8 = 3 } dynamic");
-    rs_load_info li;
-    CHECK_OK(st, rs_durable_open(st, path_of("je"), RS_SYNC_NEVER, &li));
-    CHECK_EQ(rs_count(rs_class_find(st, "Player")), n);
-    CHECK(li.n_dropped >= 5);
-    changes(st, 40, 40); /* nothing */
-    rs_store_close(st);
-    st = durable("je", RS_OK);
-    rs_class *c = rs_class_find(st, "Player");
-    CHECK_EQ(rs_class_n_fields(c), 5);
-    CHECK_EQ(rs_count(c), n);
-    rs_store_close(st);
-}
-
-/* Regressions from review: crashes between a compaction's renames with a
- * class declared during it, and during an open's own compaction; a torn
- * tail of zeros; one store at a time on the files; closing a store with a
- * save or a group running; a failed load must not make old handles live;
- * a snapshot that points past the end of its (shorter) journal. */
-static void crash_windows(void)
-{
-    /* A class declared while a compaction runs. */
-    rs_store *st = durable("cw", RS_OK);
-    rs_class *a = declare(st, "A { id: u32 key }");
-    rs_named v[] = {{"id", rs_val_int(1)}};
-    CHECK_OK(st, rs_insert(st, a, v, 1, NULL));
-    rs_saver *sv;
-    CHECK_OK(st, rs_save_begin(st, NULL, &sv));
-    rs_class *b = declare(st, "B { id: u32 key; x: str(8) }");
-    rs_named w[] = {{"id", rs_val_int(7)}, {"x", rs_val_cstr("b")}};
-    CHECK_OK(st, rs_insert(st, b, w, 2, NULL));
-    v[0].val = rs_val_int(2);
-    CHECK_OK(st, rs_insert(st, a, v, 1, NULL));
-    size_t n_old;
-    uint8_t *old = read_all(path_of("cw.journal"), &n_old);
-    CHECK_OK(st, rs_save_finish(sv, NULL));
-    static const char *const AB[] = {"A", "B"};
-    char *want = dump(st, AB, 2);
-    rs_store_close(st);
-    write_all_file(path_of("cw.journal"), old, n_old); /* the crash */
-    st = durable("cw", RS_OK);
-    char *got = dump(st, AB, 2);
-    CHECK_STR(got, want);
-    free(got);
-    rs_store_close(st);
-    /* The old journal, shorter than where the snapshot says it was taken:
-     * it was on disk that far before the snapshot's rename, so entries
-     * were lost.  The open refuses and leaves the file as it is. */
-    write_all_file(path_of("cw.journal"), old, n_old > 40 ? 40 : n_old);
-    st = durable("cw", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "the journal lost entries") != NULL);
-    rs_store_close(st);
-    CHECK(same_file(path_of("cw.journal"), old, n_old > 40 ? 40 : n_old));
-    write_all_file(path_of("cw.journal"), old, n_old);
-    st = durable("cw", RS_OK);
-    got = dump(st, AB, 2);
-    CHECK_STR(got, want);
-    free(got);
-    free(want);
-    free(old);
-
-    /* One store at a time on these files. */
-    rs_store *other = durable("cw", RS_EIO);
-    CHECK(strstr(rs_errmsg(other), "another store") != NULL);
-    rs_store_close(other);
-    rs_store_close(st);
-
-    /* An open that compacts (a changed class), cut short between its
-     * renames: the old journal beside the new snapshot adds nothing. */
-    st = durable("oc", RS_OK);
-    rs_class *pc = declare(st, "P { id: u32 key }");
-    CHECK_OK(st, rs_insert(st, pc, v, 1, NULL));
-    rs_store_close(st);
-    old = read_all(path_of("oc.journal"), &n_old);
-    st = open_store();
-    declare(st, "P { id: u32 key; lvl: u16 = 1 }");
-    CHECK_OK(st, rs_durable_open(st, path_of("oc"), RS_SYNC_ALWAYS, NULL));
-    rs_store_close(st);
-    write_all_file(path_of("oc.journal"), old, n_old);
-    st = open_store();
-    pc = declare(st, "P { id: u32 key; lvl: u16 = 1 }");
-    CHECK_OK(st, rs_durable_open(st, path_of("oc"), RS_SYNC_ALWAYS, NULL));
-    CHECK_EQ(rs_count(pc), 1);
-    rs_store_close(st);
-    free(old);
-
-    /* Zeros after the last entry cannot be one write cut short (a
-     * zero length is no entry's): damage, refused, the file kept. */
-    st = durable("oc", RS_OK);
-    rs_store_close(st);
-    old = read_all(path_of("oc.journal"), &n_old);
-    uint8_t *z = calloc(n_old + 64, 1);
-    memcpy(z, old, n_old);
-    write_all_file(path_of("oc.journal"), z, n_old + 64);
-    st = durable("oc", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "zero length") != NULL);
-    rs_store_close(st);
-    CHECK(same_file(path_of("oc.journal"), z, n_old + 64));
-    free(z);
-    free(old);
-
-    /* Closing a plain store with a save running (a group open:
-     * test_txn close_inside_group). */
-    st = sample(30);
+    rs_store *st = sample(30);
     CHECK_OK(st, rs_save_begin(st, path_of("x.snap"), &sv));
     rs_store_close(st);
     CHECK_EQ(count_prefixed("x.snap.tmp"), 0);
+}
 
-    /* A load that fails into a class holding removed records: the old
-     * handles stay stale. */
-    st = open_store();
+/* A regression from review: a load that fails into a class holding
+ * removed records leaves the old handles stale. */
+static void failed_load_stale_handles(void)
+{
+    rs_store *st = open_store();
     rs_class *c = declare(st, PLAYER_TEXT);
     rs_handle h = add_player(st, c, 1);
     CHECK_OK(st, rs_remove(st, h));
@@ -487,42 +283,11 @@ static void crash_windows(void)
     rs_store_close(st);
 }
 
-/* A length field damaged in the middle of a journal is damage, not a torn
- * tail: the open refuses, and the file keeps every entry.  A save whose
- * rename fails leaves no temporary file. */
-static void damaged_length(void)
+/* A save to a directory is refused at once; one that appears at the path
+ * while the save runs makes its rename fail: no temporary file is left. */
+static void save_over_directory(void)
 {
-    rs_store *st = durable("dl", RS_OK);
-    rs_class *c = declare(st, PLAYER_TEXT);
-    for (int i = 0; i < 20; i++) {
-        add_player(st, c, i);
-    }
-    rs_store_close(st);
-    size_t n;
-    uint8_t *jb = read_all(path_of("dl.journal"), &n);
-    /* The entries: header 32, then u32 length + u64 sum + payload; find the
-     * sixth and set its length's top byte. */
-    size_t off = 32;
-    for (int k = 0; k < 5 && off + 12 <= n; k++) {
-        uint32_t len;
-        memcpy(&len, jb + off, 4);
-        off += 12 + len;
-    }
-    CHECK(off + 12 < n);
-    jb[off + 3] ^= 0x40;
-    write_all_file(path_of("dl.journal"), jb, n);
-    st = durable("dl", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "its length was damaged") != NULL);
-    rs_store_close(st);
-    size_t n2;
-    uint8_t *after = read_all(path_of("dl.journal"), &n2);
-    CHECK_EQ(n2, n); /* nothing cut off */
-    free(after);
-    free(jb);
-
-    /* A directory is refused at once; one that appears at the path while
-     * the save runs makes its rename fail: no temporary file is left. */
-    st = sample(10);
+    rs_store *st = sample(10);
     CHECK(mkdir(path_of("adir"), 0755) == 0);
     CHECK_FAIL(st, rs_save(st, path_of("adir"), NULL), RS_EINVAL,
                "a directory");
@@ -538,200 +303,6 @@ static void damaged_length(void)
 /* ------------------------------------------------------------------------ */
 /* Faults a careful operator meets: damage, loss, theft, clobbering          */
 /* ------------------------------------------------------------------------ */
-
-/* Damage of the journal's tail that one write cut short cannot explain:
- * the open refuses it, naming the entry and its byte, and changes no
- * file; rs_durable_repair() keeps the whole entries before it, moves the
- * original aside, and the store then opens with exactly those. */
-static void damaged_tail(void)
-{
-    make_players("dt", 40);
-    size_t n;
-    uint8_t *jb = read_all(path_of("dt.journal"), &n);
-    size_t sn;
-    uint8_t *snap = read_all(path_of("dt.snap"), &sn);
-    size_t at[64];
-    size_t ne = entry_offsets(jb, n, at, 64);
-    CHECK_EQ(ne, 41); /* the class, then 40 inserts */
-    size_t last = at[ne - 1];
-    struct {
-        const char *what;
-        size_t entry; /* 0-based: the first one damaged */
-        const char *msg;
-    } cases[] = {
-        {"a payload byte of the last entry", ne - 1, "checksum mismatch"},
-        {"a checksum byte of the last entry", ne - 1, "checksum mismatch"},
-        {"zeros over the last 5 entries", ne - 5, "zero length"},
-        {"the last entry's length, past the end", ne - 1,
-         "length runs past the end"},
-        {"zeros after the last entry", ne, "zero length"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t len = n;
-        uint8_t *d = calloc(n + 64, 1);
-        memcpy(d, jb, n);
-        switch (i) {
-        case 0: d[n - 3] ^= 0x01; break;
-        case 1: d[last + 6] ^= 0x80; break;
-        case 2: memset(d + at[ne - 5], 0, n - at[ne - 5]); break;
-        case 3: d[last + 3] ^= 0x40; break;
-        default: len = n + 64; break;
-        }
-        write_all_file(path_of("dt.journal"), d, len);
-        rs_store *st = durable("dt", RS_EFORMAT);
-        size_t off = cases[i].entry < ne ? at[cases[i].entry] : n;
-        char where[64];
-        snprintf(where, sizeof where, "entry %zu at byte %zu",
-                 cases[i].entry + 1, off);
-        if (strstr(rs_errmsg(st), where) == NULL ||
-            strstr(rs_errmsg(st), cases[i].msg) == NULL) {
-            fprintf(stderr, "%s: %s\n", cases[i].what, rs_errmsg(st));
-            check_failures++;
-        }
-        rs_mem_report m;
-        rs_mem(st, &m);
-        CHECK_EQ(m.n_records, 0);
-        rs_store_close(st);
-        CHECK(same_file(path_of("dt.journal"), d, len));
-        CHECK(same_file(path_of("dt.snap"), snap, sn));
-
-        /* The repair: kept entries before the damage, the original aside
-         * under a new name each time. */
-        st = open_store();
-        rs_repair_info ri;
-        CHECK_OK(st, rs_durable_repair(st, path_of("dt"), &ri));
-        CHECK(ri.repaired);
-        CHECK_EQ(ri.kept_bytes, off);
-        CHECK_EQ(ri.kept_entries, cases[i].entry);
-        CHECK_EQ(ri.dropped_bytes, len - off);
-        char aside[64];
-        snprintf(aside, sizeof aside, "dt.journal.damaged-%zu", i + 1);
-        CHECK(strstr(ri.aside, aside) != NULL);
-        CHECK(same_file(path_of(aside), d, len));
-        CHECK(same_file(path_of("dt.journal"), jb, off));
-        CHECK(strstr(ri.reason, cases[i].msg) != NULL);
-        /* A second repair finds nothing to do. */
-        CHECK_OK(st, rs_durable_repair(st, path_of("dt"), &ri));
-        CHECK(!ri.repaired);
-        rs_store_close(st);
-        st = durable("dt", RS_OK);
-        CHECK_EQ(rs_count(rs_class_find(st, "Player")),
-                 cases[i].entry < ne ? cases[i].entry - 1 : 40);
-        rs_store_close(st);
-        /* Back to the undamaged files for the next case. */
-        write_all_file(path_of("dt.journal"), jb, n);
-        write_all_file(path_of("dt.snap"), snap, sn);
-        free(d);
-    }
-    /* Cut short anywhere in the last entry: a torn write, dropped. */
-    for (size_t cut = last + 1; cut < n; cut += 7) {
-        write_all_file(path_of("dt.journal"), jb, cut);
-        rs_store *st = durable("dt", RS_OK);
-        CHECK_EQ(rs_count(rs_class_find(st, "Player")), 39);
-        rs_store_close(st);
-    }
-    free(jb);
-    free(snap);
-}
-
-/* A journal that is missing, shorter than its header, or shorter than
- * the snapshot says, beside a snapshot a durable store wrote: the open
- * refuses (acknowledged changes are gone) and creates or deletes
- * nothing; a repair starts an empty journal after the snapshot. */
-static void lost_journal(void)
-{
-    make_players("mj", 40);
-    size_t n, sn;
-    uint8_t *jb = read_all(path_of("mj.journal"), &n);
-    uint8_t *snap = read_all(path_of("mj.snap"), &sn);
-    CHECK(unlink(path_of("mj.journal")) == 0);
-    rs_store *st = durable("mj", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "missing") != NULL);
-    rs_store_close(st);
-    CHECK(access(path_of("mj.journal"), F_OK) != 0);
-    CHECK(same_file(path_of("mj.snap"), snap, sn));
-
-    write_all_file(path_of("mj.journal"), jb, 20);
-    st = durable("mj", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "shorter than a journal's") != NULL);
-    rs_store_close(st);
-    CHECK(same_file(path_of("mj.journal"), jb, 20));
-
-    /* A base with no files at all: nothing to repair, nothing created. */
-    st = open_store();
-    rs_repair_info none;
-    CHECK_FAIL(st, rs_durable_repair(st, path_of("nothing"), &none),
-               RS_ENOTFOUND, "neither");
-    CHECK(access(path_of("nothing.lock"), F_OK) != 0);
-    rs_store_close(st);
-    /* The repair of a missing journal: nothing to move aside. */
-    CHECK(unlink(path_of("mj.journal")) == 0);
-    st = open_store();
-    rs_repair_info ri;
-    CHECK_OK(st, rs_durable_repair(st, path_of("mj"), &ri));
-    CHECK(ri.repaired);
-    CHECK_STR(ri.aside, "");
-    rs_store_close(st);
-    st = durable("mj", RS_OK);
-    CHECK(rs_class_find(st, "Player") == NULL); /* declared in the journal */
-    rs_store_close(st);
-
-    /* After a compaction the snapshot continues the old journal: losing
-     * the new one is refused too. */
-    make_players("mc", 10);
-    st = durable("mc", RS_OK);
-    CHECK_OK(st, rs_save(st, NULL, NULL));
-    add_player(st, rs_class_find(st, "Player"), 100);
-    rs_store_close(st);
-    CHECK(unlink(path_of("mc.journal")) == 0);
-    st = durable("mc", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "missing") != NULL);
-    rs_store_close(st);
-
-    /* An open cut short between creating its journal and renaming its
-     * snapshot: a journal with no changes that follows no snapshot on
-     * disk.  It carries nothing, so the open starts again. */
-    st = durable("lo", RS_OK);
-    rs_store_close(st);
-    CHECK(unlink(path_of("lo.snap")) == 0);
-    st = durable("lo", RS_OK);
-    rs_store_close(st);
-    CHECK(access(path_of("lo.snap"), F_OK) == 0);
-    /* The same with changes in the journal: the snapshot is missing. */
-    make_players("lc", 3);
-    CHECK(unlink(path_of("lc.snap")) == 0);
-    st = durable("lc", RS_EFORMAT);
-    CHECK(strstr(rs_errmsg(st), "is missing") != NULL);
-    rs_store_close(st);
-    free(jb);
-    free(snap);
-}
-
-/* BASE.lock unlinked under a live store does not let a second store in:
- * the journal itself is locked too.  A repair waits its turn the same
- * way. */
-static void lock_theft(void)
-{
-    make_players("lt", 5);
-    rs_store *a = durable("lt", RS_OK);
-    CHECK(unlink(path_of("lt.lock")) == 0);
-    rs_store *b = durable("lt", RS_EIO);
-    CHECK(strstr(rs_errmsg(b), "another store") != NULL);
-    rs_repair_info ri;
-    CHECK_FAIL(b, rs_durable_repair(b, path_of("lt"), &ri), RS_EIO,
-               "another store");
-    rs_store_close(b);
-    add_player(a, rs_class_find(a, "Player"), 77);
-    /* A compaction replaces the journal: the new one is locked too. */
-    CHECK_OK(a, rs_save(a, NULL, NULL));
-    b = durable("lt", RS_EIO);
-    rs_store_close(b);
-    add_player(a, rs_class_find(a, "Player"), 78);
-    rs_store_close(a);
-    a = durable("lt", RS_OK);
-    CHECK_EQ(rs_count(rs_class_find(a, "Player")), 7);
-    rs_store_close(a);
-}
 
 /* Temporary files never follow a planted link and never collide: two
  * saves to one path leave one whole snapshot (either), and no file is
@@ -840,81 +411,6 @@ static void own_files(void)
     free(jb);
 }
 
-/* A class reopened without `dynamic` over records that bind attributes
- * is a refused change of class (RS_EINVAL saying so), not a damaged file;
- * the open suggests no repair, and the files stay as they were. */
-static void dropped_dynamic(void)
-{
-    make_players("dd", 6); /* players 1-4 bind attributes */
-    const char *stat_text = strstr(PLAYER_TEXT, "} dynamic");
-    char text[512];
-    snprintf(text, sizeof text, "%.*s}", (int)(stat_text - PLAYER_TEXT),
-             PLAYER_TEXT);
-    size_t n;
-    uint8_t *jb = read_all(path_of("dd.journal"), &n);
-    for (int round = 0; round < 2; round++) {
-        rs_store *st = open_store();
-        declare(st, text);
-        CHECK_FAIL(st, rs_durable_open(st, path_of("dd"), RS_SYNC_ALWAYS,
-                                       NULL),
-                   RS_EINVAL, "declared without `dynamic`");
-        CHECK(strstr(rs_errmsg(st), "repair") == NULL);
-        rs_store_close(st);
-        CHECK(same_file(path_of("dd.journal"), jb, n));
-        /* Then the same from the snapshot: compacted under the old
-         * declaration. */
-        st = durable("dd", RS_OK);
-        CHECK_OK(st, rs_save(st, NULL, NULL));
-        rs_store_close(st);
-        free(jb);
-        jb = read_all(path_of("dd.journal"), &n);
-    }
-    free(jb);
-}
-
-/* A refused open gives back what it loaded, classes it declared from the
- * files included (their strings and attribute blocks live in the store's
- * shared arena): the same store refused again and again does not grow,
- * and the documented flow (open refused, repair, open) works on it. */
-static void refused_open_keeps_nothing(void)
-{
-    rs_store *st = open_store();
-    rs_class *c = declare(st, PLAYER_TEXT);
-    CHECK_OK(st, rs_durable_open(st, path_of("ro"), RS_SYNC_NEVER, NULL));
-    for (int i = 0; i < 300; i++) {
-        add_player(st, c, i);
-    }
-    CHECK_OK(st, rs_save(st, NULL, NULL));
-    add_player(st, c, 1000);
-    rs_store_close(st);
-    size_t n;
-    uint8_t *jb = read_all(path_of("ro.journal"), &n);
-    jb[n - 2] ^= 0x01; /* the last entry damaged */
-    write_all_file(path_of("ro.journal"), jb, n);
-    st = open_store(); /* the class comes from the files */
-    rs_mem_report m0, m;
-    for (int k = 0; k < 4; k++) {
-        CHECK(rs_durable_open(st, path_of("ro"), RS_SYNC_NEVER, NULL) ==
-              RS_EFORMAT);
-        rs_mem(st, &m);
-        CHECK_EQ(m.n_records, 0);
-        CHECK_EQ(m.bytes[RS_MEM_STRINGS], 0);
-        CHECK_EQ(m.bytes[RS_MEM_ATTRS], 0);
-        CHECK_EQ(m.bytes[RS_MEM_RECORDS], 0);
-        if (k == 0) {
-            m0 = m;
-        }
-        CHECK_EQ(m.total, m0.total); /* capacity kept once, not regrown */
-    }
-    rs_repair_info ri;
-    CHECK_OK(st, rs_durable_repair(st, path_of("ro"), &ri));
-    CHECK(ri.repaired);
-    CHECK_OK(st, rs_durable_open(st, path_of("ro"), RS_SYNC_NEVER, NULL));
-    CHECK_EQ(rs_count(rs_class_find(st, "Player")), 300);
-    rs_store_close(st);
-    free(jb);
-}
-
 /* Files the library wrote before empty keys were refused hold a record
  * whose key is "" (tests/data/empty-key, written by 63f2a2d): they still
  * open and load; only new empty keys are refused. */
@@ -947,63 +443,6 @@ static void old_empty_key(void)
     rs_store_close(st);
 }
 
-/* A torn last entry whose payload (user data) holds bytes that look like
- * whole entries is still a torn tail: only the entry's own checksum can
- * say its length was damaged, so no value a client chooses can make an
- * open after a crash refuse the files. */
-static void torn_with_fake_entries(void)
-{
-    /* A fake entry: length 6, then the XXH3 of its payload, every byte of
-     * it ASCII, so the whole is valid UTF-8 inside a string attribute. */
-    char fake[18];
-    for (unsigned i = 0;; i++) {
-        char pay[16];
-        snprintf(pay, sizeof pay, "f%05u", i % 100000);
-        uint64_t sum = XXH3_64bits(pay, 6);
-        bool ascii = true;
-        for (int k = 0; k < 8; k++) {
-            unsigned b = (unsigned)(sum >> (8 * k)) & 0xFF;
-            ascii = ascii && b > 0 && b < 0x80;
-        }
-        if (ascii) {
-            uint32_t len = 6;
-            memcpy(fake, &len, 4);
-            memcpy(fake + 4, &sum, 8);
-            memcpy(fake + 12, pay, 6);
-            break;
-        }
-    }
-    char val[16 * 18];
-    for (int r = 0; r < 16; r++) { /* 16 fakes, back to back */
-        memcpy(val + 18 * r, fake, 18);
-    }
-    rs_store *st = durable("tf", RS_OK);
-    rs_class *c = declare(st, PLAYER_TEXT);
-    add_player(st, c, 1);
-    rs_handle h = add_player(st, c, 2);
-    rs_store_close(st);
-    size_t n0;
-    uint8_t *before = read_all(path_of("tf.journal"), &n0);
-    free(before);
-    st = durable("tf", RS_OK);
-    rs_value v = rs_val_str(val, sizeof val);
-    CHECK_OK(st, rs_set_attr(st, h, "blob", &v));
-    rs_store_close(st);
-    size_t n;
-    uint8_t *jb = read_all(path_of("tf.journal"), &n);
-    CHECK(n > n0 + sizeof val);
-    /* Cut inside the last entry, among the fakes: a torn tail each time. */
-    for (size_t cut = n - 5; cut > n - sizeof val; cut -= 7) {
-        write_all_file(path_of("tf.journal"), jb, cut);
-        st = durable("tf", RS_OK);
-        rs_value got;
-        CHECK(rs_get_attr(st, h, "blob", &got) == RS_ENOATTR);
-        CHECK_EQ(rs_count(rs_class_find(st, "Player")), 2);
-        rs_store_close(st);
-    }
-    free(jb);
-}
-
 /* A FIFO (or anything not a regular file) where a snapshot or journal
  * should be is refused at once, not opened and waited on. */
 static void not_regular(void)
@@ -1029,52 +468,6 @@ static void not_regular(void)
     alarm(0);
 }
 
-/* rs_inspect() on both kinds of file, and the every-second policy's
- * explicit sync. */
-static void inspect_and_sync(void)
-{
-    rs_store *st = open_store();
-    CHECK_FAIL(st, rs_journal_sync(st), RS_EINVAL, "not durable");
-    rs_store_close(st);
-    st = open_store();
-    CHECK_OK(st, rs_durable_open(st, path_of("in"), RS_SYNC_EVERYSEC, NULL));
-    rs_class *c = declare(st, PLAYER_TEXT);
-    rs_handle h[4];
-    for (int i = 0; i < 4; i++) {
-        h[i] = add_player(st, c, i + 1); /* players 1-4 bind 1-4 attributes */
-    }
-    CHECK_OK(st, rs_remove(st, h[0]));
-    rs_value v = rs_val_int(9);
-    CHECK_OK(st, rs_set_field(st, h[1], rs_class_field(c, "level"), &v));
-    CHECK_OK(st, rs_set_attr(st, h[1], "fresh", &v));
-    CHECK_OK(st, rs_del_attr(st, h[2], "guild"));
-    CHECK_OK(st, rs_group_begin(st));
-    CHECK_OK(st, rs_set_field(st, h[3], rs_class_field(c, "level"), &v));
-    CHECK_OK(st, rs_remove(st, h[2]));
-    CHECK_OK(st, rs_group_commit(st));
-    CHECK_OK(st, rs_journal_sync(st));
-    rs_file_info fi;
-    CHECK_OK(st, rs_inspect(st, path_of("in.journal"), &fi));
-    CHECK_EQ(fi.kind, RS_FILE_JOURNAL);
-    CHECK_EQ(fi.n_classes, 1);
-    CHECK_EQ(fi.n_records, 4);
-    CHECK_EQ(fi.n_removes, 2);
-    CHECK_EQ(fi.n_sets, 2);
-    CHECK_EQ(fi.n_binds, 1);
-    CHECK_EQ(fi.n_unbinds, 1);
-    CHECK_EQ(fi.n_groups, 1);
-    CHECK_EQ(fi.torn_bytes, 0);
-    CHECK(fi.n_names >= 5); /* guild hp mana ok fresh */
-    CHECK_OK(st, rs_save(st, path_of("in2.snap"), NULL));
-    CHECK_OK(st, rs_inspect(st, path_of("in2.snap"), &fi));
-    CHECK_EQ(fi.kind, RS_FILE_SNAPSHOT);
-    CHECK_EQ(fi.n_records, 2);
-    CHECK_EQ(fi.n_classes, 1);
-    CHECK_FAIL(st, rs_inspect(st, path_of("nothing"), &fi), RS_EIO,
-               "no such file");
-    rs_store_close(st);
-}
-
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -1082,22 +475,13 @@ int main(int argc, char **argv)
         {"save_while_writing", save_while_writing},
         {"evolution", evolution},
         {"bad_files", bad_files},
-        {"journal", journal},
-        {"compaction_crash", compaction_crash},
-        {"journal_evolution", journal_evolution},
-        {"crash_windows", crash_windows},
-        {"damaged_length", damaged_length},
-        {"inspect_and_sync", inspect_and_sync},
-        {"damaged_tail", damaged_tail},
-        {"lost_journal", lost_journal},
-        {"lock_theft", lock_theft},
+        {"close_while_saving", close_while_saving},
+        {"failed_load_stale_handles", failed_load_stale_handles},
+        {"save_over_directory", save_over_directory},
         {"temp_files", temp_files},
         {"own_files", own_files},
         {"not_regular", not_regular},
-        {"dropped_dynamic", dropped_dynamic},
-        {"refused_open_keeps_nothing", refused_open_keeps_nothing},
         {"old_empty_key", old_empty_key},
-        {"torn_with_fake_entries", torn_with_fake_entries},
         {NULL, NULL},
     };
     return fixture_main(argc, argv, cases, "snapshot");
