@@ -638,6 +638,305 @@ static void torn_with_fake_entries(void)
     free(jb);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Replay of every kind of change                                            */
+/* ------------------------------------------------------------------------ */
+
+static const char *const EVERY_NUM[] = {"Every", "Num"};
+
+/* What rs_inspect() must count in the journal replay_every_op writes. */
+typedef struct tally {
+    size_t records, removes, sets, binds, unbinds, groups;
+} tally;
+
+static rs_handle insert_every(rs_store *st, rs_class *c, const rs_named *v,
+                              size_t n, tally *t)
+{
+    rs_handle h = RS_NULL_HANDLE;
+    CHECK_OK(st, rs_insert(st, c, v, n, &h));
+    t->records++;
+    return h;
+}
+
+static void set_every(rs_store *st, rs_handle h, const char *name,
+                      rs_value v, tally *t)
+{
+    CHECK_OK(st, rs_set_attr(st, h, name, &v));
+    rs_field f = rs_class_field(rs_handle_class(st, h), name);
+    if (f >= 0) {
+        t->sets++;
+    } else {
+        t->binds++;
+    }
+}
+
+/* Every kind of journal entry, each replayed: class declarations; inserts
+ * with and without attributes; a set of every type at its extremes (-0.0,
+ * the smallest subnormal, INT64_MIN, UINT64_MAX, a 300-byte UTF-8 string);
+ * a key that packs as a number with leading zeros renamed, then changed by
+ * its new key; an integer key renamed; binds of every attribute type,
+ * rebinds to another type, unbinds; the front-end calls (rs_incr on a
+ * field and on an unbound attribute, rs_incr_f64 turning an integer
+ * attribute into a float, rs_cas, rs_set_many, rs_remove_key by a string
+ * and by a negative integer key); and a group that reuses a removed key
+ * and unique value.  rs_inspect() counts each kind; a reopen (the journal
+ * replayed) and a reopen after a compaction (the snapshot) give the same
+ * store, and the renamed keys find their records. */
+static void replay_every_op(void)
+{
+    rs_store *st = durable("ev", RS_OK);
+    rs_class *e = declare(st, "Every { id: str(16) key inline(4); "
+                              "name: str(24) unique; b: bool; i8: i8; "
+                              "i16: i16; i32: i32; i64: i64; u8: u8; "
+                              "u16: u16; u32: u32; u64: u64; f32: f32; "
+                              "f64: f64; s: str(300) } dynamic");
+    rs_class *num = declare(st, "Num { n: i64 key; u: u64 unique; "
+                                "t: str(8) }");
+    tally t = {0};
+    char utf8[301];
+    for (int i = 0; i < 150; i++) {
+        memcpy(utf8 + 2 * i, "\xc3\xa9", 2); /* é */
+    }
+    utf8[300] = '\0';
+    rs_named v1[] = {
+        {"id", rs_val_cstr("00042")},      {"name", rs_val_cstr("first")},
+        {"b", rs_val_bool(true)},          {"i8", rs_val_int(INT8_MIN)},
+        {"i16", rs_val_int(INT16_MIN)},    {"i32", rs_val_int(INT32_MIN)},
+        {"i64", rs_val_int(INT64_MIN)},    {"u8", rs_val_uint(UINT8_MAX)},
+        {"u16", rs_val_uint(UINT16_MAX)},  {"u32", rs_val_uint(UINT32_MAX)},
+        {"u64", rs_val_uint(UINT64_MAX)},  {"f32", rs_val_f64(-1.5)},
+        {"f64", rs_val_f64(-0.0)},         {"s", rs_val_cstr(utf8)},
+        {"a_int", rs_val_int(-7)},         {"a_f", rs_val_f64(0.1)},
+        {"a_b", rs_val_bool(false)},       {"a_s", rs_val_cstr("text")},
+    };
+    rs_handle r1 = insert_every(st, e, v1, 18, &t);
+    rs_named v2[] = {{"id", rs_val_cstr("12345678901234")},
+                     {"name", rs_val_cstr("second")}};
+    rs_handle r2 = insert_every(st, e, v2, 2, &t);
+    rs_named v3[] = {{"id", rs_val_cstr("abc")},
+                     {"name", rs_val_cstr("third")}};
+    rs_handle r3 = insert_every(st, e, v3, 2, &t);
+    rs_named v4[] = {{"id", rs_val_cstr("0")},
+                     {"name", rs_val_cstr("fourth")}};
+    rs_handle r4 = insert_every(st, e, v4, 2, &t);
+    rs_named n1[] = {{"n", rs_val_int(INT64_MIN)},
+                     {"u", rs_val_uint(UINT64_MAX)},
+                     {"t", rs_val_cstr("min")}};
+    insert_every(st, num, n1, 3, &t);
+    rs_named n2[] = {{"n", rs_val_int(0)}, {"u", rs_val_uint(0)},
+                     {"t", rs_val_cstr("zero")}};
+    rs_handle h2 = insert_every(st, num, n2, 3, &t);
+    rs_named n3[] = {{"n", rs_val_int(42)}, {"u", rs_val_uint(7)},
+                     {"t", rs_val_cstr("x")}};
+    rs_handle h3 = insert_every(st, num, n3, 3, &t);
+
+    /* Sets of every type, to the other extreme. */
+    set_every(st, r1, "b", rs_val_bool(false), &t);
+    set_every(st, r1, "i8", rs_val_int(INT8_MAX), &t);
+    set_every(st, r1, "i16", rs_val_int(INT16_MAX), &t);
+    set_every(st, r1, "i32", rs_val_int(INT32_MAX), &t);
+    set_every(st, r1, "i64", rs_val_int(INT64_MAX), &t);
+    set_every(st, r1, "u8", rs_val_uint(0), &t);
+    set_every(st, r1, "u16", rs_val_uint(0), &t);
+    set_every(st, r1, "u32", rs_val_uint(0), &t);
+    set_every(st, r1, "u64", rs_val_uint(0), &t);
+    set_every(st, r1, "f32", rs_val_f64(0x1.fffffep127), &t); /* FLT_MAX */
+    set_every(st, r1, "f64", rs_val_f64(0x1.fffffffffffffp1023), &t);
+    set_every(st, r1, "s", rs_val_cstr("short"), &t);
+    set_every(st, r1, "name", rs_val_cstr("first-renamed"), &t);
+    set_every(st, r1, "id", rs_val_cstr("00043"), &t); /* the key */
+    set_every(st, r1, "i8", rs_val_int(-1), &t);      /* by its new key */
+    set_every(st, r2, "f64", rs_val_f64(0x1p-1074), &t);
+    set_every(st, r2, "f32", rs_val_f64(0x1p-149), &t);
+    set_every(st, r2, "s", rs_val_cstr(utf8), &t);
+    set_every(st, r2, "i64", rs_val_int(INT64_MIN), &t);
+    set_every(st, r2, "i8", rs_val_int(INT8_MIN), &t);
+    set_every(st, r2, "u64", rs_val_uint(UINT64_MAX), &t);
+    set_every(st, h3, "n", rs_val_int(-42), &t);      /* an integer key */
+    set_every(st, h3, "u", rs_val_uint(8), &t);
+    /* Attributes: a new name, rebinds to another type, unbinds. */
+    set_every(st, r2, "late", rs_val_int(5), &t);
+    set_every(st, r1, "a_int", rs_val_cstr("now text"), &t);
+    set_every(st, r1, "a_f", rs_val_bool(true), &t);
+    CHECK_OK(st, rs_del_attr(st, r1, "a_b"));
+    CHECK_OK(st, rs_del_attr(st, r1, "a_s"));
+    t.unbinds += 2;
+    /* The front-end calls. */
+    int64_t got;
+    CHECK_OK(st, rs_incr(st, r2, rs_class_field(e, "i32"), 5, &got));
+    CHECK_EQ(got, 5);
+    t.sets++;
+    CHECK_OK(st, rs_incr(st, r3, rs_attr_id(st, e, "counter"), 3, &got));
+    t.binds++;
+    double gotf;
+    CHECK_OK(st, rs_incr_f64(st, r2, rs_attr_id(st, e, "late"), 0.5, &gotf));
+    CHECK_EQ(gotf, 5.5);
+    t.binds++;
+    rs_value zero = rs_val_uint(0), nine = rs_val_uint(9);
+    CHECK_FAIL(st, rs_cas(st, r3, rs_class_field(e, "u16"), &nine, &nine),
+               RS_ECHANGED, "");
+    CHECK_OK(st, rs_cas(st, r3, rs_class_field(e, "u16"), &zero, &nine));
+    t.sets++;
+    rs_named many[] = {{"i16", rs_val_int(3)},
+                       {"name", rs_val_cstr("fourth-renamed")},
+                       {"m_attr", rs_val_cstr("x")}};
+    CHECK_OK(st, rs_set_many(st, r4, many, 3));
+    t.sets += 2;
+    t.binds++;
+    t.groups++;
+    CHECK_OK(st, rs_remove_key(st, e, "abc", 3));
+    CHECK_OK(st, rs_remove(st, r4));
+    CHECK_OK(st, rs_remove_key(st, num, "-9223372036854775808", 20));
+    t.removes += 3;
+    /* Refused changes write nothing. */
+    rs_value dup = rs_val_cstr("second"), big = rs_val_uint(256);
+    CHECK_FAIL(st, rs_set_field(st, r1, rs_class_field(e, "name"), &dup),
+               RS_EEXIST, "second");
+    CHECK_FAIL(st, rs_set_field(st, r1, rs_class_field(e, "u8"), &big),
+               RS_ERANGE, "Every.u8");
+    /* A group that takes r1's old key and name. */
+    CHECK_OK(st, rs_group_begin(st));
+    rs_named v5[] = {{"id", rs_val_cstr("00042")},
+                     {"name", rs_val_cstr("first")}};
+    rs_handle r5 = insert_every(st, e, v5, 2, &t);
+    set_every(st, r5, "u8", rs_val_uint(1), &t);
+    set_every(st, r5, "f64", rs_val_f64(-0.0), &t);
+    set_every(st, r5, "g", rs_val_int(1), &t);
+    CHECK_OK(st, rs_remove(st, h2));
+    t.removes++;
+    set_every(st, r2, "name", rs_val_cstr("second-g"), &t);
+    CHECK_OK(st, rs_group_commit(st));
+    t.groups++;
+
+    char *want = dump(st, EVERY_NUM, 2);
+    rs_file_info fi;
+    CHECK_OK(st, rs_inspect(st, path_of("ev.journal"), &fi));
+    CHECK_EQ(fi.kind, RS_FILE_JOURNAL);
+    CHECK_EQ(fi.n_classes, 2);
+    CHECK_EQ(fi.n_records, t.records);
+    CHECK_EQ(fi.n_removes, t.removes);
+    CHECK_EQ(fi.n_sets, t.sets);
+    CHECK_EQ(fi.n_binds, t.binds);
+    CHECK_EQ(fi.n_unbinds, t.unbinds);
+    CHECK_EQ(fi.n_groups, t.groups);
+    CHECK_EQ(fi.n_names, 8); /* a_int a_f a_b a_s late counter m_attr g */
+    CHECK_EQ(fi.torn_bytes, 0);
+    rs_store_close(st);
+
+    for (int round = 0; round < 2; round++) {
+        st = durable("ev", RS_OK);
+        char *got_dump = dump(st, EVERY_NUM, 2);
+        if (!CHECK_STR(got_dump, want)) {
+            fprintf(stderr, "  after a reopen%s:\n%s\n--- want\n%s\n",
+                    round ? " and a compaction" : "", got_dump, want);
+        }
+        free(got_dump);
+        e = rs_class_find(st, "Every");
+        num = rs_class_find(st, "Num");
+        rs_handle h;
+        rs_value nm;
+        CHECK_OK(st, rs_get(st, e, "00043", 5, &h));
+        CHECK_OK(st, rs_get_attr(st, h, "name", &nm));
+        CHECK(nm.v.s.len == 13 &&
+              memcmp(nm.v.s.ptr, "first-renamed", 13) == 0);
+        CHECK_OK(st, rs_get(st, e, "00042", 5, &h));
+        CHECK_OK(st, rs_get_attr(st, h, "name", &nm));
+        CHECK(nm.v.s.len == 5 && memcmp(nm.v.s.ptr, "first", 5) == 0);
+        CHECK_OK(st, rs_get(st, num, "-42", 3, &h));
+        CHECK_EQ(rs_get(st, num, "42", 2, &h), RS_ENOTFOUND);
+        if (round == 0) {
+            CHECK_OK(st, rs_save(st, NULL, NULL));
+        }
+        rs_store_close(st);
+    }
+    free(want);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compaction while writing, inspection of a torn tail                       */
+/* ------------------------------------------------------------------------ */
+
+/* A compaction in steps with changes between every step (groups among
+ * them), then more: a reopen finds what a plain store that made the same
+ * changes holds, and the next journal carries exactly the inserts made
+ * since the compaction began (the snapshot holds the rest). */
+static void compaction_while_writing(void)
+{
+    rs_store *plain = open_store();
+    declare(plain, PLAYER_TEXT);
+    rs_store *st = durable("cww", RS_OK);
+    declare(st, PLAYER_TEXT);
+    changes(st, 0, 200);
+    changes(plain, 0, 200);
+    rs_saver *sv;
+    CHECK_OK(st, rs_save_begin(st, NULL, &sv));
+    int i = 200, steps = 0;
+    rs_status rc;
+    while ((rc = rs_save_step(sv, 16)) == RS_OK) {
+        changes(st, i, i + 3);
+        changes(plain, i, i + 3);
+        i += 3;
+        steps++;
+    }
+    CHECK_EQ(rc, RS_DONE);
+    CHECK(steps > 5); /* the walk really was interleaved */
+    CHECK_OK(st, rs_save_finish(sv, NULL));
+    changes(st, i, i + 10);
+    changes(plain, i, i + 10);
+    i += 10;
+    rs_file_info fi;
+    CHECK_OK(st, rs_inspect(st, path_of("cww.journal"), &fi));
+    CHECK_EQ(fi.n_records, i - 200);
+    CHECK_EQ(fi.torn_bytes, 0);
+    rs_store_close(st);
+    st = durable("cww", RS_OK);
+    CHECK_DUMPS(dump(plain, PLAYER, 1), dump(st, PLAYER, 1));
+    rs_store_close(st);
+    rs_store_close(plain);
+}
+
+/* rs_inspect() of a journal whose last entry was cut short counts the
+ * whole entries and names the torn bytes, which the open then drops; a
+ * damaged entry is RS_EFORMAT naming the entry and its byte, as the open
+ * says. */
+static void inspect_torn_tail(void)
+{
+    make_players("it", 10); /* the class, then 10 inserts */
+    size_t n, at[64];
+    uint8_t *jb = read_all(path_of("it.journal"), &n);
+    size_t ne = entry_offsets(jb, n, at, 64), last = at[ne - 1];
+    CHECK_EQ(ne, 11);
+    rs_store *st = open_store();
+    rs_file_info fi;
+    CHECK_OK(st, rs_inspect(st, path_of("it.journal"), &fi));
+    CHECK_EQ(fi.bytes, n);
+    CHECK_EQ(fi.n_blocks, ne);
+    CHECK_EQ(fi.n_records, 10);
+    CHECK_EQ(fi.torn_bytes, 0);
+    size_t cuts[] = {last + 1, last + 12, n - 1};
+    for (size_t k = 0; k < 3; k++) {
+        write_all_file(path_of("it.journal"), jb, cuts[k]);
+        CHECK_OK(st, rs_inspect(st, path_of("it.journal"), &fi));
+        CHECK_EQ(fi.bytes, cuts[k]);
+        CHECK_EQ(fi.n_blocks, ne - 1);
+        CHECK_EQ(fi.n_records, 9);
+        CHECK_EQ(fi.torn_bytes, cuts[k] - last);
+        rs_store *d = durable("it", RS_OK);
+        CHECK_EQ(rs_count(rs_class_find(d, "Player")), 9);
+        rs_store_close(d);
+        CHECK(same_file(path_of("it.journal"), jb, last));
+    }
+    jb[at[4] + 14] ^= 1; /* a payload byte of entry 5 */
+    write_all_file(path_of("it.journal"), jb, n);
+    char where[64];
+    snprintf(where, sizeof where, "entry 5 at byte %zu", at[4]);
+    CHECK_FAIL(st, rs_inspect(st, path_of("it.journal"), &fi), RS_EFORMAT,
+               where);
+    CHECK_HAS(rs_errmsg(st), "checksum mismatch");
+    rs_store_close(st);
+    free(jb);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -653,6 +952,9 @@ int main(int argc, char **argv)
         {"dropped_dynamic", dropped_dynamic},
         {"refused_open_keeps_nothing", refused_open_keeps_nothing},
         {"torn_with_fake_entries", torn_with_fake_entries},
+        {"replay_every_op", replay_every_op},
+        {"compaction_while_writing", compaction_while_writing},
+        {"inspect_torn_tail", inspect_torn_tail},
         {NULL, NULL},
     };
     return fixture_main(argc, argv, cases, "journal");
