@@ -238,6 +238,120 @@ static void bad_files(void)
     rs_store_close(a);
 }
 
+/* Every type at its extremes (-0.0 and the smallest subnormals, INT64_MIN
+ * and UINT64_MAX, an empty and a 300-byte UTF-8 string, keys that pack as
+ * numbers with leading zeros, an integer key and an unsigned unique
+ * field) and attributes of every type, through a save and a load: the
+ * same store, and every key finds its record. */
+static void every_type_round_trip(void)
+{
+    rs_store *a = open_store();
+    rs_class *e = declare(a, "Every { id: str(16) key inline(4); "
+                             "name: str(24) unique; b: bool; i8: i8; "
+                             "i16: i16; i32: i32; i64: i64; u8: u8; "
+                             "u16: u16; u32: u32; u64: u64; f32: f32; "
+                             "f64: f64; s: str(300) } dynamic");
+    rs_class *num = declare(a, "Num { n: i64 key; u: u64 unique; "
+                               "t: str(8) }");
+    char utf8[301], long_attr[2001];
+    for (int i = 0; i < 150; i++) {
+        memcpy(utf8 + 2 * i, "\xc3\xa9", 2); /* é */
+    }
+    utf8[300] = '\0';
+    memset(long_attr, 'a', 2000);
+    long_attr[2000] = '\0';
+    rs_named lo[] = {
+        {"id", rs_val_cstr("00042")},     {"name", rs_val_cstr("low")},
+        {"b", rs_val_bool(false)},        {"i8", rs_val_int(INT8_MIN)},
+        {"i16", rs_val_int(INT16_MIN)},   {"i32", rs_val_int(INT32_MIN)},
+        {"i64", rs_val_int(INT64_MIN)},   {"u8", rs_val_uint(0)},
+        {"u16", rs_val_uint(0)},          {"u32", rs_val_uint(0)},
+        {"u64", rs_val_uint(0)},          {"f32", rs_val_f64(-0.0)},
+        {"f64", rs_val_f64(-0.0)},        {"s", rs_val_cstr("")},
+        {"a_int", rs_val_int(INT64_MIN)}, {"a_f", rs_val_f64(-0.0)},
+        {"a_b", rs_val_bool(false)},      {"a_s", rs_val_cstr("")},
+    };
+    rs_named hi[] = {
+        {"id", rs_val_cstr("12345678901234")},
+        {"name", rs_val_cstr(utf8 + 276)},
+        {"b", rs_val_bool(true)},        {"i8", rs_val_int(INT8_MAX)},
+        {"i16", rs_val_int(INT16_MAX)},  {"i32", rs_val_int(INT32_MAX)},
+        {"i64", rs_val_int(INT64_MAX)},  {"u8", rs_val_uint(UINT8_MAX)},
+        {"u16", rs_val_uint(UINT16_MAX)}, {"u32", rs_val_uint(UINT32_MAX)},
+        {"u64", rs_val_uint(UINT64_MAX)}, {"f32", rs_val_f64(0x1p-149)},
+        {"f64", rs_val_f64(0x1p-1074)},  {"s", rs_val_cstr(utf8)},
+        {"a_int", rs_val_int(INT64_MAX)}, {"a_f", rs_val_f64(0x1p-1074)},
+        {"a_b", rs_val_bool(true)},      {"a_s", rs_val_cstr(long_attr)},
+    };
+    CHECK_OK(a, rs_insert(a, e, lo, 18, NULL));
+    CHECK_OK(a, rs_insert(a, e, hi, 18, NULL));
+    rs_named n1[] = {{"n", rs_val_int(INT64_MIN)},
+                     {"u", rs_val_uint(UINT64_MAX)}, {"t", rs_val_cstr("")}};
+    rs_named n2[] = {{"n", rs_val_int(INT64_MAX)}, {"u", rs_val_uint(0)},
+                     {"t", rs_val_cstr("12345678")}};
+    CHECK_OK(a, rs_insert(a, num, n1, 3, NULL));
+    CHECK_OK(a, rs_insert(a, num, n2, 3, NULL));
+    CHECK_OK(a, rs_save(a, path_of("every.snap"), NULL));
+    rs_store *b = open_store();
+    CHECK_OK(b, rs_load(b, path_of("every.snap"), NULL));
+    static const char *const EVERY_NUM[] = {"Every", "Num"};
+    CHECK_DUMPS(dump(a, EVERY_NUM, 2), dump(b, EVERY_NUM, 2));
+    rs_class *eb = rs_class_find(b, "Every"), *nb = rs_class_find(b, "Num");
+    rs_handle h;
+    CHECK_OK(b, rs_get(b, eb, "00042", 5, &h));
+    CHECK_EQ(rs_get(b, eb, "42", 2, &h), RS_ENOTFOUND);
+    CHECK_OK(b, rs_get(b, eb, "12345678901234", 14, &h));
+    CHECK_OK(b, rs_get(b, nb, "-9223372036854775808", 20, &h));
+    CHECK_OK(b, rs_get(b, nb, "9223372036854775807", 19, &h));
+    rs_value u = rs_val_uint(UINT64_MAX);
+    CHECK_OK(b, rs_find(b, nb, rs_class_field(nb, "u"), &u, &h));
+    double f;
+    CHECK_OK(b, rs_get(b, eb, "00042", 5, &h));
+    CHECK_OK(b, rs_get_f64(b, h, rs_class_field(eb, "f64"), &f));
+    CHECK_EQ(f, -0.0);
+    rs_store_close(a);
+    rs_store_close(b);
+}
+
+/* rs_inspect() of a snapshot: its kind, size, records, classes and
+ * attribute names as the save wrote them; damage and truncation are
+ * RS_EFORMAT saying where, and nothing is loaded. */
+static void inspect_snapshot(void)
+{
+    rs_store *a = sample(40);
+    rs_save_info si;
+    CHECK_OK(a, rs_save(a, path_of("insp.snap"), &si));
+    rs_file_info fi;
+    CHECK_OK(a, rs_inspect(a, path_of("insp.snap"), &fi));
+    CHECK_EQ(fi.kind, RS_FILE_SNAPSHOT);
+    CHECK(fi.version >= 1);
+    CHECK_EQ(fi.bytes, si.bytes);
+    CHECK_EQ(fi.n_records, si.n_records);
+    CHECK_EQ(fi.n_classes, 2);
+    CHECK_EQ(fi.n_names, 4); /* guild hp mana ok */
+    CHECK(fi.n_blocks >= 2);
+    CHECK_EQ(fi.prev_id, 0); /* a plain save continues no journal */
+    CHECK_EQ(fi.torn_bytes, 0);
+    size_t n;
+    uint8_t *good = read_all(path_of("insp.snap"), &n);
+    uint8_t *bad = malloc(n);
+    memcpy(bad, good, n);
+    bad[n - 20] ^= 1;
+    write_all_file(path_of("insp-bad.snap"), bad, n);
+    rs_store *st = open_store();
+    CHECK_FAIL(st, rs_inspect(st, path_of("insp-bad.snap"), &fi), RS_EFORMAT,
+               "at byte");
+    CHECK_HAS(rs_errmsg(st), "insp-bad.snap");
+    write_all_file(path_of("insp-bad.snap"), good, n / 2);
+    CHECK_FAIL(st, rs_inspect(st, path_of("insp-bad.snap"), &fi), RS_EFORMAT,
+               "insp-bad.snap");
+    CHECK_EQ(rs_n_classes(st), 0);
+    rs_store_close(st);
+    free(bad);
+    free(good);
+    rs_store_close(a);
+}
+
 /* A regression from review: closing a plain store with a save running
  * removes the save's temporary file. */
 static void close_while_saving(void)
@@ -475,6 +589,8 @@ int main(int argc, char **argv)
         {"save_while_writing", save_while_writing},
         {"evolution", evolution},
         {"bad_files", bad_files},
+        {"every_type_round_trip", every_type_round_trip},
+        {"inspect_snapshot", inspect_snapshot},
         {"close_while_saving", close_while_saving},
         {"failed_load_stale_handles", failed_load_stale_handles},
         {"save_over_directory", save_over_directory},
