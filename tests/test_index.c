@@ -167,7 +167,7 @@ static loaded load(const name_t *names, size_t n, bool unseeded)
                        "stat: u8 = 0; level: u16 = 0 }";
     CHECK_OK(l.st, rs_class_parse(l.st, text, strlen(text), &l.cls));
     for (size_t i = 0; i < n; i++) {
-        char uid[16];
+        char uid[24];
         snprintf(uid, sizeof uid, "u%zu", i);
         rs_named v[] = {{"uid", rs_val_cstr(uid)},
                         {"name", rs_val_cstr(names[i])}};
@@ -315,7 +315,7 @@ static void test_chain_unseeded(void)
             t++;
         }
         name_with_zeros(t, names[i]);
-        char uid[16];
+        char uid[24];
         snprintf(uid, sizeof uid, "u%zu", i);
         rs_named v[] = {{"uid", rs_val_cstr(uid)},
                         {"name", rs_val_cstr(names[i])}};
@@ -350,7 +350,7 @@ static void test_churn_unseeded(void)
         }
         CHECK_OK(a.st, rs__store_check(a.st));
         for (size_t i = (size_t)round % 2; i < N_NAMES; i += 2) {
-            char uid[16];
+            char uid[24];
             snprintf(uid, sizeof uid, "c%d-%zu", round, i);
             rs_named v[] = {{"uid", rs_val_cstr(uid)},
                             {"name", rs_val_cstr(crafted[i])}};
