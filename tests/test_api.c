@@ -341,13 +341,7 @@ static void set_many(void)
     int64_t level;
     CHECK_OK(st, rs_get_int(st, h2, rs_class_field(p2, "level"), &level));
     CHECK_EQ(level, 0);
-    /* Inside a group it is part of the group. */
-    CHECK_OK(st, rs_group_begin(st));
-    rs_named two[] = {{"level", rs_val_int(3)}, {"gold", rs_val_int(-1)}};
-    CHECK_OK(st, rs_set_many(st, h, two, 2));
-    rs_group_abort(st);
-    CHECK_OK(st, rs_get_int(st, h, rs_class_field(c, "level"), &level));
-    CHECK_EQ(level, 50);
+    /* Inside a group it is part of the group: test_txn set_many_in_group. */
     rs_store_close(st);
 }
 

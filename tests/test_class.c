@@ -6,12 +6,17 @@
  * Usage: test_class [case].  With no argument every case runs; with one,
  * only that case.  Exits 1 if a check failed.
  *
- * Every store here uses a checking allocator: it keeps each block's size in
- * a header and aborts if a free or realloc passes back another size, so
- * the exact-size contract of rs_alloc_fn is tested by every case.  It can
- * also fail the k-th allocation (oom_* cases).
+ * Every store here runs on the tests' size-checking allocator
+ * (alloc_check.h): it keeps each block's size in a header and counts a
+ * free or realloc that passes back another size, so the exact-size
+ * contract of rs_alloc_fn is tested by every case, and after the last case
+ * nothing may be left allocated.  It can also fail the k-th allocation
+ * (oom_* cases).
  */
+#include "check.h"
 #include "roster.h"
+
+#include "alloc_check.h"
 
 #include <float.h>
 #include <math.h>
@@ -21,161 +26,17 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
-/* Checks: print both sides with file:line, never compiled out               */
+/* Stores on the checking allocator                                          */
 /* ------------------------------------------------------------------------ */
 
-static int n_failed;
-
-static bool check_fail(const char *file, int line)
-{
-    fprintf(stderr, "%s:%d: check failed: ", file, line);
-    n_failed++;
-    return false;
-}
-
-static bool check_(bool ok, const char *expr, const char *file, int line)
-{
-    if (!ok) {
-        check_fail(file, line);
-        fprintf(stderr, "%s\n", expr);
-    }
-    return ok;
-}
-
-static bool check_eq_i(long long a, long long b, const char *ea,
-                       const char *eb, const char *file, int line)
-{
-    if (a != b) {
-        check_fail(file, line);
-        fprintf(stderr, "%s == %s: %lld != %lld\n", ea, eb, a, b);
-    }
-    return a == b;
-}
-
-static bool check_eq_u(unsigned long long a, unsigned long long b,
-                       const char *ea, const char *eb, const char *file,
-                       int line)
-{
-    if (a != b) {
-        check_fail(file, line);
-        fprintf(stderr, "%s == %s: %llu != %llu\n", ea, eb, a, b);
-    }
-    return a == b;
-}
-
-/* Two NaNs are equal here; 0.0 and -0.0 are not. */
-static bool check_eq_d(double a, double b, const char *ea, const char *eb,
-                       const char *file, int line)
-{
-    bool ok = (isnan(a) && isnan(b)) ||
-              (a == b && signbit(a) == signbit(b));
-    if (!ok) {
-        check_fail(file, line);
-        fprintf(stderr, "%s == %s: %.17g != %.17g\n", ea, eb, a, b);
-    }
-    return ok;
-}
-
-static bool check_eq_s(const char *a, const char *b, const char *ea,
-                       const char *eb, const char *file, int line)
-{
-    bool ok = a && b ? strcmp(a, b) == 0 : a == b;
-    if (!ok) {
-        check_fail(file, line);
-        fprintf(stderr, "%s == %s:\n  \"%s\"\n  \"%s\"\n", ea, eb,
-                a ? a : "(null)", b ? b : "(null)");
-    }
-    return ok;
-}
-
-static bool check_has_(const char *s, const char *sub, const char *es,
-                       const char *file, int line)
-{
-    bool ok = s && strstr(s, sub) != NULL;
-    if (!ok) {
-        check_fail(file, line);
-        fprintf(stderr, "%s contains \"%s\": it is \"%s\"\n", es, sub,
-                s ? s : "(null)");
-    }
-    return ok;
-}
-
-static bool check_st_(rs_status got, rs_status want, const rs_store *st,
-                      const char *expr, const char *file, int line)
-{
-    if (got != want) {
-        check_fail(file, line);
-        fprintf(stderr, "%s: %s, expected %s (message: \"%s\")\n", expr,
-                rs_status_name(got), rs_status_name(want),
-                st ? rs_errmsg(st) : "");
-    }
-    return got == want;
-}
-
-#define CHECK(c) check_((c), #c, __FILE__, __LINE__)
-#define CHECK_EQ(a, b)                                                      \
-    _Generic((a),                                                           \
-        char *: check_eq_s,                                                 \
-        const char *: check_eq_s,                                           \
-        double: check_eq_d,                                                 \
-        float: check_eq_d,                                                  \
-        unsigned: check_eq_u,                                               \
-        unsigned long: check_eq_u,                                         \
-        unsigned long long: check_eq_u,                                     \
-        default: check_eq_i)((a), (b), #a, #b, __FILE__, __LINE__)
-/* The substring sub is in s. */
-#define CHECK_HAS(s, sub) check_has_((s), (sub), #s, __FILE__, __LINE__)
-/* A status, printed by name, with the store's message on failure. */
-#define CHECK_ST(st, call, want)                                            \
-    check_st_((call), (want), (st), #call, __FILE__, __LINE__)
-#define CHECK_OK(st, call) CHECK_ST(st, call, RS_OK)
-
-/* ------------------------------------------------------------------------ */
-/* A checking allocator                                                      */
-/* ------------------------------------------------------------------------ */
-
-#define HDR 16 /* keeps the block aligned for max_align_t */
-
-typedef struct alloc_ctl {
-    long n_calls; /* allocations and growths so far */
-    long fail_at; /* fail the one with this number (from 1); 0: none */
-} alloc_ctl;
-
-static alloc_ctl the_ctl;
-
-static void *test_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
-{
-    alloc_ctl *ctl = ud;
-    char *base = ptr ? (char *)ptr - HDR : NULL;
-    if (base) {
-        size_t kept;
-        memcpy(&kept, base, sizeof kept);
-        if (kept != old_len) {
-            fprintf(stderr, "allocator: block of %zu bytes given back as "
-                    "%zu\n", kept, old_len);
-            abort();
-        }
-    }
-    if (new_len == 0) {
-        free(base);
-        return NULL;
-    }
-    if (ctl && ++ctl->n_calls == ctl->fail_at) {
-        return NULL;
-    }
-    char *nb = realloc(base, new_len + HDR);
-    if (nb == NULL) {
-        return NULL;
-    }
-    memcpy(nb, &new_len, sizeof new_len);
-    return nb + HDR;
-}
+/* Every store of every case: its counts are their sum. */
+static alloc_check the_alloc;
 
 static rs_store *open_store(void)
 {
     rs_store *st = NULL;
-    the_ctl = (alloc_ctl){0, 0};
-    if (rs_store_open(test_alloc, &the_ctl, &st) != RS_OK) {
+    alloc_check_disarm(&the_alloc);
+    if (rs_store_open(alloc_check_fn, &the_alloc, &st) != RS_OK) {
         fprintf(stderr, "rs_store_open failed\n");
         exit(2);
     }
@@ -851,8 +712,7 @@ static void parse_errors(void)
             fprintf(stderr, "  in case %zu: %s\n", i, b->text);
         }
         /* The text form's errors speak its words, not the C API's. */
-        if (strstr(rs_errmsg(st), "RS_") != NULL) {
-            check_fail(__FILE__, __LINE__);
+        if (!CHECK(strstr(rs_errmsg(st), "RS_") == NULL)) {
             fprintf(stderr, "  in case %zu: \"%s\" names the C API\n", i,
                     rs_errmsg(st));
         }
@@ -1493,12 +1353,11 @@ static void oom_parse(void)
         CHECK_OK(st, parse(st, "Old { k: u8 key }", &c));
         rs_mem_report before, after;
         rs_mem(st, &before);
-        the_ctl.n_calls = 0;
-        the_ctl.fail_at = k;
+        alloc_check_arm(&the_alloc, k);
         rs_status s = parse(st, "Player { uid: str(16) key; name: str(32) "
                                 "unique = \"anon\"; stat: u8 = 0 } dynamic",
                             &c);
-        the_ctl.fail_at = 0;
+        alloc_check_disarm(&the_alloc);
         if (s == RS_OK) {
             done = true;
             CHECK(rs_class_find(st, "Player") == c);
@@ -1517,12 +1376,7 @@ static void oom_parse(void)
 /* Runner                                                                    */
 /* ------------------------------------------------------------------------ */
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
-static const test_case cases[] = {
+static const check_case cases[] = {
     {"parse_player", parse_player},
     {"parse_spellings", parse_spellings},
     {"every_type", every_type},
@@ -1543,28 +1397,14 @@ static const test_case cases[] = {
     {"value_parse", value_parse},
     {"message_quoting", message_quoting},
     {"oom_parse", oom_parse},
+    {NULL, NULL},
 };
 
 int main(int argc, char **argv)
 {
-    size_t n = sizeof cases / sizeof cases[0];
-    bool ran = false;
-    for (size_t i = 0; i < n; i++) {
-        if (argc > 1 && strcmp(argv[1], cases[i].name) != 0) {
-            continue;
-        }
-        int before = n_failed;
-        cases[i].fn();
-        printf("%s %s\n", n_failed == before ? "ok  " : "FAIL", cases[i].name);
-        ran = true;
+    int rc = check_main(argc, argv, cases);
+    if (!alloc_check_clean(&the_alloc, "after the last case")) {
+        rc = 1;
     }
-    if (!ran) {
-        fprintf(stderr, "no case named %s\n", argv[1]);
-        return 2;
-    }
-    if (n_failed) {
-        fprintf(stderr, "%d check(s) failed\n", n_failed);
-        return 1;
-    }
-    return 0;
+    return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * test_index.c: the key and unique indexes under keys chosen to collide.
+ * test_index.c: the key and unique indexes under keys chosen to collide,
+ * and the index alone over a fake key source.
  *
  * Names are chosen by players, so an index must hold names found by brute
  * force to collide as well as it holds random ones.  Each case builds such
@@ -22,6 +23,14 @@
  * - churn_unseeded: colliding names removed and put back (purge and merge
  *   of a segment that grew past its largest size).
  *
+ * The fake_* cases drive an rs__index alone, over a plain array of keys
+ * whose hashes they choose (fake_src: the key_of, key_eq and hash_slots
+ * callbacks of index.h, counting their calls), with no store records in
+ * the way: growth over 40,000 keys (load, directory bound, accounting,
+ * moves a key, the longest growth), fingerprints (which probes compare a
+ * key), deletes (tombstones in full groups, churn at a constant count)
+ * and the longest rehash when keys share their top bits.
+ *
  * The brute force (about 16 million hashes in all) takes about 0.2 s in an
  * optimized build.  Test builds split segments at 28 to 56
  * keys (SEG_MAX_GROUPS 4), so a few thousand names reach the depths a
@@ -30,6 +39,8 @@
 #include "check.h"
 #include "roster.h"
 #include "store.h" /* rs_store's seed, the class's indexes */
+
+#include "alloc_check.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -167,7 +178,7 @@ static loaded load(const name_t *names, size_t n, bool unseeded)
                        "stat: u8 = 0; level: u16 = 0 }";
     CHECK_OK(l.st, rs_class_parse(l.st, text, strlen(text), &l.cls));
     for (size_t i = 0; i < n; i++) {
-        char uid[16];
+        char uid[24];
         snprintf(uid, sizeof uid, "u%zu", i);
         rs_named v[] = {{"uid", rs_val_cstr(uid)},
                         {"name", rs_val_cstr(names[i])}};
@@ -315,7 +326,7 @@ static void test_chain_unseeded(void)
             t++;
         }
         name_with_zeros(t, names[i]);
-        char uid[16];
+        char uid[24];
         snprintf(uid, sizeof uid, "u%zu", i);
         rs_named v[] = {{"uid", rs_val_cstr(uid)},
                         {"name", rs_val_cstr(names[i])}};
@@ -350,7 +361,7 @@ static void test_churn_unseeded(void)
         }
         CHECK_OK(a.st, rs__store_check(a.st));
         for (size_t i = (size_t)round % 2; i < N_NAMES; i += 2) {
-            char uid[16];
+            char uid[24];
             snprintf(uid, sizeof uid, "c%d-%zu", round, i);
             rs_named v[] = {{"uid", rs_val_cstr(uid)},
                             {"name", rs_val_cstr(crafted[i])}};
@@ -369,6 +380,365 @@ static void test_churn_unseeded(void)
     rs_store_close(a.st);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The index alone, over a plain array of keys                               */
+/* ------------------------------------------------------------------------ */
+
+/* A key source that is no store: slot i's key is keys[i] and its hash
+ * hashes[i], which a case chooses (the real hash of the key, or bits made
+ * to collide: a fingerprint, a home group, the top bits).  It counts the
+ * callbacks, so a case can tell what the index read: a key compared for a
+ * probe, a key rehashed by a growth. */
+#define FAKE_KEY 16
+
+typedef struct fake_src {
+    char (*keys)[FAKE_KEY];
+    uint64_t *hashes;
+    size_t n_eq;     /* key_eq calls */
+    size_t n_hashed; /* keys hashed through hash_slots */
+} fake_src;
+
+static void fake_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
+                        size_t *len, uint8_t tmp[RS_KEY_TMP])
+{
+    const fake_src *f = ctx;
+    (void)tmp;
+    *key = (const uint8_t *)f->keys[slot];
+    *len = strlen(f->keys[slot]);
+}
+
+static bool fake_key_eq(const void *ctx, uint32_t slot, const void *key,
+                        size_t len)
+{
+    fake_src *f = (fake_src *)ctx; /* ours, not const: count the call */
+    f->n_eq++;
+    return strlen(f->keys[slot]) == len &&
+           memcmp(f->keys[slot], key, len) == 0;
+}
+
+static void fake_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
+                            uint64_t *hashes)
+{
+    fake_src *f = (fake_src *)ctx;
+    f->n_hashed += n;
+    for (size_t i = 0; i < n; i++) {
+        hashes[i] = f->hashes[slots[i]];
+    }
+}
+
+/* n slots, key i "k<i>" hashed with the store hash under a fixed seed;
+ * a case may then overwrite hashes. */
+static fake_src fake_new(size_t n)
+{
+    fake_src f = {0};
+    f.keys = calloc(n, sizeof *f.keys);
+    f.hashes = calloc(n, sizeof *f.hashes);
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(f.keys[i], FAKE_KEY, "k%zu", i);
+        f.hashes[i] = rs__hash(0x9E3779B97F4A7C15ull, f.keys[i],
+                               fitted(len, FAKE_KEY));
+    }
+    return f;
+}
+
+static void fake_free(fake_src *f)
+{
+    free(f->keys);
+    free(f->hashes);
+}
+
+/* The index allocates through a store: an empty one on the checking
+ * allocator, so its bytes are counted (and checked) like a class's. */
+static alloc_check fake_alloc;
+
+/* What an empty store counts under RS_MEM_INDEXES (fake_store() sets
+ * it), so that the rest is the index's. */
+static size_t fake_base_bytes;
+
+static rs_store *fake_store(rs__index *ix, fake_src *f)
+{
+    rs_store *st = NULL;
+    CHECK_OK(NULL, rs_store_open(alloc_check_fn, &fake_alloc, &st));
+    rs_mem_report m;
+    rs_mem(st, &m);
+    fake_base_bytes = m.bytes[RS_MEM_INDEXES];
+    CHECK_OK(st, rs__index_init(st, ix, fake_key_of, fake_key_eq,
+                                fake_hash_slots, f));
+    return st;
+}
+
+/* Every byte the index holds is counted under RS_MEM_INDEXES. */
+static bool fake_accounted(rs_store *st, const rs__index *ix)
+{
+    rs_mem_report m;
+    rs_mem(st, &m);
+    return CHECK_EQ(m.bytes[RS_MEM_INDEXES] - fake_base_bytes,
+                    rs__index_bytes(ix));
+}
+
+static void fake_close(rs_store *st, rs__index *ix)
+{
+    rs__index_free(st, ix);
+    rs_store_close(st);
+    CHECK(alloc_check_clean(&fake_alloc, "index on a fake key source"));
+}
+
+static void fake_insert(rs_store *st, rs__index *ix, const fake_src *f,
+                        uint32_t slot)
+{
+    CHECK_OK(st, rs__index_prepare(st, ix, f->hashes[slot]));
+    rs__index_insert(st, ix, f->hashes[slot], slot);
+}
+
+static uint32_t fake_find(const rs__index *ix, const fake_src *f,
+                          uint32_t slot)
+{
+    return rs__index_find(ix, f->hashes[slot], f->keys[slot],
+                          strlen(f->keys[slot]));
+}
+
+/* Buckets of every segment, each counted once. */
+static size_t fake_buckets(const rs__index *ix)
+{
+    size_t total = 0, n_dir = (size_t)1 << ix->depth;
+    for (size_t i = 0; i < n_dir;) {
+        size_t run = 1;
+        while (i + run < n_dir && ix->dir[i + run].s == ix->dir[i].s) {
+            run++;
+        }
+        total += (size_t)ix->dir[i].n_groups * 16;
+        i += run;
+    }
+    return total;
+}
+
+/* Growth over 40,000 keys of random hashes: at every size the walk of
+ * rs__index_check() passes, every key is found, the load stays between
+ * 0.5 and 7/8 (growth keeps it near 0.71), the directory keeps its bound,
+ * every byte is accounted under RS_MEM_INDEXES, a key is rehashed a few
+ * times in all, not once per growth of the whole, and the longest growth
+ * (the longest pause an insert sees) does not grow with the index. */
+static void test_fake_growth(void)
+{
+    enum { N = 40000 };
+    fake_src f = fake_new(N);
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    size_t checkpoints[] = {100, 1000, 5000, N}, next = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+        if (i + 1 != checkpoints[next]) {
+            continue;
+        }
+        next++;
+        size_t moves = f.n_hashed; /* the walks below hash keys too */
+        CHECK_OK(st, rs__index_check(&ix));
+        CHECK_EQ(ix.n, i + 1);
+        size_t missing = 0;
+        for (uint32_t k = 0; k <= i; k++) {
+            missing += fake_find(&ix, &f, k) != k;
+        }
+        CHECK_EQ(missing, 0);
+        double load = (double)ix.n / (double)fake_buckets(&ix);
+        printf("  %6u keys: load %.3f, %u segments, depth %u, %zu bytes, "
+               "%.2f rehashes a key, longest growth %zu keys\n",
+               i + 1, load, ix.n_segs, ix.depth, rs__index_bytes(&ix),
+               (double)moves / (i + 1), ix.grow_pause_entries);
+        CHECK(load >= 0.5 && load <= 0.875);
+        CHECK(((size_t)1 << ix.depth) <= (size_t)RS__DIR_PER_SEG * ix.n_segs);
+        fake_accounted(st, &ix);
+        /* A few moves a key whatever the size: about three with the real
+         * segments (index.c, "Cost"), fewer with the test build's. */
+        CHECK(moves <= 3 * (size_t)(i + 1));
+        f.n_hashed = moves;
+        /* One segment's rehash, a little more when a lopsided split
+         * raised a half's largest size: never more than two segments at
+         * their largest, at 100 keys as at 40,000. */
+        CHECK(ix.grow_pause_entries <= 2 * 16 * SEG_MAX_GROUPS_SMALL);
+    }
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
+/* A hash from its parts: fp is what index.c's fingerprint reads (bits 32
+ * to 38), low its home group's (bits 0 to 31), top the directory's (the
+ * high bits). */
+static uint64_t fake_hash(uint64_t top, uint32_t fp, uint32_t low)
+{
+    return top << 39 | (uint64_t)(fp & 0x7F) << 32 | low;
+}
+
+/* Fingerprints: ten keys in one bucket group, with fingerprints 0 to 9.
+ * Finding one compares exactly one key; a miss whose fingerprint no entry
+ * has compares none; a miss that shares a fingerprint compares one, and
+ * so does a key whose whole hash another key has.  rs__index_candidate()
+ * names a slot by its fingerprint alone. */
+static void test_fake_fingerprints(void)
+{
+    enum { N = 12 };
+    fake_src f = fake_new(N);
+    for (uint32_t i = 0; i < 10; i++) {
+        f.hashes[i] = fake_hash(0x5A5A, i, 0x12345678);
+    }
+    f.hashes[10] = f.hashes[3];                      /* a whole collision */
+    f.hashes[11] = fake_hash(0x5A5A, 100, 0x12345678); /* absent */
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < 10; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    CHECK_EQ(ix.grow_pause_entries, 0); /* all in the first group */
+    for (uint32_t i = 0; i < 10; i++) {
+        f.n_eq = 0;
+        CHECK_EQ(fake_find(&ix, &f, i), i);
+        CHECK_EQ(f.n_eq, 1);
+    }
+    f.n_eq = 0;
+    CHECK_EQ(fake_find(&ix, &f, 11), UINT32_MAX);
+    CHECK_EQ(f.n_eq, 0);
+    f.n_eq = 0;
+    CHECK_EQ(rs__index_find(&ix, f.hashes[3], "other", 5), UINT32_MAX);
+    CHECK_EQ(f.n_eq, 1);
+    f.n_eq = 0;
+    CHECK_EQ(rs__index_candidate(&ix, f.hashes[5]), 5);
+    CHECK_EQ(rs__index_candidate(&ix, f.hashes[11]), UINT32_MAX);
+    CHECK_EQ(f.n_eq, 0);
+    fake_insert(st, &ix, &f, 10);
+    f.n_eq = 0;
+    CHECK_EQ(fake_find(&ix, &f, 10), 10);
+    CHECK_EQ(fake_find(&ix, &f, 3), 3);
+    CHECK(f.n_eq <= 3); /* key 3 and key 10 compared, one of them twice */
+    CHECK_OK(st, rs__index_check(&ix));
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
+/* Deletes.  Twenty keys share a home group: sixteen fill it and four go
+ * on into the next.  A key deleted from the full group must leave a
+ * tombstone, not an empty bucket (which ends a probe), so the four are
+ * still found past it.  Deleted keys are not found, and go back in.  Then
+ * churn at a constant count (half the keys deleted and as many new ones
+ * inserted, 60 times): the index settles at a size and stays there
+ * (tombstones are purged and emptied segments merged, not grown over),
+ * within twice what growth gave the same count. */
+static void test_fake_deletes(void)
+{
+    enum { N = 20, M = 3000, ROUNDS = 60 };
+    fake_src f = fake_new(N);
+    for (uint32_t i = 0; i < N; i++) {
+        f.hashes[i] = fake_hash(0x2A2A, i * 5 + 1, 0x9ABCDEF0);
+    }
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    CHECK_EQ(ix.n, N);
+    CHECK_EQ(ix.n_segs, 1);
+    /* rs__index_candidate() reads the home group only: sixteen keys are
+     * there, four went on. */
+    size_t home = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        home += rs__index_candidate(&ix, f.hashes[i]) == i;
+    }
+    CHECK_EQ(home, 16);
+    CHECK_EQ(rs__index_candidate(&ix, f.hashes[0]), 0);
+    CHECK_EQ(rs__index_candidate(&ix, f.hashes[N - 1]), UINT32_MAX);
+    rs__index_delete(&ix, f.hashes[0], 0); /* the first in the full group */
+    CHECK_EQ(ix.n, N - 1);
+    for (uint32_t i = 1; i < N; i++) {
+        CHECK_EQ(fake_find(&ix, &f, i), i);
+    }
+    CHECK_EQ(fake_find(&ix, &f, 0), UINT32_MAX);
+    rs__index_delete(&ix, f.hashes[N - 1], N - 1); /* past the full group */
+    CHECK_EQ(fake_find(&ix, &f, N - 1), UINT32_MAX);
+    CHECK_OK(st, rs__index_check(&ix));
+    fake_insert(st, &ix, &f, 0);
+    fake_insert(st, &ix, &f, N - 1);
+    for (uint32_t i = 0; i < N; i++) {
+        CHECK_EQ(fake_find(&ix, &f, i), i);
+    }
+    CHECK_OK(st, rs__index_check(&ix));
+    fake_close(st, &ix);
+    fake_free(&f);
+
+    /* Churn: slots [lo, lo + M / 2) leave, as many new ones come. */
+    f = fake_new(M + ROUNDS * (M / 2));
+    st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < M; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    size_t bytes = rs__index_bytes(&ix), halfway = 0;
+    uint32_t lo = 0, hi = M;
+    for (int round = 0; round < ROUNDS; round++) {
+        if (round == ROUNDS / 2) {
+            halfway = rs__index_bytes(&ix);
+        }
+        for (uint32_t i = lo; i < lo + M / 2; i++) {
+            rs__index_delete(&ix, f.hashes[i], i);
+        }
+        for (uint32_t i = lo; i < lo + M / 2; i++) {
+            CHECK_EQ(fake_find(&ix, &f, i), UINT32_MAX);
+        }
+        lo += M / 2;
+        for (uint32_t i = hi; i < hi + M / 2; i++) {
+            fake_insert(st, &ix, &f, i);
+        }
+        hi += M / 2;
+        CHECK_EQ(ix.n, M);
+    }
+    CHECK_OK(st, rs__index_check(&ix));
+    size_t missing = 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        missing += fake_find(&ix, &f, i) != i;
+    }
+    CHECK_EQ(missing, 0);
+    printf("  churn of %d keys: %zu bytes grown, %zu after %d rounds, %zu "
+           "after %d\n",
+           M, bytes, halfway, ROUNDS / 2, rs__index_bytes(&ix), ROUNDS);
+    CHECK(rs__index_bytes(&ix) * 10 <= halfway * 11);
+    CHECK(rs__index_bytes(&ix) <= 2 * bytes);
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
+/* The longest rehash when keys share their top 24 hash bits (a known
+ * seed): no split pays, so one segment holds them all and grows past its
+ * largest size; the directory does not double for nothing, every key is
+ * found, and the pause grows with the keys: the price index.c names. */
+static void test_fake_longest_rehash(void)
+{
+    enum { N = 2000 };
+    fake_src f = fake_new(N);
+    for (uint32_t i = 0; i < N; i++) {
+        /* Keep the real hash's low 40 bits, put a fixed 24 on top. */
+        f.hashes[i] = (f.hashes[i] & ((1ull << 40) - 1)) | 0xC0FFEEull << 40;
+    }
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    printf("  %d keys sharing 24 top bits: %u segments, depth %u, longest "
+           "growth %zu keys\n",
+           N, ix.n_segs, ix.depth, ix.grow_pause_entries);
+    CHECK_EQ(ix.n_segs, 1);
+    CHECK_EQ(ix.depth, 0);
+    CHECK(ix.grow_pause_entries > 16 * SEG_MAX_GROUPS_SMALL);
+    CHECK(ix.grow_pause_entries >= N / 2);
+    CHECK_OK(st, rs__index_check(&ix));
+    size_t missing = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        missing += fake_find(&ix, &f, i) != i;
+    }
+    CHECK_EQ(missing, 0);
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -377,6 +747,10 @@ int main(int argc, char **argv)
         {"path_unseeded", test_path_unseeded},
         {"chain_unseeded", test_chain_unseeded},
         {"churn_unseeded", test_churn_unseeded},
+        {"fake_growth", test_fake_growth},
+        {"fake_fingerprints", test_fake_fingerprints},
+        {"fake_deletes", test_fake_deletes},
+        {"fake_longest_rehash", test_fake_longest_rehash},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);

@@ -51,86 +51,19 @@
 #include "attrs.h"
 #include "store.h" /* rs__store_check and, for coverage, the structures */
 
+#include "alloc_check.h"
+
 #include <stdbool.h>
 
 /* ------------------------------------------------------------------------ */
 /* The failing allocator                                                     */
 /* ------------------------------------------------------------------------ */
 
-typedef struct failing {
-    size_t live_bytes, live_blocks;
-    long n_grows;    /* allocations and growths since the last reset */
-    long fail_at;    /* fail the fail_at-th of them; 0: none */
-    bool fail_all;   /* fail every allocation and growth */
-    bool fail_rest;  /* fail the fail_at-th and every one after it */
-    long n_failed;   /* failures injected since the last reset */
-    long contract;   /* calls that broke the allocator contract */
-} failing;
-
-static failing fa;
-
-/* Each block carries its size in a 16-byte header, so a free or realloc
- * passing another old_len is caught. */
-static void *fail_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
-{
-    failing *a = ud;
-    unsigned char *base = ptr ? (unsigned char *)ptr - 16 : NULL;
-    if (base) {
-        size_t had;
-        memcpy(&had, base, sizeof had);
-        if (had != old_len) {
-            fprintf(stderr, "allocator: old_len %zu for a block of %zu\n",
-                    old_len, had);
-            a->contract++;
-        }
-    } else if (old_len != 0) {
-        fprintf(stderr, "allocator: NULL pointer with old_len %zu\n",
-                old_len);
-        a->contract++;
-    }
-    if (new_len == 0) {
-        if (base) {
-            a->live_bytes -= old_len;
-            a->live_blocks--;
-            free(base);
-        }
-        return NULL;
-    }
-    if (base == NULL || new_len > old_len) {
-        a->n_grows++;
-        if (a->fail_all || a->n_grows == a->fail_at ||
-            (a->fail_rest && a->fail_at && a->n_grows > a->fail_at)) {
-            a->n_failed++;
-            return NULL;
-        }
-    }
-    unsigned char *p = realloc(base, new_len + 16);
-    if (p == NULL) {
-        fprintf(stderr, "allocator: the C library is out of memory\n");
-        abort();
-    }
-    memcpy(p, &new_len, sizeof new_len);
-    a->live_bytes = a->live_bytes - old_len + new_len;
-    if (base == NULL) {
-        a->live_blocks++;
-    }
-    return p + 16;
-}
-
-static void fa_arm(long k)
-{
-    fa.n_grows = 0;
-    fa.n_failed = 0;
-    fa.fail_at = k;
-    fa.fail_all = false;
-}
-
-static void fa_disarm(void)
-{
-    fa.fail_at = 0;
-    fa.fail_all = false;
-    fa.fail_rest = false;
-}
+/* alloc_check.h: each block carries its size in a header, so a free or
+ * realloc passing another old_len is caught; it fails the k-th allocation
+ * or growth after alloc_check_arm(), and with fail_rest every one after
+ * it. */
+static alloc_check fa;
 
 /* ------------------------------------------------------------------------ */
 /* The store under test                                                      */
@@ -161,11 +94,11 @@ static const rs_field_def player_defs[NF] = {
 /* The allocator's count is the accounting's, exactly. */
 static void check_accounting(const char *where)
 {
-    if (fa.contract) {
+    if (fa.n_broken) {
         fprintf(stderr, "%s: %ld calls broke the allocator contract\n",
-                where, fa.contract);
+                where, fa.n_broken);
         check_failures++;
-        fa.contract = 0;
+        fa.n_broken = 0;
     }
     if (st == NULL) {
         if (fa.live_bytes != 0 || fa.live_blocks != 0) {
@@ -206,7 +139,7 @@ static void close_store(void)
 static void open_store(void)
 {
     memset(&fa, 0, sizeof fa);
-    CHECK_OK(NULL, rs_store_open(fail_alloc, &fa, &st));
+    CHECK_OK(NULL, rs_store_open(alloc_check_fn, &fa, &st));
     check_accounting("after rs_store_open");
 }
 
@@ -276,7 +209,7 @@ static uint64_t digest_of(rs_class *cls)
     uint64_t sum = 0;
     long saved = fa.fail_at;
     bool saved_all = fa.fail_all;
-    fa_disarm();
+    alloc_check_disarm(&fa);
     rs_scan *sc;
     rs_handle h;
     rs_status rc = rs_scan_open(st, cls, NULL, 0, &sc);
@@ -373,10 +306,10 @@ static long inject(const char *what, op_fn op, void *arg)
 {
     snapshot before = take();
     for (long k = 1;; k++) {
-        fa_arm(k);
+        alloc_check_arm(&fa, k);
         rs_status rc = op(arg);
         long failed = fa.n_failed, grows = fa.n_grows;
-        fa_disarm();
+        alloc_check_disarm(&fa);
         check_accounting(what);
         if (rc == RS_OK) {
             if (failed) {
@@ -552,9 +485,9 @@ static void test_store_open(void)
     rs_status rc;
     for (;; k++) {
         rs_store *s = NULL;
-        fa_arm(k);
-        rc = rs_store_open(fail_alloc, &fa, &s);
-        fa_disarm();
+        alloc_check_arm(&fa, k);
+        rc = rs_store_open(alloc_check_fn, &fa, &s);
+        alloc_check_disarm(&fa);
         if (rc == RS_OK) {
             st = s;
             break;
@@ -827,7 +760,7 @@ static void test_no_alloc_calls(void)
     rs_scan *sc;
     rs_cond c = {F_LEVEL, RS_LT, rs_val_int(100)};
     CHECK_OK(st, rs_scan_open(st, player, &c, 1, &sc));
-    fa_arm(0);
+    alloc_check_arm(&fa, 0);
     fa.fail_all = true;
     rs_handle h;
     long seen = 0;
@@ -855,7 +788,7 @@ static void test_no_alloc_calls(void)
     rs_mem(st, &m);
     CHECK_EQ(fa.n_grows, fa.n_failed);
     CHECK_EQ(fa.n_grows, 0);
-    fa_disarm();
+    alloc_check_disarm(&fa);
     rs_scan_close(sc);
     check_accounting("reads under fail_all");
     CHECK_EQ(rs_count(player), 200 - 67);
@@ -1865,11 +1798,11 @@ static void test_group_rollback(void)
     snapshot before = take();
     long k = 1, failures = 0;
     for (;; k++) {
-        fa_arm(k);
+        alloc_check_arm(&fa, k);
         fa.fail_rest = true;
         rs_status rc = do_group(NULL);
         long failed = fa.n_failed;
-        fa_disarm();
+        alloc_check_disarm(&fa);
         check_accounting("group");
         if (rc == RS_OK) {
             CHECK_EQ(failed, 0);
@@ -1935,10 +1868,10 @@ static void test_attr_id(void)
         CHECK_EQ(g1.n_names, (uint32_t)i + 1);
         CHECK_EQ(g1.n_shapes, g0.n_shapes); /* interning makes no shape */
         /* Known now: no allocation. */
-        fa_arm(0);
+        alloc_check_arm(&fa, 0);
         fa.fail_all = true;
         CHECK_EQ(rs_attr_id(st, player, names[i]), RS_ATTR_BASE + i);
-        fa_disarm();
+        alloc_check_disarm(&fa);
     }
     CHECK(grew.name_ix >= 2 && grew.cap_names >= 2);
     print_growth("rs_attr_id of new names");
@@ -1968,7 +1901,7 @@ static void test_attr_no_alloc(void)
     rs_cond c = {x, RS_LT, rs_val_int(30)};
     rs_scan *sc;
     CHECK_OK(st, rs_scan_open(st, player, &c, 1, &sc));
-    fa_arm(0);
+    alloc_check_arm(&fa, 0);
     fa.fail_all = true;
     rs_handle h;
     long seen = 0;
@@ -1998,7 +1931,7 @@ static void test_attr_no_alloc(void)
         }
     }
     CHECK_EQ(fa.n_grows, 0);
-    fa_disarm();
+    alloc_check_disarm(&fa);
     rs_scan_close(sc);
     check_accounting("attribute reads under fail_all");
     CHECK_EQ(rs_count(player), 40);
