@@ -890,6 +890,12 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
         return rs__err(st, RS_EINVAL, "rs_save_begin: NULL argument");
     }
     *out = NULL; /* a caller may rs_save_abort() it whatever happens */
+    if (rs__txn_open(st)) {
+        /* A snapshot shows a moment between calls; inside a group there
+         * is none that the group could not still take back. */
+        return rs__err(st, RS_EINVAL, "%s: a store cannot be saved inside a "
+                       "group", path ? path : "rs_save_begin");
+    }
     if (path == NULL) {
         return compact_begin(st, out);
     }
