@@ -19,6 +19,9 @@
  *            (NULL), as their bytes may be gone: an observer that needs
  *            what was there copies it at prepare.
  *
+ * Inside a group, commits are held and delivered when the group commits,
+ * dropped when it aborts or fails (see rs__change_hold() below).
+ *
  * Around each public mutation, enter may refuse the call (a group that
  * already failed, a journal that cannot be written) and leave sees its
  * status and may replace it (a group rolls back when one of its changes
@@ -87,6 +90,15 @@ rs_status rs__change_prepare(rs_store *st, const rs__change *ch);
 void rs__change_commit(rs_store *st, const rs__change *ch);
 rs_status rs__change_enter(rs_store *st);
 rs_status rs__change_leave(rs_store *st, rs_status rc);
+
+/* Holding commits for a group (txn.c): from rs__change_hold() on, commits
+ * are queued instead of delivered; rs__change_release() delivers them in
+ * order (each with its identity: kind, c, slot, gen, field, name, and no
+ * values: the records hold what the group left), rs__change_drop()
+ * forgets them.  Either ends the holding.  hold: RS_OK or RS_ENOMEM. */
+rs_status rs__change_hold(rs_store *st);
+void rs__change_release(rs_store *st);
+void rs__change_drop(rs_store *st);
 
 /* The body of a public mutation: with no observer, just the call;
  * otherwise the observers' enter may refuse it and their leave sees how

@@ -60,6 +60,7 @@ struct rs_class {
 struct rs_store {
     struct rs__observer *obs; /* who hears of every change (change.h), or
                                  NULL */
+    struct rs__hold *hold;    /* commits held for an open group, or NULL */
     bool restoring;    /* inside rs__store_restore_*() */
     /* Set by scan.c while scans are open: closes them all. */
     void (*scans_close)(rs_store *st);

@@ -16,6 +16,9 @@
  * its segment even if growing it would fail, so a rollback does not fail
  * for want of memory.  Observers that log changes skip a restore.
  *
+ * Commits (change.h) are held while the group is open and delivered when
+ * it commits, dropped when it aborts or fails.
+ *
  * A change in the group that fails rolls the whole group back at once;
  * later changes are refused until rs_group_abort().  Classes cannot be
  * declared inside a group.
@@ -266,6 +269,7 @@ static rs_status txn_leave(rs_store *st, rs__observer *o, rs_status rc)
     p->group_msg[sizeof p->group_msg - 1] = '\0';
     p->group_rc = rc;
     (void)rollback(st, p);
+    rs__change_drop(st); /* the group's commits will never come */
     return rs__err(st, rc, "%s", msg);
 }
 
@@ -292,19 +296,29 @@ rs_status rs_group_begin(rs_store *st)
                             .leave = txn_leave,
                             .prepare = txn_prepare,
                             .close = txn_close};
+    if (rs__change_hold(st) != RS_OK) {
+        rs__free(st, RS_MEM_META, p, sizeof *p);
+        return rs__err(st, RS_ENOMEM, "out of memory opening a group");
+    }
     rs__shape_mark(&st->attrs, &p->group_amark);
     rs__journal_hold(st);
     rs__store_observe(st, &p->obs);
     return RS_OK;
 }
 
-static void group_end(rs_store *st, rs__txn *p)
+/* The group ends; its held commits are delivered (committed) or dropped. */
+static void group_end(rs_store *st, rs__txn *p, bool committed)
 {
     rs__journal_drop(st);
     rs__store_unobserve(st, &p->obs);
     rs__buf_free(st, &p->undo);
     rs__buf_free(st, &p->undo_at);
     rs__free(st, RS_MEM_META, p, sizeof *p);
+    if (committed) {
+        rs__change_release(st);
+    } else {
+        rs__change_drop(st);
+    }
 }
 
 rs_status rs_group_commit(rs_store *st)
@@ -318,7 +332,7 @@ rs_status rs_group_commit(rs_store *st)
     if (p->group_rc != RS_OK) {
         rs_status rc = rs__err(st, RS_EGROUP, "the group was rolled back: %s",
                                p->group_msg);
-        group_end(st, p);
+        group_end(st, p, false);
         return rc;
     }
     rs_status rc = rs__journal_release(st);
@@ -326,10 +340,10 @@ rs_status rs_group_commit(rs_store *st)
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
         (void)rollback(st, p);
-        group_end(st, p);
+        group_end(st, p, false);
         return rs__err(st, rc, "%s (the group was rolled back)", msg);
     }
-    group_end(st, p);
+    group_end(st, p, true);
     return RS_OK;
 }
 
@@ -342,5 +356,5 @@ void rs_group_abort(rs_store *st)
     if (p->group_rc == RS_OK) {
         (void)rollback(st, p);
     }
-    group_end(st, p);
+    group_end(st, p, false);
 }
