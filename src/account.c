@@ -71,18 +71,18 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
             out->fullest = c;
         }
     }
-    size_t rec = rs__allocated(st, RS_MEM_RECORDS);
-    size_t str = rs__allocated(st, RS_MEM_STRINGS);
+    size_t rec = rs__alloc_bytes(st, RS_MEM_RECORDS);
+    size_t str = rs__alloc_bytes(st, RS_MEM_STRINGS);
     /* Attribute blocks share the string arena; they count as attrs. */
     size_t blocks = st->attrs.block_bytes;
     out->bytes[RS_MEM_RECORDS] = live_rows;
     out->bytes[RS_MEM_STRINGS] = st->strs.live_bytes - blocks;
-    out->bytes[RS_MEM_INDEXES] = rs__allocated(st, RS_MEM_INDEXES);
-    out->bytes[RS_MEM_ATTRS] = rs__allocated(st, RS_MEM_ATTRS) + blocks;
+    out->bytes[RS_MEM_INDEXES] = rs__alloc_bytes(st, RS_MEM_INDEXES);
+    out->bytes[RS_MEM_ATTRS] = rs__alloc_bytes(st, RS_MEM_ATTRS) + blocks;
     out->n_attr_names = st->attrs.n_names;
     out->n_shapes = st->attrs.n_shapes > 0 ? st->attrs.n_shapes - 1 : 0;
     out->bytes[RS_MEM_FREE] = (rec - live_rows) + (str - st->strs.live_bytes);
-    out->bytes[RS_MEM_META] = rs__allocated(st, RS_MEM_META);
+    out->bytes[RS_MEM_META] = rs__alloc_bytes(st, RS_MEM_META);
     out->total = st->mem_total;
     out->peak = st->mem_peak;
     out->n_allocs = st->n_allocs;

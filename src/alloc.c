@@ -23,7 +23,7 @@ static void *libc_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
     return realloc(ptr, new_len);
 }
 
-void rs__account_init(rs_store *st, rs_alloc_fn fn, void *ud)
+void rs__alloc_init(rs_store *st, rs_alloc_fn fn, void *ud)
 {
     st->alloc = fn ? fn : libc_alloc;
     st->alloc_ud = ud;
@@ -85,7 +85,7 @@ void rs__free(rs_store *st, rs_mem_cat cat, void *p, size_t len)
     st->n_allocs--;
 }
 
-size_t rs__allocated(const rs_store *st, rs_mem_cat cat)
+size_t rs__alloc_bytes(const rs_store *st, rs_mem_cat cat)
 {
     return st->mem[cat];
 }

@@ -64,15 +64,15 @@ void rs__attrs_class_free(rs_store *st, rs_class *c)
 /* The payload (after the length) of the block list[0..n) in shape. */
 static size_t payload_len(const rs__aval *list, uint32_t n, uint32_t shape)
 {
-    size_t len = rs__uvar_len(shape);
+    size_t len = rs__codec_uvar_len(shape);
     if (shape == 0) {
-        len += rs__uvar_len(n);
+        len += rs__codec_uvar_len(n);
     }
     for (uint32_t k = 0; k < n; k++) {
         if (shape == 0) {
-            len += rs__uvar_len(list[k].name);
+            len += rs__codec_uvar_len(list[k].name);
         }
-        len += rs__avalue_len(&list[k].val);
+        len += rs__codec_avalue_len(&list[k].val);
     }
     return len;
 }
@@ -82,22 +82,22 @@ static uint32_t decode(const rs__attrs *a, const uint8_t *block,
                        rs__aval *list)
 {
     uint64_t len, shape, n;
-    const uint8_t *p = rs__uvar_get(block, &len);
-    p = rs__uvar_get(p, &shape);
+    const uint8_t *p = rs__codec_uvar_get(block, &len);
+    p = rs__codec_uvar_get(p, &shape);
     if (shape == 0) {
-        p = rs__uvar_get(p, &n);
+        p = rs__codec_uvar_get(p, &n);
         for (uint64_t k = 0; k < n; k++) {
             uint64_t name;
-            p = rs__uvar_get(p, &name);
+            p = rs__codec_uvar_get(p, &name);
             list[k].name = (uint32_t)name;
-            p = rs__avalue_get(p, &list[k].val);
+            p = rs__codec_avalue_get(p, &list[k].val);
         }
         return (uint32_t)n;
     }
     const rs__shape *sh = &a->shapes[shape];
     for (uint32_t k = 0; k < sh->n; k++) {
         list[k].name = sh->names[k];
-        p = rs__avalue_get(p, &list[k].val);
+        p = rs__codec_avalue_get(p, &list[k].val);
     }
     return sh->n;
 }
@@ -147,7 +147,7 @@ static const uint8_t *block_of(const rs_store *st, const rs_class *c,
 static size_t block_len(const uint8_t *block)
 {
     uint64_t len;
-    const uint8_t *p = rs__uvar_get(block, &len);
+    const uint8_t *p = rs__codec_uvar_get(block, &len);
     return (size_t)(p - block) + (size_t)len;
 }
 
@@ -179,23 +179,23 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
     /* Walk the block without decoding what is not asked for. */
     const rs__attrs *a = &st->attrs;
     uint64_t len, shape, n;
-    const uint8_t *p = rs__uvar_get(block, &len);
-    p = rs__uvar_get(p, &shape);
+    const uint8_t *p = rs__codec_uvar_get(block, &len);
+    p = rs__codec_uvar_get(p, &shape);
     const rs__shape *sh = shape ? &a->shapes[shape] : NULL;
     if (sh == NULL) {
-        p = rs__uvar_get(p, &n);
+        p = rs__codec_uvar_get(p, &n);
     } else {
         n = sh->n;
     }
     for (uint64_t k = 0; k < n; k++) {
         uint64_t id;
         if (sh == NULL) {
-            p = rs__uvar_get(p, &id);
+            p = rs__codec_uvar_get(p, &id);
         } else {
             id = sh->names[k];
         }
         rs_value v;
-        p = rs__avalue_get(p, &v);
+        p = rs__codec_avalue_get(p, &v);
         if (id == name) {
             *out = v;
             return RS_OK;
@@ -259,7 +259,7 @@ rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
                            in->v.s.len, RS_ATTR_STR_MAX);
         }
         if (in->v.s.len > 0) {
-            size_t bad = rs__utf8_bad(in->v.s.ptr, in->v.s.len);
+            size_t bad = rs__class_utf8_bad(in->v.s.ptr, in->v.s.len);
             if (bad) {
                 return rs__err(st, RS_EUTF8, "%s.%s: invalid UTF-8 at "
                                "byte %zu", c->sch.name, name, bad - 1);
@@ -336,7 +336,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
                        c->sch.name);
     }
     size_t payload = payload_len(a->new_list, n, plan->shape);
-    plan->len = rs__uvar_len(payload) + payload;
+    plan->len = rs__codec_uvar_len(payload) + payload;
     rc = rs__strs_take(st, &st->strs, cell_len(plan->len), &plan->ref);
     if (rc != RS_OK) {
         return rc; /* the arena's message: out of memory, or full */
@@ -352,16 +352,16 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
 static void write_block(const rs__attrs *a, uint8_t *p,
                         const rs__aplan *plan)
 {
-    p = rs__uvar_put(p, payload_len(a->new_list, plan->n, plan->shape));
-    p = rs__uvar_put(p, plan->shape);
+    p = rs__codec_uvar_put(p, payload_len(a->new_list, plan->n, plan->shape));
+    p = rs__codec_uvar_put(p, plan->shape);
     if (plan->shape == 0) {
-        p = rs__uvar_put(p, plan->n);
+        p = rs__codec_uvar_put(p, plan->n);
     }
     for (uint32_t k = 0; k < plan->n; k++) {
         if (plan->shape == 0) {
-            p = rs__uvar_put(p, a->new_list[k].name);
+            p = rs__codec_uvar_put(p, a->new_list[k].name);
         }
-        p = rs__avalue_put(p, &a->new_list[k].val);
+        p = rs__codec_avalue_put(p, &a->new_list[k].val);
     }
 }
 
@@ -464,8 +464,8 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
             }
             const uint8_t *block = rs__strs_at(&st->strs, v->e[k].ref);
             uint64_t len, shape;
-            const uint8_t *q = rs__uvar_get(block, &len);
-            rs__uvar_get(q, &shape);
+            const uint8_t *q = rs__codec_uvar_get(block, &len);
+            rs__codec_uvar_get(q, &shape);
             if (shape >= a->n_shapes || len == 0) {
                 return RS_ECORRUPT;
             }

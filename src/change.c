@@ -36,7 +36,7 @@ static bool any_commit(const rs_store *st)
     return false;
 }
 
-void rs__store_observe(rs_store *st, rs__observer *o)
+void rs__change_observe(rs_store *st, rs__observer *o)
 {
     rs__observer **at = &st->obs;
     while (*at) {
@@ -46,7 +46,7 @@ void rs__store_observe(rs_store *st, rs__observer *o)
     *at = o;
 }
 
-void rs__store_unobserve(rs_store *st, rs__observer *o)
+void rs__change_unobserve(rs_store *st, rs__observer *o)
 {
     for (rs__observer **at = &st->obs; *at; at = &(*at)->next) {
         if (*at == o) {

@@ -82,8 +82,8 @@ struct rs__observer {
 
 /* Register o (it is prepared after every observer registered before it)
  * or take it off the list.  Neither allocates. */
-void rs__store_observe(rs_store *st, rs__observer *o);
-void rs__store_unobserve(rs_store *st, rs__observer *o);
+void rs__change_observe(rs_store *st, rs__observer *o);
+void rs__change_unobserve(rs_store *st, rs__observer *o);
 
 /* What the store calls, with st->obs set only (change.c). */
 rs_status rs__change_prepare(rs_store *st, const rs__change *ch);

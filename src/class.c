@@ -21,7 +21,7 @@
  * row.  A row is never narrower than RS_ROW_MIN because a free row keeps
  * the free list's next slot after its generation.
  *
- * Value rules (rs__coerce(), applied to defaults here and to every insert
+ * Value rules (rs__class_coerce(), applied to defaults here and to every insert
  * and set by the store):
  *   - any integer value fits any integer field if its value is in the
  *     field's range, checked exactly (no value passes through a double);
@@ -35,18 +35,18 @@
  *     binary-safe.
  *
  * Numbers as text, in rs_value_parse() here and in the defaults of a class
- * text, are read by rs__parse_decimal() (exactly, never through a double)
- * and rs__parse_double() (strtod() on a bounded NUL-terminated copy);
- * floats are written by rs__fmt_float() with snprintf().  strtod() and
+ * text, are read by rs__class_parse_decimal() (exactly, never through a double)
+ * and rs__class_parse_double() (strtod() on a bounded NUL-terminated copy);
+ * floats are written by rs__class_fmt_float() with snprintf().  strtod() and
  * snprintf() assume the "C" LC_NUMERIC locale (the default of a program
  * that never calls setlocale()).
  *
  * Costs.  A class holds its name, n_fields * sizeof(rs__field) (72 bytes
  * on LP64), each field name and string default plus a NUL, and 4 bytes an
  * index.  Declaring one is O(fields^2) for the duplicate-name check (at
- * most 255^2 / 2 string compares), once.  rs__coerce() is O(1) for numbers
+ * most 255^2 / 2 string compares), once.  rs__class_coerce() is O(1) for numbers
  * and O(len) for a string (one UTF-8 pass) and never allocates, nor do
- * rs__num_put() and rs__num_get() (a byte loop of the field's width) or
+ * rs__class_num_put() and rs__class_num_get() (a byte loop of the field's width) or
  * rs_value_parse().
  */
 #include "class.h"
@@ -104,7 +104,7 @@ static uint64_t unsigned_max(rs_type t)
     return bits == 64 ? UINT64_MAX : ((uint64_t)1 << bits) - 1;
 }
 
-uint32_t rs__type_width(rs_type t)
+uint32_t rs__class_type_width(rs_type t)
 {
     switch (t) {
     case RS_BOOL:
@@ -124,7 +124,7 @@ uint32_t rs__type_width(rs_type t)
         return 8;
     case RS_STR:
         /* The narrow cell.  A str field's own width depends on its length,
-         * RS_STR_CELL(max_len), which rs__schema_init() lays out. */
+         * RS_STR_CELL(max_len), which rs__class_schema_init() lays out. */
         return RS_STR_CELL(0);
     default:
         return 0;
@@ -196,7 +196,7 @@ static bool to_f32(double d, double *out)
     return true;
 }
 
-int rs__parse_decimal(const char *p, size_t len, rs_value *out)
+int rs__class_parse_decimal(const char *p, size_t len, rs_value *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -234,7 +234,7 @@ int rs__parse_decimal(const char *p, size_t len, rs_value *out)
 
 /* Tries precisions 1 to 17 in turn: at most 17 snprintf() and strtod()
  * pairs. */
-void rs__fmt_float(char *buf, size_t buflen, double d, bool f32)
+void rs__class_fmt_float(char *buf, size_t buflen, double d, bool f32)
 {
     if (isnan(d)) {
         snprintf(buf, buflen, "%s", signbit(d) ? "-nan" : "nan");
@@ -303,7 +303,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
     return need;
 }
 
-size_t rs__utf8_bad(const char *p, size_t len)
+size_t rs__class_utf8_bad(const char *p, size_t len)
 {
     const unsigned char *u = (const unsigned char *)p;
     size_t i = 0;
@@ -328,7 +328,7 @@ size_t rs__utf8_bad(const char *p, size_t len)
     return 0;
 }
 
-int rs__is_ident(const char *s, size_t len)
+int rs__class_is_ident(const char *s, size_t len)
 {
     if (s == NULL || len == 0) {
         return 0;
@@ -344,7 +344,7 @@ int rs__is_ident(const char *s, size_t len)
     return 1;
 }
 
-void rs__quote(char *buf, size_t buflen, const char *p, size_t len, char q,
+void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len, char q,
                size_t show)
 {
     if (buflen == 0) {
@@ -396,7 +396,7 @@ void rs__quote(char *buf, size_t buflen, const char *p, size_t len, char q,
     buf[w] = '\0';
 }
 
-void rs__fmt_value(char *buf, size_t buflen, const rs_value *v)
+void rs__class_fmt_value(char *buf, size_t buflen, const rs_value *v)
 {
     if (buflen == 0) {
         return;
@@ -404,24 +404,24 @@ void rs__fmt_value(char *buf, size_t buflen, const rs_value *v)
     rs_type t = v->type;
     if (t == RS_BOOL) {
         snprintf(buf, buflen, "%s", v->v.b ? "true" : "false");
-    } else if (rs__type_signed(t)) {
+    } else if (rs__class_type_signed(t)) {
         snprintf(buf, buflen, "%" PRId64, v->v.i);
-    } else if (rs__type_unsigned(t)) {
+    } else if (rs__class_type_unsigned(t)) {
         snprintf(buf, buflen, "%" PRIu64, v->v.u);
     } else if (is_float(t)) {
-        rs__fmt_float(buf, buflen, v->v.f, false);
+        rs__class_fmt_float(buf, buflen, v->v.f, false);
     } else if (t == RS_STR) {
         if (v->v.s.ptr == NULL) {
             snprintf(buf, buflen, "%s", v->v.s.len ? "(null)" : "\"\"");
         } else {
-            rs__quote(buf, buflen, v->v.s.ptr, v->v.s.len, '"', RS_SHOW_MAX);
+            rs__class_quote(buf, buflen, v->v.s.ptr, v->v.s.len, '"', RS_SHOW_MAX);
         }
     } else {
         snprintf(buf, buflen, "(value of unknown type %d)", (int)t);
     }
 }
 
-void rs__type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len)
+void rs__class_type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len)
 {
     if (t == RS_STR) {
         snprintf(buf, buflen, "str(%" PRIu32 ")", max_len);
@@ -438,7 +438,7 @@ static rs_status out_of_range(rs_store *st, const rs__schema *sch,
                               const rs__field *fd, const rs_value *val)
 {
     char vbuf[64];
-    rs__fmt_value(vbuf, sizeof vbuf, val);
+    rs__class_fmt_value(vbuf, sizeof vbuf, val);
     return rs__err(st, RS_ERANGE, "%s.%s: %s out of range for %s", sch->name,
                    fd->name, vbuf, rs_type_name(fd->type));
 }
@@ -447,12 +447,12 @@ static rs_status mismatch(rs_store *st, const rs__schema *sch,
                           const rs__field *fd, rs_type got)
 {
     char tbuf[32];
-    rs__type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+    rs__class_type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
     return rs__err(st, RS_ETYPE, "%s.%s: expected %s, got %s", sch->name,
                    fd->name, tbuf, rs_type_name(got));
 }
 
-rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
+rs_status rs__class_coerce(rs_store *st, const rs__schema *sch, rs_field f,
                      const rs_value *val, rs_value *out)
 {
     if (f < 0 || (uint32_t)f >= sch->n_fields) {
@@ -479,12 +479,12 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_I64: {
         int64_t lo, hi;
         signed_range(fd->type, &lo, &hi);
-        if (rs__type_signed(from)) {
+        if (rs__class_type_signed(from)) {
             if (val->v.i < lo || val->v.i > hi) {
                 return out_of_range(st, sch, fd, val);
             }
             v.v.i = val->v.i;
-        } else if (rs__type_unsigned(from)) {
+        } else if (rs__class_type_unsigned(from)) {
             if (val->v.u > (uint64_t)hi) {
                 return out_of_range(st, sch, fd, val);
             }
@@ -499,12 +499,12 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_U32:
     case RS_U64: {
         uint64_t hi = unsigned_max(fd->type);
-        if (rs__type_signed(from)) {
+        if (rs__class_type_signed(from)) {
             if (val->v.i < 0 || (uint64_t)val->v.i > hi) {
                 return out_of_range(st, sch, fd, val);
             }
             v.v.u = (uint64_t)val->v.i;
-        } else if (rs__type_unsigned(from)) {
+        } else if (rs__class_type_unsigned(from)) {
             if (val->v.u > hi) {
                 return out_of_range(st, sch, fd, val);
             }
@@ -517,9 +517,9 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
     case RS_F32:
     case RS_F64: {
         double d;
-        if (rs__type_signed(from)) {
+        if (rs__class_type_signed(from)) {
             d = (double)val->v.i;
-        } else if (rs__type_unsigned(from)) {
+        } else if (rs__class_type_unsigned(from)) {
             d = (double)val->v.u;
         } else if (is_float(from)) {
             d = val->v.f;
@@ -547,7 +547,7 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
                            "%s.%s: %zu bytes exceeds str(%" PRIu32 ")",
                            sch->name, fd->name, len, fd->max_len);
         }
-        size_t bad = rs__utf8_bad(p, len);
+        size_t bad = rs__class_utf8_bad(p, len);
         if (bad != 0) {
             return rs__err(st, RS_EUTF8, "%s.%s: invalid UTF-8 at byte %zu",
                            sch->name, fd->name, bad - 1);
@@ -557,7 +557,7 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
         break;
     }
     default:
-        /* rs__schema_init() let no such field in. */
+        /* rs__class_schema_init() let no such field in. */
         RS_ASSERT(type_ok(fd->type));
         return rs__err(st, RS_ECORRUPT, "%s.%s: field of unknown type %d",
                        sch->name, fd->name, (int)fd->type);
@@ -570,15 +570,15 @@ rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
 /* Numbers in rows                                                           */
 /* ------------------------------------------------------------------------ */
 
-void rs__num_put(uint8_t *p, rs_type t, const rs_value *v)
+void rs__class_num_put(uint8_t *p, rs_type t, const rs_value *v)
 {
     RS_ASSERT(t != RS_STR && type_ok(t));
     uint64_t bits;
     if (t == RS_BOOL) {
         bits = v->v.b ? 1 : 0;
-    } else if (rs__type_signed(t)) {
+    } else if (rs__class_type_signed(t)) {
         bits = (uint64_t)v->v.i; /* two's complement, modulo 2^64 */
-    } else if (rs__type_unsigned(t)) {
+    } else if (rs__class_type_unsigned(t)) {
         bits = v->v.u;
     } else if (t == RS_F32) {
         float f = (float)v->v.f; /* normalized: in range, NaN or inf */
@@ -590,31 +590,31 @@ void rs__num_put(uint8_t *p, rs_type t, const rs_value *v)
     } else {
         return;
     }
-    uint32_t w = rs__type_width(t);
+    uint32_t w = rs__class_type_width(t);
     for (uint32_t i = 0; i < w; i++) {
         p[i] = (uint8_t)(bits >> (8 * i));
     }
 }
 
-rs_value rs__num_get(const uint8_t *p, rs_type t)
+rs_value rs__class_num_get(const uint8_t *p, rs_type t)
 {
     RS_ASSERT(t != RS_STR && type_ok(t));
     rs_value v = {.type = t};
-    uint32_t w = t == RS_STR ? 0 : rs__type_width(t);
+    uint32_t w = t == RS_STR ? 0 : rs__class_type_width(t);
     uint64_t bits = 0;
     for (uint32_t i = 0; i < w; i++) {
         bits |= (uint64_t)p[i] << (8 * i);
     }
     if (t == RS_BOOL) {
         v.v.b = bits != 0;
-    } else if (rs__type_signed(t)) {
+    } else if (rs__class_type_signed(t)) {
         if (w < 8 && (bits >> (8 * w - 1)) & 1) {
             bits |= UINT64_MAX << (8 * w); /* sign-extend */
         }
         /* Converting an unsigned above INT64_MAX to int64_t is
          * implementation-defined; this is not. */
         v.v.i = bits <= INT64_MAX ? (int64_t)bits : -(int64_t)~bits - 1;
-    } else if (rs__type_unsigned(t)) {
+    } else if (rs__class_type_unsigned(t)) {
         v.v.u = bits;
     } else if (t == RS_F32) {
         uint32_t b32 = (uint32_t)bits;
@@ -658,14 +658,14 @@ static rs_status check_name(rs_store *st, const char *cls, const char *what,
     char why[64];
     if (len > RS_MAX_NAME) {
         snprintf(why, sizeof why, "is longer than %d bytes", RS_MAX_NAME);
-    } else if (!rs__is_ident(s, len)) {
+    } else if (!rs__class_is_ident(s, len)) {
         snprintf(why, sizeof why, "is not an identifier "
                  "([A-Za-z_][A-Za-z0-9_]*)");
     } else {
         return RS_OK;
     }
     char q[RS_SHOW_MAX * 4 + 8];
-    rs__quote(q, sizeof q, s, strlen(s), '\'', RS_SHOW_MAX);
+    rs__class_quote(q, sizeof q, s, strlen(s), '\'', RS_SHOW_MAX);
     if (cls) {
         return rs__err(st, RS_EINVAL, "class '%s': %s %s %s", cls, what, q,
                        why);
@@ -673,7 +673,7 @@ static rs_status check_name(rs_store *st, const char *cls, const char *what,
     return rs__err(st, RS_EINVAL, "%s %s %s", what, q, why);
 }
 
-void rs__schema_free(rs_store *st, rs__schema *sch)
+void rs__class_schema_free(rs_store *st, rs__schema *sch)
 {
     if (sch == NULL) {
         return;
@@ -780,7 +780,7 @@ static rs_status set_default(rs_store *st, rs__schema *sch, uint32_t i,
         return RS_OK;
     }
     rs_value v;
-    rs_status s = rs__coerce(st, sch, (rs_field)i, &d->def, &v);
+    rs_status s = rs__class_coerce(st, sch, (rs_field)i, &d->def, &v);
     if (s != RS_OK) {
         return s;
     }
@@ -848,7 +848,7 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
         return rs__err(st, RS_ENOMEM, "out of memory declaring class '%s'",
                        name);
     }
-    /* Set with fields, which rs__schema_free() frees at this size. */
+    /* Set with fields, which rs__class_schema_free() frees at this size. */
     sch->n_fields = (uint32_t)n_defs;
     sch->key = key;
     sch->n_indexed = 0;
@@ -866,7 +866,7 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
         fd->flags = d->flags;
         fd->off = off;
         if (d->type != RS_STR) {
-            fd->width = rs__type_width(d->type);
+            fd->width = rs__class_type_width(d->type);
         } else if (d->inline_len != 0) {
             fd->width = d->inline_len + 1;
         } else {
@@ -905,14 +905,14 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
     return RS_OK;
 }
 
-rs_status rs__schema_init(rs_store *st, rs__schema *sch, const char *name,
+rs_status rs__class_schema_init(rs_store *st, rs__schema *sch, const char *name,
                           const rs_field_def *defs, size_t n_defs,
                           unsigned flags)
 {
     memset(sch, 0, sizeof *sch);
     rs_status s = schema_fill(st, sch, name, defs, n_defs, flags);
     if (s != RS_OK) {
-        rs__schema_free(st, sch);
+        rs__class_schema_free(st, sch);
     }
     return s;
 }
@@ -980,7 +980,7 @@ rs_field rs_class_key(const rs_class *cls)
 /* Text to value                                                             */
 /* ------------------------------------------------------------------------ */
 
-int rs__parse_double(const char *p, size_t len, double *out)
+int rs__class_parse_double(const char *p, size_t len, double *out)
 {
     char tmp[RS_NUM_TEXT_MAX + 1];
     /* strtod() skips leading blanks; the text must not have any. */
@@ -1003,7 +1003,7 @@ int rs__parse_double(const char *p, size_t len, double *out)
     return 0;
 }
 
-rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
+rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
                           const char *text, size_t len, rs_value *out)
 {
     const rs__schema *sch = rs__schema_of(cls);
@@ -1032,7 +1032,7 @@ rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
     case RS_F32:
     case RS_F64: {
         double d = 0;
-        bad = rs__parse_double(text, len, &d);
+        bad = rs__class_parse_double(text, len, &d);
         v = rs_val_f64(d);
         break;
     }
@@ -1040,22 +1040,22 @@ rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
         v = rs_val_str(text, len);
         break;
     default:
-        bad = rs__parse_decimal(text, len, &v);
+        bad = rs__class_parse_decimal(text, len, &v);
         break;
     }
     if (bad == 2) {
-        /* A number strtod() or rs__parse_decimal() read whole: printable. */
+        /* A number strtod() or rs__class_parse_decimal() read whole: printable. */
         return rs__err(st, RS_ERANGE, "%s.%s: %.*s out of range for %s",
                        sch->name, fd->name, rs__num_prec(len), text,
                        rs_type_name(fd->type));
     }
     if (bad) {
         char q[RS_SHOW_MAX * 4 + 8];
-        rs__quote(q, sizeof q, text, len, '\'', RS_SHOW_MAX);
+        rs__class_quote(q, sizeof q, text, len, '\'', RS_SHOW_MAX);
         char tbuf[32];
-        rs__type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+        rs__class_type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
         return rs__err(st, RS_ETYPE, "%s.%s: expected %s, got %s", sch->name,
                        fd->name, tbuf, q);
     }
-    return rs__coerce(st, sch, f, &v, out);
+    return rs__class_coerce(st, sch, f, &v, out);
 }

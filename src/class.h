@@ -35,7 +35,7 @@ typedef struct rs__field {
     uint32_t max_len; /* RS_STR only */
     unsigned flags;   /* RS_FIELD_KEY, RS_FIELD_UNIQUE */
     bool has_default;
-    rs_value def;  /* normalized (rs__coerce); a string points at def_buf */
+    rs_value def;  /* normalized (rs__class_coerce); a string points at def_buf */
     char *def_buf; /* owned copy of a string default, or NULL */
     uint32_t off;   /* byte offset in the row */
     uint32_t width; /* bytes in the row */
@@ -59,10 +59,10 @@ typedef struct rs__schema {
  * declaration order at its width: bool/i8/u8 1, 16-bit 2, 32-bit and f32 4,
  * 64-bit and f64 8, str RS_STR_CELL(max_len)), pick the indexes.  On failure nothing
  * is left allocated and rs_errmsg(st) says what was wrong. */
-rs_status rs__schema_init(rs_store *st, rs__schema *sch, const char *name,
+rs_status rs__class_schema_init(rs_store *st, rs__schema *sch, const char *name,
                           const rs_field_def *defs, size_t n_defs,
                           unsigned flags);
-void rs__schema_free(rs_store *st, rs__schema *sch);
+void rs__class_schema_free(rs_store *st, rs__schema *sch);
 
 /* Check val against field f and normalize it into *out: out->type is the
  * field's type, integers in .i (signed) or .u (unsigned), floats in .f
@@ -70,16 +70,16 @@ void rs__schema_free(rs_store *st, rs__schema *sch);
  * class, the field and the value: "Player.level: 70000 out of range for
  * u16", "Player.name: 40 bytes exceeds str(32)", "Player.name: invalid UTF-8
  * at byte 3", "Player.stat: expected u8, got str". */
-rs_status rs__coerce(rs_store *st, const rs__schema *sch, rs_field f,
+rs_status rs__class_coerce(rs_store *st, const rs__schema *sch, rs_field f,
                      const rs_value *val, rs_value *out);
 
 /* Encode a normalized numeric or bool value at p (little endian, unaligned,
  * the field's width), and decode it back. */
-void rs__num_put(uint8_t *p, rs_type t, const rs_value *v);
-rs_value rs__num_get(const uint8_t *p, rs_type t);
+void rs__class_num_put(uint8_t *p, rs_type t, const rs_value *v);
+rs_value rs__class_num_get(const uint8_t *p, rs_type t);
 
 /* The width of a field of type t in a row. */
-uint32_t rs__type_width(rs_type t);
+uint32_t rs__class_type_width(rs_type t);
 
 
 /* ------------------------------------------------------------------------ */
@@ -101,19 +101,19 @@ uint32_t rs__type_width(rs_type t);
 /* Whether a type's values are in rs_value's v.i (signed integers) or, for
  * the unsigned integers, v.u: one definition for every module.  The
  * enum keeps each kind contiguous. */
-static inline bool rs__type_signed(rs_type t)
+static inline bool rs__class_type_signed(rs_type t)
 {
     return t >= RS_I8 && t <= RS_I64;
 }
 
-static inline bool rs__type_unsigned(rs_type t)
+static inline bool rs__class_type_unsigned(rs_type t)
 {
     return t >= RS_U8 && t <= RS_U64;
 }
 
 /* rs_value_parse() once store.c has checked its arguments (the class's
  * store among them, which only store.c can see). */
-rs_status rs__value_parse(rs_store *st, const rs_class *cls, rs_field f,
+rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
                           const char *text, size_t len, rs_value *out);
 
 static inline const rs__schema *rs__schema_of(const rs_class *cls)
@@ -132,28 +132,28 @@ static inline int rs__num_prec(size_t len)
  * an RS_I64 value, or an RS_U64 one above INT64_MAX.  Returns 0, 1 if the
  * text is not a decimal integer, 2 if it is one beyond 64 bits
  * (-9223372036854775808..18446744073709551615).  Exact: no double. */
-int rs__parse_decimal(const char *p, size_t len, rs_value *out);
+int rs__class_parse_decimal(const char *p, size_t len, rs_value *out);
 
 /* Read p[0..len) with strtod(), which must consume all of it, into *out.
  * Returns 0, 1 if it is not a number (or is empty, starts with a blank or
  * is longer than RS_NUM_TEXT_MAX), 2 if it overflows a double. */
-int rs__parse_double(const char *p, size_t len, double *out);
+int rs__class_parse_double(const char *p, size_t len, double *out);
 
 /* Write the shortest text that reads back (through strtod(), and rounding
  * to float for an f32) as d: 0.1 rather than 0.10000000000000001.  NaN and
  * the infinities are written "nan", "-nan", "inf", "-inf" on every
  * platform. */
-void rs__fmt_float(char *buf, size_t buflen, double d, bool f32);
+void rs__class_fmt_float(char *buf, size_t buflen, double d, bool f32);
 
 /* Write p[0..len) into buf between quote characters q for a message:
  * printable ASCII and valid UTF-8 as they are, q and backslash escaped,
  * other bytes as \xHH.  Past show bytes, or when buf is too small, the text
  * is cut and "..." follows the closing quote.  Always NUL-terminates buf
  * when buflen > 0. */
-void rs__quote(char *buf, size_t buflen, const char *p, size_t len, char q,
+void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len, char q,
                size_t show);
 
 /* A field's type as declared: "u16" or "str(32)". */
-void rs__type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len);
+void rs__class_type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len);
 
 #endif

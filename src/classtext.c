@@ -340,7 +340,7 @@ static rs_status expected(parser *ps, const char *what)
         snprintf(found, sizeof found, "a string");
         break;
     default:
-        rs__quote(found, sizeof found, ps->text + tk->pos, tk->len, '\'',
+        rs__class_quote(found, sizeof found, ps->text + tk->pos, tk->len, '\'',
                   RS_SHOW_MAX);
         break;
     }
@@ -453,9 +453,9 @@ static rs_status parse_default(parser *ps, const token *field, rs_type type,
         size_t sign = p[0] == '+' || p[0] == '-';
         const char *body = p + sign;
         size_t body_len = tk->len - sign;
-        int r = rs__parse_decimal(p, tk->len, out);
+        int r = rs__class_parse_decimal(p, tk->len, out);
         if (r == 0) {
-            /* an integer, for any field: rs__coerce() checks it */
+            /* an integer, for any field: rs__class_coerce() checks it */
         } else if (body_len == 3 && memcmp(body, "inf", 3) == 0) {
             *out = rs_val_f64(p[0] == '-' ? -INFINITY : INFINITY);
         } else if (body_len == 3 && memcmp(body, "nan", 3) == 0) {
@@ -469,7 +469,7 @@ static rs_status parse_default(parser *ps, const token *field, rs_type type,
                                  "than %d characters", RS_NUM_TEXT_MAX);
             }
             double d = 0;
-            if (rs__parse_double(p, tk->len, &d) != 0) {
+            if (rs__class_parse_double(p, tk->len, &d) != 0) {
                 return literal_range(ps, field, type);
             }
             *out = rs_val_f64(d);
@@ -512,7 +512,7 @@ static rs_status parse_type(parser *ps, const token *field, rs_field_def *def)
     rs_value n;
     const char *p = ps->text + tk->pos;
     int r = tk->kind == T_NUM && is_digit(p[0])
-                ? rs__parse_decimal(p, tk->len, &n)
+                ? rs__class_parse_decimal(p, tk->len, &n)
                 : 1;
     if (r == 1) {
         return expected(ps, "the length N of str(N)");
@@ -553,7 +553,7 @@ static rs_status parse_inline(parser *ps, const token *field,
     const char *p = ps->text + tk->pos;
     rs_value n;
     int r = tk->kind == T_NUM && is_digit(p[0])
-                ? rs__parse_decimal(p, tk->len, &n)
+                ? rs__class_parse_decimal(p, tk->len, &n)
                 : 1;
     if (r == 1) {
         return expected(ps, "the length N of inline(N)");
@@ -796,7 +796,7 @@ static void put_default(outbuf *o, const rs__field *fd)
         return;
     case RS_F32:
     case RS_F64:
-        rs__fmt_float(tmp, sizeof tmp, v->v.f, fd->type == RS_F32);
+        rs__class_fmt_float(tmp, sizeof tmp, v->v.f, fd->type == RS_F32);
         /* Written as a float so that the text says what it is, although
          * the parser would take an integer. */
         if (strpbrk(tmp, ".eni") == NULL) {
@@ -804,7 +804,7 @@ static void put_default(outbuf *o, const rs__field *fd)
         }
         break;
     default:
-        rs__fmt_value(tmp, sizeof tmp, v);
+        rs__class_fmt_value(tmp, sizeof tmp, v);
         break;
     }
     puts_(o, tmp);
@@ -820,7 +820,7 @@ size_t rs_class_format(const rs_class *cls, char *buf, size_t buflen)
         for (uint32_t i = 0; i < sch->n_fields; i++) {
             const rs__field *fd = &sch->fields[i];
             char tbuf[32];
-            rs__type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
+            rs__class_type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
             puts_(&o, "    ");
             puts_(&o, fd->name);
             puts_(&o, ": ");

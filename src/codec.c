@@ -10,7 +10,7 @@
 /* Buffers and varints                                                       */
 /* ------------------------------------------------------------------------ */
 
-rs_status rs__buf_reserve(rs_store *st, rs__buf *b, size_t more)
+rs_status rs__codec_reserve(rs_store *st, rs__buf *b, size_t more)
 {
     if (b->cap - b->len >= more) {
         return RS_OK;
@@ -31,28 +31,28 @@ rs_status rs__buf_reserve(rs_store *st, rs__buf *b, size_t more)
     return RS_OK;
 }
 
-void rs__buf_free(rs_store *st, rs__buf *b)
+void rs__codec_free(rs_store *st, rs__buf *b)
 {
     rs__free(st, RS_MEM_META, b->p, b->cap);
     b->p = NULL;
     b->len = b->cap = 0;
 }
 
-void rs__put_u32le(rs__buf *b, uint32_t v)
+void rs__codec_put_u32le(rs__buf *b, uint32_t v)
 {
     for (int i = 0; i < 4; i++) {
         b->p[b->len++] = (uint8_t)(v >> (8 * i));
     }
 }
 
-void rs__put_u64le(rs__buf *b, uint64_t v)
+void rs__codec_put_u64le(rs__buf *b, uint64_t v)
 {
     for (int i = 0; i < 8; i++) {
         b->p[b->len++] = (uint8_t)(v >> (8 * i));
     }
 }
 
-uint64_t rs__get_uvar(rs__rd *r)
+uint64_t rs__codec_get_uvar(rs__rd *r)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -73,7 +73,7 @@ uint64_t rs__get_uvar(rs__rd *r)
     return 0;
 }
 
-uint8_t rs__get_u8(rs__rd *r)
+uint8_t rs__codec_get_u8(rs__rd *r)
 {
     if (r->p >= r->end) {
         r->bad = true;
@@ -82,7 +82,7 @@ uint8_t rs__get_u8(rs__rd *r)
     return *r->p++;
 }
 
-const uint8_t *rs__get_bytes(rs__rd *r, size_t n)
+const uint8_t *rs__codec_get_bytes(rs__rd *r, size_t n)
 {
     if ((size_t)(r->end - r->p) < n) {
         r->bad = true;
@@ -94,9 +94,9 @@ const uint8_t *rs__get_bytes(rs__rd *r, size_t n)
     return p;
 }
 
-uint64_t rs__get_u64le(rs__rd *r)
+uint64_t rs__codec_get_u64le(rs__rd *r)
 {
-    const uint8_t *p = rs__get_bytes(r, 8);
+    const uint8_t *p = rs__codec_get_bytes(r, 8);
     uint64_t v = 0;
     for (int i = 0; p && i < 8; i++) {
         v |= (uint64_t)p[i] << (8 * i);
@@ -104,9 +104,9 @@ uint64_t rs__get_u64le(rs__rd *r)
     return v;
 }
 
-uint32_t rs__get_u32le(rs__rd *r)
+uint32_t rs__codec_get_u32le(rs__rd *r)
 {
-    const uint8_t *p = rs__get_bytes(r, 4);
+    const uint8_t *p = rs__codec_get_bytes(r, 4);
     uint32_t v = 0;
     for (int i = 0; p && i < 4; i++) {
         v |= (uint32_t)p[i] << (8 * i);
@@ -118,43 +118,43 @@ uint32_t rs__get_u32le(rs__rd *r)
 /* Values                                                                    */
 /* ------------------------------------------------------------------------ */
 
-void rs__put_value(rs__buf *b, rs_type t, const rs_value *v)
+void rs__codec_put_value(rs__buf *b, rs_type t, const rs_value *v)
 {
     switch (t) {
     case RS_BOOL:
-        rs__put_u8(b, v->v.b ? 1 : 0);
+        rs__codec_put_u8(b, v->v.b ? 1 : 0);
         break;
     case RS_F32: {
         float f = (float)v->v.f;
         uint32_t u;
         memcpy(&u, &f, 4);
-        rs__put_u32le(b, u);
+        rs__codec_put_u32le(b, u);
         break;
     }
     case RS_F64: {
         uint64_t u;
         memcpy(&u, &v->v.f, 8);
-        rs__put_u64le(b, u);
+        rs__codec_put_u64le(b, u);
         break;
     }
     case RS_STR:
-        rs__put_uvar(b, v->v.s.len);
-        rs__put_bytes(b, v->v.s.ptr, v->v.s.len);
+        rs__codec_put_uvar(b, v->v.s.len);
+        rs__codec_put_bytes(b, v->v.s.ptr, v->v.s.len);
         break;
     default:
-        rs__put_uvar(b, rs__type_signed(t) ? rs__zigzag(v->v.i) : v->v.u);
+        rs__codec_put_uvar(b, rs__class_type_signed(t) ? rs__codec_zigzag(v->v.i) : v->v.u);
         break;
     }
 }
 
-rs_value rs__get_value(rs__rd *r, rs_type t)
+rs_value rs__codec_get_value(rs__rd *r, rs_type t)
 {
     rs_value v;
     memset(&v, 0, sizeof v);
     v.type = t;
     switch (t) {
     case RS_BOOL: {
-        uint8_t byte = rs__get_u8(r);
+        uint8_t byte = rs__codec_get_u8(r);
         if (byte > 1) {
             r->bad = true;
         }
@@ -162,20 +162,20 @@ rs_value rs__get_value(rs__rd *r, rs_type t)
         break;
     }
     case RS_F32: {
-        uint32_t u = rs__get_u32le(r);
+        uint32_t u = rs__codec_get_u32le(r);
         float f;
         memcpy(&f, &u, 4);
         v.v.f = f;
         break;
     }
     case RS_F64: {
-        uint64_t u = rs__get_u64le(r);
+        uint64_t u = rs__codec_get_u64le(r);
         memcpy(&v.v.f, &u, 8);
         break;
     }
     case RS_STR: {
-        uint64_t len = rs__get_uvar(r);
-        const uint8_t *p = len <= RS_MAX_STR ? rs__get_bytes(r, len) : NULL;
+        uint64_t len = rs__codec_get_uvar(r);
+        const uint8_t *p = len <= RS_MAX_STR ? rs__codec_get_bytes(r, len) : NULL;
         if (p == NULL) {
             r->bad = true;
             len = 0;
@@ -185,42 +185,42 @@ rs_value rs__get_value(rs__rd *r, rs_type t)
         break;
     }
     default:
-        if (rs__type_signed(t)) {
-            v.v.i = rs__unzigzag(rs__get_uvar(r));
+        if (rs__class_type_signed(t)) {
+            v.v.i = rs__codec_unzigzag(rs__codec_get_uvar(r));
         } else {
-            v.v.u = rs__get_uvar(r);
+            v.v.u = rs__codec_get_uvar(r);
         }
         break;
     }
     return v;
 }
 
-void rs__put_avalue(rs__buf *b, const rs_value *v)
+void rs__codec_put_avalue(rs__buf *b, const rs_value *v)
 {
     rs_value n = *v; /* normalized as attribute values are (attrs.h) */
     if (v->type == RS_F32) {
         n.type = RS_F64;
     } else if (v->type != RS_BOOL && v->type != RS_F64 && v->type != RS_STR) {
-        n.type = rs__type_signed(v->type) ? RS_I64 : RS_U64;
+        n.type = rs__class_type_signed(v->type) ? RS_I64 : RS_U64;
     }
-    b->len = (size_t)(rs__avalue_put(b->p + b->len, &n) - b->p);
+    b->len = (size_t)(rs__codec_avalue_put(b->p + b->len, &n) - b->p);
 }
 
-rs_value rs__get_avalue(rs__rd *r)
+rs_value rs__codec_get_avalue(rs__rd *r)
 {
-    switch (rs__get_u8(r)) {
+    switch (rs__codec_get_u8(r)) {
     case RS_TAG_INT:
-        return rs__get_value(r, RS_I64);
+        return rs__codec_get_value(r, RS_I64);
     case RS_TAG_UINT:
-        return rs__get_value(r, RS_U64);
+        return rs__codec_get_value(r, RS_U64);
     case RS_TAG_F64:
-        return rs__get_value(r, RS_F64);
+        return rs__codec_get_value(r, RS_F64);
     case RS_TAG_FALSE:
         return rs_val_bool(false);
     case RS_TAG_TRUE:
         return rs_val_bool(true);
     case RS_TAG_STR:
-        return rs__get_value(r, RS_STR);
+        return rs__codec_get_value(r, RS_STR);
     default:
         r->bad = true;
         return rs_val_int(0);

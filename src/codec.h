@@ -15,12 +15,12 @@
 #include <stdbool.h>
 
 /* Signed integers as varints: small magnitudes, either sign, stay short. */
-static inline uint64_t rs__zigzag(int64_t i)
+static inline uint64_t rs__codec_zigzag(int64_t i)
 {
     return ((uint64_t)i << 1) ^ (uint64_t)(i >> 63);
 }
 
-static inline int64_t rs__unzigzag(uint64_t u)
+static inline int64_t rs__codec_unzigzag(uint64_t u)
 {
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
@@ -32,7 +32,7 @@ static inline int64_t rs__unzigzag(uint64_t u)
 enum rs__atag { RS_TAG_INT, RS_TAG_UINT, RS_TAG_F64, RS_TAG_FALSE,
                 RS_TAG_TRUE, RS_TAG_STR };
 
-static inline size_t rs__uvar_len(uint64_t v)
+static inline size_t rs__codec_uvar_len(uint64_t v)
 {
     size_t n = 1;
     while (v >= 0x80) {
@@ -42,7 +42,7 @@ static inline size_t rs__uvar_len(uint64_t v)
     return n;
 }
 
-static inline uint8_t *rs__uvar_put(uint8_t *p, uint64_t v)
+static inline uint8_t *rs__codec_uvar_put(uint8_t *p, uint64_t v)
 {
     while (v >= 0x80) {
         *p++ = (uint8_t)(v | 0x80);
@@ -54,7 +54,7 @@ static inline uint8_t *rs__uvar_put(uint8_t *p, uint64_t v)
 
 /* Decoders of bytes this process wrote (attribute blocks): they trust
  * them.  Outside bytes go through an rs__rd. */
-static inline const uint8_t *rs__uvar_get(const uint8_t *p, uint64_t *v)
+static inline const uint8_t *rs__codec_uvar_get(const uint8_t *p, uint64_t *v)
 {
     uint64_t x = 0;
     for (int shift = 0;; shift += 7) {
@@ -70,31 +70,31 @@ static inline const uint8_t *rs__uvar_get(const uint8_t *p, uint64_t *v)
 
 /* Tagged values (rs__atag) of normalized attribute values: RS_I64,
  * RS_U64, RS_F64, RS_BOOL or RS_STR. */
-static inline size_t rs__avalue_len(const rs_value *v)
+static inline size_t rs__codec_avalue_len(const rs_value *v)
 {
     switch (v->type) {
     case RS_I64:
-        return 1 + rs__uvar_len(rs__zigzag(v->v.i));
+        return 1 + rs__codec_uvar_len(rs__codec_zigzag(v->v.i));
     case RS_U64:
-        return 1 + rs__uvar_len(v->v.u);
+        return 1 + rs__codec_uvar_len(v->v.u);
     case RS_F64:
         return 9;
     case RS_BOOL:
         return 1;
     default:
-        return 1 + rs__uvar_len(v->v.s.len) + v->v.s.len;
+        return 1 + rs__codec_uvar_len(v->v.s.len) + v->v.s.len;
     }
 }
 
-static inline uint8_t *rs__avalue_put(uint8_t *p, const rs_value *v)
+static inline uint8_t *rs__codec_avalue_put(uint8_t *p, const rs_value *v)
 {
     switch (v->type) {
     case RS_I64:
         *p++ = RS_TAG_INT;
-        return rs__uvar_put(p, rs__zigzag(v->v.i));
+        return rs__codec_uvar_put(p, rs__codec_zigzag(v->v.i));
     case RS_U64:
         *p++ = RS_TAG_UINT;
-        return rs__uvar_put(p, v->v.u);
+        return rs__codec_uvar_put(p, v->v.u);
     case RS_F64:
         *p++ = RS_TAG_F64;
         memcpy(p, &v->v.f, 8);
@@ -104,7 +104,7 @@ static inline uint8_t *rs__avalue_put(uint8_t *p, const rs_value *v)
         return p;
     default:
         *p++ = RS_TAG_STR;
-        p = rs__uvar_put(p, v->v.s.len);
+        p = rs__codec_uvar_put(p, v->v.s.len);
         if (v->v.s.len > 0) {
             memcpy(p, v->v.s.ptr, v->v.s.len);
         }
@@ -112,19 +112,19 @@ static inline uint8_t *rs__avalue_put(uint8_t *p, const rs_value *v)
     }
 }
 
-static inline const uint8_t *rs__avalue_get(const uint8_t *p, rs_value *v)
+static inline const uint8_t *rs__codec_avalue_get(const uint8_t *p, rs_value *v)
 {
     uint8_t tag = *p++;
     uint64_t u;
     switch (tag) {
     case RS_TAG_INT:
-        p = rs__uvar_get(p, &u);
+        p = rs__codec_uvar_get(p, &u);
         v->type = RS_I64;
-        v->v.i = rs__unzigzag(u);
+        v->v.i = rs__codec_unzigzag(u);
         return p;
     case RS_TAG_UINT:
         v->type = RS_U64;
-        return rs__uvar_get(p, &v->v.u);
+        return rs__codec_uvar_get(p, &v->v.u);
     case RS_TAG_F64:
         v->type = RS_F64;
         memcpy(&v->v.f, p, 8);
@@ -136,7 +136,7 @@ static inline const uint8_t *rs__avalue_get(const uint8_t *p, rs_value *v)
         return p;
     default:
         v->type = RS_STR;
-        p = rs__uvar_get(p, &u);
+        p = rs__codec_uvar_get(p, &u);
         v->v.s.ptr = (const char *)p;
         v->v.s.len = (size_t)u;
         return p + u;
@@ -149,27 +149,27 @@ typedef struct rs__buf {
     size_t len, cap;
 } rs__buf;
 
-rs_status rs__buf_reserve(rs_store *st, rs__buf *b, size_t more);
-void rs__buf_free(rs_store *st, rs__buf *b);
+rs_status rs__codec_reserve(rs_store *st, rs__buf *b, size_t more);
+void rs__codec_free(rs_store *st, rs__buf *b);
 
-/* Appends that assume rs__buf_reserve() made room. */
-static inline void rs__put_u8(rs__buf *b, uint8_t v)
+/* Appends that assume rs__codec_reserve() made room. */
+static inline void rs__codec_put_u8(rs__buf *b, uint8_t v)
 {
     b->p[b->len++] = v;
 }
-static inline void rs__put_bytes(rs__buf *b, const void *p, size_t n)
+static inline void rs__codec_put_bytes(rs__buf *b, const void *p, size_t n)
 {
     if (n > 0) {
         memcpy(b->p + b->len, p, n);
         b->len += n;
     }
 }
-static inline void rs__put_uvar(rs__buf *b, uint64_t v)
+static inline void rs__codec_put_uvar(rs__buf *b, uint64_t v)
 {
-    b->len = (size_t)(rs__uvar_put(b->p + b->len, v) - b->p);
+    b->len = (size_t)(rs__codec_uvar_put(b->p + b->len, v) - b->p);
 }
-void rs__put_u32le(rs__buf *b, uint32_t v);
-void rs__put_u64le(rs__buf *b, uint64_t v);
+void rs__codec_put_u32le(rs__buf *b, uint32_t v);
+void rs__codec_put_u64le(rs__buf *b, uint64_t v);
 
 /* Reading: a cursor that fails (sets bad) instead of running past end. */
 typedef struct rs__rd {
@@ -177,18 +177,18 @@ typedef struct rs__rd {
     bool bad;
 } rs__rd;
 
-uint64_t rs__get_uvar(rs__rd *r);
-uint8_t rs__get_u8(rs__rd *r);
-const uint8_t *rs__get_bytes(rs__rd *r, size_t n);
-uint64_t rs__get_u64le(rs__rd *r);
-uint32_t rs__get_u32le(rs__rd *r);
+uint64_t rs__codec_get_uvar(rs__rd *r);
+uint8_t rs__codec_get_u8(rs__rd *r);
+const uint8_t *rs__codec_get_bytes(rs__rd *r, size_t n);
+uint64_t rs__codec_get_u64le(rs__rd *r);
+uint32_t rs__codec_get_u32le(rs__rd *r);
 
 /* Bytes a value can take beyond its string: a tag and a 10-byte varint. */
 #define RS_VAL_MAX 12
 
-void rs__put_value(rs__buf *b, rs_type t, const rs_value *v);
-void rs__put_avalue(rs__buf *b, const rs_value *v);
-rs_value rs__get_value(rs__rd *r, rs_type t);
-rs_value rs__get_avalue(rs__rd *r);
+void rs__codec_put_value(rs__buf *b, rs_type t, const rs_value *v);
+void rs__codec_put_avalue(rs__buf *b, const rs_value *v);
+rs_value rs__codec_get_value(rs__rd *r, rs_type t);
+rs_value rs__codec_get_avalue(rs__rd *r);
 
 #endif

@@ -138,11 +138,11 @@ typedef struct jplan {
 static rs_status journal_empty(rs_store *st, const char *path,
                                const uint8_t *buf, size_t len, bool *empty)
 {
-    rs__jwalk w = rs__jwalk_at(path, buf, len);
-    rs__jentry e;
+    rs__journal_walk w = rs__journal_walk_at(path, buf, len);
+    rs__journal_entry e;
     rs_status rc;
     *empty = true;
-    while (*empty && (rc = rs__jwalk_next(st, &w, &e)) == RS_OK) {
+    while (*empty && (rc = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
         *empty = e.ops[RS__J_NAME] == e.ops[RS__J_CLASS] + e.ops[RS__J_NAME] +
                                       e.ops[RS__J_INSERT] + e.ops[RS__J_REMOVE] +
                                       e.ops[RS__J_SET] + e.ops[RS__J_BIND] +
@@ -230,7 +230,7 @@ static rs_status journal_plan(rs_store *st, const char *jpath,
 }
 
 /* Whether name is prefix + ".tmp-" + 16 hex digits: a temporary file
- * rs__tmp_create() made beside prefix. */
+ * rs__sys_tmp_create() made beside prefix. */
 static bool is_tmp_of(const char *name, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -305,7 +305,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (base == NULL || (unsigned)sync > RS_SYNC_NEVER) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
     }
-    if (rs__journal_of(st) || rs__txn_open(st) || rs__saver_of(st)) {
+    if (rs__journal_of(st) || rs__txn_open(st) || rs__snapshot_saver_of(st)) {
         return rs__err(st, RS_EINVAL, "rs_durable_open: the store is already "
                        "durable, saving or in a group");
     }
@@ -326,7 +326,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     memset(&l, 0, sizeof l);
     l.first_new_class = st->n_classes;
     rs__shape_mark(&st->attrs, &l.amark);
-    rs__replay rp;
+    rs__journal_replay_state rp;
     memset(&rp, 0, sizeof rp);
     rs_status rc = snap && jpath && p->base ? RS_OK
                                             : rs__err(st, RS_ENOMEM, "out of "
@@ -355,10 +355,10 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     st->reading_files = true;
     bool have_snap = false;
     if (rc == RS_OK) {
-        rc = rs__read_file(st, snap, &sbuf, &slen);
+        rc = rs__sys_read_file(st, snap, &sbuf, &slen);
         if (rc == RS_OK) {
             have_snap = true;
-            rc = rs__load_mem(st, sbuf, slen, snap, info, &l);
+            rc = rs__snapshot_load(st, sbuf, slen, snap, info, &l);
         } else if (rc == RS_ENOTFOUND) {
             rc = RS_OK;
         }
@@ -368,7 +368,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     memset(&plan, 0, sizeof plan);
     size_t good = 0, n_entries = 0;
     if (rc == RS_OK && jfd0 >= 0) {
-        rc = rs__read_fd(st, jfd0, jpath, &jbuf, &jlen);
+        rc = rs__sys_read_fd(st, jfd0, jpath, &jbuf, &jlen);
     }
     bool damaged = false; /* the journal's framing: a repair mends it */
     if (rc == RS_OK) {
@@ -418,7 +418,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
             p->jlen = good;
             p->snap_id = l.id;
             p->jclasses = l.n_cmaps;
-            p->last_sync = rs__now_ns();
+            p->last_sync = rs__sys_now_ns();
         }
     }
     p->sync = sync;
@@ -435,10 +435,10 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
             rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
         }
         if (rc == RS_OK) {
-            rc = rs__save_open(st, snap, plan.jid, good, &sv);
+            rc = rs__snapshot_save_open(st, snap, plan.jid, good, &sv);
         }
         if (rc == RS_OK) {
-            uint64_t id = rs__saver_id(sv);
+            uint64_t id = rs__snapshot_saver_id(sv);
             rc = rs_save_finish(sv, NULL);
             if (rc == RS_OK) {
                 rc = rs__journal_create(st, p, id);
@@ -454,9 +454,9 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
          * journal with no changes that follows no snapshot on disk: the
          * next open finds nothing in it and starts again. */
         rs_saver *sv;
-        rc = rs__save_open(st, snap, RS__PREV_SELF, RS__J_HEADER, &sv);
+        rc = rs__snapshot_save_open(st, snap, RS__SNAPSHOT_PREV_SELF, RS__J_HEADER, &sv);
         if (rc == RS_OK) {
-            rc = rs__journal_create(st, p, rs__saver_id(sv));
+            rc = rs__journal_create(st, p, rs__snapshot_saver_id(sv));
             if (rc == RS_OK) {
                 p->jclasses = st->n_classes;
                 rc = rs_save_finish(sv, NULL);
@@ -479,18 +479,18 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         }
         info->n_classes = st->n_classes;
     }
-    rs__replay_free(st, &rp);
+    rs__journal_replay_free(st, &rp);
     if (rc != RS_OK) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        rs__load_undo(st, &l); /* no-op if nothing was loaded */
+        rs__snapshot_load_undo(st, &l); /* no-op if nothing was loaded */
         rs__journal_free(st);        /* files, lock, BASE: not durable */
         rs__err(st, rc, "%s", msg);
         if (info) {
             memset(info, 0, sizeof *info);
         }
     }
-    rs__loaded_free(st, &l);
+    rs__snapshot_loaded_free(st, &l);
     if (sbuf) {
         rs__free(st, RS_MEM_META, sbuf, slen ? slen : 1);
     }
@@ -511,10 +511,10 @@ static rs_status first_damage(rs_store *st, const char *path,
                               const uint8_t *buf, size_t len, size_t *good,
                               size_t *n_whole)
 {
-    rs__jwalk w = rs__jwalk_at(path, buf, len);
-    rs__jentry e;
+    rs__journal_walk w = rs__journal_walk_at(path, buf, len);
+    rs__journal_entry e;
     rs_status rc;
-    while ((rc = rs__jwalk_next(st, &w, &e)) == RS_OK) {
+    while ((rc = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
     }
     *good = w.off < len ? w.off : len;
     *n_whole = w.k;
@@ -526,15 +526,15 @@ static rs_status first_damage(rs_store *st, const char *path,
 static rs_status replace_file(rs_store *st, const char *path,
                               const uint8_t *bytes, size_t n)
 {
-    size_t cap = strlen(path) + RS__TMP_EXTRA + 1;
+    size_t cap = strlen(path) + RS__SYS_TMP_EXTRA + 1;
     char *tmp = rs__alloc(st, RS_MEM_META, cap);
     if (tmp == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory");
     }
     rs_status rc = RS_OK;
-    int fd = rs__tmp_create(path, tmp);
-    if (fd < 0 || rs__write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
-        rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
+    int fd = rs__sys_tmp_create(path, tmp);
+    if (fd < 0 || rs__sys_write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
+        rename(tmp, path) != 0 || rs__sys_fsync_dir(path) != 0) {
         rc = rs__err(st, RS_EIO, "%s: writing the repaired journal: %s",
                      path, strerror(errno));
         if (fd >= 0) {
@@ -559,7 +559,7 @@ static rs_status keep_aside(rs_store *st, const char *path, char *aside,
             return rs__err(st, RS_EIO, "%s: name too long", path);
         }
         if (link(path, aside) == 0) {
-            if (rs__fsync_dir(aside) != 0) {
+            if (rs__sys_fsync_dir(aside) != 0) {
                 return rs__err(st, RS_EIO, "%s: %s", aside, strerror(errno));
             }
             return RS_OK;
@@ -614,11 +614,11 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
         rc = lock_path(st, jpath, false, &jfd);
     }
     if (rc == RS_OK) {
-        rc = rs__read_file(st, snap, &sbuf, &slen);
+        rc = rs__sys_read_file(st, snap, &sbuf, &slen);
         rs_file_info fi;
         if (rc == RS_OK) {
             have_snap = true;
-            rc = rs__snap_inspect(st, sbuf, slen, snap, &fi);
+            rc = rs__snapshot_inspect(st, sbuf, slen, snap, &fi);
             if (rc == RS_EFORMAT) {
                 char msg[sizeof st->err];
                 memcpy(msg, st->err, sizeof msg);
@@ -633,7 +633,7 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
         }
     }
     if (rc == RS_OK && jfd >= 0) {
-        rc = rs__read_fd(st, jfd, jpath, &jbuf, &jlen);
+        rc = rs__sys_read_fd(st, jfd, jpath, &jbuf, &jlen);
     }
     jplan plan;
     size_t good = 0;
@@ -704,7 +704,7 @@ static int compact_journal_sync(rs_store *st)
     return fdatasync(rs__journal_of(st)->jfd);
 }
 
-static const rs__save_steps compact_steps = {
+static const rs__snapshot_steps compact_steps = {
     .copy = compact_copy,
     .journal_sync = compact_journal_sync,
     .next_sync = compact_sync,
@@ -730,7 +730,7 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
     if (p->ctmp == NULL && jpath) {
         /* Kept until the store closes, so an abort needs no memory; each
          * compaction writes a new random suffix into it. */
-        size_t cap = strlen(jpath) + RS__TMP_EXTRA + 1;
+        size_t cap = strlen(jpath) + RS__SYS_TMP_EXTRA + 1;
         p->ctmp = rs__alloc(st, RS_MEM_META, cap);
         if (p->ctmp) { /* full length from the start: freed by strlen() */
             snprintf(p->ctmp, cap, "%s.tmp-%016x", jpath, 0u);
@@ -739,20 +739,20 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
     rs__buf b = {0};
     rs_saver *sv = NULL;
     rs_status rc = snap && jpath && p->ctmp
-                       ? rs__save_open(st, snap, p->snap_id, p->jlen, &sv)
+                       ? rs__snapshot_save_open(st, snap, p->snap_id, p->jlen, &sv)
                        : rs__err(st, RS_ENOMEM, "out of memory");
     /* The next journal starts now, beside the save: its head (the new
      * snapshot's id, the names known now), then, step by step, what the
      * current journal receives from here on. */
     if (rc == RS_OK) {
         /* From here, freeing it cleans up. */
-        rs__saver_mark_compact(sv, &compact_steps);
-        rc = rs__journal_head(st, rs__saver_id(sv), &b);
+        rs__snapshot_saver_steps(sv, &compact_steps);
+        rc = rs__journal_head(st, rs__snapshot_saver_id(sv), &b);
     }
     if (rc == RS_OK) {
-        p->cfd = rs__tmp_create(jpath, p->ctmp);
+        p->cfd = rs__sys_tmp_create(jpath, p->ctmp);
         if (p->cfd < 0 || rs__journal_lock_new(p->cfd) != 0 ||
-            rs__write_all(p->cfd, b.p, b.len, 0) != 0) {
+            rs__sys_write_all(p->cfd, b.p, b.len, 0) != 0) {
             rc = rs__err(st, RS_EIO, "%s: the next journal: %s", jpath,
                          strerror(errno));
         }
@@ -771,7 +771,7 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
         rs_save_abort(sv); /* removes the new journal too */
         rs__err(st, rc, "%s", msg);
     }
-    rs__buf_free(st, &b);
+    rs__codec_free(st, &b);
     rs__journal_path_free(st, snap);
     rs__journal_path_free(st, jpath);
     return rc;
@@ -802,7 +802,7 @@ static rs_status compact_copy(rs_store *st)
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r <= 0 || rs__write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
+        if (r <= 0 || rs__sys_write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
             return rs__err(st, RS_EIO, "%s.journal.tmp: copying the journal: "
                            "%s", p->base,
                            r == 0 ? "short read" : strerror(errno));
@@ -866,8 +866,8 @@ static rs_status compact_finish(rs_store *st, rs_saver *sv)
          * whatever else fails, so it is the one to write to. */
         int fd = p->cfd;
         p->cfd = -1;
-        rs__journal_install(st, p, fd, p->clen, rs__saver_id(sv), p->cnames);
-        if (rs__fsync_dir(path) != 0) {
+        rs__journal_install(st, p, fd, p->clen, rs__snapshot_saver_id(sv), p->cnames);
+        if (rs__sys_fsync_dir(path) != 0) {
             p->dir_unsynced = true; /* retried before the next change */
             rc = rs__err(st, RS_EIO, "%s: fsync of its directory: %s (the "
                          "new journal is in use; changes wait until its "
@@ -914,7 +914,7 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
                                                             : "a device");
     }
     rs_status rc = own_file(st, path);
-    return rc != RS_OK ? rc : rs__save_open(st, path, 0, 0, out);
+    return rc != RS_OK ? rc : rs__snapshot_save_open(st, path, 0, 0, out);
 }
 
 rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)

@@ -38,7 +38,7 @@ static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
     rs_value v = *val;
     if (!(fd->type == RS_STR && v.type == RS_STR &&
           (v.v.s.ptr != NULL || v.v.s.len == 0))) {
-        rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
+        rs_status rc = rs__class_coerce(st, &c->sch, f, val, &v);
         if (rc != RS_OK) {
             return rc;
         }
@@ -46,7 +46,7 @@ static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
     uint32_t slot = rs__table_index_find(c, fd->ix, rs__table_key_hash(c, &v), &v);
     if (slot == UINT32_MAX) {
         char text[96];
-        rs__fmt_value(text, sizeof text, &v);
+        rs__class_fmt_value(text, sizeof text, &v);
         return rs__err(st, RS_ENOTFOUND, "%s.%s: no record with %s",
                        c->sch.name, fd->name, text);
     }
@@ -73,7 +73,7 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
         const char *key = val->v.s.ptr;
         size_t len = val->v.s.len;
         slot = rs__index_find(&c->ix[fd->ix],
-                              rs__hash(st->hash_seed, key, len), key, len);
+                              rs__index_hash(st->hash_seed, key, len), key, len);
         if (RS_LIKELY(slot != UINT32_MAX)) {
             *out = rs__handle(c, slot);
             return RS_OK;
@@ -119,7 +119,7 @@ rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
             if (!(fd->type == RS_STR && in->type == RS_STR &&
                   (in->v.s.ptr != NULL || in->v.s.len == 0))) {
                 /* A value the field cannot hold is simply not found. */
-                ok[i] = rs__coerce(st, &c->sch, f, in, &v[i]) == RS_OK;
+                ok[i] = rs__class_coerce(st, &c->sch, f, in, &v[i]) == RS_OK;
             }
             if (ok[i]) {
                 hash[i] = rs__table_key_hash(c, &v[i]);
@@ -160,7 +160,7 @@ rs_status rs_value_parse(rs_store *st, const rs_class *c, rs_field f,
     if (out == NULL || (text == NULL && len > 0)) {
         return rs__err(st, RS_EINVAL, "rs_value_parse: NULL argument");
     }
-    return rs__value_parse(st, c, f, text, len, out);
+    return rs__class_value_parse(st, c, f, text, len, out);
 }
 
 rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
@@ -177,7 +177,7 @@ rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
     const rs__field *fd = &c->sch.fields[c->sch.key];
     if (fd->type == RS_STR) {
         /* The fast path: no coercion, the key's bytes are the probe. */
-        uint64_t hash = rs__hash(st->hash_seed, key, len);
+        uint64_t hash = rs__index_hash(st->hash_seed, key, len);
         uint32_t slot = rs__index_find(&c->ix[0], hash, key, len);
         if (slot == UINT32_MAX) {
             return rs__err(st, RS_ENOTFOUND, "%s: no record with key '%.*s'",

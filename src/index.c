@@ -33,7 +33,7 @@
  * (unless keys share hash bits: below).
  *
  * Seed: the hash is XXH3 with a 64-bit seed drawn at random for each store
- * when it opens (rs__hash_seed_new(): getrandom), the same for all its
+ * when it opens (rs__index_seed_new(): getrandom), the same for all its
  * indexes and its attribute name and shape tables (attrs.c).  Keys are
  * chosen by users (player names); with a fixed hash, names whose hashes
  * share their top bits could be found offline and would all land in one
@@ -123,12 +123,12 @@ struct rs__seg {
     uint32_t pad;
 };
 
-uint64_t rs__hash(uint64_t seed, const void *key, size_t len)
+uint64_t rs__index_hash(uint64_t seed, const void *key, size_t len)
 {
     return XXH3_64bits_withSeed(key, len, seed);
 }
 
-uint64_t rs__hash_seed_new(void)
+uint64_t rs__index_seed_new(void)
 {
 #if defined(RS_TEST_SMALL) || defined(RS_TEST_SEEDS)
     /* Test builds only (and benchmark builds made with -DRS_TEST_SEEDS, so

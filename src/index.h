@@ -74,12 +74,12 @@ typedef struct rs__index {
 
 /* The 64-bit hash of a key under a store's seed (XXH3 with a seed): every
  * index of the store and its attribute tables hash through it. */
-uint64_t rs__hash(uint64_t seed, const void *key, size_t len);
+uint64_t rs__index_hash(uint64_t seed, const void *key, size_t len);
 
 /* A new store's seed: random (getrandom, else /dev/urandom, else the clock
  * and addresses), so the hashes of keys cannot be known before the store
  * exists.  Test builds take RS_TEST_HASH_SEED from the environment. */
-uint64_t rs__hash_seed_new(void);
+uint64_t rs__index_seed_new(void);
 
 /* Whether the segment of hash has a free bucket, so rs__index_insert()
  * could place it without a prepare (a group's rollback, which must not

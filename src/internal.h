@@ -53,9 +53,9 @@ void *rs__realloc(rs_store *st, rs_mem_cat cat, void *p, size_t old_len,
                   size_t new_len);
 void rs__free(rs_store *st, rs_mem_cat cat, void *p, size_t len);
 /* Start a store's accounting with its allocator (NULL: malloc). */
-void rs__account_init(rs_store *st, rs_alloc_fn fn, void *ud);
+void rs__alloc_init(rs_store *st, rs_alloc_fn fn, void *ud);
 /* Bytes currently allocated under cat. */
-size_t rs__allocated(const rs_store *st, rs_mem_cat cat);
+size_t rs__alloc_bytes(const rs_store *st, rs_mem_cat cat);
 
 /* Format the message of a failing call and return s.  Never allocates: the
  * message buffer is part of the store. */
@@ -78,13 +78,13 @@ void rs__clear_err(rs_store *st);
 #define RS_KEY_TMP 24
 
 /* Identifier check shared by class and attribute names. */
-int rs__is_ident(const char *s, size_t len);
+int rs__class_is_ident(const char *s, size_t len);
 /* 0 if the len bytes at p are valid UTF-8, else 1 + the offset of the first
  * bad byte. */
-size_t rs__utf8_bad(const char *p, size_t len);
+size_t rs__class_utf8_bad(const char *p, size_t len);
 
 /* Write a value as text for an error message (strings quoted and cut to
  * fit).  Always NUL-terminates buf. */
-void rs__fmt_value(char *buf, size_t buflen, const rs_value *v);
+void rs__class_fmt_value(char *buf, size_t buflen, const rs_value *v);
 
 #endif

@@ -29,7 +29,7 @@
  * Torn tail or damage: only a prefix of the last entry can come from a
  * crash (next_entry()); anything else is refused, and rs_durable_repair()
  * (durable.c) keeps the whole entries.  Replay, inspection, the opener and
- * repair read entries through one reader, rs__jwalk_next().
+ * repair read entries through one reader, rs__journal_walk_next().
  *
  * Opening, compaction and repair are durable.c's; groups are txn.c's.
  */
@@ -59,11 +59,11 @@
 void rs__journal_put_header(uint8_t h[RS__J_HEADER], uint64_t snap_id)
 {
     rs__buf b = {h, 0, RS__J_HEADER};
-    rs__put_bytes(&b, RS__J_MAGIC, 8);
-    rs__put_u32le(&b, RS__J_VERSION);
-    rs__put_u32le(&b, 0);
-    rs__put_u64le(&b, snap_id);
-    rs__put_u64le(&b, XXH3_64bits(h, 24));
+    rs__codec_put_bytes(&b, RS__J_MAGIC, 8);
+    rs__codec_put_u32le(&b, RS__J_VERSION);
+    rs__codec_put_u32le(&b, 0);
+    rs__codec_put_u64le(&b, snap_id);
+    rs__codec_put_u64le(&b, XXH3_64bits(h, 24));
 }
 
 char *rs__journal_path(rs_store *st, const char *base, const char *ext)
@@ -101,20 +101,20 @@ static rs_status entry_room(rs_store *st, rs__journal *p, size_t more)
 {
     more += OP_SLACK;
     if (p->entry.len == 0) {
-        if (rs__buf_reserve(st, &p->entry, RS__J_EHEAD + more) != RS_OK) {
+        if (rs__codec_reserve(st, &p->entry, RS__J_EHEAD + more) != RS_OK) {
             return RS_ENOMEM;
         }
         p->entry.len = RS__J_EHEAD;
         p->entry_ops = 0;
         return RS_OK;
     }
-    return rs__buf_reserve(st, &p->entry, more);
+    return rs__codec_reserve(st, &p->entry, more);
 }
 
 
 static size_t op_open(rs__buf *b, unsigned kind)
 {
-    rs__put_u8(b, (uint8_t)kind);
+    rs__codec_put_u8(b, (uint8_t)kind);
     return b->len;
 }
 
@@ -123,7 +123,7 @@ static void op_close(rs__buf *b, size_t at)
     size_t n = b->len - at;
     uint8_t v[10];
     rs__buf vb = {v, 0, sizeof v};
-    rs__put_uvar(&vb, n);
+    rs__codec_put_uvar(&vb, n);
     memmove(b->p + at + vb.len, b->p + at, n);
     memcpy(b->p + at, v, vb.len);
     b->len += vb.len;
@@ -159,15 +159,15 @@ static rs_status entry_name(rs_store *st, rs__journal *p, uint32_t id)
     }
     const rs__aname *nm = &st->attrs.names[id];
     if (entry_room(st, p, 1 + 10 + 10 + nm->len) != RS_OK ||
-        rs__buf_reserve(st, &p->pend, 4) != RS_OK) {
+        rs__codec_reserve(st, &p->pend, 4) != RS_OK) {
         return RS_ENOMEM;
     }
     size_t at = op_open(&p->entry, RS__J_NAME);
-    rs__put_uvar(&p->entry, id);
-    rs__put_uvar(&p->entry, nm->len);
-    rs__put_bytes(&p->entry, nm->s, nm->len);
+    rs__codec_put_uvar(&p->entry, id);
+    rs__codec_put_uvar(&p->entry, nm->len);
+    rs__codec_put_bytes(&p->entry, nm->s, nm->len);
     op_close(&p->entry, at);
-    rs__put_bytes(&p->pend, &id, 4);
+    rs__codec_put_bytes(&p->pend, &id, 4);
     return RS_OK;
 }
 
@@ -191,7 +191,7 @@ static rs_status fail_journal(rs_store *st, rs__journal *p, const char *what)
 
 rs_status rs__journal_fsync(rs_store *st, rs__journal *p, bool force)
 {
-    uint64_t now = rs__now_ns();
+    uint64_t now = rs__sys_now_ns();
     if (p->sync == RS_SYNC_ALWAYS || force ||
         (p->sync == RS_SYNC_EVERYSEC && now - p->last_sync >= 1000000000u)) {
         if (fdatasync(p->jfd) != 0) {
@@ -227,7 +227,7 @@ static rs_status entry_write(rs_store *st, rs__journal *p)
         /* The journal's name (a compaction's rename) is not known to be on
          * disk: nothing more is acknowledged until it is. */
         char *path = rs__journal_path(st, p->base, ".journal");
-        int r = path ? rs__fsync_dir(path) : -1;
+        int r = path ? rs__sys_fsync_dir(path) : -1;
         int e = errno;
         rs__journal_path_free(st, path);
         if (r != 0) {
@@ -245,10 +245,10 @@ static rs_status entry_write(rs_store *st, rs__journal *p)
                        "large", len);
     }
     rs__buf h = {p->entry.p, 0, RS__J_EHEAD};
-    rs__put_u32le(&h, (uint32_t)len);
-    rs__put_u64le(&h, XXH3_64bits(p->entry.p + RS__J_EHEAD, len));
+    rs__codec_put_u32le(&h, (uint32_t)len);
+    rs__codec_put_u64le(&h, XXH3_64bits(p->entry.p + RS__J_EHEAD, len));
     rs_status rc = RS_OK;
-    if (rs__write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
+    if (rs__sys_write_all(p->jfd, p->entry.p, p->entry.len, p->jlen) != 0) {
         rc = fail_journal(st, p, "write failed");
     } else {
         rc = rs__journal_fsync(st, p, false);
@@ -281,7 +281,7 @@ static rs_status entry_write(rs_store *st, rs__journal *p)
     reap_old(p);
     /* Keep a big group's buffer from pinning memory. */
     if (p->entry.cap > (1u << 20)) {
-        rs__buf_free(st, &p->entry);
+        rs__codec_free(st, &p->entry);
     }
     return RS_OK;
 }
@@ -295,7 +295,7 @@ static void put_key(rs__buf *b, rs_class *c, uint32_t slot)
     char buf[RS_KEY_TMP];
     rs_field k = c->sch.key;
     rs_value v = rs__row_value(c, rs__row(c, slot), k, buf);
-    rs__put_value(b, c->sch.fields[k].type, &v);
+    rs__codec_put_value(b, c->sch.fields[k].type, &v);
 }
 
 static size_t key_bound(rs_class *c, uint32_t slot)
@@ -348,14 +348,14 @@ static rs_status log_insert(rs_store *st, rs__journal *p,
         return oom(st, p, em, pm);
     }
     size_t at = op_open(&p->entry, RS__J_INSERT);
-    rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+    rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        rs__put_value(&p->entry, c->sch.fields[f].type, &ch->vals[f]);
+        rs__codec_put_value(&p->entry, c->sch.fields[f].type, &ch->vals[f]);
     }
-    rs__put_uvar(&p->entry, ch->n_attrs);
+    rs__codec_put_uvar(&p->entry, ch->n_attrs);
     for (uint32_t k = 0; k < ch->n_attrs; k++) {
-        rs__put_uvar(&p->entry, ch->attrs[k].name);
-        rs__put_avalue(&p->entry, &ch->attrs[k].val);
+        rs__codec_put_uvar(&p->entry, ch->attrs[k].name);
+        rs__codec_put_avalue(&p->entry, &ch->attrs[k].val);
     }
     op_close(&p->entry, at);
     return op_done(st, p);
@@ -369,7 +369,7 @@ static rs_status log_remove(rs_store *st, rs__journal *p,
         return oom(st, p, em, pm);
     }
     size_t at = op_open(&p->entry, RS__J_REMOVE);
-    rs__put_uvar(&p->entry, (uint32_t)ch->c->id - 1u);
+    rs__codec_put_uvar(&p->entry, (uint32_t)ch->c->id - 1u);
     put_key(&p->entry, ch->c, ch->slot);
     op_close(&p->entry, at);
     return op_done(st, p);
@@ -384,10 +384,10 @@ static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
         return oom(st, p, em, pm);
     }
     size_t at = op_open(&p->entry, RS__J_SET);
-    rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+    rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
     put_key(&p->entry, c, ch->slot);
-    rs__put_uvar(&p->entry, (uint64_t)ch->field);
-    rs__put_value(&p->entry, c->sch.fields[ch->field].type, ch->val);
+    rs__codec_put_uvar(&p->entry, (uint64_t)ch->field);
+    rs__codec_put_value(&p->entry, c->sch.fields[ch->field].type, ch->val);
     op_close(&p->entry, at);
     return op_done(st, p);
 }
@@ -403,11 +403,11 @@ static rs_status log_attrs(rs_store *st, rs__journal *p,
         return oom(st, p, em, pm);
     }
     size_t at = op_open(&p->entry, ch->val ? RS__J_BIND : RS__J_UNBIND);
-    rs__put_uvar(&p->entry, (uint32_t)c->id - 1u);
+    rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
     put_key(&p->entry, c, ch->slot);
-    rs__put_uvar(&p->entry, ch->name);
+    rs__codec_put_uvar(&p->entry, ch->name);
     if (ch->val) {
-        rs__put_avalue(&p->entry, ch->val);
+        rs__codec_put_avalue(&p->entry, ch->val);
     }
     op_close(&p->entry, at);
     return op_done(st, p);
@@ -426,7 +426,7 @@ static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
                        c->sch.name);
     }
     size_t at = op_open(&p->entry, RS__J_CLASS);
-    rs__put_uvar(&p->entry, n);
+    rs__codec_put_uvar(&p->entry, n);
     rs_class_format(c, (char *)p->entry.p + p->entry.len, n + 1);
     p->entry.len += n;
     op_close(&p->entry, at);
@@ -513,7 +513,7 @@ rs_status rs__journal_new(rs_store *st, rs__journal **out)
                             .enter = journal_enter,
                             .prepare = journal_prepare,
                             .close = journal_close};
-    rs__store_observe(st, &p->obs);
+    rs__change_observe(st, &p->obs);
     *out = p;
     return RS_OK;
 }
@@ -539,12 +539,12 @@ void rs__journal_free(rs_store *st)
     if (p->cfd >= 0) {
         close(p->cfd);
     }
-    rs__buf_free(st, &p->entry);
-    rs__buf_free(st, &p->pend);
+    rs__codec_free(st, &p->entry);
+    rs__codec_free(st, &p->pend);
     rs__free(st, RS_MEM_META, p->jnames, p->jnames_cap);
     rs__journal_path_free(st, p->base);
     rs__journal_path_free(st, p->ctmp);
-    rs__store_unobserve(st, &p->obs);
+    rs__change_unobserve(st, &p->obs);
     rs__free(st, RS_MEM_META, p, sizeof *p);
 }
 
@@ -580,7 +580,7 @@ void rs__journal_drop(rs_store *st)
         p->held = false;
         /* Keep a big group's buffer from pinning memory. */
         if (p->entry.cap > (1u << 20)) {
-            rs__buf_free(st, &p->entry);
+            rs__codec_free(st, &p->entry);
         }
     }
 }
@@ -589,7 +589,7 @@ void rs__journal_drop(rs_store *st)
 /* Replay                                                                    */
 /* ------------------------------------------------------------------------ */
 
-void rs__replay_free(rs_store *st, rs__replay *rp)
+void rs__journal_replay_free(rs_store *st, rs__journal_replay_state *rp)
 {
     for (uint32_t i = 0; i < rp->n_names; i++) {
         if (rp->names[i]) {
@@ -614,14 +614,14 @@ static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
     if (kf < 0) {
         return rs__err(st, RS_EFORMAT, "no key field");
     }
-    rs_value key = rs__get_value(r, m->types[kf]);
+    rs_value key = rs__codec_get_value(r, m->types[kf]);
     if (r->bad) {
         return rs__err(st, RS_EFORMAT, "a key cut short");
     }
     rs_status rc = rs_find(st, m->c, fs_key->key, &key, h);
     if (rc == RS_ENOTFOUND) {
         char shown[80];
-        rs__fmt_value(shown, sizeof shown, &key);
+        rs__class_fmt_value(shown, sizeof shown, &key);
         return rs__err(st, RS_EFORMAT, "%s %s is not in the store",
                        fs_key->name, shown);
     }
@@ -630,13 +630,13 @@ static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
 
 /* Apply the op at r, or (apply false: the part of a journal a snapshot
  * already holds) only learn its names and step over it. */
-static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *r,
+static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp, unsigned kind, rs__rd *r,
                            bool apply)
 {
     rs__loaded *l = rp->l;
     if (kind == RS__J_CLASS) {
-        uint64_t n = rs__get_uvar(r);
-        const uint8_t *text = n < (1u << 24) ? rs__get_bytes(r, n) : NULL;
+        uint64_t n = rs__codec_get_uvar(r);
+        const uint8_t *text = n < (1u << 24) ? rs__codec_get_bytes(r, n) : NULL;
         if (text == NULL) {
             return rs__err(st, RS_EFORMAT, "a class cut short");
         }
@@ -666,13 +666,13 @@ static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *
             }
         }
         rs__cmap *m = &l->cmaps[l->n_cmaps++];
-        return rs__cmap_make(st, fc, target, m, rp->info);
+        return rs__snapshot_cmap(st, fc, target, m, rp->info);
     }
     if (kind == RS__J_NAME) {
-        uint64_t id = rs__get_uvar(r), n = rs__get_uvar(r);
-        const uint8_t *p = n <= RS_MAX_NAME ? rs__get_bytes(r, n) : NULL;
+        uint64_t id = rs__codec_get_uvar(r), n = rs__codec_get_uvar(r);
+        const uint8_t *p = n <= RS_MAX_NAME ? rs__codec_get_bytes(r, n) : NULL;
         if (p == NULL || id >= RS_ATTR_NAMES_MAX ||
-            !rs__is_ident((const char *)p, n)) {
+            !rs__class_is_ident((const char *)p, n)) {
             return rs__err(st, RS_EFORMAT, "a bad attribute name");
         }
         if (id >= rp->n_names) {
@@ -699,14 +699,14 @@ static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *
         rp->names[id] = s;
         return RS_OK;
     }
-    uint64_t ci = rs__get_uvar(r);
+    uint64_t ci = rs__codec_get_uvar(r);
     if (r->bad || ci >= l->n_cmaps) {
         return rs__err(st, RS_EFORMAT, "an op on an unknown class");
     }
     const rs__cmap *m = &l->cmaps[ci];
     if (kind == RS__J_INSERT) {
         size_t n;
-        if (!rs__decode_record(r, m, rp->names, rp->n_names, rp->nv, &n)) {
+        if (!rs__snapshot_decode_record(r, m, rp->names, rp->n_names, rp->nv, &n)) {
             return rs__err(st, RS_EFORMAT, "a record cut short or "
                            "malformed");
         }
@@ -719,7 +719,7 @@ static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *
     } else {
         for (uint32_t i = 0; i < m->n_fields; i++) {
             if (m->to[i] == m->c->sch.key) {
-                rs__get_value(r, m->types[i]);
+                rs__codec_get_value(r, m->types[i]);
             }
         }
     }
@@ -730,11 +730,11 @@ static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *
     case RS__J_REMOVE:
         return apply ? rs_remove(st, h) : RS_OK;
     case RS__J_SET: {
-        uint64_t f = rs__get_uvar(r);
+        uint64_t f = rs__codec_get_uvar(r);
         if (f >= m->n_fields) {
             return rs__err(st, RS_EFORMAT, "a set of an unknown field");
         }
-        rs_value v = rs__get_value(r, m->types[f]);
+        rs_value v = rs__codec_get_value(r, m->types[f]);
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
@@ -743,14 +743,14 @@ static rs_status replay_op(rs_store *st, rs__replay *rp, unsigned kind, rs__rd *
     }
     case RS__J_BIND:
     case RS__J_UNBIND: {
-        uint64_t id = rs__get_uvar(r);
+        uint64_t id = rs__codec_get_uvar(r);
         if (id >= rp->n_names || rp->names[id] == NULL) {
             return rs__err(st, RS_EFORMAT, "an undeclared attribute name");
         }
         if (kind == RS__J_UNBIND) {
             return apply ? rs_del_attr(st, h, rp->names[id]) : RS_OK;
         }
-        rs_value v = rs__get_avalue(r);
+        rs_value v = rs__codec_get_avalue(r);
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
@@ -767,11 +767,11 @@ rs_status rs__journal_check_header(rs_store *st, const char *path,
                                    const uint8_t *buf, uint64_t *id)
 {
     rs__rd r = {buf + 8, buf + RS__J_HEADER, false};
-    uint32_t version = rs__get_u32le(&r);
-    rs__get_u32le(&r);
-    *id = rs__get_u64le(&r);
+    uint32_t version = rs__codec_get_u32le(&r);
+    rs__codec_get_u32le(&r);
+    *id = rs__codec_get_u64le(&r);
     if (memcmp(buf, RS__J_MAGIC, 8) != 0 ||
-        rs__get_u64le(&r) != XXH3_64bits(buf, 24)) {
+        rs__codec_get_u64le(&r) != XXH3_64bits(buf, 24)) {
         return rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
                        "header)", path);
     }
@@ -786,10 +786,10 @@ rs_status rs__journal_check_header(rs_store *st, const char *path,
  * the body runs past the entry. */
 static bool next_op(rs__rd *e, unsigned *kind, rs__rd *body)
 {
-    *kind = rs__get_u8(e);
-    uint64_t n = rs__get_uvar(e);
+    *kind = rs__codec_get_u8(e);
+    uint64_t n = rs__codec_get_uvar(e);
     const uint8_t *p = !e->bad && n <= (uint64_t)(e->end - e->p)
-                           ? rs__get_bytes(e, n)
+                           ? rs__codec_get_bytes(e, n)
                            : NULL;
     if (p == NULL) {
         e->bad = true;
@@ -849,8 +849,8 @@ static rs_status next_entry(rs_store *st, const char *path,
         return RS_DONE;
     }
     rs__rd h = {buf + off, buf + off + RS__J_EHEAD, false};
-    *n = rs__get_u32le(&h);
-    uint64_t sum = rs__get_u64le(&h);
+    *n = rs__codec_get_u32le(&h);
+    uint64_t sum = rs__codec_get_u64le(&h);
     size_t rest = len - off - RS__J_EHEAD;
     if (*n > rest) {
         if (prefix_sums_to(buf, off + RS__J_EHEAD, len, sum)) {
@@ -881,15 +881,15 @@ static rs_status next_entry(rs_store *st, const char *path,
  * open's plan and repair: each call frames the next entry (next_entry())
  * and checks its ops' framing, counting them by kind. */
 
-rs__jwalk rs__jwalk_at(const char *path, const uint8_t *buf, size_t len)
+rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf, size_t len)
 {
-    return (rs__jwalk){path, buf, len, RS__J_HEADER, 0};
+    return (rs__journal_walk){path, buf, len, RS__J_HEADER, 0};
 }
 
 /* RS_OK and the next whole entry in *e; RS_DONE at the end of the
  * journal or at a torn last entry (w->off is then where whole entries
  * end); RS_EFORMAT for damage (w->off is where the damaged entry starts). */
-rs_status rs__jwalk_next(rs_store *st, rs__jwalk *w, rs__jentry *e)
+rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_entry *e)
 {
     memset(e, 0, sizeof *e);
     if (w->off >= w->len) {
@@ -924,15 +924,15 @@ rs_status rs__jwalk_next(rs_store *st, rs__jwalk *w, rs__jentry *e)
 /* Replay the journal in buf from offset start; *good is where the last
  * whole entry ends.  Entries before start (which the snapshot holds) are
  * read only for the names they declare. */
-rs_status rs__journal_replay(rs_store *st, rs__replay *rp, const char *path,
+rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const char *path,
                                 const uint8_t *buf, size_t len, size_t start,
                                 size_t *good, size_t *n_entries,
                                 bool *damaged)
 {
-    rs__jwalk w = rs__jwalk_at(path, buf, len);
-    rs__jentry e;
+    rs__journal_walk w = rs__journal_walk_at(path, buf, len);
+    rs__journal_entry e;
     rs_status fr;
-    while ((fr = rs__jwalk_next(st, &w, &e)) == RS_OK) {
+    while ((fr = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
         size_t off = e.off, k = e.k;
         rs__rd r = {e.payload, e.payload + e.n, false};
         if (off < start && off + RS__J_EHEAD + e.n > start) {
@@ -944,7 +944,7 @@ rs_status rs__journal_replay(rs_store *st, rs__replay *rp, const char *path,
             unsigned kind;
             rs__rd o;
             rs_status rc = RS_OK;
-            (void)next_op(&r, &kind, &o); /* framed by rs__jwalk_next() */
+            (void)next_op(&r, &kind, &o); /* framed by rs__journal_walk_next() */
             if (off >= start || kind == RS__J_NAME) {
                 rc = replay_op(st, rp, kind, &o, true);
             } else {
@@ -997,7 +997,7 @@ rs_status rs__journal_head(rs_store *st, uint64_t id, rs__buf *b)
     for (uint32_t i = 0; i < a->n_names; i++) {
         need += 21 + OP_SLACK + a->names[i].len;
     }
-    if (rs__buf_reserve(st, b, need) != RS_OK) {
+    if (rs__codec_reserve(st, b, need) != RS_OK) {
         return rs__err(st, RS_ENOMEM, "out of memory writing a journal");
     }
     b->len = RS__J_HEADER;
@@ -1007,15 +1007,15 @@ rs_status rs__journal_head(rs_store *st, uint64_t id, rs__buf *b)
         b->len += RS__J_EHEAD;
         for (uint32_t i = 0; i < a->n_names; i++) {
             size_t op = op_open(b, RS__J_NAME);
-            rs__put_uvar(b, i);
-            rs__put_uvar(b, a->names[i].len);
-            rs__put_bytes(b, a->names[i].s, a->names[i].len);
+            rs__codec_put_uvar(b, i);
+            rs__codec_put_uvar(b, a->names[i].len);
+            rs__codec_put_bytes(b, a->names[i].s, a->names[i].len);
             op_close(b, op);
         }
         size_t n = b->len - at - RS__J_EHEAD;
         rs__buf h = {b->p + at, 0, RS__J_EHEAD};
-        rs__put_u32le(&h, (uint32_t)n);
-        rs__put_u64le(&h, XXH3_64bits(b->p + at + RS__J_EHEAD, n));
+        rs__codec_put_u32le(&h, (uint32_t)n);
+        rs__codec_put_u64le(&h, XXH3_64bits(b->p + at + RS__J_EHEAD, n));
     }
     return RS_OK;
 }
@@ -1037,7 +1037,7 @@ void rs__journal_install(rs_store *st, rs__journal *p, int fd,
     p->jfd = fd;
     p->jlen = len;
     p->snap_id = id;
-    p->last_sync = rs__now_ns();
+    p->last_sync = rs__sys_now_ns();
     p->jbroken = false;
     if (n_declared > p->jnames_cap) {
         uint32_t cap = n_declared + 64;
@@ -1060,17 +1060,17 @@ void rs__journal_install(rs_store *st, rs__journal *p, int fd,
 rs_status rs__journal_create(rs_store *st, rs__journal *p, uint64_t id)
 {
     char *path = rs__journal_path(st, p->base, ".journal");
-    size_t tcap = strlen(p->base) + 8 + RS__TMP_EXTRA + 1;
+    size_t tcap = strlen(p->base) + 8 + RS__SYS_TMP_EXTRA + 1;
     char *tmp = rs__alloc(st, RS_MEM_META, tcap);
     rs__buf b = {0};
     rs_status rc = path && tmp ? rs__journal_head(st, id, &b)
                                : rs__err(st, RS_ENOMEM, "out of memory");
     int fd = -1;
     if (rc == RS_OK) {
-        fd = rs__tmp_create(path, tmp);
+        fd = rs__sys_tmp_create(path, tmp);
         if (fd < 0 || rs__journal_lock_new(fd) != 0 ||
-            rs__write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
-            rename(tmp, path) != 0 || rs__fsync_dir(path) != 0) {
+            rs__sys_write_all(fd, b.p, b.len, 0) != 0 || fdatasync(fd) != 0 ||
+            rename(tmp, path) != 0 || rs__sys_fsync_dir(path) != 0) {
             rc = rs__err(st, RS_EIO, "%s: creating the journal: %s", path,
                          strerror(errno));
             if (fd >= 0) {
@@ -1086,7 +1086,7 @@ rs_status rs__journal_create(rs_store *st, rs__journal *p, uint64_t id)
         }
         rs__journal_install(st, p, fd, b.len, id, st->attrs.n_names);
     }
-    rs__buf_free(st, &b);
+    rs__codec_free(st, &b);
     rs__journal_path_free(st, path);
     if (tmp) {
         rs__free(st, RS_MEM_META, tmp, tcap);
@@ -1125,9 +1125,9 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
     if (rc != RS_OK) {
         return rc;
     }
-    rs__jwalk w = rs__jwalk_at(path, buf, len);
-    rs__jentry e;
-    while ((rc = rs__jwalk_next(st, &w, &e)) == RS_OK) {
+    rs__journal_walk w = rs__journal_walk_at(path, buf, len);
+    rs__journal_entry e;
+    while ((rc = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
         size_t changes = e.ops[RS__J_INSERT] + e.ops[RS__J_REMOVE] + e.ops[RS__J_SET] +
                          e.ops[RS__J_BIND] + e.ops[RS__J_UNBIND];
         fi->n_classes += e.ops[RS__J_CLASS];
@@ -1156,14 +1156,14 @@ rs_status rs_inspect(rs_store *st, const char *path, rs_file_info *out)
     }
     uint8_t *buf;
     size_t len;
-    rs_status rc = rs__read_file(st, path, &buf, &len);
+    rs_status rc = rs__sys_read_file(st, path, &buf, &len);
     if (rc != RS_OK) {
         return rc == RS_ENOTFOUND ? RS_EIO : rc;
     }
     if (len >= 8 && memcmp(buf, RS__J_MAGIC, 8) == 0) {
         rc = journal_inspect(st, buf, len, path, out);
     } else {
-        rc = rs__snap_inspect(st, buf, len, path, out);
+        rc = rs__snapshot_inspect(st, buf, len, path, out);
     }
     rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;

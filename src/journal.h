@@ -85,26 +85,26 @@ rs_status rs__journal_fsync(rs_store *st, rs__journal *p, bool force);
 int rs__journal_lock_new(int fd);
 
 /* Reading: the one entry reader, which replay, inspection, the opener and
- * repair share.  rs__jwalk_next() gives each whole entry in turn: RS_OK,
+ * repair share.  rs__journal_walk_next() gives each whole entry in turn: RS_OK,
  * RS_DONE at the end (a torn last entry ends it), or RS_EFORMAT for
  * damage, said in the store's message with file, entry and byte. */
-typedef struct rs__jwalk {
+typedef struct rs__journal_walk {
     const char *path;
     const uint8_t *buf;
     size_t len;
     size_t off; /* where the next entry starts */
     size_t k;   /* entries read so far */
-} rs__jwalk;
+} rs__journal_walk;
 
-typedef struct rs__jentry {
+typedef struct rs__journal_entry {
     const uint8_t *payload;
     uint32_t n;
     size_t off, k;                   /* where it starts, its number */
     size_t ops[RS__J_UNBIND + 1];    /* its ops by kind */
-} rs__jentry;
+} rs__journal_entry;
 
-rs__jwalk rs__jwalk_at(const char *path, const uint8_t *buf, size_t len);
-rs_status rs__jwalk_next(rs_store *st, rs__jwalk *w, rs__jentry *e);
+rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf, size_t len);
+rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_entry *e);
 /* Check a journal's header (buf holds RS__J_HEADER bytes): RS_OK and *id,
  * the snapshot it follows, or RS_EFORMAT. */
 rs_status rs__journal_check_header(rs_store *st, const char *path,
@@ -113,22 +113,22 @@ rs_status rs__journal_check_header(rs_store *st, const char *path,
 void rs__journal_put_header(uint8_t h[RS__J_HEADER], uint64_t snap_id);
 
 /* Replay: what it knows, the classes by journal number, the names by id. */
-typedef struct rs__replay {
+typedef struct rs__journal_replay_state {
     rs__loaded *l;  /* cmaps: snapshot classes, then CLASS ops */
     char **names;   /* by journal name id (owned copies), NULL if unknown */
     uint32_t n_names;
     rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
     rs_store *scratch; /* parses CLASS texts */
     rs_load_info *info; /* fields dropped by classes the journal declares */
-} rs__replay;
+} rs__journal_replay_state;
 
 /* Apply the entries of the journal in buf from start on (earlier ones
  * only for their names): *good is where the whole entries end, *n_entries
  * how many were applied, *damaged whether a refusal is the framing's (a
  * repair mends it) rather than an op's. */
-rs_status rs__journal_replay(rs_store *st, rs__replay *rp, const char *path,
+rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const char *path,
                              const uint8_t *buf, size_t len, size_t start,
                              size_t *good, size_t *n_entries, bool *damaged);
-void rs__replay_free(rs_store *st, rs__replay *rp);
+void rs__journal_replay_free(rs_store *st, rs__journal_replay_state *rp);
 
 #endif

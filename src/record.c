@@ -224,14 +224,14 @@ rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
     }
     const char *cls, *name = name_of(st, h, f, &cls);
     rs_value sum;
-    if (rs__type_signed(v.type)) {
+    if (rs__class_type_signed(v.type)) {
         int64_t r;
         if (__builtin_add_overflow(v.v.i, delta, &r)) {
             return rs__err(st, RS_ERANGE, "%s.%s: %" PRId64 " + %" PRId64
                            " overflows int64", cls, name, v.v.i, delta);
         }
         sum = rs_val_int(r);
-    } else if (rs__type_unsigned(v.type)) {
+    } else if (rs__class_type_unsigned(v.type)) {
         uint64_t u = v.v.u, d = delta < 0 ? 0 - (uint64_t)delta
                                           : (uint64_t)delta;
         if (delta < 0 ? u < d : u > UINT64_MAX - d) {
@@ -273,9 +273,9 @@ rs_status rs_incr_f64(rs_store *st, rs_handle h, rs_field f, double delta,
     double x;
     if (v.type == RS_F32 || v.type == RS_F64) {
         x = v.v.f;
-    } else if (f >= RS_ATTR_BASE && rs__type_signed(v.type)) {
+    } else if (f >= RS_ATTR_BASE && rs__class_type_signed(v.type)) {
         x = (double)v.v.i; /* an integer attribute becomes a float one */
-    } else if (f >= RS_ATTR_BASE && rs__type_unsigned(v.type)) {
+    } else if (f >= RS_ATTR_BASE && rs__class_type_unsigned(v.type)) {
         x = (double)v.v.u;
     } else {
         return rs__err(st, RS_ETYPE, "%s.%s: the value is not a float",
@@ -322,20 +322,20 @@ static bool same_value(const rs_value *a, const rs_value *b)
     bool af = a->type == RS_F32 || a->type == RS_F64;
     bool bf = b->type == RS_F32 || b->type == RS_F64;
     if (af || bf) {
-        double x = af ? a->v.f : rs__type_signed(a->type) ? (double)a->v.i
+        double x = af ? a->v.f : rs__class_type_signed(a->type) ? (double)a->v.i
                                                     : (double)a->v.u;
-        double y = bf ? b->v.f : rs__type_signed(b->type) ? (double)b->v.i
+        double y = bf ? b->v.f : rs__class_type_signed(b->type) ? (double)b->v.i
                                                     : (double)b->v.u;
         return x == y;
     }
-    if (rs__type_signed(a->type) && a->v.i < 0) {
-        return rs__type_signed(b->type) && b->v.i == a->v.i;
+    if (rs__class_type_signed(a->type) && a->v.i < 0) {
+        return rs__class_type_signed(b->type) && b->v.i == a->v.i;
     }
-    if (rs__type_signed(b->type) && b->v.i < 0) {
+    if (rs__class_type_signed(b->type) && b->v.i < 0) {
         return false;
     }
-    uint64_t x = rs__type_signed(a->type) ? (uint64_t)a->v.i : a->v.u;
-    uint64_t y = rs__type_signed(b->type) ? (uint64_t)b->v.i : b->v.u;
+    uint64_t x = rs__class_type_signed(a->type) ? (uint64_t)a->v.i : a->v.u;
+    uint64_t y = rs__class_type_signed(b->type) ? (uint64_t)b->v.i : b->v.u;
     return x == y;
 }
 
@@ -466,7 +466,7 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     }
     if (v.type == RS_BOOL) {
         *out = v.v.b;
-    } else if (rs__type_signed(v.type)) {
+    } else if (rs__class_type_signed(v.type)) {
         *out = v.v.i;
     } else if (v.type == RS_U8 || v.type == RS_U16 || v.type == RS_U32 ||
                v.type == RS_U64) {
@@ -544,7 +544,7 @@ rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
     }
     if (v.type == RS_BOOL) {
         *out = v.v.b;
-    } else if (rs__type_signed(v.type)) {
+    } else if (rs__class_type_signed(v.type)) {
         if (v.v.i < 0) {
             return rs__err(st, RS_ERANGE, "value %" PRId64 " is negative",
                            v.v.i);
@@ -572,7 +572,7 @@ rs_status rs_get_f64(rs_store *st, rs_handle h, rs_field f, double *out)
     }
     if (v.type == RS_F32 || v.type == RS_F64) {
         *out = v.v.f;
-    } else if (rs__type_signed(v.type)) {
+    } else if (rs__class_type_signed(v.type)) {
         *out = (double)v.v.i;
     } else if (v.type != RS_STR && v.type != RS_BOOL) {
         *out = (double)v.v.u;

@@ -17,7 +17,7 @@
  *       interval [lo, lo + span] of the field's range, != the outside of
  *       [x, x]; an interval that is empty makes the scan match nothing, one
  *       that covers the range drops the condition.  A bool is its byte:
- *       false is [0, 0], true [1, 255], as rs__num_get() reads it.
+ *       false is [0, 0], true [1, 255], as rs__class_num_get() reads it.
  *   a float on either side:           v op x in double (NaN matches only
  *       !=), as the per-record path compares.
  *
@@ -153,7 +153,7 @@ static __int128 as_i128(const rs_value *v)
     if (v->type == RS_BOOL) {
         return v->v.b;
     }
-    return rs__type_signed(v->type) ? (__int128)v->v.i : (__int128)v->v.u;
+    return rs__class_type_signed(v->type) ? (__int128)v->v.i : (__int128)v->v.u;
 }
 
 static double as_f64(const rs_value *v)
@@ -330,11 +330,11 @@ static uint8_t load_of(rs_type t)
 /* The values an integer field of type t holds. */
 static void int_range(rs_type t, __int128 *lo, __int128 *hi)
 {
-    unsigned bits = 8 * rs__type_width(t);
+    unsigned bits = 8 * rs__class_type_width(t);
     if (t == RS_BOOL) {
         *lo = 0;
         *hi = 1;
-    } else if (rs__type_signed(t)) {
+    } else if (rs__class_type_signed(t)) {
         *hi = ((__int128)1 << (bits - 1)) - 1;
         *lo = -*hi - 1;
     } else {
@@ -367,7 +367,7 @@ static int compile(const rs__field *fd, const rs_cond *cd, fcond *fc)
     fc->win = fd->off + w >= 8 ? fd->off + w - 8 : 0;
     fc->shl = (uint8_t)(64 - 8 * (fd->off + w - fc->win));
     fc->shr = (uint8_t)(64 - bits);
-    if (rs__type_signed(fd->type)) {
+    if (rs__class_type_signed(fd->type)) {
         fc->sign = (uint64_t)1 << (bits - 1);
     }
     __int128 lo, hi, x = as_i128(&cd->val);
@@ -408,7 +408,7 @@ static int compile(const rs__field *fd, const rs_cond *cd, fcond *fc)
     }
     if (fd->type == RS_BOOL) {
         /* The set of {false, true} left is one value: false is a zero
-         * byte, true any other (as rs__num_get() reads it). */
+         * byte, true any other (as rs__class_num_get() reads it). */
         bool want_true = fc->test == T_OUT ? a == 0 : a == 1;
         fc->test = T_IN;
         a = want_true ? 1 : 0;

@@ -15,7 +15,7 @@
  */
 #include "shape.h"
 
-#include "index.h" /* rs__hash */
+#include "index.h" /* rs__index_hash */
 
 #include <stdio.h>
 
@@ -93,7 +93,7 @@ static uint64_t seed_of(const rs__attrs *a)
 
 static uint32_t name_hash(const rs__attrs *a, const char *s, size_t len)
 {
-    return (uint32_t)rs__hash(seed_of(a), s, len);
+    return (uint32_t)rs__index_hash(seed_of(a), s, len);
 }
 
 static void name_ix_put(rs__attrs *a, uint32_t id)
@@ -138,7 +138,7 @@ rs_status rs__shape_intern(rs_store *st, rs__attrs *a, const char *name,
                            uint32_t *id)
 {
     size_t len = name ? strnlen(name, RS_MAX_NAME + 1) : 0;
-    if (len == 0 || len > RS_MAX_NAME || !rs__is_ident(name, len)) {
+    if (len == 0 || len > RS_MAX_NAME || !rs__class_is_ident(name, len)) {
         char shown[80];
         snprintf(shown, sizeof shown, "%.64s", name ? name : "(null)");
         return rs__err(st, RS_EINVAL, "'%s' is not an attribute name (a "
@@ -193,7 +193,7 @@ static uint64_t trans_key(uint32_t parent, uint32_t name)
 
 static uint32_t trans_slot(const rs__attrs *a, uint64_t key, uint32_t cap)
 {
-    return (uint32_t)(rs__hash(seed_of(a), &key, sizeof key) & (cap - 1));
+    return (uint32_t)(rs__index_hash(seed_of(a), &key, sizeof key) & (cap - 1));
 }
 
 static uint32_t trans_find(const rs__attrs *a, uint32_t parent, uint32_t name)

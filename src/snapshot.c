@@ -84,7 +84,7 @@ static size_t value_bound(const rs_value *v)
     return RS_VAL_MAX + (v->type == RS_STR ? v->v.s.len : 0);
 }
 
-size_t rs__image_bound(rs_store *st, const rs_class *c, uint32_t slot)
+size_t rs__snapshot_image_bound(rs_store *st, const rs_class *c, uint32_t slot)
 {
     size_t n = 10;
     char buf[RS_KEY_TMP];
@@ -100,20 +100,20 @@ size_t rs__image_bound(rs_store *st, const rs_class *c, uint32_t slot)
     return n;
 }
 
-void rs__put_image(rs_store *st, rs__buf *b, const rs_class *c,
+void rs__snapshot_put_image(rs_store *st, rs__buf *b, const rs_class *c,
                    uint32_t slot)
 {
     char buf[RS_KEY_TMP];
     const uint8_t *row = rs__row(c, slot);
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         rs_value v = rs__row_value(c, row, (rs_field)f, buf);
-        rs__put_value(b, c->sch.fields[f].type, &v);
+        rs__codec_put_value(b, c->sch.fields[f].type, &v);
     }
     uint32_t m = rs__attrs_load(st, c, slot);
-    rs__put_uvar(b, m);
+    rs__codec_put_uvar(b, m);
     for (uint32_t k = 0; k < m; k++) {
-        rs__put_uvar(b, st->attrs.old_list[k].name);
-        rs__put_avalue(b, &st->attrs.old_list[k].val);
+        rs__codec_put_uvar(b, st->attrs.old_list[k].name);
+        rs__codec_put_avalue(b, &st->attrs.old_list[k].val);
     }
 }
 
@@ -149,7 +149,7 @@ struct rs_saver {
     size_t tmp_cap; /* tmp's allocation: the path and the random suffix */
     int fd;
     bool compact; /* a durable store's compaction (steps finish it) */
-    const rs__save_steps *steps;
+    const rs__snapshot_steps *steps;
     rs__buf out;  /* bytes on their way to fd */
     rs__buf blk;  /* the RECORDS block being filled */
     uint32_t blk_class, blk_count;
@@ -243,19 +243,19 @@ static void emit_block(rs_saver *sv, unsigned kind, uint32_t count,
         flush_out(sv); /* keeps the buffer at OUT_FLUSH */
     }
     if (len > UINT32_MAX ||
-        rs__buf_reserve(sv->st, &sv->out, BLOCK_HEAD + len + BLOCK_SUM) !=
+        rs__codec_reserve(sv->st, &sv->out, BLOCK_HEAD + len + BLOCK_SUM) !=
             RS_OK) {
         errno = ENOMEM;
         saver_err(sv, "out of memory for a block");
         return;
     }
     size_t at = sv->out.len;
-    rs__put_u8(&sv->out, (uint8_t)kind);
-    rs__put_bytes(&sv->out, "\0\0\0", 3);
-    rs__put_u32le(&sv->out, count);
-    rs__put_u32le(&sv->out, (uint32_t)len);
-    rs__put_bytes(&sv->out, payload, len);
-    rs__put_u64le(&sv->out, XXH3_64bits(sv->out.p + at, BLOCK_HEAD + len));
+    rs__codec_put_u8(&sv->out, (uint8_t)kind);
+    rs__codec_put_bytes(&sv->out, "\0\0\0", 3);
+    rs__codec_put_u32le(&sv->out, count);
+    rs__codec_put_u32le(&sv->out, (uint32_t)len);
+    rs__codec_put_bytes(&sv->out, payload, len);
+    rs__codec_put_u64le(&sv->out, XXH3_64bits(sv->out.p + at, BLOCK_HEAD + len));
     note_extra(sv);
     if (sv->out.len >= OUT_FLUSH) {
         flush_out(sv);
@@ -283,17 +283,17 @@ static void save_record(rs_saver *sv, rs_class *c, uint32_t slot)
         (sv->blk_class != ci || sv->blk.len >= BLOCK_TARGET)) {
         flush_records(sv);
     }
-    size_t need = rs__image_bound(st, c, slot) + 10;
-    if (rs__buf_reserve(st, &sv->blk, need) != RS_OK) {
+    size_t need = rs__snapshot_image_bound(st, c, slot) + 10;
+    if (rs__codec_reserve(st, &sv->blk, need) != RS_OK) {
         errno = ENOMEM;
         saver_err(sv, "out of memory for a record");
         return;
     }
     if (sv->blk_count == 0) {
         sv->blk_class = ci;
-        rs__put_uvar(&sv->blk, ci);
+        rs__codec_put_uvar(&sv->blk, ci);
     }
-    rs__put_image(st, &sv->blk, c, slot);
+    rs__snapshot_put_image(st, &sv->blk, c, slot);
     sv->blk_count++;
     sv->n_records++;
 }
@@ -308,12 +308,12 @@ static inline void bit_set(uint8_t *m, uint32_t i)
     m[i >> 3] = (uint8_t)(m[i >> 3] | (1u << (i & 7)));
 }
 
-const char rs__saver_name[] = "save";
+const char rs__snapshot_saver_name[] = "save";
 
-rs_saver *rs__saver_of(const rs_store *st)
+rs_saver *rs__snapshot_saver_of(const rs_store *st)
 {
     for (rs__observer *o = st->obs; o; o = o->next) {
-        if (o->name == rs__saver_name) {
+        if (o->name == rs__snapshot_saver_name) {
             return (rs_saver *)o;
         }
     }
@@ -352,7 +352,7 @@ static void saver_close(rs_store *st, rs__observer *o)
     rs_save_abort((rs_saver *)o);
 }
 
-uint64_t rs__saver_id(const rs_saver *sv)
+uint64_t rs__snapshot_saver_id(const rs_saver *sv)
 {
     return sv->id;
 }
@@ -375,20 +375,20 @@ static void saver_free(rs_saver *sv)
     if (sv->hw) {
         rs__free(st, RS_MEM_META, sv->hw, sv->n_classes * sizeof *sv->hw);
     }
-    rs__buf_free(st, &sv->out);
-    rs__buf_free(st, &sv->blk);
+    rs__codec_free(st, &sv->out);
+    rs__codec_free(st, &sv->blk);
     free_str(st, sv->path);
     if (sv->tmp) {
         rs__free(st, RS_MEM_META, sv->tmp, sv->tmp_cap);
     }
-    rs__store_unobserve(st, &sv->obs);
+    rs__change_unobserve(st, &sv->obs);
     rs__free(st, RS_MEM_META, sv, sizeof *sv);
 }
 
-rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
+rs_status rs__snapshot_save_open(rs_store *st, const char *path, uint64_t prev_id,
                         uint64_t prev_off, rs_saver **out)
 {
-    if (rs__saver_of(st)) {
+    if (rs__snapshot_saver_of(st)) {
         return rs__err(st, RS_EINVAL, "%s: a save of this store is already "
                        "running", path);
     }
@@ -396,19 +396,19 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
     if (sv == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory starting a save");
     }
-    sv->obs = (rs__observer){.name = rs__saver_name,
+    sv->obs = (rs__observer){.name = rs__snapshot_saver_name,
                              .prepare = saver_prepare,
                              .close = saver_close};
     sv->st = st;
     sv->fd = -1;
-    sv->t0 = rs__now_ns();
-    sv->id = rs__random64();
-    sv->prev_id = prev_id == RS__PREV_SELF ? sv->id : prev_id;
+    sv->t0 = rs__sys_now_ns();
+    sv->id = rs__sys_random64();
+    sv->prev_id = prev_id == RS__SNAPSHOT_PREV_SELF ? sv->id : prev_id;
     sv->prev_off = prev_off;
-    rs__store_observe(st, &sv->obs); /* saver_free() takes it off */
+    rs__change_observe(st, &sv->obs); /* saver_free() takes it off */
     size_t plen = strlen(path);
     sv->path = dup_str(st, path);
-    sv->tmp_cap = plen + RS__TMP_EXTRA + 1;
+    sv->tmp_cap = plen + RS__SYS_TMP_EXTRA + 1;
     sv->tmp = rs__alloc(st, RS_MEM_META, sv->tmp_cap);
     if (sv->tmp) {
         memcpy(sv->tmp, path, plen);
@@ -439,7 +439,7 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
     /* A name of its own: two saves to one path (in this process or
      * another) each write their own file, and the rename makes the path
      * the old file or one whole new one. */
-    sv->fd = rs__tmp_create(path, sv->tmp);
+    sv->fd = rs__sys_tmp_create(path, sv->tmp);
     sv->created = sv->fd >= 0;
     if (sv->fd < 0) {
         rs_status rc = rs__err(st, RS_EIO, "%s: cannot create a file beside "
@@ -448,17 +448,17 @@ rs_status rs__save_open(rs_store *st, const char *path, uint64_t prev_id,
         return rc;
     }
     /* Header, then the classes. */
-    if (rs__buf_reserve(st, &sv->out, SNAP_HEADER) != RS_OK) {
+    if (rs__codec_reserve(st, &sv->out, SNAP_HEADER) != RS_OK) {
         errno = ENOMEM;
         saver_err(sv, "out of memory");
     } else {
-        rs__put_bytes(&sv->out, SNAP_MAGIC, 8);
-        rs__put_u32le(&sv->out, SNAP_VERSION);
-        rs__put_u32le(&sv->out, sv->n_classes);
-        rs__put_u64le(&sv->out, sv->id);
-        rs__put_u64le(&sv->out, sv->prev_id);
-        rs__put_u64le(&sv->out, prev_off);
-        rs__put_u64le(&sv->out, XXH3_64bits(sv->out.p, 40));
+        rs__codec_put_bytes(&sv->out, SNAP_MAGIC, 8);
+        rs__codec_put_u32le(&sv->out, SNAP_VERSION);
+        rs__codec_put_u32le(&sv->out, sv->n_classes);
+        rs__codec_put_u64le(&sv->out, sv->id);
+        rs__codec_put_u64le(&sv->out, sv->prev_id);
+        rs__codec_put_u64le(&sv->out, prev_off);
+        rs__codec_put_u64le(&sv->out, XXH3_64bits(sv->out.p, 40));
     }
     for (uint32_t i = 0; i < sv->n_classes && sv->err == RS_OK; i++) {
         const rs_class *c = st->classes[i];
@@ -518,20 +518,20 @@ static void phase_snap_sync(rs_saver *sv)
     for (uint32_t i = 0; i < a->n_names; i++) {
         need += 10 + a->names[i].len;
     }
-    if (rs__buf_reserve(st, &names, need + 1) != RS_OK) {
+    if (rs__codec_reserve(st, &names, need + 1) != RS_OK) {
         errno = ENOMEM;
         saver_err(sv, "out of memory");
     } else {
         for (uint32_t i = 0; i < a->n_names; i++) {
-            rs__put_uvar(&names, a->names[i].len);
-            rs__put_bytes(&names, a->names[i].s, a->names[i].len);
+            rs__codec_put_uvar(&names, a->names[i].len);
+            rs__codec_put_bytes(&names, a->names[i].s, a->names[i].len);
         }
         emit_block(sv, BLK_NAMES, a->n_names, names.p, names.len);
     }
-    rs__buf_free(st, &names);
+    rs__codec_free(st, &names);
     uint8_t end[10];
     rs__buf eb = {end, 0, sizeof end};
-    rs__put_uvar(&eb, sv->n_records);
+    rs__codec_put_uvar(&eb, sv->n_records);
     emit_block(sv, BLK_END, 0, end, eb.len);
     flush_out(sv);
     if (sv->err == RS_OK && fsync(sv->fd) != 0) {
@@ -569,7 +569,7 @@ static void phase_step(rs_saver *sv)
             saver_err(sv, "rename failed");
         } else {
             sv->renamed = true;
-            if (rs__fsync_dir(sv->path) != 0) {
+            if (rs__sys_fsync_dir(sv->path) != 0) {
                 saver_err(sv, "fsync of the directory failed");
             }
         }
@@ -680,13 +680,13 @@ rs_status rs_save_finish(rs_saver *sv, rs_save_info *info)
         info->n_records = sv->n_records;
         info->n_early = sv->n_early;
         info->extra_bytes = sv->extra_peak;
-        info->seconds = (double)(rs__now_ns() - sv->t0) / 1e9;
+        info->seconds = (double)(rs__sys_now_ns() - sv->t0) / 1e9;
     }
     saver_free(sv);
     return RS_OK;
 }
 
-void rs__saver_mark_compact(rs_saver *sv, const rs__save_steps *steps)
+void rs__snapshot_saver_steps(rs_saver *sv, const rs__snapshot_steps *steps)
 {
     sv->compact = true;
     sv->steps = steps;
@@ -708,10 +708,10 @@ static bool widens(rs_type from, rs_type to)
     if (bits[from] == 0 || bits[to] == 0) {
         return false;
     }
-    if (rs__type_signed(from)) {
-        return rs__type_signed(to) && bits[to] >= bits[from];
+    if (rs__class_type_signed(from)) {
+        return rs__class_type_signed(to) && bits[to] >= bits[from];
     }
-    return rs__type_signed(to) ? bits[to] > bits[from] : bits[to] >= bits[from];
+    return rs__class_type_signed(to) ? bits[to] > bits[from] : bits[to] >= bits[from];
 }
 
 static void dropped_add(rs_load_info *info, const char *cls, const char *f)
@@ -725,7 +725,7 @@ static void dropped_add(rs_load_info *info, const char *cls, const char *f)
     info->n_dropped++;
 }
 
-rs_status rs__cmap_make(rs_store *st, rs_class *fc, rs_class *target,
+rs_status rs__snapshot_cmap(rs_store *st, rs_class *fc, rs_class *target,
                         rs__cmap *m, rs_load_info *info)
 {
     const rs__schema *fs = &fc->sch, *ts = &target->sch;
@@ -753,8 +753,8 @@ rs_status rs__cmap_make(rs_store *st, rs_class *fc, rs_class *target,
         }
         const rs__field *tf = &ts->fields[j];
         char a[40], b[40];
-        rs__type_str(a, sizeof a, ff->type, ff->max_len);
-        rs__type_str(b, sizeof b, tf->type, tf->max_len);
+        rs__class_type_str(a, sizeof a, ff->type, ff->max_len);
+        rs__class_type_str(b, sizeof b, tf->type, tf->max_len);
         if (!widens(ff->type, tf->type) ||
             (ff->type == RS_STR && tf->max_len < ff->max_len)) {
             return rs__err(st, RS_EINVAL, "%s.%s: the file has %s, the "
@@ -785,7 +785,7 @@ rs_status rs__cmap_make(rs_store *st, rs_class *fc, rs_class *target,
     return RS_OK;
 }
 
-void rs__loaded_free(rs_store *st, rs__loaded *l)
+void rs__snapshot_loaded_free(rs_store *st, rs__loaded *l)
 {
     for (uint32_t i = 0; i < l->n_cmaps; i++) {
         rs__cmap *m = &l->cmaps[i];
@@ -797,17 +797,17 @@ void rs__loaded_free(rs_store *st, rs__loaded *l)
     l->n_cmaps = l->cap_cmaps = 0;
 }
 
-void rs__load_undo(rs_store *st, rs__loaded *l)
+void rs__snapshot_load_undo(rs_store *st, rs__loaded *l)
 {
     /* Every class the load filled, those it declared too: their records'
      * strings and attribute blocks live in the store's shared arena, which
      * dropping the class alone would not give back. */
     for (uint32_t i = 0; i < l->n_cmaps; i++) {
         if (l->cmaps[i].c) {
-            rs__class_empty(st, l->cmaps[i].c);
+            rs__store_class_empty(st, l->cmaps[i].c);
         }
     }
-    rs__classes_truncate(st, l->first_new_class);
+    rs__store_classes_truncate(st, l->first_new_class);
     /* No record uses the names and shapes the load added any more. */
     rs__shape_undo_to(st, &st->attrs, &l->amark);
 }
@@ -855,28 +855,28 @@ static rs_status load_class(rs_store *st, rs_store *scratch, const char *name,
                        name, rs_class_name(target));
     }
     l->n_cmaps++;
-    return rs__cmap_make(st, fc, target, m, info);
+    return rs__snapshot_cmap(st, fc, target, m, info);
 }
 
-bool rs__decode_record(rs__rd *r, const rs__cmap *m, char **names,
+bool rs__snapshot_decode_record(rs__rd *r, const rs__cmap *m, char **names,
                        uint32_t n_names, rs_named *nv, size_t *n_out)
 {
     const rs__schema *ts = &m->c->sch;
     size_t n = 0;
     for (uint32_t i = 0; i < m->n_fields; i++) {
-        rs_value v = rs__get_value(r, m->types[i]);
+        rs_value v = rs__codec_get_value(r, m->types[i]);
         if (m->to[i] >= 0) {
             nv[n].name = ts->fields[m->to[i]].name;
             nv[n++].val = v;
         }
     }
-    uint64_t k = rs__get_uvar(r);
+    uint64_t k = rs__codec_get_uvar(r);
     if (k > RS_ATTRS_PER_RECORD) {
         r->bad = true;
     }
     for (uint64_t j = 0; j < k && !r->bad; j++) {
-        uint64_t id = rs__get_uvar(r);
-        rs_value v = rs__get_avalue(r);
+        uint64_t id = rs__codec_get_uvar(r);
+        rs_value v = rs__codec_get_avalue(r);
         if (id >= n_names || names[id] == NULL) {
             r->bad = true;
             break;
@@ -894,7 +894,7 @@ static rs_status load_record(rs_store *st, rs__rd *r, const rs__cmap *m,
                              const char *fname, size_t block)
 {
     size_t n;
-    if (!rs__decode_record(r, m, names, n_names, nv, &n)) {
+    if (!rs__snapshot_decode_record(r, m, names, n_names, nv, &n)) {
         return rs__err(st, RS_EFORMAT, "%s: block %zu: a record of '%s' is "
                        "cut short or malformed", fname, block,
                        m->c->sch.name);
@@ -936,11 +936,11 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
                                              : "not a roster snapshot");
     }
     rs__rd r = {buf + 8, buf + SNAP_HEADER, false};
-    uint32_t version = rs__get_u32le(&r), n_classes = rs__get_u32le(&r);
-    fi->id = rs__get_u64le(&r);
-    fi->prev_id = rs__get_u64le(&r);
-    fi->prev_off = rs__get_u64le(&r);
-    if (rs__get_u64le(&r) != XXH3_64bits(buf, 40)) {
+    uint32_t version = rs__codec_get_u32le(&r), n_classes = rs__codec_get_u32le(&r);
+    fi->id = rs__codec_get_u64le(&r);
+    fi->prev_id = rs__codec_get_u64le(&r);
+    fi->prev_off = rs__codec_get_u64le(&r);
+    if (rs__codec_get_u64le(&r) != XXH3_64bits(buf, 40)) {
         return bad_file(st, name, 0, 40, "header checksum mismatch");
     }
     if (version != SNAP_VERSION) {
@@ -970,16 +970,16 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
                             "(truncated file)");
         }
         rs__rd h = {buf + off, buf + off + BLOCK_HEAD, false};
-        unsigned kind = rs__get_u8(&h);
-        rs__get_bytes(&h, 3);
-        uint32_t count = rs__get_u32le(&h), blen = rs__get_u32le(&h);
+        unsigned kind = rs__codec_get_u8(&h);
+        rs__codec_get_bytes(&h, 3);
+        uint32_t count = rs__codec_get_u32le(&h), blen = rs__codec_get_u32le(&h);
         if (blen > len - off - BLOCK_HEAD - BLOCK_SUM) {
             return bad_file(st, name, b, off, "block runs past the end of "
                             "the file (truncated or damaged)");
         }
         rs__rd s = {buf + off + BLOCK_HEAD + blen,
                     buf + off + BLOCK_HEAD + blen + BLOCK_SUM, false};
-        if (rs__get_u64le(&s) != XXH3_64bits(buf + off, BLOCK_HEAD + blen)) {
+        if (rs__codec_get_u64le(&s) != XXH3_64bits(buf + off, BLOCK_HEAD + blen)) {
             return bad_file(st, name, b, off, "checksum mismatch (the block "
                             "is damaged)");
         }
@@ -1001,7 +1001,7 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
         } else {
             rs__rd e = {buf + off + BLOCK_HEAD, buf + off + BLOCK_HEAD + blen,
                         false};
-            if (rs__get_uvar(&e) != records || e.bad || e.p != e.end) {
+            if (rs__codec_get_uvar(&e) != records || e.bad || e.p != e.end) {
                 return bad_file(st, name, b, off, "the END block's record "
                                 "count does not match the file");
             }
@@ -1024,7 +1024,7 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
     return RS_OK;
 }
 
-rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
+rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
                        const char *name, rs_load_info *info, rs__loaded *l)
 {
     memset(l, 0, sizeof *l);
@@ -1070,9 +1070,9 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     rs__rd nr = {names_at, names_at + names_len, false};
     char *w = name_bytes;
     for (uint32_t i = 0; i < names_count; i++) {
-        uint64_t n = rs__get_uvar(&nr);
-        const uint8_t *p = n <= RS_MAX_NAME ? rs__get_bytes(&nr, n) : NULL;
-        if (p == NULL || !rs__is_ident((const char *)p, n)) {
+        uint64_t n = rs__codec_get_uvar(&nr);
+        const uint8_t *p = n <= RS_MAX_NAME ? rs__codec_get_bytes(&nr, n) : NULL;
+        if (p == NULL || !rs__class_is_ident((const char *)p, n)) {
             rc = bad_file(st, name, 0, 0, "bad NAMES block");
             goto done;
         }
@@ -1084,15 +1084,15 @@ rs_status rs__load_mem(rs_store *st, const uint8_t *buf, size_t len,
     off = SNAP_HEADER;
     for (size_t b = 1; rc == RS_OK && off < len; b++) {
         rs__rd h = {buf + off, buf + off + BLOCK_HEAD, false};
-        unsigned kind = rs__get_u8(&h);
-        rs__get_bytes(&h, 3);
-        uint32_t count = rs__get_u32le(&h), blen = rs__get_u32le(&h);
+        unsigned kind = rs__codec_get_u8(&h);
+        rs__codec_get_bytes(&h, 3);
+        uint32_t count = rs__codec_get_u32le(&h), blen = rs__codec_get_u32le(&h);
         const uint8_t *payload = buf + off + BLOCK_HEAD;
         if (kind == BLK_CLASS) {
             rc = load_class(st, scratch, name, b, payload, blen, l, info);
         } else if (kind == BLK_RECORDS) {
             rs__rd rr = {payload, payload + blen, false};
-            uint64_t ci = rs__get_uvar(&rr);
+            uint64_t ci = rs__codec_get_uvar(&rr);
             if (ci >= l->n_cmaps) {
                 rc = bad_file(st, name, b, off, "records of an unknown "
                               "class");
@@ -1121,8 +1121,8 @@ done:
     if (rc != RS_OK) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        rs__load_undo(st, l);
-        rs__loaded_free(st, l);
+        rs__snapshot_load_undo(st, l);
+        rs__snapshot_loaded_free(st, l);
         rs__err(st, rc, "%s", msg);
         if (info) {
             memset(info, 0, sizeof *info);
@@ -1155,10 +1155,10 @@ rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
     }
     rs__loaded l;
     st->reading_files = true;
-    rc = rs__load_mem(st, buf, len, name ? name : "(buffer)", info, &l);
+    rc = rs__snapshot_load(st, buf, len, name ? name : "(buffer)", info, &l);
     st->reading_files = false;
     if (rc == RS_OK) {
-        rs__loaded_free(st, &l);
+        rs__snapshot_loaded_free(st, &l);
     }
     return rc;
 }
@@ -1174,23 +1174,23 @@ rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
     uint8_t *buf = NULL;
     size_t len = 0;
     if (rc == RS_OK) {
-        rc = rs__read_file(st, path, &buf, &len);
+        rc = rs__sys_read_file(st, path, &buf, &len);
     }
     if (rc != RS_OK) {
         return rc == RS_ENOTFOUND ? RS_EIO : rc;
     }
     rs__loaded l;
     st->reading_files = true;
-    rc = rs__load_mem(st, buf, len, path, info, &l);
+    rc = rs__snapshot_load(st, buf, len, path, info, &l);
     st->reading_files = false;
     if (rc == RS_OK) {
-        rs__loaded_free(st, &l);
+        rs__snapshot_loaded_free(st, &l);
     }
     rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;
 }
 
-rs_status rs__snap_inspect(rs_store *st, const uint8_t *buf, size_t len,
+rs_status rs__snapshot_inspect(rs_store *st, const uint8_t *buf, size_t len,
                            const char *name, rs_file_info *fi)
 {
     const uint8_t *names_at;

@@ -62,13 +62,13 @@ rs_status rs_store_open(rs_alloc_fn alloc, void *ud, rs_store **out)
 {
     rs_store boot;
     memset(&boot, 0, sizeof boot);
-    rs__account_init(&boot, alloc, ud);
+    rs__alloc_init(&boot, alloc, ud);
     rs_store *st = rs__alloc(&boot, RS_MEM_META, sizeof *st);
     if (st == NULL) {
         return RS_ENOMEM;
     }
     *st = boot;
-    st->hash_seed = rs__hash_seed_new();
+    st->hash_seed = rs__index_seed_new();
     rs__strs_init(&st->strs);
     rs__shape_init(&st->attrs, st->hash_seed);
     *out = st;
@@ -94,7 +94,7 @@ void rs_store_close(rs_store *st)
             o->close(st, o);
         }
         if (st->obs == o) {
-            rs__store_unobserve(st, o);
+            rs__change_unobserve(st, o);
         }
     }
     if (st->scans_close) {
@@ -135,7 +135,7 @@ static void class_free(rs_store *st, rs_class *c)
     rs__free(st, RS_MEM_META, c->given, nf);
     rs__free(st, RS_MEM_META, c->hashes, ni * sizeof *c->hashes);
     rs__free(st, RS_MEM_META, c->refs, nf * sizeof *c->refs);
-    rs__schema_free(st, &c->sch);
+    rs__class_schema_free(st, &c->sch);
     rs__free(st, RS_MEM_META, c, sizeof *c);
 }
 
@@ -182,7 +182,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
     if (c == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory declaring '%s'", name);
     }
-    rs_status rc = rs__schema_init(st, &c->sch, name, fields, n_fields,
+    rs_status rc = rs__class_schema_init(st, &c->sch, name, fields, n_fields,
                                    flags);
     if (rc != RS_OK) {
         rs__free(st, RS_MEM_META, c, sizeof *c);
@@ -235,7 +235,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
         rs__change ch = {.kind = RS__CHANGE_CLASS, .c = c};
         rs_status rc2 = rs__change_prepare(st, &ch);
         if (rc2 != RS_OK) {
-            rs__classes_truncate(st, st->n_classes - 1);
+            rs__store_classes_truncate(st, st->n_classes - 1);
             return rc2;
         }
         rs__change_commit(st, &ch);
@@ -244,7 +244,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
     return RS_OK;
 }
 
-void rs__classes_truncate(rs_store *st, uint32_t n)
+void rs__store_classes_truncate(rs_store *st, uint32_t n)
 {
     uint32_t had = st->n_classes;
     if (had <= n) {
@@ -265,7 +265,7 @@ void rs__classes_truncate(rs_store *st, uint32_t n)
     }
 }
 
-void rs__class_empty(rs_store *st, rs_class *c)
+void rs__store_class_empty(rs_store *st, rs_class *c)
 {
     for (uint32_t slot = 0; slot < c->n_slots; slot++) {
         if (rs__row_live(rs__row(c, slot))) {
@@ -297,7 +297,7 @@ static rs_status dup_err(rs_store *st, const rs_class *c, rs_field f,
                          const rs_value *v)
 {
     char text[96];
-    rs__fmt_value(text, sizeof text, v);
+    rs__class_fmt_value(text, sizeof text, v);
     return rs__err(st, RS_EEXIST, "%s.%s: %s %s", c->sch.name,
                    c->sch.fields[f].name, key_phrase(c, f), text);
 }
@@ -311,7 +311,7 @@ static void put_field(rs_class *c, uint8_t *row, rs_field f,
     const rs__field *fd = &c->sch.fields[f];
     uint8_t *p = row + fd->off;
     if (fd->type != RS_STR) {
-        rs__num_put(p, fd->type, v);
+        rs__class_num_put(p, fd->type, v);
         return;
     }
     rs__cell_put(&c->st->strs, p, fd->width, v->v.s.ptr, v->v.s.len, ref);
@@ -464,7 +464,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
             return rs__err(st, RS_EINVAL, "%s.%s: given twice", sch->name,
                            sch->fields[f].name);
         }
-        rs_status rc = rs__coerce(st, sch, f, &vals[i].val, &c->vals[f]);
+        rs_status rc = rs__class_coerce(st, sch, f, &vals[i].val, &c->vals[f]);
         if (rc != RS_OK) {
             return rc;
         }
@@ -731,7 +731,7 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
 {
     const rs__field *fd = &c->sch.fields[f];
     rs_value v;
-    rs_status rc = rs__coerce(st, &c->sch, f, val, &v);
+    rs_status rc = rs__class_coerce(st, &c->sch, f, val, &v);
     if (rc != RS_OK) {
         return rc;
     }
@@ -928,7 +928,7 @@ static rs_status class_check(const rs_class *c)
                 uint8_t tmp[RS_KEY_TMP];
                 rs__table_key_bytes(&v, &k, &len, tmp);
                 if (rs__index_find(&c->ix[i],
-                                   rs__hash(c->st->hash_seed, k, len), k,
+                                   rs__index_hash(c->st->hash_seed, k, len), k,
                                    len) != s) {
                     return RS_ECORRUPT;
                 }

@@ -25,9 +25,9 @@ rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
 /* Attributes: rs__attrs_restore() (attrs.h). */
 /* Remove every record of c (a failed load into a class that was empty).
  * Slots keep their generations, so no handle of before aliases. */
-void rs__class_empty(rs_store *st, rs_class *c);
+void rs__store_class_empty(rs_store *st, rs_class *c);
 /* Drop the classes declared after the first n. */
-void rs__classes_truncate(rs_store *st, uint32_t n);
+void rs__store_classes_truncate(rs_store *st, uint32_t n);
 
 /* Walk every class's structures (debug and tests). */
 rs_status rs__store_check(const rs_store *st);

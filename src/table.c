@@ -156,12 +156,12 @@ void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
     }
     if (fd->type != RS_STR) {
         for (size_t i = 0; i < n; i++) {
-            rs_value v = rs__num_get(cells[i], fd->type);
+            rs_value v = rs__class_num_get(cells[i], fd->type);
             const uint8_t *k;
             size_t len;
             uint8_t tmp[RS_KEY_TMP];
             rs__table_key_bytes(&v, &k, &len, tmp);
-            hashes[i] = rs__hash(c->st->hash_seed, k, len);
+            hashes[i] = rs__index_hash(c->st->hash_seed, k, len);
         }
         return;
     }
@@ -177,6 +177,6 @@ void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
         size_t len;
         char buf[RS_KEY_TMP];
         rs__cell_get(&c->st->strs, cells[i], fd->width, buf, &k, &len);
-        hashes[i] = rs__hash(c->st->hash_seed, k, len);
+        hashes[i] = rs__index_hash(c->st->hash_seed, k, len);
     }
 }

@@ -142,7 +142,7 @@ static inline rs_value rs__row_value(const rs_class *c, const uint8_t *row,
 {
     const rs__field *fd = &c->sch.fields[f];
     if (fd->type != RS_STR) {
-        return rs__num_get(row + fd->off, fd->type);
+        return rs__class_num_get(row + fd->off, fd->type);
     }
     rs_value v;
     v.type = RS_STR;
@@ -177,7 +177,7 @@ static inline void rs__table_key_bytes(const rs_value *v, const uint8_t **p,
         *len = v->v.s.len;
         return;
     }
-    uint64_t u = rs__type_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
+    uint64_t u = rs__class_type_signed(v->type) ? (uint64_t)v->v.i : v->v.u;
     for (int i = 0; i < 8; i++) {
         tmp[i] = (uint8_t)(u >> (8 * i));
     }
@@ -193,7 +193,7 @@ static inline uint64_t rs__table_key_hash(const rs_class *c,
     size_t len;
     uint8_t tmp[RS_KEY_TMP];
     rs__table_key_bytes(v, &k, &len, tmp);
-    return rs__hash(c->st->hash_seed, k, len);
+    return rs__index_hash(c->st->hash_seed, k, len);
 }
 
 /* The slot index ix of c holds value v at, or UINT32_MAX. */

@@ -64,12 +64,12 @@ bool rs__txn_open(const rs_store *st)
 /* Room for one undo record of up to more bytes. */
 static rs_status undo_room(rs_store *st, rs__txn *p, size_t more)
 {
-    if (rs__buf_reserve(st, &p->undo, more) != RS_OK ||
-        rs__buf_reserve(st, &p->undo_at, sizeof(size_t)) != RS_OK) {
+    if (rs__codec_reserve(st, &p->undo, more) != RS_OK ||
+        rs__codec_reserve(st, &p->undo_at, sizeof(size_t)) != RS_OK) {
         return rs__err(st, RS_ENOMEM, "out of memory journaling a change");
     }
     size_t at = p->undo.len;
-    rs__put_bytes(&p->undo_at, &at, sizeof at);
+    rs__codec_put_bytes(&p->undo_at, &at, sizeof at);
     return RS_OK;
 }
 
@@ -96,30 +96,30 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
         if (undo_room(st, p, 1 + 10 + 10) != RS_OK) {
             return RS_ENOMEM;
         }
-        rs__put_u8(u, U_INSERT);
-        rs__put_uvar(u, c->id);
-        rs__put_uvar(u, ch->slot);
+        rs__codec_put_u8(u, U_INSERT);
+        rs__codec_put_uvar(u, c->id);
+        rs__codec_put_uvar(u, ch->slot);
         return RS_OK;
     case RS__CHANGE_REMOVE:
-        if (undo_room(st, p, 1 + 30 + rs__image_bound(st, c, ch->slot)) !=
+        if (undo_room(st, p, 1 + 30 + rs__snapshot_image_bound(st, c, ch->slot)) !=
             RS_OK) {
             return RS_ENOMEM;
         }
-        rs__put_u8(u, U_REMOVE);
-        rs__put_uvar(u, c->id);
-        rs__put_uvar(u, ch->slot);
-        rs__put_uvar(u, rs__row_gen(rs__row(c, ch->slot)));
-        rs__put_image(st, u, c, ch->slot);
+        rs__codec_put_u8(u, U_REMOVE);
+        rs__codec_put_uvar(u, c->id);
+        rs__codec_put_uvar(u, ch->slot);
+        rs__codec_put_uvar(u, rs__row_gen(rs__row(c, ch->slot)));
+        rs__snapshot_put_image(st, u, c, ch->slot);
         return RS_OK;
     case RS__CHANGE_SET:
         if (undo_room(st, p, 1 + 30 + value_bound(ch->old)) != RS_OK) {
             return RS_ENOMEM;
         }
-        rs__put_u8(u, U_SET);
-        rs__put_uvar(u, c->id);
-        rs__put_uvar(u, ch->slot);
-        rs__put_uvar(u, (uint64_t)ch->field);
-        rs__put_value(u, c->sch.fields[ch->field].type, ch->old);
+        rs__codec_put_u8(u, U_SET);
+        rs__codec_put_uvar(u, c->id);
+        rs__codec_put_uvar(u, ch->slot);
+        rs__codec_put_uvar(u, (uint64_t)ch->field);
+        rs__codec_put_value(u, c->sch.fields[ch->field].type, ch->old);
         return RS_OK;
     case RS__CHANGE_ATTRS: {
         size_t need = 1 + 30;
@@ -129,13 +129,13 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
         if (undo_room(st, p, need) != RS_OK) {
             return RS_ENOMEM;
         }
-        rs__put_u8(u, U_ATTRS);
-        rs__put_uvar(u, c->id);
-        rs__put_uvar(u, ch->slot);
-        rs__put_uvar(u, ch->n_attrs);
+        rs__codec_put_u8(u, U_ATTRS);
+        rs__codec_put_uvar(u, c->id);
+        rs__codec_put_uvar(u, ch->slot);
+        rs__codec_put_uvar(u, ch->n_attrs);
         for (uint32_t k = 0; k < ch->n_attrs; k++) {
-            rs__put_uvar(u, ch->attrs[k].name);
-            rs__put_avalue(u, &ch->attrs[k].val);
+            rs__codec_put_uvar(u, ch->attrs[k].name);
+            rs__codec_put_avalue(u, &ch->attrs[k].val);
         }
         return RS_OK;
     }
@@ -148,7 +148,7 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
 
 static rs_class *undo_class(rs_store *st, rs__rd *r)
 {
-    uint64_t id = rs__get_uvar(r);
+    uint64_t id = rs__codec_get_uvar(r);
     return id >= 1 && id <= st->n_classes ? st->classes[id - 1] : NULL;
 }
 
@@ -158,9 +158,9 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
 {
     rs__rd r = {at, end, false};
     rs__attrs *a = &st->attrs;
-    unsigned kind = rs__get_u8(&r);
+    unsigned kind = rs__codec_get_u8(&r);
     rs_class *c = undo_class(st, &r);
-    uint32_t slot = (uint32_t)rs__get_uvar(&r);
+    uint32_t slot = (uint32_t)rs__codec_get_uvar(&r);
     if (c == NULL || r.bad || slot >= c->n_slots) {
         return false;
     }
@@ -168,19 +168,19 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
     case U_INSERT:
         return rs__store_restore_remove(st, c, slot) == RS_OK;
     case U_REMOVE: {
-        uint16_t gen = (uint16_t)rs__get_uvar(&r);
+        uint16_t gen = (uint16_t)rs__codec_get_uvar(&r);
         rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD];
         size_t n = 0;
         for (uint32_t f = 0; f < c->sch.n_fields; f++) {
             nv[n].name = c->sch.fields[f].name;
-            nv[n++].val = rs__get_value(&r, c->sch.fields[f].type);
+            nv[n++].val = rs__codec_get_value(&r, c->sch.fields[f].type);
         }
-        uint64_t k = rs__get_uvar(&r);
+        uint64_t k = rs__codec_get_uvar(&r);
         for (uint64_t j = 0; j < k && !r.bad && n < RS_MAX_FIELDS +
                                                         RS_ATTRS_PER_RECORD;
              j++) {
-            uint64_t id = rs__get_uvar(&r);
-            rs_value v = rs__get_avalue(&r);
+            uint64_t id = rs__codec_get_uvar(&r);
+            rs_value v = rs__codec_get_avalue(&r);
             if (id >= a->n_names) {
                 return false;
             }
@@ -191,22 +191,22 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
                               RS_OK;
     }
     case U_SET: {
-        uint64_t f = rs__get_uvar(&r);
+        uint64_t f = rs__codec_get_uvar(&r);
         if (f >= c->sch.n_fields) {
             return false;
         }
-        rs_value v = rs__get_value(&r, c->sch.fields[f].type);
+        rs_value v = rs__codec_get_value(&r, c->sch.fields[f].type);
         return !r.bad && rs__store_restore_set(st, c, slot, (rs_field)f, &v) ==
                               RS_OK;
     }
     case U_ATTRS: {
-        uint64_t k = rs__get_uvar(&r);
+        uint64_t k = rs__codec_get_uvar(&r);
         if (k > RS_ATTRS_PER_RECORD) {
             return false;
         }
         for (uint64_t j = 0; j < k && !r.bad; j++) {
-            a->new_list[j].name = (uint32_t)rs__get_uvar(&r);
-            a->new_list[j].val = rs__get_avalue(&r);
+            a->new_list[j].name = (uint32_t)rs__codec_get_uvar(&r);
+            a->new_list[j].val = rs__codec_get_avalue(&r);
         }
         return !r.bad &&
                rs__attrs_restore(st, c, slot, (uint32_t)k) == RS_OK;
@@ -302,7 +302,7 @@ rs_status rs_group_begin(rs_store *st)
     }
     rs__shape_mark(&st->attrs, &p->group_amark);
     rs__journal_hold(st);
-    rs__store_observe(st, &p->obs);
+    rs__change_observe(st, &p->obs);
     return RS_OK;
 }
 
@@ -310,9 +310,9 @@ rs_status rs_group_begin(rs_store *st)
 static void group_end(rs_store *st, rs__txn *p, bool committed)
 {
     rs__journal_drop(st);
-    rs__store_unobserve(st, &p->obs);
-    rs__buf_free(st, &p->undo);
-    rs__buf_free(st, &p->undo_at);
+    rs__change_unobserve(st, &p->obs);
+    rs__codec_free(st, &p->undo);
+    rs__codec_free(st, &p->undo_at);
     rs__free(st, RS_MEM_META, p, sizeof *p);
     if (committed) {
         rs__change_release(st);

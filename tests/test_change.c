@@ -147,8 +147,8 @@ static void records(void)
     spy a, b;
     spy_init(&a, 'A');
     spy_init(&b, 'B');
-    rs__store_observe(st, &a.obs);
-    rs__store_observe(st, &b.obs);
+    rs__change_observe(st, &a.obs);
+    rs__change_observe(st, &b.obs);
     log_reset();
 
     rs_handle h = add(st, c, "u1", "ann");
@@ -199,8 +199,8 @@ static void records(void)
     CHECK_EQ(a.n_enter, a.n_leave);
     CHECK_EQ(a.last_leave, RS_EEXIST);
 
-    rs__store_unobserve(st, &a.obs);
-    rs__store_unobserve(st, &b.obs);
+    rs__change_unobserve(st, &a.obs);
+    rs__change_unobserve(st, &b.obs);
     CHECK(st->obs == NULL);
     close_store(st);
 }
@@ -219,9 +219,9 @@ static void refusal(void)
     spy_init(&b, 'B');
     spy_init(&z, 'Z');
     b.refuse_kind = RS__CHANGE_INSERT;
-    rs__store_observe(st, &a.obs);
-    rs__store_observe(st, &b.obs);
-    rs__store_observe(st, &z.obs);
+    rs__change_observe(st, &a.obs);
+    rs__change_observe(st, &b.obs);
+    rs__change_observe(st, &z.obs);
 
     log_reset();
     rs_named v[2] = {{"uid", rs_val_cstr("u2")}, {"name", rs_val_cstr("bo")}};
@@ -262,9 +262,9 @@ static void refusal(void)
     CHECK_STR(g_log, "");
     a.refuse_enter = false;
 
-    rs__store_unobserve(st, &a.obs);
-    rs__store_unobserve(st, &b.obs);
-    rs__store_unobserve(st, &z.obs);
+    rs__change_unobserve(st, &a.obs);
+    rs__change_unobserve(st, &b.obs);
+    rs__change_unobserve(st, &z.obs);
     close_store(st);
 }
 
@@ -278,7 +278,7 @@ static void groups(void)
     rs_handle h = add(st, c, "u1", "ann");
     spy a;
     spy_init(&a, 'A');
-    rs__store_observe(st, &a.obs);
+    rs__change_observe(st, &a.obs);
 
     log_reset();
     CHECK_OK(st, rs_group_begin(st));
@@ -323,7 +323,7 @@ static void groups(void)
     add(st, c, "u6", "eve");
     CHECK_EQ(a.n_commit, 1);
 
-    rs__store_unobserve(st, &a.obs);
+    rs__change_unobserve(st, &a.obs);
     close_store(st);
 }
 
@@ -335,7 +335,7 @@ static void hold_without_memory(void)
     rs_store *st = open_store(&c);
     spy a;
     spy_init(&a, 'A');
-    rs__store_observe(st, &a.obs);
+    rs__change_observe(st, &a.obs);
     int refused = 0;
     for (long k = 1; k < 40; k++) {
         CHECK_OK(st, rs_group_begin(st));
@@ -360,7 +360,7 @@ static void hold_without_memory(void)
         CHECK_EQ(rs__store_check(st), RS_OK);
     }
     CHECK(refused > 0);
-    rs__store_unobserve(st, &a.obs);
+    rs__change_unobserve(st, &a.obs);
     close_store(st);
 }
 

@@ -1,12 +1,17 @@
 #!/bin/sh
 # test_layers.sh OBJDIR SRCDIR: libroster's modules call and include each
-# other in layers, with no circle.
+# other in layers, with no circle, and their internal names say where they
+# live.
 #
 # A module is a src/ file name without its extension (store.c and store.h
 # are the module "store").  Module A depends on B when A's object leaves a
 # symbol undefined that B's object defines (nm), or when a file of A
 # includes B's header.  tsort(1) orders the modules and reports any loop;
 # on success the order is printed, lowest layer first.
+#
+# Every internal function or object a module exports (rs__ and a name) is
+# called rs__<module>_..., except internal.h's shared vocabulary: the
+# allocator (alloc.c) and the error calls (status.c).
 set -eu
 objdir=$1
 srcdir=$2
@@ -15,6 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 : >"$tmp/defs"
 : >"$tmp/uses"
+: >"$tmp/misnamed"
 n=0
 for c in "$srcdir"/*.c; do
     m=$(basename "$c" .c)
@@ -26,6 +32,9 @@ for c in "$srcdir"/*.c; do
     nm --defined-only -g "$o" | awk -v m="$m" 'NF == 3 { print $3, m }' \
         >>"$tmp/defs"
     nm -u "$o" | awk -v m="$m" '{ print $NF, m }' >>"$tmp/uses"
+    nm --defined-only -g "$o" | awk -v m="$m" 'NF == 3 && $3 ~ /^rs__/ {
+        if (index($3, "rs__" m "_") != 1 && $3 != "rs__" m)
+            print m ": " $3 }' >>"$tmp/misnamed"
     n=$((n + 1))
 done
 if [ "$n" -lt 5 ]; then
@@ -64,4 +73,11 @@ for g in calls includes; do
         echo "$g, lowest layer first: $(tr '\n' ' ' <"$tmp/order")"
     fi
 done
+grep -v -E ': rs__(alloc|calloc|realloc|free|err|clear_err)$' \
+    "$tmp/misnamed" >"$tmp/misnamed2" || true
+if [ -s "$tmp/misnamed2" ]; then
+    echo "test_layers: internal names that do not say their module:" >&2
+    sed 's/^/  /' "$tmp/misnamed2" >&2
+    status=1
+fi
 exit $status

@@ -1647,7 +1647,7 @@ static void step_checks(void)
     /* Attributes: the blocks exactly, the rest (names, shapes, vectors)
      * is what the store allocated under attrs; at least the names' bytes
      * and an 8-byte vector entry per record with attributes. */
-    size_t alloc = rs__allocated(st, RS_MEM_ATTRS);
+    size_t alloc = rs__alloc_bytes(st, RS_MEM_ATTRS);
     if (m.bytes[RS_MEM_ATTRS] != m_blocks + alloc ||
         alloc < 8 * m_with_attrs + m_n_names * 2 ||
         m.n_attr_names != m_n_names ||

@@ -863,7 +863,7 @@ static prec steered_rec(rs__seg *seg, uint32_t g)
         prec r = make_rec(next_steered++, 0);
         snprintf(r.uid, sizeof r.uid, "T%ld", next_steered);
         snprintf(r.name, sizeof r.name, "T%ld", next_steered);
-        uint64_t h = rs__hash(st->hash_seed, r.uid, strlen(r.uid));
+        uint64_t h = rs__index_hash(st->hash_seed, r.uid, strlen(r.uid));
         const rs__dirent *d = &ix->dir[dir_pos(ix, h)];
         if (d->s == seg && home_group(h, d->n_groups) == g) {
             return r;
@@ -1701,7 +1701,7 @@ static void test_attr_delete(void)
     rs_mem_report m;
     rs_mem(st, &m);
     CHECK_EQ(st->attrs.block_bytes, 0); /* every block back in the arena */
-    CHECK_EQ(m.bytes[RS_MEM_ATTRS], rs__allocated(st, RS_MEM_ATTRS));
+    CHECK_EQ(m.bytes[RS_MEM_ATTRS], rs__alloc_bytes(st, RS_MEM_ATTRS));
     print_growth("deletes");
     n_classes = 0;
     close_store();

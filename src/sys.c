@@ -1,8 +1,8 @@
 /*
- * fileio.c: what the snapshot and journal modules need of the file system
- * (fileio.h).
+ * sys.c: what the snapshot and journal modules need of the system
+ * (sys.h).
  */
-#include "fileio.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,14 +19,14 @@
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
 
-uint64_t rs__now_ns(void)
+uint64_t rs__sys_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t rs__random64(void)
+uint64_t rs__sys_random64(void)
 {
     uint64_t v = 0;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -42,7 +42,7 @@ uint64_t rs__random64(void)
     return XXH3_64bits(&ts, sizeof ts) ^ (uint64_t)getpid() ^ 1u;
 }
 
-int rs__fsync_dir(const char *path)
+int rs__sys_fsync_dir(const char *path)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
@@ -73,7 +73,7 @@ int rs__fsync_dir(const char *path)
 /* Files are opened O_NONBLOCK, so a FIFO or a device at the path is
  * refused by the type check instead of hanging the open; for a regular
  * file the flag changes nothing. */
-rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
+rs_status rs__sys_read_file(rs_store *st, const char *path, uint8_t **buf,
                         size_t *len)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -83,12 +83,12 @@ rs_status rs__read_file(rs_store *st, const char *path, uint8_t **buf,
         }
         return rs__err(st, RS_EIO, "%s: %s", path, strerror(errno));
     }
-    rs_status rc = rs__read_fd(st, fd, path, buf, len);
+    rs_status rc = rs__sys_read_fd(st, fd, path, buf, len);
     close(fd);
     return rc;
 }
 
-rs_status rs__read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
+rs_status rs__sys_read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
                       size_t *len)
 {
     struct stat sb;
@@ -130,13 +130,13 @@ rs_status rs__read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
     return RS_OK;
 }
 
-int rs__tmp_create(const char *path, char *name)
+int rs__sys_tmp_create(const char *path, char *name)
 {
     size_t n = strlen(path);
     memcpy(name, path, n);
     for (int tries = 0; tries < 16; tries++) {
-        snprintf(name + n, RS__TMP_EXTRA + 1, ".tmp-%016llx",
-                 (unsigned long long)rs__random64());
+        snprintf(name + n, RS__SYS_TMP_EXTRA + 1, ".tmp-%016llx",
+                 (unsigned long long)rs__sys_random64());
         int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
                                 O_CLOEXEC, 0644);
         if (fd >= 0 || errno != EEXIST) {
@@ -146,7 +146,7 @@ int rs__tmp_create(const char *path, char *name)
     return -1; /* errno is EEXIST */
 }
 
-int rs__write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
+int rs__sys_write_all(int fd, const uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
         ssize_t w = pwrite(fd, p, n, (off_t)off);
