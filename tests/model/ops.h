@@ -1,0 +1,38 @@
+/*
+ * ops.h: the operations of a run.  Each draws its arguments, computes the
+ * model's answer, makes the call, compares, and on success applies the
+ * change to the model.
+ */
+#ifndef ROSTER_MODEL_OPS_H
+#define ROSTER_MODEL_OPS_H
+
+#include "compare.h"
+#include "gen.h"
+
+/* Records (ops.c). */
+void op_insert(void);
+void op_remove(void);
+void op_set(bool by_name);
+void op_get_key(void);
+void op_find(void);
+void op_get_fields(void);
+void op_scan(bool modify);
+void op_check_handle(void);
+/* The calls front ends use (ops.c). */
+void op_front(void);
+
+enum { API_FIELD, API_ATTR, API_INT, API_STR };
+void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
+            const char *attr);
+
+/* Dynamic attributes (ops_attrs.c). */
+rs_field do_attr_id(int c, const char *name, bool arm);
+void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
+                 const rs_value *v);
+void do_attr_del(long i, rs_handle dead, const char *name);
+void op_attr_set(void);
+void op_attr_del(void);
+void op_attr_get(void);
+void op_attr_misc(void);
+
+#endif
