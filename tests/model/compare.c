@@ -112,7 +112,7 @@ void desc_rec(const mrec *r)
         desc(" %s=%s", defs[f].name, buf);
     }
     if (r->n_attrs > 0) {
-        desc(" | shape %u:", r->shape);
+        desc(" | attributes:");
         for (uint32_t k = 0; k < r->n_attrs; k++) {
             fmt_mattr(buf, sizeof buf, &r->a[k]);
             desc(" %s=%s", m_names[r->a[k].name], buf);
@@ -323,77 +323,298 @@ void compare_rec(const mrec *r, const char *ctx)
     compare_attrs(r, ctx);
 }
 
-memsnap mem_now(void)
+/* ------------------------------------------------------------------------ */
+/* The classes                                                               */
+/* ------------------------------------------------------------------------ */
+
+void check_classes(const char *ctx)
 {
-    memsnap s;
-    rs_mem(st, &s.m);
-    return s;
+    if (rs_n_classes(st) != NC) {
+        fail("%s: the store has %zu classes, not %d", ctx, rs_n_classes(st),
+             NC);
+    }
+    for (int c = 0; c < NC; c++) {
+        rs_class *k = rs_class_find(st, class_names[c]);
+        if (k == NULL) {
+            fail("%s: no class %s", ctx, class_names[c]);
+        }
+        classes[c] = k;
+        class_no[c] = 0;
+        for (size_t j = 0; j < NC; j++) {
+            if (rs_class_at(st, j) == k) {
+                class_no[c] = (unsigned)j + 1;
+            }
+        }
+        unsigned flags = c == C_DYN ? RS_CLASS_DYNAMIC : 0u;
+        if (class_no[c] == 0 || rs_class_flags(k) != flags ||
+            rs_class_n_fields(k) != NF || rs_class_key(k) != F_UID) {
+            fail("%s: class %s is number %u with flags %u, %zu fields and "
+                 "key %d",
+                 ctx, class_names[c], class_no[c], rs_class_flags(k),
+                 rs_class_n_fields(k), rs_class_key(k));
+        }
+        for (int f = 0; f < NF; f++) {
+            const rs_field_def *w = &defs[f];
+            rs_field_def d;
+            rs_status rc = rs_class_field_def(k, f, &d);
+            /* roster.h: 0 picks 7 for str(n <= 16) and 15 above. */
+            uint32_t inl = !is_str(f)        ? 0
+                           : w->inline_len    ? w->inline_len
+                           : w->max_len <= 16 ? 7
+                                              : RS_MAX_INLINE;
+            mval want = m_default(f);
+            if (rc != RS_OK || rs_class_field(k, w->name) != f ||
+                strcmp(d.name, w->name) != 0 || d.type != w->type ||
+                (is_str(f) && d.max_len != w->max_len) ||
+                d.flags != w->flags || d.has_default != w->has_default ||
+                (d.has_default && !value_matches(&d.def, f, &want)) ||
+                d.inline_len != inl) {
+                fail("%s: field %d of %s is not as declared: %s %s, "
+                     "max_len %u, flags %u, default %d, inline %u "
+                     "(expected %u)",
+                     ctx, f, class_names[c], rc == RS_OK ? d.name : "?",
+                     rc == RS_OK ? rs_type_name(d.type) : "?", d.max_len,
+                     d.flags, d.has_default, d.inline_len, inl);
+            }
+            inline_max[f] = d.inline_len;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The accounting                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The accounting is held to what roster.h promises, not to a copy of the
+ * string arena's or the shapes' layout, so that a change of layout inside
+ * the library needs no change here.  What is promised:
+ *
+ *   - the categories sum to the total, so each is at most the total (a
+ *     category gone below zero would wrap past it); the total and the live
+ *     blocks are what the counting allocator holds; the peak never falls;
+ *   - rows are fixed width: the records category is the live records
+ *     times one row, and setting a field that is not a string moves no
+ *     category at all;
+ *   - the strings category is what the live records' strings take outside
+ *     their rows: it moves when a record's strings are inserted, set or
+ *     removed, by exactly what that record's rs_record_size() moves, and
+ *     by nothing else; strings that fit inline (rs_field_def.inline_len)
+ *     take nothing there, and the others at most their bytes;
+ *   - rs_record_size() is the row, the record's strings outside it, and
+ *     its attributes: a block and the 8-byte entry that finds it, so
+ *     nothing for a record without attributes and more than 8 bytes for
+ *     one with; all of that, with the interned names' bytes, lies within
+ *     the attrs category;
+ *   - a call that fails changes nothing (mem_same()), and a closed store
+ *     has given every byte back (the driver and ops_persist.c).
+ *
+ * What the design leaves open is learned from the store once and then held
+ * fixed: how wide a row is (the records category's move on the first
+ * insert) and what each record's strings take (the strings category's
+ * move when they were set: mrec.str_bytes).
+ */
+
+size_t row_bytes;
+static size_t last_peak;
+
+rs_mem_report mem_now(void)
+{
+    rs_mem_report m;
+    rs_mem(st, &m);
+    return m;
+}
+
+void acct_new_store(void)
+{
+    last_peak = 0;
+}
+
+static long long moved(const rs_mem_report *before, const rs_mem_report *now,
+                       rs_mem_cat c)
+{
+    return (long long)now->bytes[c] - (long long)before->bytes[c];
+}
+
+/* The categories of a report against each other and the peak. */
+static void mem_sane(const rs_mem_report *m, const char *ctx)
+{
+    size_t sum = 0;
+    for (int c = 0; c < RS_MEM__COUNT; c++) {
+        if (m->bytes[c] > m->total) {
+            fail("%s: rs_mem(): %s is %zu bytes, more than the total %zu "
+                 "(below zero?)",
+                 ctx, rs_mem_cat_name((rs_mem_cat)c), m->bytes[c], m->total);
+        }
+        sum += m->bytes[c];
+    }
+    if (sum != m->total) {
+        fail("%s: rs_mem(): the categories sum to %zu, the total is %zu", ctx,
+             sum, m->total);
+    }
+    if (m->peak < m->total || m->peak < last_peak) {
+        fail("%s: rs_mem(): peak %zu with total %zu; the peak was %zu", ctx,
+             m->peak, m->total, last_peak);
+    }
+    last_peak = m->peak;
 }
 
 /* A failed call must leave the accounting exactly as it was (peak aside:
  * a failure may have touched a higher total on its way). */
-void mem_same(const memsnap *a, const char *call)
+void mem_same(const rs_mem_report *a, const char *call)
 {
-    memsnap b = mem_now();
-    bool same = a->m.total == b.m.total && a->m.n_allocs == b.m.n_allocs &&
-                a->m.n_records == b.m.n_records &&
-                a->m.n_attr_names == b.m.n_attr_names &&
-                a->m.n_shapes == b.m.n_shapes;
+    rs_mem_report b = mem_now();
+    bool same = a->total == b.total && a->n_allocs == b.n_allocs &&
+                a->n_records == b.n_records &&
+                a->n_attr_names == b.n_attr_names &&
+                a->n_shapes == b.n_shapes;
     for (int c = 0; c < RS_MEM__COUNT; c++) {
-        same = same && a->m.bytes[c] == b.m.bytes[c];
+        same = same && a->bytes[c] == b.bytes[c];
     }
     if (!same) {
         fail("%s changed the accounting: total %zu -> %zu, n_allocs %zu -> "
              "%zu, records %zu/%zu, strings %zu/%zu, indexes %zu/%zu, "
              "attrs %zu/%zu, free %zu/%zu, meta %zu/%zu, attribute names "
              "%zu/%zu, shapes %zu/%zu",
-             call, a->m.total, b.m.total, a->m.n_allocs, b.m.n_allocs,
-             a->m.bytes[RS_MEM_RECORDS], b.m.bytes[RS_MEM_RECORDS],
-             a->m.bytes[RS_MEM_STRINGS], b.m.bytes[RS_MEM_STRINGS],
-             a->m.bytes[RS_MEM_INDEXES], b.m.bytes[RS_MEM_INDEXES],
-             a->m.bytes[RS_MEM_ATTRS], b.m.bytes[RS_MEM_ATTRS],
-             a->m.bytes[RS_MEM_FREE], b.m.bytes[RS_MEM_FREE],
-             a->m.bytes[RS_MEM_META], b.m.bytes[RS_MEM_META],
-             a->m.n_attr_names, b.m.n_attr_names, a->m.n_shapes,
-             b.m.n_shapes);
+             call, a->total, b.total, a->n_allocs, b.n_allocs,
+             a->bytes[RS_MEM_RECORDS], b.bytes[RS_MEM_RECORDS],
+             a->bytes[RS_MEM_STRINGS], b.bytes[RS_MEM_STRINGS],
+             a->bytes[RS_MEM_INDEXES], b.bytes[RS_MEM_INDEXES],
+             a->bytes[RS_MEM_ATTRS], b.bytes[RS_MEM_ATTRS],
+             a->bytes[RS_MEM_FREE], b.bytes[RS_MEM_FREE],
+             a->bytes[RS_MEM_META], b.bytes[RS_MEM_META],
+             a->n_attr_names, b.n_attr_names, a->n_shapes, b.n_shapes);
     }
 }
 
-/* After a call ran armed: true if it failed with the injected RS_ENOMEM
- * where the model expected success (then it must have changed nothing);
- * a failure the call swallowed is an error. */
-bool absorbed_late(const char *call, rs_status rc, rs_status want,
-                          bool late, const memsnap *before)
+/* The first insert tells how wide a row is.  roster.h: a string field
+ * spends inline_len + 1 bytes of it, and a number needs at least its own
+ * width (u8, u16, i32, f64; the bool may be a bit). */
+static void learn_row(long long moved_rows)
 {
-    long failed = g_alloc.failed;
-    bool inj = injected(rc);
-    if (rc == RS_OK && failed > 0) {
-        fail("%s succeeded although allocation %ld failed", call,
-             g_alloc.n_grows);
+    size_t least = 1 + 2 + 4 + 8;
+    for (int f = 0; f < NF; f++) {
+        least += is_str(f) ? inline_max[f] + 1 : 0;
     }
-    /* An error found only after the call allocated (late) may be
-     * preceded by the injected failure. */
-    if (!inj || (want != RS_OK && !late)) {
-        return false; /* expect() compares with the model */
+    if (moved_rows < (long long)least) {
+        fail("the first insert moved the records category by %lld bytes; "
+             "its fields alone need %zu",
+             moved_rows, least);
     }
-    desc(" [allocation failure injected]");
-    tally("(injected RS_ENOMEM)", rc);
-    if (rs_errmsg(st)[0] == '\0') {
-        fail("%s returned RS_ENOMEM with an empty rs_errmsg()", call);
-    }
-    mem_same(before, call);
-    rs_status chk = rs__store_check(st);
-    if (chk != RS_OK) {
-        fail("after %s failed with RS_ENOMEM, rs__store_check returned %s",
-             call, rs_status_name(chk));
-    }
-    return true;
+    row_bytes = (size_t)moved_rows;
 }
 
-bool absorbed(const char *call, rs_status rc, rs_status want,
-                     const memsnap *before)
+size_t check_size(const mrec *r, const char *ctx)
 {
-    return absorbed_late(call, rc, want, false, before);
+    size_t size = 0, outside = 0;
+    rs_status rc = rs_record_size(st, r->h, &size);
+    if (rc != RS_OK) {
+        fail("%s: rs_record_size(0x%016" PRIx64 ") returned %s", ctx, r->h,
+             rs_status_name(rc));
+    }
+    for (int f = 0; f < NF; f++) {
+        if (is_str(f) && r->f[f].len > inline_max[f]) {
+            outside += r->f[f].len;
+        }
+    }
+    size_t base = row_bytes + r->str_bytes;
+    if (r->str_bytes > outside ||
+        (r->n_attrs == 0 ? size != base : size <= base + 8)) {
+        g_op[0] = '\0';
+        desc_rec(r);
+        fail("%s: rs_record_size(0x%016" PRIx64 ") is %zu: a row of %zu "
+             "bytes, strings the accounting put at %zu (of %zu bytes not "
+             "inline), and %u attributes (more than 8 bytes if any)",
+             ctx, r->h, size, row_bytes, r->str_bytes, outside, r->n_attrs);
+    }
+    return size;
+}
+
+void acct_insert(size_t i, const rs_mem_report *before, const char *call)
+{
+    rs_mem_report m = mem_now();
+    long long rows = moved(before, &m, RS_MEM_RECORDS);
+    long long strs = moved(before, &m, RS_MEM_STRINGS);
+    if (row_bytes == 0) {
+        learn_row(rows);
+    }
+    if (rows != (long long)row_bytes || strs < 0) {
+        fail("%s: the records category moved by %lld bytes (a row is %zu), "
+             "the strings category by %lld",
+             call, rows, row_bytes, strs);
+    }
+    m_set_str_bytes(i, (size_t)strs);
+    check_size(&recs[i], call);
+}
+
+void acct_remove(const mrec *gone, const rs_mem_report *before,
+                 const char *call)
+{
+    rs_mem_report m = mem_now();
+    long long rows = moved(before, &m, RS_MEM_RECORDS);
+    long long strs = moved(before, &m, RS_MEM_STRINGS);
+    if (rows != -(long long)row_bytes ||
+        strs != -(long long)gone->str_bytes) {
+        fail("%s: the records category moved by %lld bytes (a row is %zu), "
+             "the strings category by %lld (the record's strings took %zu)",
+             call, rows, row_bytes, strs, gone->str_bytes);
+    }
+}
+
+void acct_set(size_t i, const rs_mem_report *before, bool strings,
+              const char *call)
+{
+    rs_mem_report m = mem_now();
+    long long strs = moved(before, &m, RS_MEM_STRINGS);
+    if (moved(before, &m, RS_MEM_RECORDS) != 0 ||
+        moved(before, &m, RS_MEM_ATTRS) != 0 ||
+        m.n_attr_names != before->n_attr_names ||
+        m.n_shapes != before->n_shapes) {
+        fail("%s: records %zu -> %zu, attrs %zu -> %zu bytes, %zu -> %zu "
+             "names, %zu -> %zu shapes: a set of a declared field moves "
+             "none of them",
+             call, before->bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_RECORDS],
+             before->bytes[RS_MEM_ATTRS], m.bytes[RS_MEM_ATTRS],
+             before->n_attr_names, m.n_attr_names, before->n_shapes,
+             m.n_shapes);
+    }
+    if (!strings) {
+        /* A fixed-width field is written in its row: nothing is
+         * allocated. */
+        if (strs != 0 || moved(before, &m, RS_MEM_INDEXES) != 0 ||
+            moved(before, &m, RS_MEM_FREE) != 0 ||
+            m.total != before->total || m.n_allocs != before->n_allocs) {
+            fail("%s: a set of a number or bool moved the accounting: "
+                 "strings %lld, indexes %zu -> %zu, free %zu -> %zu, total "
+                 "%zu -> %zu in %zu -> %zu blocks",
+                 call, strs, before->bytes[RS_MEM_INDEXES],
+                 m.bytes[RS_MEM_INDEXES], before->bytes[RS_MEM_FREE],
+                 m.bytes[RS_MEM_FREE], before->total, m.total,
+                 before->n_allocs, m.n_allocs);
+        }
+    } else if ((long long)recs[i].str_bytes + strs < 0) {
+        fail("%s: the strings category fell by %lld, more than the %zu "
+             "bytes the record's strings took",
+             call, -strs, recs[i].str_bytes);
+    } else {
+        m_set_str_bytes(i, (size_t)((long long)recs[i].str_bytes + strs));
+    }
+    check_size(&recs[i], call);
+}
+
+void acct_attrs(size_t i, const rs_mem_report *before, const char *call)
+{
+    rs_mem_report m = mem_now();
+    if (moved(before, &m, RS_MEM_RECORDS) != 0 ||
+        moved(before, &m, RS_MEM_STRINGS) != 0 ||
+        moved(before, &m, RS_MEM_INDEXES) != 0) {
+        fail("%s: records %zu -> %zu, strings %zu -> %zu, indexes %zu -> "
+             "%zu bytes: a dynamic attribute moves none of them",
+             call, before->bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_RECORDS],
+             before->bytes[RS_MEM_STRINGS], m.bytes[RS_MEM_STRINGS],
+             before->bytes[RS_MEM_INDEXES], m.bytes[RS_MEM_INDEXES]);
+    }
+    check_size(&recs[i], call);
 }
 
 /* Checks cheap enough for every step. */
@@ -405,38 +626,31 @@ void step_checks(void)
                  rs_count(classes[c]), n_of[c]);
         }
     }
-    rs_mem_report m;
-    rs_mem(st, &m);
+    rs_mem_report m = mem_now();
     if (m.total != g_alloc.live_bytes || m.n_allocs != g_alloc.live_blocks) {
         fail("rs_mem() says %zu bytes in %zu blocks, the allocator has %zu "
              "in %zu",
              m.total, m.n_allocs, g_alloc.live_bytes, g_alloc.live_blocks);
     }
-    if (m.n_records != n_recs) {
-        fail("rs_mem().n_records is %zu, the model has %zu", m.n_records,
-             n_recs);
-    }
-    if (m.bytes[RS_MEM_RECORDS] != n_recs * row_len ||
+    mem_sane(&m, "after the step");
+    if (m.n_records != n_recs ||
+        m.bytes[RS_MEM_RECORDS] != n_recs * row_bytes ||
         m.bytes[RS_MEM_STRINGS] != m_strings) {
-        fail("rs_mem(): records %zu bytes, strings %zu; the model expects "
-             "%zu and %zu",
-             m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
-             n_recs * row_len, m_strings);
+        fail("rs_mem(): %zu records in %zu bytes, strings %zu bytes; the "
+             "model has %zu records of %zu bytes, strings %zu",
+             m.n_records, m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
+             n_recs, row_bytes, m_strings);
     }
-    /* Attributes: the blocks exactly, the rest (names, shapes, vectors)
-     * is what the store allocated under attrs; at least the names' bytes
-     * and an 8-byte vector entry per record with attributes. */
-    size_t alloc = rs__allocated(st, RS_MEM_ATTRS);
-    if (m.bytes[RS_MEM_ATTRS] != m_blocks + alloc ||
-        alloc < 8 * m_with_attrs + m_n_names * 2 ||
-        m.n_attr_names != m_n_names ||
-        m.n_shapes != (m_n_shapes ? m_n_shapes - 1 : 0)) {
-        fail("rs_mem(): attrs %zu bytes (allocated %zu), %zu names, %zu "
-             "shapes; the model expects %zu bytes of blocks and allocated "
-             "at least %zu, %u names, %u shapes",
-             m.bytes[RS_MEM_ATTRS], alloc, m.n_attr_names, m.n_shapes,
-             m_blocks, 8 * m_with_attrs + m_n_names * 2, m_n_names,
-             m_n_shapes ? m_n_shapes - 1 : 0);
+    /* Names are interned in the attrs category; a record that binds
+     * attributes has a shape unless every shape is taken (then n_shapes
+     * is at its largest, not 0). */
+    if (m.n_attr_names != m_n_names || m.bytes[RS_MEM_ATTRS] < m_name_bytes ||
+        (m_with_attrs > 0 && m.n_shapes == 0)) {
+        fail("rs_mem(): %zu attribute names, attrs %zu bytes, %zu shapes; "
+             "the model has %u names of %zu bytes, %zu records binding "
+             "attributes",
+             m.n_attr_names, m.bytes[RS_MEM_ATTRS], m.n_shapes, m_n_names,
+             m_name_bytes, m_with_attrs);
     }
 }
 
@@ -447,7 +661,7 @@ void full_check(const char *when)
 {
     char ctx[64];
     snprintf(ctx, sizeof ctx, "full check (%s)", when);
-    size_t strings = 0, blocks = 0;
+    size_t attrs = 0;
     for (size_t i = 0; i < n_recs; i++) {
         const mrec *r = &recs[i];
         rs_class *c = classes[r->c];
@@ -471,18 +685,7 @@ void full_check(const char *when)
         }
         compare_rec(r, ctx);
         compare_dir(r, ctx);
-        size_t size = 0, want = row_len + out_of_line(r) + attrs_size(r);
-        rc = rs_record_size(st, r->h, &size);
-        if (rc != RS_OK || size != want) {
-            g_op[0] = '\0';
-            desc_rec(r);
-            fail("%s: rs_record_size(0x%016" PRIx64 ") gave %s %zu, "
-                 "expected %zu (row %zu, strings %zu, attributes %zu)",
-                 ctx, r->h, rs_status_name(rc), size, want, row_len,
-                 out_of_line(r), attrs_size(r));
-        }
-        strings += out_of_line(r);
-        blocks += r->block;
+        attrs += check_size(r, ctx) - row_bytes - r->str_bytes;
     }
     /* A full scan of each class: exactly the model's records, in slot
      * order. */
@@ -515,29 +718,17 @@ void full_check(const char *when)
                  ctx, class_names[c], rs_status_name(rc), n, n_of[c]);
         }
     }
-    /* Accounting: categories add up, rows, strings and blocks are
-     * exact. */
-    rs_mem_report m;
-    rs_mem(st, &m);
-    size_t sum = 0;
-    for (int c = 0; c < RS_MEM__COUNT; c++) {
-        sum += m.bytes[c];
-    }
-    if (sum != m.total || m.bytes[RS_MEM_RECORDS] != n_recs * row_len ||
-        m.bytes[RS_MEM_STRINGS] != strings || blocks != m_blocks ||
-        m.peak < m.total) {
-        fail("%s: rs_mem(): categories sum to %zu of total %zu (peak %zu); "
-             "records %zu (expected %zu), strings %zu (expected %zu); the "
-             "model's blocks %zu, summed %zu",
-             ctx, sum, m.total, m.peak, m.bytes[RS_MEM_RECORDS],
-             n_recs * row_len, m.bytes[RS_MEM_STRINGS], strings, m_blocks,
-             blocks);
+    /* What the records' attributes cost them, and the names, lie within
+     * the attrs category (which also holds shapes and the vectors). */
+    rs_mem_report m = mem_now();
+    if (attrs + m_name_bytes > m.bytes[RS_MEM_ATTRS]) {
+        fail("%s: the records' attributes take %zu bytes by "
+             "rs_record_size() and the names %zu; the attrs category holds "
+             "only %zu",
+             ctx, attrs, m_name_bytes, m.bytes[RS_MEM_ATTRS]);
     }
     step_checks();
-    rs_status rc = rs__store_check(st);
-    if (rc != RS_OK) {
-        fail("%s: rs__store_check returned %s", ctx, rs_status_name(rc));
-    }
+    check_walk(ctx);
 }
 
 /* The message of RS_ENOATTR (roster.h). */

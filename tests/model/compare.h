@@ -35,19 +35,31 @@ void compare_attrs(const mrec *r, const char *ctx);
 void compare_dir(const mrec *r, const char *ctx);
 void compare_rec(const mrec *r, const char *ctx);
 
-/* The accounting. */
-typedef struct memsnap {
-    rs_mem_report m;
-} memsnap;
-memsnap mem_now(void);
+/* The store's classes against defs[]: found by name, each field as
+ * declared (after a load or replay that declared them from a file, this
+ * says the file kept them); sets classes[], class_no[] and inline_max[]. */
+void check_classes(const char *ctx);
+
+/* The accounting (compare.c says what it holds the store to). */
+extern size_t row_bytes; /* a row's bytes, learned at the first insert */
+rs_mem_report mem_now(void);
+/* A new store: its peak starts again. */
+void acct_new_store(void);
 /* A failed call must leave the accounting exactly as it was. */
-void mem_same(const memsnap *a, const char *call);
-/* After a call ran armed: true if it failed with the injected RS_ENOMEM
- * where the model expected success (then it must have changed nothing). */
-bool absorbed_late(const char *call, rs_status rc, rs_status want, bool late,
-                   const memsnap *before);
-bool absorbed(const char *call, rs_status rc, rs_status want,
-              const memsnap *before);
+void mem_same(const rs_mem_report *before, const char *call);
+/* rs_record_size() of r against its row, the strings the accounting put
+ * at r->str_bytes and its attributes; returns the size. */
+size_t check_size(const mrec *r, const char *ctx);
+/* After a change the model has applied to record i (insert, set of a
+ * declared field, bind or unbind) or made it forget (gone, a copy of the
+ * removed record): how the accounting moved from before.  An insert and a
+ * set of a string learn the record's str_bytes. */
+void acct_insert(size_t i, const rs_mem_report *before, const char *call);
+void acct_remove(const mrec *gone, const rs_mem_report *before,
+                 const char *call);
+void acct_set(size_t i, const rs_mem_report *before, bool strings,
+              const char *call);
+void acct_attrs(size_t i, const rs_mem_report *before, const char *call);
 
 /* rs__store_check()'s walk of every internal structure. */
 void check_walk(const char *when);

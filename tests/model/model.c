@@ -11,10 +11,11 @@ size_t n_recs;
 static size_t cap_recs;
 size_t n_of[NC]; /* live records per class */
 
-/* The interned names, in interning order (their ids), and a hash table
- * over them (open addressing, ids + 1). */
+/* The interned names, in interning order (their ids), their bytes, and a
+ * hash table over them (open addressing, ids + 1). */
 char **m_names;
 uint32_t m_n_names;
+size_t m_name_bytes;
 static uint32_t m_cap_names;
 static uint32_t *m_name_ix;
 static uint32_t m_name_ix_cap;
@@ -83,6 +84,7 @@ uint32_t m_intern(const char *name)
         exit(1);
     }
     m_ix_put(m_n_names);
+    m_name_bytes += strlen(name);
     return m_n_names++;
 }
 
@@ -96,6 +98,7 @@ void m_names_free(void)
     m_names = NULL;
     m_name_ix = NULL;
     m_n_names = m_cap_names = m_name_ix_cap = 0;
+    m_name_bytes = 0;
 }
 
 /* An attribute name (roster.h): an identifier of 1..RS_MAX_NAME bytes. */
@@ -115,134 +118,6 @@ bool m_name_ok(const char *s)
     return true;
 }
 
-/* The shapes (attrs.c): shape 0 is the empty list; a transition (shape,
- * name) leads to the shape with that name appended.  A new list of names
- * creates the shapes of its prefixes that do not exist yet, in order,
- * until there are SHAPES_MAX (the empty one included); a list that then
- * still lacks a shape is stored in the list form. */
-#define SHAPES_MAX 4096
-#define TRANS_CAP 16384 /* > 2 * SHAPES_MAX: a fixed open-addressing table */
-uint32_t m_n_shapes; /* 0 until the first list, then 1 + made */
-static struct {
-    uint64_t key; /* shape << 32 | name, + 1; 0 is empty */
-    uint32_t child;
-} m_trans[TRANS_CAP];
-
-static uint32_t m_trans_slot(uint64_t key)
-{
-    return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> 50) & (TRANS_CAP - 1);
-}
-
-static uint32_t m_shape_for(const mattr *a, uint32_t n)
-{
-    if (m_n_shapes == 0) {
-        m_n_shapes = 1;
-    }
-    uint32_t s = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        uint64_t key = ((uint64_t)s << 32 | a[k].name) + 1;
-        uint32_t i = m_trans_slot(key);
-        while (m_trans[i].key != 0 && m_trans[i].key != key) {
-            i = (i + 1) & (TRANS_CAP - 1);
-        }
-        if (m_trans[i].key == 0) {
-            if (m_n_shapes >= SHAPES_MAX) {
-                return 0;
-            }
-            m_trans[i].key = key;
-            m_trans[i].child = m_n_shapes++;
-        }
-        s = m_trans[i].child;
-    }
-    return s;
-}
-
-/* The block encoding (attrs.c): varint payload length, then the payload:
- * varint shape, [list form: varint n], then per attribute [list form:
- * varint name id] a tag byte and int: zigzag varint | uint: varint |
- * f64: 8 bytes | str: varint length + bytes | bool: nothing. */
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t m_value_len(const mattr *a)
-{
-    switch (a->type) {
-    case RS_I64:
-        return 1 + varint_len(((uint64_t)a->i << 1) ^
-                              (uint64_t)(a->i >> 63));
-    case RS_U64:
-        return 1 + varint_len(a->u);
-    case RS_F64:
-        return 9;
-    case RS_BOOL:
-        return 1;
-    default:
-        return 1 + varint_len(a->len) + a->len;
-    }
-}
-
-/* The arena bytes of a cell of len bytes (strs.h: lengths up to 128 take
- * exactly theirs, longer ones round up to one of 8 sizes per power of
- * two). */
-size_t arena_cost(size_t len)
-{
-    if (len <= 128) {
-        return len;
-    }
-    size_t b = 0;
-    while (((size_t)2 << b) < len) {
-        b++;
-    }
-    /* len lies in (2^b, 2^(b+1)]. */
-    size_t step = (size_t)1 << (b - 3), base = (size_t)1 << b;
-    return base + (len - base + step - 1) / step * step;
-}
-
-/* Bytes the model's live blocks take in the arena: rs_mem()'s attrs
- * category is these plus what the store allocated for names, shapes and
- * vectors. */
-size_t m_blocks;
-size_t m_with_attrs; /* live records with attributes */
-uint32_t m_max_attrs; /* the most a record had, for the summary */
-
-/* Recompute r's block after its attributes changed (r not yet counted in
- * m_blocks). */
-void m_encode(mrec *r)
-{
-    r->shape = 0;
-    r->block = 0;
-    if (r->n_attrs == 0) {
-        return;
-    }
-    r->shape = m_shape_for(r->a, r->n_attrs);
-    size_t payload = varint_len(r->shape);
-    if (r->shape == 0) {
-        payload += varint_len(r->n_attrs);
-    }
-    for (uint32_t k = 0; k < r->n_attrs; k++) {
-        if (r->shape == 0) {
-            payload += varint_len(r->a[k].name);
-        }
-        payload += m_value_len(&r->a[k]);
-    }
-    size_t len = varint_len(payload) + payload;
-    r->block = arena_cost(len < 8 ? 8 : len);
-}
-
-/* What r's attributes add to rs_record_size(): the block and the 8-byte
- * vector entry that finds it. */
-size_t attrs_size(const mrec *r)
-{
-    return r->n_attrs ? r->block + 8 : 0;
-}
-
 long m_attr_find(const mrec *r, uint32_t name)
 {
     for (uint32_t k = 0; k < r->n_attrs; k++) {
@@ -253,7 +128,8 @@ long m_attr_find(const mrec *r, uint32_t name)
     return -1;
 }
 
-/* Handles of removed records, to use again: they must stay stale. */
+/* Handles of removed records, to use again: they must stay stale.  A
+ * ring: the newest N_STALE. */
 rs_handle stale[N_STALE];
 int n_stale;
 static int stale_next;
@@ -542,37 +418,24 @@ rs_status m_insert(int c, const rs_named *vals, size_t n, mrec *out,
     return RS_OK;
 }
 
-/* Bytes a record keeps outside its row: strings too long for their cell
- * take exactly their length (up to 128, strs.h). */
-size_t out_of_line(const mrec *r)
-{
-    size_t n = 0;
-    for (int f = 0; f < NF; f++) {
-        if (is_str(f) && r->f[f].len > inline_max[f]) {
-            /* Digits that fit the cell as a number are packed (strs.h):
-             * up to 16 in an 8-byte cell, 19 in a wider one. */
-            size_t len = r->f[f].len, d = 0;
-            while (d < len && r->f[f].s[d] >= '0' && r->f[f].s[d] <= '9') {
-                d++;
-            }
-            if (d == len && len <= (inline_max[f] >= 8 ? 19u : 16u)) {
-                continue;
-            }
-            n += len;
-        }
-    }
-    return n;
-}
+/* ------------------------------------------------------------------------ */
+/* Changing the model                                                        */
+/* ------------------------------------------------------------------------ */
 
-/* The bytes the model's live records keep outside their rows: what
- * rs_mem() must report as strings after every step. */
+/* Kept as records change: the strings bytes the store accounted for the
+ * live records (their str_bytes), how many of them bind attributes, and
+ * the most attributes a record had (for the summary). */
 size_t m_strings;
+size_t m_with_attrs;
+uint32_t m_max_attrs;
 
 void m_add(const mrec *r)
 {
-    m_strings += out_of_line(r);
-    m_blocks += r->block;
+    m_strings += r->str_bytes;
     m_with_attrs += r->n_attrs > 0;
+    if (r->n_attrs > m_max_attrs) {
+        m_max_attrs = r->n_attrs;
+    }
     n_of[r->c]++;
     if (n_recs == cap_recs) {
         cap_recs = cap_recs ? cap_recs * 2 : 256;
@@ -584,40 +447,45 @@ void m_add(const mrec *r)
     recs[n_recs++] = *r;
 }
 
-void m_remove(size_t i)
+void m_stale_add(rs_handle h)
 {
-    m_strings -= out_of_line(&recs[i]);
-    m_blocks -= recs[i].block;
-    m_with_attrs -= recs[i].n_attrs > 0;
-    n_of[recs[i].c]--;
-    stale[stale_next] = recs[i].h;
+    stale[stale_next] = h;
     stale_next = (stale_next + 1) % N_STALE;
     if (n_stale < N_STALE) {
         n_stale++;
     }
+}
+
+void m_remove(size_t i)
+{
+    m_strings -= recs[i].str_bytes;
+    m_with_attrs -= recs[i].n_attrs > 0;
+    n_of[recs[i].c]--;
+    m_stale_add(recs[i].h);
     recs[i] = recs[--n_recs];
 }
 
-/* Record i's attributes changed: its block again. */
-void m_attrs_changed(size_t i)
+void m_set_field(size_t i, int f, const mval *v)
 {
-    m_blocks -= recs[i].block;
-    m_with_attrs -= recs[i].block > 0; /* had attributes before */
-    m_encode(&recs[i]);
-    m_blocks += recs[i].block;
-    m_with_attrs += recs[i].n_attrs > 0;
+    recs[i].f[f] = *v;
 }
 
-/* Bind v (its name set) on r: in place if bound, else appended. */
-void m_bind(mrec *r, const mattr *v)
+void m_set_str_bytes(size_t i, size_t n)
 {
+    m_strings = m_strings - recs[i].str_bytes + n;
+    recs[i].str_bytes = n;
+}
+
+void m_bind(size_t i, const mattr *v)
+{
+    mrec *r = &recs[i];
     long k = m_attr_find(r, v->name);
     if (k < 0) {
         if (r->n_attrs == MAX_MATTRS) {
-            fprintf(stderr, "test_model: more than %d attributes on a "
-                            "record: the model has no room\n", MAX_MATTRS);
-            exit(1);
+            fail("more than %d attributes on a record: the model has no "
+                 "room", MAX_MATTRS);
         }
+        m_with_attrs += r->n_attrs == 0;
         k = r->n_attrs++;
         if (r->n_attrs > m_max_attrs) {
             m_max_attrs = r->n_attrs;
@@ -626,13 +494,15 @@ void m_bind(mrec *r, const mattr *v)
     r->a[k] = *v;
 }
 
-void m_unbind(mrec *r, uint32_t name)
+void m_unbind(size_t i, uint32_t name)
 {
+    mrec *r = &recs[i];
     long k = m_attr_find(r, name);
     if (k >= 0) {
         memmove(&r->a[k], &r->a[k + 1],
                 (r->n_attrs - (uint32_t)k - 1) * sizeof r->a[0]);
         r->n_attrs--;
+        m_with_attrs -= r->n_attrs == 0;
     }
 }
 
@@ -879,21 +749,20 @@ size_t model_matches(int cl, const rs_cond *c, size_t n,
     return k;
 }
 
-void m_reset_shapes(void)
-{
-    m_n_shapes = 0;
-    memset(m_trans, 0, sizeof m_trans);
-}
-
-void m_reset_stale(void)
-{
-    n_stale = stale_next = 0;
-}
-
-void m_free(void)
+void m_reset(void)
 {
     free(recs);
     recs = NULL;
-    cap_recs = 0;
-    n_recs = 0;
+    cap_recs = n_recs = 0;
+    memset(n_of, 0, sizeof n_of);
+    m_strings = m_with_attrs = 0;
+    m_max_attrs = 0;
+    m_names_free();
+    n_stale = stale_next = 0;
+    memset(long_buf, LONG_CH, sizeof long_buf);
+}
+
+void m_stale_clear(void)
+{
+    n_stale = stale_next = 0;
 }

@@ -53,9 +53,12 @@ typedef struct mrec {
     int c; /* C_DYN or C_SLOTS */
     mval f[NF];
     uint32_t n_attrs;
-    uint32_t shape; /* the block's shape, 0 for the list form */
-    size_t block;   /* the block's arena bytes; 0 without attributes */
-    mattr a[MAX_MATTRS];
+    mattr a[MAX_MATTRS]; /* in binding order */
+    /* What the store's accounting says the record's strings take outside
+     * its row: learned from rs_mem()'s strings category when the record
+     * was inserted or a string field set (compare.c), never computed from
+     * the arena's layout.  The accounting checks hold the store to it. */
+    size_t str_bytes;
 } mrec;
 
 /* The live records, in no order; removal swaps the last one in. */
@@ -63,9 +66,10 @@ extern mrec *recs;
 extern size_t n_recs;
 extern size_t n_of[NC]; /* live records per class */
 
-/* The interned names, in interning order: m_names[id]. */
+/* The interned names, in interning order: m_names[id], and their bytes. */
 extern char **m_names;
 extern uint32_t m_n_names;
+extern size_t m_name_bytes;
 
 /* The id of name, or -1 if it was never interned. */
 long m_lookup(const char *name);
@@ -75,54 +79,55 @@ void m_names_free(void);
 /* An attribute name (roster.h): an identifier of 1..RS_MAX_NAME bytes. */
 bool m_name_ok(const char *s);
 
-/* The shapes and blocks (attrs.c, strs.h), for the accounting. */
-extern uint32_t m_n_shapes;
-extern size_t m_blocks;
-extern size_t m_with_attrs;
-extern uint32_t m_max_attrs;
-extern size_t m_strings;
-void m_reset_shapes(void);
-size_t arena_cost(size_t len);
-void m_encode(mrec *r);
-size_t attrs_size(const mrec *r);
-size_t out_of_line(const mrec *r);
-
-long m_attr_find(const mrec *r, uint32_t name);
-
 /* Handles of removed records, to use again: they must stay stale. */
 #define N_STALE 64
 extern rs_handle stale[N_STALE];
 extern int n_stale;
-void m_reset_stale(void);
+void m_stale_add(rs_handle h);
+void m_stale_clear(void);
 
+/* Lookups, all linear. */
 bool same_str(const mval *a, const mval *b);
 /* The record of class c whose indexed field f equals v, or -1. */
 long m_find(int c, int f, const mval *v);
 long m_by_handle(rs_handle h);
 int m_field_named(const char *name);
+long m_attr_find(const mrec *r, uint32_t name);
 
+/* The value rules. */
 bool utf8_ok(const unsigned char *p, size_t n);
 /* What a value given for field f becomes, or which error it is. */
 rs_status m_coerce(int f, const rs_value *in, mval *out);
 mval m_default(int f);
 /* What a dynamic attribute's value becomes, or which error it is. */
 rs_status m_attr_value(const rs_value *in, mattr *out);
-/* What rs_insert() must answer (model.c). */
+/* What rs_insert() must answer; on RS_OK *out holds the new record, with
+ * its dynamic attributes' names in dyn[] (not interned yet).  *late is set
+ * for an error the store finds only after it may have allocated. */
 rs_status m_insert(int c, const rs_named *vals, size_t n, mrec *out,
                    const char **dyn, bool *late);
 
+/* Changes, once the store made them.  Sums kept as records change: the
+ * strings bytes of the live records, how many bind attributes, and the
+ * most attributes a record had. */
+extern size_t m_strings;
+extern size_t m_with_attrs;
+extern uint32_t m_max_attrs;
 void m_add(const mrec *r);
-void m_remove(size_t i);
-void m_attrs_changed(size_t i);
-void m_bind(mrec *r, const mattr *v);
-void m_unbind(mrec *r, uint32_t name);
-void m_free(void);
+void m_remove(size_t i); /* swaps the last record into i */
+void m_set_field(size_t i, int f, const mval *v);
+void m_set_str_bytes(size_t i, size_t n);
+/* Bind v (its name set) on record i: in place if bound, else appended. */
+void m_bind(size_t i, const mattr *v);
+void m_unbind(size_t i, uint32_t name);
+/* Forget everything: a new run. */
+void m_reset(void);
 
 /* LONG_CH repeated: the bytes of every long attribute string. */
 extern char long_buf[ATTR_STR_MAX + 16];
 const char *mattr_bytes(const mattr *a);
 
-/* The scan filter. */
+/* The scan filter (roster.h, rs_cond). */
 bool m_is_attr_field(rs_field f);
 rs_status m_check_conds(const rs_cond *c, size_t n);
 bool m_match(const mrec *r, const rs_cond *c, size_t n);

@@ -9,6 +9,17 @@
 #include "compare.h"
 #include "gen.h"
 
+/* After a call ran armed (maybe_arm()): true if it failed with the
+ * injected RS_ENOMEM where the model expected success, and changed
+ * nothing; then the operation compares nothing else.  A failure the call
+ * swallowed (RS_OK although an allocation failed) is an error.  late: the
+ * model's error is one the store finds only after it may have allocated,
+ * so the injected failure may come first. */
+bool absorbed_late(const char *call, rs_status rc, rs_status want, bool late,
+                   const rs_mem_report *before);
+bool absorbed(const char *call, rs_status rc, rs_status want,
+              const rs_mem_report *before);
+
 /* Records (ops.c). */
 void op_insert(void);
 void op_remove(void);

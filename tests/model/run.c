@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 
+const char *g_case = "model";
 uint64_t g_seed;
 long g_step;
 long g_ops, g_check_every; /* of the run, for the replay line */
@@ -20,10 +21,11 @@ void fail(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     /* The same number of operations: phases are a fraction of it. */
+    const char *hs = getenv("RS_TEST_HASH_SEED");
     fprintf(stderr,
-            "\n  replay: test_model --seed %" PRIu64 " --ops %ld "
-            "--check-every %ld\n",
-            g_seed, g_ops, g_check_every);
+            "\n  replay: RS_TEST_HASH_SEED=%s test_model %s --seed %" PRIu64
+            " --ops %ld --check-every %ld\n",
+            hs ? hs : "?", g_case, g_seed, g_ops, g_check_every);
     exit(1);
 }
 
@@ -156,12 +158,9 @@ rs_store *st;
  * not (its records refuse undeclared names, like __slots__). */
 const char *const class_names[NC] = {"Player", "Player2"};
 rs_class *classes[NC];
+unsigned class_no[NC];
 
-/* The longest value of each string field kept in the row (roster.h,
- * rs_field_def.inline_len: 7 or 15 by default) and the row's width (not
- * API: read from the class), fixed at setup.  Longer strings cost exactly
- * their length in the arena (strs.h: one pool per length up to 128). */
-size_t row_len;
+/* Read from the classes at setup (compare.c, check_classes()). */
 size_t inline_max[NF];
 /* ------------------------------------------------------------------------ */
 /* The status tally                                                          */

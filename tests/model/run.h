@@ -46,11 +46,10 @@ extern const char *const class_names[NC];
 
 extern rs_store *st;           /* the store under test */
 extern rs_class *classes[NC];  /* its classes, by C_DYN and C_SLOTS */
+extern unsigned class_no[NC];  /* the number handles carry (bits 48-63) */
 
 /* The longest value of each string field kept in the row (roster.h,
- * rs_field_def.inline_len), read from the class at setup; and the row's
- * width. */
-extern size_t row_len;
+ * rs_field_def.inline_len), read from the class at setup. */
 extern size_t inline_max[NF];
 
 static inline bool is_str(int f)
@@ -77,13 +76,16 @@ static inline bool t_unsigned(rs_type t)
 /* Failure reporting                                                         */
 /* ------------------------------------------------------------------------ */
 
+extern const char *g_case;        /* the case running */
 extern uint64_t g_seed;
 extern long g_step;
 extern long g_ops, g_check_every; /* of the run, for the replay line */
 extern char g_op[2048];           /* the operation being run */
 
 /* Print seed, step, operation and the message, the line that replays the
- * run, and exit 1. */
+ * run (with the stores' hash seed, RS_TEST_HASH_SEED, which decides where
+ * keys fall and so which allocation an injected failure hits), and exit
+ * 1. */
 _Noreturn void fail(const char *fmt, ...) MT_PRINTF(1, 2);
 
 /* Append to the description of the current operation (g_op). */
