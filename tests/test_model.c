@@ -42,10 +42,12 @@
  * on strings, on declared fields and on dynamic attributes, or a bad
  * condition), and scans that remove or set the record just returned, by
  * rs_scan_next(), by it with the scan reopened at rs_scan_cursor() now
- * and then, or by rs_scan_batch() from cursor to cursor.  One
- * call in ten that may allocate runs with one of its first allocations
- * failing: it may then fail with RS_ENOMEM where the model expected success,
- * and must have changed nothing.
+ * and then, or by rs_scan_batch() from cursor to cursor; and churn, a
+ * record with a fresh key inserted and removed twice, where the second
+ * time must grow nothing (but index segments).  One call in ten that may
+ * allocate runs with one of its first allocations failing: it may then
+ * fail with RS_ENOMEM where the model expected success, and must have
+ * changed nothing.
  *
  * Dynamic attributes: the model keeps each record's attributes as an
  * ordered list (binding order; a rebind keeps the place, a delete removes,
@@ -111,14 +113,15 @@ static rs_class *cls; /* the one class of test_set_own_borrowed_value */
 /* Weights per phase: grow, mixed, shrink (down to empty), mixed. */
 typedef struct weights {
     int insert, remove, set, set_attr, get_key, find, get_fields, scan,
-        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front;
+        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front,
+        churn;
 } weights;
 
 static const weights phases[4] = {
-    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3, 6},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8},
-    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2, 5},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8},
+    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3, 6, 1},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1},
+    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2, 5, 1},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1},
 };
 
 static void one_op(const weights *w)
@@ -126,7 +129,7 @@ static void one_op(const weights *w)
     int total = w->insert + w->remove + w->set + w->set_attr + w->get_key +
                 w->find + w->get_fields + w->scan + w->scan_modify +
                 w->check + w->dyn_set + w->dyn_get + w->dyn_del +
-                w->dyn_misc + w->front;
+                w->dyn_misc + w->front + w->churn;
     int r = irand(total);
     if ((r -= w->insert) < 0) {
         op_insert();
@@ -156,8 +159,10 @@ static void one_op(const weights *w)
         op_attr_del();
     } else if ((r -= w->dyn_misc) < 0) {
         op_attr_misc();
-    } else {
+    } else if ((r -= w->front) < 0) {
         op_front();
+    } else {
+        op_churn();
     }
 }
 

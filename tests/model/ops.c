@@ -800,6 +800,99 @@ void op_check_handle(void)
     }
 }
 
+/* Churn (roster.h: churn without growth): a record no other has, with a
+ * fresh key and name, inserted and removed, then the same again.  Each
+ * time the records and strings categories come back to where they were.
+ * The first time may grow the store (a page, a string cell, a shape, an
+ * index segment); the second must find all it needs where the first left
+ * it free, so every category but the indexes (whose segments may be
+ * rebuilt by tombstones: index.c) ends where the first left it. */
+void op_churn(void)
+{
+    int c = chance(75) ? C_DYN : C_SLOTS;
+    char *key = new_buf(), *name = new_buf();
+    snprintf(key, 96, "ch%ld", g_step); /* no generator makes these */
+    snprintf(name, 96, "churn-%ld", g_step);
+    rs_named vals[NF + 4];
+    size_t n = 0;
+    vals[n++] = (rs_named){"uid", str_val(key)};
+    vals[n++] = (rs_named){"name", str_val(name)};
+    vals[n++] = (rs_named){"tag", gen_value(F_TAG, false)};
+    vals[n++] = (rs_named){"level", gen_value(F_LEVEL, false)};
+    for (int k = c == C_DYN && chance(50) ? 1 + irand(3) : 0; k > 0; k--) {
+        rs_value v = gen_attr_value();
+        mattr a;
+        if (m_attr_value(&v, &a) == RS_OK) {
+            vals[n++] = (rs_named){pool_names[irand(8)], v};
+        }
+    }
+    mrec want;
+    const char *dyn[NF + 4];
+    bool late;
+    if (m_insert(c, vals, n, &want, dyn, &late) != RS_OK) {
+        return; /* a pool name drawn twice */
+    }
+    desc("churn %s {", class_names[c]);
+    for (size_t i = 0; i < n; i++) {
+        desc("%s%s=", i ? ", " : "", vals[i].name);
+        desc_value(&vals[i].val);
+    }
+    desc("}");
+    rs_mem_report before = mem_now(), after[2];
+    rs_handle h[2];
+    for (int round = 0; round < 2; round++) {
+        expect("rs_insert (churn)", rs_insert(st, classes[c], vals, n,
+                                              &h[round]),
+               RS_OK);
+        for (uint32_t k = 0; round == 0 && k < want.n_attrs; k++) {
+            m_intern(dyn[k]); /* the store interned them */
+        }
+        expect("rs_remove (churn)", rs_remove(st, h[round]), RS_OK);
+        m_stale_add(h[round]);
+        after[round] = mem_now();
+        if (after[round].n_records != before.n_records ||
+            after[round].bytes[RS_MEM_RECORDS] !=
+                before.bytes[RS_MEM_RECORDS] ||
+            after[round].bytes[RS_MEM_STRINGS] !=
+                before.bytes[RS_MEM_STRINGS]) {
+            fail("after insert and remove %d, %zu records in %zu bytes, "
+                 "strings %zu; before, %zu in %zu, strings %zu",
+                 round + 1, after[round].n_records,
+                 after[round].bytes[RS_MEM_RECORDS],
+                 after[round].bytes[RS_MEM_STRINGS], before.n_records,
+                 before.bytes[RS_MEM_RECORDS], before.bytes[RS_MEM_STRINGS]);
+        }
+    }
+    if (h[0] == h[1]) {
+        fail("two inserts gave the same handle 0x%016" PRIx64, h[0]);
+    }
+    const rs_mem_report *a = &after[0], *b = &after[1];
+    bool same = a->n_attr_names == b->n_attr_names &&
+                a->n_shapes == b->n_shapes;
+    for (int k = 0; k < RS_MEM__COUNT; k++) {
+        if (k != RS_MEM_INDEXES) {
+            same = same && a->bytes[k] == b->bytes[k];
+        }
+    }
+    if (a->bytes[RS_MEM_INDEXES] == b->bytes[RS_MEM_INDEXES]) {
+        same = same && a->total == b->total && a->n_allocs == b->n_allocs;
+    }
+    if (!same) {
+        fail("the second insert and remove grew the store: total %zu -> "
+             "%zu in %zu -> %zu blocks, records %zu -> %zu, strings %zu -> "
+             "%zu, indexes %zu -> %zu, attrs %zu -> %zu, free %zu -> %zu, "
+             "meta %zu -> %zu, names %zu -> %zu, shapes %zu -> %zu",
+             a->total, b->total, a->n_allocs, b->n_allocs,
+             a->bytes[RS_MEM_RECORDS], b->bytes[RS_MEM_RECORDS],
+             a->bytes[RS_MEM_STRINGS], b->bytes[RS_MEM_STRINGS],
+             a->bytes[RS_MEM_INDEXES], b->bytes[RS_MEM_INDEXES],
+             a->bytes[RS_MEM_ATTRS], b->bytes[RS_MEM_ATTRS],
+             a->bytes[RS_MEM_FREE], b->bytes[RS_MEM_FREE],
+             a->bytes[RS_MEM_META], b->bytes[RS_MEM_META], a->n_attr_names,
+             b->n_attr_names, a->n_shapes, b->n_shapes);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* The calls front ends use                                                  */
 /* ------------------------------------------------------------------------ */

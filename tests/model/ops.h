@@ -36,6 +36,10 @@ enum { API_FIELD, API_ATTR, API_INT, API_STR };
 void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
             const char *attr);
 
+/* Churn: a fresh record inserted and removed twice; the second time must
+ * reuse what the first left free (ops.c). */
+void op_churn(void);
+
 /* Dynamic attributes (ops_attrs.c). */
 rs_field do_attr_id(int c, const char *name, bool arm);
 void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
