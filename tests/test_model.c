@@ -1,5 +1,5 @@
 /*
- * test_model.c: the randomized model test.
+ * test_model.c: the randomized model test, its driver and its cases.
  *
  * A seeded stream of random operations runs on a store and, side by side, on
  * a deliberately naive model: an unordered array of records searched
@@ -17,7 +17,11 @@
  * name with identical fields, attributes and dir(), its rs_record_size()
  * against its row, strings and attributes, a full scan returning exactly
  * the model's set in slot order, and rs__store_check()'s walk of the
- * internal structures.
+ * internal structures.  Every store is closed with every byte given back.
+ *
+ * The parts (model/run.h has the map): model/model.c the model, gen.c the
+ * generators, compare.c the comparisons and accounting, ops.c, ops_attrs.c
+ * and ops_persist.c the operations; this file the phases, runs and cases.
  *
  * The classes: two with the same fields,
  *
@@ -42,31 +46,37 @@
  * on strings, on declared fields and on dynamic attributes, or a bad
  * condition), and scans that remove or set the record just returned, by
  * rs_scan_next(), by it with the scan reopened at rs_scan_cursor() now
- * and then, or by rs_scan_batch() from cursor to cursor; and churn, a
- * record with a fresh key inserted and removed twice, where the second
- * time must grow nothing (but index segments).  One call in ten that may
- * allocate runs with one of its first allocations failing: it may then
- * fail with RS_ENOMEM where the model expected success, and must have
- * changed nothing.
+ * and then, or by rs_scan_batch() from cursor to cursor; the calls front
+ * ends use; and churn, a record with a fresh key inserted and removed
+ * twice, where the second time must grow nothing (but index segments).
+ * One call in ten that may allocate runs with one of its first allocations
+ * failing: it may then fail with RS_ENOMEM where the model expected
+ * success, and must have changed nothing.
  *
  * Dynamic attributes: the model keeps each record's attributes as an
  * ordered list (binding order; a rebind keeps the place, a delete removes,
  * as a Python dict does) and the store's interned names in interning order
  * (their ids are rs_attr_id()'s numbers).  Operations: bind a name (a pool
- * of 8 so shapes
- * repeat, now and then a fresh one so they multiply, an invalid one, the
- * longest valid one), rebind with another type (integers of every width,
- * negative, u64 above INT64_MAX, floats, bools, strings of 0..40 bytes,
- * rarely long ones, invalid UTF-8, more than 65535 bytes), by name or by
- * the id of rs_attr_id() through rs_set_field(), with values borrowed from
- * the same record; delete (bound, unbound, declared); read (bound, missing,
- * through every typed getter); rs_attr_id(), rs_dir() and rs_dict() with
- * short capacities; the same on Player2, which refuses.  The full
- * comparison also compares every record's rs_dict(), rs_dir() and
- * rs_record_size(), and each step rs_mem()'s n_attr_names.  Two fixed
- * cases follow the random runs: a record with the
- * most attributes (255: one more is RS_EFULL), and an insert that takes an
- * arena cell for each of 255 string fields and one for its attributes.
+ * of 8 so shapes repeat, now and then a fresh one so they multiply, an
+ * invalid one, the longest valid one), rebind with another type (integers
+ * of every width, negative, u64 above INT64_MAX, floats, bools, strings of
+ * 0..40 bytes, rarely long ones, invalid UTF-8, more than 65535 bytes), by
+ * name or by the id of rs_attr_id() through rs_set_field(), with values
+ * borrowed from the same record; delete (bound, unbound, declared); read
+ * (bound, missing, through every typed getter); rs_attr_id(), rs_dir() and
+ * rs_dict() with short capacities; the same on Player2, which refuses.
+ *
+ * Persistence (model/ops_persist.c says how each is checked): a save to a
+ * file, in steps with operations between them now and then, loaded into a
+ * fresh store that the run goes on with (the file must show the store as
+ * it was when the save began); on a durable store, which journals every
+ * change, the store closed and reopened (the journal replayed over the
+ * snapshot) and compactions in steps; a load or an open now and then with
+ * an allocation failing mid-build, which must leave the fresh store and
+ * the files as they were.  Atomic groups of 1 to 12 operations, committed,
+ * aborted or (durable) left open when the store closes: a failing change
+ * or an abort rolls everything back, later changes are RS_EGROUP, and a
+ * reopened durable store holds exactly what was committed.
  *
  * Keys and names come from a few thousand values, so duplicates, reuse of
  * removed keys and the empty-name default colliding are frequent; strings
@@ -75,17 +85,27 @@
  * phases, so the class also goes empty and regrows.
  *
  *     test_model                      every case
- *     test_model model                the main run (seed 1)
- *     test_model --seed S [--ops N]   replay seed S (N operations; a
- *                                     failure prints the exact line)
+ *     test_model model                the main run (seed 1), plain store
+ *     test_model durable              the same on a durable store, shorter
+ *     test_model seeds                more seeds, shorter, checked more
+ *     test_model CASE --seed S [--ops N]
+ *                                     replay seed S (N operations; a
+ *                                     failure prints the exact line,
+ *                                     with RS_TEST_HASH_SEED)
  *     test_model --check-every K      full comparison every K operations
  *     test_model --trace              population at each phase change
  *
+ * Three fixed cases follow: a string field set to its own borrowed value,
+ * a record with the most attributes (255: one more is RS_EFULL), and an
+ * insert that takes an arena cell for each of 255 string fields and one
+ * for its attributes.
+ *
  * On the first difference it prints the seed, the step, the operation and
- * both sides, and exits 1.  The main run ends with how often each call gave
- * each status, to show what it covered.  Linked with the small-page
- * library, so a few dozen records already cross pages and split index
- * segments.
+ * both sides, and exits 1.  A run ends with how often each call gave each
+ * status, to show what it covered, and the library bugs it met that are
+ * known and not fixed yet (model/run.h, MT_TOLERATE_KNOWN_BUGS).  Linked
+ * with the small-page library, so a few dozen records already cross pages
+ * and split index segments.
  */
 #include "check.h"
 #include "model/ops.h"
@@ -96,12 +116,14 @@
 #include <unistd.h>
 
 #define DEFAULT_OPS 200000
+#define DURABLE_OPS 40000
 #define DEFAULT_CHECK_EVERY 1000
 
 static uint64_t opt_seed = 1;
 static long opt_ops = DEFAULT_OPS;
 static long opt_check_every = DEFAULT_CHECK_EVERY;
 static bool opt_seed_given;
+static bool opt_ops_given;
 static bool opt_trace;
 
 static rs_class *cls; /* the one class of test_set_own_borrowed_value */
@@ -114,22 +136,39 @@ static rs_class *cls; /* the one class of test_set_own_borrowed_value */
 typedef struct weights {
     int insert, remove, set, set_attr, get_key, find, get_fields, scan,
         scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front,
-        churn;
+        churn, group;
 } weights;
 
 static const weights phases[4] = {
-    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3, 6, 1},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1},
-    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2, 5, 1},
-    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1},
+    {45, 4, 14, 6, 8, 6, 6, 5, 1, 3, 14, 6, 4, 3, 6, 1, 3},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1, 3},
+    {10, 35, 12, 4, 7, 5, 6, 4, 1, 3, 8, 4, 3, 2, 5, 1, 3},
+    {26, 12, 15, 6, 8, 7, 8, 5, 2, 3, 14, 7, 6, 3, 8, 1, 3},
 };
+
+/* Inside a group: its changes and reads.  Not the front-end calls (which
+ * of their failures roll a group back is their own business: record.c),
+ * nor a scan that changes what it returns (a rollback would pull the
+ * records from under it), nor another group. */
+static const weights in_group = {12, 6, 10, 4, 3, 3, 3, 2, 0, 2,
+                                 10, 3, 5, 2, 0, 0, 0};
+
+/* Saves and reloads, reopens and compactions, per 100,000 operations: each
+ * closes the store, so they are rarer than the rest. */
+#define RELOADS 50   /* plain runs: save and load into a fresh store */
+#define REOPENS 150  /* durable runs: close and replay the journal */
+#define COMPACTS 75  /* durable runs: compaction in steps */
+
+static const weights *phase_w; /* the phase running */
+
+static void group_op(void);
 
 static void one_op(const weights *w)
 {
     int total = w->insert + w->remove + w->set + w->set_attr + w->get_key +
                 w->find + w->get_fields + w->scan + w->scan_modify +
                 w->check + w->dyn_set + w->dyn_get + w->dyn_del +
-                w->dyn_misc + w->front + w->churn;
+                w->dyn_misc + w->front + w->churn + w->group;
     int r = irand(total);
     if ((r -= w->insert) < 0) {
         op_insert();
@@ -161,12 +200,29 @@ static void one_op(const weights *w)
         op_attr_misc();
     } else if ((r -= w->front) < 0) {
         op_front();
-    } else {
+    } else if ((r -= w->churn) < 0) {
         op_churn();
+    } else {
+        op_group(group_op);
     }
 }
 
-static void run(uint64_t seed, long ops, long check_every, bool verbose)
+static void group_op(void)
+{
+    one_op(&in_group);
+}
+
+/* Between the steps of a save: the phase's operations, but no group (a
+ * group refuses saves, and the model keeps one checkpoint at a time). */
+static void between_op(void)
+{
+    weights w = *phase_w;
+    w.group = 0;
+    one_op(&w);
+}
+
+static void run(uint64_t seed, long ops, long check_every, bool durable,
+                bool verbose)
 {
     g_seed = seed;
     g_ops = ops;
@@ -176,22 +232,8 @@ static void run(uint64_t seed, long ops, long check_every, bool verbose)
     m_reset();
     gen_init();
     row_bytes = 0;
-    memset(&g_alloc, 0, sizeof g_alloc);
     snprintf(g_op, sizeof g_op, "setup");
-    rs_status rc = rs_store_open(count_alloc, &g_alloc, &st);
-    if (rc != RS_OK) {
-        fail("rs_store_open returned %s", rs_status_name(rc));
-    }
-    acct_new_store();
-    for (int c = 0; c < NC; c++) {
-        rc = rs_class_create(st, class_names[c], defs, NF,
-                             c == C_DYN ? RS_CLASS_DYNAMIC : 0, &classes[c]);
-        if (rc != RS_OK) {
-            fail("rs_class_create(%s) returned %s: %s", class_names[c],
-                 rs_status_name(rc), rs_errmsg(st));
-        }
-    }
-    check_classes("setup");
+    store_setup(durable);
     long phase_len = ops / 8 < 20000 ? ops / 8 : 20000;
     if (phase_len < 500) {
         phase_len = 500;
@@ -200,7 +242,17 @@ static void run(uint64_t seed, long ops, long check_every, bool verbose)
     int empties = 0;
     for (g_step = 0; g_step < ops; g_step++) {
         g_op[0] = '\0';
-        one_op(&phases[(g_step / phase_len) % 4]);
+        phase_w = &phases[(g_step / phase_len) % 4];
+        int p = irand(100000);
+        if (!durable && p < RELOADS) {
+            op_reload(between_op);
+        } else if (durable && p < REOPENS) {
+            op_reopen();
+        } else if (durable && p < REOPENS + COMPACTS) {
+            op_compact(between_op);
+        } else {
+            one_op(phase_w);
+        }
         step_checks();
         if (n_recs > max_live) {
             max_live = n_recs;
@@ -216,34 +268,23 @@ static void run(uint64_t seed, long ops, long check_every, bool verbose)
             full_check("periodic");
         }
     }
-    g_op[0] = '\0';
     snprintf(g_op, sizeof g_op, "end of run");
     full_check("end");
-    /* A scan left open is closed with the store; nothing may leak. */
-    rs_scan *sc;
-    rc = rs_scan_open(st, classes[C_DYN], NULL, 0, &sc);
-    if (rc != RS_OK) {
-        fail("rs_scan_open returned %s", rs_status_name(rc));
-    }
     rs_mem_report m = mem_now();
-    rs_store_close(st);
-    st = NULL;
-    if (g_alloc.live_bytes != 0 || g_alloc.live_blocks != 0) {
-        fail("after rs_store_close, %zu bytes in %zu blocks are still "
-             "allocated",
-             g_alloc.live_bytes, g_alloc.live_blocks);
-    }
-    printf("seed %" PRIu64 ": %ld operations, up to %zu live records, "
+    store_teardown();
+    printf("seed %" PRIu64 ": %ld operations%s, up to %zu live records, "
            "empty %d times (row %zu bytes; inline up to uid %zu, name %zu, "
            "tag %zu)\n",
-           seed, ops, max_live, empties, row_bytes, inline_max[F_UID],
-           inline_max[F_NAME], inline_max[F_TAG]);
+           seed, ops, durable ? " on a durable store" : "", max_live,
+           empties, row_bytes, inline_max[F_UID], inline_max[F_NAME],
+           inline_max[F_TAG]);
     printf("  attributes: %zu names, %zu shapes at the end, up to %u on a "
            "record\n",
            m.n_attr_names, m.n_shapes, m_max_attrs);
     if (verbose) {
         print_tally();
     }
+    known_bugs_report();
     tally_reset();
     m_reset();
 }
@@ -441,14 +482,29 @@ static void test_wide_record_attrs(void)
 
 static void test_model(void)
 {
-    run(opt_seed, opt_ops, opt_check_every, true);
+    g_case = "model";
+    run(opt_seed, opt_ops, opt_check_every, false, true);
+}
+
+/* The same on a durable store, shorter: every change is journaled, and the
+ * store is closed and reopened (the journal replayed) and compacted. */
+static void test_durable(void)
+{
+    g_case = "durable";
+    run(opt_seed, opt_ops_given ? opt_ops : DURABLE_OPS, opt_check_every,
+        true, true);
 }
 
 /* Other seeds, shorter, with the full comparison more often. */
 static void test_seeds(void)
 {
+    g_case = "model";
     for (uint64_t s = 2; s <= 6; s++) {
-        run(s, 20000, 250, false);
+        run(s, 20000, 250, false, false);
+    }
+    g_case = "durable";
+    for (uint64_t s = 2; s <= 3; s++) {
+        run(s, 10000, 250, true, false);
     }
 }
 
@@ -481,6 +537,7 @@ int main(int argc, char **argv)
     }
     static const check_case cases[] = {
         {"model", test_model},
+        {"durable", test_durable},
         {"seeds", test_seeds},
         {"set_own_borrowed_value", test_set_own_borrowed_value},
         {"attrs_full", test_attrs_full},
@@ -495,7 +552,7 @@ int main(int argc, char **argv)
             opt_seed_given = true;
         } else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc) {
             opt_ops = strtol(argv[++i], NULL, 10);
-            opt_seed_given = true;
+            opt_seed_given = opt_ops_given = true;
         } else if (strcmp(argv[i], "--trace") == 0) {
             opt_trace = true;
         } else if (strcmp(argv[i], "--check-every") == 0 && i + 1 < argc) {
@@ -516,6 +573,7 @@ int main(int argc, char **argv)
     if (opt_seed_given && n_rest == 1) {
         rest[n_rest++] = "model"; /* a replay runs just that seed */
     }
+    dir_make();
     return check_main(n_rest, rest, cases);
 }
 

@@ -47,6 +47,9 @@ rs_mem_report mem_now(void);
 void acct_new_store(void);
 /* A failed call must leave the accounting exactly as it was. */
 void mem_same(const rs_mem_report *before, const char *call);
+/* The same for a failed change or save, but for run.h's
+ * KB_DURABLE_FAILURE_KEEPS_META. */
+void mem_same_after_change(const rs_mem_report *before, const char *call);
 /* rs_record_size() of r against its row, the strings the accounting put
  * at r->str_bytes and its attributes; returns the size. */
 size_t check_size(const mrec *r, const char *ctx);

@@ -88,6 +88,61 @@ uint32_t m_intern(const char *name)
     return m_n_names++;
 }
 
+/* The hash table again, after ids changed. */
+static void m_ix_rebuild(void)
+{
+    uint32_t cap = 256;
+    while (cap < (m_n_names + 1) * 2) {
+        cap *= 2;
+    }
+    free(m_name_ix);
+    m_name_ix_cap = cap;
+    m_name_ix = calloc(cap, sizeof *m_name_ix);
+    if (m_name_ix == NULL) {
+        fail("out of memory in the model");
+    }
+    for (uint32_t k = 0; k < m_n_names; k++) {
+        m_ix_put(k);
+    }
+}
+
+/* Forget the names from id n on. */
+static void m_names_truncate(uint32_t n)
+{
+    for (uint32_t k = n; k < m_n_names; k++) {
+        m_name_bytes -= strlen(m_names[k]);
+        free(m_names[k]);
+    }
+    m_n_names = n;
+    m_ix_rebuild();
+}
+
+void m_names_renumber(const long *new_id, uint32_t n_new)
+{
+    char **names = calloc(n_new ? n_new : 1, sizeof *names);
+    if (names == NULL) {
+        fail("out of memory in the model");
+    }
+    for (uint32_t k = 0; k < m_n_names; k++) {
+        if (new_id[k] >= 0) {
+            names[new_id[k]] = m_names[k];
+        } else {
+            m_name_bytes -= strlen(m_names[k]);
+            free(m_names[k]);
+        }
+    }
+    for (size_t i = 0; i < n_recs; i++) {
+        for (uint32_t k = 0; k < recs[i].n_attrs; k++) {
+            recs[i].a[k].name = (uint32_t)new_id[recs[i].a[k].name];
+        }
+    }
+    free(m_names);
+    m_names = names;
+    m_cap_names = n_new ? n_new : 1;
+    m_n_names = n_new;
+    m_ix_rebuild();
+}
+
 void m_names_free(void)
 {
     for (uint32_t k = 0; k < m_n_names; k++) {
@@ -133,6 +188,8 @@ long m_attr_find(const mrec *r, uint32_t name)
 rs_handle stale[N_STALE];
 int n_stale;
 static int stale_next;
+
+mgroup m_group;
 
 bool same_str(const mval *a, const mval *b)
 {
@@ -429,8 +486,28 @@ size_t m_strings;
 size_t m_with_attrs;
 uint32_t m_max_attrs;
 
+/* A record the open group changed (or inserted): after a rollback it must
+ * be as it was (or gone). */
+static void touch(rs_handle h)
+{
+    mgroup *g = &m_group;
+    if (!g->open || g->failed ||
+        (g->n_touched > 0 && g->touched[g->n_touched - 1] == h)) {
+        return;
+    }
+    if (g->n_touched == g->cap_touched) {
+        g->cap_touched = g->cap_touched ? g->cap_touched * 2 : 64;
+        g->touched = realloc(g->touched, g->cap_touched * sizeof *g->touched);
+        if (g->touched == NULL) {
+            fail("out of memory in the model");
+        }
+    }
+    g->touched[g->n_touched++] = h;
+}
+
 void m_add(const mrec *r)
 {
+    touch(r->h);
     m_strings += r->str_bytes;
     m_with_attrs += r->n_attrs > 0;
     if (r->n_attrs > m_max_attrs) {
@@ -447,6 +524,19 @@ void m_add(const mrec *r)
     recs[n_recs++] = *r;
 }
 
+rs_handle ghosts[N_STALE];
+int n_ghosts;
+static int ghost_next;
+
+void m_ghost_add(rs_handle h)
+{
+    ghosts[ghost_next] = h;
+    ghost_next = (ghost_next + 1) % N_STALE;
+    if (n_ghosts < N_STALE) {
+        n_ghosts++;
+    }
+}
+
 void m_stale_add(rs_handle h)
 {
     stale[stale_next] = h;
@@ -458,6 +548,7 @@ void m_stale_add(rs_handle h)
 
 void m_remove(size_t i)
 {
+    touch(recs[i].h);
     m_strings -= recs[i].str_bytes;
     m_with_attrs -= recs[i].n_attrs > 0;
     n_of[recs[i].c]--;
@@ -467,6 +558,7 @@ void m_remove(size_t i)
 
 void m_set_field(size_t i, int f, const mval *v)
 {
+    touch(recs[i].h);
     recs[i].f[f] = *v;
 }
 
@@ -479,6 +571,7 @@ void m_set_str_bytes(size_t i, size_t n)
 void m_bind(size_t i, const mattr *v)
 {
     mrec *r = &recs[i];
+    touch(r->h);
     long k = m_attr_find(r, v->name);
     if (k < 0) {
         if (r->n_attrs == MAX_MATTRS) {
@@ -497,6 +590,7 @@ void m_bind(size_t i, const mattr *v)
 void m_unbind(size_t i, uint32_t name)
 {
     mrec *r = &recs[i];
+    touch(r->h);
     long k = m_attr_find(r, name);
     if (k >= 0) {
         memmove(&r->a[k], &r->a[k + 1],
@@ -751,6 +845,11 @@ size_t model_matches(int cl, const rs_cond *c, size_t n,
 
 void m_reset(void)
 {
+    if (m_group.open) {
+        m_group_end();
+    }
+    free(m_group.touched);
+    memset(&m_group, 0, sizeof m_group);
     free(recs);
     recs = NULL;
     cap_recs = n_recs = 0;
@@ -758,11 +857,91 @@ void m_reset(void)
     m_strings = m_with_attrs = 0;
     m_max_attrs = 0;
     m_names_free();
-    n_stale = stale_next = 0;
+    m_stale_clear();
     memset(long_buf, LONG_CH, sizeof long_buf);
 }
 
 void m_stale_clear(void)
 {
     n_stale = stale_next = 0;
+    n_ghosts = ghost_next = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints and groups                                                    */
+/* ------------------------------------------------------------------------ */
+
+void m_checkpoint(mcheck *cp)
+{
+    cp->recs = malloc((n_recs ? n_recs : 1) * sizeof *cp->recs);
+    if (cp->recs == NULL) {
+        fail("out of memory in the model");
+    }
+    if (n_recs > 0) {
+        memcpy(cp->recs, recs, n_recs * sizeof *recs);
+    }
+    cp->n_recs = n_recs;
+    memcpy(cp->n_of, n_of, sizeof n_of);
+    cp->strings = m_strings;
+    cp->with_attrs = m_with_attrs;
+    cp->n_names = m_n_names;
+    memcpy(cp->stale, stale, sizeof stale);
+    cp->n_stale = n_stale;
+    cp->stale_next = stale_next;
+}
+
+void m_restore(const mcheck *cp)
+{
+    if (cp->n_recs > cap_recs) {
+        cap_recs = cp->n_recs;
+        recs = realloc(recs, cap_recs * sizeof *recs);
+        if (recs == NULL) {
+            fail("out of memory in the model");
+        }
+    }
+    if (cp->n_recs > 0) {
+        memcpy(recs, cp->recs, cp->n_recs * sizeof *recs);
+    }
+    n_recs = cp->n_recs;
+    memcpy(n_of, cp->n_of, sizeof n_of);
+    m_strings = cp->strings;
+    m_with_attrs = cp->with_attrs;
+    if (cp->n_names > m_n_names) {
+        fail("a checkpoint with %u names restored over %u", cp->n_names,
+             m_n_names);
+    }
+    m_names_truncate(cp->n_names);
+    memcpy(stale, cp->stale, sizeof stale);
+    n_stale = cp->n_stale;
+    stale_next = cp->stale_next;
+}
+
+void m_checkpoint_free(mcheck *cp)
+{
+    free(cp->recs);
+    cp->recs = NULL;
+}
+
+void m_group_begin(void)
+{
+    m_checkpoint(&m_group.at_begin);
+    m_group.n_touched = 0;
+    m_group.open = true;
+    m_group.failed = false;
+}
+
+void m_group_rollback(void)
+{
+    m_restore(&m_group.at_begin);
+    for (size_t k = 0; k < m_group.n_touched; k++) {
+        if (m_by_handle(m_group.touched[k]) < 0) {
+            m_ghost_add(m_group.touched[k]); /* inserted by the group */
+        }
+    }
+}
+
+void m_group_end(void)
+{
+    m_checkpoint_free(&m_group.at_begin);
+    m_group.open = m_group.failed = false;
 }

@@ -84,6 +84,13 @@ bool m_name_ok(const char *s);
 extern rs_handle stale[N_STALE];
 extern int n_stale;
 void m_stale_add(rs_handle h);
+/* Handles a rolled-back group had returned: stale too, but kept apart,
+ * since the store may give them out again (run.h, KB_GROUP_HANDLE_REUSED):
+ * no operation uses them as dead handles. */
+extern rs_handle ghosts[N_STALE];
+extern int n_ghosts;
+void m_ghost_add(rs_handle h);
+/* Forget both (a new store: its handles are new). */
 void m_stale_clear(void);
 
 /* Lookups, all linear. */
@@ -122,6 +129,54 @@ void m_bind(size_t i, const mattr *v);
 void m_unbind(size_t i, uint32_t name);
 /* Forget everything: a new run. */
 void m_reset(void);
+
+/* A store reloaded from a file interns the names as its records bring
+ * them, so ids change: new_id[k] is the store's id of model name k, or -1
+ * for a name it does not know (no live record binds it), of n_new names
+ * in all.  Renumbers the names and every record's attributes. */
+void m_names_renumber(const long *new_id, uint32_t n_new);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints and groups                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* The model at one moment: records, names (by count: they only grow while
+ * a checkpoint lives), stale handles.  A save shows the store as it was at
+ * rs_save_begin(); a group rolled back leaves it as at rs_group_begin(). */
+typedef struct mcheck {
+    mrec *recs;
+    size_t n_recs, n_of[NC], strings, with_attrs;
+    uint32_t n_names;
+    rs_handle stale[N_STALE];
+    int n_stale, stale_next;
+} mcheck;
+
+void m_checkpoint(mcheck *cp);
+/* Back to cp; names interned since are forgotten (roster.h: a group that
+ * fails leaves the name table as it found it). */
+void m_restore(const mcheck *cp);
+void m_checkpoint_free(mcheck *cp);
+
+/* An open group (roster.h, rs_group_begin()).  The store applies each
+ * change at once and reads see it, so the model does too; on a rollback
+ * (a change that failed, or rs_group_abort()) it goes back to at_begin,
+ * and on a commit it keeps what it has.  touched lists the records the
+ * group changed or inserted, to compare after a rollback. */
+typedef struct mgroup {
+    bool open;   /* from rs_group_begin() to its commit or abort */
+    bool failed; /* rolled back by a failed change: every later change is
+                    refused with RS_EGROUP until the group ends */
+    mcheck at_begin;
+    rs_handle *touched;
+    size_t n_touched, cap_touched;
+} mgroup;
+
+extern mgroup m_group;
+void m_group_begin(void);
+/* The store rolled the group back: so does the model.  Records the group
+ * inserted are gone, their handles ghosts. */
+void m_group_rollback(void);
+void m_group_end(void);
 
 /* LONG_CH repeated: the bytes of every long attribute string. */
 extern char long_buf[ATTR_STR_MAX + 16];

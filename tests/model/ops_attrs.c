@@ -118,20 +118,26 @@ void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
         bool bound = id >= 0 && m_attr_find(&recs[i], (uint32_t)id) >= 0;
         ws = !bound && recs[i].n_attrs == ATTRS_PER_RECORD ? RS_EFULL : RS_OK;
     }
+    if (group_refuses()) {
+        ws = RS_EGROUP;
+        msg = NULL;
+    }
     const char *call = f >= 0 ? "rs_set_field (attribute)"
                               : "rs_set_attr (attribute)";
     rs_mem_report before = mem_now();
     maybe_arm();
     rs_status rc = f >= 0 ? rs_set_field(st, h, f, v)
                           : rs_set_attr(st, h, name, v);
-    if (absorbed(call, rc, ws, &before)) {
+    if (absorbed_change(call, rc, ws, false)) {
         ws = RS_ENOMEM; /* nothing changed: compare the record below */
         msg = NULL;
     }
     expect(call, rc, ws);
     if (rc != RS_OK) {
-        mem_same(&before, call);
         expect_msg(call, msg);
+        if (change_failed(call, rc, &before)) {
+            return; /* the model went back to the group's start */
+        }
     } else {
         nv.name = f >= 0 ? (uint32_t)(f - RS_ATTR_BASE) : m_intern(name);
         m_bind((size_t)i, &nv);
@@ -160,17 +166,23 @@ void do_attr_del(long i, rs_handle dead, const char *name)
     } else {
         ws = RS_OK;
     }
+    if (group_refuses()) {
+        ws = RS_EGROUP;
+        msg = NULL;
+    }
     rs_mem_report before = mem_now();
     maybe_arm();
     rs_status rc = rs_del_attr(st, h, name);
-    if (absorbed("rs_del_attr", rc, ws, &before)) {
+    if (absorbed_change("rs_del_attr", rc, ws, false)) {
         ws = RS_ENOMEM;
         msg = NULL;
     }
     expect("rs_del_attr", rc, ws);
     if (rc != RS_OK) {
-        mem_same(&before, "a failed rs_del_attr");
         expect_msg("rs_del_attr", msg);
+        if (change_failed("a failed rs_del_attr", rc, &before)) {
+            return;
+        }
     } else {
         m_unbind((size_t)i, (uint32_t)id);
         acct_attrs((size_t)i, &before, "rs_del_attr");
