@@ -5,13 +5,16 @@
  *
  * The model test is one program in a few files (tests/test_model.c):
  *
- *     run.c       this: the run's shared state
- *     model.c     the reference model: what the store should hold
- *     gen.c       random values, names, conditions and handles
- *     compare.c   the store against the model, and the accounting checks
- *     ops.c       the operations on records, and the front-end calls
- *     ops_attrs.c the operations on dynamic attributes
- *     test_model.c the driver: phases, runs and the case table
+ *     run.c         this: the run's shared state, and the library bugs
+ *                   known and not fixed yet
+ *     model.c       the reference model: what the store should hold,
+ *                   checkpoints, groups
+ *     gen.c         random values, names, conditions and handles
+ *     compare.c     the store against the model, and the accounting
+ *     ops.c         the operations on records, churn, the front-end calls
+ *     ops_attrs.c   the operations on dynamic attributes
+ *     ops_persist.c the run's store; saves and loads, the journal, groups
+ *     test_model.c  the driver: phases, runs and the case table
  *
  * Every check failure goes through fail(), which prints the seed, the step
  * and the operation (built with desc()) and exits: the first difference
