@@ -572,12 +572,15 @@ rs_status rs__journal_release(rs_store *st)
     return p->jfd >= 0 ? entry_write(st, p) : RS_OK;
 }
 
-void rs__journal_drop(rs_store *st)
+void rs__journal_drop(rs_store *st, bool end)
 {
     rs__journal *p = rs__journal_of(st);
     if (p) {
         entry_drop(p);
-        p->held = false;
+        /* A group that failed stays open, refusing changes, until it
+         * ends: held until then, or a class declared meanwhile would be
+         * written before the group refuses it. */
+        p->held = p->held && !end;
         /* Keep a big group's buffer from pinning memory. */
         if (p->entry.cap > (1u << 20)) {
             rs__codec_free(st, &p->entry);

@@ -59,11 +59,12 @@ rs_status rs__journal_new(rs_store *st, rs__journal **out);
 void rs__journal_free(rs_store *st);
 
 /* Groups (txn.c): while held, changes gather in one entry; release writes
- * it (RS_OK, or the failure: the group then rolls back), drop forgets it.
+ * it and ends the hold (RS_OK, or the failure: the group then rolls
+ * back), drop forgets it, and ends the hold if end (the group is over).
  * Each is a no-op on a store that is not durable. */
 void rs__journal_hold(rs_store *st);
 rs_status rs__journal_release(rs_store *st);
-void rs__journal_drop(rs_store *st);
+void rs__journal_drop(rs_store *st, bool end);
 
 /* BASE + ext, allocated (NULL: out of memory), and its free. */
 char *rs__journal_path(rs_store *st, const char *base, const char *ext);

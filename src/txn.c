@@ -230,7 +230,7 @@ static rs_status rollback(rs_store *st, rs__txn *p)
         n--;
     }
     p->undo.len = p->undo_at.len = 0;
-    rs__journal_drop(st);
+    rs__journal_drop(st, false);
     /* No record uses a name or shape the group made any more: a group
      * that fails leaves the name table as it found it, so failing calls
      * cannot fill it. */
@@ -309,7 +309,7 @@ rs_status rs_group_begin(rs_store *st)
 /* The group ends; its held commits are delivered (committed) or dropped. */
 static void group_end(rs_store *st, rs__txn *p, bool committed)
 {
-    rs__journal_drop(st);
+    rs__journal_drop(st, true);
     rs__change_unobserve(st, &p->obs);
     rs__codec_free(st, &p->undo);
     rs__codec_free(st, &p->undo_at);
