@@ -297,8 +297,8 @@ static void test_set_own_borrowed_value(void)
 {
     snprintf(g_op, sizeof g_op, "set_own_borrowed_value");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &st));
-    CHECK_OK(st, rs_class_create(st, "Player", defs, NF, 0, &cls));
+    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
+    CHECK_OK(g_st, rs_class_create(g_st, "Player", defs, NF, 0, &cls));
     static const char *const tags[] = {
         "", "abc", "abcdefg", "abcdefgh", "fifteen-bytes-x", "sixteen-bytes-xx",
         "a-tag-of-twenty-byte", "forty-bytes-of-tag-forty-bytes-of-tag-40"};
@@ -310,19 +310,19 @@ static void test_set_own_borrowed_value(void)
                             {"name", str_val(uid)},
                             {"tag", str_val(tags[t])}};
             rs_handle h = RS_NULL_HANDLE;
-            CHECK_OK(st, rs_insert(st, cls, v, 3, &h));
+            CHECK_OK(g_st, rs_insert(g_st, cls, v, 3, &h));
             const char *p = NULL;
             size_t len = 0;
-            CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+            CHECK_OK(g_st, rs_get_str(g_st, h, F_TAG, &p, &len));
             rs_value own = rs_val_str(p, len);
             if (api == 0) {
-                CHECK_OK(st, rs_set_str(st, h, F_TAG, p, len));
+                CHECK_OK(g_st, rs_set_str(g_st, h, F_TAG, p, len));
             } else if (api == 1) {
-                CHECK_OK(st, rs_set_field(st, h, F_TAG, &own));
+                CHECK_OK(g_st, rs_set_field(g_st, h, F_TAG, &own));
             } else {
-                CHECK_OK(st, rs_set_attr(st, h, "tag", &own));
+                CHECK_OK(g_st, rs_set_attr(g_st, h, "tag", &own));
             }
-            CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+            CHECK_OK(g_st, rs_get_str(g_st, h, F_TAG, &p, &len));
             if (len != strlen(tags[t]) || memcmp(p, tags[t], len) != 0) {
                 char got[256], want[256];
                 fmt_str(got, sizeof got, p, len);
@@ -343,16 +343,16 @@ static void test_set_own_borrowed_value(void)
     rs_named v[] = {{"uid", str_val("x")},
                     {"name", str_val("a-name-past-seven")}};
     rs_handle h = RS_NULL_HANDLE;
-    CHECK_OK(st, rs_insert(st, cls, v, 2, &h));
+    CHECK_OK(g_st, rs_insert(g_st, cls, v, 2, &h));
     const char *p = NULL;
     size_t len = 0;
-    CHECK_OK(st, rs_get_str(st, h, F_NAME, &p, &len));
-    CHECK_OK(st, rs_set_str(st, h, F_TAG, p, len));
-    CHECK_OK(st, rs_get_str(st, h, F_TAG, &p, &len));
+    CHECK_OK(g_st, rs_get_str(g_st, h, F_NAME, &p, &len));
+    CHECK_OK(g_st, rs_set_str(g_st, h, F_TAG, p, len));
+    CHECK_OK(g_st, rs_get_str(g_st, h, F_TAG, &p, &len));
     CHECK(len == 17 && memcmp(p, "a-name-past-seven", 17) == 0);
-    CHECK_OK(st, rs__store_check(st));
-    rs_store_close(st);
-    st = NULL;
+    CHECK_OK(g_st, rs__store_check(g_st));
+    rs_store_close(g_st);
+    g_st = NULL;
     CHECK_EQ(g_alloc.live_bytes, 0);
 }
 
@@ -363,9 +363,9 @@ static void test_attrs_full(void)
 {
     snprintf(g_op, sizeof g_op, "attrs_full");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &st));
+    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
     rs_class *c = NULL;
-    CHECK_OK(st, rs_class_create(st, "Player", defs, NF, RS_CLASS_DYNAMIC,
+    CHECK_OK(g_st, rs_class_create(g_st, "Player", defs, NF, RS_CLASS_DYNAMIC,
                                  &c));
     static char names[ATTRS_PER_RECORD + 1][16];
     for (int k = 0; k <= ATTRS_PER_RECORD; k++) {
@@ -373,42 +373,42 @@ static void test_attrs_full(void)
     }
     rs_named key[] = {{"uid", str_val("full")}};
     rs_handle h = RS_NULL_HANDLE;
-    CHECK_OK(st, rs_insert(st, c, key, 1, &h));
+    CHECK_OK(g_st, rs_insert(g_st, c, key, 1, &h));
     for (int k = 0; k < ATTRS_PER_RECORD; k++) {
         rs_value v = rs_val_int(k);
-        CHECK_OK(st, rs_set_attr(st, h, names[k], &v));
+        CHECK_OK(g_st, rs_set_attr(g_st, h, names[k], &v));
     }
     rs_mem_report m0, m1;
-    rs_mem(st, &m0);
+    rs_mem(g_st, &m0);
     rs_value v = rs_val_int(-1);
-    CHECK_FAIL(st, rs_set_attr(st, h, names[ATTRS_PER_RECORD], &v), RS_EFULL,
+    CHECK_FAIL(g_st, rs_set_attr(g_st, h, names[ATTRS_PER_RECORD], &v), RS_EFULL,
                "more than 255");
-    rs_field f = rs_attr_id(st, c, names[ATTRS_PER_RECORD]);
-    rs_mem(st, &m0); /* the id interned the name */
-    CHECK_FAIL(st, rs_set_field(st, h, f, &v), RS_EFULL, "more than 255");
+    rs_field f = rs_attr_id(g_st, c, names[ATTRS_PER_RECORD]);
+    rs_mem(g_st, &m0); /* the id interned the name */
+    CHECK_FAIL(g_st, rs_set_field(g_st, h, f, &v), RS_EFULL, "more than 255");
     static rs_named vals[ATTRS_PER_RECORD + 3];
     vals[0] = (rs_named){"uid", str_val("full2")};
     vals[1] = (rs_named){"name", str_val("full2")};
     for (int k = 0; k <= ATTRS_PER_RECORD; k++) {
         vals[k + 2] = (rs_named){names[k], rs_val_bool(k % 2 == 0)};
     }
-    CHECK_FAIL(st, rs_insert(st, c, vals, ATTRS_PER_RECORD + 3, NULL),
+    CHECK_FAIL(g_st, rs_insert(g_st, c, vals, ATTRS_PER_RECORD + 3, NULL),
                RS_EFULL, "more than 255");
-    rs_mem(st, &m1);
+    rs_mem(g_st, &m1);
     CHECK_EQ(m1.total, m0.total);
     CHECK_EQ(m1.n_allocs, m0.n_allocs);
     CHECK_EQ(m1.bytes[RS_MEM_ATTRS], m0.bytes[RS_MEM_ATTRS]);
     CHECK_EQ(m1.n_attr_names, m0.n_attr_names);
     CHECK_EQ(m1.n_shapes, m0.n_shapes);
     /* 255 by insert is fine. */
-    CHECK_OK(st, rs_insert(st, c, vals, ATTRS_PER_RECORD + 2, NULL));
+    CHECK_OK(g_st, rs_insert(g_st, c, vals, ATTRS_PER_RECORD + 2, NULL));
     /* Rebind in place, delete the first, bind the one refused. */
-    CHECK_OK(st, rs_set_attr(st, h, names[7], &v));
-    CHECK_OK(st, rs_del_attr(st, h, names[0]));
-    CHECK_OK(st, rs_set_field(st, h, f, &v));
+    CHECK_OK(g_st, rs_set_attr(g_st, h, names[7], &v));
+    CHECK_OK(g_st, rs_del_attr(g_st, h, names[0]));
+    CHECK_OK(g_st, rs_set_field(g_st, h, f, &v));
     static rs_attr items[ATTRS_PER_RECORD + 1];
     size_t n = 0;
-    CHECK_OK(st, rs_dict(st, h, items, ATTRS_PER_RECORD + 1, &n));
+    CHECK_OK(g_st, rs_dict(g_st, h, items, ATTRS_PER_RECORD + 1, &n));
     CHECK_EQ(n, ATTRS_PER_RECORD);
     for (size_t k = 0; k < n && k < ATTRS_PER_RECORD; k++) {
         int64_t want = k + 1 == 7 || k + 1 == ATTRS_PER_RECORD
@@ -424,9 +424,9 @@ static void test_attrs_full(void)
             break;
         }
     }
-    CHECK_OK(st, rs__store_check(st));
-    rs_store_close(st);
-    st = NULL;
+    CHECK_OK(g_st, rs__store_check(g_st));
+    rs_store_close(g_st);
+    g_st = NULL;
     CHECK_EQ(g_alloc.live_bytes, 0);
 }
 
@@ -439,7 +439,7 @@ static void test_wide_record_attrs(void)
 {
     snprintf(g_op, sizeof g_op, "wide_record_attrs");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &st));
+    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
     static rs_field_def wide[RS_MAX_FIELDS];
     static char names[RS_MAX_FIELDS][8];
     for (int f = 0; f < RS_MAX_FIELDS; f++) {
@@ -449,7 +449,7 @@ static void test_wide_record_attrs(void)
                                  .flags = f == 0 ? RS_FIELD_KEY : 0u};
     }
     rs_class *c = NULL;
-    CHECK_OK(st, rs_class_create(st, "Wide", wide, RS_MAX_FIELDS,
+    CHECK_OK(g_st, rs_class_create(g_st, "Wide", wide, RS_MAX_FIELDS,
                                  RS_CLASS_DYNAMIC, &c));
     static char big[101];
     memset(big, 'q', 100);
@@ -461,22 +461,22 @@ static void test_wide_record_attrs(void)
         }
         vals[RS_MAX_FIELDS] = (rs_named){"x", rs_val_str(big, (size_t)(100 - r))};
         rs_handle h = RS_NULL_HANDLE;
-        CHECK_OK(st, rs_insert(st, c, vals, RS_MAX_FIELDS + 1, &h));
+        CHECK_OK(g_st, rs_insert(g_st, c, vals, RS_MAX_FIELDS + 1, &h));
         rs_attr items[2];
         size_t n = 0;
-        CHECK_OK(st, rs_dict(st, h, items, 2, &n));
+        CHECK_OK(g_st, rs_dict(g_st, h, items, 2, &n));
         CHECK(n == 1 && strcmp(items[0].name, "x") == 0 &&
               items[0].val.type == RS_STR &&
               items[0].val.v.s.len == (size_t)(100 - r));
         const char *p = NULL;
         size_t len = 0;
-        CHECK_OK(st, rs_get_str(st, h, RS_MAX_FIELDS - 1, &p, &len));
+        CHECK_OK(g_st, rs_get_str(g_st, h, RS_MAX_FIELDS - 1, &p, &len));
         CHECK(len == 13 && memcmp(p, r ? "out-of-line-b" : "out-of-line-a",
                                   13) == 0);
-        CHECK_OK(st, rs__store_check(st));
+        CHECK_OK(g_st, rs__store_check(g_st));
     }
-    rs_store_close(st);
-    st = NULL;
+    rs_store_close(g_st);
+    g_st = NULL;
     CHECK_EQ(g_alloc.live_bytes, 0);
 }
 

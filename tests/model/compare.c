@@ -153,9 +153,9 @@ void expect(const char *call, rs_status got, rs_status want)
     tally(call, got);
     if (got != want) {
         fail("%s returned %s (\"%s\"), the model expects %s", call,
-             rs_status_name(got), rs_errmsg(st), rs_status_name(want));
+             rs_status_name(got), rs_errmsg(g_st), rs_status_name(want));
     }
-    const char *msg = rs_errmsg(st);
+    const char *msg = rs_errmsg(g_st);
     if (got == RS_OK && msg[0] != '\0' && g_save_starved &&
         strstr(msg, ": out of memory for a") != NULL) {
         known_bug(KB_SAVE_MSG_ON_SUCCESS, call);
@@ -206,10 +206,10 @@ void compare_field(rs_handle h, int f, const mval *want,
                           const char *ctx)
 {
     rs_value v;
-    rs_status rc = rs_get_field(st, h, f, &v);
+    rs_status rc = rs_get_field(g_st, h, f, &v);
     if (rc != RS_OK) {
         fail("%s: rs_get_field(0x%016" PRIx64 ", %s) returned %s: %s", ctx,
-             h, defs[f].name, rs_status_name(rc), rs_errmsg(st));
+             h, defs[f].name, rs_status_name(rc), rs_errmsg(g_st));
     }
     if (!value_matches(&v, f, want)) {
         value_differs(ctx, h, f, &v, want);
@@ -256,10 +256,10 @@ void compare_attrs(const mrec *r, const char *ctx)
 {
     rs_attr items[MAX_MATTRS + 1];
     size_t n = (size_t)-1;
-    rs_status rc = rs_dict(st, r->h, items, MAX_MATTRS + 1, &n);
-    if (rc != RS_OK || rs_errmsg(st)[0] != '\0') {
+    rs_status rc = rs_dict(g_st, r->h, items, MAX_MATTRS + 1, &n);
+    if (rc != RS_OK || rs_errmsg(g_st)[0] != '\0') {
         fail("%s: rs_dict(0x%016" PRIx64 ") returned %s (\"%s\")", ctx, r->h,
-             rs_status_name(rc), rs_errmsg(st));
+             rs_status_name(rc), rs_errmsg(g_st));
     }
     if (n > MAX_MATTRS) {
         fail("%s: rs_dict(0x%016" PRIx64 ") says %zu attributes, the model "
@@ -288,10 +288,10 @@ void compare_dir(const mrec *r, const char *ctx)
 {
     const char *names[NF + MAX_MATTRS + 1];
     size_t n = (size_t)-1;
-    rs_status rc = rs_dir(st, r->h, names, NF + MAX_MATTRS + 1, &n);
+    rs_status rc = rs_dir(g_st, r->h, names, NF + MAX_MATTRS + 1, &n);
     if (rc != RS_OK) {
         fail("%s: rs_dir(0x%016" PRIx64 ") returned %s (\"%s\")", ctx, r->h,
-             rs_status_name(rc), rs_errmsg(st));
+             rs_status_name(rc), rs_errmsg(g_st));
     }
     if (n != NF + r->n_attrs) {
         fail("%s: rs_dir(0x%016" PRIx64 ") gives %zu names, the model %u",
@@ -310,13 +310,13 @@ void compare_dir(const mrec *r, const char *ctx)
 
 void compare_rec(const mrec *r, const char *ctx)
 {
-    rs_status rc = rs_check(st, r->h);
+    rs_status rc = rs_check(g_st, r->h);
     if (rc != RS_OK) {
         fail("%s: model record 0x%016" PRIx64 " is not live in the store: "
              "%s",
-             ctx, r->h, rs_errmsg(st));
+             ctx, r->h, rs_errmsg(g_st));
     }
-    if (rs_handle_class(st, r->h) != classes[r->c]) {
+    if (rs_handle_class(g_st, r->h) != classes[r->c]) {
         fail("%s: record 0x%016" PRIx64 " is not of class %s", ctx, r->h,
              class_names[r->c]);
     }
@@ -332,19 +332,19 @@ void compare_rec(const mrec *r, const char *ctx)
 
 void check_classes(const char *ctx)
 {
-    if (rs_n_classes(st) != NC) {
-        fail("%s: the store has %zu classes, not %d", ctx, rs_n_classes(st),
+    if (rs_n_classes(g_st) != NC) {
+        fail("%s: the store has %zu classes, not %d", ctx, rs_n_classes(g_st),
              NC);
     }
     for (int c = 0; c < NC; c++) {
-        rs_class *k = rs_class_find(st, class_names[c]);
+        rs_class *k = rs_class_find(g_st, class_names[c]);
         if (k == NULL) {
             fail("%s: no class %s", ctx, class_names[c]);
         }
         classes[c] = k;
         class_no[c] = 0;
         for (size_t j = 0; j < NC; j++) {
-            if (rs_class_at(st, j) == k) {
+            if (rs_class_at(g_st, j) == k) {
                 class_no[c] = (unsigned)j + 1;
             }
         }
@@ -424,7 +424,7 @@ static size_t last_peak;
 rs_mem_report mem_now(void)
 {
     rs_mem_report m;
-    rs_mem(st, &m);
+    rs_mem(g_st, &m);
     return m;
 }
 
@@ -528,7 +528,7 @@ static void learn_row(long long moved_rows)
 size_t check_size(const mrec *r, const char *ctx)
 {
     size_t size = 0, outside = 0;
-    rs_status rc = rs_record_size(st, r->h, &size);
+    rs_status rc = rs_record_size(g_st, r->h, &size);
     if (rc != RS_OK) {
         fail("%s: rs_record_size(0x%016" PRIx64 ") returned %s", ctx, r->h,
              rs_status_name(rc));
@@ -690,7 +690,7 @@ void full_check(const char *when)
         const mrec *r = &recs[i];
         rs_class *c = classes[r->c];
         rs_handle h = 0;
-        rs_status rc = rs_get(st, c, r->f[F_UID].s, r->f[F_UID].len, &h);
+        rs_status rc = rs_get(g_st, c, r->f[F_UID].s, r->f[F_UID].len, &h);
         if (rc != RS_OK || h != r->h) {
             char k[128];
             fmt_str(k, sizeof k, r->f[F_UID].s, r->f[F_UID].len);
@@ -699,7 +699,7 @@ void full_check(const char *when)
                  ctx, class_names[r->c], k, rs_status_name(rc), h, r->h);
         }
         rs_value name = rs_val_str(r->f[F_NAME].s, r->f[F_NAME].len);
-        rc = rs_find(st, c, F_NAME, &name, &h);
+        rc = rs_find(g_st, c, F_NAME, &name, &h);
         if (rc != RS_OK || h != r->h) {
             char k[128];
             fmt_str(k, sizeof k, r->f[F_NAME].s, r->f[F_NAME].len);
@@ -715,7 +715,7 @@ void full_check(const char *when)
      * order. */
     for (int c = 0; c < NC; c++) {
         rs_scan *sc;
-        rs_status rc = rs_scan_open(st, classes[c], NULL, 0, &sc);
+        rs_status rc = rs_scan_open(g_st, classes[c], NULL, 0, &sc);
         if (rc != RS_OK) {
             fail("%s: rs_scan_open returned %s", ctx, rs_status_name(rc));
         }
@@ -767,15 +767,15 @@ const char *no_attr_msg(int c, const char *name)
 /* A failed call's message must contain text (when given). */
 void expect_msg(const char *call, const char *text)
 {
-    if (text != NULL && strstr(rs_errmsg(st), text) == NULL) {
-        fail("%s: the message \"%s\" lacks \"%s\"", call, rs_errmsg(st),
+    if (text != NULL && strstr(rs_errmsg(g_st), text) == NULL) {
+        fail("%s: the message \"%s\" lacks \"%s\"", call, rs_errmsg(g_st),
              text);
     }
 }
 
 void check_walk(const char *when)
 {
-    rs_status rc = rs__store_check(st);
+    rs_status rc = rs__store_check(g_st);
     if (rc != RS_OK) {
         fail("%s: rs__store_check returned %s", when, rs_status_name(rc));
     }

@@ -37,7 +37,7 @@ static bool absorbed_any(const char *call, rs_status rc, rs_status want,
     }
     desc(" [allocation failure injected]");
     tally("(injected RS_ENOMEM)", rc);
-    if (rs_errmsg(st)[0] == '\0') {
+    if (rs_errmsg(g_st)[0] == '\0') {
         fail("%s returned RS_ENOMEM with an empty rs_errmsg()", call);
     }
     check_walk("after the injected RS_ENOMEM");
@@ -209,7 +209,7 @@ void op_insert(void)
     rs_handle h = RS_NULL_HANDLE;
     bool want_out = chance(90);
     maybe_arm();
-    rs_status rc = rs_insert(st, classes[c], vals, n, want_out ? &h : NULL);
+    rs_status rc = rs_insert(g_st, classes[c], vals, n, want_out ? &h : NULL);
     if (absorbed_change("rs_insert", rc, ws, late)) {
         change_failed("rs_insert", rc, &before);
         return;
@@ -237,7 +237,7 @@ void op_insert(void)
         return;
     }
     if (!want_out) {
-        rs_status g = rs_get(st, classes[c], want.f[F_UID].s,
+        rs_status g = rs_get(g_st, classes[c], want.f[F_UID].s,
                              want.f[F_UID].len, &h);
         expect("rs_get of the record just inserted", g, RS_OK);
     }
@@ -258,7 +258,7 @@ void op_remove(void)
     if (n_recs == 0 || chance(15)) {
         rs_handle h = gen_dead_handle();
         desc("remove dead handle 0x%016" PRIx64, h);
-        rs_status rc = rs_remove(st, h);
+        rs_status rc = rs_remove(g_st, h);
         expect("rs_remove", rc, group_refuses() ? RS_EGROUP : RS_ESTALE);
         change_failed("a failed rs_remove", rc, &before);
         return;
@@ -267,7 +267,7 @@ void op_remove(void)
     mrec r = recs[i];
     desc("remove ");
     desc_rec(&r);
-    rs_status rc = rs_remove(st, r.h);
+    rs_status rc = rs_remove(g_st, r.h);
     expect("rs_remove", rc, group_refuses() ? RS_EGROUP : RS_OK);
     if (rc != RS_OK) {
         mem_same(&before, "a refused rs_remove");
@@ -275,20 +275,20 @@ void op_remove(void)
     }
     m_remove(i);
     acct_remove(&r, &before, "rs_remove");
-    expect("rs_check of the removed record", rs_check(st, r.h), RS_ESTALE);
-    if (rs_handle_class(st, r.h) != NULL) {
+    expect("rs_check of the removed record", rs_check(g_st, r.h), RS_ESTALE);
+    if (rs_handle_class(g_st, r.h) != NULL) {
         fail("rs_handle_class of a removed record is not NULL");
     }
     rs_handle h;
     expect("rs_get of the removed key",
-           rs_get(st, classes[r.c], r.f[F_UID].s, r.f[F_UID].len, &h),
+           rs_get(g_st, classes[r.c], r.f[F_UID].s, r.f[F_UID].len, &h),
            RS_ENOTFOUND);
     rs_value nv = rs_val_str(r.f[F_NAME].s, r.f[F_NAME].len);
     expect("rs_find of the removed name",
-           rs_find(st, classes[r.c], F_NAME, &nv, &h), RS_ENOTFOUND);
+           rs_find(g_st, classes[r.c], F_NAME, &nv, &h), RS_ENOTFOUND);
     /* Its attributes went with it: no dict on the stale handle. */
     size_t na = 0;
-    expect("rs_dict of a removed record", rs_dict(st, r.h, NULL, 0, &na),
+    expect("rs_dict of a removed record", rs_dict(g_st, r.h, NULL, 0, &na),
            RS_ESTALE);
 }
 
@@ -331,19 +331,19 @@ void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
     switch (api) {
     case API_ATTR:
         call = "rs_set_attr";
-        rc = rs_set_attr(st, h, attr, v);
+        rc = rs_set_attr(g_st, h, attr, v);
         break;
     case API_INT:
         call = "rs_set_int";
-        rc = rs_set_int(st, h, f, v->v.i);
+        rc = rs_set_int(g_st, h, f, v->v.i);
         break;
     case API_STR:
         call = "rs_set_str";
-        rc = rs_set_str(st, h, f, v->v.s.ptr, v->v.s.len);
+        rc = rs_set_str(g_st, h, f, v->v.s.ptr, v->v.s.len);
         break;
     default:
         call = "rs_set_field";
-        rc = rs_set_field(st, h, f, v);
+        rc = rs_set_field(g_st, h, f, v);
         break;
     }
     if (absorbed_change(call, rc, ws, false)) {
@@ -398,7 +398,7 @@ void op_set(bool by_name)
         }
         const char *p;
         size_t len;
-        rs_status rc = rs_get_str(st, recs[j].h, from, &p, &len);
+        rs_status rc = rs_get_str(g_st, recs[j].h, from, &p, &len);
         expect("rs_get_str", rc, RS_OK);
         v = rs_val_str(p, len);
         desc("(value borrowed from %s of %s) ", defs[from].name,
@@ -467,7 +467,7 @@ void op_get_key(void)
     }
     rs_handle h = RS_NULL_HANDLE;
     const char *p = k.v.s.ptr ? k.v.s.ptr : "";
-    rs_status rc = rs_get(st, classes[c], p, k.v.s.len, &h);
+    rs_status rc = rs_get(g_st, classes[c], p, k.v.s.len, &h);
     expect("rs_get", rc, j >= 0 ? RS_OK : RS_ENOTFOUND);
     if (j >= 0 && h != recs[j].h) {
         fail("rs_get gave 0x%016" PRIx64 ", the model 0x%016" PRIx64, h,
@@ -519,7 +519,7 @@ void op_find(void)
         ws = j >= 0 ? RS_OK : RS_ENOTFOUND;
     }
     rs_handle h = RS_NULL_HANDLE;
-    expect("rs_find", rs_find(st, classes[c], f, &v, &h), ws);
+    expect("rs_find", rs_find(g_st, classes[c], f, &v, &h), ws);
     if (j >= 0 && h != recs[j].h) {
         fail("rs_find gave 0x%016" PRIx64 ", the model 0x%016" PRIx64, h,
              recs[j].h);
@@ -545,7 +545,7 @@ void op_get_fields(void)
         case 0: {
             rs_value v;
             ws = dead ? dead : badf ? RS_EINVAL : RS_OK;
-            expect("rs_get_field", rs_get_field(st, h, ff, &v), ws);
+            expect("rs_get_field", rs_get_field(g_st, h, ff, &v), ws);
             if (ws == RS_OK) {
                 compare_field(h, f, m, "rs_get_field");
             }
@@ -555,7 +555,7 @@ void op_get_fields(void)
             rs_value v;
             const char *name = badf ? "nope" : defs[f].name;
             ws = dead ? dead : badf ? RS_ENOATTR : RS_OK;
-            expect("rs_get_attr", rs_get_attr(st, h, name, &v), ws);
+            expect("rs_get_attr", rs_get_attr(g_st, h, name, &v), ws);
             if (ws == RS_OK && !value_matches(&v, f, m)) {
                 value_differs("rs_get_attr", h, f, &v, m);
             }
@@ -575,7 +575,7 @@ void op_get_fields(void)
                     ws = RS_ETYPE;
                 }
             }
-            expect("rs_get_int", rs_get_int(st, h, ff, &x), ws);
+            expect("rs_get_int", rs_get_int(g_st, h, ff, &x), ws);
             if (ws == RS_OK && x != want) {
                 fail("rs_get_int(%s) = %" PRId64 ", model %" PRId64,
                      defs[f].name, x, want);
@@ -599,7 +599,7 @@ void op_get_fields(void)
                     ws = RS_ETYPE;
                 }
             }
-            expect("rs_get_uint", rs_get_uint(st, h, ff, &x), ws);
+            expect("rs_get_uint", rs_get_uint(g_st, h, ff, &x), ws);
             if (ws == RS_OK && x != want) {
                 fail("rs_get_uint(%s) = %" PRIu64 ", model %" PRIu64,
                      defs[f].name, x, want);
@@ -620,7 +620,7 @@ void op_get_fields(void)
                     ws = RS_ETYPE; /* bool and str are not numbers */
                 }
             }
-            expect("rs_get_f64", rs_get_f64(st, h, ff, &x), ws);
+            expect("rs_get_f64", rs_get_f64(g_st, h, ff, &x), ws);
             if (ws == RS_OK && !(x == want || (isnan(x) && isnan(want)))) {
                 fail("rs_get_f64(%s) = %.17g, model %.17g", defs[f].name, x,
                      want);
@@ -632,7 +632,7 @@ void op_get_fields(void)
             size_t len = 0;
             ws = dead ? dead : badf ? RS_EINVAL : t == RS_STR ? RS_OK
                                                               : RS_ETYPE;
-            expect("rs_get_str", rs_get_str(st, h, ff, &p, &len), ws);
+            expect("rs_get_str", rs_get_str(g_st, h, ff, &p, &len), ws);
             if (ws == RS_OK &&
                 (len != m->len || (len && memcmp(p, m->s, len) != 0))) {
                 fail("rs_get_str(%s) differs from the model", defs[f].name);
@@ -642,12 +642,12 @@ void op_get_fields(void)
         }
     }
     size_t size = 0;
-    expect("rs_record_size", rs_record_size(st, h, &size), dead);
+    expect("rs_record_size", rs_record_size(g_st, h, &size), dead);
     if (i >= 0) {
         check_size(&recs[i], "rs_record_size");
     }
-    expect("rs_check", rs_check(st, h), dead);
-    if ((rs_handle_class(st, h) != NULL) != (i >= 0)) {
+    expect("rs_check", rs_check(g_st, h), dead);
+    if ((rs_handle_class(g_st, h) != NULL) != (i >= 0)) {
         fail("rs_handle_class disagrees with the model");
     }
     mem_same(&before, "reading fields");
@@ -689,7 +689,7 @@ static rs_status src_next(scan_src *s, rs_handle *h)
             uint64_t cur = rs_scan_cursor(s->sc);
             rs_scan_close(s->sc);
             expect("rs_scan_open to resume",
-                   rs_scan_open(st, classes[s->cl], s->c, s->n, &s->sc),
+                   rs_scan_open(g_st, classes[s->cl], s->c, s->n, &s->sc),
                    RS_OK);
             expect("rs_scan_resume", rs_scan_resume(s->sc, cur), RS_OK);
         }
@@ -700,7 +700,7 @@ static rs_status src_next(scan_src *s, rs_handle *h)
             return RS_DONE;
         }
         size_t n_out;
-        rs_status rc = rs_scan_batch(st, classes[s->cl], s->c, s->n,
+        rs_status rc = rs_scan_batch(g_st, classes[s->cl], s->c, s->n,
                                      s->cursor, 1 + (size_t)irand(30),
                                      s->buf, 1 + (size_t)irand(8), &n_out,
                                      &s->cursor);
@@ -737,7 +737,7 @@ void op_scan(bool modify)
     rs_mem_report before = mem_now();
     rs_scan *sc = NULL;
     maybe_arm();
-    rs_status rc = rs_scan_open(st, classes[cl], conds, n, &sc);
+    rs_status rc = rs_scan_open(g_st, classes[cl], conds, n, &sc);
     if (absorbed("rs_scan_open", rc, ws)) {
         mem_same(&before, "rs_scan_open failing with an allocation");
         return;
@@ -811,7 +811,7 @@ void op_scan(bool modify)
         if (r < 3) {
             rs_mem_report before_rm = mem_now();
             mrec gone = recs[i];
-            expect("rs_remove during a scan", rs_remove(st, h), RS_OK);
+            expect("rs_remove during a scan", rs_remove(g_st, h), RS_OK);
             m_remove((size_t)i);
             acct_remove(&gone, &before_rm, "rs_remove during a scan");
         } else if (r < 15) {
@@ -859,8 +859,8 @@ void op_check_handle(void)
     long i = n_recs > 0 && chance(50) ? irand((int)n_recs) : -1;
     rs_handle h = i >= 0 ? recs[i].h : gen_dead_handle();
     desc("rs_check 0x%016" PRIx64, h);
-    expect("rs_check", rs_check(st, h), i >= 0 ? RS_OK : RS_ESTALE);
-    if (rs_handle_class(st, h) != (i >= 0 ? classes[recs[i].c] : NULL)) {
+    expect("rs_check", rs_check(g_st, h), i >= 0 ? RS_OK : RS_ESTALE);
+    if (rs_handle_class(g_st, h) != (i >= 0 ? classes[recs[i].c] : NULL)) {
         fail("rs_handle_class disagrees with the model");
     }
 }
@@ -906,14 +906,14 @@ void op_churn(void)
     rs_mem_report before = mem_now(), after[2];
     rs_handle h[2];
     for (int round = 0; round < 2; round++) {
-        expect("rs_insert (churn)", rs_insert(st, classes[c], vals, n,
+        expect("rs_insert (churn)", rs_insert(g_st, classes[c], vals, n,
                                               &h[round]),
                RS_OK);
         check_new_handle(c, h[round], "rs_insert (churn)");
         for (uint32_t k = 0; round == 0 && k < want.n_attrs; k++) {
             m_intern(dyn[k]); /* the store interned them */
         }
-        expect("rs_remove (churn)", rs_remove(st, h[round]), RS_OK);
+        expect("rs_remove (churn)", rs_remove(g_st, h[round]), RS_OK);
         m_stale_add(h[round]);
         after[round] = mem_now();
         if (after[round].n_records != before.n_records ||
@@ -1003,7 +1003,7 @@ static void front_find_many(void)
     }
     size_t found = 0;
     expect("rs_find_many",
-           rs_find_many(st, classes[c], f, vals, n, got, &found), RS_OK);
+           rs_find_many(g_st, classes[c], f, vals, n, got, &found), RS_OK);
     if (found != want_found) {
         fail("rs_find_many found %zu, the model %zu", found, want_found);
     }
@@ -1025,7 +1025,7 @@ static void front_read(void)
     desc("rs_read ");
     desc_rec(r);
     size_t n = 0, need = 0;
-    expect("rs_read", rs_read(st, r->h, items, NF + MAX_MATTRS, &n, buf,
+    expect("rs_read", rs_read(g_st, r->h, items, NF + MAX_MATTRS, &n, buf,
                               sizeof buf, &need), RS_OK);
     if (n != NF + r->n_attrs) {
         fail("rs_read gave %zu items, the model has %u fields and %u "
@@ -1054,7 +1054,7 @@ static void front_read(void)
     if (n > 1) {
         size_t n2 = 0, need2 = 0;
         expect("rs_read with too few items",
-               rs_read(st, r->h, items, n - 1, &n2, buf, sizeof buf, &need2),
+               rs_read(g_st, r->h, items, n - 1, &n2, buf, sizeof buf, &need2),
                RS_ETOOLONG);
         if (n2 != n || need2 != need) {
             fail("rs_read short of room said %zu items and %zu bytes, "
@@ -1076,7 +1076,7 @@ static void front_str_copy(void)
     desc_rec(r);
     rs_status want = r->f[f].len + 1 <= cap ? RS_OK : RS_ETOOLONG;
     expect("rs_get_str_copy",
-           rs_get_str_copy(st, r->h, f, buf, cap, &len), want);
+           rs_get_str_copy(g_st, r->h, f, buf, cap, &len), want);
     if (len != r->f[f].len) {
         fail("rs_get_str_copy said %zu bytes, the model has %zu", len,
              r->f[f].len);
@@ -1107,7 +1107,7 @@ static void front_incr(void)
                                                    : m_coerce(f, &sum, &nv);
     int64_t out = 0;
     rs_mem_report before = mem_now();
-    expect("rs_incr", rs_incr(st, recs[i].h, f, delta, &out), ws);
+    expect("rs_incr", rs_incr(g_st, recs[i].h, f, delta, &out), ws);
     if (ws == RS_OK) {
         m_set_field((size_t)i, f, &nv);
         acct_set((size_t)i, &before, false, "rs_incr");
@@ -1147,7 +1147,7 @@ static void front_remove_key(void)
         j = m_find(c, F_UID, &mk);
     }
     rs_mem_report before = mem_now();
-    rs_status rc = rs_remove_key(st, classes[c], k.v.s.ptr ? k.v.s.ptr : "",
+    rs_status rc = rs_remove_key(g_st, classes[c], k.v.s.ptr ? k.v.s.ptr : "",
                                  k.v.s.len);
     expect("rs_remove_key", rc, j >= 0 ? RS_OK : RS_ENOTFOUND);
     if (rc == RS_OK) {
@@ -1197,7 +1197,7 @@ static void front_set_many(void)
         }
     }
     rs_mem_report before = mem_now();
-    expect("rs_set_many", rs_set_many(st, recs[i].h, v, n), ws);
+    expect("rs_set_many", rs_set_many(g_st, recs[i].h, v, n), ws);
     if (ws == RS_OK) {
         bool strings = false;
         for (size_t k = 0; k < n; k++) {

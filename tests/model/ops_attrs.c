@@ -44,7 +44,7 @@ rs_field do_attr_id(int c, const char *name, bool arm)
     if (!arm) {
         g_alloc.fail_at = 0;
     }
-    rs_field got = rs_attr_id(st, classes[c], name);
+    rs_field got = rs_attr_id(g_st, classes[c], name);
     long failed = g_alloc.failed;
     bool inj = injected(got < 0 ? RS_ENOMEM : RS_OK);
     if (got >= 0 && failed > 0) {
@@ -63,10 +63,10 @@ rs_field do_attr_id(int c, const char *name, bool arm)
     tally("rs_attr_id", got >= 0 ? RS_OK : ws);
     if (got != want) {
         fail("rs_attr_id returned %d (\"%s\"), the model expects %ld", got,
-             rs_errmsg(st), want);
+             rs_errmsg(g_st), want);
     }
-    if (got >= 0 && rs_errmsg(st)[0] != '\0') {
-        fail("rs_attr_id succeeded but rs_errmsg() is \"%s\"", rs_errmsg(st));
+    if (got >= 0 && rs_errmsg(g_st)[0] != '\0') {
+        fail("rs_attr_id succeeded but rs_errmsg() is \"%s\"", rs_errmsg(g_st));
     }
     if (got < 0) {
         expect_msg("rs_attr_id", msg);
@@ -126,8 +126,8 @@ void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
                               : "rs_set_attr (attribute)";
     rs_mem_report before = mem_now();
     maybe_arm();
-    rs_status rc = f >= 0 ? rs_set_field(st, h, f, v)
-                          : rs_set_attr(st, h, name, v);
+    rs_status rc = f >= 0 ? rs_set_field(g_st, h, f, v)
+                          : rs_set_attr(g_st, h, name, v);
     if (absorbed_change(call, rc, ws, false)) {
         ws = RS_ENOMEM; /* nothing changed: compare the record below */
         msg = NULL;
@@ -172,7 +172,7 @@ void do_attr_del(long i, rs_handle dead, const char *name)
     }
     rs_mem_report before = mem_now();
     maybe_arm();
-    rs_status rc = rs_del_attr(st, h, name);
+    rs_status rc = rs_del_attr(g_st, h, name);
     if (absorbed_change("rs_del_attr", rc, ws, false)) {
         ws = RS_ENOMEM;
         msg = NULL;
@@ -230,7 +230,7 @@ void op_attr_set(void)
         r = &recs[i];
         if (r->n_attrs > 0 && chance(70)) {
             const char *from = m_names[r->a[irand((int)r->n_attrs)].name];
-            expect("rs_get_attr (to borrow)", rs_get_attr(st, r->h, from, &v),
+            expect("rs_get_attr (to borrow)", rs_get_attr(g_st, r->h, from, &v),
                    RS_OK);
             desc(" = (borrowed from attribute %s of this record) ", from);
         } else {
@@ -239,7 +239,7 @@ void op_attr_set(void)
             const char *p;
             size_t len;
             expect("rs_get_str (to borrow)",
-                   rs_get_str(st, r->h, from, &p, &len), RS_OK);
+                   rs_get_str(g_st, r->h, from, &p, &len), RS_OK);
             v = rs_val_str(p, len);
             desc(" = (borrowed from field %s of this record) ",
                  defs[from].name);
@@ -347,8 +347,8 @@ void op_attr_get(void)
     case 0:
     case 1: {
         rs_value v;
-        rs_status rc = api == 0 ? rs_get_attr(st, h, name, &v)
-                                : rs_get_field(st, h, f, &v);
+        rs_status rc = api == 0 ? rs_get_attr(g_st, h, name, &v)
+                                : rs_get_field(g_st, h, f, &v);
         const char *call = api == 0 ? "rs_get_attr (attribute)"
                                     : "rs_get_field (attribute)";
         expect(call, rc, ws);
@@ -375,7 +375,7 @@ void op_attr_get(void)
                 msg = tmsg;
             }
         }
-        expect("rs_get_int (attribute)", rs_get_int(st, h, f, &x), ws);
+        expect("rs_get_int (attribute)", rs_get_int(g_st, h, f, &x), ws);
         expect_msg("rs_get_int (attribute)", msg);
         if (ws == RS_OK && x != want) {
             fail("rs_get_int = %" PRId64 ", model %" PRId64, x, want);
@@ -397,7 +397,7 @@ void op_attr_get(void)
                 msg = tmsg;
             }
         }
-        expect("rs_get_uint (attribute)", rs_get_uint(st, h, f, &x), ws);
+        expect("rs_get_uint (attribute)", rs_get_uint(g_st, h, f, &x), ws);
         expect_msg("rs_get_uint (attribute)", msg);
         if (ws == RS_OK && x != want) {
             fail("rs_get_uint = %" PRIu64 ", model %" PRIu64, x, want);
@@ -418,7 +418,7 @@ void op_attr_get(void)
                 msg = tmsg;
             }
         }
-        expect("rs_get_f64 (attribute)", rs_get_f64(st, h, f, &x), ws);
+        expect("rs_get_f64 (attribute)", rs_get_f64(g_st, h, f, &x), ws);
         expect_msg("rs_get_f64 (attribute)", msg);
         if (ws == RS_OK && !(x == want || (isnan(x) && isnan(want)))) {
             fail("rs_get_f64 = %.17g, model %.17g", x, want);
@@ -432,7 +432,7 @@ void op_attr_get(void)
             ws = RS_ETYPE;
             msg = tmsg;
         }
-        expect("rs_get_str (attribute)", rs_get_str(st, h, f, &p, &len), ws);
+        expect("rs_get_str (attribute)", rs_get_str(g_st, h, f, &p, &len), ws);
         expect_msg("rs_get_str (attribute)", msg);
         if (ws == RS_OK &&
             (len != a->len ||
@@ -476,7 +476,7 @@ void op_attr_misc(void)
         for (size_t k = 0; k < NF + MAX_MATTRS + 2; k++) {
             names[k] = "(untouched)";
         }
-        expect("rs_dir", rs_dir(st, h, names, cap, &n), ws);
+        expect("rs_dir", rs_dir(g_st, h, names, cap, &n), ws);
         for (size_t k = 0; m && k < NF + MAX_MATTRS + 2; k++) {
             const char *want = k >= cap || k >= total ? "(untouched)"
                                : k < NF ? defs[k].name
@@ -494,7 +494,7 @@ void op_attr_misc(void)
         for (size_t k = 0; k < MAX_MATTRS + 2; k++) {
             items[k].name = "(untouched)";
         }
-        expect("rs_dict", rs_dict(st, h, items, cap, &n), ws);
+        expect("rs_dict", rs_dict(g_st, h, items, cap, &n), ws);
         for (size_t k = 0; m && k < MAX_MATTRS + 2; k++) {
             bool in = k < cap && k < total;
             const char *want = in ? m_names[m->a[k].name] : "(untouched)";
@@ -507,7 +507,7 @@ void op_attr_misc(void)
         }
     } else {
         size_t size = 0;
-        expect("rs_record_size", rs_record_size(st, h, &size), ws);
+        expect("rs_record_size", rs_record_size(g_st, h, &size), ws);
         if (m) {
             check_size(m, "rs_record_size");
         }

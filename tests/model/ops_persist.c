@@ -18,7 +18,7 @@
  * Journal replay (durable runs): the store is closed and a fresh one
  * rs_durable_open()s the same BASE, which replays the journal over the
  * snapshot; a failed open (an injected allocation failure) must change no
- * file.  Compaction: rs_save_begin(st, NULL) in steps with operations
+ * file.  Compaction: rs_save_begin(g_st, NULL) in steps with operations
  * between, then now and then a reopen at once.
  *
  * Groups: rs_group_begin(), a few changes and reads, then commit or abort
@@ -97,7 +97,7 @@ void dir_make(void)
 static void store_open(void)
 {
     memset(&g_alloc, 0, sizeof g_alloc);
-    rs_status rc = rs_store_open(count_alloc, &g_alloc, &st);
+    rs_status rc = rs_store_open(count_alloc, &g_alloc, &g_st);
     if (rc != RS_OK) {
         fail("rs_store_open returned %s", rs_status_name(rc));
     }
@@ -107,8 +107,8 @@ static void store_open(void)
 /* Close the store: every byte it allocated comes back. */
 static void store_close(const char *ctx)
 {
-    rs_store_close(st);
-    st = NULL;
+    rs_store_close(g_st);
+    g_st = NULL;
     if (g_alloc.live_bytes != 0 || g_alloc.live_blocks != 0) {
         fail("%s: after rs_store_close, %zu bytes in %zu blocks are still "
              "allocated",
@@ -126,12 +126,12 @@ static size_t declare(unsigned mask, bool reversed)
         if (!(mask & 1u << c)) {
             continue;
         }
-        rs_status rc = rs_class_create(st, class_names[c], defs, NF,
+        rs_status rc = rs_class_create(g_st, class_names[c], defs, NF,
                                        c == C_DYN ? RS_CLASS_DYNAMIC : 0,
                                        &classes[c]);
         if (rc != RS_OK) {
             fail("rs_class_create(%s) returned %s: %s", class_names[c],
-                 rs_status_name(rc), rs_errmsg(st));
+                 rs_status_name(rc), rs_errmsg(g_st));
         }
         n++;
     }
@@ -149,7 +149,7 @@ void store_setup(bool durable)
          * their declarations. */
         rs_load_info li;
         expect("rs_durable_open (first)",
-               rs_durable_open(st, base, RS_SYNC_NEVER, &li), RS_OK);
+               rs_durable_open(g_st, base, RS_SYNC_NEVER, &li), RS_OK);
     }
     declare((1u << NC) - 1, false);
     check_classes("setup");
@@ -160,7 +160,7 @@ void store_teardown(void)
     /* A scan left open is closed with the store; nothing may leak. */
     rs_scan *sc;
     expect("rs_scan_open (left open)",
-           rs_scan_open(st, classes[C_DYN], NULL, 0, &sc), RS_OK);
+           rs_scan_open(g_st, classes[C_DYN], NULL, 0, &sc), RS_OK);
     store_close("the end of the run");
     g_durable = false;
     dir_clean();
@@ -177,7 +177,7 @@ static void adopt_store(const char *ctx)
     for (size_t i = 0; i < n_recs; i++) {
         mrec *r = &recs[i];
         rs_handle h = RS_NULL_HANDLE;
-        rs_status rc = rs_get(st, classes[r->c], r->f[F_UID].s,
+        rs_status rc = rs_get(g_st, classes[r->c], r->f[F_UID].s,
                               r->f[F_UID].len, &h);
         if (rc != RS_OK) {
             desc(": ");
@@ -206,7 +206,7 @@ static void adopt_store(const char *ctx)
     size_t known = 0;
     for (uint32_t k = 0; k < m_n_names; k++) {
         rs_field f = -1;
-        rs_status rc = rs_attr_find(st, classes[C_DYN], m_names[k], &f);
+        rs_status rc = rs_attr_find(g_st, classes[C_DYN], m_names[k], &f);
         size_t id = (size_t)(f - RS_ATTR_BASE);
         if (rc == RS_OK && f >= RS_ATTR_BASE && id < m.n_attr_names &&
             !taken[id]) {
@@ -241,13 +241,13 @@ static void check_refused(const char *call, size_t n_declared,
                           const rs_mem_report *before)
 {
     rs_mem_report m = mem_now();
-    if (rs_n_classes(st) != n_declared || m.n_records != 0 ||
+    if (rs_n_classes(g_st) != n_declared || m.n_records != 0 ||
         m.bytes[RS_MEM_RECORDS] != 0 || m.bytes[RS_MEM_STRINGS] != 0 ||
         m.n_attr_names != 0 || m.n_shapes != before->n_shapes) {
         fail("%s failed (injected RS_ENOMEM) and left %zu classes (%zu "
              "before), %zu records, records %zu and strings %zu bytes, %zu "
              "names, %zu shapes",
-             call, rs_n_classes(st), n_declared, m.n_records,
+             call, rs_n_classes(g_st), n_declared, m.n_records,
              m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
              m.n_attr_names, m.n_shapes);
     }
@@ -271,7 +271,7 @@ static bool injected_here(const char *call, rs_status rc)
 {
     long failed = g_alloc.failed;
     if (rc == RS_EFORMAT && failed > 0 &&
-        strstr(rs_errmsg(st), "bad class: out of memory") != NULL) {
+        strstr(rs_errmsg(g_st), "bad class: out of memory") != NULL) {
         known_bug(KB_ENOMEM_AS_EFORMAT, call);
         rc = RS_ENOMEM;
     }
@@ -305,7 +305,7 @@ static bool save_steps(const char *path, int per_step,
     rs_mem_report before = mem_now();
     rs_saver *sv = NULL;
     maybe_arm();
-    rs_status rc = rs_save_begin(st, path, &sv);
+    rs_status rc = rs_save_begin(g_st, path, &sv);
     if (absorbed("rs_save_begin", rc, RS_OK)) {
         mem_same_after_change(&before,
                               "rs_save_begin failing with an allocation");
@@ -338,7 +338,7 @@ static bool save_steps(const char *path, int per_step,
     }
     if (rc != RS_DONE) {
         fail("rs_save_step returned %s: %s", rs_status_name(rc),
-             rs_errmsg(st));
+             rs_errmsg(g_st));
     }
     rs_save_info si;
     expect("rs_save_finish", rs_save_finish(sv, &si), RS_OK);
@@ -354,7 +354,7 @@ static bool save_steps(const char *path, int per_step,
         snprintf(snap, sizeof snap, "%s.snap", base);
         file = snap;
     }
-    expect("rs_inspect", rs_inspect(st, file, &fi), RS_OK);
+    expect("rs_inspect", rs_inspect(g_st, file, &fi), RS_OK);
     if (fi.kind != RS_FILE_SNAPSHOT || fi.n_records != n_at_begin ||
         fi.n_classes != NC) {
         fail("rs_inspect(%s): kind %d, %zu records, %zu classes; the save "
@@ -385,10 +385,10 @@ void op_reload(void (*between)(void))
     rs_mem_report empty = mem_now();
     rs_load_info li;
     arm_deep(25, 60);
-    rs_status rc = rs_load(st, snap_path, &li);
+    rs_status rc = rs_load(g_st, snap_path, &li);
     if (injected_here("rs_load", rc)) {
         check_refused("rs_load", n_declared, &empty);
-        rc = rs_load(st, snap_path, &li);
+        rc = rs_load(g_st, snap_path, &li);
     }
     expect("rs_load", rc, RS_OK);
     if (li.n_records != n_recs || li.n_classes != NC || li.n_dropped != 0) {
@@ -439,7 +439,7 @@ void op_reopen(void)
 {
     desc("close the durable store and open it again");
     if (chance(30)) {
-        expect("rs_journal_sync", rs_journal_sync(st), RS_OK);
+        expect("rs_journal_sync", rs_journal_sync(g_st), RS_OK);
     }
     store_close("closing the durable store");
     store_open();
@@ -449,7 +449,7 @@ void op_reopen(void)
     rs_sync sync = chance(25) ? RS_SYNC_EVERYSEC : RS_SYNC_NEVER;
     rs_load_info li;
     arm_deep(25, 80);
-    rs_status rc = rs_durable_open(st, base, sync, &li);
+    rs_status rc = rs_durable_open(g_st, base, sync, &li);
     if (injected_here("rs_durable_open", rc)) {
         check_refused("rs_durable_open", n_declared, &empty);
         file_sig snap2 = sig_of(".snap"), journal2 = sig_of(".journal");
@@ -457,7 +457,7 @@ void op_reopen(void)
             fail("a refused rs_durable_open changed the snapshot or the "
                  "journal");
         }
-        rc = rs_durable_open(st, base, sync, &li);
+        rc = rs_durable_open(g_st, base, sync, &li);
     }
     expect("rs_durable_open", rc, RS_OK);
     if (li.n_dropped != 0) {
@@ -516,7 +516,7 @@ void group_rolled_back(const char *why)
         if (j >= 0) {
             compare_rec(&recs[j], ctx);
             check_size(&recs[j], ctx);
-        } else if (rs_check(st, h) != RS_ESTALE) {
+        } else if (rs_check(g_st, h) != RS_ESTALE) {
             fail("%s: record 0x%016" PRIx64 ", which the group inserted, "
                  "is live",
                  ctx, h);
@@ -536,19 +536,19 @@ static void refused_in_group(void)
     switch (irand(4)) {
     case 0:
         call = "rs_save in a group";
-        rc = rs_save(st, snap_path, NULL);
+        rc = rs_save(g_st, snap_path, NULL);
         break;
     case 1:
         call = "rs_load in a group";
-        rc = rs_load(st, snap_path, NULL);
+        rc = rs_load(g_st, snap_path, NULL);
         break;
     case 2:
         call = "rs_class_create in a group";
-        rc = rs_class_create(st, "Extra", defs, NF, 0, &k);
+        rc = rs_class_create(g_st, "Extra", defs, NF, 0, &k);
         break;
     default:
         call = "rs_group_begin in a group";
-        rc = rs_group_begin(st);
+        rc = rs_group_begin(g_st);
         break;
     }
     desc("%s", call);
@@ -566,7 +566,7 @@ void op_group(void (*inner)(void))
     desc("%s", head);
     group_mem = mem_now();
     maybe_arm();
-    rs_status rc = rs_group_begin(st);
+    rs_status rc = rs_group_begin(g_st);
     if (absorbed("rs_group_begin", rc, RS_OK)) {
         mem_same(&group_mem, "rs_group_begin failing with an allocation");
         return;
@@ -599,7 +599,7 @@ void op_group(void (*inner)(void))
     }
     if (end < 30) {
         desc("rs_group_abort");
-        rs_group_abort(st);
+        rs_group_abort(g_st);
         tally("rs_group_abort", RS_OK);
         if (!m_group.failed) {
             group_rolled_back("rs_group_abort");
@@ -608,7 +608,7 @@ void op_group(void (*inner)(void))
         desc("rs_group_commit");
         rs_status want = m_group.failed ? RS_EGROUP : RS_OK;
         rs_mem_report before = mem_now();
-        expect("rs_group_commit", rs_group_commit(st), want);
+        expect("rs_group_commit", rs_group_commit(g_st), want);
         if (want != RS_OK) {
             /* Rolled back already; the commit only ends the group. */
             rs_mem_report m = mem_now();

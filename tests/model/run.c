@@ -182,7 +182,7 @@ const rs_field_def defs[NF] = {
     {.name = "tag", .type = RS_STR, .max_len = 40, .inline_len = 7},
 };
 
-rs_store *st;
+rs_store *g_st;
 
 /* The two classes of the run: the same fields, Player dynamic, Player2
  * not (its records refuse undeclared names, like __slots__). */

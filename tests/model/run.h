@@ -47,7 +47,7 @@ enum { C_DYN, C_SLOTS, NC };
 extern const rs_field_def defs[NF];
 extern const char *const class_names[NC];
 
-extern rs_store *st;           /* the store under test */
+extern rs_store *g_st;           /* the store under test */
 extern rs_class *classes[NC];  /* its classes, by C_DYN and C_SLOTS */
 extern unsigned class_no[NC];  /* the number handles carry (bits 48-63) */
 
