@@ -191,6 +191,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
     c->st = st;
     c->row_len = c->sch.row_len;
     c->free_head = RS_SLOT_NONE;
+    c->gfree_head = RS_SLOT_NONE;
 #ifdef RS_TEST_SMALL
     c->max_slots = RS_MAX_RECORDS;
 #endif
@@ -515,7 +516,8 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     if (rc == RS_OK && forced) {
         bool retired = rs__row_gen(rs__row(c, force_slot)) == 0;
         if (RS_NEVER(force_slot >= c->n_slots ||
-                     (!retired && c->free_head != force_slot))) {
+                     (!retired && c->gfree_head != force_slot &&
+                      c->free_head != force_slot))) {
             rc = rs__err(st, RS_ECORRUPT, "%s: slot %u is not free to "
                          "restore", sch->name, force_slot);
         }
@@ -581,6 +583,9 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     uint8_t *row = rs__row(c, slot);
     if (forced && rs__row_gen(row) == 0) {
         c->n_retired--;
+    } else if (forced && slot == c->gfree_head) {
+        memcpy(&c->gfree_head, row + RS_ROW_HEADER, 4);
+        c->n_gfree--;
     } else if (slot == c->free_head) {
         memcpy(&c->free_head, row + RS_ROW_HEADER, 4);
         c->n_free--;
@@ -660,12 +665,35 @@ static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
     memcpy(row, &gen, 2);
     if (gen == 0) {
         c->n_retired++; /* 16384 lives: never hand this slot out again */
+    } else if (st->hold && !st->restoring) {
+        memcpy(row + RS_ROW_HEADER, &c->gfree_head, 4); /* a group's */
+        c->gfree_head = slot;
+        c->n_gfree++;
     } else {
         memcpy(row + RS_ROW_HEADER, &c->free_head, 4);
         c->free_head = slot;
         c->n_free++;
     }
     c->n_live--;
+}
+
+void rs__store_group_end(rs_store *st)
+{
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        rs_class *c = st->classes[i];
+        /* The group's removals go on the free list, most recent first;
+         * its length bounds the walk. */
+        while (c->n_gfree > 0) {
+            uint32_t slot = c->gfree_head;
+            uint8_t *row = rs__row(c, slot);
+            memcpy(&c->gfree_head, row + RS_ROW_HEADER, 4);
+            c->n_gfree--;
+            memcpy(row + RS_ROW_HEADER, &c->free_head, 4);
+            c->free_head = slot;
+            c->n_free++;
+        }
+        c->gfree_head = RS_SLOT_NONE;
+    }
 }
 
 static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
@@ -942,9 +970,17 @@ static rs_status class_check(const rs_class *c)
         }
         memcpy(&s, rs__row(c, s) + RS_ROW_HEADER, 4);
     }
+    size_t gfree_n = 0;
+    for (uint32_t s = c->gfree_head; s != RS_SLOT_NONE;) {
+        if (s >= c->n_slots || rs__row_live(rs__row(c, s)) ||
+            ++gfree_n > c->n_slots) {
+            return RS_ECORRUPT;
+        }
+        memcpy(&s, rs__row(c, s) + RS_ROW_HEADER, 4);
+    }
     if (live != c->n_live || free_n != c->n_free ||
-        retired != c->n_retired ||
-        live + free_n + c->n_retired != c->n_slots) {
+        gfree_n != c->n_gfree || retired != c->n_retired ||
+        live + free_n + gfree_n + c->n_retired != c->n_slots) {
         return RS_ECORRUPT;
     }
     if (rs__attrs_check(c->st, c) != RS_OK) {

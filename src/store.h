@@ -23,6 +23,10 @@ rs_status rs__store_restore_remove(rs_store *st, rs_class *c, uint32_t slot);
 rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
                                 rs_field f, const rs_value *v);
 /* Attributes: rs__attrs_restore() (attrs.h). */
+
+/* A group ended (txn.c): the slots its removals freed, kept off the free
+ * list while it was open, join it. */
+void rs__store_group_end(rs_store *st);
 /* Remove every record of c (a failed load into a class that was empty).
  * Slots keep their generations, so no handle of before aliases. */
 void rs__store_class_empty(rs_store *st, rs_class *c);

@@ -39,6 +39,12 @@ struct rs_class {
     uint32_t n_slots;   /* slots ever handed out (the high-water mark) */
     uint32_t free_head; /* free slot list, RS_SLOT_NONE at its end */
     uint32_t n_free;    /* slots on that list */
+    /* Slots removed inside the open group (store.h): a stack of their
+     * own, so no insert of the group takes one (its handle would come
+     * back to life if the group rolled back and put the removed record
+     * back); on the free list when the group ends. */
+    uint32_t gfree_head;
+    uint32_t n_gfree;
     uint32_t n_retired; /* slots whose generation ran out: never reused */
 #ifdef RS_TEST_SMALL
     uint32_t max_slots; /* RS_MAX_RECORDS; tests lower it to reach it */

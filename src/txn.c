@@ -310,6 +310,7 @@ rs_status rs_group_begin(rs_store *st)
 static void group_end(rs_store *st, rs__txn *p, bool committed)
 {
     rs__journal_drop(st, true);
+    rs__store_group_end(st);
     rs__change_unobserve(st, &p->obs);
     rs__codec_free(st, &p->undo);
     rs__codec_free(st, &p->undo_at);
