@@ -325,7 +325,6 @@ rs_saver *rs__snapshot_saver_of(const rs_store *st)
 static rs_status saver_prepare(rs_store *st, rs__observer *o,
                                const rs__change *ch)
 {
-    (void)st;
     rs_saver *sv = (rs_saver *)o;
     if (ch->kind == RS__CHANGE_CLASS) {
         return RS_OK;
@@ -340,10 +339,16 @@ static rs_status saver_prepare(rs_store *st, rs__observer *o,
     }
     bit_set(sv->done[ci], slot);
     if (rs__row_live(rs__row(c, slot))) {
+        bool ok = sv->err == RS_OK;
         save_record(sv, c, slot);
         sv->n_early++;
+        if (ok && sv->err != RS_OK) {
+            /* The save failed, not the change: its next call says so,
+             * and the change's own message stays empty. */
+            rs__clear_err(st);
+        }
     }
-    return RS_OK; /* a failure is the save's, said by its next call */
+    return RS_OK;
 }
 
 static void saver_close(rs_store *st, rs__observer *o)
@@ -839,6 +844,10 @@ static rs_status load_class(rs_store *st, rs_store *scratch, const char *name,
 {
     rs_class *fc;
     rs_status rc = rs_class_parse(scratch, (const char *)text, len, &fc);
+    if (rc == RS_ENOMEM) { /* the scratch store shares the allocator */
+        return rs__err(st, RS_ENOMEM, "%s: block %zu: out of memory reading "
+                       "its class", name, block);
+    }
     if (rc != RS_OK) {
         return rs__err(st, RS_EFORMAT, "%s: block %zu: bad class: %s", name,
                        block, rs_errmsg(scratch));
