@@ -31,6 +31,20 @@ rs_status rs__codec_reserve(rs_store *st, rs__buf *b, size_t more)
     return RS_OK;
 }
 
+void rs__codec_shrink(rs_store *st, rs__buf *b, size_t cap)
+{
+    if (b->cap <= cap) {
+        return;
+    }
+    if (cap == 0) {
+        rs__codec_free(st, b);
+        return;
+    }
+    /* A shrink never fails (the allocator contract, roster.h). */
+    b->p = rs__realloc(st, RS_MEM_META, b->p, b->cap, cap);
+    b->cap = cap;
+}
+
 void rs__codec_free(rs_store *st, rs__buf *b)
 {
     rs__free(st, RS_MEM_META, b->p, b->cap);

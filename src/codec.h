@@ -151,6 +151,8 @@ typedef struct rs__buf {
 
 rs_status rs__codec_reserve(rs_store *st, rs__buf *b, size_t more);
 void rs__codec_free(rs_store *st, rs__buf *b);
+/* Give back capacity past cap (len must fit in it); never fails. */
+void rs__codec_shrink(rs_store *st, rs__buf *b, size_t cap);
 
 /* Appends that assume rs__codec_reserve() made room. */
 static inline void rs__codec_put_u8(rs__buf *b, uint8_t v)

@@ -727,6 +727,7 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
     }
     char *snap = rs__journal_path(st, p->base, ".snap");
     char *jpath = rs__journal_path(st, p->base, ".journal");
+    bool made_ctmp = p->ctmp == NULL;
     if (p->ctmp == NULL && jpath) {
         /* Kept until the store closes, so an abort needs no memory; each
          * compaction writes a new random suffix into it. */
@@ -770,6 +771,11 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
         memcpy(msg, st->err, sizeof msg);
         rs_save_abort(sv); /* removes the new journal too */
         rs__err(st, rc, "%s", msg);
+    }
+    if (rc != RS_OK && made_ctmp) {
+        /* A failed call leaves the accounting as it found it. */
+        rs__journal_path_free(st, p->ctmp);
+        p->ctmp = NULL;
     }
     rs__codec_free(st, &b);
     rs__journal_path_free(st, snap);

@@ -310,11 +310,23 @@ static size_t value_bound(const rs_value *v)
     return RS_VAL_MAX + (v && v->type == RS_STR ? v->v.s.len : 0);
 }
 
-static rs_status oom(rs_store *st, rs__journal *p, size_t entry_mark,
-                     size_t pend_mark)
+/* Where the entry being built stood before an op, so that an op that
+ * fails for want of memory leaves it, and the accounting, as it was. */
+typedef struct jmark {
+    size_t entry_len, pend_len, entry_cap, pend_cap;
+} jmark;
+
+static jmark jmark_of(const rs__journal *p)
 {
-    p->entry.len = entry_mark;
-    p->pend.len = pend_mark;
+    return (jmark){p->entry.len, p->pend.len, p->entry.cap, p->pend.cap};
+}
+
+static rs_status oom(rs_store *st, rs__journal *p, const jmark *m)
+{
+    p->entry.len = m->entry_len;
+    p->pend.len = m->pend_len;
+    rs__codec_shrink(st, &p->entry, m->entry_cap);
+    rs__codec_shrink(st, &p->pend, m->pend_cap);
     return rs__err(st, RS_ENOMEM, "out of memory journaling a change");
 }
 
@@ -333,19 +345,19 @@ static rs_status log_insert(rs_store *st, rs__journal *p,
                             const rs__change *ch)
 {
     rs_class *c = ch->c;
-    size_t em = p->entry.len, pm = p->pend.len;
+    jmark m = jmark_of(p);
     size_t need = 1 + 10 + 10;
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         need += value_bound(&ch->vals[f]);
     }
     for (uint32_t k = 0; k < ch->n_attrs; k++) {
         if (entry_name(st, p, ch->attrs[k].name) != RS_OK) {
-            return oom(st, p, em, pm);
+            return oom(st, p, &m);
         }
         need += 5 + value_bound(&ch->attrs[k].val);
     }
     if (entry_room(st, p, need) != RS_OK) {
-        return oom(st, p, em, pm);
+        return oom(st, p, &m);
     }
     size_t at = op_open(&p->entry, RS__J_INSERT);
     rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
@@ -364,9 +376,9 @@ static rs_status log_insert(rs_store *st, rs__journal *p,
 static rs_status log_remove(rs_store *st, rs__journal *p,
                             const rs__change *ch)
 {
-    size_t em = p->entry.len, pm = p->pend.len;
+    jmark m = jmark_of(p);
     if (entry_room(st, p, 1 + 10 + key_bound(ch->c, ch->slot)) != RS_OK) {
-        return oom(st, p, em, pm);
+        return oom(st, p, &m);
     }
     size_t at = op_open(&p->entry, RS__J_REMOVE);
     rs__codec_put_uvar(&p->entry, (uint32_t)ch->c->id - 1u);
@@ -378,10 +390,10 @@ static rs_status log_remove(rs_store *st, rs__journal *p,
 static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
-    size_t em = p->entry.len, pm = p->pend.len;
+    jmark m = jmark_of(p);
     size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
     if (entry_room(st, p, need) != RS_OK) {
-        return oom(st, p, em, pm);
+        return oom(st, p, &m);
     }
     size_t at = op_open(&p->entry, RS__J_SET);
     rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
@@ -396,11 +408,11 @@ static rs_status log_attrs(rs_store *st, rs__journal *p,
                            const rs__change *ch)
 {
     rs_class *c = ch->c;
-    size_t em = p->entry.len, pm = p->pend.len;
+    jmark m = jmark_of(p);
     size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
     if (entry_name(st, p, ch->name) != RS_OK ||
         entry_room(st, p, need) != RS_OK) {
-        return oom(st, p, em, pm);
+        return oom(st, p, &m);
     }
     size_t at = op_open(&p->entry, ch->val ? RS__J_BIND : RS__J_UNBIND);
     rs__codec_put_uvar(&p->entry, (uint32_t)c->id - 1u);
