@@ -131,7 +131,7 @@ void desc(const char *fmt, ...) MT_PRINTF(1, 2);
  *       oom(), cuts the entry back but keeps its buffer; and
  *       rs__compact_begin() keeps p->ctmp.  The failed call so leaves the
  *       accounting changed, which roster.h rules out. */
-#define MT_TOLERATE_KNOWN_BUGS 1
+#define MT_TOLERATE_KNOWN_BUGS 0
 
 enum {
     KB_ENOMEM_AS_EFORMAT,
