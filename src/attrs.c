@@ -1,10 +1,11 @@
 /*
- * attrs.c: dynamic attributes and the shapes records share.
+ * attrs.c: dynamic attributes: where each record's are, and the calls
+ * that read and change them (names and shapes are shape.c's).
  *
  * A class declared `dynamic` lets a record bind attributes it does not
  * declare (p.x = 123).  They cost only the records that use them:
  *
- *   row header bit 15     set when the record has attributes (store.h): a
+ *   row header bit 15     set when the record has attributes (table.h): a
  *                         record without any pays that one bit
  *   per row page          a vector of (slot within the page, block ref),
  *                         sorted by slot: 8 bytes a record with attributes
@@ -16,25 +17,21 @@
  *     value: tag byte, then  int: zigzag varint | uint: varint |
  *            f64: 8 bytes | str: varint length + bytes | false/true: -
  *
- * Names are interned once per store.  Records that bind the same names in
- * the same order share a shape (V8's hidden classes, CPython's key-sharing
- * dictionaries): a shape is the list of names, reached from the empty shape
- * by a transition table keyed by (shape, name), so a block stores one small
- * shape number instead of its names.  Past RS_SHAPES_MAX shapes (a hostile
- * mix of names) new combinations fall back to the list form, shape 0,
- * which stores a name id before each value: memory stays bounded by what
- * records bind, whatever the names.
+ * A block names its shape (shape.c): records that bind the same names in
+ * the same order share one, so a block stores one small number instead of
+ * its names; the list form, shape 0, stores a name id before each value.
  *
  * Costs: the canonical extras (x, guild, vip) take 8 bytes of vector entry
  * and a block of about 14 to 20 bytes.  A read finds the vector entry by
  * interpolation (entries spread evenly over a page: one or two cache
- * lines) and walks the block's few values.  A write builds the new block beside the old one and
- * swaps them: O(attributes).
+ * lines) and walks the block's few values.  A write builds the new block
+ * beside the old one and swaps them: O(attributes).
  *
  * Failure: an operation marks names, shapes, transitions and the one
- * vector it may grow; rs__attrs_rollback() truncates them back and rebuilds
- * the hash tables in place (no allocation), so a failed call leaves the
- * store and its accounting as they were.
+ * vector it may grow; rs__attrs_rollback() gives the vector back and
+ * rs__shape_rollback() the rest, rebuilding the hash tables in place (no
+ * allocation), so a failed call leaves the store and its accounting as
+ * they were.
  */
 #include "change.h"
 #include "attrs.h"

@@ -11,9 +11,12 @@
  *            journal's write, memory for an undo record): the store then
  *            cancels the change and returns that status, nothing changed.
  *            Observers prepare in the order they registered and the first
- *            failure stops the change, so an observer whose prepare cannot
- *            be taken back (the journal writes its entry there) must be
- *            the last to prepare; nothing registers after it.
+ *            failure stops the change.  The journal writes its entry in
+ *            its prepare, which cannot be taken back, so an observer that
+ *            prepares after it must not fail while it writes: the saver's
+ *            prepare never fails, and a group registers only once it holds
+ *            the journal (txn.c), whose prepare then only adds to the
+ *            group's entry.
  *   commit   after the write.  It cannot fail.  The record now holds the
  *            new values; old and a SET's or ATTRS's attrs are cleared
  *            (NULL), as their bytes may be gone: an observer that needs
@@ -77,7 +80,7 @@ struct rs__observer {
     void (*commit)(rs_store *st, rs__observer *o, const rs__change *ch);
     /* The store is closing: give back everything (may unregister). */
     void (*close)(rs_store *st, rs__observer *o);
-    rs__observer *next; /* the store's list (store.c) */
+    rs__observer *next; /* the store's list (change.c) */
 };
 
 /* Register o (it is prepared after every observer registered before it)

@@ -15,10 +15,10 @@
  *
  * with the fields in declaration order and unaligned, each at its width:
  * bool, i8, u8 1; i16, u16 2; i32, u32, f32 4; i64, u64, f64 8; str a
- * cell of RS_STR_CELL(max_len) bytes (strs.h): 8 up to str(16), 16 above.
- * Numbers are little endian.  There is no padding: the Player of roster.h
- * (uid str(16), name str(32), u8, u16) is 2 + 8 + 16 + 1 + 2 = 29 bytes a
- * row.  A row is never narrower than RS_ROW_MIN because a free row keeps
+ * cell of RS_STR_CELL(max_len) bytes (strs.h): 8 up to str(16), 16 above,
+ * or N + 1 for inline(N).  Numbers are little endian.  There is no
+ * padding: the Player of roster.h (uid str(16), name str(32) inline(12),
+ * u8, u16) is 2 + 8 + 13 + 1 + 2 = 26 bytes a row.  A row is never narrower than RS_ROW_MIN because a free row keeps
  * the free list's next slot after its generation.
  *
  * Value rules (rs__class_coerce(), applied to defaults here and to every insert
@@ -344,9 +344,10 @@ int rs__class_is_ident(const char *s, size_t len)
     return 1;
 }
 
-void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len, char q,
-               size_t show)
+void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len,
+                     char q)
 {
+    const size_t show = RS_SHOW_MAX;
     if (buflen == 0) {
         return;
     }
@@ -414,7 +415,7 @@ void rs__class_fmt_value(char *buf, size_t buflen, const rs_value *v)
         if (v->v.s.ptr == NULL) {
             snprintf(buf, buflen, "%s", v->v.s.len ? "(null)" : "\"\"");
         } else {
-            rs__class_quote(buf, buflen, v->v.s.ptr, v->v.s.len, '"', RS_SHOW_MAX);
+            rs__class_quote(buf, buflen, v->v.s.ptr, v->v.s.len, '"');
         }
     } else {
         snprintf(buf, buflen, "(value of unknown type %d)", (int)t);
@@ -665,7 +666,7 @@ static rs_status check_name(rs_store *st, const char *cls, const char *what,
         return RS_OK;
     }
     char q[RS_SHOW_MAX * 4 + 8];
-    rs__class_quote(q, sizeof q, s, strlen(s), '\'', RS_SHOW_MAX);
+    rs__class_quote(q, sizeof q, s, strlen(s), '\'');
     if (cls) {
         return rs__err(st, RS_EINVAL, "class '%s': %s %s %s", cls, what, q,
                        why);
@@ -1051,7 +1052,7 @@ rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
     }
     if (bad) {
         char q[RS_SHOW_MAX * 4 + 8];
-        rs__class_quote(q, sizeof q, text, len, '\'', RS_SHOW_MAX);
+        rs__class_quote(q, sizeof q, text, len, '\'');
         char tbuf[32];
         rs__class_type_str(tbuf, sizeof tbuf, fd->type, fd->max_len);
         return rs__err(st, RS_ETYPE, "%s.%s: expected %s, got %s", sch->name,

@@ -5,7 +5,7 @@
  * Its last section is what class.c lends classtext.c, the class text form:
  * reading numbers, writing floats and types, quoting text for messages.
  *
- * struct rs_class (store.h) begins with an rs__schema, so class.c and
+ * struct rs_class (table.h) begins with an rs__schema, so class.c and
  * classtext.c read a public rs_class pointer as its schema (rs__schema_of()).
  */
 #ifndef RS_CLASS_H
@@ -13,8 +13,9 @@
 
 #include "internal.h"
 
-/* Bytes a record's row spends before its fields: a 16-bit generation whose
- * low bit says whether the slot is live (store.c). */
+/* Bytes a record's row spends before its fields: a 15-bit generation (odd
+ * while the record lives) and, in bit 15, whether it has dynamic
+ * attributes (table.h). */
 #define RS_ROW_HEADER 2
 /* A free row keeps the next free slot (32 bits) after its header, so a row
  * is never narrower than this. */
@@ -57,7 +58,7 @@ typedef struct rs__schema {
 /* Validate defs and fill *sch: copy names and string defaults, check and
  * normalize defaults, lay out the row (RS_ROW_HEADER, then each field in
  * declaration order at its width: bool/i8/u8 1, 16-bit 2, 32-bit and f32 4,
- * 64-bit and f64 8, str RS_STR_CELL(max_len)), pick the indexes.  On failure nothing
+ * 64-bit and f64 8, str RS_STR_CELL(max_len) or inline(N) + 1), pick the indexes.  On failure nothing
  * is left allocated and rs_errmsg(st) says what was wrong. */
 rs_status rs__class_schema_init(rs_store *st, rs__schema *sch, const char *name,
                           const rs_field_def *defs, size_t n_defs,
@@ -95,9 +96,6 @@ uint32_t rs__class_type_width(rs_type t);
  * cuts with "...". */
 #define RS_SHOW_MAX 40
 
-/* struct rs_class (store.h) begins with its rs__schema, so a pointer to a
- * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
- * keeps the class files independent of the rest of the store's layout. */
 /* Whether a type's values are in rs_value's v.i (signed integers) or, for
  * the unsigned integers, v.u: one definition for every module.  The
  * enum keeps each kind contiguous. */
@@ -111,11 +109,14 @@ static inline bool rs__class_type_unsigned(rs_type t)
     return t >= RS_U8 && t <= RS_U64;
 }
 
-/* rs_value_parse() once store.c has checked its arguments (the class's
- * store among them, which only store.c can see). */
+/* rs_value_parse() once find.c has checked its arguments (the class's
+ * store among them, which class.c does not see). */
 rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
                           const char *text, size_t len, rs_value *out);
 
+/* struct rs_class (table.h) begins with its rs__schema, so a pointer to a
+ * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way
+ * keeps the class files independent of the rest of the store's layout. */
 static inline const rs__schema *rs__schema_of(const rs_class *cls)
 {
     return (const rs__schema *)(const void *)cls;
@@ -147,11 +148,11 @@ void rs__class_fmt_float(char *buf, size_t buflen, double d, bool f32);
 
 /* Write p[0..len) into buf between quote characters q for a message:
  * printable ASCII and valid UTF-8 as they are, q and backslash escaped,
- * other bytes as \xHH.  Past show bytes, or when buf is too small, the text
+ * other bytes as \xHH.  Past RS_SHOW_MAX bytes, or when buf is too small, the text
  * is cut and "..." follows the closing quote.  Always NUL-terminates buf
  * when buflen > 0. */
-void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len, char q,
-               size_t show);
+void rs__class_quote(char *buf, size_t buflen, const char *p, size_t len,
+                     char q);
 
 /* A field's type as declared: "u16" or "str(32)". */
 void rs__class_type_str(char *buf, size_t buflen, rs_type t, uint32_t max_len);

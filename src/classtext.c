@@ -340,8 +340,7 @@ static rs_status expected(parser *ps, const char *what)
         snprintf(found, sizeof found, "a string");
         break;
     default:
-        rs__class_quote(found, sizeof found, ps->text + tk->pos, tk->len, '\'',
-                  RS_SHOW_MAX);
+        rs__class_quote(found, sizeof found, ps->text + tk->pos, tk->len, '\'');
         break;
     }
     return syntax_at(ps, tk->line, tk->col, "expected %s, found %s", what,

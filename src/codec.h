@@ -185,7 +185,8 @@ const uint8_t *rs__codec_get_bytes(rs__rd *r, size_t n);
 uint64_t rs__codec_get_u64le(rs__rd *r);
 uint32_t rs__codec_get_u32le(rs__rd *r);
 
-/* Bytes a value can take beyond its string: a tag and a 10-byte varint. */
+/* Bytes a value can take beyond its string: at most 11 (a tag and a
+ * 10-byte varint); 12 leaves a byte of slack in every bound. */
 #define RS_VAL_MAX 12
 
 void rs__codec_put_value(rs__buf *b, rs_type t, const rs_value *v);

@@ -21,8 +21,8 @@
  *
  * Growth never rehashes the whole index.  When a segment passes 7/8 full
  * (tombstones count) it is rebuilt: at the same size if its live keys alone
- * fill 3/4 or less (tombstones, from churn), merged with its buddy if both
- * are that low, bigger by a factor drawn between 1.31 and 1.75, or, at its
+ * fill 13/16 or less (tombstones, from churn), merged with its buddy when
+ * both together fit 3/4 of the smaller one's largest size, bigger by a factor drawn between 1.31 and 1.75, or, at its
  * largest size (drawn between half of and all of SEG_MAX_GROUPS), split in
  * two by its next hash bit; the directory doubles when a segment at full
  * depth splits (pointers and sizes: 64 KiB at 10 million keys).  Drawing
@@ -34,7 +34,7 @@
  *
  * Seed: the hash is XXH3 with a 64-bit seed drawn at random for each store
  * when it opens (rs__index_seed_new(): getrandom), the same for all its
- * indexes and its attribute name and shape tables (attrs.c).  Keys are
+ * indexes and its attribute name and shape tables (shape.c).  Keys are
  * chosen by users (player names); with a fixed hash, names whose hashes
  * share their top bits could be found offline and would all land in one
  * segment, which would split on each shared bit, doubling the directory
@@ -100,7 +100,8 @@
 #else
 #define SEG_MAX_GROUPS 256 /* 4096 entries: the longest rehash */
 #endif
-#define MAX_DEPTH 24 /* past this a segment only grows: 2^24 pointers */
+/* Past this a segment only grows: 2^24 directory entries (256 MiB). */
+#define MAX_DEPTH 24
 /* A split must give each half at least 1/SPLIT_SHARE of the keys.  Random
  * hashes split a full segment near 1/2; a half of under 1/8 of its 1,792
  * or more keys has a chance of about 1e-246 (of 28 keys in test builds,
@@ -298,11 +299,11 @@ static void seg_free(rs_store *st, rs__seg *s)
     }
 }
 
-/* Groups for m keys, leaving room to grow by a factor between 1.3 and 1.7
- * (so the load starts between 0.51 and 0.67 and grows to 7/8).  The factor
+/* Groups for m keys, leaving room to grow by a factor between 1.31 and 1.75
+ * (so the load starts between 0.50 and 0.67 and grows to 7/8).  The factor
  * is drawn from hash bits that nothing else uses (an inserted key's), so
  * segments, which fill at the same pace, still grow at different times:
- * the index's load is their average, about 0.72, at every size, not a
+ * the index's load is their average, about 0.71, at every size, not a
  * sawtooth that depends on where a count falls.  Each key moves about 3
  * times over the growth of a segment. */
 static uint32_t groups_for(size_t m, uint64_t hash)

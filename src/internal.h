@@ -7,7 +7,7 @@
  *   release builds, so the caller can return RS_ECORRUPT instead of crashing
  *   (SQLite's NEVER()).
  * - rs__alloc() and friends are the only way to memory: each allocation is
- *   tagged with the category it is counted under (account.c) and its size is
+ *   tagged with the category it is counted under (alloc.c) and its size is
  *   passed back on free, so the accounting is exact without asking malloc.
  * - rs__err() formats the message of a failing call into the store and
  *   returns the status, so failure paths read `return rs__err(st, ...);`.

@@ -643,10 +643,10 @@ static rs_status find_by_key(rs_store *st, rs__rd *r, const rs__cmap *m,
     return rc;
 }
 
-/* Apply the op at r, or (apply false: the part of a journal a snapshot
- * already holds) only learn its names and step over it. */
-static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp, unsigned kind, rs__rd *r,
-                           bool apply)
+/* Apply the op at r.  (The part of a journal a snapshot already holds is
+ * stepped over by the caller, which reads only its names.) */
+static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp,
+                           unsigned kind, rs__rd *r)
 {
     rs__loaded *l = rp->l;
     if (kind == RS__J_CLASS) {
@@ -725,25 +725,16 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp, unsigned 
             return rs__err(st, RS_EFORMAT, "a record cut short or "
                            "malformed");
         }
-        return apply ? rs_insert(st, m->c, rp->nv, n, NULL) : RS_OK;
+        return rs_insert(st, m->c, rp->nv, n, NULL);
     }
     rs_handle h = RS_NULL_HANDLE;
-    rs_status rc = RS_OK;
-    if (apply) {
-        rc = find_by_key(st, r, m, &h);
-    } else {
-        for (uint32_t i = 0; i < m->n_fields; i++) {
-            if (m->to[i] == m->c->sch.key) {
-                rs__codec_get_value(r, m->types[i]);
-            }
-        }
-    }
+    rs_status rc = find_by_key(st, r, m, &h);
     if (rc != RS_OK) {
         return rc;
     }
     switch (kind) {
     case RS__J_REMOVE:
-        return apply ? rs_remove(st, h) : RS_OK;
+        return rs_remove(st, h);
     case RS__J_SET: {
         uint64_t f = rs__codec_get_uvar(r);
         if (f >= m->n_fields) {
@@ -753,8 +744,7 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp, unsigned 
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
-        return m->to[f] < 0 || !apply ? RS_OK
-                                      : rs_set_field(st, h, m->to[f], &v);
+        return m->to[f] < 0 ? RS_OK : rs_set_field(st, h, m->to[f], &v);
     }
     case RS__J_BIND:
     case RS__J_UNBIND: {
@@ -763,13 +753,13 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp, unsigned 
             return rs__err(st, RS_EFORMAT, "an undeclared attribute name");
         }
         if (kind == RS__J_UNBIND) {
-            return apply ? rs_del_attr(st, h, rp->names[id]) : RS_OK;
+            return rs_del_attr(st, h, rp->names[id]);
         }
         rs_value v = rs__codec_get_avalue(r);
         if (r->bad) {
             return rs__err(st, RS_EFORMAT, "a value cut short");
         }
-        return apply ? rs_set_attr(st, h, rp->names[id], &v) : RS_OK;
+        return rs_set_attr(st, h, rp->names[id], &v);
     }
     default:
         return rs__err(st, RS_EFORMAT, "unknown op %u", kind);
@@ -961,7 +951,7 @@ rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const c
             rs_status rc = RS_OK;
             (void)next_op(&r, &kind, &o); /* framed by rs__journal_walk_next() */
             if (off >= start || kind == RS__J_NAME) {
-                rc = replay_op(st, rp, kind, &o, true);
+                rc = replay_op(st, rp, kind, &o);
             } else {
                 /* The snapshot holds it (and its classes): only the names
                  * this part declares matter to the ops that follow. */

@@ -27,7 +27,7 @@ typedef struct rs__journal {
     rs_sync sync;
     uint64_t snap_id;   /* the snapshot the journal follows */
     uint64_t jlen;      /* bytes in the journal file */
-    int cfd;            /* a compaction's next journal (BASE.journal.tmp) */
+    int cfd;            /* a compaction's next journal (durable.c) */
     int old_jfd;        /* a replaced journal, freed a step at a time */
     int lockfd;         /* BASE.lock, flock()ed while durable */
     uint64_t old_len;
@@ -36,7 +36,7 @@ typedef struct rs__journal {
     uint64_t cstart;    /* the journal's length when it began */
     uint64_t cwb;       /* how much of that has had its writeback begun */
     uint64_t cwb_next;  /* the same, of the next journal */
-    char *ctmp;         /* BASE.journal.tmp, named once */
+    char *ctmp;         /* its name, BASE.journal.tmp-<16 hex> */
     bool dir_unsynced;  /* a compaction's rename may not be on disk yet */
     uint64_t ccopied;   /* bytes of the journal copied into it so far */
     uint32_t cnames;    /* names it declares in its head */

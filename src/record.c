@@ -1,6 +1,10 @@
 /*
- * record.c: calls on one record composed of the store's own record calls
- * (store.c), for front ends that serve callers they do not control:
+ * record.c: the calls on one record beyond insert, remove and set.
+ *
+ * Typed reads and writes (rs_get_field, rs_get_attr, rs_get_int ...
+ * rs_set_str): they resolve the handle and read the row directly
+ * (table.h); a few take a fast path, below.  Then calls composed of the
+ * store's own, for front ends that serve callers they do not control:
  *
  *   rs_get_str_copy()  a string into the caller's buffer, so nothing the
  *                      store does next can change or reuse it;
@@ -11,10 +15,8 @@
  *                      read-modify-write of one field or attribute;
  *   rs_remove_key()    remove by key.
  *
- * Everything here goes through roster.h calls, so each keeps their checks,
- * their messages, the journal and groups for free; this file knows no row,
- * index or attribute layout (it reads the store only for names in
- * messages).  Costs: a copy is one read plus a memcpy; a
+ * The composed calls go through roster.h calls, so each keeps their
+ * checks, their messages, the journal and groups for free.  Costs: a copy is one read plus a memcpy; a
  * read-modify-write is one read and one set (journaled as a set of the new
  * value, so a replay gives the same value however often it runs); several
  * sets at once are a group of sets, so an all-or-none failure is the
@@ -481,12 +483,13 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     return RS_OK;
 }
 
-/* The typed fast paths below read or write an unsigned or signed integer
- * field in place: a handle check and a load or store, a few dozen
- * instructions, short enough that the processor overlaps the cache misses
- * of consecutive calls.  Anything else (another type, an indexed field, a
- * value out of range, an error) takes the general path, which says what
- * was wrong. */
+/* The typed fast paths below read an unsigned integer field (rs_get_uint)
+ * or write a u8, u16 or u32 one that no index covers while no observer
+ * listens (rs_set_int) in place: a handle check and a load or store, a
+ * few dozen instructions, short enough that the processor overlaps the
+ * cache misses of consecutive calls.  Anything else (another type, an
+ * indexed field, a value out of range, an error) takes the general path,
+ * which says what was wrong. */
 static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
                                         rs_field f, rs_type *type,
                                         const rs__field **fdp)

@@ -651,7 +651,7 @@ static uint64_t block_mask(const plan *pl, const uint8_t *row, size_t stride,
 {
     uint8_t ok[BLOCK];
     /* The live bit, and the has-attributes bit when it matters. */
-    unsigned need = pl->attrs ? 0x8001u : 1u;
+    unsigned need = pl->attrs ? RS_ROW_HAS_ATTRS | 1u : 1u;
     UNROLL4
     for (unsigned i = 0; i < n; i++) {
         ok[i] = (rs__row_word(row + (size_t)i * stride) & need) == need;

@@ -28,8 +28,7 @@ size_t rs__snapshot_image_bound(rs_store *st, const rs_class *c, uint32_t slot);
 void rs__snapshot_put_image(rs_store *st, rs__buf *b, const rs_class *c,
                    uint32_t slot);
 
-/* Snapshot internals journal.c uses for compaction and opening.  A
- * snapshot's header names the journal it continues (prev_id, prev_off):
+/* What durable.c uses for opening and compaction.  A snapshot's header names the journal it continues (prev_id, prev_off):
  * the one it was compacted from, or, as RS__SNAPSHOT_PREV_SELF asks, a journal of
  * its own that follows it; 0, 0 for a plain save, which expects none. */
 #define RS__SNAPSHOT_PREV_SELF UINT64_MAX

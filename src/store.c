@@ -1,8 +1,10 @@
 /*
- * store.c: the store, its classes' record tables, and every record call.
+ * store.c: the store, its classes and their record tables, and the
+ * mutations (insert, remove, set) with the restore interface groups use.
  *
  * Each class keeps its records in fixed-width rows, one row per slot, in
- * pages of 2^page_shift rows (about 64 KiB) that are never moved, so growth
+ * pages of 2^page_shift rows (about 64 KiB, at most 4096 rows) that are
+ * never moved, so growth
  * copies nothing and a slot's row is two shifts and a multiply away:
  *
  *   row:  +---------+-------------------------------------------------+
@@ -53,6 +55,10 @@
 #define PAGE_TARGET_BYTES 65536
 #define PAGE_MIN_SHIFT 4
 #endif
+/* At most 4096 rows a page, whatever the row's width: an attribute
+ * vector entry keeps its row's place in the page in 16 bits (attrs.h),
+ * and an insert into a page's vector moves at most this many entries. */
+#define PAGE_MAX_SHIFT 12
 
 /* ------------------------------------------------------------------------ */
 /* Stores                                                                    */
@@ -196,7 +202,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
     c->max_slots = RS_MAX_RECORDS;
 #endif
     c->page_shift = PAGE_MIN_SHIFT;
-    while (c->page_shift < 12 &&
+    while (c->page_shift < PAGE_MAX_SHIFT &&
            ((size_t)c->row_len << (c->page_shift + 1)) <= PAGE_TARGET_BYTES) {
         c->page_shift++;
     }
@@ -279,10 +285,6 @@ size_t rs_count(const rs_class *cls)
 {
     return cls ? cls->n_live : 0;
 }
-
-/* ------------------------------------------------------------------------ */
-/* Handles                                                                   */
-/* ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                   */
@@ -395,11 +397,6 @@ static void undo_row_room(rs_store *st, rs_class *c, bool added,
     }
 }
 
-/* Insert into the next free slot, or (force_slot != RS_SLOT_NONE, undoing
- * a removal) back into force_slot with generation force_gen: the slot is
- * then at the head of the free list, or retired if its removal ran the
- * generation out.  Inlined into both callers, so rs_insert() pays no call
- * and no test of the forced path it never takes. */
 /* A string key names its record in the journal, in a server's key
  * ("Player:<key>") and in every lookup: an empty one names nothing. */
 static rs_status empty_key(rs_store *st, const rs_class *c)
@@ -408,6 +405,11 @@ static rs_status empty_key(rs_store *st, const rs_class *c)
                    c->sch.fields[c->sch.key].name);
 }
 
+/* Insert into the next free slot, or (force_slot != RS_SLOT_NONE, undoing
+ * a removal) back into force_slot with generation force_gen: the slot is
+ * then at the head of the free list, or retired if its removal ran the
+ * generation out.  Inlined into both callers, so rs_insert() pays no call
+ * and no test of the forced path it never takes. */
 static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                                               const rs_named *vals,
                                               size_t n_vals,

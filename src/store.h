@@ -1,7 +1,7 @@
 /*
- * store.h: store.c's calls for the modules above it: reading a field out
- * of a row, the restore interface groups undo through, and what a failed
- * load undoes (the layout itself is table.h's).
+ * store.h: store.c's calls for the modules above it: the restore
+ * interface groups undo through, what a failed load undoes, a group's end
+ * and the structure walk (the layout itself is table.h's).
  */
 #ifndef RS_STORE_H
 #define RS_STORE_H

@@ -20,7 +20,8 @@
  * it commits, dropped when it aborts or fails.
  *
  * A change in the group that fails rolls the whole group back at once;
- * later changes are refused until rs_group_abort().  Classes cannot be
+ * later changes are refused until rs_group_commit() (RS_EGROUP) or
+ * rs_group_abort().  Classes cannot be
  * declared inside a group.
  */
 #include "txn.h"

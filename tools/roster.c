@@ -12,9 +12,10 @@
  *                                                 damaged files openable
  *   roster demo [--players N]                     __dict__ versus __slots__
  *   roster bench ...                              (bench.c)
+ *   roster help [COMMAND], roster version
  *
- * Every subcommand checks its arguments with the one parser below
- * (cli_parse(), declared in cli.h so bench.c shares it): a bad argument is
+ * Every subcommand checks its arguments with cli_parse() (cli.c, declared
+ * in cli.h so bench.c shares it): a bad argument is
  * exit status 2 before anything runs, a failure is 1.  Every input goes
  * through input_open(), which tells a TSV from a snapshot or a journal by
  * its first bytes and hands those bytes on to whoever reads the rest, so a
@@ -68,8 +69,8 @@ static const cmd_help helps[] = {
      "write the canonical data set (TSV: uid, name, stat, level,\n"
      "extras) to FILE or stdout; the same N and S always give\n"
      "the same bytes.  S defaults to 1.  N is at most what fits in\n"
-     "memory: gen keeps every name to make names unique, about 20\n"
-     "bytes a player (a larger N is refused before anything is\n"
+     "memory: gen keeps every name to make names unique, about\n"
+     "25 to 35 bytes a player (a larger N is refused before anything is\n"
      "written, with the largest that fits).\n"},
     {"load", "[FILE] [--class TEXT] [--json]",
      "load a TSV (FILE, a pipe or FIFO, or stdin if absent or '-')\n"
@@ -111,10 +112,12 @@ static const cmd_help helps[] = {
     {"bench", "[--players N] [--seed S] [--runs K] [--only LIST] [--json]",
      "the classic experiment: the same canonical players in each\n"
      "representation (roster, c-dict, c-slots, c-packed, sqlite,\n"
-     "python-dict, python-slots), each in a fresh process, K runs\n"
-     "(default 3), medians and ratios to c-packed; roster\n"
+     "python-dict, python-slots, python-roster), each in a\n"
+     "fresh process, K runs (default 3), medians and ratios\n"
+     "to c-packed; roster\n"
      "bench --help lists every option (--plot, --slow-runs...)\n"},
     {"help", "[COMMAND]", "this text, or one command's.\n"},
+    {"version", "", "print the library's version.\n"},
 };
 #define N_HELPS (sizeof helps / sizeof helps[0])
 
