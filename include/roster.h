@@ -751,7 +751,7 @@ RS_API RS_NODISCARD rs_status rs_record_size(rs_store *st, rs_handle h,
 
 /* A snapshot is a file holding a store's classes (in their text form),
  * records and dynamic attributes, in blocks that each carry an XXH3-64
- * checksum (format in src/snapshot.c and the README).  It is written to a
+ * checksum (format in src/persist.c and the README).  It is written to a
  * temporary file beside PATH, fsynced, renamed over PATH and the directory
  * fsynced, so PATH always holds either the old snapshot or one whole new
  * one, even with several saves to PATH at once.
