@@ -267,8 +267,7 @@ static uint32_t first_local(const rs__index *ix)
 /* The adaptive chain against seed 0: each name has L + k leading zeros,
  * L the local depth of that segment, k = 0 for 1/4 of them (k <= 4).  The
  * names are chosen by a first, untimed run and reused by the others. */
-static row run_chain(name *names, size_t n, const uint32_t *order,
-                     bool choose)
+static row run_chain(name *names, size_t n, const uint32_t *order, bool choose)
 {
     row r;
     rs_store *st;
@@ -330,9 +329,9 @@ static row median_row(const row *rs, int k)
 
 static void print_row(const char *what, const row *r, const row *base)
 {
-    printf("%-17s %9.0f %9.0f %8.1f %8.1f %6u %6u %8zu", what,
-           r->index_bytes, r->name_bytes, r->insert_ns, r->find_ns, r->depth,
-           r->n_segs, r->pause);
+    printf("%-17s %9.0f %9.0f %8.1f %8.1f %6u %6u %8zu", what, r->index_bytes,
+           r->name_bytes, r->insert_ns, r->find_ns, r->depth, r->n_segs,
+           r->pause);
     if (base) {
         printf("   %5.2fx %5.2fx %5.2fx", r->index_bytes / base->index_bytes,
                r->name_bytes / base->name_bytes, r->find_ns / base->find_ns);
@@ -387,10 +386,18 @@ int main(int argc, char **argv)
          * shared machine falls on every kind alike. */
         for (int j = 0; j < 4; j++) {
             switch ((j + k) % 4) {
-            case 0: rr[k] = run_names(random, n, order, false); break;
-            case 1: rc[k] = run_names(crafted, n, order, false); break;
-            case 2: r0[k] = run_names(crafted, n, order, true); break;
-            default: rz[k] = run_chain(chain, n, order, false); break;
+            case 0:
+                rr[k] = run_names(random, n, order, false);
+                break;
+            case 1:
+                rc[k] = run_names(crafted, n, order, false);
+                break;
+            case 2:
+                r0[k] = run_names(crafted, n, order, true);
+                break;
+            default:
+                rz[k] = run_chain(chain, n, order, false);
+                break;
             }
         }
     }
@@ -402,9 +409,9 @@ int main(int argc, char **argv)
            "%zu names a kind; medians of %d runs; crafted: top %d bits of "
            "XXH3_64bits equal\n\n",
            n, bits, runs, cpus, secs, n, runs, bits);
-    printf("%-17s %9s %9s %8s %8s %6s %6s %8s   %6s %6s %6s\n", "",
-           "index B", "name B", "insert", "find", "depth", "segs", "pause",
-           "index", "name", "find");
+    printf("%-17s %9s %9s %8s %8s %6s %6s %8s   %6s %6s %6s\n", "", "index B",
+           "name B", "insert", "find", "depth", "segs", "pause", "index",
+           "name", "find");
     print_row("random", &mr, NULL);
     print_row("crafted", &mc, &mr);
     print_row("crafted, seed 0", &m0, &mr);

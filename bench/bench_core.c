@@ -112,8 +112,8 @@ static player *parse(char *buf, size_t len, size_t *n_out)
             p[n].level = (uint16_t)atoi(col[3]);
             p[n].n_extras = 0;
             /* extras: key=value;... ; integers as integers */
-            for (char *kv = k >= 5 ? col[4] : NULL; kv && *kv &&
-                                                   p[n].n_extras < 3;) {
+            for (char *kv = k >= 5 ? col[4] : NULL;
+                 kv && *kv && p[n].n_extras < 3;) {
                 char *semi = strchr(kv, ';');
                 if (semi) {
                     *semi = '\0';
@@ -149,9 +149,9 @@ static uint64_t rnd(void)
 }
 
 typedef struct result {
-    double bytes_rss, bytes_acct, insert_ns, get_uid_ns, get_name_ns,
-        update_ns, scan_ns, churn_ns, churn_growth, worst_insert_us,
-        attr_get_ns, attr_set_ns, find_many_ns;
+    double bytes_rss, bytes_acct, insert_ns, get_uid_ns, get_name_ns, update_ns,
+        scan_ns, churn_ns, churn_growth, worst_insert_us, attr_get_ns,
+        attr_set_ns, find_many_ns;
     uint64_t checksum;
     rs_mem_report mem, mem_after_churn;
 } result;
@@ -168,8 +168,8 @@ static rs_status insert(rs_store *st, rs_class *cls, const player *p,
     for (int k = 0; k < p->n_extras; k++) {
         const extra *e = &p->extras[k];
         v[4 + k].name = e->key;
-        v[4 + k].val = e->is_num ? rs_val_int(e->num)
-                                 : rs_val_str(e->text, e->text_len);
+        v[4 + k].val =
+            e->is_num ? rs_val_int(e->num) : rs_val_str(e->text, e->text_len);
     }
     return rs_insert(st, cls, v, 4 + (size_t)p->n_extras, h);
 }
@@ -335,8 +335,8 @@ static result run(const player *ps, size_t n, const probe *pr, int pauses)
 
     /* Churn: 10 rounds; 20% log out, as many new players log in. */
     size_t k = n / 5;
-    char (*uids)[16] = calloc(k, sizeof *uids);
-    char (*names)[24] = calloc(k, sizeof *names);
+    char(*uids)[16] = calloc(k, sizeof *uids);
+    char(*names)[24] = calloc(k, sizeof *names);
     memset(uids, 1, k * sizeof *uids); /* resident before we measure */
     memset(names, 1, k * sizeof *names);
     size_t before = rss_bytes();
@@ -386,14 +386,14 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define MEDIAN(field)                                                       \
-    do {                                                                    \
-        double v[16];                                                       \
-        for (int i = 0; i < runs; i++) {                                    \
-            v[i] = rs[i].field;                                             \
-        }                                                                   \
-        qsort(v, (size_t)runs, sizeof v[0], cmp_d);                         \
-        med.field = v[runs / 2];                                            \
+#define MEDIAN(field)                                                          \
+    do {                                                                       \
+        double v[16];                                                          \
+        for (int i = 0; i < runs; i++) {                                       \
+            v[i] = rs[i].field;                                                \
+        }                                                                      \
+        qsort(v, (size_t)runs, sizeof v[0], cmp_d);                            \
+        med.field = v[runs / 2];                                               \
     } while (0)
 
 int main(int argc, char **argv)
@@ -510,10 +510,9 @@ int main(int argc, char **argv)
                "\"churn_ns\": %.1f, \"churn_rss_growth_per_player\": %.2f, "
                "\"worst_insert_us\": %.1f, \"checksum\": %llu}\n",
                np, runs, med.bytes_rss, med.bytes_acct, med.insert_ns,
-               med.get_uid_ns, med.get_name_ns, med.find_many_ns,
-               med.update_ns,
-               med.attr_get_ns, med.attr_set_ns, med.scan_ns,
-               med.churn_ns, med.churn_growth, med.worst_insert_us,
+               med.get_uid_ns, med.get_name_ns, med.find_many_ns, med.update_ns,
+               med.attr_get_ns, med.attr_set_ns, med.scan_ns, med.churn_ns,
+               med.churn_growth, med.worst_insert_us,
                (unsigned long long)med.checksum);
     } else {
         printf("players %zu, median of %d runs\n", np, runs);
@@ -527,11 +526,13 @@ int main(int argc, char **argv)
         printf("  get by uid       %.1f ns\n", med.get_uid_ns);
         printf("  get by name      %.1f ns\n", med.get_name_ns);
         printf("  find many by uid %.1f ns a key (batches of 1,000; %.2fx "
-               "faster than one by one)\n", med.find_many_ns,
+               "faster than one by one)\n",
+               med.find_many_ns,
                med.find_many_ns > 0 ? med.get_uid_ns / med.find_many_ns : 0);
         printf("  update level     %.1f ns\n", med.update_ns);
         printf("  attribute get    %.1f ns, set %.1f ns (players with "
-               "extras, random order)\n", med.attr_get_ns, med.attr_set_ns);
+               "extras, random order)\n",
+               med.attr_get_ns, med.attr_set_ns);
         printf("  scan             %.2f ns a record\n", med.scan_ns);
         printf("  churn            %.1f ns an op, RSS growth %.2f B/player, "
                "accounted %+.2f B/player\n",

@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLASS_TEXT                                                          \
-    "Player { uid: str(16) key inline(4); "                                 \
-    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "      \
+#define CLASS_TEXT                                                             \
+    "Player { uid: str(16) key inline(4); "                                    \
+    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "         \
     "dynamic"
 
 static double now_s(void)
@@ -49,8 +49,7 @@ static double now_s(void)
 
 static _Noreturn void die(const char *what, rs_store *st)
 {
-    fprintf(stderr, "bench_persist: %s: %s\n", what,
-            st ? rs_errmsg(st) : "");
+    fprintf(stderr, "bench_persist: %s: %s\n", what, st ? rs_errmsg(st) : "");
     exit(1);
 }
 
@@ -274,33 +273,36 @@ int main(int argc, char **argv)
                "\"update_ns_everysec\": %.0f, \"update_ns_always\": %.0f}\n",
                nh, m.total, load_journaled * 1e9 / (double)nh, compact_s,
                longest * 1e3, (unsigned long long)steps, switch_s * 1e3,
-               ci.n_early, ci.extra_bytes,
-               reopen_s, save_s, load_s, (unsigned long long)si.bytes,
-               (double)si.bytes / acct, si.extra_bytes, never_ns,
-               everysec_ns, always_ns);
+               ci.n_early, ci.extra_bytes, reopen_s, save_s, load_s,
+               (unsigned long long)si.bytes, (double)si.bytes / acct,
+               si.extra_bytes, never_ns, everysec_ns, always_ns);
     } else {
         printf("bench_persist: %zu players, store %.2f bytes a player "
-               "accounted\n", nh, acct / (double)nh);
+               "accounted\n",
+               nh, acct / (double)nh);
         printf("  journaled load          %.3f s, %.0f ns an insert "
-               "(fsync never)\n", load_journaled,
-               load_journaled * 1e9 / (double)nh);
+               "(fsync never)\n",
+               load_journaled, load_journaled * 1e9 / (double)nh);
         printf("  compaction, writing     %.3f s in %llu steps; longest step "
                "%.2f ms (writers wait at most that); rs_save_finish %.2f "
-               "ms\n", compact_s, (unsigned long long)steps, longest * 1e3,
+               "ms\n",
+               compact_s, (unsigned long long)steps, longest * 1e3,
                switch_s * 1e3);
         printf("                          %zu records written early, extra "
-               "memory %zu bytes (%.2f%% of the store)\n", ci.n_early,
-               ci.extra_bytes, 100.0 * (double)ci.extra_bytes / acct);
+               "memory %zu bytes (%.2f%% of the store)\n",
+               ci.n_early, ci.extra_bytes,
+               100.0 * (double)ci.extra_bytes / acct);
         printf("  reopen                  %.3f s (snapshot + journal tail)\n",
                reopen_s);
         printf("  save                    %.3f s, %llu bytes, %.2f a player, "
-               "%.2fx accounted\n", save_s, (unsigned long long)si.bytes,
+               "%.2fx accounted\n",
+               save_s, (unsigned long long)si.bytes,
                (double)si.bytes / (double)nh, (double)si.bytes / acct);
         printf("  load                    %.3f s\n", load_s);
         printf("  update, fsync never     %.0f ns\n", never_ns);
         printf("  update, fsync everysec  %.0f ns\n", everysec_ns);
-        printf("  update, fsync always    %.0f ns (%llu updates)\n",
-               always_ns, (unsigned long long)always);
+        printf("  update, fsync always    %.0f ns (%llu updates)\n", always_ns,
+               (unsigned long long)always);
     }
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);

@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static uint8_t *snaps[4];
 static size_t snap_lens[4];
-static const uint64_t journal_ids[4] = {0, FZ_ID_BASE, FZ_ID_PREV,
-                                        FZ_ID_EMPTY};
+static const uint64_t journal_ids[4] = {0, FZ_ID_BASE, FZ_ID_PREV, FZ_ID_EMPTY};
 
 static void fail(const char *what, rs_store *st, const char *detail)
 {
@@ -67,8 +66,8 @@ static uint8_t *make_snapshot(int fill, uint64_t id, uint64_t prev_id,
 static void init(void)
 {
     snaps[1] = make_snapshot(1, FZ_ID_BASE, 0, 0, &snap_lens[1]);
-    snaps[2] = make_snapshot(1, FZ_ID_COMPACT, FZ_ID_PREV, FZ_J_HEADER,
-                             &snap_lens[2]);
+    snaps[2] =
+        make_snapshot(1, FZ_ID_COMPACT, FZ_ID_PREV, FZ_J_HEADER, &snap_lens[2]);
     snaps[3] = make_snapshot(0, FZ_ID_EMPTY, 0, 0, &snap_lens[3]);
 }
 
@@ -85,8 +84,8 @@ static void remove_files(const char *base)
 
 /* After a failed open: path holds exactly want[0..len), or (want NULL)
  * does not exist. */
-static void check_unchanged(rs_store *st, const char *path,
-                            const uint8_t *want, size_t len)
+static void check_unchanged(rs_store *st, const char *path, const uint8_t *want,
+                            size_t len)
 {
     size_t n = 0;
     uint8_t *got = fz_read_file(path, &n);
@@ -107,8 +106,7 @@ static void check_unchanged(rs_store *st, const char *path,
     free(got);
 }
 
-static void check_failed(rs_store *st, rs_status s,
-                         const rs_mem_report *before,
+static void check_failed(rs_store *st, rs_status s, const rs_mem_report *before,
                          const rs_load_info *info)
 {
     rs_mem_report after;
@@ -247,8 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rs_mem_report again_mem;
         rs_mem(st, &again_mem);
         if (again != s) {
-            fail("the same open failed another way the second time", st,
-                 NULL);
+            fail("the same open failed another way the second time", st, NULL);
         }
         if (again_mem.total != after.total ||
             again_mem.n_allocs != after.n_allocs) {
@@ -283,9 +280,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rs_mem(b, &again);
     if (again.n_records != after.n_records || b->n_classes != classes) {
         char d[160];
-        snprintf(d, sizeof d, "records %zu, reopened %zu; classes %u, "
-                 "reopened %u", after.n_records, again.n_records, classes,
-                 b->n_classes);
+        snprintf(d, sizeof d,
+                 "records %zu, reopened %zu; classes %u, "
+                 "reopened %u",
+                 after.n_records, again.n_records, classes, b->n_classes);
         fail("reopening changed the store", b, d);
     }
     if (rs__store_check(b) != RS_OK) {

@@ -70,15 +70,14 @@ static inline void *fz_alloc(void *ud, void *ptr, size_t old_len,
     (void)ud;
     fz_head *h = ptr ? (fz_head *)ptr - 1 : NULL;
     if (h && (h->magic != FZ_MAGIC || h->len != old_len)) {
-        fprintf(stderr, "fuzz_persist: the store frees or resizes a block "
-                "of %zu bytes as %zu bytes\n", h->magic == FZ_MAGIC ? h->len
-                                                                  : 0,
-                old_len);
+        fprintf(stderr,
+                "fuzz_persist: the store frees or resizes a block "
+                "of %zu bytes as %zu bytes\n",
+                h->magic == FZ_MAGIC ? h->len : 0, old_len);
         abort();
     }
     if (!h && old_len != 0) {
-        fprintf(stderr, "fuzz_persist: old_len %zu with no block\n",
-                old_len);
+        fprintf(stderr, "fuzz_persist: old_len %zu with no block\n", old_len);
         abort();
     }
     if (new_len == 0) {
@@ -126,10 +125,11 @@ static inline void fz_mem_diff(char *buf, size_t cap, const rs_mem_report *a,
         }
     }
     if (n >= 0 && (size_t)n < cap) {
-        snprintf(buf + n, cap - (size_t)n, "); allocations %zu -> %zu; "
-                 "attribute names %zu -> %zu; shapes %zu -> %zu", a->n_allocs,
-                 b->n_allocs, a->n_attr_names, b->n_attr_names, a->n_shapes,
-                 b->n_shapes);
+        snprintf(buf + n, cap - (size_t)n,
+                 "); allocations %zu -> %zu; "
+                 "attribute names %zu -> %zu; shapes %zu -> %zu",
+                 a->n_allocs, b->n_allocs, a->n_attr_names, b->n_attr_names,
+                 a->n_shapes, b->n_shapes);
     }
 }
 
@@ -214,10 +214,8 @@ static inline void fz_fill(rs_store *st)
     rs_named ek[1] = {{"k", rs_val_int(1)}};
     fz_touch(st, e, ek, 1);
     fz_player_add(st, p, "1000001", "alice", 10, NULL, 1);
-    fz_player_add(st, p, "p-bob", "\xe7\x8e\xa9\xe5\xae\xb6", 11, long_bio,
-                  0);
-    rs_handle h = fz_player_add(st, p, "123456789012", "carol", 65535, "",
-                                1);
+    fz_player_add(st, p, "p-bob", "\xe7\x8e\xa9\xe5\xae\xb6", 11, long_bio, 0);
+    rs_handle h = fz_player_add(st, p, "123456789012", "carol", 65535, "", 1);
     rs_value gone = rs_val_int(7);
     if (rs_set_attr(st, h, "temp", &gone) != RS_OK ||
         rs_del_attr(st, h, "temp") != RS_OK) {

@@ -23,8 +23,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const resp_limits lim = {.max_args = 64, .max_bulk = 256,
-                                .max_inline = 128};
+static const resp_limits lim = {
+    .max_args = 64, .max_bulk = 256, .max_inline = 128};
 
 /* What a run saw: each request's arguments, then the error, serialized. */
 static void note(rbuf *log, const char *tag, const void *p, size_t n)
@@ -116,8 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     resp_parser_free(&p);
     if (one.len != two.len || (one.len && memcmp(one.ptr, two.ptr, one.len))) {
-        fprintf(stderr, "fuzz_resp: whole and piecewise parses differ\n"
-                        "--- whole\n%.*s\n--- pieces\n%.*s\n",
+        fprintf(stderr,
+                "fuzz_resp: whole and piecewise parses differ\n"
+                "--- whole\n%.*s\n--- pieces\n%.*s\n",
                 (int)one.len, one.ptr ? one.ptr : "", (int)two.len,
                 two.ptr ? two.ptr : "");
         abort();

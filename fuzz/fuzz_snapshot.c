@@ -123,8 +123,7 @@ static void decls_init(void)
         char *made = class_text(rs_class_find(check, d->name));
         if (strcmp(parsed, made) != 0) {
             fprintf(stderr, "--- parsed\n%s\n--- created\n%s\n", parsed, made);
-            fail("a class created from its parsed fields differs", check,
-                 NULL);
+            fail("a class created from its parsed fields differs", check, NULL);
         }
         free(parsed);
         free(made);
@@ -182,9 +181,11 @@ static void round_trip(rs_store *st, size_t n_records)
     if (m.n_records != n_records || info.n_records != n_records ||
         b->n_classes != st->n_classes) {
         char d[160];
-        snprintf(d, sizeof d, "records %zu, reloaded %zu (info %zu); "
-                 "classes %u, reloaded %u", n_records, m.n_records,
-                 info.n_records, st->n_classes, b->n_classes);
+        snprintf(d, sizeof d,
+                 "records %zu, reloaded %zu (info %zu); "
+                 "classes %u, reloaded %u",
+                 n_records, m.n_records, info.n_records, st->n_classes,
+                 b->n_classes);
         fail("the round trip changed the store", b, d);
     }
     if (rs__store_check(b) != RS_OK) {
@@ -234,8 +235,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rs_status s = rs_load_buffer(st, buf, len, "fuzz.snap", &info);
     rs_mem(st, &after);
     if (getenv("FUZZ_VERBOSE")) { /* what a replayed input does */
-        fprintf(stderr, "fuzz_snapshot: mode %u: %s, %zu records: %s\n",
-                mode, rs_status_name(s), after.n_records, rs_errmsg(st));
+        fprintf(stderr, "fuzz_snapshot: mode %u: %s, %zu records: %s\n", mode,
+                rs_status_name(s), after.n_records, rs_errmsg(st));
     }
     if (rs__store_check(st) != RS_OK) {
         fail(s == RS_OK ? "the store fails its check after a load"
@@ -245,9 +246,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (s != RS_OK) {
         char d[512], m[400];
         fz_mem_diff(m, sizeof m, &before, &after);
-        snprintf(d, sizeof d, "status %s; records %zu -> %zu; classes %u -> "
-                 "%u; %s", rs_status_name(s), before.n_records,
-                 after.n_records, classes, st->n_classes, m);
+        snprintf(d, sizeof d,
+                 "status %s; records %zu -> %zu; classes %u -> "
+                 "%u; %s",
+                 rs_status_name(s), before.n_records, after.n_records, classes,
+                 st->n_classes, m);
         if (rs_errmsg(st)[0] == '\0') {
             fail("a failed load without a message", st, d);
         }
@@ -258,8 +261,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("a failed load left classes behind", st, d);
         }
         rs_load_info again_info;
-        rs_status again = rs_load_buffer(st, buf, len, "fuzz.snap",
-                                         &again_info);
+        rs_status again =
+            rs_load_buffer(st, buf, len, "fuzz.snap", &again_info);
         rs_mem_report again_mem;
         rs_mem(st, &again_mem);
         if (again != s) {
@@ -270,8 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_mem_diff(m, sizeof m, &after, &again_mem);
             fail("a second failed load grew the store again", st, m);
         }
-        if (info.n_records != 0 || info.n_classes != 0 ||
-            info.n_dropped != 0) {
+        if (info.n_records != 0 || info.n_classes != 0 || info.n_dropped != 0) {
             fail("a failed load left info set", st, d);
         }
     } else {

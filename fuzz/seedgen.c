@@ -125,8 +125,8 @@ static void journal_ops(rs_store *st, int fresh)
 {
     rs_class *pl, *gu;
     if (fresh) {
-        pl = fz_declare(st, fz_player);           /* CLASS */
-        gu = fz_declare(st, fz_guild);            /* CLASS */
+        pl = fz_declare(st, fz_player);                         /* CLASS */
+        gu = fz_declare(st, fz_guild);                          /* CLASS */
         fz_player_add(st, pl, "1000001", "alice", 10, NULL, 1); /* NAME,
                                                                    INSERT */
         fz_player_add(st, pl, "p-bob", "bob", 11, "bio of bob", 0);

@@ -68,8 +68,7 @@ int rs_py_field_set(PyObject *self, PyObject *obj, PyObject *value)
 }
 
 typedef struct CondObject {
-    PyObject_HEAD
-    ClassObject *owner;
+    PyObject_HEAD ClassObject *owner;
     rs_field f;
     rs_op op;
     PyObject *name;
@@ -196,8 +195,8 @@ PyType_Spec rs_py_field_spec = {
 /* Conditions                                                                */
 /* ------------------------------------------------------------------------ */
 
-static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=",
-                                       "startswith"};
+static const char *const op_names[] = {
+    "==", "!=", "<", "<=", ">", ">=", "startswith"};
 
 static PyObject *cond_repr(PyObject *self)
 {
@@ -250,15 +249,13 @@ PyType_Spec rs_py_cond_spec = {
 /* Player.where(...): conditions kept as Python objects and compiled into
  * rs_cond each time the query runs (the library copies what it keeps). */
 typedef struct QueryObject {
-    PyObject_HEAD
-    ClassObject *owner;
+    PyObject_HEAD ClassObject *owner;
     PyObject *conds; /* tuple of CondObject */
     int never;       /* names an attribute no record has: matches none */
 } QueryObject;
 
 typedef struct ScanObject {
-    PyObject_HEAD
-    ClassObject *owner;
+    PyObject_HEAD ClassObject *owner;
     rs_scan *sc; /* NULL once done */
 } ScanObject;
 
@@ -276,8 +273,8 @@ static int query_conds(QueryObject *q, rs_cond **out, size_t *n)
         CondObject *c = (CondObject *)PyTuple_GET_ITEM(q->conds, i);
         const char *fname = PyUnicode_AsUTF8(c->name);
         if (fname == NULL ||
-            rs_py_to_value(c->value, ((PyTypeObject *)q->owner)->tp_name,
-                           fname, &cs[i].val) < 0) {
+            rs_py_to_value(c->value, ((PyTypeObject *)q->owner)->tp_name, fname,
+                           &cs[i].val) < 0) {
             PyMem_Free(cs);
             return -1;
         }
@@ -490,8 +487,8 @@ static int find_one(ClassObject *c, rs_field f, PyObject *key, rs_handle *h)
         PyErr_SetString(PyExc_SystemError, "roster: bad field");
         return -1;
     }
-    if (rs_py_to_value_sc(key, ((PyTypeObject *)c)->tp_name,
-                          c->fields[f].cname, &v, &sc) < 0) {
+    if (rs_py_to_value_sc(key, ((PyTypeObject *)c)->tp_name, c->fields[f].cname,
+                          &v, &sc) < 0) {
         return -1;
     }
     rs_status rc = rs_find(c->store->st, c->cls, f, &v, h);
@@ -671,9 +668,8 @@ static PyObject *meta_get_many(PyObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"keys", "field", NULL};
     ClassObject *c = (ClassObject *)self;
     PyObject *keys, *fname = NULL;
-    if (!declared(c) ||
-        !PyArg_ParseTupleAndKeywords(args, kw, "O|U:get_many", kwlist, &keys,
-                                     &fname)) {
+    if (!declared(c) || !PyArg_ParseTupleAndKeywords(args, kw, "O|U:get_many",
+                                                     kwlist, &keys, &fname)) {
         return NULL;
     }
     rs_field f = c->key;
@@ -703,8 +699,8 @@ static PyObject *meta_get_many(PyObject *self, PyObject *args, PyObject *kw)
             goto done;
         }
     }
-    rs_status rc = rs_find_many(c->store->st, c->cls, f, vals, (size_t)n, hs,
-                                NULL);
+    rs_status rc =
+        rs_find_many(c->store->st, c->cls, f, vals, (size_t)n, hs, NULL);
     if (rc != RS_OK) {
         rs_py_raise(c->store, rc);
         goto done;
@@ -797,9 +793,14 @@ static const struct {
     const char *suffix;
     rs_op op;
 } op_suffixes[] = {
-    {"eq", RS_EQ}, {"ne", RS_NE}, {"lt", RS_LT},
-    {"le", RS_LE}, {"gt", RS_GT}, {"ge", RS_GE},
-    {"startswith", RS_PREFIX}, {"prefix", RS_PREFIX},
+    {"eq", RS_EQ},
+    {"ne", RS_NE},
+    {"lt", RS_LT},
+    {"le", RS_LE},
+    {"gt", RS_GT},
+    {"ge", RS_GE},
+    {"startswith", RS_PREFIX},
+    {"prefix", RS_PREFIX},
 };
 
 /* where(Player.level >= 50, stat=1, name__startswith='To') -> a query.
@@ -1034,8 +1035,8 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
     Py_ssize_t n = (Py_ssize_t)rs_class_n_fields(cls);
     PyObject *d = ns ? PyDict_Copy(ns) : PyDict_New();
     PyObject *name = PyUnicode_FromString(rs_class_name(cls));
-    PyObject *slots = dynamic ? Py_BuildValue("(s)", "__weakref__")
-                              : PyTuple_New(0);
+    PyObject *slots =
+        dynamic ? Py_BuildValue("(s)", "__weakref__") : PyTuple_New(0);
     PyObject *bases = PyTuple_Pack(1, (PyObject *)S->record_type);
     PyObject *args = NULL, *t = NULL;
     FieldInfo *fields = PyMem_Calloc((size_t)n + 1, sizeof *fields);
@@ -1207,12 +1208,12 @@ static int annotation_def(rs_py_state *S, PyObject *ns, const char *cls,
         PyObject *mod = modname ? PyDict_GetItemWithError(mods, modname) : NULL;
         PyObject *globals = mod ? PyModule_GetDict(mod) : NULL;
         PyObject *builtins = PyEval_GetBuiltins();
-        PyObject *eval = builtins ? PyDict_GetItemString(builtins, "eval")
-                                  : NULL;
+        PyObject *eval =
+            builtins ? PyDict_GetItemString(builtins, "eval") : NULL;
         if (globals == NULL || eval == NULL) {
             PyErr_Format(PyExc_TypeError,
-                         "%s.%s: cannot evaluate the annotation %R", cls,
-                         field, ann);
+                         "%s.%s: cannot evaluate the annotation %R", cls, field,
+                         ann);
             return -1;
         }
         owned = PyObject_CallFunctionObjArgs(eval, ann, globals, ns, NULL);
@@ -1469,7 +1470,6 @@ static PyType_Slot meta_slots[] = {
 PyType_Spec rs_py_meta_spec = {
     .name = "roster.RecordType",
     .basicsize = sizeof(ClassObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = meta_slots,
 };

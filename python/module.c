@@ -73,8 +73,8 @@ PyObject *rs_py_raise_msg(rs_py_state *S, rs_status rc, const char *msg)
         msg = rs_status_str(rc);
     }
     PyObject *type = exc_for(S, rc);
-    PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg),
-                                          "replace");
+    PyObject *text =
+        PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
     if (text == NULL) {
         return NULL;
     }
@@ -234,8 +234,8 @@ static int int_value(PyObject *o, const char *cls, const char *field,
         }
         PyErr_Clear();
     }
-    PyErr_Format(PyExc_OverflowError, "%s.%s: %S out of range for 64 bits",
-                 cls, field, o);
+    PyErr_Format(PyExc_OverflowError, "%s.%s: %S out of range for 64 bits", cls,
+                 field, o);
     return -1;
 }
 
@@ -324,8 +324,7 @@ int rs_py_utf8_name(PyObject *name, const char **out)
 /* roster.u16 is a Type; so are roster.str(16) and roster.u32(key=True):
  * calling a Type gives a copy with the arguments applied. */
 typedef struct SpecObject {
-    PyObject_HEAD
-    rs_type type;
+    PyObject_HEAD rs_type type;
     uint32_t max_len;
     uint32_t inline_len;
     unsigned flags;
@@ -374,12 +373,11 @@ static PyObject *spec_call(PyObject *self, PyObject *args, PyObject *kw)
     Py_ssize_t max_len = sp->max_len, inl = sp->inline_len;
     int key = (sp->flags & RS_FIELD_KEY) != 0;
     int unique = (sp->flags & RS_FIELD_UNIQUE) != 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$ppn", kwlist, &max_len,
-                                     &key, &unique, &inl)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|n$ppn", kwlist, &max_len, &key,
+                                     &unique, &inl)) {
         return NULL;
     }
-    if (sp->type != RS_STR &&
-        (PyTuple_GET_SIZE(args) > 0 || inl != 0)) {
+    if (sp->type != RS_STR && (PyTuple_GET_SIZE(args) > 0 || inl != 0)) {
         PyErr_Format(PyExc_TypeError,
                      "roster.%s takes no length and no inline(): only "
                      "roster.str does",
@@ -395,8 +393,8 @@ static PyObject *spec_call(PyObject *self, PyObject *args, PyObject *kw)
                      RS_MAX_INLINE);
         return NULL;
     }
-    unsigned flags = (key ? RS_FIELD_KEY : 0u) |
-                     (unique ? RS_FIELD_UNIQUE : 0u);
+    unsigned flags =
+        (key ? RS_FIELD_KEY : 0u) | (unique ? RS_FIELD_UNIQUE : 0u);
     return spec_new_of(Py_TYPE(self), sp->type, (uint32_t)max_len, flags,
                        (uint32_t)inl);
 }
@@ -475,8 +473,7 @@ static PyType_Spec spec_spec = {
 /* ------------------------------------------------------------------------ */
 
 typedef struct GroupObject {
-    PyObject_HEAD
-    StoreObject *store;
+    PyObject_HEAD StoreObject *store;
     int open;
 } GroupObject;
 
@@ -534,8 +531,7 @@ static void group_dealloc(PyObject *self)
 
 static PyMethodDef group_methods[] = {
     {"__enter__", group_enter, METH_NOARGS, NULL},
-    {"__exit__", (PyCFunction)(void (*)(void))group_exit, METH_FASTCALL,
-     NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))group_exit, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -654,8 +650,8 @@ static PyObject *store_get_classes(PyObject *self, void *closure)
     }
     size_t n = rs_n_classes(s->st);
     for (size_t i = 0; i < n; i++) {
-        PyObject *name = PyUnicode_FromString(
-            rs_class_name(rs_class_at(s->st, i)));
+        PyObject *name =
+            PyUnicode_FromString(rs_class_name(rs_class_at(s->st, i)));
         PyObject *c = name ? store_class(s, name) : NULL;
         if (c == NULL || PyDict_SetItem(out, name, c) < 0) {
             Py_XDECREF(name);
@@ -728,8 +724,7 @@ static PyObject *load_info_dict(const rs_load_info *info)
     return Py_BuildValue("{s:n,s:n,s:n,s:s}", "records",
                          (Py_ssize_t)info->n_records, "classes",
                          (Py_ssize_t)info->n_classes, "dropped_fields",
-                         (Py_ssize_t)info->n_dropped, "dropped",
-                         info->dropped);
+                         (Py_ssize_t)info->n_dropped, "dropped", info->dropped);
 }
 
 static PyObject *store_save(PyObject *self, PyObject *arg)
@@ -748,8 +743,7 @@ static PyObject *store_save(PyObject *self, PyObject *arg)
     return Py_BuildValue("{s:K,s:n,s:n,s:d}", "bytes",
                          (unsigned long long)info.bytes, "records",
                          (Py_ssize_t)info.n_records, "extra_bytes",
-                         (Py_ssize_t)info.extra_bytes, "seconds",
-                         info.seconds);
+                         (Py_ssize_t)info.extra_bytes, "seconds", info.seconds);
 }
 
 static PyObject *store_load(PyObject *self, PyObject *arg)
@@ -860,8 +854,8 @@ static PyMethodDef store_methods[] = {
 };
 
 static PyGetSetDef store_getset[] = {
-    {"classes", store_get_classes, NULL,
-     "dict of the store's classes by name", NULL},
+    {"classes", store_get_classes, NULL, "dict of the store's classes by name",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -882,8 +876,7 @@ static PyType_Slot store_slots[] = {
 static PyType_Spec store_spec = {
     .name = "roster.Store",
     .basicsize = sizeof(StoreObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = store_slots,
 };
 
@@ -950,8 +943,8 @@ static int mod_exec(PyObject *m)
 {
     rs_py_state *S = PyModule_GetState(m);
     if (add_type(m, &S->store_type, &store_spec, NULL) < 0 ||
-        add_type(m, &S->meta_type, &rs_py_meta_spec,
-                 (PyObject *)&PyType_Type) < 0 ||
+        add_type(m, &S->meta_type, &rs_py_meta_spec, (PyObject *)&PyType_Type) <
+            0 ||
         add_type(m, &S->spec_type, &spec_spec, NULL) < 0 ||
         add_type(m, &S->field_type, &rs_py_field_spec, NULL) < 0 ||
         add_type(m, &S->attrs_type, &rs_py_attrs_spec, NULL) < 0 ||
@@ -961,8 +954,8 @@ static int mod_exec(PyObject *m)
         add_type(m, &S->group_type, &group_spec, NULL) < 0) {
         return -1;
     }
-    S->base_type = (PyTypeObject *)PyType_FromModuleAndSpec(
-        m, &rs_py_record_spec, NULL);
+    S->base_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(m, &rs_py_record_spec, NULL);
     if (S->base_type == NULL) {
         return -1;
     }
@@ -1003,9 +996,9 @@ static int mod_exec(PyObject *m)
                     "A damaged or foreign snapshot or journal.")
           : -1;
     Py_XDECREF(b);
-    if (r < 0 || add_exc(m, &S->GroupError, "GroupError", S->Error,
-                         "A group whose change failed, or groups nested.") <
-                     0) {
+    if (r < 0 ||
+        add_exc(m, &S->GroupError, "GroupError", S->Error,
+                "A group whose change failed, or groups nested.") < 0) {
         return -1;
     }
     static const struct {

@@ -183,8 +183,7 @@ static void name_remember(ClassObject *c, PyObject *name, rs_field f)
 
 /* A dynamic attribute: 1 and *out, 0 if the record has none by that
  * name, -1 on error. */
-static int dyn_get(ClassObject *c, rs_handle h, PyObject *name,
-                   PyObject **out)
+static int dyn_get(ClassObject *c, rs_handle h, PyObject *name, PyObject **out)
 {
     rs_field f = name_cached(c, name);
     rs_status rc = RS_OK;
@@ -229,8 +228,7 @@ static PyObject *record_getattro(PyObject *self, PyObject *name)
          * here calls back into Python before the read). */
         if (Py_TYPE(descr)->tp_descr_get == rs_py_field_get &&
             ((FieldObject *)descr)->owner == c) {
-            return rs_py_record_get((RecordObject *)self,
-                                    (FieldObject *)descr);
+            return rs_py_record_get((RecordObject *)self, (FieldObject *)descr);
         }
         Py_INCREF(descr);
         get = Py_TYPE(descr)->tp_descr_get;
@@ -379,8 +377,8 @@ static PyObject *insert(ClassObject *c, PyObject *const *args, Py_ssize_t na,
     rs_py_scratch sc = {sbuf, sizeof sbuf, 0};
     for (Py_ssize_t i = 0; i < na; i++) {
         vals[i].name = c->fields[i].cname;
-        if (rs_py_to_value_sc(args[i], tp->tp_name, vals[i].name,
-                              &vals[i].val, &sc) < 0) {
+        if (rs_py_to_value_sc(args[i], tp->tp_name, vals[i].name, &vals[i].val,
+                              &sc) < 0) {
             goto done;
         }
     }
@@ -523,8 +521,8 @@ static PyObject *record_repr(PyObject *self)
     if (body == NULL) {
         return NULL;
     }
-    PyObject *r = PyUnicode_FromFormat("%s(%U)", ((PyTypeObject *)c)->tp_name,
-                                       body);
+    PyObject *r =
+        PyUnicode_FromFormat("%s(%U)", ((PyTypeObject *)c)->tp_name, body);
     Py_DECREF(body);
     return r;
 }
@@ -574,8 +572,8 @@ static PyObject *record_dir(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     ClassObject *c = RS_PY_CLASS(self);
-    PyObject *objdir = PyObject_GetAttrString((PyObject *)&PyBaseObject_Type,
-                                              "__dir__");
+    PyObject *objdir =
+        PyObject_GetAttrString((PyObject *)&PyBaseObject_Type, "__dir__");
     if (objdir == NULL) {
         return NULL;
     }
@@ -605,8 +603,7 @@ static PyObject *record_dir(PyObject *self, PyObject *noargs)
 }
 
 /* The pairs of a dict as rs_named (names and strings borrowed from d). */
-static int named_of(PyObject *d, const char *cls, rs_named **out,
-                    Py_ssize_t *n)
+static int named_of(PyObject *d, const char *cls, rs_named **out, Py_ssize_t *n)
 {
     *n = PyDict_GET_SIZE(d);
     rs_named *vals = PyMem_Calloc((size_t)*n + 1, sizeof *vals);
@@ -620,8 +617,10 @@ static int named_of(PyObject *d, const char *cls, rs_named **out,
         int ok = rs_py_utf8_name(k, &vals[i].name);
         if (ok <= 0) {
             if (ok == 0) {
-                PyErr_Format(PyExc_TypeError, "%s: %R is not an attribute "
-                             "name", cls, k);
+                PyErr_Format(PyExc_TypeError,
+                             "%s: %R is not an attribute "
+                             "name",
+                             cls, k);
             }
             PyMem_Free(vals);
             return -1;
@@ -735,8 +734,7 @@ PyType_Spec rs_py_record_spec = {
 /* p.__dict__: every field and attribute, read and written through the
  * store each time (nothing copied), as a plain instance's __dict__ is. */
 typedef struct AttrsObject {
-    PyObject_HEAD
-    ClassObject *owner; /* strong */
+    PyObject_HEAD ClassObject *owner; /* strong */
     rs_handle h;
 } AttrsObject;
 
@@ -824,8 +822,8 @@ static PyObject *attrs_names(AttrsObject *a)
 {
     const char *ds[RS_MAX_FIELDS + RS_ATTRS_MAX];
     size_t n;
-    rs_status rc = rs_dir(a->owner->store->st, a->h, ds,
-                          RS_MAX_FIELDS + RS_ATTRS_MAX, &n);
+    rs_status rc =
+        rs_dir(a->owner->store->st, a->h, ds, RS_MAX_FIELDS + RS_ATTRS_MAX, &n);
     if (rc != RS_OK) {
         return rs_py_raise(a->owner->store, rc);
     }
@@ -976,8 +974,8 @@ static PyObject *attrs_update(PyObject *self, PyObject *args, PyObject *kw)
         Py_DECREF(tmp);
         return NULL;
     }
-    rs_status rc = n ? rs_set_many(a->owner->store->st, a->h, vals, (size_t)n)
-                     : RS_OK;
+    rs_status rc =
+        n ? rs_set_many(a->owner->store->st, a->h, vals, (size_t)n) : RS_OK;
     PyMem_Free(vals);
     Py_DECREF(tmp);
     if (rc != RS_OK) {

@@ -61,8 +61,7 @@ typedef struct rs_py_state {
 } rs_py_state;
 
 typedef struct StoreObject {
-    PyObject_HEAD
-    rs_store *st;
+    PyObject_HEAD rs_store *st;
     rs_py_state *state;
     PyObject *classes; /* dict: name -> declared class */
     int in_group;
@@ -106,16 +105,14 @@ typedef struct ClassObject {
 } ClassObject;
 
 typedef struct RecordObject {
-    PyObject_HEAD
-    rs_handle h;
+    PyObject_HEAD rs_handle h;
     PyObject *attrs; /* the __dict__ mapping once asked for, or NULL */
 } RecordObject;
 
 /* A declared field's descriptor: Player.level. */
 typedef struct FieldObject {
-    PyObject_HEAD
-    ClassObject *owner; /* strong */
-    Py_ssize_t index;   /* in owner->fields */
+    PyObject_HEAD ClassObject *owner; /* strong */
+    Py_ssize_t index;                 /* in owner->fields */
 } FieldObject;
 
 #define RS_PY_CLASS(obj) ((ClassObject *)Py_TYPE(obj))

@@ -31,9 +31,9 @@
 #include <unistd.h>
 
 enum {
-    F_WRITE = 1u << 0,   /* may change the store: the turn needs an fsync */
-    F_NOAUTH = 1u << 1,  /* allowed before AUTH */
-    F_TXCTL = 1u << 2,   /* runs at once inside MULTI, never queued */
+    F_WRITE = 1u << 0,  /* may change the store: the turn needs an fsync */
+    F_NOAUTH = 1u << 1, /* allowed before AUTH */
+    F_TXCTL = 1u << 2,  /* runs at once inside MULTI, never queued */
     F_READ = 1u << 3,
     F_ADMIN = 1u << 4,
     F_FAST = 1u << 5,
@@ -60,16 +60,16 @@ static const command table[] = {
      "Returns the server's liveliness response."},
     {"echo", 2, F_FAST, cmd_echo, 0, 0, 0, "connection",
      "Returns the given string."},
-    {"quit", -1, F_NOAUTH | F_TXCTL | F_FAST, cmd_quit, 0, 0, 0,
-     "connection", "Closes the connection."},
+    {"quit", -1, F_NOAUTH | F_TXCTL | F_FAST, cmd_quit, 0, 0, 0, "connection",
+     "Closes the connection."},
     {"select", 2, F_FAST, cmd_select, 0, 0, 0, "connection",
      "Changes the selected database (rosterd has only 0)."},
     {"hello", -1, F_NOAUTH | F_FAST, cmd_hello, 0, 0, 0, "connection",
      "Handshakes with the server (RESP2 or RESP3)."},
     {"auth", -2, F_NOAUTH | F_FAST, cmd_auth, 0, 0, 0, "connection",
      "Authenticates the connection."},
-    {"reset", 1, F_NOAUTH | F_TXCTL | F_FAST, cmd_reset, 0, 0, 0,
-     "connection", "Resets the connection."},
+    {"reset", 1, F_NOAUTH | F_TXCTL | F_FAST, cmd_reset, 0, 0, 0, "connection",
+     "Resets the connection."},
     {"client", -2, 0, cmd_client, 0, 0, 0, "connection",
      "CLIENT ID, SETNAME, GETNAME, SETINFO, LIST, INFO."},
     {"multi", 1, F_TXCTL | F_FAST, cmd_multi, 0, 0, 0, "transactions",
@@ -129,8 +129,7 @@ static const command table[] = {
      "Increments a float field or attribute."},
     {"hscan", -3, F_READ, cmd_hscan, 1, 1, 1, "hash",
      "Iterates over the fields of a record."},
-    {"del", -2, F_WRITE, cmd_del, 1, -1, 1, "generic",
-     "Removes records."},
+    {"del", -2, F_WRITE, cmd_del, 1, -1, 1, "generic", "Removes records."},
     {"unlink", -2, F_WRITE | F_FAST, cmd_del, 1, -1, 1, "generic",
      "Removes records."},
     {"exists", -2, F_READ | F_FAST, cmd_exists, 1, -1, 1, "generic",
@@ -227,7 +226,6 @@ static const command *lookup(const char *name, size_t n)
     }
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -237,9 +235,9 @@ static void unknown_command(client *c, int argc, char **argv, size_t *lens)
     char args[256] = "";
     size_t len = 0;
     for (int i = 1; i < argc && len < 128; i++) {
-        int k = snprintf(args + len, sizeof args - len, "'%.*s' ",
-                         (int)(128 - len < lens[i] ? 128 - len : lens[i]),
-                         argv[i]);
+        int k =
+            snprintf(args + len, sizeof args - len, "'%.*s' ",
+                     (int)(128 - len < lens[i] ? 128 - len : lens[i]), argv[i]);
         if (k < 0 || (size_t)k >= sizeof args - len) {
             break;
         }
@@ -398,8 +396,7 @@ static bool password_ok(const char *p, size_t n)
     return diff == 0;
 }
 
-static bool auth_pair(const char *user, size_t ul, const char *pass,
-                      size_t pl)
+static bool auth_pair(const char *user, size_t ul, const char *pass, size_t pl)
 {
     bool u = ul == 7 && memcmp(user, "default", 7) == 0;
     bool p = password_ok(pass, pl);
@@ -482,8 +479,7 @@ static void cmd_hello(client *c, int argc, char **argv, size_t *lens)
             nl = lens[i + 1];
             i++;
         } else {
-            add_errf(c, "ERR Syntax error in HELLO option '%.128s'",
-                     argv[i]);
+            add_errf(c, "ERR Syntax error in HELLO option '%.128s'", argv[i]);
             return;
         }
     }
@@ -576,16 +572,14 @@ static void client_list_line(rbuf *b, const client *x, time_t now)
         "argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r "
         "cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
         (unsigned long long)x->id, x->addr, x->laddr, x->fd,
-        x->name ? x->name : "", (long)(now - x->ctime),
-        (long)(now - x->last), x->in_multi ? "x" : "N",
-        x->in_multi ? (long)x->n_queue : -1L, x->qlen - x->qpos,
-        x->qcap - x->qlen, x->out.len - x->opos,
-        x->qcap + x->out.cap + sizeof *x,
-        x->last_cmd ? x->last_cmd : "NULL", x->proto,
-        x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
+        x->name ? x->name : "", (long)(now - x->ctime), (long)(now - x->last),
+        x->in_multi ? "x" : "N", x->in_multi ? (long)x->n_queue : -1L,
+        x->qlen - x->qpos, x->qcap - x->qlen, x->out.len - x->opos,
+        x->qcap + x->out.cap + sizeof *x, x->last_cmd ? x->last_cmd : "NULL",
+        x->proto, x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
     if (k > 0) {
-        rbuf_put(b, line, (size_t)k < sizeof line ? (size_t)k
-                                                   : sizeof line - 1);
+        rbuf_put(b, line,
+                 (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
     }
 }
 
@@ -611,8 +605,10 @@ static void cmd_client(client *c, int argc, char **argv, size_t *lens)
         reply_simple(&c->out, "OK");
     } else if (strcasecmp(sub, "setinfo") == 0 && argc == 4) {
         if (!valid_name(argv[3], lens[3])) {
-            add_errf(c, "ERR %s cannot contain spaces, newlines or special "
-                        "characters.", argv[2]);
+            add_errf(c,
+                     "ERR %s cannot contain spaces, newlines or special "
+                     "characters.",
+                     argv[2]);
             return;
         }
         if (strcasecmp(argv[2], "lib-name") == 0) {
@@ -637,8 +633,7 @@ static void cmd_client(client *c, int argc, char **argv, size_t *lens)
             for (client *x = srv.clients; x != NULL; x = x->next) {
                 if (argc == 4 && strcasecmp(argv[2], "id") == 0) {
                     char id[32];
-                    snprintf(id, sizeof id, "%llu",
-                             (unsigned long long)x->id);
+                    snprintf(id, sizeof id, "%llu", (unsigned long long)x->id);
                     if (strcmp(id, argv[3]) != 0) {
                         continue;
                     }
@@ -651,8 +646,12 @@ static void cmd_client(client *c, int argc, char **argv, size_t *lens)
     } else if (strcasecmp(sub, "help") == 0) {
         static const char *help[] = {
             "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
-            "ID", "GETNAME", "SETNAME <name>",
-            "SETINFO <lib-name|lib-ver> <value>", "LIST [ID <id>]", "INFO"};
+            "ID",
+            "GETNAME",
+            "SETNAME <name>",
+            "SETINFO <lib-name|lib-ver> <value>",
+            "LIST [ID <id>]",
+            "INFO"};
         reply_array(&c->out, sizeof help / sizeof help[0]);
         for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) {
             reply_simple(&c->out, help[i]);
@@ -767,8 +766,10 @@ static void cmd_exec(client *c, int argc, char **argv, size_t *lens)
     if (!sent) {
         rbuf_cut(&c->out, mark);
         if (failed) {
-            add_errf(c, "EXECABORT Transaction rolled back: command %zu "
-                        "(%s) failed: %s", failed, failed_name, why);
+            add_errf(c,
+                     "EXECABORT Transaction rolled back: command %zu "
+                     "(%s) failed: %s",
+                     failed, failed_name, why);
         } else {
             add_errf(c, "EXECABORT Transaction rolled back: %s", why);
         }
@@ -842,9 +843,9 @@ static void command_info(client *c, const command *cmd)
     static const struct {
         unsigned f;
         const char *n;
-    } flags[] = {{F_WRITE, "write"},   {F_READ, "readonly"},
-                 {F_ADMIN, "admin"},   {F_NOAUTH, "no_auth"},
-                 {F_FAST, "fast"},     {F_NOMULTI, "no_multi"}};
+    } flags[] = {{F_WRITE, "write"}, {F_READ, "readonly"},
+                 {F_ADMIN, "admin"}, {F_NOAUTH, "no_auth"},
+                 {F_FAST, "fast"},   {F_NOMULTI, "no_multi"}};
     size_t nf = 0;
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         nf += (cmd->flags & flags[i].f) ? 1 : 0;
@@ -931,8 +932,7 @@ static void cmd_command(client *c, int argc, char **argv, size_t *lens)
     } else if (strcasecmp(sub, "count") == 0) {
         add_arity(c, "command|count");
     } else {
-        add_errf(c, "ERR unknown subcommand '%.128s'. Try COMMAND HELP.",
-                 sub);
+        add_errf(c, "ERR unknown subcommand '%.128s'. Try COMMAND HELP.", sub);
     }
 }
 
@@ -954,12 +954,12 @@ static void cmd_config(client *c, int argc, char **argv, size_t *lens)
         const char *names[32];
         const char *vals[32];
         size_t n = 0;
-#define P(name, ...)                                                        \
-    do {                                                                    \
-        names[n] = name;                                                    \
-        snprintf(v[n], sizeof v[n], __VA_ARGS__);                           \
-        vals[n] = v[n];                                                     \
-        n++;                                                                \
+#define P(name, ...)                                                           \
+    do {                                                                       \
+        names[n] = name;                                                       \
+        snprintf(v[n], sizeof v[n], __VA_ARGS__);                              \
+        vals[n] = v[n];                                                        \
+        n++;                                                                   \
     } while (0)
         P("port", "%d", cf->port);
         names[n] = "bind";
@@ -1013,8 +1013,10 @@ static void cmd_config(client *c, int argc, char **argv, size_t *lens)
         srv.hits = srv.misses = srv.n_errors = 0;
         reply_simple(&c->out, "OK");
     } else if (strcasecmp(sub, "set") == 0 || strcasecmp(sub, "rewrite") == 0) {
-        add_errf(c, "ERR CONFIG %s is not supported by rosterd: restart it "
-                    "with the option", sub);
+        add_errf(c,
+                 "ERR CONFIG %s is not supported by rosterd: restart it "
+                 "with the option",
+                 sub);
     } else {
         add_errf(c, "ERR unknown subcommand '%.128s'. Try CONFIG HELP.", sub);
     }
@@ -1070,8 +1072,7 @@ static bool want_section(int argc, char **argv, const char *name,
         return in_default;
     }
     for (int i = 1; i < argc; i++) {
-        if (strcasecmp(argv[i], name) == 0 ||
-            strcasecmp(argv[i], "all") == 0 ||
+        if (strcasecmp(argv[i], name) == 0 || strcasecmp(argv[i], "all") == 0 ||
             strcasecmp(argv[i], "everything") == 0 ||
             (in_default && strcasecmp(argv[i], "default") == 0)) {
             return true;
@@ -1088,18 +1089,20 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
     rs_mem_report mr;
     rs_mem(srv.st, &mr);
     if (want_section(argc, argv, "server", true)) {
-        bprintf(&b, "# Server\r\nredis_version:%s\r\nrosterd_version:%s\r\n"
-                    "libroster_version:%s\r\nredis_mode:standalone\r\n"
-                    "os:Linux\r\narch_bits:%zu\r\nmultiplexing_api:epoll\r\n"
-                    "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%ld\r\n"
-                    "uptime_in_days:%ld\r\nexecutable:rosterd\r\n\r\n",
+        bprintf(&b,
+                "# Server\r\nredis_version:%s\r\nrosterd_version:%s\r\n"
+                "libroster_version:%s\r\nredis_mode:standalone\r\n"
+                "os:Linux\r\narch_bits:%zu\r\nmultiplexing_api:epoll\r\n"
+                "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%ld\r\n"
+                "uptime_in_days:%ld\r\nexecutable:rosterd\r\n\r\n",
                 ROSTERD_REDIS_VERSION, ROSTERD_VERSION, rs_version(),
                 sizeof(void *) * 8, (int)getpid(), srv.cfg.port,
                 (long)(now - srv.start), (long)(now - srv.start) / 86400);
     }
     if (want_section(argc, argv, "clients", true)) {
-        bprintf(&b, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
-                    "blocked_clients:0\r\nwatching_clients:%zu\r\n\r\n",
+        bprintf(&b,
+                "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%ld\r\n"
+                "blocked_clients:0\r\nwatching_clients:%zu\r\n\r\n",
                 srv.n_clients, srv.cfg.maxclients, srv.n_watchers);
     }
     if (want_section(argc, argv, "memory", true)) {
@@ -1108,11 +1111,12 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
         human(h1, sizeof h1, (double)mr.total);
         human(h2, sizeof h2, (double)rss);
         human(h3, sizeof h3, (double)mr.peak);
-        bprintf(&b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\n"
-                    "used_memory_rss:%ld\r\nused_memory_rss_human:%s\r\n"
-                    "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
-                    "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n"
-                    "mem_allocator:libc\r\n\r\n",
+        bprintf(&b,
+                "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\n"
+                "used_memory_rss:%ld\r\nused_memory_rss_human:%s\r\n"
+                "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
+                "maxmemory:0\r\nmaxmemory_policy:noeviction\r\n"
+                "mem_allocator:libc\r\n\r\n",
                 mr.total, h1, rss, h2, mr.peak, h3);
     }
     if (want_section(argc, argv, "persistence", true)) {
@@ -1122,18 +1126,19 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
         long long jb = stat(path, &sj) == 0 ? (long long)sj.st_size : 0;
         snprintf(path, sizeof path, "%s.snap", srv.base);
         long long sb = stat(path, &ss) == 0 ? (long long)ss.st_size : 0;
-        bprintf(&b, "# Persistence\r\nloading:0\r\n"
-                    "rdb_changes_since_last_save:%llu\r\n"
-                    "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%ld\r\n"
-                    "rdb_last_bgsave_status:%s\r\naof_enabled:1\r\n"
-                    "aof_rewrite_in_progress:%d\r\n"
-                    "aof_last_write_status:ok\r\nappendfsync:%s\r\n"
-                    "journal_bytes:%lld\r\nsnapshot_bytes:%lld\r\n"
-                    "journal_fsyncs:%llu\r\ncompactions_auto:%llu\r\n"
-                    "recovery_seconds:%.3f\r\nrecovered_records:%zu\r\n\r\n",
-                (unsigned long long)srv.changes_since_save,
-                srv.saver != NULL, (long)srv.lastsave,
-                srv.last_save_ok ? "ok" : "err", srv.saver != NULL,
+        bprintf(&b,
+                "# Persistence\r\nloading:0\r\n"
+                "rdb_changes_since_last_save:%llu\r\n"
+                "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%ld\r\n"
+                "rdb_last_bgsave_status:%s\r\naof_enabled:1\r\n"
+                "aof_rewrite_in_progress:%d\r\n"
+                "aof_last_write_status:ok\r\nappendfsync:%s\r\n"
+                "journal_bytes:%lld\r\nsnapshot_bytes:%lld\r\n"
+                "journal_fsyncs:%llu\r\ncompactions_auto:%llu\r\n"
+                "recovery_seconds:%.3f\r\nrecovered_records:%zu\r\n\r\n",
+                (unsigned long long)srv.changes_since_save, srv.saver != NULL,
+                (long)srv.lastsave, srv.last_save_ok ? "ok" : "err",
+                srv.saver != NULL,
                 srv.cfg.appendfsync == FSYNC_ALWAYS     ? "always"
                 : srv.cfg.appendfsync == FSYNC_EVERYSEC ? "everysec"
                                                         : "no",
@@ -1142,12 +1147,12 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
                 srv.recovered);
     }
     if (want_section(argc, argv, "stats", true)) {
-        bprintf(&b, "# Stats\r\ntotal_connections_received:%llu\r\n"
-                    "total_commands_processed:%llu\r\n"
-                    "rejected_connections:%llu\r\nkeyspace_hits:%llu\r\n"
-                    "keyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n\r\n",
-                (unsigned long long)srv.n_conns,
-                (unsigned long long)srv.n_cmds,
+        bprintf(&b,
+                "# Stats\r\ntotal_connections_received:%llu\r\n"
+                "total_commands_processed:%llu\r\n"
+                "rejected_connections:%llu\r\nkeyspace_hits:%llu\r\n"
+                "keyspace_misses:%llu\r\ntotal_error_replies:%llu\r\n\r\n",
+                (unsigned long long)srv.n_conns, (unsigned long long)srv.n_cmds,
                 (unsigned long long)srv.n_rejected,
                 (unsigned long long)srv.hits, (unsigned long long)srv.misses,
                 (unsigned long long)srv.n_errors);
@@ -1159,15 +1164,15 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
     if (want_section(argc, argv, "keyspace", true)) {
         bprintf(&b, "# Keyspace\r\n");
         if (mr.n_records > 0) {
-            bprintf(&b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n",
-                    mr.n_records);
+            bprintf(&b, "db0:keys=%zu,expires=0,avg_ttl=0\r\n", mr.n_records);
         }
         bprintf(&b, "\r\n");
     }
     if (want_section(argc, argv, "roster", true)) {
         double n = mr.n_records ? (double)mr.n_records : 1.0;
-        bprintf(&b, "# Roster\r\nrecords:%zu\r\nbytes:%zu\r\n"
-                    "bytes_per_record:%.2f\r\n",
+        bprintf(&b,
+                "# Roster\r\nrecords:%zu\r\nbytes:%zu\r\n"
+                "bytes_per_record:%.2f\r\n",
                 mr.n_records, mr.total, (double)mr.total / n);
         for (int k = 0; k < RS_MEM__COUNT; k++) {
             bprintf(&b, "bytes_%s:%zu\r\nbytes_per_record_%s:%.2f\r\n",
@@ -1179,8 +1184,7 @@ static void cmd_info(client *c, int argc, char **argv, size_t *lens)
         for (size_t i = 0; i < rs_n_classes(srv.st); i++) {
             rs_class *cls = rs_class_at(srv.st, i);
             bprintf(&b, "class_%s:records=%zu,fields=%zu,dynamic=%d\r\n",
-                    rs_class_name(cls), rs_count(cls),
-                    rs_class_n_fields(cls),
+                    rs_class_name(cls), rs_count(cls), rs_class_n_fields(cls),
                     (rs_class_flags(cls) & RS_CLASS_DYNAMIC) ? 1 : 0);
         }
         bprintf(&b, "\r\n");
@@ -1231,8 +1235,7 @@ int save_start(client *c, bool background)
             return -1;
         }
         log_msg('*', "DB saved on disk: %zu records, %llu bytes, %.3f s",
-                info.n_records, (unsigned long long)info.bytes,
-                info.seconds);
+                info.n_records, (unsigned long long)info.bytes, info.seconds);
         srv.lastsave = time(NULL);
         srv.last_save_ok = true;
         srv.changes_since_save = 0;
@@ -1262,9 +1265,10 @@ void save_step(size_t budget)
         rc = rs_save_finish(srv.saver, &info);
         srv.saver = NULL;
         if (rc == RS_OK) {
-            log_msg('*', "Background saving terminated with success: %zu "
-                         "records (%zu written early), %llu bytes, %.3f s, "
-                         "%zu bytes of extra memory",
+            log_msg('*',
+                    "Background saving terminated with success: %zu "
+                    "records (%zu written early), %llu bytes, %.3f s, "
+                    "%zu bytes of extra memory",
                     info.n_records, info.n_early,
                     (unsigned long long)info.bytes, info.seconds,
                     info.extra_bytes);

@@ -69,8 +69,7 @@ static bool need_key(client *c, const char *key, size_t len, keyref *out)
     }
     char names[256] = "";
     size_t n = 0;
-    for (size_t i = 0; i < rs_n_classes(srv.st) && n < sizeof names - 1;
-         i++) {
+    for (size_t i = 0; i < rs_n_classes(srv.st) && n < sizeof names - 1; i++) {
         int k = snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
                          rs_class_name(rs_class_at(srv.st, i)));
         if (k < 0) {
@@ -78,8 +77,9 @@ static bool need_key(client *c, const char *key, size_t len, keyref *out)
         }
         n += (size_t)k;
     }
-    add_errf(c, "ERR key '%.*s' names no class: a key is <Class>:<key> "
-                "(classes: %s)",
+    add_errf(c,
+             "ERR key '%.*s' names no class: a key is <Class>:<key> "
+             "(classes: %s)",
              (int)(len > 128 ? 128 : len), key, names);
     return false;
 }
@@ -224,8 +224,7 @@ static rs_value infer_value(const char *s, size_t n)
 }
 
 /* The text of h's key field, into buf (cap bytes, >= 64). */
-static size_t key_text(rs_handle h, const rs_class *cls, char *buf,
-                       size_t cap)
+static size_t key_text(rs_handle h, const rs_class *cls, char *buf, size_t cap)
 {
     rs_value v;
     if (rs_get_field(srv.st, h, rs_class_key(cls), &v) != RS_OK) {
@@ -306,8 +305,9 @@ static int build_pairs(client *c, const keyref *r, char **argv, size_t *lens,
 {
     memset(p, 0, sizeof *p);
     if (n > MAX_PAIRS) {
-        add_errf(c, "ERR %s: %zu fields in one command; a record has at "
-                    "most %d fields and %d attributes",
+        add_errf(c,
+                 "ERR %s: %zu fields in one command; a record has at "
+                 "most %d fields and %d attributes",
                  rs_class_name(r->cls), n, RS_MAX_FIELDS, RS_ATTRS_MAX);
         return -1;
     }
@@ -348,8 +348,9 @@ static int build_pairs(client *c, const keyref *r, char **argv, size_t *lens,
         rs_field f = rs_class_field(r->cls, name);
         if (f == keyf) {
             if (vl != r->kl || memcmp(val, r->k, vl) != 0) {
-                add_errf(c, "ERR %s.%s: the key field holds the key's own "
-                            "text '%.*s'; it cannot be set to '%.*s'",
+                add_errf(c,
+                         "ERR %s.%s: the key field holds the key's own "
+                         "text '%.*s'; it cannot be set to '%.*s'",
                          rs_class_name(r->cls), name,
                          (int)(r->kl > 64 ? 64 : r->kl), r->k,
                          (int)(vl > 64 ? 64 : vl), val);
@@ -402,8 +403,9 @@ static int insert_record(client *c, const keyref *r, pairs *p)
         }
     }
     if (ml > 0) {
-        add_errf(c, "ERR %s: a new record needs a value for %s (unique, "
-                    "no default); '%s:%.*s' does not exist",
+        add_errf(c,
+                 "ERR %s: a new record needs a value for %s (unique, "
+                 "no default); '%s:%.*s' does not exist",
                  rs_class_name(r->cls), missing, rs_class_name(r->cls),
                  (int)(r->kl > 64 ? 64 : r->kl), r->k);
         return -1;
@@ -731,8 +733,9 @@ void cmd_hdel(client *c, int argc, char **argv, size_t *lens)
     for (int i = 2; i < argc; i++) {
         rs_field f = rs_class_field(r.cls, argv[i]);
         if (f >= 0) {
-            add_errf(c, "ERR %s.%s: a declared field always has a value and "
-                        "cannot be deleted (HSET it instead)",
+            add_errf(c,
+                     "ERR %s.%s: a declared field always has a value and "
+                     "cannot be deleted (HSET it instead)",
                      rs_class_name(r.cls), argv[i]);
             return;
         }
@@ -967,8 +970,8 @@ void cmd_flushall(client *c, int argc, char **argv, size_t *lens)
         uint64_t cur = 0;
         do {
             size_t n = 0;
-            if (rs_scan_batch(srv.st, cls, NULL, 0, cur, 1 << 16, hs, 1024,
-                              &n, &cur) != RS_OK) {
+            if (rs_scan_batch(srv.st, cls, NULL, 0, cur, 1 << 16, hs, 1024, &n,
+                              &cur) != RS_OK) {
                 add_lib_err(c);
                 return;
             }
@@ -1116,8 +1119,8 @@ void cmd_scan(client *c, int argc, char **argv, size_t *lens)
         size_t step = budget < 256 ? budget : 256;
         size_t n = 0;
         uint64_t nx;
-        if (rs_scan_batch(srv.st, cls, NULL, 0, lc, step, hs, 256, &n,
-                          &nx) != RS_OK) {
+        if (rs_scan_batch(srv.st, cls, NULL, 0, lc, step, hs, 256, &n, &nx) !=
+            RS_OK) {
             rbuf_free(&keys);
             add_err(c, "ERR invalid cursor");
             return;
@@ -1128,8 +1131,7 @@ void cmd_scan(client *c, int argc, char **argv, size_t *lens)
             size_t cl = strlen(cname);
             memcpy(key, cname, cl);
             key[cl] = ':';
-            size_t kl = key_text(hs[k], cls, key + cl + 1,
-                                 sizeof key - cl - 1);
+            size_t kl = key_text(hs[k], cls, key + cl + 1, sizeof key - cl - 1);
             kl += cl + 1;
             if (pat == NULL || glob_match(pat, pl, key, kl, false)) {
                 reply_bulk(&keys, key, kl);
@@ -1242,8 +1244,8 @@ static void roster_find(client *c, char **argv, size_t *lens)
     }
     rs_field f = rs_class_field(cls, argv[2]);
     if (f < 0) {
-        add_errf(c, "ERR '%s' object has no field '%.64s'",
-                 rs_class_name(cls), argv[2]);
+        add_errf(c, "ERR '%s' object has no field '%.64s'", rs_class_name(cls),
+                 argv[2]);
         return;
     }
     rs_value v;
@@ -1276,8 +1278,8 @@ static bool parse_op(const char *s, rs_op *op)
     static const struct {
         const char *s;
         rs_op op;
-    } ops[] = {{"=", RS_EQ},  {"==", RS_EQ}, {"!=", RS_NE},
-               {"<", RS_LT},  {"<=", RS_LE}, {">", RS_GT},
+    } ops[] = {{"=", RS_EQ},  {"==", RS_EQ},        {"!=", RS_NE},
+               {"<", RS_LT},  {"<=", RS_LE},        {">", RS_GT},
                {">=", RS_GE}, {"prefix", RS_PREFIX}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (strcasecmp(s, ops[i].s) == 0) {
@@ -1314,8 +1316,10 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
             rs_cond *k = &conds[nc];
             const char *name = argv[i + 1];
             if (!parse_op(argv[i + 2], &k->op)) {
-                add_errf(c, "ERR unknown operator '%.16s' (= != < <= > >= "
-                            "PREFIX)", argv[i + 2]);
+                add_errf(c,
+                         "ERR unknown operator '%.16s' (= != < <= > >= "
+                         "PREFIX)",
+                         argv[i + 2]);
                 return;
             }
             const char *val = argv[i + 3];
@@ -1325,8 +1329,8 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
             if (f >= 0) {
                 if (k->op == RS_PREFIX) {
                     k->val = rs_val_str(val, vl);
-                } else if (rs_value_parse(srv.st, cls, f, val, vl,
-                                          &k->val) != RS_OK) {
+                } else if (rs_value_parse(srv.st, cls, f, val, vl, &k->val) !=
+                           RS_OK) {
                     add_lib_err(c);
                     return;
                 }
@@ -1340,8 +1344,7 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
             k->field = f;
             nc++;
         } else if (strcasecmp(argv[i], "count") == 0 && i + 1 < argc) {
-            if (!resp_parse_ll(argv[i + 1], lens[i + 1], &count) ||
-                count < 1) {
+            if (!resp_parse_ll(argv[i + 1], lens[i + 1], &count) || count < 1) {
                 add_err(c, "ERR value is not an integer or out of range");
                 return;
             }
@@ -1368,8 +1371,8 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
     }
     size_t n = 0;
     uint64_t next = 0;
-    if (rs_scan_batch(srv.st, cls, conds, nc, cur, (size_t)count * 16, hs,
-                      cap, &n, &next) != RS_OK) {
+    if (rs_scan_batch(srv.st, cls, conds, nc, cur, (size_t)count * 16, hs, cap,
+                      &n, &next) != RS_OK) {
         free(hs);
         add_lib_err(c);
         return;

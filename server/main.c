@@ -35,8 +35,8 @@ void log_msg(char level, const char *fmt, ...)
     char ts[64];
     strftime(ts, sizeof ts, "%d %b %Y %H:%M:%S", &tm);
     FILE *f = log_file ? log_file : stderr;
-    fprintf(f, "%d:M %s.%03d %c ", (int)getpid(), ts,
-            (int)(tv.tv_usec / 1000), level);
+    fprintf(f, "%d:M %s.%03d %c ", (int)getpid(), ts, (int)(tv.tv_usec / 1000),
+            level);
     va_list ap;
     va_start(ap, fmt);
     vfprintf(f, fmt, ap);
@@ -57,10 +57,12 @@ typedef struct option {
 
 static const option options[] = {
     {"port", "N", "TCP port (default 6379)"},
-    {"bind", "ADDR...", "addresses to listen on, blank-separated "
-                        "(default 127.0.0.1)"},
-    {"dir", "DIR", "where the snapshot and journal live: DIR/rosterd.snap, "
-                   "DIR/rosterd.journal (default .)"},
+    {"bind", "ADDR...",
+     "addresses to listen on, blank-separated "
+     "(default 127.0.0.1)"},
+    {"dir", "DIR",
+     "where the snapshot and journal live: DIR/rosterd.snap, "
+     "DIR/rosterd.journal (default .)"},
     {"appendfsync", "always|everysec|no",
      "when the journal is fsynced: before the replies of each event-loop "
      "turn, once a second, or when the kernel likes (default everysec)"},
@@ -69,12 +71,15 @@ static const option options[] = {
      "without a password, refuse clients that are not on loopback "
      "(default yes)"},
     {"maxclients", "N", "most clients at once (default 10000)"},
-    {"timeout", "SECONDS", "close clients idle this long; 0 never "
-                           "(default 0)"},
-    {"class", "TEXT", "a class to serve, in the text form (repeatable); "
-                      "default: the canonical Player class"},
-    {"config", "FILE", "read options from FILE: `name value` lines, # "
-                       "comments"},
+    {"timeout", "SECONDS",
+     "close clients idle this long; 0 never "
+     "(default 0)"},
+    {"class", "TEXT",
+     "a class to serve, in the text form (repeatable); "
+     "default: the canonical Player class"},
+    {"config", "FILE",
+     "read options from FILE: `name value` lines, # "
+     "comments"},
     {"proto-max-bulk-len", "SIZE", "largest bulk argument (default 32mb)"},
     {"proto-max-multibulk-len", "N",
      "most elements in a request (default 1048576)"},
@@ -96,12 +101,11 @@ static const option options[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: rosterd [--OPTION VALUE]...\n\n"
-            "rosterd serves roster records over the Redis protocol (RESP2, "
-            "RESP3 by HELLO 3):\nthe record of class C with key K is the "
-            "hash C:K.  Every option may also be a line\n`OPTION VALUE` of "
-            "a --config file.\n\n");
+    fprintf(f, "usage: rosterd [--OPTION VALUE]...\n\n"
+               "rosterd serves roster records over the Redis protocol (RESP2, "
+               "RESP3 by HELLO 3):\nthe record of class C with key K is the "
+               "hash C:K.  Every option may also be a line\n`OPTION VALUE` of "
+               "a --config file.\n\n");
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         char head[64];
         snprintf(head, sizeof head, "--%s%s%s", options[i].name,
@@ -195,8 +199,10 @@ static int set_option(const char *name, const char *value, bool from_file,
     }
     if (k == sizeof options / sizeof options[0] ||
         strcmp(options[k].name, "help") == 0) {
-        fprintf(stderr, "rosterd: %s: unknown option '%s' (--help lists "
-                        "them)\n", where, name);
+        fprintf(stderr,
+                "rosterd: %s: unknown option '%s' (--help lists "
+                "them)\n",
+                where, name);
         return -1;
     }
     if (from_file && cmdline_set[k]) {
@@ -400,8 +406,7 @@ int main(int argc, char **argv)
     if (cf->logfile[0]) {
         log_file = fopen(cf->logfile, "a");
         if (log_file == NULL) {
-            fprintf(stderr, "rosterd: %s: %s\n", cf->logfile,
-                    strerror(errno));
+            fprintf(stderr, "rosterd: %s: %s\n", cf->logfile, strerror(errno));
             return 1;
         }
     }
@@ -422,8 +427,9 @@ int main(int argc, char **argv)
             setrlimit(RLIMIT_NOFILE, &rl);
             getrlimit(RLIMIT_NOFILE, &rl);
             if (rl.rlim_cur < want) {
-                log_msg('#', "open files limit %lu is below maxclients + 64;"
-                             " serving at most %lu clients",
+                log_msg('#',
+                        "open files limit %lu is below maxclients + 64;"
+                        " serving at most %lu clients",
                         (unsigned long)rl.rlim_cur,
                         (unsigned long)(rl.rlim_cur - 64));
                 cf->maxclients = (long)rl.rlim_cur - 64;
@@ -468,8 +474,9 @@ int main(int argc, char **argv)
     rs_mem_report mr;
     rs_mem(srv.st, &mr);
     srv.recovered = mr.n_records;
-    log_msg('*', "recovered %zu records from %s.snap and %s.journal in "
-                 "%.3f s",
+    log_msg('*',
+            "recovered %zu records from %s.snap and %s.journal in "
+            "%.3f s",
             mr.n_records, srv.base, srv.base, srv.recovery_s);
     if (li.n_dropped > 0) {
         log_msg('#', "fields dropped by the classes served: %s", li.dropped);
@@ -481,8 +488,9 @@ int main(int argc, char **argv)
     if (net_listen() != 0) {
         return 1;
     }
-    log_msg('*', "ready to accept connections on %s port %d (appendfsync "
-                 "%s)",
+    log_msg('*',
+            "ready to accept connections on %s port %d (appendfsync "
+            "%s)",
             cf->bind, cf->port,
             cf->appendfsync == FSYNC_ALWAYS     ? "always"
             : cf->appendfsync == FSYNC_EVERYSEC ? "everysec"

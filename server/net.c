@@ -91,8 +91,8 @@ static int listen_one(const char *addr)
         }
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
             listen(fd, 511) != 0) {
-            log_msg('#', "could not listen on %s:%d: %s", addr,
-                    srv.cfg.port, strerror(errno));
+            log_msg('#', "could not listen on %s:%d: %s", addr, srv.cfg.port,
+                    strerror(errno));
             close(fd);
             continue;
         }
@@ -202,8 +202,7 @@ static void accept_all(int lfd)
         int fd = accept4(lfd, (struct sockaddr *)&sa, &sl,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR &&
-                errno != ECONNABORTED) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
                 log_msg('#', "accept: %s", strerror(errno));
             }
             return;
@@ -436,10 +435,10 @@ static void run_requests(client *c)
             }
         }
         c->qpos += used;
-        if (c->out.failed ||
-            c->out.len - c->opos > srv.cfg.obuf_limit) {
-            log_msg('-', "client %s closed: %zu bytes of replies unread "
-                         "(client-output-buffer-limit %zu)",
+        if (c->out.failed || c->out.len - c->opos > srv.cfg.obuf_limit) {
+            log_msg('-',
+                    "client %s closed: %zu bytes of replies unread "
+                    "(client-output-buffer-limit %zu)",
                     c->addr, c->out.len - c->opos, srv.cfg.obuf_limit);
             close_later(c, false);
             break;
@@ -516,8 +515,9 @@ static void read_client(client *c)
     }
     c->qlen += (size_t)n;
     if (c->qlen - c->qpos > srv.cfg.qbuf_limit) {
-        log_msg('-', "client %s closed: query buffer of %zu bytes "
-                     "(client-query-buffer-limit %zu)",
+        log_msg('-',
+                "client %s closed: query buffer of %zu bytes "
+                "(client-query-buffer-limit %zu)",
                 c->addr, c->qlen - c->qpos, srv.cfg.qbuf_limit);
         if (shared) {
             c->qbuf = own;
@@ -622,8 +622,9 @@ static void sync_journal(void)
     if (rc != RS_OK) {
         /* Redis exits when an appendfsync-always fsync fails: replies
          * already computed cannot be taken back, and must not be sent. */
-        log_msg('#', "journal fsync failed: %s; exiting without "
-                     "acknowledging the turn's writes",
+        log_msg('#',
+                "journal fsync failed: %s; exiting without "
+                "acknowledging the turn's writes",
                 rs_errmsg(srv.st));
         exit(1);
     }
@@ -637,8 +638,8 @@ static void check_timeouts(time_t now)
     }
     for (client *c = srv.clients; c != NULL; c = c->next) {
         if (!c->close_asap && now - c->last > srv.cfg.timeout) {
-            log_msg('-', "client %s closed: idle for %ld s (timeout)",
-                    c->addr, (long)(now - c->last));
+            log_msg('-', "client %s closed: idle for %ld s (timeout)", c->addr,
+                    (long)(now - c->last));
             c->close_asap = true;
             want_write(c);
         }

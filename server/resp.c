@@ -174,8 +174,7 @@ static int split_inline(resp_parser *p, char *buf, size_t n, size_t max_args)
             } else if (q == '"' && c == '\\' && r + 3 < n &&
                        buf[r + 1] == 'x' && hexval(buf[r + 2]) >= 0 &&
                        hexval(buf[r + 3]) >= 0) {
-                buf[w++] = (char)(hexval(buf[r + 2]) * 16 +
-                                  hexval(buf[r + 3]));
+                buf[w++] = (char)(hexval(buf[r + 2]) * 16 + hexval(buf[r + 3]));
                 r += 4;
             } else if (q == '"' && c == '\\' && r + 1 < n) {
                 char e = buf[r + 1];
@@ -249,8 +248,9 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
             }
             int rc = split_inline(p, buf, n, lim->max_args);
             if (rc == -1) {
-                return fail(p, err, "ERR Protocol error: unbalanced quotes "
-                                    "in request");
+                return fail(p, err,
+                            "ERR Protocol error: unbalanced quotes "
+                            "in request");
             }
             if (rc == -3) {
                 return fail(p, err,
@@ -268,8 +268,9 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
             char *cr = memchr(buf, '\r', len);
             if (cr == NULL) {
                 if (len > HEADER_MAX) {
-                    return fail(p, err, "ERR Protocol error: too big mbulk "
-                                        "count string");
+                    return fail(p, err,
+                                "ERR Protocol error: too big mbulk "
+                                "count string");
                 }
                 return RESP_MORE;
             }
@@ -287,8 +288,7 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
             }
         }
         if (n > 0 && (unsigned long long)n > lim->max_args) {
-            return fail(p, err,
-                        "ERR Protocol error: invalid multibulk length");
+            return fail(p, err, "ERR Protocol error: invalid multibulk length");
         }
         if (n <= 0) {
             *used = hl + 2;
@@ -315,15 +315,17 @@ resp_result resp_parse(resp_parser *p, char *buf, size_t len,
                 char *cr = memchr(buf + p->pos, '\r', len - p->pos);
                 if (cr == NULL) {
                     if (len - p->pos > HEADER_MAX) {
-                        return fail(p, err, "ERR Protocol error: too big "
-                                            "bulk count string");
+                        return fail(p, err,
+                                    "ERR Protocol error: too big "
+                                    "bulk count string");
                     }
                     return RESP_MORE;
                 }
                 hl = (size_t)(cr - (buf + p->pos));
                 if (hl > HEADER_MAX) {
-                    return fail(p, err, "ERR Protocol error: too big bulk "
-                                        "count string");
+                    return fail(p, err,
+                                "ERR Protocol error: too big bulk "
+                                "count string");
                 }
                 if (p->pos + hl + 2 > len) {
                     return RESP_MORE;
@@ -668,12 +670,10 @@ size_t fmt_float(char *buf, float f)
 /* ------------------------------------------------------------------------ */
 
 /* Does pattern element p[*pi..] match c?  Advances *pi past it. */
-static bool glob_one(const char *p, size_t pn, size_t *pi, char ch,
-                     bool nocase)
+static bool glob_one(const char *p, size_t pn, size_t *pi, char ch, bool nocase)
 {
     size_t i = *pi;
-    unsigned char c = (unsigned char)(nocase ? tolower((unsigned char)ch)
-                                             : ch);
+    unsigned char c = (unsigned char)(nocase ? tolower((unsigned char)ch) : ch);
     if (p[i] == '?') {
         *pi = i + 1;
         return true;
@@ -723,8 +723,7 @@ static bool glob_one(const char *p, size_t pn, size_t *pi, char ch,
 /* Iterative, backing up to the last '*' only: O(pattern * string) at
  * worst, so no pattern can make a SCAN slow (Redis had to bound its
  * recursive matcher, CVE-2022-36021). */
-bool glob_match(const char *p, size_t pn, const char *s, size_t sn,
-                bool nocase)
+bool glob_match(const char *p, size_t pn, const char *s, size_t sn, bool nocase)
 {
     size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
     while (si < sn) {

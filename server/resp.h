@@ -34,7 +34,7 @@ typedef struct resp_parser {
     long long bulk;   /* length of the bulk being read; -1 before its header */
     resp_arg *args;   /* n_args of them, grown as they come */
     size_t cap;
-    char errbuf[64];  /* an error naming a byte of the request */
+    char errbuf[64]; /* an error naming a byte of the request */
 } resp_parser;
 
 typedef enum resp_result {
@@ -55,8 +55,7 @@ void resp_parser_free(resp_parser *p);
  * place (quotes unescaped), so buf is written to.  *err is a static string.
  * Cost: each byte is looked at about once, however the request is cut. */
 resp_result resp_parse(resp_parser *p, char *buf, size_t len,
-                       const resp_limits *lim, size_t *used,
-                       const char **err);
+                       const resp_limits *lim, size_t *used, const char **err);
 
 /* A growing output buffer. */
 typedef struct rbuf {
@@ -74,13 +73,13 @@ void rbuf_cut(rbuf *b, size_t pos);
 /* Replies.  proto is 2 or 3; RESP2 gets the RESP3 types' RESP2 forms
  * (a null bulk, a flat array of pairs for a map, a bulk for a double). */
 void reply_simple(rbuf *b, const char *s);
-void reply_error(rbuf *b, const char *msg);        /* "ERR ..." or "CODE ..." */
+void reply_error(rbuf *b, const char *msg); /* "ERR ..." or "CODE ..." */
 void reply_errorf(rbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void reply_int(rbuf *b, long long v);
 void reply_bulk(rbuf *b, const void *p, size_t n);
-void reply_cstr(rbuf *b, const char *s); /* a bulk */
-void reply_bulk_ll(rbuf *b, long long v);  /* an integer as a bulk */
+void reply_cstr(rbuf *b, const char *s);  /* a bulk */
+void reply_bulk_ll(rbuf *b, long long v); /* an integer as a bulk */
 void reply_bulk_ull(rbuf *b, unsigned long long v);
 void reply_null(rbuf *b, int proto);       /* $-1 or _ */
 void reply_null_array(rbuf *b, int proto); /* *-1 or _ */

@@ -24,30 +24,30 @@
  * serves behave as Redis 7.0's do. */
 #define ROSTERD_REDIS_VERSION "7.0.0"
 
-#define DEFAULT_CLASS                                                       \
-    "Player { uid: str(16) key inline(4); "                                 \
-    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "      \
+#define DEFAULT_CLASS                                                          \
+    "Player { uid: str(16) key inline(4); "                                    \
+    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "         \
     "dynamic"
 
 enum { FSYNC_ALWAYS, FSYNC_EVERYSEC, FSYNC_NO };
 
 typedef struct config {
     int port;
-    char bind[256];      /* addresses separated by blanks */
+    char bind[256]; /* addresses separated by blanks */
     char dir[PATH_MAX];
     int appendfsync;
-    char *requirepass;   /* NULL: none */
+    char *requirepass; /* NULL: none */
     size_t requirepass_len;
     long maxclients;
-    long timeout;        /* seconds idle before a client is closed; 0 never */
+    long timeout; /* seconds idle before a client is closed; 0 never */
     bool protected_mode;
-    char **classes;      /* --class texts, in order */
+    char **classes; /* --class texts, in order */
     size_t n_classes;
     resp_limits lim;
-    size_t qbuf_limit;   /* a client's unparsed input */
-    size_t obuf_limit;   /* a client's unsent output */
-    long compact_pct;    /* compact when journal > snapshot * (100+pct)/100 */
-    size_t compact_min;  /* ... and the journal is at least this big */
+    size_t qbuf_limit;  /* a client's unparsed input */
+    size_t obuf_limit;  /* a client's unsent output */
+    long compact_pct;   /* compact when journal > snapshot * (100+pct)/100 */
+    size_t compact_min; /* ... and the journal is at least this big */
     char logfile[PATH_MAX];
 } config;
 
@@ -72,9 +72,9 @@ typedef struct client {
     char *qbuf; /* input, qbuf[qpos..qlen) not yet parsed */
     size_t qlen, qpos, qcap;
     resp_parser parser;
-    rbuf out;    /* replies, out.ptr[opos..out.len) not yet sent */
+    rbuf out; /* replies, out.ptr[opos..out.len) not yet sent */
     size_t opos;
-    int proto;   /* 2 or 3 */
+    int proto; /* 2 or 3 */
     bool authed;
     bool close_asap;        /* closed at the end of this turn, unsent */
     bool close_after_reply; /* closed once its replies are sent */
@@ -82,13 +82,13 @@ typedef struct client {
     unsigned events;        /* what epoll watches for it */
     /* MULTI */
     bool in_multi;
-    bool multi_error;       /* a command failed to queue: EXECABORT */
+    bool multi_error; /* a command failed to queue: EXECABORT */
     queued *queue;
     size_t n_queue, cap_queue;
     watched *watch;
     size_t n_watch;
     bool watch_dirty;
-    unsigned n_errors;      /* error replies so far (EXEC checks it) */
+    unsigned n_errors; /* error replies so far (EXEC checks it) */
     char *name, *lib_name, *lib_ver;
     time_t ctime, last;
     const char *last_cmd;
@@ -103,14 +103,14 @@ typedef struct server {
     size_t n_lfds;
     client **by_fd;
     size_t fd_cap;
-    client *clients;  /* list of all */
+    client *clients; /* list of all */
     size_t n_clients;
     size_t n_watchers; /* clients watching keys */
     uint64_t next_id;
-    client **writes;  /* clients with replies to send this turn */
+    client **writes; /* clients with replies to send this turn */
     size_t n_writes, cap_writes;
-    bool dirty;       /* journal entries not yet fsynced */
-    bool in_group;    /* inside EXEC */
+    bool dirty;    /* journal entries not yet fsynced */
+    bool in_group; /* inside EXEC */
     bool shutdown;
     bool shutdown_save;
     /* saves */
@@ -131,7 +131,7 @@ typedef struct server {
     size_t items_cap;
     char *scratch;
     size_t scratch_cap;
-    char **names;     /* rs_dir() names */
+    char **names; /* rs_dir() names */
 } server;
 
 extern server srv;

@@ -29,8 +29,7 @@ void rs__alloc_init(rs_store *st, rs_alloc_fn fn, void *ud)
     st->alloc_ud = ud;
 }
 
-static void count(rs_store *st, rs_mem_cat cat, size_t old_len,
-                  size_t new_len)
+static void count(rs_store *st, rs_mem_cat cat, size_t old_len, size_t new_len)
 {
     st->mem[cat] = st->mem[cat] - old_len + new_len;
     st->mem_total = st->mem_total - old_len + new_len;
@@ -89,4 +88,3 @@ size_t rs__alloc_bytes(const rs_store *st, rs_mem_cat cat)
 {
     return st->mem[cat];
 }
-

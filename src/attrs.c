@@ -42,7 +42,6 @@
 
 #include <stdio.h>
 
-
 void rs__attrs_class_free(rs_store *st, rs_class *c)
 {
     for (uint32_t i = 0; i < c->n_avecs; i++) {
@@ -75,8 +74,7 @@ static size_t payload_len(const rs__aval *list, uint32_t n, uint32_t shape)
 }
 
 /* Decode block into list; returns the number of attributes. */
-static uint32_t decode(const rs__attrs *a, const uint8_t *block,
-                       rs__aval *list)
+static uint32_t decode(const rs__attrs *a, const uint8_t *block, rs__aval *list)
 {
     uint64_t len, shape, n;
     const uint8_t *p = rs__codec_uvar_get(block, &len);
@@ -207,8 +205,7 @@ size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)
         return 0;
     }
     const uint8_t *block = block_of(st, c, slot);
-    return block ? rs__strs_cost(cell_len(block_len(block))) +
-                       sizeof(rs__aent)
+    return block ? rs__strs_cost(cell_len(block_len(block))) + sizeof(rs__aent)
                  : 0;
 }
 
@@ -247,19 +244,22 @@ rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
         return RS_OK;
     case RS_STR:
         if (in->v.s.ptr == NULL && in->v.s.len > 0) {
-            return rs__err(st, RS_EINVAL, "%s.%s: NULL string",
-                           c->sch.name, name);
+            return rs__err(st, RS_EINVAL, "%s.%s: NULL string", c->sch.name,
+                           name);
         }
         if (in->v.s.len > RS_ATTR_STR_MAX) {
-            return rs__err(st, RS_ETOOLONG, "%s.%s: %zu bytes exceeds the "
-                           "%u a dynamic attribute holds", c->sch.name, name,
-                           in->v.s.len, RS_ATTR_STR_MAX);
+            return rs__err(st, RS_ETOOLONG,
+                           "%s.%s: %zu bytes exceeds the "
+                           "%u a dynamic attribute holds",
+                           c->sch.name, name, in->v.s.len, RS_ATTR_STR_MAX);
         }
         if (in->v.s.len > 0) {
             size_t bad = rs__class_utf8_bad(in->v.s.ptr, in->v.s.len);
             if (bad) {
-                return rs__err(st, RS_EUTF8, "%s.%s: invalid UTF-8 at "
-                               "byte %zu", c->sch.name, name, bad - 1);
+                return rs__err(st, RS_EUTF8,
+                               "%s.%s: invalid UTF-8 at "
+                               "byte %zu",
+                               c->sch.name, name, bad - 1);
             }
         }
         return RS_OK;
@@ -304,7 +304,8 @@ static rs_status vec_room(rs_store *st, rs_class *c, uint32_t slot)
         return RS_OK;
     }
     uint32_t old = v->cap;
-    if (rs__shape_grow(st, (void **)&v->e, v->n, &v->cap, sizeof *v->e) != RS_OK) {
+    if (rs__shape_grow(st, (void **)&v->e, v->n, &v->cap, sizeof *v->e) !=
+        RS_OK) {
         return RS_ENOMEM;
     }
     a->m_vec = v;
@@ -340,14 +341,15 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     }
     uint32_t at;
     if (entry_of(c, slot, &at) == NULL && vec_room(st, c, slot) != RS_OK) {
-        return rs__err(st, RS_ENOMEM, "out of memory for the attributes of "
-                       "a '%s' record", c->sch.name);
+        return rs__err(st, RS_ENOMEM,
+                       "out of memory for the attributes of "
+                       "a '%s' record",
+                       c->sch.name);
     }
     return RS_OK;
 }
 
-static void write_block(const rs__attrs *a, uint8_t *p,
-                        const rs__aplan *plan)
+static void write_block(const rs__attrs *a, uint8_t *p, const rs__aplan *plan)
 {
     p = rs__codec_uvar_put(p, payload_len(a->new_list, plan->n, plan->shape));
     p = rs__codec_uvar_put(p, plan->shape);
@@ -400,9 +402,8 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
     } else {
         rs__avec *v = &c->avecs[slot >> c->page_shift];
         memmove(v->e + at + 1, v->e + at, (v->n - at) * sizeof *v->e);
-        v->e[at] = (rs__aent){plan->ref,
-                              (uint16_t)(slot & ((1u << c->page_shift) - 1)),
-                              0};
+        v->e[at] = (rs__aent){
+            plan->ref, (uint16_t)(slot & ((1u << c->page_shift) - 1)), 0};
         v->n++;
     }
     rs__row_set_attrs(row, true);
@@ -411,16 +412,15 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
 void rs__attrs_rollback(rs_store *st, rs__attrs *a)
 {
     if (a->m_vec) {
-        rs__shape_shrink(st, (void **)&a->m_vec->e, &a->m_vec->cap, a->m_vec_cap,
-                  sizeof(rs__aent));
+        rs__shape_shrink(st, (void **)&a->m_vec->e, &a->m_vec->cap,
+                         a->m_vec_cap, sizeof(rs__aent));
         a->m_vec = NULL;
     }
     if (a->m_class) {
         rs_class *c = a->m_class;
         uint32_t to = a->m_n_avecs;
         if (to == 0) {
-            rs__free(st, RS_MEM_ATTRS, c->avecs,
-                     c->n_avecs * sizeof *c->avecs);
+            rs__free(st, RS_MEM_ATTRS, c->avecs, c->n_avecs * sizeof *c->avecs);
             c->avecs = NULL;
         } else {
             c->avecs = rs__realloc(st, RS_MEM_ATTRS, c->avecs,
@@ -454,8 +454,7 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
         for (uint32_t k = 0; k < v->n; k++) {
             uint32_t slot = p << c->page_shift | v->e[k].off;
             if ((k > 0 && v->e[k].off <= v->e[k - 1].off) ||
-                slot >= c->n_slots ||
-                !rs__row_live(rs__row(c, slot)) ||
+                slot >= c->n_slots || !rs__row_live(rs__row(c, slot)) ||
                 !rs__row_has_attrs(rs__row(c, slot))) {
                 return RS_ECORRUPT;
             }
@@ -540,8 +539,10 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
     if (rc == RS_OK && !val && k == n) {
         rc = rs__table_no_attr(st, c, name);
     } else if (rc == RS_OK && val && k == n && n == RS_ATTRS_PER_RECORD) {
-        rc = rs__err(st, RS_EFULL, "%s: more than %d dynamic attributes on "
-                     "one record", c->sch.name, RS_ATTRS_PER_RECORD);
+        rc = rs__err(st, RS_EFULL,
+                     "%s: more than %d dynamic attributes on "
+                     "one record",
+                     c->sch.name, RS_ATTRS_PER_RECORD);
     }
     rs__aplan plan;
     if (rc == RS_OK) {
@@ -577,7 +578,7 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
 }
 
 rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
-                                  uint32_t n)
+                            uint32_t n)
 {
     rs__attrs *a = &st->attrs;
     rs__aplan plan;
@@ -681,9 +682,10 @@ static rs_status del_attr_impl(rs_store *st, rs_handle h, const char *name)
         return rs__err(st, RS_EINVAL, "rs_del_attr: NULL name");
     }
     if (rs__table_field(c, name, 0) >= 0) {
-        return rs__err(st, RS_EINVAL, "%s.%s is a declared field: it always "
-                       "has a value and cannot be deleted", c->sch.name,
-                       name);
+        return rs__err(st, RS_EINVAL,
+                       "%s.%s is a declared field: it always "
+                       "has a value and cannot be deleted",
+                       c->sch.name, name);
     }
     return rs__attrs_set(st, c, slot, name, 0, NULL);
 }

@@ -57,7 +57,6 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
                       const rs__aplan *plan);
 void rs__attrs_rollback(rs_store *st, rs__attrs *a);
 
-
 /* Drop all of slot's attributes (removal).  Never fails. */
 void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot);
 

@@ -67,7 +67,8 @@ rs_status rs__change_prepare(rs_store *st, const rs__change *ch)
         rs__held *v = rs__realloc(st, RS_MEM_META, h->v, h->cap * sizeof *v,
                                   cap * sizeof *v);
         if (v == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory holding a change "
+            return rs__err(st, RS_ENOMEM,
+                           "out of memory holding a change "
                            "for the group's commit");
         }
         h->v = v;
@@ -92,8 +93,8 @@ void rs__change_commit(rs_store *st, const rs__change *ch)
     }
     if (h) {
         if (h->n < h->cap) { /* room was reserved at prepare */
-            h->v[h->n++] = (rs__held){ch->kind, ch->c->id, ch->gen, ch->slot,
-                                      ch->field, ch->name};
+            h->v[h->n++] = (rs__held){ch->kind, ch->c->id, ch->gen,
+                                      ch->slot, ch->field, ch->name};
         }
         return;
     }

@@ -55,12 +55,12 @@ typedef enum rs__change_kind {
 
 typedef struct rs__change {
     rs__change_kind kind;
-    bool restore;    /* putting back what a group changed */
+    bool restore; /* putting back what a group changed */
     rs_class *c;
     uint32_t slot;
-    uint16_t gen;    /* INSERT: the generation the record takes */
-    rs_field field;  /* SET */
-    uint32_t name;   /* ATTRS: the interned name */
+    uint16_t gen;         /* INSERT: the generation the record takes */
+    rs_field field;       /* SET */
+    uint32_t name;        /* ATTRS: the interned name */
     const rs_value *vals; /* INSERT: every field's value, by field number */
     const rs_value *old;  /* SET: the value before */
     const rs_value *val;  /* SET: the value after; ATTRS: see above */
@@ -75,8 +75,7 @@ struct rs__observer {
     /* Each may be NULL. */
     rs_status (*enter)(rs_store *st, rs__observer *o);
     rs_status (*leave)(rs_store *st, rs__observer *o, rs_status rc);
-    rs_status (*prepare)(rs_store *st, rs__observer *o,
-                         const rs__change *ch);
+    rs_status (*prepare)(rs_store *st, rs__observer *o, const rs__change *ch);
     void (*commit)(rs_store *st, rs__observer *o, const rs__change *ch);
     /* The store is closing: give back everything (may unregister). */
     void (*close)(rs_store *st, rs__observer *o);
@@ -106,14 +105,14 @@ void rs__change_drop(rs_store *st);
 /* The body of a public mutation: with no observer, just the call;
  * otherwise the observers' enter may refuse it and their leave sees how
  * it ended (a group rolls back when one of its changes fails). */
-#define RS__MUTATION(st, call)                                              \
-    do {                                                                    \
-        rs__clear_err(st);                                                  \
-        if (RS_LIKELY((st)->obs == NULL)) {                                 \
-            return call;                                                    \
-        }                                                                   \
-        rs_status rc_ = rs__change_enter(st);                               \
-        return rc_ != RS_OK ? rc_ : rs__change_leave(st, call);             \
+#define RS__MUTATION(st, call)                                                 \
+    do {                                                                       \
+        rs__clear_err(st);                                                     \
+        if (RS_LIKELY((st)->obs == NULL)) {                                    \
+            return call;                                                       \
+        }                                                                      \
+        rs_status rc_ = rs__change_enter(st);                                  \
+        return rc_ != RS_OK ? rc_ : rs__change_leave(st, call);                \
     } while (0)
 
 #endif

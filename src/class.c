@@ -310,8 +310,8 @@ size_t rs__class_utf8_bad(const char *p, size_t len)
     while (i < len) {
         /* ASCII eight bytes at a time: most names and ids are ASCII. */
         uint64_t w;
-        if (len - i >= 8 && (memcpy(&w, u + i, 8), w & 0x8080808080808080u)
-                                == 0) {
+        if (len - i >= 8 &&
+            (memcpy(&w, u + i, 8), w & 0x8080808080808080u) == 0) {
             i += 8;
             continue;
         }
@@ -454,7 +454,7 @@ static rs_status mismatch(rs_store *st, const rs__schema *sch,
 }
 
 rs_status rs__class_coerce(rs_store *st, const rs__schema *sch, rs_field f,
-                     const rs_value *val, rs_value *out)
+                           const rs_value *val, rs_value *out)
 {
     if (f < 0 || (uint32_t)f >= sch->n_fields) {
         return rs__err(st, RS_EINVAL, "class '%s' has no field %d", sch->name,
@@ -650,8 +650,7 @@ static rs_status check_name(rs_store *st, const char *cls, const char *what,
 {
     if (s == NULL) {
         if (cls) {
-            return rs__err(st, RS_EINVAL, "class '%s': %s is NULL", cls,
-                           what);
+            return rs__err(st, RS_EINVAL, "class '%s': %s is NULL", cls, what);
         }
         return rs__err(st, RS_EINVAL, "%s is NULL", what);
     }
@@ -660,7 +659,8 @@ static rs_status check_name(rs_store *st, const char *cls, const char *what,
     if (len > RS_MAX_NAME) {
         snprintf(why, sizeof why, "is longer than %d bytes", RS_MAX_NAME);
     } else if (!rs__class_is_ident(s, len)) {
-        snprintf(why, sizeof why, "is not an identifier "
+        snprintf(why, sizeof why,
+                 "is not an identifier "
                  "([A-Za-z_][A-Za-z0-9_]*)");
     } else {
         return RS_OK;
@@ -724,8 +724,10 @@ static rs_status check_field(rs_store *st, const char *cls,
     }
     for (size_t j = 0; j < i; j++) {
         if (strcmp(defs[j].name, d->name) == 0) {
-            return rs__err(st, RS_EINVAL, "class '%s' has two fields named "
-                           "'%s'", cls, d->name);
+            return rs__err(st, RS_EINVAL,
+                           "class '%s' has two fields named "
+                           "'%s'",
+                           cls, d->name);
         }
     }
     if (!type_ok(d->type)) {
@@ -737,13 +739,17 @@ static rs_status check_field(rs_store *st, const char *cls,
                        d->name, d->flags);
     }
     if ((d->flags & RS_FIELD_KEY) && (d->flags & RS_FIELD_UNIQUE)) {
-        return rs__err(st, RS_EINVAL, "%s.%s: a key is unique already; "
-                       "drop RS_FIELD_UNIQUE", cls, d->name);
+        return rs__err(st, RS_EINVAL,
+                       "%s.%s: a key is unique already; "
+                       "drop RS_FIELD_UNIQUE",
+                       cls, d->name);
     }
     if (d->flags & RS_FIELD_KEY) {
         if (*key >= 0) {
-            return rs__err(st, RS_EINVAL, "class '%s' has two key fields: "
-                           "'%s' and '%s'", cls, defs[*key].name, d->name);
+            return rs__err(st, RS_EINVAL,
+                           "class '%s' has two key fields: "
+                           "'%s' and '%s'",
+                           cls, defs[*key].name, d->name);
         }
         *key = (int)i;
     }
@@ -761,12 +767,16 @@ static rs_status check_field(rs_store *st, const char *cls,
                        rs_type_name(d->type));
     }
     if (d->type == RS_STR && (d->max_len < 1 || d->max_len > RS_MAX_STR)) {
-        return rs__err(st, RS_EINVAL, "%s.%s: str(%" PRIu32 ") is out of "
-                       "range 1..%u", cls, d->name, d->max_len, RS_MAX_STR);
+        return rs__err(st, RS_EINVAL,
+                       "%s.%s: str(%" PRIu32 ") is out of "
+                       "range 1..%u",
+                       cls, d->name, d->max_len, RS_MAX_STR);
     }
     if (d->has_default && (d->flags & RS_FIELD_KEY)) {
-        return rs__err(st, RS_EINVAL, "%s.%s: the key field cannot have a "
-                       "default", cls, d->name);
+        return rs__err(st, RS_EINVAL,
+                       "%s.%s: the key field cannot have a "
+                       "default",
+                       cls, d->name);
     }
     return RS_OK;
 }
@@ -790,8 +800,10 @@ static rs_status set_default(rs_store *st, rs__schema *sch, uint32_t i,
          * a buffer, and the copy is NUL-terminated for debuggers. */
         char *buf = rs__alloc(st, RS_MEM_META, v.v.s.len + 1);
         if (buf == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory for the default of "
-                           "%s.%s", sch->name, fd->name);
+            return rs__err(st, RS_ENOMEM,
+                           "out of memory for the default of "
+                           "%s.%s",
+                           sch->name, fd->name);
         }
         if (v.v.s.len > 0) {
             memcpy(buf, v.v.s.ptr, v.v.s.len);
@@ -822,8 +834,10 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
         return rs__err(st, RS_EINVAL, "class '%s' has no fields", name);
     }
     if (n_defs > RS_MAX_FIELDS) {
-        return rs__err(st, RS_EINVAL, "class '%s' has %zu fields, the limit "
-                       "is %d", name, n_defs, RS_MAX_FIELDS);
+        return rs__err(st, RS_EINVAL,
+                       "class '%s' has %zu fields, the limit "
+                       "is %d",
+                       name, n_defs, RS_MAX_FIELDS);
     }
     if (defs == NULL) {
         return rs__err(st, RS_EINVAL, "class '%s': fields is NULL", name);
@@ -842,8 +856,7 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
     /* Everything but the defaults is valid: allocate and copy. */
     sch->name = copy_name(st, name);
     if (sch->name != NULL) {
-        sch->fields = rs__calloc(st, RS_MEM_META,
-                                 n_defs * sizeof *sch->fields);
+        sch->fields = rs__calloc(st, RS_MEM_META, n_defs * sizeof *sch->fields);
     }
     if (sch->fields == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory declaring class '%s'",
@@ -859,8 +872,10 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
         rs__field *fd = &sch->fields[i];
         fd->name = copy_name(st, d->name);
         if (fd->name == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory declaring class "
-                           "'%s'", name);
+            return rs__err(st, RS_ENOMEM,
+                           "out of memory declaring class "
+                           "'%s'",
+                           name);
         }
         fd->type = d->type;
         fd->max_len = d->type == RS_STR ? d->max_len : 0;
@@ -907,8 +922,8 @@ static rs_status schema_fill(rs_store *st, rs__schema *sch, const char *name,
 }
 
 rs_status rs__class_schema_init(rs_store *st, rs__schema *sch, const char *name,
-                          const rs_field_def *defs, size_t n_defs,
-                          unsigned flags)
+                                const rs_field_def *defs, size_t n_defs,
+                                unsigned flags)
 {
     memset(sch, 0, sizeof *sch);
     rs_status s = schema_fill(st, sch, name, defs, n_defs, flags);
@@ -951,8 +966,7 @@ rs_field rs_class_field(const rs_class *cls, const char *name)
     return -1;
 }
 
-rs_status rs_class_field_def(const rs_class *cls, rs_field f,
-                             rs_field_def *out)
+rs_status rs_class_field_def(const rs_class *cls, rs_field f, rs_field_def *out)
 {
     if (cls == NULL || out == NULL) {
         return RS_EINVAL;
@@ -1005,7 +1019,7 @@ int rs__class_parse_double(const char *p, size_t len, double *out)
 }
 
 rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
-                          const char *text, size_t len, rs_value *out)
+                                const char *text, size_t len, rs_value *out)
 {
     const rs__schema *sch = rs__schema_of(cls);
     if (f < 0 || (uint32_t)f >= sch->n_fields) {

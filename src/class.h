@@ -36,8 +36,9 @@ typedef struct rs__field {
     uint32_t max_len; /* RS_STR only */
     unsigned flags;   /* RS_FIELD_KEY, RS_FIELD_UNIQUE */
     bool has_default;
-    rs_value def;  /* normalized (rs__class_coerce); a string points at def_buf */
-    char *def_buf; /* owned copy of a string default, or NULL */
+    rs_value
+        def; /* normalized (rs__class_coerce); a string points at def_buf */
+    char *def_buf;  /* owned copy of a string default, or NULL */
     uint32_t off;   /* byte offset in the row */
     uint32_t width; /* bytes in the row */
     int ix;         /* its index among the class's indexes, or -1 */
@@ -61,8 +62,8 @@ typedef struct rs__schema {
  * 64-bit and f64 8, str RS_STR_CELL(max_len) or inline(N) + 1), pick the indexes.  On failure nothing
  * is left allocated and rs_errmsg(st) says what was wrong. */
 rs_status rs__class_schema_init(rs_store *st, rs__schema *sch, const char *name,
-                          const rs_field_def *defs, size_t n_defs,
-                          unsigned flags);
+                                const rs_field_def *defs, size_t n_defs,
+                                unsigned flags);
 void rs__class_schema_free(rs_store *st, rs__schema *sch);
 
 /* Check val against field f and normalize it into *out: out->type is the
@@ -72,7 +73,7 @@ void rs__class_schema_free(rs_store *st, rs__schema *sch);
  * u16", "Player.name: 40 bytes exceeds str(32)", "Player.name: invalid UTF-8
  * at byte 3", "Player.stat: expected u8, got str". */
 rs_status rs__class_coerce(rs_store *st, const rs__schema *sch, rs_field f,
-                     const rs_value *val, rs_value *out);
+                           const rs_value *val, rs_value *out);
 
 /* Encode a normalized numeric or bool value at p (little endian, unaligned,
  * the field's width), and decode it back. */
@@ -81,7 +82,6 @@ rs_value rs__class_num_get(const uint8_t *p, rs_type t);
 
 /* The width of a field of type t in a row. */
 uint32_t rs__class_type_width(rs_type t);
-
 
 /* ------------------------------------------------------------------------ */
 /* Shared by class.c and classtext.c                                         */
@@ -112,7 +112,7 @@ static inline bool rs__class_type_unsigned(rs_type t)
 /* rs_value_parse() once find.c has checked its arguments (the class's
  * store among them, which class.c does not see). */
 rs_status rs__class_value_parse(rs_store *st, const rs_class *cls, rs_field f,
-                          const char *text, size_t len, rs_value *out);
+                                const char *text, size_t len, rs_value *out);
 
 /* struct rs_class (table.h) begins with its rs__schema, so a pointer to a
  * class is a pointer to its schema (C11 6.7.2.1p15).  Reading it this way

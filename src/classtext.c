@@ -113,12 +113,12 @@ typedef struct parser {
 
 /* Return the status of call if it failed: every step of the parser can
  * fail, and this keeps each step one line. */
-#define TRY(call)                                                           \
-    do {                                                                    \
-        rs_status try_s_ = (call);                                          \
-        if (try_s_ != RS_OK) {                                              \
-            return try_s_;                                                  \
-        }                                                                   \
+#define TRY(call)                                                              \
+    do {                                                                       \
+        rs_status try_s_ = (call);                                             \
+        if (try_s_ != RS_OK) {                                                 \
+            return try_s_;                                                     \
+        }                                                                      \
     } while (0)
 
 static bool is_digit(char c)
@@ -148,11 +148,11 @@ static int hex_val(char c)
 
 /* Report a syntax error at line, col.  Messages read "class text line 2,
  * column 12: expected ..., found 'u17'". */
-static rs_status syntax_at(parser *ps, size_t line, size_t col,
-                           const char *fmt, ...) RS_PRINTF(4, 5);
+static rs_status syntax_at(parser *ps, size_t line, size_t col, const char *fmt,
+                           ...) RS_PRINTF(4, 5);
 
-static rs_status syntax_at(parser *ps, size_t line, size_t col,
-                           const char *fmt, ...)
+static rs_status syntax_at(parser *ps, size_t line, size_t col, const char *fmt,
+                           ...)
 {
     char msg[320];
     va_list ap;
@@ -176,7 +176,8 @@ static rs_status lex_str(parser *ps, size_t i)
     size_t n = 0;
     for (;;) {
         if (j == ps->len || t[j] == '\n') {
-            return syntax_at(ps, tk->line, tk->col, "string not closed "
+            return syntax_at(ps, tk->line, tk->col,
+                             "string not closed "
                              "before the end of the %s",
                              j == ps->len ? "text" : "line");
         }
@@ -191,7 +192,8 @@ static rs_status lex_str(parser *ps, size_t i)
         }
         size_t col = j - ps->line_start + 1;
         if (j + 1 == ps->len || t[j + 1] == '\n') {
-            return syntax_at(ps, tk->line, col, "string not closed before "
+            return syntax_at(ps, tk->line, col,
+                             "string not closed before "
                              "the end of the %s",
                              j + 1 == ps->len ? "text" : "line");
         }
@@ -201,15 +203,19 @@ static rs_status lex_str(parser *ps, size_t i)
         } else if (e == 'x') {
             if (j + 3 >= ps->len || hex_val(t[j + 2]) < 0 ||
                 hex_val(t[j + 3]) < 0) {
-                return syntax_at(ps, tk->line, col, "expected two hex "
+                return syntax_at(ps, tk->line, col,
+                                 "expected two hex "
                                  "digits after \\x");
             }
             j += 4;
         } else if (e > ' ' && e < 0x7f) {
-            return syntax_at(ps, tk->line, col, "unknown escape '\\%c' in "
-                             "a string (use %s)", e, escapes);
+            return syntax_at(ps, tk->line, col,
+                             "unknown escape '\\%c' in "
+                             "a string (use %s)",
+                             e, escapes);
         } else {
-            return syntax_at(ps, tk->line, col, "byte 0x%02x after a "
+            return syntax_at(ps, tk->line, col,
+                             "byte 0x%02x after a "
                              "backslash in a string (use %s)",
                              (unsigned char)e, escapes);
         }
@@ -285,10 +291,9 @@ static rs_status next(parser *ps)
         /* Take the longest run a number could be part of, so that "12x"
          * is reported whole rather than as 12 followed by x. */
         size_t j = i + 1;
-        while (j < ps->len &&
-               (is_name_char(t[j]) || t[j] == '.' ||
-                ((t[j] == '+' || t[j] == '-') &&
-                 (t[j - 1] == 'e' || t[j - 1] == 'E')))) {
+        while (j < ps->len && (is_name_char(t[j]) || t[j] == '.' ||
+                               ((t[j] == '+' || t[j] == '-') &&
+                                (t[j - 1] == 'e' || t[j - 1] == 'E')))) {
             j++;
         }
         tk->kind = T_NUM;
@@ -464,8 +469,10 @@ static rs_status parse_default(parser *ps, const token *field, rs_type type,
         } else if (r == 2 || is_decimal_float(p, tk->len)) {
             /* An integer beyond 64 bits is still a fine float. */
             if (tk->len > RS_NUM_TEXT_MAX) {
-                return syntax_at(ps, tk->line, tk->col, "number longer "
-                                 "than %d characters", RS_NUM_TEXT_MAX);
+                return syntax_at(ps, tk->line, tk->col,
+                                 "number longer "
+                                 "than %d characters",
+                                 RS_NUM_TEXT_MAX);
             }
             double d = 0;
             if (rs__class_parse_double(p, tk->len, &d) != 0) {
@@ -519,11 +526,12 @@ static rs_status parse_type(parser *ps, const token *field, rs_field_def *def)
     if (r == 2 || n.type == RS_U64 || n.v.i > (int64_t)RS_MAX_STR) {
         /* The schema's message for a bad length, with the length as
          * written. */
-        return rs__err(ps->st, RS_EINVAL, "%.*s.%.*s: str(%.*s) is out of "
-                       "range 1..%u", name_prec(ps->cls.len),
-                       ps->text + ps->cls.pos, name_prec(field->len),
-                       ps->text + field->pos, name_prec(tk->len), p,
-                       RS_MAX_STR);
+        return rs__err(ps->st, RS_EINVAL,
+                       "%.*s.%.*s: str(%.*s) is out of "
+                       "range 1..%u",
+                       name_prec(ps->cls.len), ps->text + ps->cls.pos,
+                       name_prec(field->len), ps->text + field->pos,
+                       name_prec(tk->len), p, RS_MAX_STR);
     }
     def->max_len = (uint32_t)n.v.i;
     TRY(next(ps));
@@ -535,13 +543,13 @@ static rs_status parse_type(parser *ps, const token *field, rs_field_def *def)
 
 /* "inline" "(" digits ")": the current token is "inline".  The range is
  * the schema's to check, so text and C API give one message. */
-static rs_status parse_inline(parser *ps, const token *field,
-                              rs_field_def *def)
+static rs_status parse_inline(parser *ps, const token *field, rs_field_def *def)
 {
     if (def->inline_len != 0) {
-        return syntax_at(ps, ps->tok.line, ps->tok.col, "'inline' given "
-                         "twice for field '%.*s'", name_prec(field->len),
-                         ps->text + field->pos);
+        return syntax_at(ps, ps->tok.line, ps->tok.col,
+                         "'inline' given "
+                         "twice for field '%.*s'",
+                         name_prec(field->len), ps->text + field->pos);
     }
     TRY(next(ps));
     if (!is_punct(ps, '(')) {
@@ -557,9 +565,8 @@ static rs_status parse_inline(parser *ps, const token *field,
     if (r == 1) {
         return expected(ps, "the length N of inline(N)");
     }
-    def->inline_len = r == 2 || n.type == RS_U64 || n.v.i > 255
-                          ? 256
-                          : (uint32_t)n.v.i;
+    def->inline_len =
+        r == 2 || n.type == RS_U64 || n.v.i > 255 ? 256 : (uint32_t)n.v.i;
     if (def->inline_len == 0) {
         def->inline_len = 256; /* 0 means "default" in the C API */
     }
@@ -594,9 +601,10 @@ static rs_status parse_field(parser *ps)
             continue;
         } else if (is_punct(ps, '=')) {
             if (def.has_default) {
-                return syntax_at(ps, tk->line, tk->col, "a second default "
-                                 "for field '%.*s'", name_prec(name.len),
-                                 ps->text + name.pos);
+                return syntax_at(ps, tk->line, tk->col,
+                                 "a second default "
+                                 "for field '%.*s'",
+                                 name_prec(name.len), ps->text + name.pos);
             }
             TRY(next(ps));
             TRY(parse_default(ps, &name, def.type, &def.def));
@@ -612,10 +620,11 @@ static rs_status parse_field(parser *ps)
         def.flags |= flag;
         if (def.flags == (RS_FIELD_KEY | RS_FIELD_UNIQUE)) {
             /* The schema's check, in the text form's words. */
-            return rs__err(ps->st, RS_EINVAL, "%.*s.%.*s: a key is unique "
-                           "already; drop 'unique'", name_prec(ps->cls.len),
-                           ps->text + ps->cls.pos, name_prec(name.len),
-                           ps->text + name.pos);
+            return rs__err(ps->st, RS_EINVAL,
+                           "%.*s.%.*s: a key is unique "
+                           "already; drop 'unique'",
+                           name_prec(ps->cls.len), ps->text + ps->cls.pos,
+                           name_prec(name.len), ps->text + name.pos);
         }
         TRY(next(ps));
     }
@@ -654,7 +663,7 @@ static rs_status parse_class(parser *ps)
         TRY(parse_field(ps));
         if (ps->tok.kind != T_NL && !is_punct(ps, ';') && !is_punct(ps, '}')) {
             return expected(ps, "'key', 'unique', '= default', ';', a "
-                            "newline or '}'");
+                                "newline or '}'");
         }
     }
     TRY(next_line(ps));
@@ -671,8 +680,7 @@ static rs_status parse_class(parser *ps)
     return RS_OK;
 }
 
-static void parser_init(parser *ps, rs_store *st, const char *text,
-                        size_t len)
+static void parser_init(parser *ps, rs_store *st, const char *text, size_t len)
 {
     memset(ps, 0, sizeof *ps);
     ps->st = st;
@@ -692,8 +700,10 @@ rs_status rs_class_parse(rs_store *st, const char *text, size_t len,
         return rs__err(st, RS_EINVAL, "class text is NULL");
     }
     if (len > CLASS_TEXT_MAX) {
-        return rs__err(st, RS_EINVAL, "class text of %zu bytes, the limit "
-                       "is %zu", len, CLASS_TEXT_MAX);
+        return rs__err(st, RS_EINVAL,
+                       "class text of %zu bytes, the limit "
+                       "is %zu",
+                       len, CLASS_TEXT_MAX);
     }
     parser ps;
     parser_init(&ps, st, text ? text : "", len);
@@ -701,9 +711,11 @@ rs_status rs_class_parse(rs_store *st, const char *text, size_t len,
     size_t n = ps.n_fields;
     size_t n_bytes = ps.n_bytes;
     if (n > RS_MAX_FIELDS) {
-        return rs__err(st, RS_EINVAL, "class '%.*s' has %zu fields, the "
-                       "limit is %d", name_prec(ps.cls.len),
-                       ps.text + ps.cls.pos, n, RS_MAX_FIELDS);
+        return rs__err(st, RS_EINVAL,
+                       "class '%.*s' has %zu fields, the "
+                       "limit is %d",
+                       name_prec(ps.cls.len), ps.text + ps.cls.pos, n,
+                       RS_MAX_FIELDS);
     }
 
     /* One block: the definitions, then the names and string defaults they
@@ -726,7 +738,8 @@ rs_status rs_class_parse(rs_store *st, const char *text, size_t len,
     RS_ASSERT(agree);
     if (!agree) {
         rs__free(st, RS_MEM_META, block, block_len);
-        return rs__err(st, RS_ECORRUPT, "class text: the second pass "
+        return rs__err(st, RS_ECORRUPT,
+                       "class text: the second pass "
                        "disagrees with the first");
     }
     s = rs_class_create(st, ps.name, ps.defs, n, ps.flags, out);

@@ -156,7 +156,8 @@ void rs__codec_put_value(rs__buf *b, rs_type t, const rs_value *v)
         rs__codec_put_bytes(b, v->v.s.ptr, v->v.s.len);
         break;
     default:
-        rs__codec_put_uvar(b, rs__class_type_signed(t) ? rs__codec_zigzag(v->v.i) : v->v.u);
+        rs__codec_put_uvar(
+            b, rs__class_type_signed(t) ? rs__codec_zigzag(v->v.i) : v->v.u);
         break;
     }
 }
@@ -189,7 +190,8 @@ rs_value rs__codec_get_value(rs__rd *r, rs_type t)
     }
     case RS_STR: {
         uint64_t len = rs__codec_get_uvar(r);
-        const uint8_t *p = len <= RS_MAX_STR ? rs__codec_get_bytes(r, len) : NULL;
+        const uint8_t *p =
+            len <= RS_MAX_STR ? rs__codec_get_bytes(r, len) : NULL;
         if (p == NULL) {
             r->bad = true;
             len = 0;
@@ -240,4 +242,3 @@ rs_value rs__codec_get_avalue(rs__rd *r)
         return rs_val_int(0);
     }
 }
-

@@ -29,8 +29,14 @@ static inline int64_t rs__codec_unzigzag(uint64_t u)
  * signed integers zigzag varints, unsigned ones varints, f32 and f64 their
  * IEEE bytes (little endian), strings a varint length and the bytes.  An
  * attribute's value is a tag byte (rs__atag) then the same. */
-enum rs__atag { RS_TAG_INT, RS_TAG_UINT, RS_TAG_F64, RS_TAG_FALSE,
-                RS_TAG_TRUE, RS_TAG_STR };
+enum rs__atag {
+    RS_TAG_INT,
+    RS_TAG_UINT,
+    RS_TAG_F64,
+    RS_TAG_FALSE,
+    RS_TAG_TRUE,
+    RS_TAG_STR
+};
 
 static inline size_t rs__codec_uvar_len(uint64_t v)
 {

@@ -67,13 +67,14 @@ static rs_status lock_fd(rs_store *st, int fd, const char *path)
 
 /* Open and lock path (created if create): *fd, or -1 if it does not exist
  * and create is false.  The lock is held until fd is closed. */
-static rs_status lock_path(rs_store *st, const char *path, bool create,
-                           int *fd)
+static rs_status lock_path(rs_store *st, const char *path, bool create, int *fd)
 {
     *fd = -1;
     for (int tries = 0; tries < 8; tries++) {
-        int f = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
-                               (create ? O_CREAT : 0), 0644);
+        int f = open(path,
+                     O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW |
+                         (create ? O_CREAT : 0),
+                     0644);
         if (f < 0) {
             if (errno == ENOENT && !create) {
                 return RS_OK;
@@ -90,8 +91,10 @@ static rs_status lock_path(rs_store *st, const char *path, bool create,
             return rc;
         }
     }
-    return rs__err(st, RS_EIO, "%s: replaced again and again while being "
-                   "locked", path);
+    return rs__err(st, RS_EIO,
+                   "%s: replaced again and again while being "
+                   "locked",
+                   path);
 }
 
 /* RS_EINVAL if path names one of the durable store's own files (saving
@@ -112,14 +115,15 @@ static rs_status own_file(rs_store *st, const char *path)
     rs__journal_path_free(st, snap);
     int fds[3] = {p->jfd, p->lockfd, p->cfd};
     for (int i = 0; i < 3 && !same; i++) {
-        same = fds[i] >= 0 && fstat(fds[i], &o) == 0 &&
-               o.st_dev == t.st_dev && o.st_ino == t.st_ino;
+        same = fds[i] >= 0 && fstat(fds[i], &o) == 0 && o.st_dev == t.st_dev &&
+               o.st_ino == t.st_ino;
     }
     if (same) {
-        return rs__err(st, RS_EINVAL, "%s: this is one of the durable "
+        return rs__err(st, RS_EINVAL,
+                       "%s: this is one of the durable "
                        "store's own files (%s.snap, .journal, .lock); "
-                       "rs_save_begin(st, NULL) compacts them", path,
-                       p->base);
+                       "rs_save_begin(st, NULL) compacts them",
+                       path, p->base);
     }
     return RS_OK;
 }
@@ -143,10 +147,10 @@ static rs_status journal_empty(rs_store *st, const char *path,
     rs_status rc;
     *empty = true;
     while (*empty && (rc = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
-        *empty = e.ops[RS__J_NAME] == e.ops[RS__J_CLASS] + e.ops[RS__J_NAME] +
-                                      e.ops[RS__J_INSERT] + e.ops[RS__J_REMOVE] +
-                                      e.ops[RS__J_SET] + e.ops[RS__J_BIND] +
-                                      e.ops[RS__J_UNBIND];
+        *empty = e.ops[RS__J_NAME] ==
+                 e.ops[RS__J_CLASS] + e.ops[RS__J_NAME] + e.ops[RS__J_INSERT] +
+                     e.ops[RS__J_REMOVE] + e.ops[RS__J_SET] +
+                     e.ops[RS__J_BIND] + e.ops[RS__J_UNBIND];
     }
     return *empty && rc != RS_DONE ? rc : RS_OK;
 }
@@ -169,27 +173,28 @@ static rs_status journal_empty(rs_store *st, const char *path,
  * A snapshot written by a durable store (prev_id set) expects a journal:
  * one missing or shorter than its header means acknowledged changes were
  * lost, and the open refuses rather than compact them away for good. */
-static rs_status journal_plan(rs_store *st, const char *jpath,
-                              const char *snap, bool have_snap,
-                              const rs__loaded *l, bool exists,
+static rs_status journal_plan(rs_store *st, const char *jpath, const char *snap,
+                              bool have_snap, const rs__loaded *l, bool exists,
                               const uint8_t *buf, size_t len, jplan *out)
 {
     memset(out, 0, sizeof *out);
     bool expects = have_snap && l->prev_id != 0;
     if (!exists) {
         if (expects) {
-            return rs__err(st, RS_EFORMAT, "%s: missing, yet %s was written "
+            return rs__err(st, RS_EFORMAT,
+                           "%s: missing, yet %s was written "
                            "by a durable store and a journal follows it: "
-                           "the changes acknowledged since are gone", jpath,
-                           snap);
+                           "the changes acknowledged since are gone",
+                           jpath, snap);
         }
         return RS_OK;
     }
     if (len < RS__J_HEADER) {
-        return rs__err(st, RS_EFORMAT, "%s: %zu bytes, shorter than a "
+        return rs__err(st, RS_EFORMAT,
+                       "%s: %zu bytes, shorter than a "
                        "journal's %d-byte header (a journal is written whole "
-                       "and renamed into place, so it was damaged)", jpath,
-                       len, RS__J_HEADER);
+                       "and renamed into place, so it was damaged)",
+                       jpath, len, RS__J_HEADER);
     }
     rs_status rc = rs__journal_check_header(st, jpath, buf, &out->jid);
     if (rc != RS_OK) {
@@ -203,9 +208,10 @@ static rs_status journal_plan(rs_store *st, const char *jpath,
     if (expects && l->prev_id != l->id && out->jid == l->prev_id &&
         l->prev_off >= RS__J_HEADER) {
         if (len < l->prev_off) {
-            return rs__err(st, RS_EFORMAT, "%s: %zu bytes, yet %s holds it up "
-                           "to byte %llu: the journal lost entries", jpath,
-                           len, snap, (unsigned long long)l->prev_off);
+            return rs__err(st, RS_EFORMAT,
+                           "%s: %zu bytes, yet %s holds it up "
+                           "to byte %llu: the journal lost entries",
+                           jpath, len, snap, (unsigned long long)l->prev_off);
         }
         out->use = true;
         out->stale = true;
@@ -220,12 +226,15 @@ static rs_status journal_plan(rs_store *st, const char *jpath,
         return RS_OK;
     }
     if (!have_snap) {
-        return rs__err(st, RS_EFORMAT, "%s: follows snapshot %016llx, and %s "
-                       "is missing", jpath, (unsigned long long)out->jid,
-                       snap);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: follows snapshot %016llx, and %s "
+                       "is missing",
+                       jpath, (unsigned long long)out->jid, snap);
     }
-    return rs__err(st, RS_EFORMAT, "%s: follows snapshot %016llx, not %s "
-                   "(%016llx)", jpath, (unsigned long long)out->jid, snap,
+    return rs__err(st, RS_EFORMAT,
+                   "%s: follows snapshot %016llx, not %s "
+                   "(%016llx)",
+                   jpath, (unsigned long long)out->jid, snap,
                    (unsigned long long)l->id);
 }
 
@@ -306,11 +315,13 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         return rs__err(st, RS_EINVAL, "rs_durable_open: bad argument");
     }
     if (rs__journal_of(st) || rs__txn_open(st) || rs__snapshot_saver_of(st)) {
-        return rs__err(st, RS_EINVAL, "rs_durable_open: the store is already "
+        return rs__err(st, RS_EINVAL,
+                       "rs_durable_open: the store is already "
                        "durable, saving or in a group");
     }
     if (!store_empty(st)) {
-        return rs__err(st, RS_EINVAL, "rs_durable_open: the store must hold "
+        return rs__err(st, RS_EINVAL,
+                       "rs_durable_open: the store must hold "
                        "no records");
     }
     rs__journal *p;
@@ -329,7 +340,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     rs__journal_replay_state rp;
     memset(&rp, 0, sizeof rp);
     rs_status rc = snap && jpath && p->base ? RS_OK
-                                            : rs__err(st, RS_ENOMEM, "out of "
+                                            : rs__err(st, RS_ENOMEM,
+                                                      "out of "
                                                       "memory");
     if (info) {
         memset(info, 0, sizeof *info);
@@ -372,8 +384,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     bool damaged = false; /* the journal's framing: a repair mends it */
     if (rc == RS_OK) {
-        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd0 >= 0, jbuf,
-                          jlen, &plan);
+        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd0 >= 0, jbuf, jlen,
+                          &plan);
         damaged = rc == RS_EFORMAT;
     }
     if (rc == RS_OK && plan.use) {
@@ -381,8 +393,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         if (rc == RS_OK) {
             rp.l = &l;
             rp.info = info;
-            rc = rs__journal_replay(st, &rp, jpath, jbuf, jlen, plan.start, &good,
-                                &n_entries, &damaged);
+            rc = rs__journal_replay(st, &rp, jpath, jbuf, jlen, plan.start,
+                                    &good, &n_entries, &damaged);
         } else {
             rc = rs__err(st, RS_ENOMEM, "out of memory");
         }
@@ -390,9 +402,11 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     if (rc == RS_EFORMAT && damaged) {
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        rs__err(st, rc, "%s (nothing was changed; rs_durable_repair() or "
+        rs__err(st, rc,
+                "%s (nothing was changed; rs_durable_repair() or "
                 "`roster repair %s` keeps what is whole and moves the "
-                "journal aside)", msg, base);
+                "journal aside)",
+                msg, base);
     }
     st->reading_files = false;
     /* 3. Does the journal's numbering match the store's?  If not (a class
@@ -409,8 +423,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
     }
     if (rc == RS_OK && !compact) {
         /* Only a torn last entry lies past good: cut it off. */
-        if (good < jlen && (ftruncate(jfd0, (off_t)good) != 0 ||
-                            fdatasync(jfd0) != 0)) {
+        if (good < jlen &&
+            (ftruncate(jfd0, (off_t)good) != 0 || fdatasync(jfd0) != 0)) {
             rc = rs__err(st, RS_EIO, "%s: %s", jpath, strerror(errno));
         } else {
             p->jfd = jfd0;
@@ -454,7 +468,8 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
          * journal with no changes that follows no snapshot on disk: the
          * next open finds nothing in it and starts again. */
         rs_saver *sv;
-        rc = rs__snapshot_save_open(st, snap, RS__SNAPSHOT_PREV_SELF, RS__J_HEADER, &sv);
+        rc = rs__snapshot_save_open(st, snap, RS__SNAPSHOT_PREV_SELF,
+                                    RS__J_HEADER, &sv);
         if (rc == RS_OK) {
             rc = rs__journal_create(st, p, rs__snapshot_saver_id(sv));
             if (rc == RS_OK) {
@@ -484,7 +499,7 @@ rs_status rs_durable_open(rs_store *st, const char *base, rs_sync sync,
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
         rs__snapshot_load_undo(st, &l); /* no-op if nothing was loaded */
-        rs__journal_free(st);        /* files, lock, BASE: not durable */
+        rs__journal_free(st);           /* files, lock, BASE: not durable */
         rs__err(st, rc, "%s", msg);
         if (info) {
             memset(info, 0, sizeof *info);
@@ -533,10 +548,11 @@ static rs_status replace_file(rs_store *st, const char *path,
     }
     rs_status rc = RS_OK;
     int fd = rs__sys_tmp_create(path, tmp);
-    if (fd < 0 || rs__sys_write_all(fd, bytes, n, 0) != 0 || fdatasync(fd) != 0 ||
-        rename(tmp, path) != 0 || rs__sys_fsync_dir(path) != 0) {
-        rc = rs__err(st, RS_EIO, "%s: writing the repaired journal: %s",
-                     path, strerror(errno));
+    if (fd < 0 || rs__sys_write_all(fd, bytes, n, 0) != 0 ||
+        fdatasync(fd) != 0 || rename(tmp, path) != 0 ||
+        rs__sys_fsync_dir(path) != 0) {
+        rc = rs__err(st, RS_EIO, "%s: writing the repaired journal: %s", path,
+                     strerror(errno));
         if (fd >= 0) {
             unlink(tmp);
         }
@@ -565,8 +581,8 @@ static rs_status keep_aside(rs_store *st, const char *path, char *aside,
             return RS_OK;
         }
         if (errno != EEXIST) {
-            return rs__err(st, RS_EIO, "%s: cannot keep a copy as %s: %s",
-                           path, aside, strerror(errno));
+            return rs__err(st, RS_EIO, "%s: cannot keep a copy as %s: %s", path,
+                           aside, strerror(errno));
         }
     }
     return rs__err(st, RS_EIO, "%s: too many damaged copies beside it", path);
@@ -586,7 +602,8 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
         return rs__err(st, RS_EINVAL, "rs_durable_repair: no base name");
     }
     if (rs__journal_of(st) || !store_empty(st)) {
-        return rs__err(st, RS_EINVAL, "rs_durable_repair: the store must be "
+        return rs__err(st, RS_EINVAL,
+                       "rs_durable_repair: the store must be "
                        "empty and not durable");
     }
     char *snap = rs__journal_path(st, base, ".snap");
@@ -599,9 +616,8 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
     memset(&l, 0, sizeof l);
     bool have_snap = false;
     struct stat sb;
-    rs_status rc = snap && jpath && lock
-                       ? RS_OK
-                       : rs__err(st, RS_ENOMEM, "out of memory");
+    rs_status rc =
+        snap && jpath && lock ? RS_OK : rs__err(st, RS_ENOMEM, "out of memory");
     if (rc == RS_OK && lstat(snap, &sb) != 0 && lstat(jpath, &sb) != 0) {
         /* Nothing to repair, and no lock file to leave behind. */
         rc = rs__err(st, RS_ENOTFOUND, "%s: neither %s nor %s exists", base,
@@ -622,8 +638,10 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
             if (rc == RS_EFORMAT) {
                 char msg[sizeof st->err];
                 memcpy(msg, st->err, sizeof msg);
-                rs__err(st, rc, "%s (the snapshot is damaged; a repair "
-                        "mends only the journal)", msg);
+                rs__err(st, rc,
+                        "%s (the snapshot is damaged; a repair "
+                        "mends only the journal)",
+                        msg);
             }
             l.id = fi.id;
             l.prev_id = fi.prev_id;
@@ -640,11 +658,11 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
     uint8_t head[RS__J_HEADER];
     const uint8_t *keep = NULL;
     if (rc == RS_OK) {
-        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd >= 0, jbuf,
-                          jlen, &plan);
+        rc = journal_plan(st, jpath, snap, have_snap, &l, jfd >= 0, jbuf, jlen,
+                          &plan);
         if (rc == RS_OK && plan.use) {
-            rc = first_damage(st, jpath, jbuf, jlen, &good,
-                              &info->kept_entries);
+            rc =
+                first_damage(st, jpath, jbuf, jlen, &good, &info->kept_entries);
             keep = jbuf;
         } else if (rc == RS_EFORMAT) {
             /* The journal cannot follow the snapshot (missing, short, or
@@ -718,7 +736,8 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
 {
     rs__journal *p = rs__journal_of(st);
     if (p == NULL || p->jfd < 0) {
-        return rs__err(st, RS_EINVAL, "rs_save_begin: no path, and the store "
+        return rs__err(st, RS_EINVAL,
+                       "rs_save_begin: no path, and the store "
                        "is not durable");
     }
     if (p->jbroken) {
@@ -739,9 +758,10 @@ static rs_status compact_begin(rs_store *st, rs_saver **out)
     }
     rs__buf b = {0};
     rs_saver *sv = NULL;
-    rs_status rc = snap && jpath && p->ctmp
-                       ? rs__snapshot_save_open(st, snap, p->snap_id, p->jlen, &sv)
-                       : rs__err(st, RS_ENOMEM, "out of memory");
+    rs_status rc =
+        snap && jpath && p->ctmp
+            ? rs__snapshot_save_open(st, snap, p->snap_id, p->jlen, &sv)
+            : rs__err(st, RS_ENOMEM, "out of memory");
     /* The next journal starts now, beside the save: its head (the new
      * snapshot's id, the names known now), then, step by step, what the
      * current journal receives from here on. */
@@ -793,7 +813,7 @@ static rs_status compact_copy(rs_store *st)
      * flooding the disk queue (which would stall the save's own writes). */
     if (p->cwb < p->cstart) {
         uint64_t n = p->cstart - p->cwb < (256u << 10) ? p->cstart - p->cwb
-                                                        : (256u << 10);
+                                                       : (256u << 10);
         (void)sync_file_range(p->jfd, (off_t)p->cwb, (off_t)n,
                               SYNC_FILE_RANGE_WRITE);
         p->cwb += n;
@@ -808,10 +828,12 @@ static rs_status compact_copy(rs_store *st)
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r <= 0 || rs__sys_write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
-            return rs__err(st, RS_EIO, "%s.journal.tmp: copying the journal: "
-                           "%s", p->base,
-                           r == 0 ? "short read" : strerror(errno));
+        if (r <= 0 ||
+            rs__sys_write_all(p->cfd, chunk, (size_t)r, p->clen) != 0) {
+            return rs__err(st, RS_EIO,
+                           "%s.journal.tmp: copying the journal: "
+                           "%s",
+                           p->base, r == 0 ? "short read" : strerror(errno));
         }
         p->ccopied += (uint64_t)r;
         p->clen += (uint64_t)r;
@@ -855,15 +877,17 @@ static rs_status compact_finish(rs_store *st, rs_saver *sv)
     rs__journal *p = rs__journal_of(st);
     char *path = rs__journal_path(st, p->base, ".journal");
     const char *tmp = p->ctmp;
-    rs_status rc = path ? compact_copy(st)
-                        : rs__err(st, RS_ENOMEM, "out of memory");
+    rs_status rc =
+        path ? compact_copy(st) : rs__err(st, RS_ENOMEM, "out of memory");
     /* What arrived since the last sync must be on disk before the name. */
     if (rc == RS_OK && p->clen > p->csynced && fdatasync(p->cfd) != 0) {
         rc = rs__err(st, RS_EIO, "%s: fdatasync: %s", tmp, strerror(errno));
     }
     if (rc == RS_OK && rename(tmp, path) != 0) {
-        rc = rs__err(st, RS_EIO, "%s: %s (the snapshot is in place; the old "
-                     "journal still applies)", tmp, strerror(errno));
+        rc = rs__err(st, RS_EIO,
+                     "%s: %s (the snapshot is in place; the old "
+                     "journal still applies)",
+                     tmp, strerror(errno));
     }
     if (rc != RS_OK) {
         compact_abort(st);
@@ -872,12 +896,15 @@ static rs_status compact_finish(rs_store *st, rs_saver *sv)
          * whatever else fails, so it is the one to write to. */
         int fd = p->cfd;
         p->cfd = -1;
-        rs__journal_install(st, p, fd, p->clen, rs__snapshot_saver_id(sv), p->cnames);
+        rs__journal_install(st, p, fd, p->clen, rs__snapshot_saver_id(sv),
+                            p->cnames);
         if (rs__sys_fsync_dir(path) != 0) {
             p->dir_unsynced = true; /* retried before the next change */
-            rc = rs__err(st, RS_EIO, "%s: fsync of its directory: %s (the "
+            rc = rs__err(st, RS_EIO,
+                         "%s: fsync of its directory: %s (the "
                          "new journal is in use; changes wait until its "
-                         "name is on disk)", path, strerror(errno));
+                         "name is on disk)",
+                         path, strerror(errno));
         }
     }
     rs__journal_path_free(st, path);
@@ -899,8 +926,10 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
     if (rs__txn_open(st)) {
         /* A snapshot shows a moment between calls; inside a group there
          * is none that the group could not still take back. */
-        return rs__err(st, RS_EINVAL, "%s: a store cannot be saved inside a "
-                       "group", path ? path : "rs_save_begin");
+        return rs__err(st, RS_EINVAL,
+                       "%s: a store cannot be saved inside a "
+                       "group",
+                       path ? path : "rs_save_begin");
     }
     if (path == NULL) {
         return compact_begin(st, out);
@@ -911,13 +940,15 @@ rs_status rs_save_begin(rs_store *st, const char *path, rs_saver **out)
     /* The rename at the end replaces whatever has the name: never let it
      * be a device, a FIFO or a socket (as root, "/dev/null" would go). */
     struct stat sb;
-    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
-        !S_ISLNK(sb.st_mode)) {
-        return rs__err(st, RS_EINVAL, "%s: exists and is not a regular file "
-                       "(%s)", path, S_ISDIR(sb.st_mode) ? "a directory"
-                                     : S_ISFIFO(sb.st_mode) ? "a FIFO"
-                                     : S_ISSOCK(sb.st_mode) ? "a socket"
-                                                            : "a device");
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode)) {
+        return rs__err(st, RS_EINVAL,
+                       "%s: exists and is not a regular file "
+                       "(%s)",
+                       path,
+                       S_ISDIR(sb.st_mode)    ? "a directory"
+                       : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : "a device");
     }
     rs_status rc = own_file(st, path);
     return rc != RS_OK ? rc : rs__snapshot_save_open(st, path, 0, 0, out);

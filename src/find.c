@@ -43,7 +43,8 @@ static rs_status find_slow(rs_store *st, const rs_class *c, rs_field f,
             return rc;
         }
     }
-    uint32_t slot = rs__table_index_find(c, fd->ix, rs__table_key_hash(c, &v), &v);
+    uint32_t slot =
+        rs__table_index_find(c, fd->ix, rs__table_key_hash(c, &v), &v);
     if (slot == UINT32_MAX) {
         char text[96];
         rs__class_fmt_value(text, sizeof text, &v);
@@ -59,8 +60,8 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
 {
     RS__NEED_STORE(st);
     rs__clear_err(st);
-    if (c == NULL || c->st != st || val == NULL || out == NULL ||
-        f < 0 || (uint32_t)f >= c->sch.n_fields) {
+    if (c == NULL || c->st != st || val == NULL || out == NULL || f < 0 ||
+        (uint32_t)f >= c->sch.n_fields) {
         return find_err(st, c, f, val, out);
     }
     const rs__field *fd = &c->sch.fields[f];
@@ -72,8 +73,8 @@ rs_status rs_find(rs_store *st, const rs_class *c, rs_field f,
          * found). */
         const char *key = val->v.s.ptr;
         size_t len = val->v.s.len;
-        slot = rs__index_find(&c->ix[fd->ix],
-                              rs__index_hash(st->hash_seed, key, len), key, len);
+        slot = rs__index_find(
+            &c->ix[fd->ix], rs__index_hash(st->hash_seed, key, len), key, len);
         if (RS_LIKELY(slot != UINT32_MAX)) {
             *out = rs__handle(c, slot);
             return RS_OK;
@@ -128,17 +129,18 @@ rs_status rs_find_many(rs_store *st, const rs_class *c, rs_field f,
         }
         /* The second miss: the row of each likely match. */
         for (size_t i = 0; i < m; i++) {
-            uint32_t cand = ok[i] ? rs__index_candidate(ix, hash[i])
-                                  : UINT32_MAX;
+            uint32_t cand =
+                ok[i] ? rs__index_candidate(ix, hash[i]) : UINT32_MAX;
             if (cand != UINT32_MAX) {
                 __builtin_prefetch(rs__row(c, cand) + fd->off);
             }
         }
         for (size_t i = 0; i < m; i++) {
-            uint32_t slot = ok[i] ? rs__table_index_find(c, fd->ix, hash[i], &v[i])
-                                  : UINT32_MAX;
-            out[at + i] = slot == UINT32_MAX ? RS_NULL_HANDLE
-                                             : rs__handle(c, slot);
+            uint32_t slot =
+                ok[i] ? rs__table_index_find(c, fd->ix, hash[i], &v[i])
+                      : UINT32_MAX;
+            out[at + i] =
+                slot == UINT32_MAX ? RS_NULL_HANDLE : rs__handle(c, slot);
             found += slot != UINT32_MAX;
         }
     }
@@ -163,8 +165,8 @@ rs_status rs_value_parse(rs_store *st, const rs_class *c, rs_field f,
     return rs__class_value_parse(st, c, f, text, len, out);
 }
 
-rs_status rs_get(rs_store *st, const rs_class *c, const char *key,
-                 size_t len, rs_handle *out)
+rs_status rs_get(rs_store *st, const rs_class *c, const char *key, size_t len,
+                 rs_handle *out)
 {
     RS__NEED_STORE(st);
     rs__clear_err(st);

@@ -119,7 +119,7 @@
 
 struct rs__seg {
     uint32_t n_groups, n, n_tomb, local; /* local depth */
-    uint32_t *e; /* n_groups * GROUP entries, 64-byte aligned */
+    uint32_t *e;         /* n_groups * GROUP entries, 64-byte aligned */
     uint32_t max_groups; /* it splits rather than grow past this */
     uint32_t pad;
 };
@@ -193,11 +193,11 @@ static inline uint32_t match_fp(const uint32_t *g, uint32_t fp)
 {
 #if defined(__SSE2__)
     __m128i want = _mm_set1_epi32((int)fp);
-#define RS__FP4(k)                                                          \
-    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(           \
-         _mm_srli_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),     \
-                        SLOT_BITS),                                         \
-         want)))                                                            \
+#define RS__FP4(k)                                                             \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(               \
+         _mm_srli_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),        \
+                        SLOT_BITS),                                            \
+         want)))                                                               \
      << (4 * (k)))
     return RS__FP4(0) | RS__FP4(1) | RS__FP4(2) | RS__FP4(3);
 #undef RS__FP4
@@ -214,9 +214,9 @@ static inline uint32_t match_empty(const uint32_t *g)
 {
 #if defined(__SSE2__)
     __m128i zero = _mm_setzero_si128();
-#define RS__EMPTY4(k)                                                       \
-    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(           \
-         _mm_load_si128((const __m128i *)(g + 4 * (k))), zero)))            \
+#define RS__EMPTY4(k)                                                          \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(               \
+         _mm_load_si128((const __m128i *)(g + 4 * (k))), zero)))               \
      << (4 * (k)))
     return RS__EMPTY4(0) | RS__EMPTY4(1) | RS__EMPTY4(2) | RS__EMPTY4(3);
 #undef RS__EMPTY4
@@ -234,14 +234,14 @@ static inline uint32_t match_free(const uint32_t *g)
 {
 #if defined(__SSE2__)
     __m128i zero = _mm_setzero_si128(), mask_v = _mm_set1_epi32(SLOT_MASK);
-#define RS__FREE4(k)                                                        \
-    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(              \
-         _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),    \
-                         zero),                                             \
-         _mm_cmpeq_epi32(                                                   \
-             _mm_and_si128(_mm_load_si128((const __m128i *)(g + 4 * (k))),  \
-                           mask_v),                                         \
-             mask_v))))                                                     \
+#define RS__FREE4(k)                                                           \
+    ((uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_or_si128(                  \
+         _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(g + 4 * (k))),       \
+                         zero),                                                \
+         _mm_cmpeq_epi32(                                                      \
+             _mm_and_si128(_mm_load_si128((const __m128i *)(g + 4 * (k))),     \
+                           mask_v),                                            \
+             mask_v))))                                                        \
      << (4 * (k)))
     return RS__FREE4(0) | RS__FREE4(1) | RS__FREE4(2) | RS__FREE4(3);
 #undef RS__FREE4
@@ -315,8 +315,7 @@ static uint32_t groups_for(size_t m, uint64_t hash)
 
 static inline bool over_full(const rs__seg *s)
 {
-    return ((size_t)s->n + s->n_tomb + 1) * 8 >
-           (size_t)s->n_groups * GROUP * 7;
+    return ((size_t)s->n + s->n_tomb + 1) * 8 > (size_t)s->n_groups * GROUP * 7;
 }
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
@@ -414,8 +413,8 @@ void rs__index_prefetch(const rs__index *ix, uint64_t hash)
 uint32_t rs__index_candidate(const rs__index *ix, uint64_t hash)
 {
     const rs__dirent *d = &ix->dir[dir_of(ix->depth, hash)];
-    const uint32_t *grp = seg_entries(d->s) +
-                          (size_t)home_of(hash, d->n_groups) * GROUP;
+    const uint32_t *grp =
+        seg_entries(d->s) + (size_t)home_of(hash, d->n_groups) * GROUP;
     for (uint32_t m = match_fp(grp, fp_of(hash)); m != 0; m &= m - 1) {
         uint32_t e = grp[__builtin_ctz(m)];
         if (is_entry(e)) {
@@ -519,8 +518,8 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         size_t run = (size_t)1 << (ix->depth - s->local);
         size_t first = dir_of(ix->depth, hash) & ~(run - 1);
         rs__seg *b = ix->dir[first ^ run].s;
-        uint32_t most = s->max_groups < b->max_groups ? s->max_groups
-                                                      : b->max_groups;
+        uint32_t most =
+            s->max_groups < b->max_groups ? s->max_groups : b->max_groups;
         if (b->local == s->local &&
             ((size_t)s->n + b->n + 1) * 4 <= (size_t)most * GROUP * 3) {
             buddy = b;
@@ -534,9 +533,9 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         /* The list is kept between growths rather than allocated and
          * freed at each: fewer holes in the heap. */
         size_t want = ix->list_cap * 2 > n_list ? ix->list_cap * 2 : n_list;
-        rs__moved *list = rs__realloc(st, RS_MEM_INDEXES, ix->list,
-                                      ix->list_cap * sizeof *list,
-                                      want * sizeof *list);
+        rs__moved *list =
+            rs__realloc(st, RS_MEM_INDEXES, ix->list,
+                        ix->list_cap * sizeof *list, want * sizeof *list);
         if (list == NULL) {
             return RS_ENOMEM;
         }
@@ -583,14 +582,12 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         ix->grow_a = seg_new(st, ng, s->local, most);
     } else {
         ix->grow_a = seg_new(st, groups_for(n_list - n_hi + 1, hash),
-                             s->local + 1,
-                             max_groups_for(hash, n_list - n_hi));
+                             s->local + 1, max_groups_for(hash, n_list - n_hi));
         ix->grow_b = seg_new(st, groups_for(n_hi + 1, hash >> 3), s->local + 1,
                              max_groups_for(hash >> 10, n_hi));
         if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
-            ix->grow_dir = rs__alloc(st, RS_MEM_INDEXES,
-                                     ((size_t)2 << ix->depth) *
-                                         sizeof *ix->dir);
+            ix->grow_dir = rs__alloc(
+                st, RS_MEM_INDEXES, ((size_t)2 << ix->depth) * sizeof *ix->dir);
         }
         if (!ix->grow_b || (s->local == ix->depth && !ix->grow_dir)) {
             seg_free(st, ix->grow_a);
@@ -677,8 +674,7 @@ static void grow(rs_store *st, rs__index *ix)
             ix->n_segs--;
         }
         for (size_t i = 0; i < run; i++) {
-            ix->dir[first + i] = (rs__dirent){ix->grow_a,
-                                              ix->grow_a->n_groups};
+            ix->dir[first + i] = (rs__dirent){ix->grow_a, ix->grow_a->n_groups};
         }
     }
     if (ix->grow_n > ix->grow_pause_entries) {
@@ -696,7 +692,7 @@ static void grow(rs_store *st, rs__index *ix)
                                LIST_KEEP / 2 * sizeof *ix->list);
         ix->list_cap = LIST_KEEP / 2;
     }
-    rs__index_cancel(st, ix);       /* clears the rest */
+    rs__index_cancel(st, ix); /* clears the rest */
 }
 
 bool rs__index_has_room(const rs__index *ix, uint64_t hash)
@@ -705,8 +701,7 @@ bool rs__index_has_room(const rs__index *ix, uint64_t hash)
     return (size_t)s->n + s->n_tomb < (size_t)s->n_groups * GROUP;
 }
 
-void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,
-                      uint32_t slot)
+void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash, uint32_t slot)
 {
     if (ix->grow_old) {
         grow(st, ix);
@@ -784,7 +779,8 @@ rs_status rs__index_check(const rs__index *ix)
             return RS_ECORRUPT;
         }
         for (size_t j = 0; j < run; j++) {
-            if (ix->dir[i + j].s != s || ix->dir[i + j].n_groups != s->n_groups) {
+            if (ix->dir[i + j].s != s ||
+                ix->dir[i + j].n_groups != s->n_groups) {
                 return RS_ECORRUPT;
             }
         }
@@ -807,8 +803,8 @@ rs_status rs__index_check(const rs__index *ix)
             ix->key_of(ix->ctx, slot, &k, &klen, tmp);
             uint64_t h;
             ix->hash_slots(ix->ctx, &slot, 1, &h);
-            if (fp_of(h) != e >> SLOT_BITS || dir_of(ix->depth, h) / run !=
-                                                    i / run ||
+            if (fp_of(h) != e >> SLOT_BITS ||
+                dir_of(ix->depth, h) / run != i / run ||
                 rs__index_find(ix, h, k, klen) != slot) {
                 return RS_ECORRUPT;
             }

@@ -25,8 +25,8 @@ typedef void (*rs__hash_slots_fn)(const void *ctx, const uint32_t *slots,
 
 /* Whether the key of the record in slot equals key: the probe's test, which
  * can compare a stored form (a packed number) without decoding it. */
-typedef bool (*rs__key_eq_fn)(const void *ctx, uint32_t slot,
-                              const void *key, size_t len);
+typedef bool (*rs__key_eq_fn)(const void *ctx, uint32_t slot, const void *key,
+                              size_t len);
 
 typedef struct rs__seg rs__seg;
 
@@ -49,11 +49,11 @@ typedef struct rs__dirent {
 } rs__dirent;
 
 typedef struct rs__index {
-    rs__dirent *dir;     /* 2^depth entries; a segment of local depth d
+    rs__dirent *dir; /* 2^depth entries; a segment of local depth d
                             fills 2^(depth-d) consecutive entries */
-    uint32_t depth;      /* global depth: hash bits that pick a segment */
+    uint32_t depth;  /* global depth: hash bits that pick a segment */
     uint32_t n_segs;
-    size_t n;            /* entries */
+    size_t n; /* entries */
     rs__key_of_fn key_of;
     rs__key_eq_fn key_eq;
     rs__hash_slots_fn hash_slots;
@@ -65,10 +65,10 @@ typedef struct rs__index {
     rs__dirent *grow_dir;
     rs__moved *grow_list; /* every key that moves, hashed by prepare */
     size_t grow_n;
-    rs__moved *list;      /* grow_list's storage, kept between growths */
+    rs__moved *list; /* grow_list's storage, kept between growths */
     size_t list_cap, list_cap_before;
-    bool list_grew;       /* this prepare grew it: cancel shrinks it */
-    uint64_t grow_hash; /* a hash that leads to grow_old */
+    bool list_grew;            /* this prepare grew it: cancel shrinks it */
+    uint64_t grow_hash;        /* a hash that leads to grow_old */
     size_t grow_pause_entries; /* entries moved by the largest growth */
 } rs__index;
 

@@ -66,11 +66,11 @@ void rs__clear_err(rs_store *st);
 
 /* The first line of a public call taking a store: with none there is
  * nowhere to write a message, so the status alone says it. */
-#define RS__NEED_STORE(st)                                                  \
-    do {                                                                    \
-        if (RS_UNLIKELY((st) == NULL)) {                                    \
-            return RS_EINVAL;                                               \
-        }                                                                   \
+#define RS__NEED_STORE(st)                                                     \
+    do {                                                                       \
+        if (RS_UNLIKELY((st) == NULL)) {                                       \
+            return RS_EINVAL;                                                  \
+        }                                                                      \
     } while (0)
 
 /* Bytes of a buffer that holds one key for an index probe or one decoded

@@ -50,8 +50,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-
-
 /* ------------------------------------------------------------------------ */
 /* Writing entries                                                           */
 /* ------------------------------------------------------------------------ */
@@ -110,7 +108,6 @@ static rs_status entry_room(rs_store *st, rs__journal *p, size_t more)
     }
     return rs__codec_reserve(st, &p->entry, more);
 }
-
 
 static size_t op_open(rs__buf *b, unsigned kind)
 {
@@ -232,17 +229,20 @@ static rs_status entry_write(rs_store *st, rs__journal *p)
         rs__journal_path_free(st, path);
         if (r != 0) {
             entry_drop(p);
-            return rs__err(st, RS_EIO, "%s.journal: fsync of its directory: "
-                           "%s", p->base, path ? strerror(e)
-                                               : "out of memory");
+            return rs__err(st, RS_EIO,
+                           "%s.journal: fsync of its directory: "
+                           "%s",
+                           p->base, path ? strerror(e) : "out of memory");
         }
         p->dir_unsynced = false;
     }
     size_t len = p->entry.len - RS__J_EHEAD;
     if (len > UINT32_MAX) {
         entry_drop(p);
-        return rs__err(st, RS_EFULL, "a journal entry of %zu bytes is too "
-                       "large", len);
+        return rs__err(st, RS_EFULL,
+                       "a journal entry of %zu bytes is too "
+                       "large",
+                       len);
     }
     rs__buf h = {p->entry.p, 0, RS__J_EHEAD};
     rs__codec_put_u32le(&h, (uint32_t)len);
@@ -266,8 +266,8 @@ static rs_status entry_write(rs_store *st, rs__journal *p)
             while (cap <= id) {
                 cap *= 2;
             }
-            uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames,
-                                     p->jnames_cap, cap);
+            uint8_t *m =
+                rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap, cap);
             if (m == NULL) {
                 continue; /* declared again next time: harmless */
             }
@@ -341,8 +341,7 @@ static rs_status op_done(rs_store *st, rs__journal *p)
     return entry_write(st, p);
 }
 
-static rs_status log_insert(rs_store *st, rs__journal *p,
-                            const rs__change *ch)
+static rs_status log_insert(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
     jmark m = jmark_of(p);
@@ -373,8 +372,7 @@ static rs_status log_insert(rs_store *st, rs__journal *p,
     return op_done(st, p);
 }
 
-static rs_status log_remove(rs_store *st, rs__journal *p,
-                            const rs__change *ch)
+static rs_status log_remove(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     jmark m = jmark_of(p);
     if (entry_room(st, p, 1 + 10 + key_bound(ch->c, ch->slot)) != RS_OK) {
@@ -404,8 +402,7 @@ static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
     return op_done(st, p);
 }
 
-static rs_status log_attrs(rs_store *st, rs__journal *p,
-                           const rs__change *ch)
+static rs_status log_attrs(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
     jmark m = jmark_of(p);
@@ -428,8 +425,10 @@ static rs_status log_attrs(rs_store *st, rs__journal *p,
 static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
 {
     if (p->held) {
-        return rs__err(st, RS_EINVAL, "class '%s': classes cannot be "
-                       "declared inside a group", c->sch.name);
+        return rs__err(st, RS_EINVAL,
+                       "class '%s': classes cannot be "
+                       "declared inside a group",
+                       c->sch.name);
     }
     size_t n = rs_class_format(c, NULL, 0);
     if (entry_room(st, p, 1 + 10 + n + 1) != RS_OK) {
@@ -451,8 +450,10 @@ static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
 
 static rs_status broken(rs_store *st, const rs__journal *p)
 {
-    return rs__err(st, RS_EIO, "%s.journal: a failed write could not be "
-                   "cut off; reopen the store", p->base);
+    return rs__err(st, RS_EIO,
+                   "%s.journal: a failed write could not be "
+                   "cut off; reopen the store",
+                   p->base);
 }
 
 static rs_status journal_enter(rs_store *st, rs__observer *o)
@@ -656,16 +657,15 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp,
             return rs__err(st, RS_EFORMAT, "a class cut short");
         }
         rs_class *fc, *target;
-        if (rs_class_parse(rp->scratch, (const char *)text, n, &fc) !=
-            RS_OK) {
+        if (rs_class_parse(rp->scratch, (const char *)text, n, &fc) != RS_OK) {
             return rs__err(st, RS_EFORMAT, "bad class: %s",
                            rs_errmsg(rp->scratch));
         }
         if (l->n_cmaps == l->cap_cmaps) {
             uint32_t cap = l->cap_cmaps ? l->cap_cmaps * 2 : 4;
-            rs__cmap *m = rs__realloc(st, RS_MEM_META, l->cmaps,
-                                      l->cap_cmaps * sizeof *m,
-                                      cap * sizeof *m);
+            rs__cmap *m =
+                rs__realloc(st, RS_MEM_META, l->cmaps, l->cap_cmaps * sizeof *m,
+                            cap * sizeof *m);
             if (m == NULL) {
                 return rs__err(st, RS_ENOMEM, "out of memory replaying");
             }
@@ -691,9 +691,9 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp,
             return rs__err(st, RS_EFORMAT, "a bad attribute name");
         }
         if (id >= rp->n_names) {
-            char **a = rs__realloc(st, RS_MEM_META, rp->names,
-                                   rp->n_names * sizeof *a,
-                                   (id + 1) * sizeof *a);
+            char **a =
+                rs__realloc(st, RS_MEM_META, rp->names, rp->n_names * sizeof *a,
+                            (id + 1) * sizeof *a);
             if (a == NULL) {
                 return rs__err(st, RS_ENOMEM, "out of memory replaying");
             }
@@ -708,8 +708,7 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp,
         memcpy(s, p, n);
         s[n] = '\0';
         if (rp->names[id]) {
-            rs__free(st, RS_MEM_META, rp->names[id],
-                     strlen(rp->names[id]) + 1);
+            rs__free(st, RS_MEM_META, rp->names[id], strlen(rp->names[id]) + 1);
         }
         rp->names[id] = s;
         return RS_OK;
@@ -721,8 +720,10 @@ static rs_status replay_op(rs_store *st, rs__journal_replay_state *rp,
     const rs__cmap *m = &l->cmaps[ci];
     if (kind == RS__J_INSERT) {
         size_t n;
-        if (!rs__snapshot_decode_record(r, m, rp->names, rp->n_names, rp->nv, &n)) {
-            return rs__err(st, RS_EFORMAT, "a record cut short or "
+        if (!rs__snapshot_decode_record(r, m, rp->names, rp->n_names, rp->nv,
+                                        &n)) {
+            return rs__err(st, RS_EFORMAT,
+                           "a record cut short or "
                            "malformed");
         }
         return rs_insert(st, m->c, rp->nv, n, NULL);
@@ -777,12 +778,16 @@ rs_status rs__journal_check_header(rs_store *st, const char *path,
     *id = rs__codec_get_u64le(&r);
     if (memcmp(buf, RS__J_MAGIC, 8) != 0 ||
         rs__codec_get_u64le(&r) != XXH3_64bits(buf, 24)) {
-        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (bad "
-                       "header)", path);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: not a roster journal (bad "
+                       "header)",
+                       path);
     }
     if (version != RS__J_VERSION) {
-        return rs__err(st, RS_EFORMAT, "%s: journal version %u, this "
-                       "library reads version %u", path, version, RS__J_VERSION);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: journal version %u, this "
+                       "library reads version %u",
+                       path, version, RS__J_VERSION);
     }
     return RS_OK;
 }
@@ -846,9 +851,9 @@ static bool prefix_sums_to(const uint8_t *buf, size_t from, size_t len,
  * with the user.  (A length damaged so that it runs past the end is caught
  * too: whole entries follow it, or the rest of the file is itself one
  * whole entry under the checksum.) */
-static rs_status next_entry(rs_store *st, const char *path,
-                            const uint8_t *buf, size_t len, size_t off,
-                            size_t k, const uint8_t **payload, uint32_t *n)
+static rs_status next_entry(rs_store *st, const char *path, const uint8_t *buf,
+                            size_t len, size_t off, size_t k,
+                            const uint8_t **payload, uint32_t *n)
 {
     if (len - off < RS__J_EHEAD) {
         return RS_DONE;
@@ -859,24 +864,29 @@ static rs_status next_entry(rs_store *st, const char *path,
     size_t rest = len - off - RS__J_EHEAD;
     if (*n > rest) {
         if (prefix_sums_to(buf, off + RS__J_EHEAD, len, sum)) {
-            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: its "
+            return rs__err(st, RS_EFORMAT,
+                           "%s: entry %zu at byte %zu: its "
                            "length runs past the end of the file, yet its "
                            "checksum matches the bytes of a whole entry "
                            "(its length was damaged): damage, not a write "
-                           "cut short", path, k, off);
+                           "cut short",
+                           path, k, off);
         }
         return RS_DONE;
     }
     if (*n == 0) {
-        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: zero "
-                       "length: damage, not a write cut short", path, k,
-                       off);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: entry %zu at byte %zu: zero "
+                       "length: damage, not a write cut short",
+                       path, k, off);
     }
     *payload = buf + off + RS__J_EHEAD;
     if (XXH3_64bits(*payload, *n) != sum) {
-        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: checksum "
-                       "mismatch%s: damage, not a write cut short", path, k,
-                       off, off + RS__J_EHEAD + *n == len ? " in the last entry"
+        return rs__err(st, RS_EFORMAT,
+                       "%s: entry %zu at byte %zu: checksum "
+                       "mismatch%s: damage, not a write cut short",
+                       path, k, off,
+                       off + RS__J_EHEAD + *n == len ? " in the last entry"
                                                      : "");
     }
     return RS_OK;
@@ -886,7 +896,8 @@ static rs_status next_entry(rs_store *st, const char *path,
  * open's plan and repair: each call frames the next entry (next_entry())
  * and checks its ops' framing, counting them by kind. */
 
-rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf, size_t len)
+rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf,
+                                     size_t len)
 {
     return (rs__journal_walk){path, buf, len, RS__J_HEADER, 0};
 }
@@ -894,7 +905,8 @@ rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf, size_
 /* RS_OK and the next whole entry in *e; RS_DONE at the end of the
  * journal or at a torn last entry (w->off is then where whole entries
  * end); RS_EFORMAT for damage (w->off is where the damaged entry starts). */
-rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_entry *e)
+rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w,
+                                rs__journal_entry *e)
 {
     memset(e, 0, sizeof *e);
     if (w->off >= w->len) {
@@ -918,8 +930,10 @@ rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_e
         e->ops[kind]++;
     }
     if (r.bad) {
-        return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: "
-                       "malformed op", w->path, e->k, e->off);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: entry %zu at byte %zu: "
+                       "malformed op",
+                       w->path, e->k, e->off);
     }
     w->off += RS__J_EHEAD + e->n;
     w->k = e->k;
@@ -929,10 +943,10 @@ rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_e
 /* Replay the journal in buf from offset start; *good is where the last
  * whole entry ends.  Entries before start (which the snapshot holds) are
  * read only for the names they declare. */
-rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const char *path,
-                                const uint8_t *buf, size_t len, size_t start,
-                                size_t *good, size_t *n_entries,
-                                bool *damaged)
+rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp,
+                             const char *path, const uint8_t *buf, size_t len,
+                             size_t start, size_t *good, size_t *n_entries,
+                             bool *damaged)
 {
     rs__journal_walk w = rs__journal_walk_at(path, buf, len);
     rs__journal_entry e;
@@ -941,15 +955,17 @@ rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const c
         size_t off = e.off, k = e.k;
         rs__rd r = {e.payload, e.payload + e.n, false};
         if (off < start && off + RS__J_EHEAD + e.n > start) {
-            return rs__err(st, RS_EFORMAT, "%s: entry %zu at byte %zu: the "
-                           "snapshot's offset %zu falls inside it", path, k,
-                           off, start);
+            return rs__err(st, RS_EFORMAT,
+                           "%s: entry %zu at byte %zu: the "
+                           "snapshot's offset %zu falls inside it",
+                           path, k, off, start);
         }
         while (r.p < r.end) {
             unsigned kind;
             rs__rd o;
             rs_status rc = RS_OK;
-            (void)next_op(&r, &kind, &o); /* framed by rs__journal_walk_next() */
+            (void)next_op(&r, &kind,
+                          &o); /* framed by rs__journal_walk_next() */
             if (off >= start || kind == RS__J_NAME) {
                 rc = replay_op(st, rp, kind, &o);
             } else {
@@ -965,7 +981,8 @@ rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const c
                  * declaration without `dynamic` (not damage). */
                 char msg[sizeof st->err];
                 memcpy(msg, st->err, sizeof msg);
-                return rs__err(st, RS_EINVAL, "%s: entry %zu at byte %zu: "
+                return rs__err(st, RS_EINVAL,
+                               "%s: entry %zu at byte %zu: "
                                "%s: the class is declared without "
                                "`dynamic`, and the journal binds "
                                "attributes; declare it dynamic to load them",
@@ -1027,8 +1044,8 @@ rs_status rs__journal_head(rs_store *st, uint64_t id, rs__buf *b)
 
 /* The journal file of this store is now fd, len bytes, following snapshot
  * id; names below n_declared are declared in it. */
-void rs__journal_install(rs_store *st, rs__journal *p, int fd,
-                            uint64_t len, uint64_t id, uint32_t n_declared)
+void rs__journal_install(rs_store *st, rs__journal *p, int fd, uint64_t len,
+                         uint64_t id, uint32_t n_declared)
 {
     if (p->jfd >= 0 && p->old_jfd < 0) {
         /* The replaced journal is unlinked; closing it would free all its
@@ -1046,8 +1063,8 @@ void rs__journal_install(rs_store *st, rs__journal *p, int fd,
     p->jbroken = false;
     if (n_declared > p->jnames_cap) {
         uint32_t cap = n_declared + 64;
-        uint8_t *m = rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap,
-                                 cap);
+        uint8_t *m =
+            rs__realloc(st, RS_MEM_META, p->jnames, p->jnames_cap, cap);
         if (m == NULL) {
             return; /* names are declared again as they are used */
         }
@@ -1105,7 +1122,8 @@ rs_status rs_journal_sync(rs_store *st)
     rs__clear_err(st);
     rs__journal *p = rs__journal_of(st);
     if (p == NULL || p->jfd < 0) {
-        return rs__err(st, RS_EINVAL, "rs_journal_sync: the store is not "
+        return rs__err(st, RS_EINVAL,
+                       "rs_journal_sync: the store is not "
                        "durable");
     }
     return rs__journal_fsync(st, p, true);
@@ -1123,8 +1141,10 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
     fi->version = RS__J_VERSION;
     fi->bytes = len;
     if (len < RS__J_HEADER) {
-        return rs__err(st, RS_EFORMAT, "%s: not a roster journal (%zu bytes, "
-                       "shorter than its header)", path, len);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: not a roster journal (%zu bytes, "
+                       "shorter than its header)",
+                       path, len);
     }
     rs_status rc = rs__journal_check_header(st, path, buf, &fi->id);
     if (rc != RS_OK) {
@@ -1133,8 +1153,9 @@ static rs_status journal_inspect(rs_store *st, const uint8_t *buf, size_t len,
     rs__journal_walk w = rs__journal_walk_at(path, buf, len);
     rs__journal_entry e;
     while ((rc = rs__journal_walk_next(st, &w, &e)) == RS_OK) {
-        size_t changes = e.ops[RS__J_INSERT] + e.ops[RS__J_REMOVE] + e.ops[RS__J_SET] +
-                         e.ops[RS__J_BIND] + e.ops[RS__J_UNBIND];
+        size_t changes = e.ops[RS__J_INSERT] + e.ops[RS__J_REMOVE] +
+                         e.ops[RS__J_SET] + e.ops[RS__J_BIND] +
+                         e.ops[RS__J_UNBIND];
         fi->n_classes += e.ops[RS__J_CLASS];
         fi->n_names += e.ops[RS__J_NAME];
         fi->n_records += e.ops[RS__J_INSERT];
@@ -1173,4 +1194,3 @@ rs_status rs_inspect(rs_store *st, const char *path, rs_file_info *out)
     rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;
 }
-

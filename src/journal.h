@@ -15,21 +15,28 @@
 #define RS__J_VERSION 1u
 #define RS__J_HEADER 32 /* the file header's bytes */
 #define RS__J_EHEAD 12  /* an entry's header: u32 length, u64 checksum */
-enum { RS__J_CLASS = 1, RS__J_NAME, RS__J_INSERT, RS__J_REMOVE, RS__J_SET,
-       RS__J_BIND, RS__J_UNBIND };
+enum {
+    RS__J_CLASS = 1,
+    RS__J_NAME,
+    RS__J_INSERT,
+    RS__J_REMOVE,
+    RS__J_SET,
+    RS__J_BIND,
+    RS__J_UNBIND
+};
 
 /* The journal's state: an observer, registered while the store is
  * durable (or being opened as one). */
 typedef struct rs__journal {
-    rs__observer obs;   /* first: found on st->obs by its name */
-    int jfd;            /* the journal, -1 until an open installs one */
-    char *base;         /* BASE of BASE.snap and BASE.journal */
+    rs__observer obs; /* first: found on st->obs by its name */
+    int jfd;          /* the journal, -1 until an open installs one */
+    char *base;       /* BASE of BASE.snap and BASE.journal */
     rs_sync sync;
-    uint64_t snap_id;   /* the snapshot the journal follows */
-    uint64_t jlen;      /* bytes in the journal file */
-    int cfd;            /* a compaction's next journal (durable.c) */
-    int old_jfd;        /* a replaced journal, freed a step at a time */
-    int lockfd;         /* BASE.lock, flock()ed while durable */
+    uint64_t snap_id; /* the snapshot the journal follows */
+    uint64_t jlen;    /* bytes in the journal file */
+    int cfd;          /* a compaction's next journal (durable.c) */
+    int old_jfd;      /* a replaced journal, freed a step at a time */
+    int lockfd;       /* BASE.lock, flock()ed while durable */
     uint64_t old_len;
     uint64_t clen;      /* its length */
     uint64_t csynced;   /* of which fdatasync()ed */
@@ -43,12 +50,12 @@ typedef struct rs__journal {
     uint64_t last_sync; /* CLOCK_MONOTONIC ns of the last fdatasync */
     uint8_t *jnames;    /* per name id: declared in this journal file */
     uint32_t jnames_cap;
-    uint32_t jclasses;  /* classes the journal knows (numbered 0..) */
-    rs__buf entry;      /* the ops of the entry being built */
+    uint32_t jclasses; /* classes the journal knows (numbered 0..) */
+    rs__buf entry;     /* the ops of the entry being built */
     uint32_t entry_ops;
-    rs__buf pend;       /* name ids (u32) the entry being built declares */
-    bool held;          /* a group is open: its ops gather in one entry */
-    bool jbroken;       /* a failed write could not be cut off: refuse */
+    rs__buf pend; /* name ids (u32) the entry being built declares */
+    bool held;    /* a group is open: its ops gather in one entry */
+    bool jbroken; /* a failed write could not be cut off: refuse */
 } rs__journal;
 
 /* The journal, or NULL when the store is not durable. */
@@ -100,12 +107,14 @@ typedef struct rs__journal_walk {
 typedef struct rs__journal_entry {
     const uint8_t *payload;
     uint32_t n;
-    size_t off, k;                   /* where it starts, its number */
-    size_t ops[RS__J_UNBIND + 1];    /* its ops by kind */
+    size_t off, k;                /* where it starts, its number */
+    size_t ops[RS__J_UNBIND + 1]; /* its ops by kind */
 } rs__journal_entry;
 
-rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf, size_t len);
-rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w, rs__journal_entry *e);
+rs__journal_walk rs__journal_walk_at(const char *path, const uint8_t *buf,
+                                     size_t len);
+rs_status rs__journal_walk_next(rs_store *st, rs__journal_walk *w,
+                                rs__journal_entry *e);
 /* Check a journal's header (buf holds RS__J_HEADER bytes): RS_OK and *id,
  * the snapshot it follows, or RS_EFORMAT. */
 rs_status rs__journal_check_header(rs_store *st, const char *path,
@@ -115,11 +124,11 @@ void rs__journal_put_header(uint8_t h[RS__J_HEADER], uint64_t snap_id);
 
 /* Replay: what it knows, the classes by journal number, the names by id. */
 typedef struct rs__journal_replay_state {
-    rs__loaded *l;  /* cmaps: snapshot classes, then CLASS ops */
-    char **names;   /* by journal name id (owned copies), NULL if unknown */
+    rs__loaded *l; /* cmaps: snapshot classes, then CLASS ops */
+    char **names;  /* by journal name id (owned copies), NULL if unknown */
     uint32_t n_names;
     rs_named nv[RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1];
-    rs_store *scratch; /* parses CLASS texts */
+    rs_store *scratch;  /* parses CLASS texts */
     rs_load_info *info; /* fields dropped by classes the journal declares */
 } rs__journal_replay_state;
 
@@ -127,9 +136,10 @@ typedef struct rs__journal_replay_state {
  * only for their names): *good is where the whole entries end, *n_entries
  * how many were applied, *damaged whether a refusal is the framing's (a
  * repair mends it) rather than an op's. */
-rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp, const char *path,
-                             const uint8_t *buf, size_t len, size_t start,
-                             size_t *good, size_t *n_entries, bool *damaged);
+rs_status rs__journal_replay(rs_store *st, rs__journal_replay_state *rp,
+                             const char *path, const uint8_t *buf, size_t len,
+                             size_t start, size_t *good, size_t *n_entries,
+                             bool *damaged);
 void rs__journal_replay_free(rs_store *st, rs__journal_replay_state *rp);
 
 #endif

@@ -66,8 +66,10 @@ rs_status rs_get_str_copy(rs_store *st, rs_handle h, rs_field f, char *buf,
     *len = n;
     if (cap < n + 1) {
         const char *cls, *name = name_of(st, h, f, &cls);
-        return rs__err(st, RS_ETOOLONG, "%s.%s: %zu bytes do not fit in a "
-                       "buffer of %zu", cls, name, n + 1, cap);
+        return rs__err(st, RS_ETOOLONG,
+                       "%s.%s: %zu bytes do not fit in a "
+                       "buffer of %zu",
+                       cls, name, n + 1, cap);
     }
     memcpy(buf, p, n);
     buf[n] = '\0';
@@ -87,8 +89,7 @@ rs_status rs_read(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
     /* dir() first: the names and their number, and whether h is live. */
     const char *names[RS_MAX_FIELDS + RS_ATTRS_MAX];
     size_t total;
-    rs_status rc = rs_dir(st, h, names, sizeof names / sizeof names[0],
-                          &total);
+    rs_status rc = rs_dir(st, h, names, sizeof names / sizeof names[0], &total);
     if (rc != RS_OK) {
         return rc;
     }
@@ -128,15 +129,16 @@ rs_status rs_read(rs_store *st, rs_handle h, rs_attr *items, size_t cap,
     *n = total;
     *need = used;
     if (total > cap || used > buflen) {
-        return rs__err(st, RS_ETOOLONG, "rs_read: the record has %zu items "
+        return rs__err(st, RS_ETOOLONG,
+                       "rs_read: the record has %zu items "
                        "taking %zu bytes of strings; room was given for %zu "
-                       "and %zu", total, used, cap, buflen);
+                       "and %zu",
+                       total, used, cap, buflen);
     }
     return RS_OK;
 }
 
-rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
-                      size_t n)
+rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals, size_t n)
 {
     if (st == NULL) {
         return RS_EINVAL;
@@ -152,9 +154,10 @@ rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
     if (n > RS_MAX_FIELDS + RS_ATTRS_MAX) {
         /* More pairs than a record can have names: it cannot succeed, and
          * the duplicate check below is quadratic. */
-        return rs__err(st, RS_EINVAL, "rs_set_many: %zu pairs, more than a "
-                       "record can hold (%d)", n,
-                       RS_MAX_FIELDS + RS_ATTRS_MAX);
+        return rs__err(st, RS_EINVAL,
+                       "rs_set_many: %zu pairs, more than a "
+                       "record can hold (%d)",
+                       n, RS_MAX_FIELDS + RS_ATTRS_MAX);
     }
     for (size_t i = 0; i < n; i++) {
         if (vals[i].name == NULL) {
@@ -162,8 +165,10 @@ rs_status rs_set_many(rs_store *st, rs_handle h, const rs_named *vals,
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(vals[i].name, vals[j].name) == 0) {
-                return rs__err(st, RS_EINVAL, "%s.%s: named twice in one "
-                               "call", rs_class_name(rs_handle_class(st, h)),
+                return rs__err(st, RS_EINVAL,
+                               "%s.%s: named twice in one "
+                               "call",
+                               rs_class_name(rs_handle_class(st, h)),
                                vals[i].name);
             }
         }
@@ -229,27 +234,30 @@ rs_status rs_incr(rs_store *st, rs_handle h, rs_field f, int64_t delta,
     if (rs__class_type_signed(v.type)) {
         int64_t r;
         if (__builtin_add_overflow(v.v.i, delta, &r)) {
-            return rs__err(st, RS_ERANGE, "%s.%s: %" PRId64 " + %" PRId64
-                           " overflows int64", cls, name, v.v.i, delta);
+            return rs__err(st, RS_ERANGE,
+                           "%s.%s: %" PRId64 " + %" PRId64 " overflows int64",
+                           cls, name, v.v.i, delta);
         }
         sum = rs_val_int(r);
     } else if (rs__class_type_unsigned(v.type)) {
-        uint64_t u = v.v.u, d = delta < 0 ? 0 - (uint64_t)delta
-                                          : (uint64_t)delta;
+        uint64_t u = v.v.u,
+                 d = delta < 0 ? 0 - (uint64_t)delta : (uint64_t)delta;
         if (delta < 0 ? u < d : u > UINT64_MAX - d) {
-            return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " + %" PRId64
-                           " leaves the field's range", cls, name, u, delta);
+            return rs__err(st, RS_ERANGE,
+                           "%s.%s: %" PRIu64 " + %" PRId64
+                           " leaves the field's range",
+                           cls, name, u, delta);
         }
         sum = rs_val_uint(delta < 0 ? u - d : u + d);
     } else {
-        return rs__err(st, RS_ETYPE, "%s.%s: the value is not an integer",
-                       cls, name);
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not an integer", cls,
+                       name);
     }
     /* The result must be one an int64 can report, whether or not the
      * caller asked for it: the same call succeeds or fails either way. */
     if (sum.type == RS_U64 && sum.v.u > INT64_MAX) {
-        return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " exceeds int64",
-                       cls, name, sum.v.u);
+        return rs__err(st, RS_ERANGE, "%s.%s: %" PRIu64 " exceeds int64", cls,
+                       name, sum.v.u);
     }
     rc = rs_set_field(st, h, f, &sum);
     if (rc == RS_OK && out != NULL) {
@@ -280,13 +288,15 @@ rs_status rs_incr_f64(rs_store *st, rs_handle h, rs_field f, double delta,
     } else if (f >= RS_ATTR_BASE && rs__class_type_unsigned(v.type)) {
         x = (double)v.v.u;
     } else {
-        return rs__err(st, RS_ETYPE, "%s.%s: the value is not a float",
-                       cls, name);
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not a float", cls,
+                       name);
     }
     double r = x + delta;
     if (!isfinite(r)) {
-        return rs__err(st, RS_ERANGE, "%s.%s: %.17g + %.17g is not a finite "
-                       "number", cls, name, x, delta);
+        return rs__err(st, RS_ERANGE,
+                       "%s.%s: %.17g + %.17g is not a finite "
+                       "number",
+                       cls, name, x, delta);
     }
     rs_value nv = rs_val_f64(r);
     rc = rs_set_field(st, h, f, &nv);
@@ -324,9 +334,11 @@ static bool same_value(const rs_value *a, const rs_value *b)
     bool af = a->type == RS_F32 || a->type == RS_F64;
     bool bf = b->type == RS_F32 || b->type == RS_F64;
     if (af || bf) {
-        double x = af ? a->v.f : rs__class_type_signed(a->type) ? (double)a->v.i
+        double x = af                               ? a->v.f
+                   : rs__class_type_signed(a->type) ? (double)a->v.i
                                                     : (double)a->v.u;
-        double y = bf ? b->v.f : rs__class_type_signed(b->type) ? (double)b->v.i
+        double y = bf                               ? b->v.f
+                   : rs__class_type_signed(b->type) ? (double)b->v.i
                                                     : (double)b->v.u;
         return x == y;
     }
@@ -341,8 +353,8 @@ static bool same_value(const rs_value *a, const rs_value *b)
     return x == y;
 }
 
-rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
-                 const rs_value *expect, const rs_value *val)
+rs_status rs_cas(rs_store *st, rs_handle h, rs_field f, const rs_value *expect,
+                 const rs_value *val)
 {
     if (st == NULL) {
         return RS_EINVAL;
@@ -356,15 +368,19 @@ rs_status rs_cas(rs_store *st, rs_handle h, rs_field f,
     rs_status rc = current(st, h, f, &v, NULL, &unbound);
     const char *cls, *name = name_of(st, h, f, &cls);
     if (unbound) {
-        return rs__err(st, RS_ECHANGED, "%s.%s: not bound, so not the "
-                       "expected value", cls, name);
+        return rs__err(st, RS_ECHANGED,
+                       "%s.%s: not bound, so not the "
+                       "expected value",
+                       cls, name);
     }
     if (rc != RS_OK) {
         return rc;
     }
     if (!same_value(&v, expect)) {
-        return rs__err(st, RS_ECHANGED, "%s.%s: the value is not the "
-                       "expected one", cls, name);
+        return rs__err(st, RS_ECHANGED,
+                       "%s.%s: the value is not the "
+                       "expected one",
+                       cls, name);
     }
     return rs_set_field(st, h, f, val);
 }
@@ -431,8 +447,7 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     rs_field f = rs__table_field(c, name, 0);
     if (f < 0) {
         uint32_t id = rs__shape_lookup(&st->attrs, name);
-        if (id == UINT32_MAX ||
-            rs__attrs_get(st, c, slot, id, out) != RS_OK) {
+        if (id == UINT32_MAX || rs__attrs_get(st, c, slot, id, out) != RS_OK) {
             return rs__table_no_attr(st, c, name);
         }
         return RS_OK;
@@ -446,13 +461,12 @@ static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
 {
     const rs_class *c = rs_handle_class(st, h);
     if (f >= RS_ATTR_BASE) {
-        return rs__err(st, RS_ETYPE, "%s.%s: the value is not %s",
-                       c->sch.name,
+        return rs__err(st, RS_ETYPE, "%s.%s: the value is not %s", c->sch.name,
                        st->attrs.names[f - RS_ATTR_BASE].s, want);
     }
     const rs__field *fd = &c->sch.fields[f];
-    return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name,
-                   fd->name, rs_type_name(fd->type), want);
+    return rs__err(st, RS_ETYPE, "%s.%s: is %s, not %s", c->sch.name, fd->name,
+                   rs_type_name(fd->type), want);
 }
 
 rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
@@ -490,9 +504,8 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
  * cache misses of consecutive calls.  Anything else (another type, an
  * indexed field, a value out of range, an error) takes the general path,
  * which says what was wrong. */
-static inline const uint8_t *fast_field(rs_store *st, rs_handle h,
-                                        rs_field f, rs_type *type,
-                                        const rs__field **fdp)
+static inline const uint8_t *fast_field(rs_store *st, rs_handle h, rs_field f,
+                                        rs_type *type, const rs__field **fdp)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
@@ -684,4 +697,3 @@ rs_status rs_get_bool(rs_store *st, rs_handle h, rs_field f, bool *out)
     *out = v.v.b;
     return RS_OK;
 }
-

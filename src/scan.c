@@ -93,9 +93,9 @@ enum {
 enum { T_IN, T_OUT, T_FEQ, T_FNE, T_FLT, T_FLE, T_FGT, T_FGE };
 
 typedef struct fcond {
-    uint32_t off;  /* the field's byte offset in the row */
-    uint8_t ld;    /* LD_* (a bool reads as LD_U8) */
-    uint8_t test;  /* T_* */
+    uint32_t off; /* the field's byte offset in the row */
+    uint8_t ld;   /* LD_* (a bool reads as LD_U8) */
+    uint8_t test; /* T_* */
     /* One record at a time, an integer field is read without a switch:
      * the 8 bytes at win (inside the row, covering the field), shifted
      * left by shl and right by shr, then sign-extended by
@@ -113,7 +113,7 @@ typedef struct plan {
     const rs_cond *conds; /* the checked conditions (the scan's copies) */
     const uint16_t *slow; /* which of them the per-record path tests */
     uint32_t n_fast, n_slow;
-    bool never; /* some condition holds for no value of its field */
+    bool never;  /* some condition holds for no value of its field */
     bool narrow; /* rows under 8 bytes: fast_row() reads by width */
     /* Every condition compiled to an integer test and rows of 8 bytes or
      * more: rs_scan_next()'s short path rechecks a candidate. */
@@ -131,7 +131,7 @@ struct rs_scan {
     uint32_t pos, base, end;
     uint64_t mask;
     const uint8_t *row0; /* the row of slot base (pages never move) */
-    rs_scan *prev_open; /* the store's list of open scans */
+    rs_scan *prev_open;  /* the store's list of open scans */
     rs_scan *next_open;
     size_t alloc_len;
     plan pl;
@@ -221,8 +221,7 @@ static bool test(const rs_cond *c, const rs_value *v)
 /* Checking and compiling conditions                                         */
 /* ------------------------------------------------------------------------ */
 
-static rs_status check_cond(rs_store *st, const rs_class *cls,
-                            const rs_cond *c)
+static rs_status check_cond(rs_store *st, const rs_class *cls, const rs_cond *c)
 {
     const rs__schema *sch = &cls->sch;
     if (c->field >= RS_ATTR_BASE &&
@@ -245,8 +244,10 @@ static rs_status check_cond(rs_store *st, const rs_class *cls,
         return RS_OK;
     }
     if (c->field < 0 || (uint32_t)c->field >= sch->n_fields) {
-        return rs__err(st, RS_EINVAL, "%s: scan on field number %d, which "
-                                      "does not exist", sch->name, c->field);
+        return rs__err(st, RS_EINVAL,
+                       "%s: scan on field number %d, which "
+                       "does not exist",
+                       sch->name, c->field);
     }
     const rs__field *fd = &sch->fields[c->field];
     if ((unsigned)c->op > RS_PREFIX) {
@@ -273,15 +274,16 @@ static rs_status check_cond(rs_store *st, const rs_class *cls,
 
 /* Check the arguments every scan call shares and every condition. */
 static rs_status check_all(rs_store *st, const rs_class *cls,
-                           const rs_cond *conds, size_t n_conds,
-                           const char *fn)
+                           const rs_cond *conds, size_t n_conds, const char *fn)
 {
     if (cls == NULL) {
         return rs__err(st, RS_EINVAL, "%s: the class is NULL", fn);
     }
     if (cls->st != st) {
-        return rs__err(st, RS_EINVAL, "%s: class '%s' belongs to another "
-                       "store", fn, cls->sch.name);
+        return rs__err(st, RS_EINVAL,
+                       "%s: class '%s' belongs to another "
+                       "store",
+                       fn, cls->sch.name);
     }
     if (conds == NULL && n_conds > 0) {
         return rs__err(st, RS_EINVAL, "%s: conds is NULL but n_conds is %zu",
@@ -436,8 +438,8 @@ static void plan_build(const rs_class *cls, const rs_cond *conds,
             pl->attrs = true;
         } else if (cls->sch.fields[cd->field].type != RS_STR &&
                    pl->n_fast < FAST_MAX) {
-            int r = compile(&cls->sch.fields[cd->field], cd,
-                            &pl->fast[pl->n_fast]);
+            int r =
+                compile(&cls->sch.fields[cd->field], cd, &pl->fast[pl->n_fast]);
             if (r < 0) {
                 pl->never = true;
             }
@@ -572,31 +574,31 @@ static RS_ALWAYS_INLINE bool fast_row(const fcond *fc, bool narrow,
 #define UNROLL4
 #endif
 
-#define INT_PASS(LOAD, OP)                                                  \
-    UNROLL4                                                                 \
-    for (unsigned i = 0; i < n; i++) {                                      \
-        const uint8_t *p = f + (size_t)i * stride;                          \
-        ok[i] &= (uint8_t)((uint64_t)(LOAD) - lo OP span);                  \
-    }                                                                       \
+#define INT_PASS(LOAD, OP)                                                     \
+    UNROLL4                                                                    \
+    for (unsigned i = 0; i < n; i++) {                                         \
+        const uint8_t *p = f + (size_t)i * stride;                             \
+        ok[i] &= (uint8_t)((uint64_t)(LOAD)-lo OP span);                       \
+    }                                                                          \
     break
 
-#define INT_PASSES(OP)                                                      \
-    switch (fc->ld) {                                                       \
-    case LD_U8:                                                             \
-        INT_PASS(p[0], OP);                                                 \
-    case LD_U16:                                                            \
-        INT_PASS(ld16(p), OP);                                              \
-    case LD_U32:                                                            \
-        INT_PASS(ld32(p), OP);                                              \
-    case LD_U64:                                                            \
-    case LD_I64:                                                            \
-        INT_PASS(ld64(p), OP);                                              \
-    case LD_I8:                                                             \
-        INT_PASS(sx(p[0], 8), OP);                                          \
-    case LD_I16:                                                            \
-        INT_PASS(sx(ld16(p), 16), OP);                                      \
-    default: /* LD_I32 */                                                   \
-        INT_PASS(sx(ld32(p), 32), OP);                                      \
+#define INT_PASSES(OP)                                                         \
+    switch (fc->ld) {                                                          \
+    case LD_U8:                                                                \
+        INT_PASS(p[0], OP);                                                    \
+    case LD_U16:                                                               \
+        INT_PASS(ld16(p), OP);                                                 \
+    case LD_U32:                                                               \
+        INT_PASS(ld32(p), OP);                                                 \
+    case LD_U64:                                                               \
+    case LD_I64:                                                               \
+        INT_PASS(ld64(p), OP);                                                 \
+    case LD_I8:                                                                \
+        INT_PASS(sx(p[0], 8), OP);                                             \
+    case LD_I16:                                                               \
+        INT_PASS(sx(ld16(p), 16), OP);                                         \
+    default: /* LD_I32 */                                                      \
+        INT_PASS(sx(ld32(p), 32), OP);                                         \
     }
 
 static void int_pass(const fcond *fc, const uint8_t *row, size_t stride,
@@ -611,10 +613,10 @@ static void int_pass(const fcond *fc, const uint8_t *row, size_t stride,
     }
 }
 
-#define FLOAT_PASS(OP)                                                      \
-    for (unsigned i = 0; i < n; i++) {                                      \
-        ok[i] &= (uint8_t)(v[i] OP x);                                      \
-    }                                                                       \
+#define FLOAT_PASS(OP)                                                         \
+    for (unsigned i = 0; i < n; i++) {                                         \
+        ok[i] &= (uint8_t)(v[i] OP x);                                         \
+    }                                                                          \
     break
 
 /* The same for a comparison in double: the values first, then the test. */
@@ -677,7 +679,7 @@ static uint64_t block_mask(const plan *pl, const uint8_t *row, size_t stride,
 
 /* The conditions the block path left to the record at slot. */
 static NOINLINE bool slow_ok(rs_store *st, const rs_class *c, const plan *pl,
-                    uint32_t slot, const uint8_t *row)
+                             uint32_t slot, const uint8_t *row)
 {
     for (uint32_t k = 0; k < pl->n_slow; k++) {
         const rs_cond *cd = &pl->conds[pl->slow[k]];
@@ -736,8 +738,7 @@ static unsigned lowest_bit(uint64_t m)
 #endif
 }
 
-static rs_handle handle_at(const rs_class *c, uint32_t slot,
-                           const uint8_t *row)
+static rs_handle handle_at(const rs_class *c, uint32_t slot, const uint8_t *row)
 {
     return (rs_handle)slot | (rs_handle)rs__row_gen(row) << 32 |
            (rs_handle)c->id << 48;
@@ -748,9 +749,10 @@ static rs_status check_cursor(rs_store *st, const rs_class *cls,
                               uint64_t cursor, const char *fn)
 {
     if (cursor > cls->n_slots) {
-        return rs__err(st, RS_EINVAL, "%s: cursor %" PRIu64 " is past the "
-                       "%u slots of '%s': not a cursor of this class", fn,
-                       cursor, cls->n_slots, cls->sch.name);
+        return rs__err(st, RS_EINVAL,
+                       "%s: cursor %" PRIu64 " is past the "
+                       "%u slots of '%s': not a cursor of this class",
+                       fn, cursor, cls->n_slots, cls->sch.name);
     }
     return RS_OK;
 }
@@ -961,7 +963,9 @@ rs_status rs_scan_batch(rs_store *st, rs_class *cls, const rs_cond *conds,
     rs__clear_err(st);
     if (out == NULL || n_out == NULL || next == NULL) {
         return rs__err(st, RS_EINVAL, "rs_scan_batch: %s is NULL",
-                       out == NULL ? "out" : n_out == NULL ? "n_out" : "next");
+                       out == NULL     ? "out"
+                       : n_out == NULL ? "n_out"
+                                       : "next");
     }
     rs_status rc = check_all(st, cls, conds, n_conds, "rs_scan_batch");
     if (rc != RS_OK) {

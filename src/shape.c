@@ -48,7 +48,7 @@ void rs__shape_free(rs_store *st, rs__attrs *a)
 /* Make room for one more element in *arr (cap elements of size each).
  * Shrinking back to a mark never fails (the allocator contract). */
 rs_status rs__shape_grow(rs_store *st, void **arr, uint32_t n, uint32_t *cap,
-                      size_t size)
+                         size_t size)
 {
     if (n < *cap) {
         return RS_OK;
@@ -141,34 +141,37 @@ rs_status rs__shape_intern(rs_store *st, rs__attrs *a, const char *name,
     if (len == 0 || len > RS_MAX_NAME || !rs__class_is_ident(name, len)) {
         char shown[80];
         snprintf(shown, sizeof shown, "%.64s", name ? name : "(null)");
-        return rs__err(st, RS_EINVAL, "'%s' is not an attribute name (a "
+        return rs__err(st, RS_EINVAL,
+                       "'%s' is not an attribute name (a "
                        "letter or '_', then letters, digits or '_', at "
-                       "most %d bytes)", shown, RS_MAX_NAME);
+                       "most %d bytes)",
+                       shown, RS_MAX_NAME);
     }
     *id = rs__shape_lookup(a, name);
     if (*id != UINT32_MAX) {
         return RS_OK;
     }
     if (a->n_names >= RS_ATTR_NAMES_MAX) {
-        return rs__err(st, RS_EFULL, "too many distinct attribute names "
-                       "(%u)", RS_ATTR_NAMES_MAX);
+        return rs__err(st, RS_EFULL,
+                       "too many distinct attribute names "
+                       "(%u)",
+                       RS_ATTR_NAMES_MAX);
     }
     /* Keep the hash table at most half full (power of two). */
     if ((a->n_names + 1) * 2 > a->name_ix_cap) {
         uint32_t cap = a->name_ix_cap ? a->name_ix_cap * 2 : 16;
-        uint32_t *ix = rs__realloc(st, RS_MEM_ATTRS, a->name_ix,
-                                   a->name_ix_cap * sizeof *ix,
-                                   cap * sizeof *ix);
+        uint32_t *ix =
+            rs__realloc(st, RS_MEM_ATTRS, a->name_ix,
+                        a->name_ix_cap * sizeof *ix, cap * sizeof *ix);
         if (ix == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory interning '%s'",
-                           name);
+            return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
         }
         a->name_ix = ix;
         a->name_ix_cap = cap;
         name_ix_rebuild(a);
     }
     if (rs__shape_grow(st, (void **)&a->names, a->n_names, &a->cap_names,
-             sizeof *a->names) != RS_OK) {
+                       sizeof *a->names) != RS_OK) {
         return rs__err(st, RS_ENOMEM, "out of memory interning '%s'", name);
     }
     char *copy = rs__alloc(st, RS_MEM_ATTRS, len + 1);
@@ -251,7 +254,7 @@ rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
     if (a->n_shapes == 0) {
         /* The empty shape, made once. */
         if (rs__shape_grow(st, (void **)&a->shapes, 0, &a->cap_shapes,
-                 sizeof *a->shapes) != RS_OK) {
+                           sizeof *a->shapes) != RS_OK) {
             return RS_ENOMEM;
         }
         a->shapes[0] = (rs__shape){0, NULL};
@@ -267,9 +270,9 @@ rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
             }
             if ((a->n_trans + 1) * 2 > a->trans_cap) {
                 uint32_t cap = a->trans_cap ? a->trans_cap * 2 : 16;
-                rs__trans *t = rs__realloc(st, RS_MEM_ATTRS, a->trans,
-                                           a->trans_cap * sizeof *t,
-                                           cap * sizeof *t);
+                rs__trans *t =
+                    rs__realloc(st, RS_MEM_ATTRS, a->trans,
+                                a->trans_cap * sizeof *t, cap * sizeof *t);
                 if (t == NULL) {
                     return RS_ENOMEM;
                 }
@@ -277,12 +280,12 @@ rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
                 a->trans_cap = cap;
                 trans_rebuild(a);
             }
-            if (rs__shape_grow(st, (void **)&a->shapes, a->n_shapes, &a->cap_shapes,
-                     sizeof *a->shapes) != RS_OK) {
+            if (rs__shape_grow(st, (void **)&a->shapes, a->n_shapes,
+                               &a->cap_shapes, sizeof *a->shapes) != RS_OK) {
                 return RS_ENOMEM;
             }
-            uint32_t *list = rs__alloc(st, RS_MEM_ATTRS,
-                                       (k + 1) * sizeof *list);
+            uint32_t *list =
+                rs__alloc(st, RS_MEM_ATTRS, (k + 1) * sizeof *list);
             if (list == NULL) {
                 return RS_ENOMEM;
             }
@@ -316,8 +319,8 @@ static void set_marks(rs__attrs *a, const rs__amark *m)
 
 void rs__shape_begin(rs__attrs *a)
 {
-    rs__amark m = {a->n_names, a->cap_names, a->name_ix_cap, a->n_shapes,
-                   a->cap_shapes, a->trans_cap};
+    rs__amark m = {a->n_names,  a->cap_names,  a->name_ix_cap,
+                   a->n_shapes, a->cap_shapes, a->trans_cap};
     set_marks(a, &m);
 }
 
@@ -333,15 +336,15 @@ void rs__shape_rollback(rs_store *st, rs__attrs *a)
         rs__free(st, RS_MEM_ATTRS, nm->s, nm->len + 1);
     }
     rs__shape_shrink(st, (void **)&a->shapes, &a->cap_shapes, a->m_cap_shapes,
-              sizeof *a->shapes);
+                     sizeof *a->shapes);
     rs__shape_shrink(st, (void **)&a->names, &a->cap_names, a->m_cap_names,
-              sizeof *a->names);
+                     sizeof *a->names);
     bool ix_shrank = a->name_ix_cap > a->m_name_ix_cap;
-    rs__shape_shrink(st, (void **)&a->name_ix, &a->name_ix_cap, a->m_name_ix_cap,
-              sizeof(uint32_t));
+    rs__shape_shrink(st, (void **)&a->name_ix, &a->name_ix_cap,
+                     a->m_name_ix_cap, sizeof(uint32_t));
     bool trans_shrank = a->trans_cap > a->m_trans_cap;
     rs__shape_shrink(st, (void **)&a->trans, &a->trans_cap, a->m_trans_cap,
-              sizeof *a->trans);
+                     sizeof *a->trans);
     if (names || ix_shrank) {
         name_ix_rebuild(a);
     }
@@ -352,8 +355,8 @@ void rs__shape_rollback(rs_store *st, rs__attrs *a)
 
 void rs__shape_mark(const rs__attrs *a, rs__amark *m)
 {
-    *m = (rs__amark){a->n_names, a->cap_names, a->name_ix_cap, a->n_shapes,
-                     a->cap_shapes, a->trans_cap};
+    *m = (rs__amark){a->n_names,  a->cap_names,  a->name_ix_cap,
+                     a->n_shapes, a->cap_shapes, a->trans_cap};
 }
 
 void rs__shape_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
@@ -364,4 +367,3 @@ void rs__shape_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
     set_marks(a, m);
     rs__shape_rollback(st, a);
 }
-

@@ -11,7 +11,7 @@
 struct rs__avec;
 
 /* RS_ATTR_NAMES_MAX and RS_ATTRS_MAX: roster.h. */
-#define RS_SHAPES_MAX 4096      /* then records fall back to a name list */
+#define RS_SHAPES_MAX 4096 /* then records fall back to a name list */
 #define RS_ATTRS_PER_RECORD RS_ATTRS_MAX
 #define RS_ATTR_STR_MAX 65535 /* bytes in a string attribute */
 
@@ -64,8 +64,7 @@ typedef struct rs__attrs {
 /* The names and shapes a longer undertaking (a load) started from, so that
  * when it fails, once no record uses what it added, they go too. */
 typedef struct rs__amark {
-    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes,
-        trans_cap;
+    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes, trans_cap;
 } rs__amark;
 void rs__shape_init(rs__attrs *a, uint64_t seed);
 void rs__shape_free(rs_store *st, rs__attrs *a);

@@ -101,7 +101,7 @@ size_t rs__snapshot_image_bound(rs_store *st, const rs_class *c, uint32_t slot)
 }
 
 void rs__snapshot_put_image(rs_store *st, rs__buf *b, const rs_class *c,
-                   uint32_t slot)
+                            uint32_t slot)
 {
     char buf[RS_KEY_TMP];
     const uint8_t *row = rs__row(c, slot);
@@ -146,23 +146,23 @@ struct rs_saver {
     int fd;
     bool compact; /* a durable store's compaction (steps finish it) */
     const rs__snapshot_steps *steps;
-    rs__buf out;  /* bytes on their way to fd */
-    rs__buf blk;  /* the RECORDS block being filled */
+    rs__buf out; /* bytes on their way to fd */
+    rs__buf blk; /* the RECORDS block being filled */
     uint32_t blk_class, blk_count;
     uint64_t written; /* bytes handed to write() */
     uint64_t synced;  /* bytes whose writeback was started */
     uint64_t waited;  /* bytes whose writeback is known complete */
     uint32_t n_classes;
-    uint32_t *hw;     /* per class: slots at the start */
-    uint8_t **done;   /* per class: a bit per slot below hw */
+    uint32_t *hw;       /* per class: slots at the start */
+    uint8_t **done;     /* per class: a bit per slot below hw */
     uint32_t cls, slot; /* the walk's position */
     size_t n_records, n_early;
     size_t extra, extra_peak; /* bytes this save holds */
     rs_status err;
-    char msg[400];    /* what failed, said again by later calls */
-    int phase;        /* PH_WALK, then the finishing steps */
-    bool created;     /* tmp exists (abort removes it) */
-    bool renamed;     /* the snapshot is in place under its name */
+    char msg[400]; /* what failed, said again by later calls */
+    int phase;     /* PH_WALK, then the finishing steps */
+    bool created;  /* tmp exists (abort removes it) */
+    bool renamed;  /* the snapshot is in place under its name */
     uint64_t id, prev_id, prev_off, t0;
 };
 
@@ -251,7 +251,8 @@ static void emit_block(rs_saver *sv, unsigned kind, uint32_t count,
     rs__codec_put_u32le(&sv->out, count);
     rs__codec_put_u32le(&sv->out, (uint32_t)len);
     rs__codec_put_bytes(&sv->out, payload, len);
-    rs__codec_put_u64le(&sv->out, XXH3_64bits(sv->out.p + at, BLOCK_HEAD + len));
+    rs__codec_put_u64le(&sv->out,
+                        XXH3_64bits(sv->out.p + at, BLOCK_HEAD + len));
     note_extra(sv);
     if (sv->out.len >= OUT_FLUSH) {
         flush_out(sv);
@@ -328,9 +329,8 @@ static rs_status saver_prepare(rs_store *st, rs__observer *o,
     rs_class *c = ch->c;
     uint32_t slot = ch->slot;
     uint32_t ci = (uint32_t)c->id - 1u;
-    if (ci >= sv->n_classes || slot >= sv->hw[ci] ||
-        ci < sv->cls || (ci == sv->cls && slot < sv->slot) ||
-        bit_get(sv->done[ci], slot)) {
+    if (ci >= sv->n_classes || slot >= sv->hw[ci] || ci < sv->cls ||
+        (ci == sv->cls && slot < sv->slot) || bit_get(sv->done[ci], slot)) {
         return RS_OK; /* new since the start, or written already */
     }
     bit_set(sv->done[ci], slot);
@@ -386,12 +386,15 @@ static void saver_free(rs_saver *sv)
     rs__free(st, RS_MEM_META, sv, sizeof *sv);
 }
 
-rs_status rs__snapshot_save_open(rs_store *st, const char *path, uint64_t prev_id,
-                        uint64_t prev_off, rs_saver **out)
+rs_status rs__snapshot_save_open(rs_store *st, const char *path,
+                                 uint64_t prev_id, uint64_t prev_off,
+                                 rs_saver **out)
 {
     if (rs__snapshot_saver_of(st)) {
-        return rs__err(st, RS_EINVAL, "%s: a save of this store is already "
-                       "running", path);
+        return rs__err(st, RS_EINVAL,
+                       "%s: a save of this store is already "
+                       "running",
+                       path);
     }
     rs_saver *sv = rs__calloc(st, RS_MEM_META, sizeof *sv);
     if (sv == NULL) {
@@ -417,13 +420,12 @@ rs_status rs__snapshot_save_open(rs_store *st, const char *path, uint64_t prev_i
     }
     sv->n_classes = st->n_classes;
     if (sv->n_classes) {
-        sv->hw = rs__calloc(st, RS_MEM_META,
-                            sv->n_classes * sizeof *sv->hw);
-        sv->done = rs__calloc(st, RS_MEM_META,
-                              sv->n_classes * sizeof *sv->done);
+        sv->hw = rs__calloc(st, RS_MEM_META, sv->n_classes * sizeof *sv->hw);
+        sv->done =
+            rs__calloc(st, RS_MEM_META, sv->n_classes * sizeof *sv->done);
     }
-    bool ok = sv->path && sv->tmp && (sv->n_classes == 0 ||
-                                      (sv->hw && sv->done));
+    bool ok =
+        sv->path && sv->tmp && (sv->n_classes == 0 || (sv->hw && sv->done));
     for (uint32_t i = 0; ok && i < sv->n_classes; i++) {
         uint32_t hw = st->classes[i]->n_slots;
         sv->done[i] = rs__calloc(st, RS_MEM_META, hw / 8u + 1u);
@@ -443,8 +445,10 @@ rs_status rs__snapshot_save_open(rs_store *st, const char *path, uint64_t prev_i
     sv->fd = rs__sys_tmp_create(path, sv->tmp);
     sv->created = sv->fd >= 0;
     if (sv->fd < 0) {
-        rs_status rc = rs__err(st, RS_EIO, "%s: cannot create a file beside "
-                               "it: %s", path, strerror(errno));
+        rs_status rc = rs__err(st, RS_EIO,
+                               "%s: cannot create a file beside "
+                               "it: %s",
+                               path, strerror(errno));
         saver_free(sv);
         return rc;
     }
@@ -593,9 +597,9 @@ static void phase_step(rs_saver *sv)
     }
     do {
         sv->phase++;
-    } while (!sv->compact && (sv->phase == PH_JOURNAL ||
-                              sv->phase == PH_NEXT_SYNC ||
-                              sv->phase == PH_SWITCH));
+    } while (!sv->compact &&
+             (sv->phase == PH_JOURNAL || sv->phase == PH_NEXT_SYNC ||
+              sv->phase == PH_SWITCH));
 }
 
 rs_status rs_save_step(rs_saver *sv, size_t budget)
@@ -712,7 +716,8 @@ static bool widens(rs_type from, rs_type to)
     if (rs__class_type_signed(from)) {
         return rs__class_type_signed(to) && bits[to] >= bits[from];
     }
-    return rs__class_type_signed(to) ? bits[to] > bits[from] : bits[to] >= bits[from];
+    return rs__class_type_signed(to) ? bits[to] > bits[from]
+                                     : bits[to] >= bits[from];
 }
 
 static void dropped_add(rs_load_info *info, const char *cls, const char *f)
@@ -727,7 +732,7 @@ static void dropped_add(rs_load_info *info, const char *cls, const char *f)
 }
 
 rs_status rs__snapshot_cmap(rs_store *st, rs_class *fc, rs_class *target,
-                        rs__cmap *m, rs_load_info *info)
+                            rs__cmap *m, rs_load_info *info)
 {
     const rs__schema *fs = &fc->sch, *ts = &target->sch;
     memset(m, 0, sizeof *m);
@@ -739,7 +744,8 @@ rs_status rs__snapshot_cmap(rs_store *st, rs_class *fc, rs_class *target,
         return rs__err(st, RS_ENOMEM, "out of memory loading '%s'", fs->name);
     }
     if (strcmp(fs->fields[fs->key].name, ts->fields[ts->key].name) != 0) {
-        return rs__err(st, RS_EINVAL, "class '%s': the file's key is '%s', "
+        return rs__err(st, RS_EINVAL,
+                       "class '%s': the file's key is '%s', "
                        "the store's '%s': another key cannot be loaded",
                        ts->name, fs->fields[fs->key].name,
                        ts->fields[ts->key].name);
@@ -758,14 +764,15 @@ rs_status rs__snapshot_cmap(rs_store *st, rs_class *fc, rs_class *target,
         rs__class_type_str(b, sizeof b, tf->type, tf->max_len);
         if (!widens(ff->type, tf->type) ||
             (ff->type == RS_STR && tf->max_len < ff->max_len)) {
-            return rs__err(st, RS_EINVAL, "%s.%s: the file has %s, the "
+            return rs__err(st, RS_EINVAL,
+                           "%s.%s: the file has %s, the "
                            "class declares %s: only widening loads",
                            ts->name, ff->name, a, b);
         }
     }
     char *x = NULL, *y = NULL;
-    size_t nx = rs_class_format(fc, NULL, 0), ny = rs_class_format(target,
-                                                                  NULL, 0);
+    size_t nx = rs_class_format(fc, NULL, 0),
+           ny = rs_class_format(target, NULL, 0);
     m->identity = false;
     if (nx == ny) {
         x = rs__alloc(st, RS_MEM_META, nx + 1);
@@ -827,8 +834,8 @@ static rs_status bad_file(rs_store *st, const char *name, size_t block,
     if (block == 0) {
         return rs__err(st, RS_EFORMAT, "%s: %s (byte %zu)", name, what, off);
     }
-    return rs__err(st, RS_EFORMAT, "%s: block %zu at byte %zu: %s", name,
-                   block, off, what);
+    return rs__err(st, RS_EFORMAT, "%s: block %zu at byte %zu: %s", name, block,
+                   off, what);
 }
 
 /* Declare (or match) a file class.  The file's own declaration is parsed
@@ -841,8 +848,10 @@ static rs_status load_class(rs_store *st, rs_store *scratch, const char *name,
     rs_class *fc;
     rs_status rc = rs_class_parse(scratch, (const char *)text, len, &fc);
     if (rc == RS_ENOMEM) { /* the scratch store shares the allocator */
-        return rs__err(st, RS_ENOMEM, "%s: block %zu: out of memory reading "
-                       "its class", name, block);
+        return rs__err(st, RS_ENOMEM,
+                       "%s: block %zu: out of memory reading "
+                       "its class",
+                       name, block);
     }
     if (rc != RS_OK) {
         return rs__err(st, RS_EFORMAT, "%s: block %zu: bad class: %s", name,
@@ -864,7 +873,7 @@ static rs_status load_class(rs_store *st, rs_store *scratch, const char *name,
 }
 
 bool rs__snapshot_decode_record(rs__rd *r, const rs__cmap *m, char **names,
-                       uint32_t n_names, rs_named *nv, size_t *n_out)
+                                uint32_t n_names, rs_named *nv, size_t *n_out)
 {
     const rs__schema *ts = &m->c->sch;
     size_t n = 0;
@@ -900,9 +909,10 @@ static rs_status load_record(rs_store *st, rs__rd *r, const rs__cmap *m,
 {
     size_t n;
     if (!rs__snapshot_decode_record(r, m, names, n_names, nv, &n)) {
-        return rs__err(st, RS_EFORMAT, "%s: block %zu: a record of '%s' is "
-                       "cut short or malformed", fname, block,
-                       m->c->sch.name);
+        return rs__err(st, RS_EFORMAT,
+                       "%s: block %zu: a record of '%s' is "
+                       "cut short or malformed",
+                       fname, block, m->c->sch.name);
     }
     rs_status rc = rs_insert(st, m->c, nv, n, NULL);
     if (rc == RS_ENOATTR) {
@@ -911,7 +921,8 @@ static rs_status load_record(rs_store *st, rs__rd *r, const rs__cmap *m,
          * not damage. */
         char msg[sizeof st->err];
         memcpy(msg, st->err, sizeof msg);
-        return rs__err(st, RS_EINVAL, "%s: block %zu: %s: the class is "
+        return rs__err(st, RS_EINVAL,
+                       "%s: block %zu: %s: the class is "
                        "declared without `dynamic`, and the file's records "
                        "bind attributes; declare it dynamic to load them",
                        fname, block, msg);
@@ -935,13 +946,14 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
         return bad_file(st, name, 0, 0, "empty file, not a snapshot");
     }
     if (len < SNAP_HEADER || memcmp(buf, SNAP_MAGIC, 8) != 0) {
-        return bad_file(st, name, 0, 0, len >= 8 && memcmp(buf, "RSTRJRNL",
-                                                           8) == 0
-                                             ? "a journal, not a snapshot"
-                                             : "not a roster snapshot");
+        return bad_file(st, name, 0, 0,
+                        len >= 8 && memcmp(buf, "RSTRJRNL", 8) == 0
+                            ? "a journal, not a snapshot"
+                            : "not a roster snapshot");
     }
     rs__rd r = {buf + 8, buf + SNAP_HEADER, false};
-    uint32_t version = rs__codec_get_u32le(&r), n_classes = rs__codec_get_u32le(&r);
+    uint32_t version = rs__codec_get_u32le(&r),
+             n_classes = rs__codec_get_u32le(&r);
     fi->id = rs__codec_get_u64le(&r);
     fi->prev_id = rs__codec_get_u64le(&r);
     fi->prev_off = rs__codec_get_u64le(&r);
@@ -950,8 +962,10 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
     }
     if (version != SNAP_VERSION) {
         char what[80];
-        snprintf(what, sizeof what, "snapshot version %u, this library "
-                 "reads version %u", version, SNAP_VERSION);
+        snprintf(what, sizeof what,
+                 "snapshot version %u, this library "
+                 "reads version %u",
+                 version, SNAP_VERSION);
         return bad_file(st, name, 0, 8, what);
     }
     if (n_classes > UINT16_MAX) {
@@ -971,21 +985,26 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
             return bad_file(st, name, b, off, "data after the END block");
         }
         if (len - off < BLOCK_HEAD + BLOCK_SUM) {
-            return bad_file(st, name, b, off, "block header cut short "
+            return bad_file(st, name, b, off,
+                            "block header cut short "
                             "(truncated file)");
         }
         rs__rd h = {buf + off, buf + off + BLOCK_HEAD, false};
         unsigned kind = rs__codec_get_u8(&h);
         rs__codec_get_bytes(&h, 3);
-        uint32_t count = rs__codec_get_u32le(&h), blen = rs__codec_get_u32le(&h);
+        uint32_t count = rs__codec_get_u32le(&h),
+                 blen = rs__codec_get_u32le(&h);
         if (blen > len - off - BLOCK_HEAD - BLOCK_SUM) {
-            return bad_file(st, name, b, off, "block runs past the end of "
+            return bad_file(st, name, b, off,
+                            "block runs past the end of "
                             "the file (truncated or damaged)");
         }
         rs__rd s = {buf + off + BLOCK_HEAD + blen,
                     buf + off + BLOCK_HEAD + blen + BLOCK_SUM, false};
-        if (rs__codec_get_u64le(&s) != XXH3_64bits(buf + off, BLOCK_HEAD + blen)) {
-            return bad_file(st, name, b, off, "checksum mismatch (the block "
+        if (rs__codec_get_u64le(&s) !=
+            XXH3_64bits(buf + off, BLOCK_HEAD + blen)) {
+            return bad_file(st, name, b, off,
+                            "checksum mismatch (the block "
                             "is damaged)");
         }
         if (kind < BLK_CLASS || kind > BLK_END || kind < last ||
@@ -1007,7 +1026,8 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
             rs__rd e = {buf + off + BLOCK_HEAD, buf + off + BLOCK_HEAD + blen,
                         false};
             if (rs__codec_get_uvar(&e) != records || e.bad || e.p != e.end) {
-                return bad_file(st, name, b, off, "the END block's record "
+                return bad_file(st, name, b, off,
+                                "the END block's record "
                                 "count does not match the file");
             }
             ended = true;
@@ -1030,7 +1050,7 @@ static rs_status snap_scan(rs_store *st, const uint8_t *buf, size_t len,
 }
 
 rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
-                       const char *name, rs_load_info *info, rs__loaded *l)
+                            const char *name, rs_load_info *info, rs__loaded *l)
 {
     memset(l, 0, sizeof *l);
     l->first_new_class = st->n_classes;
@@ -1076,7 +1096,8 @@ rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
     char *w = name_bytes;
     for (uint32_t i = 0; i < names_count; i++) {
         uint64_t n = rs__codec_get_uvar(&nr);
-        const uint8_t *p = n <= RS_MAX_NAME ? rs__codec_get_bytes(&nr, n) : NULL;
+        const uint8_t *p =
+            n <= RS_MAX_NAME ? rs__codec_get_bytes(&nr, n) : NULL;
         if (p == NULL || !rs__class_is_ident((const char *)p, n)) {
             rc = bad_file(st, name, 0, 0, "bad NAMES block");
             goto done;
@@ -1091,7 +1112,8 @@ rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
         rs__rd h = {buf + off, buf + off + BLOCK_HEAD, false};
         unsigned kind = rs__codec_get_u8(&h);
         rs__codec_get_bytes(&h, 3);
-        uint32_t count = rs__codec_get_u32le(&h), blen = rs__codec_get_u32le(&h);
+        uint32_t count = rs__codec_get_u32le(&h),
+                 blen = rs__codec_get_u32le(&h);
         const uint8_t *payload = buf + off + BLOCK_HEAD;
         if (kind == BLK_CLASS) {
             rc = load_class(st, scratch, name, b, payload, blen, l, info);
@@ -1099,15 +1121,17 @@ rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
             rs__rd rr = {payload, payload + blen, false};
             uint64_t ci = rs__codec_get_uvar(&rr);
             if (ci >= l->n_cmaps) {
-                rc = bad_file(st, name, b, off, "records of an unknown "
+                rc = bad_file(st, name, b, off,
+                              "records of an unknown "
                               "class");
             }
             for (uint32_t i = 0; rc == RS_OK && i < count; i++) {
-                rc = load_record(st, &rr, &l->cmaps[ci], names, names_count,
-                                 nv, name, b);
+                rc = load_record(st, &rr, &l->cmaps[ci], names, names_count, nv,
+                                 name, b);
             }
             if (rc == RS_OK && rr.p != rr.end) {
-                rc = bad_file(st, name, b, off, "bytes after the block's "
+                rc = bad_file(st, name, b, off,
+                              "bytes after the block's "
                               "records");
             }
         }
@@ -1139,7 +1163,8 @@ done:
 static rs_status load_check(rs_store *st)
 {
     if (st->obs) { /* a journal, a group or a save hears of changes */
-        return rs__err(st, RS_EINVAL, "rs_load: not on a durable store, "
+        return rs__err(st, RS_EINVAL,
+                       "rs_load: not on a durable store, "
                        "inside a group or while a save runs (load before "
                        "rs_durable_open())");
     }
@@ -1196,7 +1221,7 @@ rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
 }
 
 rs_status rs__snapshot_inspect(rs_store *st, const uint8_t *buf, size_t len,
-                           const char *name, rs_file_info *fi)
+                               const char *name, rs_file_info *fi)
 {
     const uint8_t *names_at;
     uint32_t names_len;

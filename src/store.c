@@ -109,8 +109,7 @@ void rs_store_close(rs_store *st)
     for (uint32_t i = 0; i < st->n_classes; i++) {
         class_free(st, st->classes[i]);
     }
-    rs__free(st, RS_MEM_META, st->classes,
-             st->n_classes * sizeof *st->classes);
+    rs__free(st, RS_MEM_META, st->classes, st->n_classes * sizeof *st->classes);
     rs__strs_free(st, &st->strs);
     rs__shape_free(st, &st->attrs);
     rs_store boot = *st;
@@ -178,8 +177,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
         return rs__err(st, RS_EINVAL, "rs_class_create: NULL argument");
     }
     if (rs_class_find(st, name)) {
-        return rs__err(st, RS_EEXIST, "class '%s' is already declared",
-                       name);
+        return rs__err(st, RS_EEXIST, "class '%s' is already declared", name);
     }
     if (st->n_classes == UINT16_MAX - 1) {
         return rs__err(st, RS_EFULL, "too many classes (%u)", st->n_classes);
@@ -188,8 +186,8 @@ rs_status rs_class_create(rs_store *st, const char *name,
     if (c == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory declaring '%s'", name);
     }
-    rs_status rc = rs__class_schema_init(st, &c->sch, name, fields, n_fields,
-                                   flags);
+    rs_status rc =
+        rs__class_schema_init(st, &c->sch, name, fields, n_fields, flags);
     if (rc != RS_OK) {
         rs__free(st, RS_MEM_META, c, sizeof *c);
         return rc;
@@ -214,16 +212,15 @@ rs_status rs_class_create(rs_store *st, const char *name,
     c->hashes = rs__calloc(st, RS_MEM_META, ni * sizeof *c->hashes);
     c->refs = rs__calloc(st, RS_MEM_META, nf * sizeof *c->refs);
     rs_class **list = NULL;
-    bool ok = c->ix && c->ixctx && c->vals && c->given && c->hashes &&
-              c->refs;
+    bool ok = c->ix && c->ixctx && c->vals && c->given && c->hashes && c->refs;
     for (uint32_t i = 0; ok && i < ni; i++) {
         c->ixctx[i] = (rs__ixctx){c, c->sch.indexed[i]};
-        ok = rs__index_init(st, &c->ix[i], rs__table_ix_key_of, rs__table_ix_key_eq, rs__table_ix_hash_slots,
+        ok = rs__index_init(st, &c->ix[i], rs__table_ix_key_of,
+                            rs__table_ix_key_eq, rs__table_ix_hash_slots,
                             &c->ixctx[i]) == RS_OK;
     }
     if (ok) {
-        list = rs__alloc(st, RS_MEM_META,
-                         (st->n_classes + 1) * sizeof *list);
+        list = rs__alloc(st, RS_MEM_META, (st->n_classes + 1) * sizeof *list);
         ok = list != NULL;
     }
     if (!ok) {
@@ -233,8 +230,7 @@ rs_status rs_class_create(rs_store *st, const char *name,
     if (st->n_classes > 0) {
         memcpy(list, st->classes, st->n_classes * sizeof *list);
     }
-    rs__free(st, RS_MEM_META, st->classes,
-             st->n_classes * sizeof *st->classes);
+    rs__free(st, RS_MEM_META, st->classes, st->n_classes * sizeof *st->classes);
     st->classes = list;
     st->classes[st->n_classes++] = c;
     c->id = (uint16_t)st->n_classes;
@@ -266,9 +262,9 @@ void rs__store_classes_truncate(rs_store *st, uint32_t n)
         rs__free(st, RS_MEM_META, st->classes, had * sizeof *st->classes);
         st->classes = NULL;
     } else { /* a shrink, which the allocator contract says cannot fail */
-        st->classes = rs__realloc(st, RS_MEM_META, st->classes,
-                                  had * sizeof *st->classes,
-                                  n * sizeof *st->classes);
+        st->classes =
+            rs__realloc(st, RS_MEM_META, st->classes, had * sizeof *st->classes,
+                        n * sizeof *st->classes);
     }
 }
 
@@ -308,8 +304,8 @@ static rs_status dup_err(rs_store *st, const rs_class *c, rs_field f,
 /* Write a normalized value into its place in row; a long string goes to the
  * cell ref taken for it (rs__cell_arena_len() bytes), a long string of
  * digits is packed as a number. */
-static void put_field(rs_class *c, uint8_t *row, rs_field f,
-                      const rs_value *v, uint32_t ref)
+static void put_field(rs_class *c, uint8_t *row, rs_field f, const rs_value *v,
+                      uint32_t ref)
 {
     const rs__field *fd = &c->sch.fields[f];
     uint8_t *p = row + fd->off;
@@ -344,21 +340,22 @@ static rs_status row_room(rs_store *st, rs_class *c, bool *added,
         return RS_OK;
     }
     if (c->n_slots >= RS__SLOT_LIMIT(c)) {
-        return rs__err(st, RS_EFULL, "'%s' has no slot left: of its %u, "
+        return rs__err(st, RS_EFULL,
+                       "'%s' has no slot left: of its %u, "
                        "%zu hold live records, %u are free and %u retired "
                        "(a slot retires after %u records; see "
-                       "RS_MAX_RECORDS)", c->sch.name, c->n_slots,
-                       c->n_live, c->n_free, c->n_retired,
-                       (unsigned)RS_SLOT_LIVES);
+                       "RS_MAX_RECORDS)",
+                       c->sch.name, c->n_slots, c->n_live, c->n_free,
+                       c->n_retired, (unsigned)RS_SLOT_LIVES);
     }
     if (c->n_slots < (c->n_pages << c->page_shift)) {
         return RS_OK;
     }
     if (c->n_pages == c->cap_pages) {
         uint32_t cap = c->cap_pages ? c->cap_pages * 2 : 4;
-        uint8_t **pages = rs__realloc(st, RS_MEM_META, c->pages,
-                                      c->cap_pages * sizeof *pages,
-                                      cap * sizeof *pages);
+        uint8_t **pages =
+            rs__realloc(st, RS_MEM_META, c->pages, c->cap_pages * sizeof *pages,
+                        cap * sizeof *pages);
         if (pages == NULL) {
             return rs__err(st, RS_ENOMEM, "out of memory growing '%s'",
                            c->sch.name);
@@ -366,8 +363,8 @@ static rs_status row_room(rs_store *st, rs_class *c, bool *added,
         c->pages = pages;
         c->cap_pages = cap;
     }
-    uint8_t *page = rs__alloc(st, RS_MEM_RECORDS,
-                              (size_t)c->row_len << c->page_shift);
+    uint8_t *page =
+        rs__alloc(st, RS_MEM_RECORDS, (size_t)c->row_len << c->page_shift);
     if (page == NULL) {
         return rs__err(st, RS_ENOMEM, "out of memory for a page of '%s'",
                        c->sch.name);
@@ -410,19 +407,15 @@ static rs_status empty_key(rs_store *st, const rs_class *c)
  * then at the head of the free list, or retired if its removal ran the
  * generation out.  Inlined into both callers, so rs_insert() pays no call
  * and no test of the forced path it never takes. */
-static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
-                                              const rs_named *vals,
-                                              size_t n_vals,
-                                              uint32_t force_slot,
-                                              uint16_t force_gen,
-                                              rs_handle *out)
+static RS_ALWAYS_INLINE rs_status
+insert_core(rs_store *st, rs_class *c, const rs_named *vals, size_t n_vals,
+            uint32_t force_slot, uint16_t force_gen, rs_handle *out)
 {
     if (c == NULL || c->st != st) {
         return rs__table_bad_class(st, c, "rs_insert");
     }
     if (vals == NULL && n_vals > 0) {
-        return rs__err(st, RS_EINVAL, "rs_insert: %zu values at NULL",
-                       n_vals);
+        return rs__err(st, RS_EINVAL, "rs_insert: %zu values at NULL", n_vals);
     }
     const rs__schema *sch = &c->sch;
     rs__attrs *a = &st->attrs;
@@ -443,20 +436,19 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
                 return rs__table_no_attr(st, c, vals[i].name);
             }
             for (uint32_t k = 0; k < n_dyn; k++) {
-                if (strcmp(vals[a->new_list[k].name].name,
-                           vals[i].name) == 0) {
+                if (strcmp(vals[a->new_list[k].name].name, vals[i].name) == 0) {
                     return rs__err(st, RS_EINVAL, "%s.%.64s: given twice",
                                    sch->name, vals[i].name);
                 }
             }
             if (n_dyn == RS_ATTRS_PER_RECORD) {
-                return rs__err(st, RS_EFULL, "%s: more than %d dynamic "
-                               "attributes on one record", sch->name,
-                               RS_ATTRS_PER_RECORD);
+                return rs__err(st, RS_EFULL,
+                               "%s: more than %d dynamic "
+                               "attributes on one record",
+                               sch->name, RS_ATTRS_PER_RECORD);
             }
-            rs_status rc = rs__attrs_check_value(st, c, vals[i].name,
-                                                 &vals[i].val,
-                                                 &a->new_list[n_dyn].val);
+            rs_status rc = rs__attrs_check_value(
+                st, c, vals[i].name, &vals[i].val, &a->new_list[n_dyn].val);
             if (rc != RS_OK) {
                 return rc;
             }
@@ -504,11 +496,11 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     rs__strs_begin(strs);
     rs_status rc = RS_OK;
     for (uint32_t f = 0; f < sch->n_fields && rc == RS_OK; f++) {
-        size_t alen = sch->fields[f].type != RS_STR
-                          ? 0
-                          : rs__cell_arena_len(c->vals[f].v.s.ptr,
-                                               c->vals[f].v.s.len,
-                                               sch->fields[f].width);
+        size_t alen =
+            sch->fields[f].type != RS_STR
+                ? 0
+                : rs__cell_arena_len(c->vals[f].v.s.ptr, c->vals[f].v.s.len,
+                                     sch->fields[f].width);
         if (alen > 0) {
             rc = rs__strs_take(st, strs, alen, &c->refs[f]);
         }
@@ -520,13 +512,15 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
         if (RS_NEVER(force_slot >= c->n_slots ||
                      (!retired && c->gfree_head != force_slot &&
                       c->free_head != force_slot))) {
-            rc = rs__err(st, RS_ECORRUPT, "%s: slot %u is not free to "
-                         "restore", sch->name, force_slot);
+            rc = rs__err(st, RS_ECORRUPT,
+                         "%s: slot %u is not free to "
+                         "restore",
+                         sch->name, force_slot);
         }
     } else if (rc == RS_OK) {
         rc = row_room(st, c, &added, &old_cap);
     }
-    uint32_t slot = forced ? force_slot
+    uint32_t slot = forced                         ? force_slot
                     : c->free_head != RS_SLOT_NONE ? c->free_head
                                                    : c->n_slots;
     rs__aplan plan = {0, 0, 0, 0};
@@ -555,8 +549,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
     if (forced) {
         gen = force_gen;
     } else if (c->free_head != RS_SLOT_NONE) {
-        gen = (uint16_t)((rs__row_gen(rs__row(c, slot)) + 1) &
-                         RS_ROW_GEN_MASK);
+        gen = (uint16_t)((rs__row_gen(rs__row(c, slot)) + 1) & RS_ROW_GEN_MASK);
     }
     rs__change ch;
     if (rc == RS_OK && st->obs) {
@@ -618,8 +611,7 @@ static RS_ALWAYS_INLINE rs_status insert_core(rs_store *st, rs_class *c,
 
 /* Remove slot's record, telling the observers (which may refuse).  Out of
  * line: a store without observers removes in remove_impl(). */
-static RS_NOINLINE rs_status remove_at(rs_store *st, rs_class *c,
-                                       uint32_t slot)
+static RS_NOINLINE rs_status remove_at(rs_store *st, rs_class *c, uint32_t slot)
 {
     rs__change ch = {.kind = RS__CHANGE_REMOVE,
                      .restore = st->restoring,
@@ -698,8 +690,8 @@ void rs__store_group_end(rs_store *st)
     }
 }
 
-static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
-                          rs_field f, const rs_value *val);
+static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                          const rs_value *val);
 
 /* A set's change record, built out of line so that a store without
  * observers does not carry it through set_slot(). */
@@ -742,7 +734,8 @@ static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
         if (val == NULL) {
             return rs__err(st, RS_EINVAL, "rs_set_field: NULL value");
         }
-        return rs__attrs_set(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE), val);
+        return rs__attrs_set(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE),
+                             val);
     }
     if (rc == RS_OK) {
         rc = rs__table_check_field(st, c, f);
@@ -756,8 +749,8 @@ static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
     return set_slot(st, c, slot, f, val);
 }
 
-static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
-                          rs_field f, const rs_value *val)
+static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
+                          const rs_value *val)
 {
     const rs__field *fd = &c->sch.fields[f];
     rs_value v;
@@ -783,10 +776,9 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
     }
     rs__strs_begin(&st->strs);
     uint32_t ref = 0;
-    size_t alen = fd->type == RS_STR ? rs__cell_arena_len(v.v.s.ptr,
-                                                          v.v.s.len,
-                                                          fd->width)
-                                     : 0;
+    size_t alen = fd->type == RS_STR
+                      ? rs__cell_arena_len(v.v.s.ptr, v.v.s.len, fd->width)
+                      : 0;
     if (alen > 0) {
         rc = rs__strs_take(st, &st->strs, alen, &ref);
     }
@@ -825,9 +817,9 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot,
      * live, or aside, before the old cell is released or overwritten. */
     uint8_t aside[RS_KEY_TMP];
     if (fd->type == RS_STR && v.v.s.len > 0) {
-        uint8_t *to = alen == 0 ? aside
-                                : rs__cell_data(&st->strs, ref, v.v.s.len,
-                                                fd->width);
+        uint8_t *to = alen == 0
+                          ? aside
+                          : rs__cell_data(&st->strs, ref, v.v.s.len, fd->width);
         memmove(to, v.v.s.ptr, v.v.s.len);
         v.v.s.ptr = (const char *)to;
     }
@@ -862,8 +854,10 @@ rs_status rs__store_restore_insert(rs_store *st, rs_class *c,
 rs_status rs__store_restore_remove(rs_store *st, rs_class *c, uint32_t slot)
 {
     if (RS_NEVER(slot >= c->n_slots || !rs__row_live(rs__row(c, slot)))) {
-        return rs__err(st, RS_ECORRUPT, "%s: slot %u holds no record to "
-                       "take back", c->sch.name, slot);
+        return rs__err(st, RS_ECORRUPT,
+                       "%s: slot %u holds no record to "
+                       "take back",
+                       c->sch.name, slot);
     }
     st->restoring = true;
     rs_status rc = remove_at(st, c, slot);
@@ -980,8 +974,8 @@ static rs_status class_check(const rs_class *c)
         }
         memcpy(&s, rs__row(c, s) + RS_ROW_HEADER, 4);
     }
-    if (live != c->n_live || free_n != c->n_free ||
-        gfree_n != c->n_gfree || retired != c->n_retired ||
+    if (live != c->n_live || free_n != c->n_free || gfree_n != c->n_gfree ||
+        retired != c->n_retired ||
         live + free_n + gfree_n + c->n_retired != c->n_slots) {
         return RS_ECORRUPT;
     }

@@ -8,7 +8,6 @@
 
 #include "table.h"
 
-
 /* The restore interface: what a group's rollback uses to put back, newest
  * first, what its changes did (txn.c).  Each makes a change as the public
  * calls do but marked as a restore (change.h), into the slot and

@@ -78,8 +78,8 @@ void rs__strs_init(rs__strs *s)
     for (unsigned p = 0; p < RS__N_POOLS; p++) {
         s->pools[p].free_head = RS_REF_NONE;
         s->pools[p].page = RS_REF_NONE;
-        s->pools[p].next_n = clamp_cells(PAGE_FIRST_BYTES / pool_size(p),
-                                         pool_size(p));
+        s->pools[p].next_n =
+            clamp_cells(PAGE_FIRST_BYTES / pool_size(p), pool_size(p));
     }
 }
 
@@ -109,17 +109,17 @@ static rs_status new_page(rs_store *st, rs__strs *s, unsigned p)
     rs__spool *pool = &s->pools[p];
     uint32_t size = pool_size(p);
     if (s->n_pages == MAX_PAGES) {
-        return rs__err(st, RS_EFULL, "string arena full (%u pages)",
-                       MAX_PAGES);
+        return rs__err(st, RS_EFULL, "string arena full (%u pages)", MAX_PAGES);
     }
     if (s->n_pages == s->cap_pages) {
         uint32_t cap = s->cap_pages ? s->cap_pages * 2 : 16;
-        rs__spage *pages = rs__realloc(st, RS_MEM_META, s->pages,
-                                       s->cap_pages * sizeof *pages,
-                                       cap * sizeof *pages);
+        rs__spage *pages =
+            rs__realloc(st, RS_MEM_META, s->pages, s->cap_pages * sizeof *pages,
+                        cap * sizeof *pages);
         if (pages == NULL) {
-            return rs__err(st, RS_ENOMEM, "out of memory growing the "
-                                          "string page table");
+            return rs__err(st, RS_ENOMEM,
+                           "out of memory growing the "
+                           "string page table");
         }
         s->pages = pages;
         s->cap_pages = cap;
@@ -127,16 +127,17 @@ static rs_status new_page(rs_store *st, rs__strs *s, unsigned p)
     uint32_t n = pool->next_n;
     uint8_t *mem = rs__alloc(st, RS_MEM_STRINGS, (size_t)n * size);
     if (mem == NULL) {
-        return rs__err(st, RS_ENOMEM, "out of memory for a string page "
-                                      "of %zu bytes", (size_t)n * size);
+        return rs__err(st, RS_ENOMEM,
+                       "out of memory for a string page "
+                       "of %zu bytes",
+                       (size_t)n * size);
     }
     s->pages[s->n_pages] = (rs__spage){mem, size, n};
     pool->next_n = clamp_cells((size_t)n * 2, size);
     return RS_OK;
 }
 
-rs_status rs__strs_take(rs_store *st, rs__strs *s, size_t len,
-                        uint32_t *ref)
+rs_status rs__strs_take(rs_store *st, rs__strs *s, size_t len, uint32_t *ref)
 {
     RS_ASSERT(s->n_log < RS_STRS_LOG_MAX);
     unsigned p = pool_of(len);
@@ -245,8 +246,8 @@ rs_status rs__strs_check(const rs__strs *s)
     for (unsigned p = 0; p < RS__N_POOLS; p++) {
         const rs__spool *pool = &s->pools[p];
         if (pool->page != RS_REF_NONE) {
-            handed -= (size_t)(s->pages[pool->page].n - pool->used) *
-                      pool_size(p);
+            handed -=
+                (size_t)(s->pages[pool->page].n - pool->used) * pool_size(p);
         }
     }
     return handed == s->live_bytes + free_bytes ? RS_OK : RS_ECORRUPT;

@@ -46,8 +46,8 @@
 
 typedef struct rs__spage {
     uint8_t *mem;
-    uint32_t size;  /* bytes a cell */
-    uint32_t n;     /* cells in the page */
+    uint32_t size; /* bytes a cell */
+    uint32_t n;    /* cells in the page */
 } rs__spage;
 
 typedef struct rs__spool {
@@ -88,8 +88,7 @@ void rs__strs_free(rs_store *st, rs__strs *s);
  * cell may be written at once: nothing refers to it until the caller puts
  * its ref in a row. */
 void rs__strs_begin(rs__strs *s);
-rs_status rs__strs_take(rs_store *st, rs__strs *s, size_t len,
-                        uint32_t *ref);
+rs_status rs__strs_take(rs_store *st, rs__strs *s, size_t len, uint32_t *ref);
 void rs__strs_commit(rs__strs *s);
 void rs__strs_rollback(rs_store *st, rs__strs *s);
 
@@ -201,8 +200,8 @@ static inline size_t rs__cell_arena_len(const char *p, size_t len,
  * narrow cell's arena copy starts with its length. */
 /* Where the bytes of a string of len go in arena cell ref (after the
  * length prefix of a narrow cell, written here). */
-static inline uint8_t *rs__cell_data(rs__strs *s, uint32_t ref,
-                                     size_t len, uint32_t width)
+static inline uint8_t *rs__cell_data(rs__strs *s, uint32_t ref, size_t len,
+                                     uint32_t width)
 {
     uint8_t *p = rs__strs_at(s, ref);
     if (width < 8) {
@@ -218,9 +217,8 @@ static inline uint8_t *rs__cell_data(rs__strs *s, uint32_t ref,
 /* Write the string ptr[0..len) into cell (width bytes): inline if it
  * fits, packed if it is a number that fits, else into the arena cell ref
  * taken for it (rs__cell_arena_len() bytes). */
-static inline void rs__cell_put(rs__strs *s, uint8_t *cell_out,
-                                uint32_t width, const char *ptr, size_t len,
-                                uint32_t ref)
+static inline void rs__cell_put(rs__strs *s, uint8_t *cell_out, uint32_t width,
+                                const char *ptr, size_t len, uint32_t ref)
 {
     uint8_t cell[16] = {0};
     if (len < width) {

@@ -74,7 +74,7 @@ int rs__sys_fsync_dir(const char *path)
  * refused by the type check instead of hanging the open; for a regular
  * file the flag changes nothing. */
 rs_status rs__sys_read_file(rs_store *st, const char *path, uint8_t **buf,
-                        size_t *len)
+                            size_t *len)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -89,7 +89,7 @@ rs_status rs__sys_read_file(rs_store *st, const char *path, uint8_t **buf,
 }
 
 rs_status rs__sys_read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
-                      size_t *len)
+                          size_t *len)
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
@@ -137,8 +137,8 @@ int rs__sys_tmp_create(const char *path, char *name)
     for (int tries = 0; tries < 16; tries++) {
         snprintf(name + n, RS__SYS_TMP_EXTRA + 1, ".tmp-%016llx",
                  (unsigned long long)rs__sys_random64());
-        int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
-                                O_CLOEXEC, 0644);
+        int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0644);
         if (fd >= 0 || errno != EEXIST) {
             return fd;
         }

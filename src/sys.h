@@ -11,10 +11,10 @@
 
 /* Read a whole file: RS_OK, RS_ENOTFOUND if it does not exist, RS_EIO. */
 rs_status rs__sys_read_file(rs_store *st, const char *path, uint8_t **buf,
-                        size_t *len);
+                            size_t *len);
 /* Read a whole file already open (fd; path for messages). */
 rs_status rs__sys_read_fd(rs_store *st, int fd, const char *path, uint8_t **buf,
-                      size_t *len);
+                          size_t *len);
 /* Create a temporary file beside path, named path + ".tmp-" and 16 hex
  * digits, written into name (room for strlen(path) + RS__SYS_TMP_EXTRA + 1
  * bytes).  O_EXCL and O_NOFOLLOW: it never follows a planted link and

@@ -15,22 +15,23 @@ rs_status rs__table_stale(rs_store *st, rs_handle h)
     uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
     uint16_t gen = (uint16_t)(h >> 32);
     if (id == 0 || id > st->n_classes) {
-        return rs__err(st, RS_ESTALE,
-                       "handle 0x%016" PRIx64 " names no class", h);
+        return rs__err(st, RS_ESTALE, "handle 0x%016" PRIx64 " names no class",
+                       h);
     }
     const rs_class *c = st->classes[id - 1];
     if (s >= c->n_slots) {
         return rs__err(st, RS_ESTALE,
                        "'%s' handle 0x%016" PRIx64 " names no record that "
                        "ever existed: slot %" PRIu32 " is past the %" PRIu32
-                       " the class has used", c->sch.name, h, s,
-                       c->n_slots);
+                       " the class has used",
+                       c->sch.name, h, s, c->n_slots);
     }
     if (!(gen & 1u) || gen > RS_ROW_GEN_MASK) {
         return rs__err(st, RS_ESTALE,
                        "'%s' handle 0x%016" PRIx64 " names no record that "
                        "ever existed: generation %u is not one a record "
-                       "has", c->sch.name, h, (unsigned)gen);
+                       "has",
+                       c->sch.name, h, (unsigned)gen);
     }
     return rs__err(st, RS_ESTALE,
                    "'%s' handle 0x%016" PRIx64
@@ -58,8 +59,7 @@ rs_class *rs_handle_class(const rs_store *st, rs_handle h)
         return NULL;
     }
     rs_class *c = st->classes[id - 1];
-    if (s >= c->n_slots || rs__row_gen(rs__row(c, s)) != gen ||
-        !(gen & 1u)) {
+    if (s >= c->n_slots || rs__row_gen(rs__row(c, s)) != gen || !(gen & 1u)) {
         return NULL;
     }
     return c;
@@ -67,8 +67,7 @@ rs_class *rs_handle_class(const rs_store *st, rs_handle h)
 
 /* The message for a class argument that is NULL or another store's (the
  * slow path of every call that takes a class). */
-rs_status rs__table_bad_class(rs_store *st, const rs_class *c,
-                              const char *call)
+rs_status rs__table_bad_class(rs_store *st, const rs_class *c, const char *call)
 {
     if (c == NULL) {
         return rs__err(st, RS_EINVAL, "%s: the class is NULL", call);
@@ -77,8 +76,7 @@ rs_status rs__table_bad_class(rs_store *st, const rs_class *c,
                    call, c->sch.name);
 }
 
-rs_status rs__table_no_attr(rs_store *st, const rs_class *c,
-                            const char *name)
+rs_status rs__table_no_attr(rs_store *st, const rs_class *c, const char *name)
 {
     return rs__err(st, RS_ENOATTR, "'%s' object has no attribute '%.64s'",
                    c->sch.name, name);
@@ -87,8 +85,7 @@ rs_status rs__table_no_attr(rs_store *st, const rs_class *c,
 rs_status rs__table_check_field(rs_store *st, const rs_class *c, rs_field f)
 {
     if (f < 0 || (uint32_t)f >= c->sch.n_fields) {
-        return rs__err(st, RS_EINVAL, "%s: no field number %d", c->sch.name,
-                       f);
+        return rs__err(st, RS_EINVAL, "%s: no field number %d", c->sch.name, f);
     }
     return RS_OK;
 }
@@ -140,8 +137,8 @@ bool rs__table_ix_key_eq(const void *ctx, uint32_t slot, const void *key,
     return klen == len && memcmp(k, key, len) == 0;
 }
 
-void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
-                             size_t n, uint64_t *hashes)
+void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
+                             uint64_t *hashes)
 {
     const rs__ixctx *x = ctx;
     const rs_class *c = x->c;

@@ -50,14 +50,14 @@ struct rs_class {
     uint32_t max_slots; /* RS_MAX_RECORDS; tests lower it to reach it */
 #endif
     size_t n_live;
-    rs__index *ix;     /* sch.n_indexed indexes */
-    rs__ixctx *ixctx;  /* one per index */
+    rs__index *ix;    /* sch.n_indexed indexes */
+    rs__ixctx *ixctx; /* one per index */
     /* Scratch for one operation: the value of each field, whether it was
      * given, and each index's key hash. */
     rs_value *vals;
     uint8_t *given;
     uint64_t *hashes;
-    uint32_t *refs; /* string cells taken for the operation */
+    uint32_t *refs;         /* string cells taken for the operation */
     struct rs__avec *avecs; /* per row page: where records' attributes
                                are (attrs.h) */
     uint32_t n_avecs;
@@ -67,7 +67,7 @@ struct rs_store {
     struct rs__observer *obs; /* who hears of every change (change.h), or
                                  NULL */
     struct rs__hold *hold;    /* commits held for an open group, or NULL */
-    bool restoring;    /* inside rs__store_restore_*() */
+    bool restoring;           /* inside rs__store_restore_*() */
     /* Set by scan.c while scans are open: closes them all. */
     void (*scans_close)(rs_store *st);
     rs_alloc_fn alloc;
@@ -160,8 +160,7 @@ static inline rs_value rs__row_value(const rs_class *c, const uint8_t *row,
 /* Read field f for a caller: a packed string goes into the next of a ring
  * of 16 store buffers, and the ring moves only when one was used, so a
  * borrowed packed string survives the next 15 reads of packed strings. */
-static inline rs_value rs__table_caller_value(rs_store *st,
-                                              const rs_class *c,
+static inline rs_value rs__table_caller_value(rs_store *st, const rs_class *c,
                                               uint32_t slot, rs_field f)
 {
     unsigned next = (st->ring_next + 1) % RS_RING;
@@ -192,8 +191,7 @@ static inline void rs__table_key_bytes(const rs_value *v, const uint8_t **p,
 }
 
 /* The hash an index of c keeps for value v. */
-static inline uint64_t rs__table_key_hash(const rs_class *c,
-                                          const rs_value *v)
+static inline uint64_t rs__table_key_hash(const rs_class *c, const rs_value *v)
 {
     const uint8_t *k;
     size_t len;
@@ -219,8 +217,8 @@ void rs__table_ix_key_of(const void *ctx, uint32_t slot, const uint8_t **key,
                          size_t *len, uint8_t tmp[RS_KEY_TMP]);
 bool rs__table_ix_key_eq(const void *ctx, uint32_t slot, const void *key,
                          size_t len);
-void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots,
-                             size_t n, uint64_t *hashes);
+void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
+                             uint64_t *hashes);
 
 /* Handles (table.c).  rs__table_resolve() gives the class and slot of a
  * live handle, or RS_ESTALE with a message saying why not. */
@@ -275,7 +273,6 @@ static inline rs_field rs__table_field(const rs_class *c, const char *name,
 }
 
 /* RS_ENOATTR: "'Class' object has no attribute 'name'" (Python's words). */
-rs_status rs__table_no_attr(rs_store *st, const rs_class *c,
-                            const char *name);
+rs_status rs__table_no_attr(rs_store *st, const rs_class *c, const char *name);
 
 #endif

@@ -33,11 +33,11 @@
 enum { U_INSERT = 1, U_REMOVE, U_SET, U_ATTRS };
 
 typedef struct rs__txn {
-    rs__observer obs;   /* first: found on st->obs by its name */
-    rs_status group_rc; /* RS_OK, or the failure that rolled it back */
-    rs__buf undo;       /* undo records, newest last */
-    rs__buf undo_at;    /* offsets (size_t) of each record in undo */
-    char group_msg[512]; /* the failure, as rs_errmsg() said it */
+    rs__observer obs;      /* first: found on st->obs by its name */
+    rs_status group_rc;    /* RS_OK, or the failure that rolled it back */
+    rs__buf undo;          /* undo records, newest last */
+    rs__buf undo_at;       /* offsets (size_t) of each record in undo */
+    char group_msg[512];   /* the failure, as rs_errmsg() said it */
     rs__amark group_amark; /* names and shapes before the group */
 } rs__txn;
 
@@ -102,7 +102,8 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
         rs__codec_put_uvar(u, ch->slot);
         return RS_OK;
     case RS__CHANGE_REMOVE:
-        if (undo_room(st, p, 1 + 30 + rs__snapshot_image_bound(st, c, ch->slot)) !=
+        if (undo_room(st, p,
+                      1 + 30 + rs__snapshot_image_bound(st, c, ch->slot)) !=
             RS_OK) {
             return RS_ENOMEM;
         }
@@ -141,8 +142,10 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
         return RS_OK;
     }
     case RS__CHANGE_CLASS:
-        return rs__err(st, RS_EINVAL, "class '%s': classes cannot be "
-                       "declared inside a group", c->sch.name);
+        return rs__err(st, RS_EINVAL,
+                       "class '%s': classes cannot be "
+                       "declared inside a group",
+                       c->sch.name);
     }
     return RS_OK;
 }
@@ -177,9 +180,8 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             nv[n++].val = rs__codec_get_value(&r, c->sch.fields[f].type);
         }
         uint64_t k = rs__codec_get_uvar(&r);
-        for (uint64_t j = 0; j < k && !r.bad && n < RS_MAX_FIELDS +
-                                                        RS_ATTRS_PER_RECORD;
-             j++) {
+        for (uint64_t j = 0;
+             j < k && !r.bad && n < RS_MAX_FIELDS + RS_ATTRS_PER_RECORD; j++) {
             uint64_t id = rs__codec_get_uvar(&r);
             rs_value v = rs__codec_get_avalue(&r);
             if (id >= a->n_names) {
@@ -188,8 +190,8 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             nv[n].name = a->names[id].s;
             nv[n++].val = v;
         }
-        return !r.bad && rs__store_restore_insert(st, c, nv, n, slot, gen) ==
-                              RS_OK;
+        return !r.bad &&
+               rs__store_restore_insert(st, c, nv, n, slot, gen) == RS_OK;
     }
     case U_SET: {
         uint64_t f = rs__codec_get_uvar(&r);
@@ -197,8 +199,8 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             return false;
         }
         rs_value v = rs__codec_get_value(&r, c->sch.fields[f].type);
-        return !r.bad && rs__store_restore_set(st, c, slot, (rs_field)f, &v) ==
-                              RS_OK;
+        return !r.bad &&
+               rs__store_restore_set(st, c, slot, (rs_field)f, &v) == RS_OK;
     }
     case U_ATTRS: {
         uint64_t k = rs__codec_get_uvar(&r);
@@ -209,8 +211,7 @@ static bool undo_one(rs_store *st, const uint8_t *at, const uint8_t *end)
             a->new_list[j].name = (uint32_t)rs__codec_get_uvar(&r);
             a->new_list[j].val = rs__codec_get_avalue(&r);
         }
-        return !r.bad &&
-               rs__attrs_restore(st, c, slot, (uint32_t)k) == RS_OK;
+        return !r.bad && rs__attrs_restore(st, c, slot, (uint32_t)k) == RS_OK;
     }
     default:
         return false;
@@ -250,7 +251,8 @@ static rs_status txn_enter(rs_store *st, rs__observer *o)
 {
     rs__txn *p = (rs__txn *)o;
     if (p->group_rc != RS_OK) {
-        return rs__err(st, RS_EGROUP, "the group already failed and was "
+        return rs__err(st, RS_EGROUP,
+                       "the group already failed and was "
                        "rolled back (%s); end it with rs_group_abort()",
                        p->group_msg);
     }
@@ -285,7 +287,8 @@ rs_status rs_group_begin(rs_store *st)
     RS__NEED_STORE(st);
     rs__clear_err(st);
     if (txn_of(st)) {
-        return rs__err(st, RS_EINVAL, "a group is already open (groups do "
+        return rs__err(st, RS_EINVAL,
+                       "a group is already open (groups do "
                        "not nest)");
     }
     rs__txn *p = rs__calloc(st, RS_MEM_META, sizeof *p);

@@ -40,12 +40,12 @@
 
 typedef struct alloc_check {
     size_t live_bytes, live_blocks; /* what the stores hold now */
-    long n_grows;    /* allocations and growths since the last arm */
-    long fail_at;    /* fail the fail_at-th of them (from 1); 0: none */
-    bool fail_all;   /* fail every allocation and growth */
-    bool fail_rest;  /* fail the fail_at-th and every one after it */
-    long n_failed;   /* failures injected since the last arm */
-    long n_broken;   /* calls that broke the allocator contract */
+    long n_grows;   /* allocations and growths since the last arm */
+    long fail_at;   /* fail the fail_at-th of them (from 1); 0: none */
+    bool fail_all;  /* fail every allocation and growth */
+    bool fail_rest; /* fail the fail_at-th and every one after it */
+    long n_failed;  /* failures injected since the last arm */
+    long n_broken;  /* calls that broke the allocator contract */
 } alloc_check;
 
 /* The rs_alloc_fn; ud is the alloc_check. */
@@ -53,8 +53,8 @@ static inline void *alloc_check_fn(void *ud, void *ptr, size_t old_len,
                                    size_t new_len)
 {
     alloc_check *a = ud;
-    unsigned char *base = ptr ? (unsigned char *)ptr - ALLOC_CHECK_HEADER
-                              : NULL;
+    unsigned char *base =
+        ptr ? (unsigned char *)ptr - ALLOC_CHECK_HEADER : NULL;
     if (base) {
         size_t had;
         memcpy(&had, base, sizeof had);
@@ -64,8 +64,7 @@ static inline void *alloc_check_fn(void *ud, void *ptr, size_t old_len,
             a->n_broken++;
         }
     } else if (old_len != 0) {
-        fprintf(stderr, "allocator: NULL pointer with old_len %zu\n",
-                old_len);
+        fprintf(stderr, "allocator: NULL pointer with old_len %zu\n", old_len);
         a->n_broken++;
     }
     if (new_len == 0) {
@@ -123,8 +122,9 @@ static inline bool alloc_check_clean(const alloc_check *a, const char *where)
     if (a->live_bytes == 0 && a->live_blocks == 0 && a->n_broken == 0) {
         return true;
     }
-    fprintf(stderr, "allocator, %s: %zu bytes in %zu blocks left after every "
-                    "store closed; %ld calls with a wrong size\n",
+    fprintf(stderr,
+            "allocator, %s: %zu bytes in %zu blocks left after every "
+            "store closed; %ld calls with a wrong size\n",
             where, a->live_bytes, a->live_blocks, a->n_broken);
     return false;
 }

@@ -62,8 +62,8 @@ static inline bool check_eq_i_(long long a, long long b, const char *ea,
 }
 
 static inline bool check_eq_u_(unsigned long long a, unsigned long long b,
-                               const char *ea, const char *eb,
-                               const char *file, int line)
+                               const char *ea, const char *eb, const char *file,
+                               int line)
 {
     if (a != b) {
         check_failed_at(file, line);
@@ -81,8 +81,8 @@ static inline bool check_eq_d_(double a, double b, const char *ea,
     bool ok = (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
     if (!ok) {
         check_failed_at(file, line);
-        fprintf(stderr, "CHECK_EQ(%s, %s) failed: %.17g != %.17g\n", ea, eb,
-                a, b);
+        fprintf(stderr, "CHECK_EQ(%s, %s) failed: %.17g != %.17g\n", ea, eb, a,
+                b);
     }
     return ok;
 }
@@ -111,10 +111,10 @@ static inline bool check_has_(const char *s, const char *sub, const char *es,
     return ok;
 }
 
-#define CHECK(cond)                                                         \
+#define CHECK(cond)                                                            \
     check_true_((cond) ? true : false, #cond, __FILE__, __LINE__)
 
-#define CHECK_EQ(a, b)                                                      \
+#define CHECK_EQ(a, b)                                                         \
     _Generic((a),                                                           \
         char *: check_eq_s_,                                                \
         const char *: check_eq_s_,                                          \
@@ -132,7 +132,7 @@ static inline bool check_has_(const char *s, const char *sub, const char *es,
  * them as the old cast to long long did, without a conversion warning.
  * Every branch must compile for every x, so strings and floating point
  * pass as they are. */
-#define CHECK_ARG_(a, x)                                                    \
+#define CHECK_ARG_(a, x)                                                       \
     _Generic((a),                                                           \
         char *: (x),                                                        \
         const char *: (x),                                                  \
@@ -151,37 +151,35 @@ static inline bool check_has_(const char *s, const char *sub, const char *es,
 
 /* A status call that must return want; prints both statuses by name and
  * the store's message if not (st may be NULL). */
-#define CHECK_ST(st, call, want)                                            \
+#define CHECK_ST(st, call, want)                                               \
     check_st_((call), (want), (st), #call, __FILE__, __LINE__)
 
 /* A status call that must succeed; prints the store's message if not. */
 #define CHECK_OK(st, call) CHECK_ST(st, call, RS_OK)
 
 /* A call that must fail with status want and a message containing text. */
-#define CHECK_FAIL(st, call, want, text)                                    \
+#define CHECK_FAIL(st, call, want, text)                                       \
     check_fail_((call), (want), (text), (st), #call, __FILE__, __LINE__)
 
-static inline bool check_st_(rs_status got, rs_status want,
-                             const rs_store *st, const char *call,
-                             const char *file, int line)
+static inline bool check_st_(rs_status got, rs_status want, const rs_store *st,
+                             const char *call, const char *file, int line)
 {
     if (got != want) {
         check_failed_at(file, line);
         if (want == RS_OK) {
-            fprintf(stderr, "%s returned %s: %s\n", call,
-                    rs_status_name(got), rs_errmsg(st));
+            fprintf(stderr, "%s returned %s: %s\n", call, rs_status_name(got),
+                    rs_errmsg(st));
         } else {
             fprintf(stderr, "%s returned %s, expected %s (%s)\n", call,
-                    rs_status_name(got), rs_status_name(want),
-                    rs_errmsg(st));
+                    rs_status_name(got), rs_status_name(want), rs_errmsg(st));
         }
     }
     return got == want;
 }
 
-static inline bool check_fail_(rs_status got, rs_status want,
-                               const char *text, const rs_store *st,
-                               const char *call, const char *file, int line)
+static inline bool check_fail_(rs_status got, rs_status want, const char *text,
+                               const rs_store *st, const char *call,
+                               const char *file, int line)
 {
     if (got != want) {
         check_failed_at(file, line);
@@ -213,8 +211,8 @@ static int check_main(int argc, char **argv, const check_case *cases)
         int before = check_failures;
         c->fn();
         ran++;
-        printf("%-32s %s\n", c->name, check_failures == before ? "ok"
-                                                               : "FAILED");
+        printf("%-32s %s\n", c->name,
+               check_failures == before ? "ok" : "FAILED");
     }
     if (ran == 0) {
         fprintf(stderr, "no test case named '%s'\n", argc > 1 ? argv[1] : "");

@@ -156,17 +156,18 @@ static inline char *dump(rs_store *st, const char *const *classes,
 static const char *const PLAYER[] = {"Player"};
 static const char *const BOTH[] = {"Player", "Item"};
 
-#define CHECK_DUMPS(a, b)                                                   \
-    do {                                                                    \
-        char *da_ = (a), *db_ = (b);                                        \
-        if (strcmp(da_, db_) != 0) {                                        \
-            fprintf(stderr, "%s:%d: stores differ:\n--- %s\n%.2000s\n"      \
-                            "--- %s\n%.2000s\n",                            \
-                    __FILE__, __LINE__, #a, da_, #b, db_);                  \
-            check_failures++;                                               \
-        }                                                                   \
-        free(da_);                                                          \
-        free(db_);                                                          \
+#define CHECK_DUMPS(a, b)                                                      \
+    do {                                                                       \
+        char *da_ = (a), *db_ = (b);                                           \
+        if (strcmp(da_, db_) != 0) {                                           \
+            fprintf(stderr,                                                    \
+                    "%s:%d: stores differ:\n--- %s\n%.2000s\n"                 \
+                    "--- %s\n%.2000s\n",                                       \
+                    __FILE__, __LINE__, #a, da_, #b, db_);                     \
+            check_failures++;                                                  \
+        }                                                                      \
+        free(da_);                                                             \
+        free(db_);                                                             \
     } while (0)
 
 /* ------------------------------------------------------------------------ */
@@ -209,13 +210,19 @@ static inline rs_handle add_player(rs_store *st, rs_class *c, int i)
     snprintf(name, sizeof name, "name-%d-\xe5\xbc\xa0", i);
     snprintf(bio, sizeof bio, "a longer text about player %d", i);
     rs_named v[] = {
-        {"uid", rs_val_cstr(uid)},        {"name", rs_val_cstr(name)},
-        {"stat", rs_val_int(i % 3)},      {"level", rs_val_int(i % 60000)},
-        {"gold", rs_val_int(-i * 1000)},  {"ratio", rs_val_f64(i / 4.0)},
-        {"score", rs_val_f64(i * 1e10)},  {"vip", rs_val_bool(i % 2)},
+        {"uid", rs_val_cstr(uid)},
+        {"name", rs_val_cstr(name)},
+        {"stat", rs_val_int(i % 3)},
+        {"level", rs_val_int(i % 60000)},
+        {"gold", rs_val_int(-i * 1000)},
+        {"ratio", rs_val_f64(i / 4.0)},
+        {"score", rs_val_f64(i * 1e10)},
+        {"vip", rs_val_bool(i % 2)},
         {"bio", rs_val_cstr(i % 5 ? bio : "x")},
-        {"guild", rs_val_cstr("red")},    {"hp", rs_val_int(i)},
-        {"mana", rs_val_f64(1.5)},        {"ok", rs_val_bool(true)},
+        {"guild", rs_val_cstr("red")},
+        {"hp", rs_val_int(i)},
+        {"mana", rs_val_f64(1.5)},
+        {"ok", rs_val_bool(true)},
     };
     /* Records bind 0 to 4 attributes, in varied orders. */
     size_t n = 9 + (size_t)(i % 5);
@@ -285,8 +292,7 @@ static inline uint8_t *read_all(const char *path, size_t *len)
     return p;
 }
 
-static inline void write_all_file(const char *path, const uint8_t *p,
-                                  size_t n)
+static inline void write_all_file(const char *path, const uint8_t *p, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (f == NULL || fwrite(p, 1, n, f) != n) {

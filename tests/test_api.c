@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define TEXT                                                                \
-    "Player { uid: str(16) key inline(4); name: str(32) unique; "          \
-    "stat: u8 = 0; level: u16 = 1; gold: i64 = 0; rate: f32 = 0.5; "       \
+#define TEXT                                                                   \
+    "Player { uid: str(16) key inline(4); name: str(32) unique; "              \
+    "stat: u8 = 0; level: u16 = 1; gold: i64 = 0; rate: f32 = 0.5; "           \
     "score: f64 = 0; vip: bool = false } dynamic"
 
 static rs_store *open_store(void)
@@ -41,7 +41,8 @@ static rs_handle add(rs_store *st, rs_class *c, int i)
     char uid[16], name[32];
     snprintf(uid, sizeof uid, "%07d", 1000000 + i);
     snprintf(name, sizeof name, "p%d", i);
-    rs_named v[] = {{"uid", rs_val_cstr(uid)}, {"name", rs_val_cstr(name)},
+    rs_named v[] = {{"uid", rs_val_cstr(uid)},
+                    {"name", rs_val_cstr(name)},
                     {"level", rs_val_int(i % 100 + 1)}};
     rs_handle h;
     if (rs_insert(st, c, v, 3, &h) != RS_OK) {
@@ -191,8 +192,8 @@ static void copies_hold(void)
     rs_field uid = rs_class_field(c, "uid");
     for (int i = 0; i < 20; i++) {
         size_t len;
-        CHECK_OK(st, rs_get_str_copy(st, h[i], uid, kept[i], sizeof kept[i],
-                                     &len));
+        CHECK_OK(st,
+                 rs_get_str_copy(st, h[i], uid, kept[i], sizeof kept[i], &len));
         CHECK_EQ(len, 7);
     }
     for (int i = 0; i < 20; i++) {
@@ -207,8 +208,9 @@ static void copies_hold(void)
                RS_ETOOLONG, "Player.uid");
     CHECK_EQ(len, 7);
     CHECK_STR(small, "xyz");
-    CHECK_FAIL(st, rs_get_str_copy(st, h[0], rs_class_field(c, "level"),
-                                   small, sizeof small, &len),
+    CHECK_FAIL(st,
+               rs_get_str_copy(st, h[0], rs_class_field(c, "level"), small,
+                               sizeof small, &len),
                RS_ETYPE, "level");
     /* A string attribute. */
     rs_value g = rs_val_cstr("a guild with a long name");
@@ -254,12 +256,11 @@ static void read_all(void)
     CHECK_FAIL(st, rs_read(st, h, items, 5, &n, buf, sizeof buf, &need),
                RS_ETOOLONG, "10 items");
     CHECK_EQ(n, 10);
-    CHECK_FAIL(st, rs_read(st, h, items, 16, &n, buf, 4, &need),
-               RS_ETOOLONG, "15 bytes");
+    CHECK_FAIL(st, rs_read(st, h, items, 16, &n, buf, 4, &need), RS_ETOOLONG,
+               "15 bytes");
     CHECK_EQ(need, 15);
     CHECK_OK(st, rs_remove(st, h));
-    CHECK(rs_read(st, h, items, 16, &n, buf, sizeof buf, &need) ==
-          RS_ESTALE);
+    CHECK(rs_read(st, h, items, 16, &n, buf, sizeof buf, &need) == RS_ESTALE);
     rs_store_close(st);
 }
 
@@ -270,8 +271,10 @@ static void set_many(void)
     rs_class *c = declare(st, TEXT);
     rs_handle h = add(st, c, 1);
     add(st, c, 2);
-    rs_named ok[] = {{"level", rs_val_int(50)}, {"guild", rs_val_cstr("x")},
-                     {"name", rs_val_cstr("renamed")}, {"hp", rs_val_int(9)}};
+    rs_named ok[] = {{"level", rs_val_int(50)},
+                     {"guild", rs_val_cstr("x")},
+                     {"name", rs_val_cstr("renamed")},
+                     {"hp", rs_val_int(9)}};
     CHECK_OK(st, rs_set_many(st, h, ok, 4));
     char *s = show(st, h);
     CHECK_STR(s, "uid='1000001' name='renamed' stat=0 level=50 gold=0 "
@@ -283,16 +286,26 @@ static void set_many(void)
         rs_status want;
         const char *msg;
     } bad[] = {
-        {{{"level", rs_val_int(7)}, {"stat", rs_val_int(300)}}, 2, RS_ERANGE,
+        {{{"level", rs_val_int(7)}, {"stat", rs_val_int(300)}},
+         2,
+         RS_ERANGE,
          "Player.stat"},
-        {{{"guild", rs_val_cstr("y")}, {"name", rs_val_cstr("p2")}}, 2,
-         RS_EEXIST, "p2"},
-        {{{"hp", rs_val_int(1)}, {"level", rs_val_cstr("high")}}, 2,
-         RS_ETYPE, "level"},
-        {{{"level", rs_val_int(7)}, {"level", rs_val_int(8)}}, 2, RS_EINVAL,
+        {{{"guild", rs_val_cstr("y")}, {"name", rs_val_cstr("p2")}},
+         2,
+         RS_EEXIST,
+         "p2"},
+        {{{"hp", rs_val_int(1)}, {"level", rs_val_cstr("high")}},
+         2,
+         RS_ETYPE,
+         "level"},
+        {{{"level", rs_val_int(7)}, {"level", rs_val_int(8)}},
+         2,
+         RS_EINVAL,
          "named twice"},
-        {{{"mp", rs_val_int(7)}, {"guild", rs_val_str(NULL, 1)}}, 2,
-         RS_EINVAL, ""},
+        {{{"mp", rs_val_int(7)}, {"guild", rs_val_str(NULL, 1)}},
+         2,
+         RS_EINVAL,
+         ""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *before = show(st, h);
@@ -424,8 +437,7 @@ static void by_key(void)
         add(st, c, i);
     }
     CHECK_OK(st, rs_remove_key(st, c, "1000005", 7));
-    CHECK_FAIL(st, rs_remove_key(st, c, "1000005", 7), RS_ENOTFOUND,
-               "1000005");
+    CHECK_FAIL(st, rs_remove_key(st, c, "1000005", 7), RS_ENOTFOUND, "1000005");
     CHECK_EQ(rs_count(c), 199);
     rs_value keys[300];
     char text[300][16];
@@ -450,13 +462,14 @@ static void by_key(void)
     }
     /* By a unique field. */
     rs_value names[2] = {rs_val_cstr("p3"), rs_val_cstr("nobody")};
-    CHECK_OK(st, rs_find_many(st, c, rs_class_field(c, "name"), names, 2,
-                              out, &found));
+    CHECK_OK(st, rs_find_many(st, c, rs_class_field(c, "name"), names, 2, out,
+                              &found));
     CHECK_EQ(found, 1);
     CHECK(out[1] == RS_NULL_HANDLE);
-    CHECK_FAIL(st, rs_find_many(st, c, rs_class_field(c, "level"), names, 2,
-                                out, &found),
-               RS_EINVAL, "not a key or unique field");
+    CHECK_FAIL(
+        st,
+        rs_find_many(st, c, rs_class_field(c, "level"), names, 2, out, &found),
+        RS_EINVAL, "not a key or unique field");
     rs_store_close(st);
 }
 

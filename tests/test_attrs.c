@@ -172,17 +172,15 @@ static void test_insert_with_attrs_and_remove(void)
     rs_value g;
     CHECK_OK(st, rs_get_attr(st, h, "guild", &g));
     CHECK(g.type == RS_STR && g.v.s.len == 6);
-    rs_named twice[] = {{"uid", rs_val_cstr("2")},
-                        {"x", rs_val_int(5)},
-                        {"x", rs_val_int(6)}};
+    rs_named twice[] = {
+        {"uid", rs_val_cstr("2")}, {"x", rs_val_int(5)}, {"x", rs_val_int(6)}};
     CHECK_FAIL(st, rs_insert(st, player, twice, 3, NULL), RS_EINVAL,
                "Player.x: given twice");
     rs_named badname[] = {{"uid", rs_val_cstr("2")},
                           {"not a name", rs_val_int(5)}};
     CHECK_FAIL(st, rs_insert(st, player, badname, 2, NULL), RS_EINVAL,
                "is not an attribute name");
-    rs_named badutf[] = {{"uid", rs_val_cstr("2")},
-                         {"s", rs_val_cstr("\xff")}};
+    rs_named badutf[] = {{"uid", rs_val_cstr("2")}, {"s", rs_val_cstr("\xff")}};
     CHECK_FAIL(st, rs_insert(st, player, badutf, 2, NULL), RS_EUTF8,
                "Player.s: invalid UTF-8");
     CHECK_EQ(rs_count(player), 1);
@@ -258,7 +256,8 @@ static void test_hostile_names_stay_bounded(void)
 {
     size_t same = attrs_bytes(0), random = attrs_bytes(1);
     printf("attrs bytes: %zu with the same 3 names, %zu with random ones "
-           "(%.2fx)\n", same, random, (double)random / (double)same);
+           "(%.2fx)\n",
+           same, random, (double)random / (double)same);
     CHECK(random <= 3 * same);
 }
 

@@ -76,8 +76,7 @@ static void test_ten_million(void)
         CHECK_OK(st, rs_get(st, cls, uid, strlen(uid), &h));
         CHECK_OK(st, rs_remove(st, h));
         name_of(i, name, sizeof name);
-        rs_named v[] = {{"uid", rs_val_cstr(uid)},
-                        {"name", rs_val_cstr(name)}};
+        rs_named v[] = {{"uid", rs_val_cstr(uid)}, {"name", rs_val_cstr(name)}};
         CHECK_OK(st, rs_insert(st, cls, v, 2, NULL));
     }
     CHECK_EQ(rs_count(cls), n_players);

@@ -63,8 +63,8 @@ static rs_status spy_prepare(rs_store *st, rs__observer *o,
     if (ch->kind == RS__CHANGE_INSERT) {
         rs_field k = ch->c->sch.key;
         const rs_value *kv = &ch->vals[k];
-        snprintf(s->last_key, sizeof s->last_key, "%.*s",
-                 (int)kv->v.s.len, kv->v.s.ptr);
+        snprintf(s->last_key, sizeof s->last_key, "%.*s", (int)kv->v.s.len,
+                 kv->v.s.ptr);
     }
     log_ev(s->name, 'p');
     if ((int)ch->kind == s->refuse_kind) {
@@ -236,8 +236,8 @@ static void refusal(void)
     /* The same for a set and a remove: the record as it was. */
     b.refuse_kind = RS__CHANGE_SET;
     rs_value nv = rs_val_cstr("zed");
-    CHECK_FAIL(st, rs_set_field(st, h, rs_class_field(c, "name"), &nv),
-               RS_EIO, "refuses");
+    CHECK_FAIL(st, rs_set_field(st, h, rs_class_field(c, "name"), &nv), RS_EIO,
+               "refuses");
     rs_value got;
     CHECK_OK(st, rs_get_field(st, h, rs_class_field(c, "name"), &got));
     CHECK(got.v.s.len == 3 && memcmp(got.v.s.ptr, "ann", 3) == 0);
@@ -367,10 +367,8 @@ static void hold_without_memory(void)
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
-        {"records", records},
-        {"refusal", refusal},
-        {"groups", groups},
-        {"hold_without_memory", hold_without_memory},
+        {"records", records}, {"refusal", refusal},
+        {"groups", groups},   {"hold_without_memory", hold_without_memory},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);

@@ -38,8 +38,7 @@ static void test_churn_holds_memory(void)
     for (int i = 0; i < N; i++, next++) {
         snprintf(uid, sizeof uid, "%07u", next);
         snprintf(name, sizeof name, "n%u", next);
-        rs_named v[] = {{"uid", rs_val_cstr(uid)},
-                        {"name", rs_val_cstr(name)}};
+        rs_named v[] = {{"uid", rs_val_cstr(uid)}, {"name", rs_val_cstr(name)}};
         CHECK_OK(st, rs_insert(st, cls, v, 2, &h[i]));
     }
     rs_mem_report start, settled, end;

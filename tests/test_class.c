@@ -220,14 +220,19 @@ static void every_type(void)
         uint32_t max_len;
         unsigned flags;
     } want[] = {
-        {"b", RS_BOOL, 0, 0},        {"i8", RS_I8, 0, 0},
-        {"i16", RS_I16, 0, 0},       {"i32", RS_I32, 0, 0},
+        {"b", RS_BOOL, 0, 0},
+        {"i8", RS_I8, 0, 0},
+        {"i16", RS_I16, 0, 0},
+        {"i32", RS_I32, 0, 0},
         {"i64", RS_I64, 0, RS_FIELD_KEY},
         {"u8", RS_U8, 0, RS_FIELD_UNIQUE},
         {"u16", RS_U16, 0, RS_FIELD_UNIQUE},
-        {"u32", RS_U32, 0, 0},       {"u64", RS_U64, 0, 0},
-        {"f32", RS_F32, 0, 0},       {"f64", RS_F64, 0, 0},
-        {"s", RS_STR, 16777215, 0},  {"t", RS_STR, 1, RS_FIELD_UNIQUE},
+        {"u32", RS_U32, 0, 0},
+        {"u64", RS_U64, 0, 0},
+        {"f32", RS_F32, 0, 0},
+        {"f64", RS_F64, 0, 0},
+        {"s", RS_STR, 16777215, 0},
+        {"t", RS_STR, 1, RS_FIELD_UNIQUE},
     };
     rs_store *st = open_store();
     rs_class *c = NULL;
@@ -339,8 +344,7 @@ static void defaults(void)
     memset(big, 'x', 1000);
     big[1000] = '\0';
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s    big: str(1000) = \"%s\"\n}\n", text,
-             big);
+    snprintf(buf, sizeof buf, "%s    big: str(1000) = \"%s\"\n}\n", text, big);
     rs_store *st = open_store();
     rs_class *c = NULL;
     if (!CHECK_OK(st, parse(st, buf, &c))) {
@@ -482,8 +486,8 @@ static void round_trip(void)
                 CHECK_EQ(a.def.type, b.def.type);
                 if (a.type == RS_STR) {
                     CHECK(a.def.v.s.len == b.def.v.s.len &&
-                          memcmp(a.def.v.s.ptr, b.def.v.s.ptr,
-                                 a.def.v.s.len) == 0);
+                          memcmp(a.def.v.s.ptr, b.def.v.s.ptr, a.def.v.s.len) ==
+                              0);
                 } else if (a.type == RS_F32 || a.type == RS_F64) {
                     CHECK(memcmp(&a.def.v.f, &b.def.v.f, sizeof a.def.v.f) ==
                               0 ||
@@ -637,16 +641,18 @@ static const bad_text bad_texts[] = {
      "P.a: a key is unique already; drop 'unique'"},
     {"P {\n k: u8 key\n a: u8 unique key; b: u8 }", RS_EINVAL,
      "P.a: a key is unique already; drop 'unique'"},
-    {"P { a: u8 key; a: i8 }", RS_EINVAL, "class 'P' has two fields named "
-                                          "'a'"},
+    {"P { a: u8 key; a: i8 }", RS_EINVAL,
+     "class 'P' has two fields named "
+     "'a'"},
     {"P { a: bool key }", RS_EINVAL, "P.a: a key field cannot be bool"},
     {"P { a: f32 key }", RS_EINVAL, "P.a: a key field cannot be f32"},
     {"P { k: u8 key; a: f64 unique }", RS_EINVAL,
      "P.a: a unique field cannot be f64"},
     {"P { k: u8 key; a: bool unique }", RS_EINVAL,
      "P.a: a unique field cannot be bool"},
-    {"P { a: str(0) key }", RS_EINVAL, "P.a: str(0) is out of range "
-                                       "1..16777215"},
+    {"P { a: str(0) key }", RS_EINVAL,
+     "P.a: str(0) is out of range "
+     "1..16777215"},
     {"P { a: str(16777216) key }", RS_EINVAL,
      "P.a: str(16777216) is out of range 1..16777215"},
     {"P { a: str(99999999999999999999999) key }", RS_EINVAL,
@@ -661,8 +667,7 @@ static const bad_text bad_texts[] = {
      "P.b: -129 out of range for i8"},
     {"P { a: u8 key; b: u16 = 70000 }", RS_ERANGE,
      "P.b: 70000 out of range for u16"},
-    {"P { a: u8 key; b: u64 = -1 }", RS_ERANGE,
-     "P.b: -1 out of range for u64"},
+    {"P { a: u8 key; b: u64 = -1 }", RS_ERANGE, "P.b: -1 out of range for u64"},
     {"P { a: u8 key; b: u8 = 99999999999999999999 }", RS_ERANGE,
      "P.b: 99999999999999999999 out of range for u8"},
     {"P { a: u8 key; b: i64 = -9223372036854775809 }", RS_ERANGE,
@@ -671,10 +676,8 @@ static const bad_text bad_texts[] = {
      "P.b: 1e+39 out of range for f32"},
     {"P { a: u8 key; b: f64 = 1e999 }", RS_ERANGE,
      "P.b: 1e999 out of range for f64"},
-    {"P { a: u8 key; b: u8 = \"x\" }", RS_ETYPE,
-     "P.b: expected u8, got str"},
-    {"P { a: u8 key; b: bool = 1 }", RS_ETYPE,
-     "P.b: expected bool, got i64"},
+    {"P { a: u8 key; b: u8 = \"x\" }", RS_ETYPE, "P.b: expected u8, got str"},
+    {"P { a: u8 key; b: bool = 1 }", RS_ETYPE, "P.b: expected bool, got i64"},
     {"P { a: u8 key; b: i8 = 1.5 }", RS_ETYPE, "P.b: expected i8, got f64"},
     {"P { a: u8 key; b: i8 = inf }", RS_ETYPE, "P.b: expected i8, got f64"},
     {"P { a: u8 key; b: str(3) = 5 }", RS_ETYPE,
@@ -802,15 +805,15 @@ static void parse_limits(void)
     memset(num, '1', sizeof num);
     num[1] = '.';
     char t2[700];
-    snprintf(t2, sizeof t2, "N { k: u8 key; f: f64 = %.*s }",
-             (int)sizeof num, num);
+    snprintf(t2, sizeof t2, "N { k: u8 key; f: f64 = %.*s }", (int)sizeof num,
+             num);
     CHECK_ST(st, parse(st, t2, &c), RS_ESYNTAX);
     CHECK_HAS(rs_errmsg(st), "line 1, column 25: number longer than");
     /* An integer that long is fine: it needs no copy. */
     memset(num, '0', sizeof num);
     num[sizeof num - 1] = '7';
-    snprintf(t2, sizeof t2, "N { k: u8 key; f: u8 = %.*s }",
-             (int)sizeof num, num);
+    snprintf(t2, sizeof t2, "N { k: u8 key; f: u8 = %.*s }", (int)sizeof num,
+             num);
     if (CHECK_OK(st, parse(st, t2, &c))) {
         CHECK_EQ(def_of(c, "f").def.v.u, 7u);
     }
@@ -880,21 +883,19 @@ static void coerce_rules(void)
         rs_type t = ranges[i].type;
         CHECK_OK(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].lo)), &c));
         CHECK_OK(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].hi)), &c));
-        CHECK_OK(st, create1(st, fdef(t, 0, rs_val_uint((uint64_t)
-                                                        ranges[i].hi)),
-                             &c));
-        CHECK_ST(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].lo - 1)),
-                             &c),
+        CHECK_OK(
+            st,
+            create1(st, fdef(t, 0, rs_val_uint((uint64_t)ranges[i].hi)), &c));
+        CHECK_ST(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].lo - 1)), &c),
                  RS_ERANGE);
         CHECK_HAS(rs_errmsg(st), "out of range for");
         CHECK_HAS(rs_errmsg(st), rs_type_name(t));
-        CHECK_ST(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].hi + 1)),
-                             &c),
+        CHECK_ST(st, create1(st, fdef(t, 0, rs_val_int(ranges[i].hi + 1)), &c),
                  RS_ERANGE);
-        CHECK_ST(st, create1(st, fdef(t, 0, rs_val_uint((uint64_t)
-                                                            ranges[i].hi +
-                                                        1)),
-                             &c),
+        CHECK_ST(st,
+                 create1(st,
+                         fdef(t, 0, rs_val_uint((uint64_t)ranges[i].hi + 1)),
+                         &c),
                  RS_ERANGE);
     }
     /* 64 bits: a negative is not a u64, a u64 above INT64_MAX not an i64. */
@@ -902,10 +903,10 @@ static void coerce_rules(void)
     CHECK_HAS(rs_errmsg(st), ".f: -1 out of range for u64");
     CHECK_OK(st, create1(st, fdef(RS_U64, 0, rs_val_uint(UINT64_MAX)), &c));
     CHECK_OK(st, create1(st, fdef(RS_I64, 0, rs_val_uint(INT64_MAX)), &c));
-    CHECK_ST(st, create1(st, fdef(RS_I64, 0,
-                                  rs_val_uint((uint64_t)INT64_MAX + 1)),
-                         &c),
-             RS_ERANGE);
+    CHECK_ST(
+        st,
+        create1(st, fdef(RS_I64, 0, rs_val_uint((uint64_t)INT64_MAX + 1)), &c),
+        RS_ERANGE);
     CHECK_HAS(rs_errmsg(st), ".f: 9223372036854775808 out of range for i64");
     CHECK_OK(st, create1(st, fdef(RS_I64, 0, rs_val_int(INT64_MIN)), &c));
 
@@ -930,8 +931,7 @@ static void coerce_rules(void)
     CHECK(isnan(def_of(c, "f").def.v.f));
     CHECK_OK(st, create1(st, fdef(RS_F32, 0, rs_val_f64(1e-50)), &c));
     CHECK_EQ(def_of(c, "f").def.v.f, 0.0);
-    CHECK_ST(st, create1(st, fdef(RS_F32, 0, rs_val_f64(1e39)), &c),
-             RS_ERANGE);
+    CHECK_ST(st, create1(st, fdef(RS_F32, 0, rs_val_f64(1e39)), &c), RS_ERANGE);
     CHECK_ST(st, create1(st, fdef(RS_F32, 0, rs_val_f64(-1e300)), &c),
              RS_ERANGE);
     CHECK_OK(st, create1(st, fdef(RS_F64, 0, rs_val_f64(1e300)), &c));
@@ -942,14 +942,11 @@ static void coerce_rules(void)
 
     /* bool only from bool, str only from str. */
     CHECK_ST(st, create1(st, fdef(RS_BOOL, 0, rs_val_int(1)), &c), RS_ETYPE);
-    CHECK_ST(st, create1(st, fdef(RS_U8, 0, rs_val_bool(true)), &c),
-             RS_ETYPE);
+    CHECK_ST(st, create1(st, fdef(RS_U8, 0, rs_val_bool(true)), &c), RS_ETYPE);
     CHECK_HAS(rs_errmsg(st), ".f: expected u8, got bool");
-    CHECK_ST(st, create1(st, fdef(RS_F64, 0, rs_val_bool(true)), &c),
-             RS_ETYPE);
+    CHECK_ST(st, create1(st, fdef(RS_F64, 0, rs_val_bool(true)), &c), RS_ETYPE);
     CHECK_ST(st, create1(st, fdef(RS_STR, 4, rs_val_int(1)), &c), RS_ETYPE);
-    CHECK_ST(st, create1(st, fdef(RS_U8, 0, rs_val_cstr("1")), &c),
-             RS_ETYPE);
+    CHECK_ST(st, create1(st, fdef(RS_U8, 0, rs_val_cstr("1")), &c), RS_ETYPE);
     CHECK_HAS(rs_errmsg(st), ".f: expected u8, got str");
 
     /* Strings: length, then UTF-8; NUL bytes are fine. */
@@ -957,12 +954,17 @@ static void coerce_rules(void)
     CHECK_ST(st, create1(st, fdef(RS_STR, 4, rs_val_cstr("abcde")), &c),
              RS_ETOOLONG);
     CHECK_HAS(rs_errmsg(st), ".f: 5 bytes exceeds str(4)");
-    CHECK_OK(st, create1(st, fdef(RS_STR, 6, rs_val_cstr("\xe7\x8e\xa9"
-                                                         "\xe5\xae\xb6")),
+    CHECK_OK(st, create1(st,
+                         fdef(RS_STR, 6,
+                              rs_val_cstr("\xe7\x8e\xa9"
+                                          "\xe5\xae\xb6")),
                          &c));
-    CHECK_ST(st, create1(st, fdef(RS_STR, 5, rs_val_cstr("\xe7\x8e\xa9"
-                                                         "\xe5\xae\xb6")),
-                         &c),
+    CHECK_ST(st,
+             create1(st,
+                     fdef(RS_STR, 5,
+                          rs_val_cstr("\xe7\x8e\xa9"
+                                      "\xe5\xae\xb6")),
+                     &c),
              RS_ETOOLONG);
     CHECK_ST(st, create1(st, fdef(RS_STR, 4, rs_val_str(NULL, 2)), &c),
              RS_EINVAL);
@@ -981,32 +983,32 @@ static void utf8_rules(void)
         long bad; /* the offset reported, or -1 if valid */
     } cases[] = {
         {"plain", -1},
-        {"\xc2\x80", -1},                 /* U+0080 */
-        {"\xdf\xbf", -1},                 /* U+07FF */
-        {"\xe0\xa0\x80", -1},             /* U+0800 */
-        {"\xed\x9f\xbf", -1},             /* U+D7FF */
-        {"\xee\x80\x80", -1},             /* U+E000 */
-        {"\xef\xbf\xbf", -1},             /* U+FFFF */
-        {"\xf0\x90\x80\x80", -1},         /* U+10000 */
-        {"\xf4\x8f\xbf\xbf", -1},         /* U+10FFFF */
-        {"a\x80", 1},                     /* a lone continuation */
-        {"\xc0\x80", 0},                  /* overlong NUL */
-        {"\xc1\xbf", 0},                  /* overlong */
-        {"\xe0\x9f\xbf", 0},              /* overlong */
-        {"\xf0\x8f\xbf\xbf", 0},          /* overlong */
-        {"ab\xed\xa0\x80", 2},            /* surrogate U+D800 */
-        {"\xed\xbf\xbf", 0},              /* surrogate U+DFFF */
-        {"\xf4\x90\x80\x80", 0},          /* U+110000 */
+        {"\xc2\x80", -1},         /* U+0080 */
+        {"\xdf\xbf", -1},         /* U+07FF */
+        {"\xe0\xa0\x80", -1},     /* U+0800 */
+        {"\xed\x9f\xbf", -1},     /* U+D7FF */
+        {"\xee\x80\x80", -1},     /* U+E000 */
+        {"\xef\xbf\xbf", -1},     /* U+FFFF */
+        {"\xf0\x90\x80\x80", -1}, /* U+10000 */
+        {"\xf4\x8f\xbf\xbf", -1}, /* U+10FFFF */
+        {"a\x80", 1},             /* a lone continuation */
+        {"\xc0\x80", 0},          /* overlong NUL */
+        {"\xc1\xbf", 0},          /* overlong */
+        {"\xe0\x9f\xbf", 0},      /* overlong */
+        {"\xf0\x8f\xbf\xbf", 0},  /* overlong */
+        {"ab\xed\xa0\x80", 2},    /* surrogate U+D800 */
+        {"\xed\xbf\xbf", 0},      /* surrogate U+DFFF */
+        {"\xf4\x90\x80\x80", 0},  /* U+110000 */
         {"\xf5\x80\x80\x80", 0},
         {"\xff", 0},
-        {"abc\xe4\xb8", 3},               /* cut short */
+        {"abc\xe4\xb8", 3}, /* cut short */
         {"\xe4\xb8x", 0},
     };
     rs_store *st = open_store();
     rs_class *c = NULL;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rs_status s = create1(st, fdef(RS_STR, 16, rs_val_cstr(cases[i].s)),
-                              &c);
+        rs_status s =
+            create1(st, fdef(RS_STR, 16, rs_val_cstr(cases[i].s)), &c);
         if (cases[i].bad < 0) {
             CHECK_OK(st, s);
         } else if (CHECK_ST(st, s, RS_EUTF8)) {
@@ -1031,7 +1033,12 @@ static void create_errors(void)
 
     /* Class names. */
     static const char *const bad_names[] = {
-        "", "9x", "a-b", "a b", "\xe7\x8e\xa9", "x\n",
+        "",
+        "9x",
+        "a-b",
+        "a b",
+        "\xe7\x8e\xa9",
+        "x\n",
         "a1234567890123456789012345678901234567890123456789012345678901234",
     };
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
@@ -1041,8 +1048,9 @@ static void create_errors(void)
     }
     CHECK_ST(st, rs_class_create(st, NULL, &key, 1, 0, &c), RS_EINVAL);
     /* 64 bytes is the limit, and fine. */
-    CHECK_OK(st, rs_class_create(st, "a12345678901234567890123456789012345"
-                                     "6789012345678901234567890123",
+    CHECK_OK(st, rs_class_create(st,
+                                 "a12345678901234567890123456789012345"
+                                 "6789012345678901234567890123",
                                  &key, 1, 0, &c));
     CHECK_OK(st, rs_class_create(st, "_", &key, 1, 0, &c));
     rs_mem(st, &before);
@@ -1171,8 +1179,8 @@ static void class_calls(void)
         {"tag", RS_STR, 4, RS_FIELD_UNIQUE, false, {0}, 0},
     };
     char name[8] = "Obj";
-    if (!CHECK_OK(st, rs_class_create(st, name, defs, 3, RS_CLASS_DYNAMIC,
-                                      &c))) {
+    if (!CHECK_OK(st,
+                  rs_class_create(st, name, defs, 3, RS_CLASS_DYNAMIC, &c))) {
         rs_store_close(st);
         return;
     }
@@ -1354,8 +1362,9 @@ static void oom_parse(void)
         rs_mem_report before, after;
         rs_mem(st, &before);
         alloc_check_arm(&the_alloc, k);
-        rs_status s = parse(st, "Player { uid: str(16) key; name: str(32) "
-                                "unique = \"anon\"; stat: u8 = 0 } dynamic",
+        rs_status s = parse(st,
+                            "Player { uid: str(16) key; name: str(32) "
+                            "unique = \"anon\"; stat: u8 = 0 } dynamic",
                             &c);
         alloc_check_disarm(&the_alloc);
         if (s == RS_OK) {

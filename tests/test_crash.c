@@ -60,17 +60,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLASS_TEXT                                                          \
-    "Player { uid: str(16) key; name: str(32) unique; gold: i64 = 0; "     \
+#define CLASS_TEXT                                                             \
+    "Player { uid: str(16) key; name: str(32) unique; gold: i64 = 0; "         \
     "level: u16 = 1 } dynamic"
 
 #define N_UIDS 300
 #define N_NAMES 1000
 #define N_ANAMES 6
 #define MAX_SUB 5
-#define MAX_OPS 2000     /* per child; then it waits to be killed */
+#define MAX_OPS 2000 /* per child; then it waits to be killed */
 #define MAX_DELAY_US 30000
-#define ASTR_MAX 4096    /* longest attribute string the test binds */
+#define ASTR_MAX 4096 /* longest attribute string the test binds */
 
 static const char *const ANAMES[N_ANAMES] = {"hp",    "xp",    "item",
                                              "title", "guild", "mood"};
@@ -128,7 +128,7 @@ typedef struct aval {
     uint8_t name; /* index in ANAMES */
     uint8_t is_str;
     uint16_t len;
-    int64_t i;    /* the int, or the string's seed */
+    int64_t i; /* the int, or the string's seed */
 } aval;
 
 static void astr(const aval *a, char *buf)
@@ -174,9 +174,9 @@ typedef struct sub {
     uint8_t n_av;     /* S_INSERT: dynamic attributes given */
     uint8_t given;    /* S_INSERT: 1 gold given, 2 level given */
     uint16_t uid, name;
-    int64_t num;      /* S_GOLD, S_LEVEL; S_INSERT: gold */
-    int64_t num2;     /* S_INSERT: level */
-    aval av[2];       /* S_BIND: av[0]; S_UNBIND: av[0].name; S_INSERT */
+    int64_t num;  /* S_GOLD, S_LEVEL; S_INSERT: gold */
+    int64_t num2; /* S_INSERT: level */
+    aval av[2];   /* S_BIND: av[0]; S_UNBIND: av[0].name; S_INSERT */
 } sub;
 
 enum { O_SINGLE = 1, O_GROUP, O_SAVE_BEGIN, O_SAVE_STEP, O_SAVE_FINISH };
@@ -184,7 +184,7 @@ enum { O_SINGLE = 1, O_GROUP, O_SAVE_BEGIN, O_SAVE_STEP, O_SAVE_FINISH };
 typedef struct op {
     uint8_t kind;
     uint8_t n_sub;
-    uint8_t abort; /* O_GROUP: end with rs_group_abort() */
+    uint8_t abort;   /* O_GROUP: end with rs_group_abort() */
     uint32_t budget; /* O_SAVE_STEP */
     sub s[MAX_SUB];
 } op;
@@ -292,7 +292,7 @@ static rs_status sub_apply_checked(world *w, const sub *s)
     rs_status rc = sub_apply(w, s);
     if (rc == RS_ENOTFOUND) {
         fprintf(stderr, "test_crash: an op names a record that is not "
-                "there (a bug in the test)\n");
+                        "there (a bug in the test)\n");
         abort();
     }
     return rc;
@@ -338,14 +338,14 @@ static void op_apply(world *w, const op *o, expect *e)
 /* ------------------------------------------------------------------------ */
 
 /* A live record of w, or -1; `not` is excluded. */
-static int pick_live(uint64_t *rng, const world *w, int not)
+static int pick_live(uint64_t *rng, const world *w, int not )
 {
     if (w->n_live == 0 || (not >= 0 && w->n_live == 1)) {
         return -1;
     }
     uint32_t i = rng_below(rng, N_UIDS);
     for (;;) {
-        if (w->r[i].live && (int)i != not) {
+        if (w->r[i].live && (int)i != not ) {
             return (int)i;
         }
         i = (i + 1) % N_UIDS;
@@ -410,8 +410,7 @@ static sub gen_change(uint64_t *rng, const world *w, int target)
         s.kind = S_LEVEL;
         s.num = (int64_t)rng_below(rng, 65536);
         if (rng_below(rng, 20) == 0) {
-            s.num = rng_below(rng, 2) ? 65536 + (int64_t)rng_below(rng, 9)
-                                      : -1;
+            s.num = rng_below(rng, 2) ? 65536 + (int64_t)rng_below(rng, 9) : -1;
         }
     } else if (r < 36) {
         s.kind = S_NAME;
@@ -445,11 +444,11 @@ static void gen_group(uint64_t *rng, const world *w, op *o)
     if (b < 0) {
         shape = 2;
     }
-#define ADD(x)                                                              \
-    do {                                                                    \
-        o->s[o->n_sub] = (x);                                               \
-        (void)sub_apply(&s, &o->s[o->n_sub]);                               \
-        o->n_sub++;                                                         \
+#define ADD(x)                                                                 \
+    do {                                                                       \
+        o->s[o->n_sub] = (x);                                                  \
+        (void)sub_apply(&s, &o->s[o->n_sub]);                                  \
+        o->n_sub++;                                                            \
     } while (0)
     sub x;
     memset(&x, 0, sizeof x);
@@ -513,8 +512,7 @@ static void gen_group(uint64_t *rng, const world *w, op *o)
             x.uid = (uint16_t)u;
             x.name = s.r[v].name;
             uint32_t at = rng_below(rng, o->n_sub + 1u);
-            memmove(&o->s[at + 1], &o->s[at],
-                    (o->n_sub - at) * sizeof *o->s);
+            memmove(&o->s[at + 1], &o->s[at], (o->n_sub - at) * sizeof *o->s);
             o->s[at] = x;
             o->n_sub++;
             /* Before a change that makes u live (an insert) it would name
@@ -569,16 +567,16 @@ static op next_op(uint64_t *rng, const world *w)
 
 static void op_fmt(const op *o, char *buf, size_t cap)
 {
-    static const char *const kinds[] = {"?",    "insert", "remove", "gold",
-                                        "level", "name",  "bind",   "unbind"};
+    static const char *const kinds[] = {"?",     "insert", "remove", "gold",
+                                        "level", "name",   "bind",   "unbind"};
     size_t n = 0;
     buf[0] = '\0';
-#define OUT(...)                                                            \
-    do {                                                                    \
-        if (n < cap) {                                                      \
-            int k_ = snprintf(buf + n, cap - n, __VA_ARGS__);               \
-            n += k_ > 0 ? (size_t)k_ : 0;                                   \
-        }                                                                   \
+#define OUT(...)                                                               \
+    do {                                                                       \
+        if (n < cap) {                                                         \
+            int k_ = snprintf(buf + n, cap - n, __VA_ARGS__);                  \
+            n += k_ > 0 ? (size_t)k_ : 0;                                      \
+        }                                                                      \
     } while (0)
     switch (o->kind) {
     case O_SAVE_BEGIN:
@@ -671,8 +669,7 @@ static rs_status open_durable_as(const char *base, const char *text,
     return rc;
 }
 
-static rs_status open_durable(const char *base, rs_store **st,
-                              rs_class **cls)
+static rs_status open_durable(const char *base, rs_store **st, rs_class **cls)
 {
     return open_durable_as(base, CLASS_TEXT, st, cls);
 }
@@ -754,16 +751,18 @@ static bool exec_op(rs_store *st, rs_class *cls, rs_saver **sv, const op *o,
     }
     rc = rs_group_begin(st);
     if (rc != RS_OK) {
-        snprintf(why, cap, "rs_group_begin returned %s: %s",
-                 rs_status_name(rc), rs_errmsg(st));
+        snprintf(why, cap, "rs_group_begin returned %s: %s", rs_status_name(rc),
+                 rs_errmsg(st));
         return false;
     }
     for (int j = 0; j < e->n; j++) {
         rc = do_sub(st, cls, &o->s[j]);
         if (rc != e->rc[j]) {
-            snprintf(why, cap, "change %d of the group returned %s, the "
-                     "model says %s: %s", j, rs_status_name(rc),
-                     rs_status_name(e->rc[j]), rs_errmsg(st));
+            snprintf(why, cap,
+                     "change %d of the group returned %s, the "
+                     "model says %s: %s",
+                     j, rs_status_name(rc), rs_status_name(e->rc[j]),
+                     rs_errmsg(st));
             rs_group_abort(st);
             return false;
         }
@@ -787,12 +786,12 @@ static bool compare(rs_store *st, rs_class *cls, const world *w, char *why,
     size_t n = 0;
     int diffs = 0;
     why[0] = '\0';
-#define DIFF(...)                                                           \
-    do {                                                                    \
-        if (diffs++ < 6 && n < cap) {                                       \
-            int k_ = snprintf(why + n, cap - n, __VA_ARGS__);               \
-            n += k_ > 0 ? (size_t)k_ : 0;                                   \
-        }                                                                   \
+#define DIFF(...)                                                              \
+    do {                                                                       \
+        if (diffs++ < 6 && n < cap) {                                          \
+            int k_ = snprintf(why + n, cap - n, __VA_ARGS__);                  \
+            n += k_ > 0 ? (size_t)k_ : 0;                                      \
+        }                                                                      \
     } while (0)
     if (rs_count(cls) != w->n_live) {
         DIFF("\n    %zu records, the model has %u", rs_count(cls), w->n_live);
@@ -817,10 +816,10 @@ static bool compare(rs_store *st, rs_class *cls, const world *w, char *why,
         size_t len = 0;
         int64_t x = 0;
         name_str(m->name, nm);
-        if (rs_get_str(st, h, F_NAME, &p, &len) != RS_OK ||
-            len != strlen(nm) || memcmp(p, nm, len) != 0) {
-            DIFF("\n    %s: name '%.*s', the model has '%s'", uid, (int)len,
-                 p, nm);
+        if (rs_get_str(st, h, F_NAME, &p, &len) != RS_OK || len != strlen(nm) ||
+            memcmp(p, nm, len) != 0) {
+            DIFF("\n    %s: name '%.*s', the model has '%s'", uid, (int)len, p,
+                 nm);
         }
         if (rs_get_int(st, h, F_GOLD, &x) != RS_OK || x != m->gold) {
             DIFF("\n    %s: gold %" PRId64 ", the model has %" PRId64, uid, x,
@@ -851,9 +850,9 @@ static bool compare(rs_store *st, rs_class *cls, const world *w, char *why,
             }
             if (!same) {
                 DIFF("\n    %s: attribute %zu is %s (%s), the model has %s "
-                     "(%s %" PRId64 ")", uid, j, items[j].name,
-                     rs_type_name(v->type), ANAMES[a->name],
-                     a->is_str ? "str of length" : "int",
+                     "(%s %" PRId64 ")",
+                     uid, j, items[j].name, rs_type_name(v->type),
+                     ANAMES[a->name], a->is_str ? "str of length" : "int",
                      a->is_str ? (int64_t)a->len : a->i);
             }
         }
@@ -1013,8 +1012,10 @@ static void crash_child(int wfd, const char *base, world *w, long round)
         _exit(3);
     }
     if (!compare(st, cls, w, why, sizeof why)) {
-        fprintf(stderr, "round %ld: child: the store it opened differs from "
-                "the model:%s\n", round, why);
+        fprintf(stderr,
+                "round %ld: child: the store it opened differs from "
+                "the model:%s\n",
+                round, why);
         _exit(4);
     }
     msg m = {M_READY, 0};
@@ -1037,8 +1038,8 @@ static void crash_child(int wfd, const char *base, world *w, long round)
         }
         if (!ok) {
             op_fmt(&o, desc, sizeof desc);
-            fprintf(stderr, "round %ld: child: op %u (%s) %s\n", round, k,
-                    desc, why);
+            fprintf(stderr, "round %ld: child: op %u (%s) %s\n", round, k, desc,
+                    why);
             _exit(5);
         }
         m = (msg){M_ACK, k};
@@ -1101,14 +1102,13 @@ static bool wait_for(int fd, tally *t, uint64_t deadline, uint32_t k)
 }
 
 typedef struct crash_stats {
-    long acked, in_flight_landed, killed_before_ready, saves_begun,
-        saves_done;
+    long acked, in_flight_landed, killed_before_ready, saves_begun, saves_done;
     uint64_t ready_us, n_ready; /* the child's open, fork to READY */
     uint64_t ops_us, n_ops;     /* ops, READY to START k */
     bool open_compacts;         /* the files need a compaction at open */
     bool forced;                /* so this round's kill came in the open */
     long opens_compacting;
-    long damaged_refused;       /* damage_round(): opens that refused */
+    long damaged_refused; /* damage_round(): opens that refused */
 } crash_stats;
 
 /* A digest of every file in d, names and bytes, in name order. */
@@ -1192,9 +1192,15 @@ static bool damage_round(long round, const char *dir_from, const char *vdir,
     uint32_t n;
     memcpy(&n, jb + at[k], 4);
     switch (kind) {
-    case 0: memset(jb + at[k], 0, len - at[k]); break;
-    case 1: jb[at[k] + 4 + rng_below(prng, 8)] ^= 0x20; break;
-    case 2: jb[at[k] + 12 + rng_below(prng, n)] ^= 0x01; break;
+    case 0:
+        memset(jb + at[k], 0, len - at[k]);
+        break;
+    case 1:
+        jb[at[k] + 4 + rng_below(prng, 8)] ^= 0x20;
+        break;
+    case 2:
+        jb[at[k] + 12 + rng_below(prng, n)] ^= 0x01;
+        break;
     default: {
         uint32_t big = (uint32_t)(len - at[k]);
         memcpy(jb + at[k], &big, 4);
@@ -1209,15 +1215,16 @@ static bool damage_round(long round, const char *dir_from, const char *vdir,
     rs_class *cls;
     rs_status rc = ok ? open_durable(vbase, &st, &cls) : RS_EIO;
     if (rc != RS_EFORMAT) {
-        fprintf(stderr, "round %ld: a journal damaged in entry %zu of %zu "
-                "(kind %u) opened with %s: %s\n", round, k + 1, ne, kind,
-                rs_status_name(rc), st ? rs_errmsg(st) : "");
+        fprintf(stderr,
+                "round %ld: a journal damaged in entry %zu of %zu "
+                "(kind %u) opened with %s: %s\n",
+                round, k + 1, ne, kind, rs_status_name(rc),
+                st ? rs_errmsg(st) : "");
         ok = false;
     }
     rs_store_close(st);
     if (ok && dir_digest(vdir) != before) {
-        fprintf(stderr, "round %ld: a refused open changed the files\n",
-                round);
+        fprintf(stderr, "round %ld: a refused open changed the files\n", round);
         ok = false;
     }
     *refused += ok;
@@ -1307,9 +1314,10 @@ static bool crash_round(long round, const char *base, const char *vdir,
     uint32_t acked = t.acked;
     bool ready = t.ready, started = t.started;
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL || !t.order_ok) {
-        fprintf(stderr, "round %ld: the child %s %d (not killed by SIGKILL)"
-                "%s\n", round, WIFSIGNALED(status) ? "died of signal"
-                                                   : "exited with",
+        fprintf(stderr,
+                "round %ld: the child %s %d (not killed by SIGKILL)"
+                "%s\n",
+                round, WIFSIGNALED(status) ? "died of signal" : "exited with",
                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
                 t.order_ok ? "" : "; its messages were out of order");
         return false;
@@ -1349,14 +1357,15 @@ static bool crash_round(long round, const char *base, const char *vdir,
     rs_store *st;
     rs_class *cls;
     rs_status rc = open_durable(vbase, &st, &cls);
-    stats->open_compacts = had_snap && stat(vsnap, &sb1) == 0 &&
-                           sb1.st_ino != sb0.st_ino;
+    stats->open_compacts =
+        had_snap && stat(vsnap, &sb1) == 0 && sb1.st_ino != sb0.st_ino;
     stats->opens_compacting += stats->open_compacts;
     if (rc != RS_OK) {
         op_fmt(&next, desc, sizeof desc);
-        fprintf(stderr, "round %ld: after %u acknowledged ops (in flight: "
-                "%s) rs_durable_open returned %s: %s\n", round, acked,
-                started ? desc : "none", rs_status_name(rc),
+        fprintf(stderr,
+                "round %ld: after %u acknowledged ops (in flight: "
+                "%s) rs_durable_open returned %s: %s\n",
+                round, acked, started ? desc : "none", rs_status_name(rc),
                 st ? rs_errmsg(st) : "");
         rs_store_close(st);
         return false;
@@ -1364,8 +1373,11 @@ static bool crash_round(long round, const char *base, const char *vdir,
     if (verbose) {
         op_fmt(&next, desc, sizeof desc);
         printf("round %ld: mode %u, killed %llu us after %s, %u acked, in "
-               "flight: %s\n", round, mode, (unsigned long long)delay,
-               mode == 0 ? "the fork" : mode == 1 ? "READY" : "the op's start",
+               "flight: %s\n",
+               round, mode, (unsigned long long)delay,
+               mode == 0   ? "the fork"
+               : mode == 1 ? "READY"
+                           : "the op's start",
                acked, started ? desc : "none");
     }
     bool ok = true;
@@ -1376,11 +1388,13 @@ static bool crash_round(long round, const char *base, const char *vdir,
         stats->in_flight_landed++;
     } else {
         op_fmt(&next, desc, sizeof desc);
-        fprintf(stderr, "round %ld: the store differs from the model after "
-                "the %u acknowledged ops:%s\n", round, acked, why_a);
+        fprintf(stderr,
+                "round %ld: the store differs from the model after "
+                "the %u acknowledged ops:%s\n",
+                round, acked, why_a);
         if (started) {
-            fprintf(stderr, "  and after the op in flight too (%s):%s\n",
-                    desc, why_b);
+            fprintf(stderr, "  and after the op in flight too (%s):%s\n", desc,
+                    why_b);
         }
         ok = false;
     }
@@ -1414,8 +1428,10 @@ static void test_sigkill(void)
     long round;
     for (round = 0; round < n_rounds; round++) {
         if (!crash_round(round, base, vdir, vbase, &w, &prng, &stats)) {
-            fprintf(stderr, "sigkill: failed in round %ld (--seed %" PRIu64
-                    "); the files are in %s\n", round, base_seed, dir);
+            fprintf(stderr,
+                    "sigkill: failed in round %ld (--seed %" PRIu64
+                    "); the files are in %s\n",
+                    round, base_seed, dir);
             check_failures++;
             break;
         }
@@ -1428,14 +1444,13 @@ static void test_sigkill(void)
            "on average), %ld compactions begun and %ld finished, %ld "
            "cut short and finished at open, %ld damaged journals "
            "refused with every file unchanged, %u records at the end, "
-           "%.1f s\n", round, stats.acked,
-           stats.in_flight_landed, stats.killed_before_ready,
-           stats.n_ready ? (double)stats.ready_us / 1e3 /
-                               (double)stats.n_ready
+           "%.1f s\n",
+           round, stats.acked, stats.in_flight_landed,
+           stats.killed_before_ready,
+           stats.n_ready ? (double)stats.ready_us / 1e3 / (double)stats.n_ready
                          : 0.0,
            stats.saves_begun, stats.saves_done, stats.opens_compacting,
-           stats.damaged_refused, w.n_live,
-           (double)(now_us() - t0) / 1e6);
+           stats.damaged_refused, w.n_live, (double)(now_us() - t0) / 1e6);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1500,34 +1515,41 @@ static rs_status wf_run(wf *x, const op *o)
     }
     x->w = before;
     if (got != RS_EIO || e.final != RS_OK) {
-        fprintf(stderr, "write_failure: %s returned %s, the model says %s: "
-                "%s\n", desc, rs_status_name(got), rs_status_name(e.final),
+        fprintf(stderr,
+                "write_failure: %s returned %s, the model says %s: "
+                "%s\n",
+                desc, rs_status_name(got), rs_status_name(e.final),
                 rs_errmsg(x->st));
         check_failures++;
         return got;
     }
     x->n_eio++;
     if (strstr(rs_errmsg(x->st), ".journal") == NULL) {
-        fprintf(stderr, "write_failure: %s: RS_EIO, but the message does "
-                "not name the journal: %s\n", desc, rs_errmsg(x->st));
+        fprintf(stderr,
+                "write_failure: %s: RS_EIO, but the message does "
+                "not name the journal: %s\n",
+                desc, rs_errmsg(x->st));
         check_failures++;
     }
-    if (o->kind == O_GROUP && strstr(rs_errmsg(x->st), "rolled back") ==
-                                  NULL) {
-        fprintf(stderr, "write_failure: %s: RS_EIO, but the message does "
-                "not say the group was rolled back: %s\n", desc,
-                rs_errmsg(x->st));
+    if (o->kind == O_GROUP && strstr(rs_errmsg(x->st), "rolled back") == NULL) {
+        fprintf(stderr,
+                "write_failure: %s: RS_EIO, but the message does "
+                "not say the group was rolled back: %s\n",
+                desc, rs_errmsg(x->st));
         check_failures++;
     }
     if (!compare(x->st, x->cls, &x->w, why, sizeof why)) {
-        fprintf(stderr, "write_failure: %s failed with RS_EIO but changed "
-                "the store:%s\n", desc, why);
+        fprintf(stderr,
+                "write_failure: %s failed with RS_EIO but changed "
+                "the store:%s\n",
+                desc, why);
         check_failures++;
     }
     if (file_size(x->jpath) != jlen) {
-        fprintf(stderr, "write_failure: %s failed with RS_EIO but the "
-                "journal is %lld bytes, was %lld\n", desc,
-                (long long)file_size(x->jpath), (long long)jlen);
+        fprintf(stderr,
+                "write_failure: %s failed with RS_EIO but the "
+                "journal is %lld bytes, was %lld\n",
+                desc, (long long)file_size(x->jpath), (long long)jlen);
         check_failures++;
     }
     return got;
@@ -1627,10 +1649,10 @@ static void wf_child(int wfd, const char *base)
         g.kind = O_GROUP;
         g.n_sub = 3;
         g.s[0] = (sub){.kind = S_GOLD, .uid = (uint16_t)a, .num = -5};
-        g.s[1] = (sub){.kind = S_GOLD, .uid = (uint16_t)b, .num = 5,
-                       .via_attr = 1};
-        g.s[2] = (sub){.kind = S_BIND, .uid = (uint16_t)b,
-                       .av = {long_str(2, 3000, 7)}};
+        g.s[1] =
+            (sub){.kind = S_GOLD, .uid = (uint16_t)b, .num = 5, .via_attr = 1};
+        g.s[2] = (sub){
+            .kind = S_BIND, .uid = (uint16_t)b, .av = {long_str(2, 3000, 7)}};
         CHECK_EQ(wf_run(&x, &g), RS_EIO);
         /* a leaves and comes back (the same slot, a new generation), b
          * loses an attribute, someone new arrives. */
@@ -1640,10 +1662,10 @@ static void wf_child(int wfd, const char *base)
         g.s[1].name = free_name(&x.w, 0);
         g.s[1].n_av = 1;
         g.s[1].av[0] = long_str(4, 3000, 8);
-        g.s[2] = (sub){.kind = S_BIND, .uid = (uint16_t)b,
-                       .av = {long_str(5, 20, 9)}};
-        g.s[3] = (sub){.kind = S_UNBIND, .uid = (uint16_t)b,
-                       .av = {long_str(5, 0, 0)}};
+        g.s[2] = (sub){
+            .kind = S_BIND, .uid = (uint16_t)b, .av = {long_str(5, 20, 9)}};
+        g.s[3] = (sub){
+            .kind = S_UNBIND, .uid = (uint16_t)b, .av = {long_str(5, 0, 0)}};
         int fresh = -1;
         for (int k = 0; k < N_UIDS && fresh < 0; k++) {
             fresh = x.w.r[k].live ? -1 : k;
@@ -1683,8 +1705,10 @@ static void wf_child(int wfd, const char *base)
     CHECK_EQ(file_size(spath), snap_len);
     CHECK_EQ(file_size(x.jpath), jlen);
     if (!compare(x.st, x.cls, &x.w, why, sizeof why)) {
-        fprintf(stderr, "write_failure: the failed compaction changed the "
-                "store:%s\n", why);
+        fprintf(stderr,
+                "write_failure: the failed compaction changed the "
+                "store:%s\n",
+                why);
         check_failures++;
     }
     /* 5. With room again: a compaction, then inserts are acknowledged. */
@@ -1734,11 +1758,12 @@ static void test_write_failure(void)
     }
     if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "write_failure: the child %s %d\n",
-                pid < 0 ? "could not be forked:" : WIFSIGNALED(status)
-                                                       ? "died of signal"
-                                                       : "exited with",
-                pid < 0 ? errno : WIFSIGNALED(status) ? WTERMSIG(status)
-                                                      : WEXITSTATUS(status));
+                pid < 0               ? "could not be forked:"
+                : WIFSIGNALED(status) ? "died of signal"
+                                      : "exited with",
+                pid < 0               ? errno
+                : WIFSIGNALED(status) ? WTERMSIG(status)
+                                      : WEXITSTATUS(status));
         check_failures++;
     }
     CHECK(n > 10);
@@ -1747,8 +1772,10 @@ static void test_write_failure(void)
     CHECK_OK(st, open_durable(base, &st, &cls));
     static char why[4096];
     if (check_failures == 0 && !compare(st, cls, &w, why, sizeof why)) {
-        fprintf(stderr, "write_failure: the files differ from the %ld "
-                "acknowledged ops:%s\n", n, why);
+        fprintf(stderr,
+                "write_failure: the files differ from the %ld "
+                "acknowledged ops:%s\n",
+                n, why);
         check_failures++;
     }
     rs_store_close(st);
@@ -1760,8 +1787,7 @@ static void test_write_failure(void)
 
 /* n ops of the stream (no saves) on st and w; false if one returned
  * another status than the model's. */
-static bool run_ops(rs_store *st, rs_class *cls, world *w, uint64_t *rng,
-                    int n)
+static bool run_ops(rs_store *st, rs_class *cls, world *w, uint64_t *rng, int n)
 {
     static char why[2048], desc[1024];
     for (int k = 0; k < n; k++) {
@@ -1798,16 +1824,20 @@ static bool reopen_check(const char *base, const char *text, const world *w,
     static char why[4096];
     rs_status rc = open_durable_as(base, text, st, cls);
     if (rc != RS_OK) {
-        fprintf(stderr, "cut_short_twice: %s: rs_durable_open returned %s: "
-                "%s\n", when, rs_status_name(rc), rs_errmsg(*st));
+        fprintf(stderr,
+                "cut_short_twice: %s: rs_durable_open returned %s: "
+                "%s\n",
+                when, rs_status_name(rc), rs_errmsg(*st));
         check_failures++;
         rs_store_close(*st);
         *st = NULL;
         return false;
     }
     if (!compare(*st, *cls, w, why, sizeof why)) {
-        fprintf(stderr, "cut_short_twice: %s: the store differs from what "
-                "was acknowledged:%s\n", when, why);
+        fprintf(stderr,
+                "cut_short_twice: %s: the store differs from what "
+                "was acknowledged:%s\n",
+                when, why);
         check_failures++;
         return false;
     }
@@ -1851,15 +1881,19 @@ static void test_cut_short_twice(void)
     rs_store_close(st);
     CHECK(file_copy(keep, jpath));
     /* 2. The open that finishes it, cut short the same way. */
-    if (!ok || !reopen_check(base, CLASS_TEXT, &w, "the open after a "
-                             "compaction cut short", &st, &cls)) {
+    if (!ok || !reopen_check(base, CLASS_TEXT, &w,
+                             "the open after a "
+                             "compaction cut short",
+                             &st, &cls)) {
         rs_store_close(st);
         return;
     }
     rs_store_close(st);
     CHECK(file_copy(keep, jpath));
-    if (!reopen_check(base, CLASS_TEXT, &w, "the open after that open's "
-                      "own compaction was cut short", &st, &cls) ||
+    if (!reopen_check(base, CLASS_TEXT, &w,
+                      "the open after that open's "
+                      "own compaction was cut short",
+                      &st, &cls) ||
         !run_ops(st, cls, &w, &rng, 50)) {
         rs_store_close(st);
         return;
@@ -1875,9 +1909,10 @@ static void test_cut_short_twice(void)
     }
     rs_store_close(st);
     CHECK(file_copy(keep, jpath));
-    if (reopen_check(base, text2, &w, "the open after the compaction of "
-                     "the open with a field more was cut short", &st,
-                     &cls)) {
+    if (reopen_check(base, text2, &w,
+                     "the open after the compaction of "
+                     "the open with a field more was cut short",
+                     &st, &cls)) {
         CHECK_EQ(rs_class_n_fields(cls), 5);
     }
     rs_store_close(st);

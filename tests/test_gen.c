@@ -34,8 +34,7 @@ static void fail(const char *what, unsigned long long line, const char *why)
 {
     if (failures < 20) {
         if (line > 0)
-            fprintf(stderr, "test_gen: %s: line %llu: %s\n", what, line,
-                    why);
+            fprintf(stderr, "test_gen: %s: line %llu: %s\n", what, line, why);
         else
             fprintf(stderr, "test_gen: %s: %s\n", what, why);
     }
@@ -69,10 +68,9 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 
 /* Generates the data set into memory.  Exits on an I/O failure: nothing
    else can be tested then. */
-static struct buf generate(uint64_t n, uint64_t seed,
-                           struct progress_log *log)
+static struct buf generate(uint64_t n, uint64_t seed, struct progress_log *log)
 {
-    struct buf b = { NULL, 0 };
+    struct buf b = {NULL, 0};
     FILE *f = tmpfile();
     long size;
 
@@ -80,8 +78,7 @@ static struct buf generate(uint64_t n, uint64_t seed,
         perror("test_gen: tmpfile");
         exit(2);
     }
-    if (rs_gen_write(f, n, seed, log != NULL ? on_progress : NULL,
-                     log) != 0) {
+    if (rs_gen_write(f, n, seed, log != NULL ? on_progress : NULL, log) != 0) {
         perror("test_gen: rs_gen_write");
         exit(2);
     }
@@ -421,14 +418,15 @@ static void test_golden(void)
     printf("golden: n=%d seed=%d: %zu bytes, FNV-1a 0x%016llx\n", GOLDEN_N,
            GOLDEN_SEED, g.len, (unsigned long long)h);
     if (h != GOLDEN_FNV)
-        fail("golden", 0, "checksum changed: the data set is not the "
+        fail("golden", 0,
+             "checksum changed: the data set is not the "
              "canonical one any more");
     free(g.data);
 }
 
 static void test_small(void)
 {
-    struct progress_log log = { 0, 0, 0, 0, 0 };
+    struct progress_log log = {0, 0, 0, 0, 0};
     struct buf e = generate(0, 1, &log);
     struct buf one = generate(1, 1, NULL);
     struct figures fig;
@@ -445,7 +443,7 @@ static void test_small(void)
 static void test_calibration(void)
 {
     const uint64_t n = 200000;
-    struct progress_log log = { 0, 0, 0, 0, 200000 };
+    struct progress_log log = {0, 0, 0, 0, 200000};
     struct buf b = generate(n, 7, &log);
     struct figures f;
     double ascii, name, extras, attrs;
@@ -463,8 +461,8 @@ static void test_calibration(void)
     attrs = (double)f.attrs / (double)f.with_extras;
     printf("calibration n=200000 seed=7: ASCII names %.2f%%, mean name "
            "%.3f bytes, extras %.2f%%, %.3f attributes per player with "
-           "extras, stat 1 %.1f%%, mean level %.1f\n", ascii, name, extras,
-           attrs, 100.0 * (double)f.stat1 / (double)n,
+           "extras, stat 1 %.1f%%, mean level %.1f\n",
+           ascii, name, extras, attrs, 100.0 * (double)f.stat1 / (double)n,
            (double)f.level_sum / (double)n);
     if (ascii < 55.0 || ascii > 65.0)
         fail("calibration", 0, "ASCII share outside 55-65%");
@@ -473,7 +471,8 @@ static void test_calibration(void)
     if (extras < 8.0 || extras > 12.0)
         fail("calibration", 0, "share with extras outside 8-12%");
     if (attrs < 1.7 || attrs > 2.3)
-        fail("calibration", 0, "attributes per player with extras "
+        fail("calibration", 0,
+             "attributes per player with extras "
              "outside 1.7-2.3");
 }
 

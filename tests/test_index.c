@@ -84,7 +84,8 @@ static name_t *crafted_names(void)
     for (uint64_t i = 0; got < n; i++) {
         char buf[NAME_CAP];
         int len = snprintf(buf, sizeof buf, "p%" PRIx64, i);
-        uint64_t top = XXH3_64bits(buf, fitted(len, sizeof buf)) >> (64 - SHARED_BITS);
+        uint64_t top =
+            XXH3_64bits(buf, fitted(len, sizeof buf)) >> (64 - SHARED_BITS);
         if (i == 0) {
             want = top;
         }
@@ -141,9 +142,9 @@ static name_t *path_names(size_t n)
 typedef struct loaded {
     rs_store *st;
     rs_class *cls;
-    size_t index_bytes;  /* rs_mem: both indexes */
-    size_t name_bytes;   /* the name index alone */
-    size_t probe_groups; /* groups read to find every name once */
+    size_t index_bytes;              /* rs_mem: both indexes */
+    size_t name_bytes;               /* the name index alone */
+    size_t probe_groups;             /* groups read to find every name once */
     uint32_t depth, n_segs, biggest; /* the name index's shape */
 } loaded;
 
@@ -241,12 +242,13 @@ static void test_crafted_unseeded(void)
     show("crafted", &a);
     show("random", &r);
     /* They do collide under this store's hash. */
-    uint64_t top = rs__index_hash(0, crafted[0], strlen(crafted[0])) >>
-                   (64 - SHARED_BITS);
+    uint64_t top =
+        rs__index_hash(0, crafted[0], strlen(crafted[0])) >> (64 - SHARED_BITS);
     for (size_t i = 0; i < N_NAMES; i++) {
-        CHECK_EQ(rs__index_hash(a.st->hash_seed, crafted[i], strlen(crafted[i])) >>
-                     (64 - SHARED_BITS),
-                 top);
+        CHECK_EQ(
+            rs__index_hash(a.st->hash_seed, crafted[i], strlen(crafted[i])) >>
+                (64 - SHARED_BITS),
+            top);
     }
     within_targets(&a, &r);
     /* No split on the shared bits pays, so none doubled the directory:
@@ -412,8 +414,7 @@ static bool fake_key_eq(const void *ctx, uint32_t slot, const void *key,
 {
     fake_src *f = (fake_src *)ctx; /* ours, not const: count the call */
     f->n_eq++;
-    return strlen(f->keys[slot]) == len &&
-           memcmp(f->keys[slot], key, len) == 0;
+    return strlen(f->keys[slot]) == len && memcmp(f->keys[slot], key, len) == 0;
 }
 
 static void fake_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
@@ -436,7 +437,7 @@ static fake_src fake_new(size_t n)
     for (size_t i = 0; i < n; i++) {
         int len = snprintf(f.keys[i], FAKE_KEY, "k%zu", i);
         f.hashes[i] = rs__index_hash(0x9E3779B97F4A7C15ull, f.keys[i],
-                               fitted(len, FAKE_KEY));
+                                     fitted(len, FAKE_KEY));
     }
     return f;
 }
@@ -490,8 +491,7 @@ static void fake_insert(rs_store *st, rs__index *ix, const fake_src *f,
     rs__index_insert(st, ix, f->hashes[slot], slot);
 }
 
-static uint32_t fake_find(const rs__index *ix, const fake_src *f,
-                          uint32_t slot)
+static uint32_t fake_find(const rs__index *ix, const fake_src *f, uint32_t slot)
 {
     return rs__index_find(ix, f->hashes[slot], f->keys[slot],
                           strlen(f->keys[slot]));
@@ -580,7 +580,7 @@ static void test_fake_fingerprints(void)
     for (uint32_t i = 0; i < 10; i++) {
         f.hashes[i] = fake_hash(0x5A5A, i, 0x12345678);
     }
-    f.hashes[10] = f.hashes[3];                      /* a whole collision */
+    f.hashes[10] = f.hashes[3];                        /* a whole collision */
     f.hashes[11] = fake_hash(0x5A5A, 100, 0x12345678); /* absent */
     rs__index ix;
     rs_store *st = fake_store(&ix, &f);

@@ -344,11 +344,21 @@ static void damaged_tail(void)
         uint8_t *d = calloc(n + 64, 1);
         memcpy(d, jb, n);
         switch (i) {
-        case 0: d[n - 3] ^= 0x01; break;
-        case 1: d[last + 6] ^= 0x80; break;
-        case 2: memset(d + at[ne - 5], 0, n - at[ne - 5]); break;
-        case 3: d[last + 3] ^= 0x40; break;
-        default: len = n + 64; break;
+        case 0:
+            d[n - 3] ^= 0x01;
+            break;
+        case 1:
+            d[last + 6] ^= 0x80;
+            break;
+        case 2:
+            memset(d + at[ne - 5], 0, n - at[ne - 5]);
+            break;
+        case 3:
+            d[last + 3] ^= 0x40;
+            break;
+        default:
+            len = n + 64;
+            break;
         }
         write_all_file(path_of("dt.journal"), d, len);
         rs_store *st = durable("dt", RS_EFORMAT);
@@ -521,8 +531,7 @@ static void dropped_dynamic(void)
     for (int round = 0; round < 2; round++) {
         rs_store *st = open_store();
         declare(st, text);
-        CHECK_FAIL(st, rs_durable_open(st, path_of("dd"), RS_SYNC_ALWAYS,
-                                       NULL),
+        CHECK_FAIL(st, rs_durable_open(st, path_of("dd"), RS_SYNC_ALWAYS, NULL),
                    RS_EINVAL, "declared without `dynamic`");
         CHECK(strstr(rs_errmsg(st), "repair") == NULL);
         rs_store_close(st);
@@ -658,8 +667,8 @@ static rs_handle insert_every(rs_store *st, rs_class *c, const rs_named *v,
     return h;
 }
 
-static void set_every(rs_store *st, rs_handle h, const char *name,
-                      rs_value v, tally *t)
+static void set_every(rs_store *st, rs_handle h, const char *name, rs_value v,
+                      tally *t)
 {
     CHECK_OK(st, rs_set_attr(st, h, name, &v));
     rs_field f = rs_class_field(rs_handle_class(st, h), name);
@@ -699,15 +708,15 @@ static void replay_every_op(void)
     }
     utf8[300] = '\0';
     rs_named v1[] = {
-        {"id", rs_val_cstr("00042")},      {"name", rs_val_cstr("first")},
-        {"b", rs_val_bool(true)},          {"i8", rs_val_int(INT8_MIN)},
-        {"i16", rs_val_int(INT16_MIN)},    {"i32", rs_val_int(INT32_MIN)},
-        {"i64", rs_val_int(INT64_MIN)},    {"u8", rs_val_uint(UINT8_MAX)},
-        {"u16", rs_val_uint(UINT16_MAX)},  {"u32", rs_val_uint(UINT32_MAX)},
-        {"u64", rs_val_uint(UINT64_MAX)},  {"f32", rs_val_f64(-1.5)},
-        {"f64", rs_val_f64(-0.0)},         {"s", rs_val_cstr(utf8)},
-        {"a_int", rs_val_int(-7)},         {"a_f", rs_val_f64(0.1)},
-        {"a_b", rs_val_bool(false)},       {"a_s", rs_val_cstr("text")},
+        {"id", rs_val_cstr("00042")},     {"name", rs_val_cstr("first")},
+        {"b", rs_val_bool(true)},         {"i8", rs_val_int(INT8_MIN)},
+        {"i16", rs_val_int(INT16_MIN)},   {"i32", rs_val_int(INT32_MIN)},
+        {"i64", rs_val_int(INT64_MIN)},   {"u8", rs_val_uint(UINT8_MAX)},
+        {"u16", rs_val_uint(UINT16_MAX)}, {"u32", rs_val_uint(UINT32_MAX)},
+        {"u64", rs_val_uint(UINT64_MAX)}, {"f32", rs_val_f64(-1.5)},
+        {"f64", rs_val_f64(-0.0)},        {"s", rs_val_cstr(utf8)},
+        {"a_int", rs_val_int(-7)},        {"a_f", rs_val_f64(0.1)},
+        {"a_b", rs_val_bool(false)},      {"a_s", rs_val_cstr("text")},
     };
     rs_handle r1 = insert_every(st, e, v1, 18, &t);
     rs_named v2[] = {{"id", rs_val_cstr("12345678901234")},
@@ -716,18 +725,18 @@ static void replay_every_op(void)
     rs_named v3[] = {{"id", rs_val_cstr("abc")},
                      {"name", rs_val_cstr("third")}};
     rs_handle r3 = insert_every(st, e, v3, 2, &t);
-    rs_named v4[] = {{"id", rs_val_cstr("0")},
-                     {"name", rs_val_cstr("fourth")}};
+    rs_named v4[] = {{"id", rs_val_cstr("0")}, {"name", rs_val_cstr("fourth")}};
     rs_handle r4 = insert_every(st, e, v4, 2, &t);
     rs_named n1[] = {{"n", rs_val_int(INT64_MIN)},
                      {"u", rs_val_uint(UINT64_MAX)},
                      {"t", rs_val_cstr("min")}};
     insert_every(st, num, n1, 3, &t);
-    rs_named n2[] = {{"n", rs_val_int(0)}, {"u", rs_val_uint(0)},
+    rs_named n2[] = {{"n", rs_val_int(0)},
+                     {"u", rs_val_uint(0)},
                      {"t", rs_val_cstr("zero")}};
     rs_handle h2 = insert_every(st, num, n2, 3, &t);
-    rs_named n3[] = {{"n", rs_val_int(42)}, {"u", rs_val_uint(7)},
-                     {"t", rs_val_cstr("x")}};
+    rs_named n3[] = {
+        {"n", rs_val_int(42)}, {"u", rs_val_uint(7)}, {"t", rs_val_cstr("x")}};
     rs_handle h3 = insert_every(st, num, n3, 3, &t);
 
     /* Sets of every type, to the other extreme. */
@@ -745,14 +754,14 @@ static void replay_every_op(void)
     set_every(st, r1, "s", rs_val_cstr("short"), &t);
     set_every(st, r1, "name", rs_val_cstr("first-renamed"), &t);
     set_every(st, r1, "id", rs_val_cstr("00043"), &t); /* the key */
-    set_every(st, r1, "i8", rs_val_int(-1), &t);      /* by its new key */
+    set_every(st, r1, "i8", rs_val_int(-1), &t);       /* by its new key */
     set_every(st, r2, "f64", rs_val_f64(0x1p-1074), &t);
     set_every(st, r2, "f32", rs_val_f64(0x1p-149), &t);
     set_every(st, r2, "s", rs_val_cstr(utf8), &t);
     set_every(st, r2, "i64", rs_val_int(INT64_MIN), &t);
     set_every(st, r2, "i8", rs_val_int(INT8_MIN), &t);
     set_every(st, r2, "u64", rs_val_uint(UINT64_MAX), &t);
-    set_every(st, h3, "n", rs_val_int(-42), &t);      /* an integer key */
+    set_every(st, h3, "n", rs_val_int(-42), &t); /* an integer key */
     set_every(st, h3, "u", rs_val_uint(8), &t);
     /* Attributes: a new name, rebinds to another type, unbinds. */
     set_every(st, r2, "late", rs_val_int(5), &t);
@@ -837,8 +846,7 @@ static void replay_every_op(void)
         rs_value nm;
         CHECK_OK(st, rs_get(st, e, "00043", 5, &h));
         CHECK_OK(st, rs_get_attr(st, h, "name", &nm));
-        CHECK(nm.v.s.len == 13 &&
-              memcmp(nm.v.s.ptr, "first-renamed", 13) == 0);
+        CHECK(nm.v.s.len == 13 && memcmp(nm.v.s.ptr, "first-renamed", 13) == 0);
         CHECK_OK(st, rs_get(st, e, "00042", 5, &h));
         CHECK_OK(st, rs_get_attr(st, h, "name", &nm));
         CHECK(nm.v.s.len == 5 && memcmp(nm.v.s.ptr, "first", 5) == 0);

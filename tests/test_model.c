@@ -135,8 +135,8 @@ static rs_class *cls; /* the one class of test_set_own_borrowed_value */
 /* Weights per phase: grow, mixed, shrink (down to empty), mixed. */
 typedef struct weights {
     int insert, remove, set, set_attr, get_key, find, get_fields, scan,
-        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front,
-        churn, group;
+        scan_modify, check, dyn_set, dyn_get, dyn_del, dyn_misc, front, churn,
+        group;
 } weights;
 
 static const weights phases[4] = {
@@ -150,14 +150,14 @@ static const weights phases[4] = {
  * of their failures roll a group back is their own business: record.c),
  * nor a scan that changes what it returns (a rollback would pull the
  * records from under it), nor another group. */
-static const weights in_group = {12, 6, 10, 4, 3, 3, 3, 2, 0, 2,
-                                 10, 3, 5, 2, 0, 0, 0};
+static const weights in_group = {12, 6,  10, 4, 3, 3, 3, 2, 0,
+                                 2,  10, 3,  5, 2, 0, 0, 0};
 
 /* Saves and reloads, reopens and compactions, per 100,000 operations: each
  * closes the store, so they are rarer than the rest. */
-#define RELOADS 50   /* plain runs: save and load into a fresh store */
-#define REOPENS 150  /* durable runs: close and replay the journal */
-#define COMPACTS 75  /* durable runs: compaction in steps */
+#define RELOADS 50  /* plain runs: save and load into a fresh store */
+#define REOPENS 150 /* durable runs: close and replay the journal */
+#define COMPACTS 75 /* durable runs: compaction in steps */
 
 static const weights *phase_w; /* the phase running */
 
@@ -166,9 +166,9 @@ static void group_op(void);
 static void one_op(const weights *w)
 {
     int total = w->insert + w->remove + w->set + w->set_attr + w->get_key +
-                w->find + w->get_fields + w->scan + w->scan_modify +
-                w->check + w->dyn_set + w->dyn_get + w->dyn_del +
-                w->dyn_misc + w->front + w->churn + w->group;
+                w->find + w->get_fields + w->scan + w->scan_modify + w->check +
+                w->dyn_set + w->dyn_get + w->dyn_del + w->dyn_misc + w->front +
+                w->churn + w->group;
     int r = irand(total);
     if ((r -= w->insert) < 0) {
         op_insert();
@@ -275,9 +275,8 @@ static void run(uint64_t seed, long ops, long check_every, bool durable,
     printf("seed %" PRIu64 ": %ld operations%s, up to %zu live records, "
            "empty %d times (row %zu bytes; inline up to uid %zu, name %zu, "
            "tag %zu)\n",
-           seed, ops, durable ? " on a durable store" : "", max_live,
-           empties, row_bytes, inline_max[F_UID], inline_max[F_NAME],
-           inline_max[F_TAG]);
+           seed, ops, durable ? " on a durable store" : "", max_live, empties,
+           row_bytes, inline_max[F_UID], inline_max[F_NAME], inline_max[F_TAG]);
     printf("  attributes: %zu names, %zu shapes at the end, up to %u on a "
            "record\n",
            m.n_attr_names, m.n_shapes, m_max_attrs);
@@ -300,8 +299,14 @@ static void test_set_own_borrowed_value(void)
     CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
     CHECK_OK(g_st, rs_class_create(g_st, "Player", defs, NF, 0, &cls));
     static const char *const tags[] = {
-        "", "abc", "abcdefg", "abcdefgh", "fifteen-bytes-x", "sixteen-bytes-xx",
-        "a-tag-of-twenty-byte", "forty-bytes-of-tag-forty-bytes-of-tag-40"};
+        "",
+        "abc",
+        "abcdefg",
+        "abcdefgh",
+        "fifteen-bytes-x",
+        "sixteen-bytes-xx",
+        "a-tag-of-twenty-byte",
+        "forty-bytes-of-tag-forty-bytes-of-tag-40"};
     for (int t = 0; t < 8; t++) {
         for (int api = 0; api < 3; api++) {
             char uid[16];
@@ -365,8 +370,8 @@ static void test_attrs_full(void)
     memset(&g_alloc, 0, sizeof g_alloc);
     CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
     rs_class *c = NULL;
-    CHECK_OK(g_st, rs_class_create(g_st, "Player", defs, NF, RS_CLASS_DYNAMIC,
-                                 &c));
+    CHECK_OK(g_st,
+             rs_class_create(g_st, "Player", defs, NF, RS_CLASS_DYNAMIC, &c));
     static char names[ATTRS_PER_RECORD + 1][16];
     for (int k = 0; k <= ATTRS_PER_RECORD; k++) {
         snprintf(names[k], sizeof names[k], "a%d", k);
@@ -381,8 +386,8 @@ static void test_attrs_full(void)
     rs_mem_report m0, m1;
     rs_mem(g_st, &m0);
     rs_value v = rs_val_int(-1);
-    CHECK_FAIL(g_st, rs_set_attr(g_st, h, names[ATTRS_PER_RECORD], &v), RS_EFULL,
-               "more than 255");
+    CHECK_FAIL(g_st, rs_set_attr(g_st, h, names[ATTRS_PER_RECORD], &v),
+               RS_EFULL, "more than 255");
     rs_field f = rs_attr_id(g_st, c, names[ATTRS_PER_RECORD]);
     rs_mem(g_st, &m0); /* the id interned the name */
     CHECK_FAIL(g_st, rs_set_field(g_st, h, f, &v), RS_EFULL, "more than 255");
@@ -411,15 +416,13 @@ static void test_attrs_full(void)
     CHECK_OK(g_st, rs_dict(g_st, h, items, ATTRS_PER_RECORD + 1, &n));
     CHECK_EQ(n, ATTRS_PER_RECORD);
     for (size_t k = 0; k < n && k < ATTRS_PER_RECORD; k++) {
-        int64_t want = k + 1 == 7 || k + 1 == ATTRS_PER_RECORD
-                           ? -1
-                           : (int64_t)k + 1;
+        int64_t want =
+            k + 1 == 7 || k + 1 == ATTRS_PER_RECORD ? -1 : (int64_t)k + 1;
         if (strcmp(items[k].name, names[k + 1]) != 0 ||
             items[k].val.type != RS_I64 || items[k].val.v.i != want) {
-            fprintf(stderr, "%s:%d: item %zu is %s, expected %s = %" PRId64
-                            "\n",
-                    __FILE__, __LINE__, k, items[k].name, names[k + 1],
-                    want);
+            fprintf(stderr,
+                    "%s:%d: item %zu is %s, expected %s = %" PRId64 "\n",
+                    __FILE__, __LINE__, k, items[k].name, names[k + 1], want);
             check_failures++;
             break;
         }
@@ -444,22 +447,25 @@ static void test_wide_record_attrs(void)
     static char names[RS_MAX_FIELDS][8];
     for (int f = 0; f < RS_MAX_FIELDS; f++) {
         snprintf(names[f], sizeof names[f], "f%d", f);
-        wide[f] = (rs_field_def){.name = names[f], .type = RS_STR,
-                                 .max_len = 16, .inline_len = 7,
+        wide[f] = (rs_field_def){.name = names[f],
+                                 .type = RS_STR,
+                                 .max_len = 16,
+                                 .inline_len = 7,
                                  .flags = f == 0 ? RS_FIELD_KEY : 0u};
     }
     rs_class *c = NULL;
     CHECK_OK(g_st, rs_class_create(g_st, "Wide", wide, RS_MAX_FIELDS,
-                                 RS_CLASS_DYNAMIC, &c));
+                                   RS_CLASS_DYNAMIC, &c));
     static char big[101];
     memset(big, 'q', 100);
     for (int r = 0; r < 2 && c; r++) {
         static rs_named vals[RS_MAX_FIELDS + 1];
         for (int f = 0; f < RS_MAX_FIELDS; f++) {
-            vals[f] = (rs_named){names[f], str_val(r ? "out-of-line-b"
-                                                     : "out-of-line-a")};
+            vals[f] = (rs_named){
+                names[f], str_val(r ? "out-of-line-b" : "out-of-line-a")};
         }
-        vals[RS_MAX_FIELDS] = (rs_named){"x", rs_val_str(big, (size_t)(100 - r))};
+        vals[RS_MAX_FIELDS] =
+            (rs_named){"x", rs_val_str(big, (size_t)(100 - r))};
         rs_handle h = RS_NULL_HANDLE;
         CHECK_OK(g_st, rs_insert(g_st, c, vals, RS_MAX_FIELDS + 1, &h));
         rs_attr items[2];
@@ -471,8 +477,8 @@ static void test_wide_record_attrs(void)
         const char *p = NULL;
         size_t len = 0;
         CHECK_OK(g_st, rs_get_str(g_st, h, RS_MAX_FIELDS - 1, &p, &len));
-        CHECK(len == 13 && memcmp(p, r ? "out-of-line-b" : "out-of-line-a",
-                                  13) == 0);
+        CHECK(len == 13 &&
+              memcmp(p, r ? "out-of-line-b" : "out-of-line-a", 13) == 0);
         CHECK_OK(g_st, rs__store_check(g_st));
     }
     rs_store_close(g_st);
@@ -491,8 +497,8 @@ static void test_model(void)
 static void test_durable(void)
 {
     g_case = "durable";
-    run(opt_seed, opt_ops_given ? opt_ops : DURABLE_OPS, opt_check_every,
-        true, true);
+    run(opt_seed, opt_ops_given ? opt_ops : DURABLE_OPS, opt_check_every, true,
+        true);
 }
 
 /* Other seeds, shorter, with the full comparison more often. */
@@ -560,8 +566,9 @@ int main(int argc, char **argv)
         } else if (n_rest < 2) {
             rest[n_rest++] = argv[i];
         } else {
-            fprintf(stderr, "usage: %s [case] [--seed S] [--ops N] "
-                            "[--check-every K] [--trace]\n",
+            fprintf(stderr,
+                    "usage: %s [case] [--seed S] [--ops N] "
+                    "[--check-every K] [--trace]\n",
                     argv[0]);
             return 2;
         }
@@ -576,4 +583,3 @@ int main(int argc, char **argv)
     dir_make();
     return check_main(n_rest, rest, cases);
 }
-

@@ -77,16 +77,27 @@ enum { F_UID, F_NAME, F_STAT, F_LEVEL, F_SCORE, F_RATIO, F_FLAG, F_TAG, NF };
 static const rs_field_def player_defs[NF] = {
     {.name = "uid", .type = RS_STR, .max_len = 12, .flags = RS_FIELD_KEY},
     {.name = "name", .type = RS_STR, .max_len = 20, .flags = RS_FIELD_UNIQUE},
-    {.name = "stat", .type = RS_U8, .has_default = true,
+    {.name = "stat",
+     .type = RS_U8,
+     .has_default = true,
      .def = {.type = RS_U8, .v.u = 0}},
-    {.name = "level", .type = RS_U16, .has_default = true,
+    {.name = "level",
+     .type = RS_U16,
+     .has_default = true,
      .def = {.type = RS_U16, .v.u = 1}},
-    {.name = "score", .type = RS_I32, .has_default = true,
+    {.name = "score",
+     .type = RS_I32,
+     .has_default = true,
      .def = {.type = RS_I32, .v.i = -1}},
-    {.name = "ratio", .type = RS_F64, .has_default = true,
+    {.name = "ratio",
+     .type = RS_F64,
+     .has_default = true,
      .def = {.type = RS_F64, .v.f = 0.0}},
     {.name = "flag", .type = RS_BOOL},
-    {.name = "tag", .type = RS_STR, .max_len = 40, .inline_len = 7,
+    {.name = "tag",
+     .type = RS_STR,
+     .max_len = 40,
+     .inline_len = 7,
      .has_default = true,
      .def = {.type = RS_STR, .v.s = {"default-tag-value", 17}}},
 };
@@ -95,15 +106,16 @@ static const rs_field_def player_defs[NF] = {
 static void check_accounting(const char *where)
 {
     if (fa.n_broken) {
-        fprintf(stderr, "%s: %ld calls broke the allocator contract\n",
-                where, fa.n_broken);
+        fprintf(stderr, "%s: %ld calls broke the allocator contract\n", where,
+                fa.n_broken);
         check_failures++;
         fa.n_broken = 0;
     }
     if (st == NULL) {
         if (fa.live_bytes != 0 || fa.live_blocks != 0) {
-            fprintf(stderr, "%s: no store, yet %zu bytes in %zu blocks "
-                            "are allocated\n",
+            fprintf(stderr,
+                    "%s: no store, yet %zu bytes in %zu blocks "
+                    "are allocated\n",
                     where, fa.live_bytes, fa.live_blocks);
             check_failures++;
         }
@@ -112,8 +124,9 @@ static void check_accounting(const char *where)
     rs_mem_report m;
     rs_mem(st, &m);
     if (m.total != fa.live_bytes || m.n_allocs != fa.live_blocks) {
-        fprintf(stderr, "%s: rs_mem() says %zu bytes in %zu blocks, the "
-                        "allocator holds %zu in %zu\n",
+        fprintf(stderr,
+                "%s: rs_mem() says %zu bytes in %zu blocks, the "
+                "allocator holds %zu in %zu\n",
                 where, m.total, m.n_allocs, fa.live_bytes, fa.live_blocks);
         check_failures++;
     }
@@ -255,8 +268,7 @@ static snapshot take(void)
 static bool capacity_may_stay;
 
 /* Whether a failure left everything as it was; says what moved if not. */
-static void same(const snapshot *a, const snapshot *b, const char *what,
-                 long k)
+static void same(const snapshot *a, const snapshot *b, const char *what, long k)
 {
     bool ok = a->digest == b->digest && a->count == b->count &&
               (capacity_may_stay || (a->mem.total == b->mem.total &&
@@ -265,10 +277,10 @@ static void same(const snapshot *a, const snapshot *b, const char *what,
               a->mem.n_attr_names == b->mem.n_attr_names &&
               a->mem.n_shapes == b->mem.n_shapes;
     for (int c = 0; c < RS_MEM__COUNT; c++) {
-        ok = ok && (a->mem.bytes[c] == b->mem.bytes[c] ||
-                    (capacity_may_stay &&
-                     (c == RS_MEM_FREE || c == RS_MEM_INDEXES) &&
-                     b->mem.bytes[c] > a->mem.bytes[c]));
+        ok = ok &&
+             (a->mem.bytes[c] == b->mem.bytes[c] ||
+              (capacity_may_stay && (c == RS_MEM_FREE || c == RS_MEM_INDEXES) &&
+               b->mem.bytes[c] > a->mem.bytes[c]));
     }
     if (!ok) {
         fprintf(stderr,
@@ -276,8 +288,8 @@ static void same(const snapshot *a, const snapshot *b, const char *what,
                 "digest %016" PRIx64 " -> %016" PRIx64 ", count %zu -> %zu, "
                 "total %zu -> %zu, n_allocs %zu -> %zu, attribute names "
                 "%zu -> %zu, shapes %zu -> %zu",
-                what, k, a->digest, b->digest, a->count, b->count,
-                a->mem.total, b->mem.total, a->mem.n_allocs, b->mem.n_allocs,
+                what, k, a->digest, b->digest, a->count, b->count, a->mem.total,
+                b->mem.total, a->mem.n_allocs, b->mem.n_allocs,
                 a->mem.n_attr_names, b->mem.n_attr_names, a->mem.n_shapes,
                 b->mem.n_shapes);
         for (int c = 0; c < RS_MEM__COUNT; c++) {
@@ -313,8 +325,9 @@ static long inject(const char *what, op_fn op, void *arg)
         check_accounting(what);
         if (rc == RS_OK) {
             if (failed) {
-                fprintf(stderr, "%s: succeeded although allocation %ld "
-                                "failed\n",
+                fprintf(stderr,
+                        "%s: succeeded although allocation %ld "
+                        "failed\n",
                         what, k);
                 check_failures++;
             }
@@ -333,8 +346,9 @@ static long inject(const char *what, op_fn op, void *arg)
             points_index++;
         }
         if (rs_errmsg(st)[0] == '\0') {
-            fprintf(stderr, "%s, failing allocation %ld: RS_ENOMEM with an "
-                            "empty rs_errmsg()\n",
+            fprintf(stderr,
+                    "%s, failing allocation %ld: RS_ENOMEM with an "
+                    "empty rs_errmsg()\n",
                     what, k);
             check_failures++;
         }
@@ -342,14 +356,14 @@ static long inject(const char *what, op_fn op, void *arg)
         same(&before, &after, what, k);
         rs_status chk = rs__store_check(st);
         if (chk != RS_OK) {
-            fprintf(stderr, "%s, failing allocation %ld: rs__store_check "
-                            "returned %s\n",
+            fprintf(stderr,
+                    "%s, failing allocation %ld: rs__store_check "
+                    "returned %s\n",
                     what, k, rs_status_name(chk));
             check_failures++;
         }
         if (k > 1000) {
-            fprintf(stderr, "%s: still failing after 1000 allocations\n",
-                    what);
+            fprintf(stderr, "%s: still failing after 1000 allocations\n", what);
             check_failures++;
             return -1;
         }
@@ -408,14 +422,11 @@ typedef struct insert_arg {
 static rs_status do_insert(void *arg)
 {
     insert_arg *a = arg;
-    rs_named v[] = {{"uid", rs_val_cstr(a->r.uid)},
-                    {"name", rs_val_cstr(a->r.name)},
-                    {"stat", rs_val_uint(a->r.stat)},
-                    {"level", rs_val_uint(a->r.level)},
-                    {"score", rs_val_int(a->r.score)},
-                    {"ratio", rs_val_f64(a->r.ratio)},
-                    {"flag", rs_val_bool(a->r.flag)},
-                    {"tag", rs_val_cstr(a->r.tag)}};
+    rs_named v[] = {
+        {"uid", rs_val_cstr(a->r.uid)},    {"name", rs_val_cstr(a->r.name)},
+        {"stat", rs_val_uint(a->r.stat)},  {"level", rs_val_uint(a->r.level)},
+        {"score", rs_val_int(a->r.score)}, {"ratio", rs_val_f64(a->r.ratio)},
+        {"flag", rs_val_bool(a->r.flag)},  {"tag", rs_val_cstr(a->r.tag)}};
     return rs_insert(st, player, v, NF, &a->h);
 }
 
@@ -567,14 +578,22 @@ static void test_class_create(void)
     static const rs_field_def item_defs[] = {
         {.name = "id", .type = RS_I64, .flags = RS_FIELD_KEY},
         {.name = "code", .type = RS_U32, .flags = RS_FIELD_UNIQUE},
-        {.name = "label", .type = RS_STR, .max_len = 100,
-         .flags = RS_FIELD_UNIQUE, .has_default = true,
+        {.name = "label",
+         .type = RS_STR,
+         .max_len = 100,
+         .flags = RS_FIELD_UNIQUE,
+         .has_default = true,
          .def = {.type = RS_STR, .v.s = {"", 0}}},
-        {.name = "note", .type = RS_STR, .max_len = 300, .inline_len = 12,
+        {.name = "note",
+         .type = RS_STR,
+         .max_len = 300,
+         .inline_len = 12,
          .has_default = true,
          .def = {.type = RS_STR,
                  .v.s = {"a default note longer than seven", 32}}},
-        {.name = "w", .type = RS_F32, .has_default = true,
+        {.name = "w",
+         .type = RS_F32,
+         .has_default = true,
          .def = {.type = RS_F64, .v.f = 1.5}},
     };
     create_arg b = {"Item", item_defs, 5, RS_CLASS_DYNAMIC, NULL, NULL};
@@ -715,24 +734,23 @@ static void test_insert_growth(void)
     }
     growth g1 = growth_now();
     /* Each growth path ran under injection. */
-    CHECK(g1.rec_pages > g0.rec_pages);     /* row pages */
-    CHECK(g1.rec_cap > g0.rec_cap);         /* the page table doubled */
-    CHECK(g1.str_pages > g0.str_pages);     /* string pages */
-    CHECK(g1.str_cap > g0.str_cap);         /* their table doubled */
+    CHECK(g1.rec_pages > g0.rec_pages); /* row pages */
+    CHECK(g1.rec_cap > g0.rec_cap);     /* the page table doubled */
+    CHECK(g1.str_pages > g0.str_pages); /* string pages */
+    CHECK(g1.str_cap > g0.str_cap);     /* their table doubled */
     for (int i = 0; i < 2; i++) {
-        CHECK(g1.segs[i] > g0.segs[i]);     /* segments split */
-        CHECK(g1.depth[i] > g0.depth[i]);   /* the directory doubled */
+        CHECK(g1.segs[i] > g0.segs[i]);   /* segments split */
+        CHECK(g1.depth[i] > g0.depth[i]); /* the directory doubled */
     }
     CHECK(points_index > 0);
     printf("  800 inserts, %ld allocated, %ld failure points (%ld in "
            "indexes); pages %u->%u "
            "(table %u->%u), string pages %u->%u (table %u->%u), uid index "
            "%u->%u segments depth %u->%u, name index %u->%u depth %u->%u\n",
-           allocating, points_total, points_index, g0.rec_pages,
-           g1.rec_pages, g0.rec_cap,
-           g1.rec_cap, g0.str_pages, g1.str_pages, g0.str_cap, g1.str_cap,
-           g0.segs[0], g1.segs[0], g0.depth[0], g1.depth[0], g0.segs[1],
-           g1.segs[1], g0.depth[1], g1.depth[1]);
+           allocating, points_total, points_index, g0.rec_pages, g1.rec_pages,
+           g0.rec_cap, g1.rec_cap, g0.str_pages, g1.str_pages, g0.str_cap,
+           g1.str_cap, g0.segs[0], g1.segs[0], g0.depth[0], g1.depth[0],
+           g0.segs[1], g1.segs[1], g0.depth[1], g1.depth[1]);
     /* Every record is still there. */
     for (long i = 0; i < 1100; i += 1) {
         prec r = make_rec(i, 0);
@@ -949,8 +967,8 @@ static void test_churn_purge_merge(void)
             int n_grp = 0;
             for (; n_grp < 16 && !moved; n_grp++) {
                 prec r = steered_rec(seg, g);
-                snprintf(what, sizeof what, "insert %s to fill group %u",
-                         r.uid, g);
+                snprintf(what, sizeof what, "insert %s to fill group %u", r.uid,
+                         g);
                 grp[n_grp] = insert_checked(&r, what);
                 if (grp[n_grp] == RS_NULL_HANDLE) {
                     break;
@@ -964,8 +982,10 @@ static void test_churn_purge_merge(void)
         /* Live keys into the last group until the segment is rebuilt. */
         for (int k = 0; k < 64 && !moved; k++) {
             prec r = steered_rec(seg, ng - 1);
-            snprintf(what, sizeof what, "insert %s into a segment of "
-                                        "tombstones", r.uid);
+            snprintf(what, sizeof what,
+                     "insert %s into a segment of "
+                     "tombstones",
+                     r.uid);
             if (insert_checked(&r, what) == RS_NULL_HANDLE) {
                 break;
             }
@@ -977,9 +997,10 @@ static void test_churn_purge_merge(void)
     }
     growth g2 = growth_now();
     if (!merged) {
-        fprintf(stderr, "%s:%d: no merge of index segments was reached: has "
-                        "index.c's placement (dir_pos, home_group) or its "
-                        "merge rule changed?\n",
+        fprintf(stderr,
+                "%s:%d: no merge of index segments was reached: has "
+                "index.c's placement (dir_pos, home_group) or its "
+                "merge rule changed?\n",
                 __FILE__, __LINE__);
         check_failures++;
     }
@@ -987,9 +1008,8 @@ static void test_churn_purge_merge(void)
     printf("  churn: %ld failure points (%ld in indexes at full load, %ld "
            "in the merge); uid index %u->%u->%u segments, name index "
            "%u->%u->%u\n",
-           points_total, purge_points, points_index - purge_points,
-           g0.segs[0], g1.segs[0], g2.segs[0], g0.segs[1], g1.segs[1],
-           g2.segs[1]);
+           points_total, purge_points, points_index - purge_points, g0.segs[0],
+           g1.segs[0], g2.segs[0], g0.segs[1], g1.segs[1], g2.segs[1]);
     CHECK_OK(st, rs__store_check(st));
     n_classes = 0;
     close_store();
@@ -1148,15 +1168,15 @@ static void open_dyn_player(void)
 /* What attribute operations grow (attrs.h, store.h, strs.h), to prove the
  * injected operations reached each growth path. */
 typedef struct agrowth {
-    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes,
-        trans_cap, n_avecs, str_pages, str_cap;
+    uint32_t n_names, cap_names, name_ix_cap, n_shapes, cap_shapes, trans_cap,
+        n_avecs, str_pages, str_cap;
 } agrowth;
 
 static agrowth agrowth_now(void)
 {
     const rs__attrs *a = &st->attrs;
-    agrowth g = {a->n_names,    a->cap_names, a->name_ix_cap,
-                 a->n_shapes,   a->cap_shapes, a->trans_cap,
+    agrowth g = {a->n_names,      a->cap_names,     a->name_ix_cap,
+                 a->n_shapes,     a->cap_shapes,    a->trans_cap,
                  player->n_avecs, st->strs.n_pages, st->strs.cap_pages};
     return g;
 }
@@ -1164,8 +1184,8 @@ static agrowth agrowth_now(void)
 /* How many successful operations, each run with every one of its
  * allocations failing in turn first, grew each structure. */
 typedef struct agrew {
-    long names, cap_names, name_ix, shapes, cap_shapes, trans, avecs,
-        vec_new, vec_grow, str_pages, str_cap;
+    long names, cap_names, name_ix, shapes, cap_shapes, trans, avecs, vec_new,
+        vec_grow, str_pages, str_cap;
 } agrew;
 
 static agrew grew;
@@ -1279,8 +1299,9 @@ static void check_dict(rs_handle h, const edict *d, const char *what)
              same_value(&items[k].val, &d->vals[k]);
     }
     if (!ok) {
-        fprintf(stderr, "%s: rs_dict() has %zu attributes, expected %zu "
-                        "(or a name or value differs)\n",
+        fprintf(stderr,
+                "%s: rs_dict() has %zu attributes, expected %zu "
+                "(or a name or value differs)\n",
                 what, n, d->n);
         check_failures++;
     }
@@ -1494,15 +1515,19 @@ static void test_attr_rebind_longer(void)
     for (long i = 0; i < N; i++) {
         size_t len = 9 + (size_t)i * 11; /* 9..438 bytes, each new */
         char what[64];
-        snprintf(what, sizeof what, "rebind guild of record %ld to %zu "
-                 "bytes", i, len);
+        snprintf(what, sizeof what,
+                 "rebind guild of record %ld to %zu "
+                 "bytes",
+                 i, len);
         bind_checked(hs[i], &ed[i], "guild", text_val(len), what);
         /* And once more by number, to another type: the place stays. */
         if (i % 4 == 0) {
             attr_arg a = {hs[i], "lvl", rs_attr_id(st, player, "lvl"),
                           rs_val_f64(0.5 + (double)i), false};
-            snprintf(what, sizeof what, "rebind lvl of record %ld by "
-                     "number", i);
+            snprintf(what, sizeof what,
+                     "rebind lvl of record %ld by "
+                     "number",
+                     i);
             attr_checked(&a, &ed[i], what);
         }
     }
@@ -1525,14 +1550,11 @@ typedef struct dyn_insert_arg {
 static rs_status do_insert_dyn(void *arg)
 {
     dyn_insert_arg *a = arg;
-    rs_named v[NF + 4] = {{"uid", rs_val_cstr(a->r.uid)},
-                          {"name", rs_val_cstr(a->r.name)},
-                          {"stat", rs_val_uint(a->r.stat)},
-                          {"level", rs_val_uint(a->r.level)},
-                          {"score", rs_val_int(a->r.score)},
-                          {"ratio", rs_val_f64(a->r.ratio)},
-                          {"flag", rs_val_bool(a->r.flag)},
-                          {"tag", rs_val_cstr(a->r.tag)}};
+    rs_named v[NF + 4] = {
+        {"uid", rs_val_cstr(a->r.uid)},    {"name", rs_val_cstr(a->r.name)},
+        {"stat", rs_val_uint(a->r.stat)},  {"level", rs_val_uint(a->r.level)},
+        {"score", rs_val_int(a->r.score)}, {"ratio", rs_val_f64(a->r.ratio)},
+        {"flag", rs_val_bool(a->r.flag)},  {"tag", rs_val_cstr(a->r.tag)}};
     /* The attributes in the middle of the fields. */
     size_t n = 4;
     rs_named all[NF + 4];
@@ -1554,8 +1576,7 @@ static void test_attr_insert(void)
     }
     reset_growth();
     static char fresh[400][16];
-    static const char *const pool[] = {"x", "guild", "vip", "hp", "mp",
-                                       "zone"};
+    static const char *const pool[] = {"x", "guild", "vip", "hp", "mp", "zone"};
     long with = 0;
     for (long i = 40; i < 400; i++) {
         dyn_insert_arg a;
@@ -1683,8 +1704,8 @@ static void test_attr_delete(void)
         for (long i = 0; i < N; i++) {
             attr_arg a = {hs[i], order[round], -1, rs_val_int(0), true};
             char what[64];
-            snprintf(what, sizeof what, "delete %s of record %ld",
-                     order[round], i);
+            snprintf(what, sizeof what, "delete %s of record %ld", order[round],
+                     i);
             long before = points_total;
             attr_checked(&a, &ed[i], what);
             if (round == 3) {
@@ -1758,11 +1779,11 @@ static rs_status do_group(void *arg)
     rs_value loot = text_val(90), x = text_val(300);
     rs_value key = rs_val_cstr("new-key-0006");
     prec r1 = make_rec(900, 3), r2 = make_rec(901, 3), r3 = make_rec(7, 2);
-#define GRP(call)                                                           \
-    do {                                                                    \
-        if ((rc = grp_step(call)) != RS_OK) {                               \
-            return rc;                                                      \
-        }                                                                   \
+#define GRP(call)                                                              \
+    do {                                                                       \
+        if ((rc = grp_step(call)) != RS_OK) {                                  \
+            return rc;                                                         \
+        }                                                                      \
     } while (0)
     GRP(rs_set_field(st, grp_h[0], F_NAME, &name));
     GRP(rs_set_field(st, grp_h[1], F_TAG, &tag));
@@ -1810,22 +1831,24 @@ static void test_group_rollback(void)
         }
         failures++;
         if (rc != RS_ENOMEM) {
-            fprintf(stderr, "group, failing from allocation %ld: %s (%s)\n",
-                    k, rs_status_name(rc), rs_errmsg(st));
+            fprintf(stderr, "group, failing from allocation %ld: %s (%s)\n", k,
+                    rs_status_name(rc), rs_errmsg(st));
             check_failures++;
             break;
         }
         snapshot after = take();
         if (after.digest != before.digest || after.count != before.count) {
-            fprintf(stderr, "group, failing from allocation %ld: the "
-                            "rollback left other content\n",
+            fprintf(stderr,
+                    "group, failing from allocation %ld: the "
+                    "rollback left other content\n",
                     k);
             check_failures++;
         }
         rs_status chk = rs__store_check(st);
         if (chk != RS_OK) {
-            fprintf(stderr, "group, failing from allocation %ld: "
-                            "rs__store_check returned %s\n",
+            fprintf(stderr,
+                    "group, failing from allocation %ld: "
+                    "rs__store_check returned %s\n",
                     k, rs_status_name(chk));
             check_failures++;
         }
@@ -2027,7 +2050,7 @@ static void test_compound(void)
         CHECK_OK(st, rs_get_attr(st, hs[i], nm, &v));
         CHECK(a.f64 ? v.v.f == (double)(i + 1) : v.v.i == i + 1);
     }
-    CHECK(many > N);       /* every set_many met failures */
+    CHECK(many > N); /* every set_many met failures */
     CHECK(points_total > 0);
     printf("  compound: %ld failure points in rs_set_many, %ld in rs_incr\n",
            many, points_total);

@@ -84,8 +84,8 @@ static bool ref_test(bool have, const rs_value *v, const rs_cond *c)
     if (v->type == RS_STR) {
         size_t a = v->v.s.len, b = c->val.v.s.len;
         if (c->op == RS_PREFIX) {
-            return a >= b && (b == 0 || memcmp(v->v.s.ptr, c->val.v.s.ptr,
-                                               b) == 0);
+            return a >= b &&
+                   (b == 0 || memcmp(v->v.s.ptr, c->val.v.s.ptr, b) == 0);
         }
         int m = memcmp(v->v.s.ptr, c->val.v.s.ptr, a < b ? a : b);
         r = m < 0 ? -1 : m > 0 ? 1 : a < b ? -1 : a > b ? 1 : 0;
@@ -171,8 +171,8 @@ static size_t naive_mark(rs_store *st, const rs_cond *c, size_t n)
 }
 
 /* Compare an answer (handles, any order) with the naive marks. */
-static void compare_answer(const rs_handle *got, size_t n_got,
-                           const char *what, const rs_cond *c, size_t n_c)
+static void compare_answer(const rs_handle *got, size_t n_got, const char *what,
+                           const rs_cond *c, size_t n_c)
 {
     size_t want = 0;
     for (size_t i = 0; i < n_recs; i++) {
@@ -182,21 +182,22 @@ static void compare_answer(const rs_handle *got, size_t n_got,
     bool bad = n_got != want;
     for (size_t k = 0; k < n_got; k++) {
         long i = rec_of(got[k]);
-        if (i < 0 || !(recs[i].flags & H_MATCHED) ||
-            (recs[i].flags & H_SEEN)) {
+        if (i < 0 || !(recs[i].flags & H_MATCHED) || (recs[i].flags & H_SEEN)) {
             bad = true;
             continue;
         }
         recs[i].flags |= H_SEEN;
     }
     if (bad) {
-        fprintf(stderr, "%s: %zu records, the naive scan %zu; conditions:",
-                what, n_got, want);
+        fprintf(stderr,
+                "%s: %zu records, the naive scan %zu; conditions:", what, n_got,
+                want);
         for (size_t i = 0; i < n_c && i < 8; i++) {
-            fprintf(stderr, " [field %d op %d type %d i %" PRId64 " u %" PRIu64
-                            " f %g]",
-                    c[i].field, (int)c[i].op, (int)c[i].val.type,
-                    c[i].val.v.i, c[i].val.v.u, c[i].val.v.f);
+            fprintf(stderr,
+                    " [field %d op %d type %d i %" PRId64 " u %" PRIu64
+                    " f %g]",
+                    c[i].field, (int)c[i].op, (int)c[i].val.type, c[i].val.v.i,
+                    c[i].val.v.u, c[i].val.v.f);
         }
         fprintf(stderr, "%s\n", n_c > 8 ? " ..." : "");
         check_failures++;
@@ -262,13 +263,24 @@ static const char *const all_text =
 
 static rs_value int_pick(rs_type t)
 {
-    static const int64_t signed_edges[] = {INT64_MIN, INT32_MIN, -32768, -129,
-                                           -128, -1, 0, 1, 2, 49, 50, 127,
-                                           128, 255, 32767, INT32_MAX,
-                                           INT64_MAX};
-    static const uint64_t unsigned_edges[] = {
-        0, 1, 2, 49, 50, 127, 128, 255, 256, 65535, 65536, UINT32_MAX,
-        (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1, UINT64_MAX};
+    static const int64_t signed_edges[] = {
+        INT64_MIN, INT32_MIN, -32768, -129, -128, -1,    0,         1,        2,
+        49,        50,        127,    128,  255,  32767, INT32_MAX, INT64_MAX};
+    static const uint64_t unsigned_edges[] = {0,
+                                              1,
+                                              2,
+                                              49,
+                                              50,
+                                              127,
+                                              128,
+                                              255,
+                                              256,
+                                              65535,
+                                              65536,
+                                              UINT32_MAX,
+                                              (uint64_t)INT64_MAX,
+                                              (uint64_t)INT64_MAX + 1,
+                                              UINT64_MAX};
     int64_t lo, hi;
     uint64_t uhi;
     switch (t) {
@@ -320,8 +332,17 @@ unsigned_pick:
 
 static double float_pick(bool f32)
 {
-    static const double edges[] = {0.0, -0.0, 0.5, -0.5, 1.0, 49.5, 50.0,
-                                   -1e30, 1e30, 16777217.0, 9007199254740993.0};
+    static const double edges[] = {0.0,
+                                   -0.0,
+                                   0.5,
+                                   -0.5,
+                                   1.0,
+                                   49.5,
+                                   50.0,
+                                   -1e30,
+                                   1e30,
+                                   16777217.0,
+                                   9007199254740993.0};
     switch (irand(6)) {
     case 0:
         return NAN;
@@ -381,8 +402,7 @@ static rs_value operand(rs_store *st, rs_type t, rs_field f)
     case 2: {
         rs_value v;
         if (n_recs > 0 &&
-            rs_get_field(st, recs[irand((unsigned)n_recs)].h, f, &v) ==
-                RS_OK) {
+            rs_get_field(st, recs[irand((unsigned)n_recs)].h, f, &v) == RS_OK) {
             return v;
         }
         return rs_val_int(0);
@@ -515,13 +535,13 @@ static void test_narrow_rows(void)
         while (rs_scan_next(sc, &h) == RS_OK) {
             CHECK(ref_match(st, h, c, n));
             rs_handle other = recs[irand((unsigned)n_recs)].h;
-            CHECK_OK(st, rs_set_field(st, other, 2,
-                                      &(rs_value){.type = RS_BOOL,
-                                                  .v.b = rnd() & 1}));
-            CHECK_OK(st, rs_set_field(st, other, 1,
-                                      &(rs_value){.type = RS_I64,
-                                                  .v.i = (int)irand(256) -
-                                                         128}));
+            CHECK_OK(st, rs_set_field(
+                             st, other, 2,
+                             &(rs_value){.type = RS_BOOL, .v.b = rnd() & 1}));
+            CHECK_OK(st,
+                     rs_set_field(st, other, 1,
+                                  &(rs_value){.type = RS_I64,
+                                              .v.i = (int)irand(256) - 128}));
         }
         rs_scan_close(sc);
     }
@@ -581,16 +601,15 @@ static void test_attr_conditions(void)
         case 0:
             break; /* no attributes at all */
         case 1:
-            CHECK_OK(st, rs_set_attr(st, h, "hp", &(rs_value){
-                                                      .type = RS_I64,
-                                                      .v.i = (int)irand(100) -
-                                                             20}));
+            CHECK_OK(st, rs_set_attr(st, h, "hp",
+                                     &(rs_value){.type = RS_I64,
+                                                 .v.i = (int)irand(100) - 20}));
             break;
         case 2:
-            CHECK_OK(st, rs_set_attr(st, h, "hp",
-                                     &(rs_value){.type = RS_F64,
-                                                 .v.f = irand(4) ? 49.5
-                                                                 : NAN}));
+            CHECK_OK(st,
+                     rs_set_attr(st, h, "hp",
+                                 &(rs_value){.type = RS_F64,
+                                             .v.f = irand(4) ? 49.5 : NAN}));
             break;
         case 3: {
             rs_value s = rs_val_cstr(irand(2) ? "50" : "high");
@@ -762,8 +781,9 @@ static void end_scan(const char *what)
         }
     }
     if (missed) {
-        fprintf(stderr, "%s: %zu records present and matching throughout "
-                        "were not returned\n",
+        fprintf(stderr,
+                "%s: %zu records present and matching throughout "
+                "were not returned\n",
                 what, missed);
         check_failures++;
     }
@@ -886,9 +906,8 @@ static void test_cursor_open_scan(void)
                 rs_handle out[8];
                 size_t n_out;
                 uint64_t next;
-                CHECK_OK(pst, rs_scan_batch(pst, pcls, c, n, cur,
-                                            1 + irand(20), out, 8, &n_out,
-                                            &next));
+                CHECK_OK(pst, rs_scan_batch(pst, pcls, c, n, cur, 1 + irand(20),
+                                            out, 8, &n_out, &next));
                 for (size_t k = 0; k < n_out; k++) {
                     returned(out[k], c, n);
                 }
@@ -939,8 +958,8 @@ static void test_empty_class(void)
     rs_handle out[4];
     size_t n_out = 99;
     uint64_t next = 99;
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 10, out, 4, &n_out,
-                                &next));
+    CHECK_OK(pst,
+             rs_scan_batch(pst, pcls, NULL, 0, 0, 10, out, 4, &n_out, &next));
     CHECK_EQ(n_out, 0);
     CHECK_EQ(next, 0);
     rs_scan *sc;
@@ -958,8 +977,8 @@ static void test_empty_class(void)
     rs_scan_close(sc);
     /* Everything removed: free slots only. */
     CHECK_OK(pst, rs_remove(pst, h));
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 10, out, 4, &n_out,
-                                &next));
+    CHECK_OK(pst,
+             rs_scan_batch(pst, pcls, NULL, 0, 0, 10, out, 4, &n_out, &next));
     CHECK_EQ(n_out, 0);
     CHECK_EQ(next, 0);
     rs_store_close(pst);
@@ -972,24 +991,26 @@ static void test_cursor_past_end(void)
     size_t n_out = 99;
     uint64_t next = 99;
     /* At the end: done, nothing returned. */
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, 10, 5, out, 4, &n_out,
-                                &next));
+    CHECK_OK(pst,
+             rs_scan_batch(pst, pcls, NULL, 0, 10, 5, out, 4, &n_out, &next));
     CHECK_EQ(n_out, 0);
     CHECK_EQ(next, 0);
     /* Past the end: refused, outputs untouched. */
     n_out = 99;
     next = 99;
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 11, 5, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 11, 5, out, 4, &n_out, &next),
                RS_EINVAL, "cursor 11 is past the 10 slots of 'P'");
     CHECK_EQ(n_out, 99);
     CHECK_EQ(next, 99);
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, (uint64_t)1 << 40, 5,
-                                  out, 4, &n_out, &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, (uint64_t)1 << 40, 5, out, 4,
+                             &n_out, &next),
                RS_EINVAL, "not a cursor of this class");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, UINT64_MAX, 5, out, 4,
-                                  &n_out, &next),
-               RS_EINVAL, "past the 10 slots");
+    CHECK_FAIL(
+        pst,
+        rs_scan_batch(pst, pcls, NULL, 0, UINT64_MAX, 5, out, 4, &n_out, &next),
+        RS_EINVAL, "past the 10 slots");
     rs_scan *sc;
     CHECK_OK(pst, rs_scan_open(pst, pcls, NULL, 0, &sc));
     CHECK_FAIL(pst, rs_scan_resume(sc, 11), RS_EINVAL, "rs_scan_resume");
@@ -1020,13 +1041,13 @@ static void test_budget_and_cap(void)
         CHECK_EQ((uint32_t)out[0], (uint32_t)(call * 7));
         CHECK_EQ(cursor, (uint64_t)(call + 1) * 7);
     }
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, cursor, 7, out, 64,
-                                &n_out, &cursor));
+    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, cursor, 7, out, 64, &n_out,
+                                &cursor));
     CHECK_EQ(n_out, 1);
     CHECK_EQ(cursor, 0);
     /* cap 3 of a budget of 20: the next call starts after the third. */
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, NULL, 0, 5, 20, out, 3, &n_out,
-                                &cursor));
+    CHECK_OK(pst,
+             rs_scan_batch(pst, pcls, NULL, 0, 5, 20, out, 3, &n_out, &cursor));
     CHECK_EQ(n_out, 3);
     CHECK_EQ(cursor, 8);
     /* A budget over free slots only returns nothing and moves on. */
@@ -1086,41 +1107,40 @@ static void test_null_arguments(void)
 
     CHECK_EQ(rs_scan_batch(NULL, pcls, NULL, 0, 0, 1, out, 4, &n_out, &next),
              RS_EINVAL);
-    CHECK_FAIL(pst, rs_scan_batch(pst, NULL, NULL, 0, 0, 1, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, NULL, NULL, 0, 0, 1, out, 4, &n_out, &next),
                RS_EINVAL, "rs_scan_batch: the class is NULL");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 1, NULL, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 0, 1, NULL, 4, &n_out, &next),
                RS_EINVAL, "rs_scan_batch: out is NULL");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 4, NULL,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 4, NULL, &next),
                RS_EINVAL, "n_out is NULL");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 4, &n_out,
-                                  NULL),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 4, &n_out, NULL),
                RS_EINVAL, "next is NULL");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 1, 0, 1, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 1, 0, 1, out, 4, &n_out, &next),
                RS_EINVAL, "conds is NULL");
-    CHECK_FAIL(pst, rs_scan_batch(pst, ocls, NULL, 0, 0, 1, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, ocls, NULL, 0, 0, 1, out, 4, &n_out, &next),
                RS_EINVAL, "class 'Q' belongs to another store");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 0, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 0, 1, out, 0, &n_out, &next),
                RS_EINVAL, "cap is 0");
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, NULL, 0, 0, 0, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, NULL, 0, 0, 0, out, 4, &n_out, &next),
                RS_EINVAL, "budget is 0");
     rs_cond bad = {2, RS_PREFIX, rs_val_cstr("1")};
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, &bad, 1, 0, 1, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, &bad, 1, 0, 1, out, 4, &n_out, &next),
                RS_ETYPE, "P.level");
     rs_cond bad2 = {3, RS_EQ, {.type = RS_STR, .v.s = {NULL, 3}}};
-    CHECK_FAIL(pst, rs_scan_batch(pst, pcls, &bad2, 1, 0, 1, out, 4, &n_out,
-                                  &next),
+    CHECK_FAIL(pst,
+               rs_scan_batch(pst, pcls, &bad2, 1, 0, 1, out, 4, &n_out, &next),
                RS_EINVAL, "P.name: NULL string");
     /* The message is cleared by the next call that succeeds. */
-    CHECK_OK(pst, rs_scan_batch(pst, pcls, &c, 1, 0, 1, out, 4, &n_out,
-                                &next));
+    CHECK_OK(pst, rs_scan_batch(pst, pcls, &c, 1, 0, 1, out, 4, &n_out, &next));
     CHECK_STR(rs_errmsg(pst), "");
     rs_store_close(other);
     rs_store_close(pst);

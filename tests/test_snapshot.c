@@ -20,8 +20,8 @@ static void round_trip(void)
     CHECK_EQ(si.n_records, rs_count(rs_class_find(a, "Player")) +
                                rs_count(rs_class_find(a, "Item")));
     struct stat sb;
-    CHECK(stat(path_of("a.snap"), &sb) == 0 && (uint64_t)sb.st_size ==
-                                                   si.bytes);
+    CHECK(stat(path_of("a.snap"), &sb) == 0 &&
+          (uint64_t)sb.st_size == si.bytes);
     CHECK(access(path_of("a.snap.tmp"), F_OK) != 0);
     rs_store *b = open_store();
     rs_load_info li;
@@ -274,20 +274,30 @@ static void every_type_round_trip(void)
     rs_named hi[] = {
         {"id", rs_val_cstr("12345678901234")},
         {"name", rs_val_cstr(utf8 + 276)},
-        {"b", rs_val_bool(true)},        {"i8", rs_val_int(INT8_MAX)},
-        {"i16", rs_val_int(INT16_MAX)},  {"i32", rs_val_int(INT32_MAX)},
-        {"i64", rs_val_int(INT64_MAX)},  {"u8", rs_val_uint(UINT8_MAX)},
-        {"u16", rs_val_uint(UINT16_MAX)}, {"u32", rs_val_uint(UINT32_MAX)},
-        {"u64", rs_val_uint(UINT64_MAX)}, {"f32", rs_val_f64(0x1p-149)},
-        {"f64", rs_val_f64(0x1p-1074)},  {"s", rs_val_cstr(utf8)},
-        {"a_int", rs_val_int(INT64_MAX)}, {"a_f", rs_val_f64(0x1p-1074)},
-        {"a_b", rs_val_bool(true)},      {"a_s", rs_val_cstr(long_attr)},
+        {"b", rs_val_bool(true)},
+        {"i8", rs_val_int(INT8_MAX)},
+        {"i16", rs_val_int(INT16_MAX)},
+        {"i32", rs_val_int(INT32_MAX)},
+        {"i64", rs_val_int(INT64_MAX)},
+        {"u8", rs_val_uint(UINT8_MAX)},
+        {"u16", rs_val_uint(UINT16_MAX)},
+        {"u32", rs_val_uint(UINT32_MAX)},
+        {"u64", rs_val_uint(UINT64_MAX)},
+        {"f32", rs_val_f64(0x1p-149)},
+        {"f64", rs_val_f64(0x1p-1074)},
+        {"s", rs_val_cstr(utf8)},
+        {"a_int", rs_val_int(INT64_MAX)},
+        {"a_f", rs_val_f64(0x1p-1074)},
+        {"a_b", rs_val_bool(true)},
+        {"a_s", rs_val_cstr(long_attr)},
     };
     CHECK_OK(a, rs_insert(a, e, lo, 18, NULL));
     CHECK_OK(a, rs_insert(a, e, hi, 18, NULL));
     rs_named n1[] = {{"n", rs_val_int(INT64_MIN)},
-                     {"u", rs_val_uint(UINT64_MAX)}, {"t", rs_val_cstr("")}};
-    rs_named n2[] = {{"n", rs_val_int(INT64_MAX)}, {"u", rs_val_uint(0)},
+                     {"u", rs_val_uint(UINT64_MAX)},
+                     {"t", rs_val_cstr("")}};
+    rs_named n2[] = {{"n", rs_val_int(INT64_MAX)},
+                     {"u", rs_val_uint(0)},
                      {"t", rs_val_cstr("12345678")}};
     CHECK_OK(a, rs_insert(a, num, n1, 3, NULL));
     CHECK_OK(a, rs_insert(a, num, n2, 3, NULL));
@@ -383,8 +393,8 @@ static void failed_load_stale_handles(void)
                 "tag: u8 unique = 0 }");
     rs_mem_report m0, m1;
     rs_mem(st, &m0);
-    CHECK_FAIL(st, rs_load_buffer(st, snapb, n, "alias.snap", NULL),
-               RS_EEXIST, "Item.tag");
+    CHECK_FAIL(st, rs_load_buffer(st, snapb, n, "alias.snap", NULL), RS_EEXIST,
+               "Item.tag");
     rs_mem(st, &m1);
     /* The names and shapes the failed load added are gone again. */
     CHECK_EQ(m1.n_attr_names, m0.n_attr_names);
@@ -424,13 +434,11 @@ static void save_over_directory(void)
 static void temp_files(void)
 {
     static const char victim[] = "precious";
-    write_all_file(path_of("victim"), (const uint8_t *)victim,
-                   sizeof victim);
+    write_all_file(path_of("victim"), (const uint8_t *)victim, sizeof victim);
     CHECK(symlink(path_of("victim"), path_of("ts.snap.tmp")) == 0);
     rs_store *st = sample(30);
     CHECK_OK(st, rs_save(st, path_of("ts.snap"), NULL));
-    CHECK(same_file(path_of("victim"), (const uint8_t *)victim,
-                    sizeof victim));
+    CHECK(same_file(path_of("victim"), (const uint8_t *)victim, sizeof victim));
     rs_store_close(st);
     /* A durable store's next journal and first journal. */
     CHECK(symlink(path_of("victim"), path_of("tj.journal.tmp")) == 0);
@@ -438,8 +446,7 @@ static void temp_files(void)
     st = durable("tj", RS_OK);
     CHECK_OK(st, rs_save(st, NULL, NULL));
     rs_store_close(st);
-    CHECK(same_file(path_of("victim"), (const uint8_t *)victim,
-                    sizeof victim));
+    CHECK(same_file(path_of("victim"), (const uint8_t *)victim, sizeof victim));
 
     /* Two saves to one path, their steps interleaved. */
     rs_store *a = sample(300), *b = sample(200);

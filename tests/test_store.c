@@ -114,8 +114,7 @@ static void test_insert_get(void)
     int64_t lv;
     CHECK_OK(st, rs_get_int(st, tom, F_LEVEL, &lv));
     CHECK_EQ(lv, 10);
-    CHECK_FAIL(st, rs_get(st, player, "00002", 5, &h), RS_ENOTFOUND,
-               "00002");
+    CHECK_FAIL(st, rs_get(st, player, "00002", 5, &h), RS_ENOTFOUND, "00002");
     rs_value v;
     CHECK_OK(st, rs_get_attr(st, jim, "stat", &v));
     CHECK_EQ(v.type, RS_U8);
@@ -148,7 +147,10 @@ static void test_long_strings(void)
 {
     open_player();
     /* Inline (<= 7 bytes), just past inline, the longest, multibyte. */
-    const char *names[] = {"", "a", "abcdefg", "abcdefgh",
+    const char *names[] = {"",
+                           "a",
+                           "abcdefg",
+                           "abcdefgh",
                            "abcdefghijklmnopqrstuvwxyz012345",
                            "\xe5\xbc\xa0\xe4\xbc\x9f\xe7\x8e\x8b"};
     rs_handle h[6];
@@ -201,9 +203,9 @@ static void test_errors_leave_store_unchanged(void)
     same(s0, take());
     CHECK_FAIL(st, add("00009", "X", -1, 1, &h), RS_ERANGE, "Player.stat");
     same(s0, take());
-    CHECK_FAIL(st, add("00009", "0123456789012345678901234567890123456789",
-                       1, 1, &h),
-               RS_ETOOLONG, "Player.name: 40 bytes exceeds str(32)");
+    CHECK_FAIL(
+        st, add("00009", "0123456789012345678901234567890123456789", 1, 1, &h),
+        RS_ETOOLONG, "Player.name: 40 bytes exceeds str(32)");
     same(s0, take());
     CHECK_FAIL(st, add("00009", "bad\xff", 1, 1, &h), RS_EUTF8,
                "Player.name: invalid UTF-8");
@@ -300,8 +302,8 @@ static void test_generation_never_wraps(void)
 static void lacks(const char *msg, const char *word, int line)
 {
     if (strstr(msg, word) != NULL) {
-        fprintf(stderr, "%s:%d: \"%s\" should not say \"%s\"\n",
-                __FILE__, line, msg, word);
+        fprintf(stderr, "%s:%d: \"%s\" should not say \"%s\"\n", __FILE__, line,
+                msg, word);
         check_failures++;
     }
 }
@@ -393,8 +395,7 @@ static void test_handle_messages(void)
     CHECK_FAIL(st, rs_remove(st, past), RS_ESTALE, "ever existed");
     CHECK_FAIL(st, rs_get_field(st, past, F_LEVEL, &v), RS_ESTALE,
                "ever existed");
-    CHECK_FAIL(st, rs_set_int(st, past, F_LEVEL, 3), RS_ESTALE,
-               "ever existed");
+    CHECK_FAIL(st, rs_set_int(st, past, F_LEVEL, 3), RS_ESTALE, "ever existed");
     rs_handle even = a + ((rs_handle)1 << 32);
     CHECK_FAIL(st, rs_check(st, even), RS_ESTALE,
                "names no record that ever existed: generation 2 is not one "
@@ -564,8 +565,7 @@ static void test_growth_and_accounting(void)
     char uid[16], name[40];
     for (int i = 0; i < N; i++) {
         snprintf(uid, sizeof uid, "%07d", i);
-        snprintf(name, sizeof name, "%s%d", i % 3 ? "n" : "a_longer_name_",
-                 i);
+        snprintf(name, sizeof name, "%s%d", i % 3 ? "n" : "a_longer_name_", i);
         CHECK_OK(st, add(uid, name, 1, i % 100, NULL));
     }
     CHECK_OK(st, rs__store_check(st));
@@ -602,11 +602,12 @@ static void test_int_key_and_two_classes(void)
     rs_class *item, *other;
     CHECK_OK(st, rs_class_create(st, "Item", defs, 4, 0, &item));
     CHECK_OK(st, rs_class_create(st, "Other", defs, 4, 0, &other));
-    CHECK_FAIL(st, rs_class_create(st, "Item", defs, 4, 0, &other),
-               RS_EEXIST, "Item");
+    CHECK_FAIL(st, rs_class_create(st, "Item", defs, 4, 0, &other), RS_EEXIST,
+               "Item");
     rs_handle a, b, h;
     rs_named v1[] = {{"id", rs_val_int(-5)}, {"code", rs_val_uint(7)}};
-    rs_named v2[] = {{"id", rs_val_int(-5)}, {"code", rs_val_uint(7)},
+    rs_named v2[] = {{"id", rs_val_int(-5)},
+                     {"code", rs_val_uint(7)},
                      {"ok", rs_val_bool(true)}};
     CHECK_OK(st, rs_insert(st, item, v1, 2, &a));
     CHECK_OK(st, rs_insert(st, other, v2, 3, &b)); /* another class */
@@ -667,9 +668,10 @@ static void test_inline_modifier(void)
         CHECK_FAIL(st, rs_class_parse(st, bad[i], strlen(bad[i]), &c),
                    RS_EINVAL, why[i]);
     }
-    CHECK_FAIL(st, rs_class_parse(st, "Q { k: str(9) key inline(9) inline(9) }",
-                                  40, &c),
-               RS_ESYNTAX, "'inline' given twice");
+    CHECK_FAIL(
+        st,
+        rs_class_parse(st, "Q { k: str(9) key inline(9) inline(9) }", 40, &c),
+        RS_ESYNTAX, "'inline' given twice");
     rs_store_close(st);
 }
 
@@ -681,9 +683,10 @@ static void test_packed_digits(void)
     const char *text = "P { uid: str(16) key inline(4); n: u8 = 0 }";
     rs_class *c;
     CHECK_OK(st, rs_class_parse(st, text, strlen(text), &c));
-    const char *keys[] = {"0000001", "12", "7", "999999999", "0",
-                          "1000000000", "abcdefgh", "12345678901234",
-                          "00000000", "abcd", "abcde"};
+    const char *keys[] = {
+        "0000001",  "12",         "7",        "999999999",
+        "0",        "1000000000", "abcdefgh", "12345678901234",
+        "00000000", "abcd",       "abcde"};
     /* Arena bytes each takes: packed and inline 0, else its length + 1,
      * at least 8 (the smallest arena cell). */
     size_t arena[] = {0, 0, 0, 0, 0, 11, 9, 15, 0, 0, 8};

@@ -238,8 +238,8 @@ static void take_fails(void)
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
-        {"cells", cells},   {"rollback", rollback},     {"reuse", reuse},
-        {"cost", cost},     {"take_fails", take_fails}, {NULL, NULL},
+        {"cells", cells}, {"rollback", rollback},     {"reuse", reuse},
+        {"cost", cost},   {"take_fails", take_fails}, {NULL, NULL},
     };
     return check_main(argc, argv, cases);
 }

@@ -118,8 +118,10 @@ static void set_many_in_group(void)
                     {"level", rs_val_int(2)}};
     rs_handle h;
     CHECK_OK(st, rs_insert(st, c, v, 3, &h));
-    rs_named ok[] = {{"level", rs_val_int(50)}, {"guild", rs_val_cstr("x")},
-                     {"name", rs_val_cstr("renamed")}, {"hp", rs_val_int(9)}};
+    rs_named ok[] = {{"level", rs_val_int(50)},
+                     {"guild", rs_val_cstr("x")},
+                     {"name", rs_val_cstr("renamed")},
+                     {"hp", rs_val_int(9)}};
     CHECK_OK(st, rs_set_many(st, h, ok, 4));
     int64_t level, gold;
     CHECK_OK(st, rs_group_begin(st));
@@ -163,8 +165,7 @@ static void left_nothing(rs_store *st, rs_class *c)
     CHECK_EQ(rs_get(st, c, "1003500", 7, &x), RS_ENOTFOUND);
     CHECK_EQ(rs_get(st, c, "7777777", 7, &x), RS_ENOTFOUND);
     rs_value nm = rs_val_cstr("renamed-in-group");
-    CHECK_EQ(rs_find(st, c, rs_class_field(c, "name"), &nm, &x),
-             RS_ENOTFOUND);
+    CHECK_EQ(rs_find(st, c, rs_class_field(c, "name"), &nm, &x), RS_ENOTFOUND);
 }
 
 /* A group that inserts a record, changes it and removes it, then aborts:
@@ -255,8 +256,8 @@ static void one_entry_or_none(void)
     uint8_t *j0 = read_all(path_of("oe.journal"), &n0);
     size_t e0 = entry_offsets(j0, n0, at, 256);
     rs_handle a, b;
-    CHECK_OK(st, rs_get(st, c, "1000007", 7, &a));  /* player 1 */
-    CHECK_OK(st, rs_get(st, c, "1000014", 7, &b));  /* player 2 */
+    CHECK_OK(st, rs_get(st, c, "1000007", 7, &a)); /* player 1 */
+    CHECK_OK(st, rs_get(st, c, "1000014", 7, &b)); /* player 2 */
     rs_value lv = rs_val_int(7), nm = rs_val_cstr("name-1-\xe5\xbc\xa0");
 
     CHECK_OK(st, rs_group_begin(st));
@@ -316,8 +317,8 @@ static void commit_fails_on_journal_write(void)
     rs_class *c = declare(st, PLAYER_TEXT);
     changes(st, 0, 30);
     rs_handle a, b;
-    CHECK_OK(st, rs_get(st, c, "1000007", 7, &a));  /* player 1 */
-    CHECK_OK(st, rs_get(st, c, "1000014", 7, &b));  /* player 2 */
+    CHECK_OK(st, rs_get(st, c, "1000007", 7, &a)); /* player 1 */
+    CHECK_OK(st, rs_get(st, c, "1000014", 7, &b)); /* player 2 */
     char *before = dump(st, PLAYER, 1);
     size_t n0;
     uint8_t *j0 = read_all(path_of("cf.journal"), &n0);
@@ -370,19 +371,20 @@ static rs_status durable_group(rs_store *st, rs_class *c, const rs_handle *h)
     rs_value nm = rs_val_cstr("a-new-unique-name");
     rs_value key = rs_val_cstr("5555555");
     rs_value loot = rs_val_cstr(long_text);
-    rs_named many[] = {{"level", rs_val_int(33)}, {"mana", rs_val_f64(2.5)},
+    rs_named many[] = {{"level", rs_val_int(33)},
+                       {"mana", rs_val_f64(2.5)},
                        {"bio", rs_val_cstr("a longer text set at once")}};
     rs_status rc = rs_group_begin(st);
     if (rc != RS_OK) {
         return rc;
     }
-#define STEP(call)                                                          \
-    do {                                                                    \
-        if ((rc = (call)) != RS_OK) {                                       \
-            rs_status end = rs_group_commit(st);                            \
-            CHECK_EQ(end, RS_EGROUP);                                       \
-            return rc;                                                      \
-        }                                                                   \
+#define STEP(call)                                                             \
+    do {                                                                       \
+        if ((rc = (call)) != RS_OK) {                                          \
+            rs_status end = rs_group_commit(st);                               \
+            CHECK_EQ(end, RS_EGROUP);                                          \
+            return rc;                                                         \
+        }                                                                      \
     } while (0)
     STEP(rs_set_field(st, h[0], rs_class_field(c, "name"), &nm));
     STEP(rs_set_field(st, h[1], rs_class_field(c, "uid"), &key));
@@ -443,8 +445,7 @@ static void rollback_without_memory(void)
         }
         CHECK(same_file(path_of("rm.journal"), j0, n0));
     }
-    printf("  durable group: %ld failure points, each rolled back\n",
-           failures);
+    printf("  durable group: %ld failure points, each rolled back\n", failures);
     CHECK(failures >= 5);
     char *want = dump(st, PLAYER, 1);
     rs_store_close(st);

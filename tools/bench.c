@@ -58,7 +58,7 @@ typedef struct rep_info {
     const char *extra; /* an argument for it, or NULL */
     bool python;
     bool module; /* imports the CPython extension from <dir>/python */
-    bool slow; /* 10 s or more a run at 1M and several times c-packed's
+    bool slow;   /* 10 s or more a run at 1M and several times c-packed's
                   times: runs --slow-runs times, beside another */
 } rep_info;
 
@@ -69,23 +69,24 @@ static const rep_info reps[] = {
     {"c-packed", "roster-rep-c-packed", NULL, false, false, false},
     {"sqlite", "roster-rep-sqlite", NULL, false, false, true},
     {"python-dict", "roster-rep-python.py", "--kind dict", true, false, true},
-    {"python-slots", "roster-rep-python.py", "--kind slots", true, false,
-     true},
+    {"python-slots", "roster-rep-python.py", "--kind slots", true, false, true},
     {"python-roster", "roster-rep-python-roster.py", NULL, true, true, true},
 };
 #define N_REPS (sizeof reps / sizeof reps[0])
 
 static const char *const metric_keys[N_METRICS] = {
-    "bytes_per_player", "insert_ns",  "get_uid_ns",  "get_name_ns",
-    "update_ns",        "scan_ns",    "attr_get_ns", "attr_set_ns",
+    "bytes_per_player", "insert_ns",
+    "get_uid_ns",       "get_name_ns",
+    "update_ns",        "scan_ns",
+    "attr_get_ns",      "attr_set_ns",
     "churn_ns",         "churn_growth_bytes_per_player"};
 static const char *const metric_heads[N_METRICS] = {
-    "B/player", "insert", "by uid", "by name", "update",
-    "scan",     "attr get", "attr set", "churn", "churn +B"};
+    "B/player", "insert",   "by uid",   "by name", "update",
+    "scan",     "attr get", "attr set", "churn",   "churn +B"};
 
 typedef struct rep_result {
-    bool ran;     /* it exists and succeeded */
-    bool absent;  /* not run: why says why */
+    bool ran;    /* it exists and succeeded */
+    bool absent; /* not run: why says why */
     char why[160];
     double m[N_METRICS]; /* medians; NaN = not applicable */
     char checksum[32];
@@ -246,8 +247,8 @@ static void run_tasks(const char *dir, const char *file, task *ts, size_t n,
             running--;
             done++;
             if (progress) {
-                fprintf(stderr, "\rroster bench: %zu of %zu runs done   ",
-                        done, n);
+                fprintf(stderr, "\rroster bench: %zu of %zu runs done   ", done,
+                        n);
             }
         }
     }
@@ -274,8 +275,7 @@ static double json_num(const char *json, const char *key)
     return end == p ? NAN : v;
 }
 
-static void json_str(const char *json, const char *key, char *out,
-                     size_t len)
+static void json_str(const char *json, const char *key, char *out, size_t len)
 {
     char pat[96];
     snprintf(pat, sizeof pat, "\"%s\":", key);
@@ -362,8 +362,7 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
         }
         for (int c = 0; c < RS_MEM__COUNT && c < 8; c++) {
             char key[64];
-            snprintf(key, sizeof key, "cat_%s",
-                     rs_mem_cat_name((rs_mem_cat)c));
+            snprintf(key, sizeof key, "cat_%s", rs_mem_cat_name((rs_mem_cat)c));
             cats[c][k] = json_num(line, key);
         }
         if (k == 0) {
@@ -512,19 +511,18 @@ static void print_table(const rep_result *res, size_t pack, uint64_t n)
         }
     }
     if (res[0].ran && res[0].accounted == res[0].accounted) {
-        printf("\nroster's own accounting: %.2f bytes a player (", 
+        printf("\nroster's own accounting: %.2f bytes a player (",
                res[0].accounted);
         for (int c = 0; c < RS_MEM__COUNT; c++) {
-            printf("%s%s %.2f", c ? ", " : "",
-                   rs_mem_cat_name((rs_mem_cat)c), res[0].cat[c]);
+            printf("%s%s %.2f", c ? ", " : "", rs_mem_cat_name((rs_mem_cat)c),
+                   res[0].cat[c]);
         }
         printf(")\n");
     }
     if (res[0].ran && res[0].snap[0] == res[0].snap[0]) {
         printf("roster's snapshot: save %.3f s, load %.3f s, %.2f bytes a "
                "player (%.2fx its accounting)\n",
-               res[0].snap[0], res[0].snap[1], res[0].snap[2],
-               res[0].snap[3]);
+               res[0].snap[0], res[0].snap[1], res[0].snap[2], res[0].snap[3]);
     }
 }
 
@@ -564,7 +562,9 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
     for (size_t r = 0; r < N_REPS; r++) {
         printf("%s{\"name\": \"%s\", \"status\": \"%s\"", first ? "" : ", ",
                reps[r].name,
-               res[r].ran ? "ok" : res[r].absent ? "absent" : "failed");
+               res[r].ran      ? "ok"
+               : res[r].absent ? "absent"
+                               : "failed");
         first = false;
         if (!res[r].ran && res[r].absent) {
             printf(", \"reason\": \"");
@@ -666,12 +666,16 @@ static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
     }
     ymax = ceil(ymax / 50) * 50;
     const double W = 1100, H = 480, x0 = 70, y0 = 40, pw = 520, ph = 360;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-               "height=\"%.0f\" font-family=\"sans-serif\" "
-               "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
-               "fill=\"white\"/>\n", W, H);
-    fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">Bytes per "
-               "player (RSS growth) against players</text>\n", x0);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+            "height=\"%.0f\" font-family=\"sans-serif\" "
+            "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
+            "fill=\"white\"/>\n",
+            W, H);
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"22\" font-size=\"15\">Bytes per "
+            "player (RSS growth) against players</text>\n",
+            x0);
     /* Axes and grid. */
     double lx0 = log10((double)ns[0]), lx1 = log10((double)ns[n_sizes - 1]);
     if (lx1 <= lx0) {
@@ -679,34 +683,41 @@ static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
     }
 #define PX(v) (x0 + (log10(v) - lx0) / (lx1 - lx0) * pw)
 #define PY(v) (y0 + ph - (v) / ymax * ph)
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
-               "height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
+    fprintf(f,
+            "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
+            "height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
             x0, y0, pw, ph);
     for (double v = 0; v <= ymax; v += ymax / 5) {
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                   "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"end\">%.0f</text>\n",
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"end\">%.0f</text>\n",
                 x0, PY(v), x0 + pw, PY(v), x0 - 6, PY(v) + 4, v);
     }
     for (int i = 0; i < n_sizes; i++) {
         double x = PX((double)ns[i]);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                   "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
-                   "text-anchor=\"middle\">%llu</text>\n",
-                x, y0, x, y0 + ph, x, y0 + ph + 16,
-                (unsigned long long)ns[i]);
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" "
+                "text-anchor=\"middle\">%llu</text>\n",
+                x, y0, x, y0 + ph, x, y0 + ph + 16, (unsigned long long)ns[i]);
     }
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
-               "players (log scale)</text>\n", x0 + pw / 2, y0 + ph + 36);
-    fprintf(f, "<text transform=\"translate(18,%.0f) rotate(-90)\" "
-               "text-anchor=\"middle\">bytes per player</text>\n",
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+            "players (log scale)</text>\n",
+            x0 + pw / 2, y0 + ph + 36);
+    fprintf(f,
+            "<text transform=\"translate(18,%.0f) rotate(-90)\" "
+            "text-anchor=\"middle\">bytes per player</text>\n",
             y0 + ph / 2);
     /* One line per representation, and the legend. */
     int row = 0;
     for (size_t r = 0; r < N_REPS; r++) {
         int have = 0;
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" "
-                   "stroke-width=\"2\" points=\"", colors[r]);
+        fprintf(f,
+                "<polyline fill=\"none\" stroke=\"%s\" "
+                "stroke-width=\"2\" points=\"",
+                colors[r]);
         for (int i = 0; i < n_sizes; i++) {
             if (pts[i][r] == pts[i][r]) {
                 fprintf(f, "%.1f,%.1f ", PX((double)ns[i]), PY(pts[i][r]));
@@ -716,16 +727,18 @@ static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
         fprintf(f, "\"/>\n");
         for (int i = 0; i < n_sizes; i++) {
             if (pts[i][r] == pts[i][r]) {
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
-                           "fill=\"%s\"/>\n",
+                fprintf(f,
+                        "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                        "fill=\"%s\"/>\n",
                         PX((double)ns[i]), PY(pts[i][r]), colors[r]);
             }
         }
         if (have) {
             double ly = y0 + 14 + 16 * row++;
-            fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" "
-                       "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
-                       "<text x=\"%.0f\" y=\"%.1f\">%s</text>\n",
+            fprintf(f,
+                    "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" "
+                    "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>"
+                    "<text x=\"%.0f\" y=\"%.1f\">%s</text>\n",
                     x0 + 10, ly, x0 + 30, ly, colors[r], x0 + 36, ly + 4,
                     reps[r].name);
         }
@@ -740,8 +753,9 @@ static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
     }
     double top = total > payload ? total : payload;
     top = top > 0 ? ceil(top / 10) * 10 : 10;
-    fprintf(f, "<text x=\"%.0f\" y=\"22\" font-size=\"15\">roster at "
-               "%llu players</text>\n",
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"22\" font-size=\"15\">roster at "
+            "%llu players</text>\n",
             bx - 20, (unsigned long long)ns[n_sizes - 1]);
     static const char *const cat_colors[] = {"#1f77b4", "#aec7e8", "#ff7f0e",
                                              "#2ca02c", "#d3d3d3", "#7f7f7f"};
@@ -750,34 +764,43 @@ static int write_svg(const char *path, const uint64_t *ns, int n_sizes,
         double v = last->cat[c] == last->cat[c] ? last->cat[c] : 0;
         double hgt = v / top * bh;
         y -= hgt;
-        fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
-                   "height=\"%.1f\" fill=\"%s\"/>\n",
+        fprintf(f,
+                "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+                "height=\"%.1f\" fill=\"%s\"/>\n",
                 bx, y, bw, hgt, cat_colors[c % 6]);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">%s %.1f</text>\n",
-                lx + 14, y0 + 14 + 16 * c, rs_mem_cat_name((rs_mem_cat)c),
-                v);
-        fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"10\" "
-                   "height=\"10\" fill=\"%s\"/>\n",
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">%s %.1f</text>\n", lx + 14,
+                y0 + 14 + 16 * c, rs_mem_cat_name((rs_mem_cat)c), v);
+        fprintf(f,
+                "<rect x=\"%.0f\" y=\"%.1f\" width=\"10\" "
+                "height=\"10\" fill=\"%s\"/>\n",
                 lx, y0 + 5 + 16 * c, cat_colors[c % 6]);
     }
     /* Its scale. */
-    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
-               "stroke=\"black\"/>\n", bx - 10, y0, bx - 10, y0 + bh);
+    fprintf(f,
+            "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+            "stroke=\"black\"/>\n",
+            bx - 10, y0, bx - 10, y0 + bh);
     for (double v = 0; v <= top; v += top / 5) {
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">"
-                   "%.0f</text>\n", bx - 14, y0 + bh - v / top * bh + 4, v);
+        fprintf(f,
+                "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">"
+                "%.0f</text>\n",
+                bx - 14, y0 + bh - v / top * bh + 4, v);
     }
     double ph2 = payload / top * bh;
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
-               "height=\"%.1f\" fill=\"#444\"/>\n",
+    fprintf(f,
+            "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" "
+            "height=\"%.1f\" fill=\"#444\"/>\n",
             bx + bw + 120, y0 + bh - ph2, bw * 0.6, ph2);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
-               "accounted %.1f</text>\n<text x=\"%.0f\" y=\"%.0f\" "
-               "text-anchor=\"middle\">payload %.1f</text>\n",
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+            "accounted %.1f</text>\n<text x=\"%.0f\" y=\"%.0f\" "
+            "text-anchor=\"middle\">payload %.1f</text>\n",
             bx + bw / 2, y0 + bh + 16, total, bx + bw + 120 + bw * 0.3,
             y0 + bh + 16, payload);
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
-               "bytes per player</text>\n</svg>\n", bx + 110, y0 + bh + 36);
+    fprintf(f,
+            "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+            "bytes per player</text>\n</svg>\n",
+            bx + 110, y0 + bh + 36);
     if (fclose(f) != 0) {
         return -1;
     }
@@ -840,8 +863,9 @@ static int check_only(const char *only)
             r++;
         }
         if (r == N_REPS) {
-            return cli_usage("bench", "--only: unknown representation "
-                                      "'%.*s'; the representations are %s",
+            return cli_usage("bench",
+                             "--only: unknown representation "
+                             "'%.*s'; the representations are %s",
                              (int)n, p, names);
         }
         if (comma == NULL) {
@@ -888,8 +912,8 @@ int rs_bench_main(int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     uint64_t jobs = cores < 1 ? 1 : cores > 2 ? 2 : (uint64_t)cores;
     const cli_opt opts[] = {
-        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX,
-         "the number of players", false},
+        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX, "the number of players",
+         false},
         {"--seed", NULL, CLI_U64, &seed, 0, UINT64_MAX, "the seed", false},
         {"--runs", NULL, CLI_U64, &runs, 1, MAX_RUNS,
          "the runs of each representation", false},
@@ -901,8 +925,7 @@ int rs_bench_main(int argc, char **argv)
          "the largest size of the sweep", false},
         {"--only", NULL, CLI_STR, &only, 0, 0,
          "a comma-separated list of representations", false},
-        {"--plot", NULL, CLI_STR, &plot, 0, 0, "the SVG file to write",
-         false},
+        {"--plot", NULL, CLI_STR, &plot, 0, 0, "the SVG file to write", false},
         {"--json", NULL, CLI_FLAG, &json, 0, 0, NULL, false},
         CLI_END};
     const cli_cmd cmd = {"bench", opts, NULL, 0, 0};
@@ -979,8 +1002,7 @@ int rs_bench_main(int argc, char **argv)
         fast[r] = want[r] && !reps[r].slow;
     }
     static rep_result fast_res[N_REPS];
-    int failed =
-        measure_all(dir, file, slow, nruns, (int)jobs, progress, res);
+    int failed = measure_all(dir, file, slow, nruns, (int)jobs, progress, res);
     failed += measure_all(dir, file, fast, nruns, 1, progress, fast_res);
     for (size_t r = 0; r < N_REPS; r++) {
         if (fast[r]) {
@@ -1004,9 +1026,10 @@ int rs_bench_main(int argc, char **argv)
         if (*ref == NULL) {
             *ref = res[r].checksum;
         } else if (strcmp(*ref, res[r].checksum) != 0) {
-            fprintf(stderr, "roster: bench: %s loaded something else "
-                    "(checksum %s, expected %s); no table\n", reps[r].name,
-                    res[r].checksum, *ref);
+            fprintf(stderr,
+                    "roster: bench: %s loaded something else "
+                    "(checksum %s, expected %s); no table\n",
+                    reps[r].name, res[r].checksum, *ref);
             return 1;
         }
     }
@@ -1049,8 +1072,8 @@ int rs_bench_main(int argc, char **argv)
         if (progress) {
             fprintf(stderr, "\r%60s\r", "");
         }
-        if (!one[0].ran || write_svg(plot, ns, n_sizes, pts, &one[0],
-                                     payload) != 0) {
+        if (!one[0].ran ||
+            write_svg(plot, ns, n_sizes, pts, &one[0], payload) != 0) {
             fprintf(stderr, "roster: bench: no plot (roster did not run)\n");
             return 1;
         }

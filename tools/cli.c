@@ -95,8 +95,8 @@ static void describe_range(const cli_opt *o, char *buf, size_t len)
 {
     char a[32], b[32];
     if (o->max == UINT64_MAX) {
-        snprintf(buf, len, o->min ? "a whole number, %s or more"
-                                  : "a whole number%.0s",
+        snprintf(buf, len,
+                 o->min ? "a whole number, %s or more" : "a whole number%.0s",
                  cli_grouped(o->min, a));
     } else {
         snprintf(buf, len, "a whole number from %s to %s",
@@ -104,8 +104,7 @@ static void describe_range(const cli_opt *o, char *buf, size_t len)
     }
 }
 
-static const cli_opt *find_opt(const cli_opt *opts, const char *a,
-                               size_t len)
+static const cli_opt *find_opt(const cli_opt *opts, const char *a, size_t len)
 {
     for (const cli_opt *o = opts; o->name; o++) {
         if ((strlen(o->name) == len && strncmp(o->name, a, len) == 0) ||
@@ -117,8 +116,8 @@ static const cli_opt *find_opt(const cli_opt *opts, const char *a,
     return NULL;
 }
 
-int cli_parse(const cli_cmd *cmd, int argc, char **argv,
-              const char **operands, size_t *n_operands)
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, const char **operands,
+              size_t *n_operands)
 {
     const char *name = cmd->name;
     bool seen[32] = {false};
@@ -143,8 +142,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv,
             if (cmd->max_operands == 0) {
                 return cli_usage(name, "unexpected argument '%s'", a);
             }
-            return cli_usage(name, "one %s only, not also '%s'",
-                             cmd->operand, a);
+            return cli_usage(name, "one %s only, not also '%s'", cmd->operand,
+                             a);
         }
         /* --name=value for long options; a short one takes the next. */
         const char *eq = a[1] == '-' ? strchr(a, '=') : NULL;
@@ -270,10 +269,8 @@ int cli_check_output(const char *cmd, const char *opt, const char *path,
 {
     struct stat sb;
     bool exists = stat(path, &sb) == 0;
-    if (exists && (S_ISDIR(sb.st_mode) ||
-                   (regular && !S_ISREG(sb.st_mode)))) {
-        return cli_fail(cmd, "%s %s: is %s", opt, path,
-                        file_type(sb.st_mode));
+    if (exists && (S_ISDIR(sb.st_mode) || (regular && !S_ISREG(sb.st_mode)))) {
+        return cli_fail(cmd, "%s %s: is %s", opt, path, file_type(sb.st_mode));
     }
     if (exists && access(path, W_OK) != 0) {
         return cli_fail(cmd, "%s %s: cannot write it: %s", opt, path,
@@ -298,8 +295,8 @@ int cli_check_output(const char *cmd, const char *opt, const char *path,
     }
     int rc = 0;
     if (access(dir, W_OK | X_OK) != 0) {
-        rc = cli_fail(cmd, "%s %s: cannot create it: %s: %s", opt, path,
-                      dir, strerror(errno));
+        rc = cli_fail(cmd, "%s %s: cannot create it: %s: %s", opt, path, dir,
+                      strerror(errno));
     }
     free(dir);
     return rc;
@@ -312,8 +309,10 @@ int cli_check_regular(const char *cmd, const char *path)
         return cli_fail(cmd, "%s: %s", path, strerror(errno));
     }
     if (!S_ISREG(sb.st_mode)) {
-        return cli_fail(cmd, "%s: is %s; a roster snapshot or journal is a "
-                             "regular file", path, file_type(sb.st_mode));
+        return cli_fail(cmd,
+                        "%s: is %s; a roster snapshot or journal is a "
+                        "regular file",
+                        path, file_type(sb.st_mode));
     }
     return 0;
 }
@@ -323,8 +322,8 @@ int cli_check_regular(const char *cmd, const char *path)
 static uint64_t memory_limit(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    uint64_t mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page
-                                         : UINT64_MAX;
+    uint64_t mem =
+        pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
     struct rlimit rl;
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (uint64_t)rl.rlim_cur < mem) {
@@ -350,10 +349,10 @@ int cli_check_gen_memory(const char *cmd, uint64_t n)
     } else {
         snprintf(needs, sizeof needs, "about %.1f GB", (double)need / 1e9);
     }
-    return cli_fail(cmd, "%s players need %s of memory (the generator "
-                         "keeps every name to make names unique), more "
-                         "than the %.1f GB here; at most %s players fit",
+    return cli_fail(cmd,
+                    "%s players need %s of memory (the generator "
+                    "keeps every name to make names unique), more "
+                    "than the %.1f GB here; at most %s players fit",
                     cli_grouped(n, a), needs, (double)have / 1e9,
                     cli_grouped(lo, b));
 }
-

@@ -38,12 +38,15 @@ typedef struct cli_opt {
 } cli_opt;
 
 /* The entry that ends a table of options. */
-#define CLI_END {NULL, NULL, CLI_FLAG, NULL, 0, 0, NULL, false}
+#define CLI_END                                                                \
+    {                                                                          \
+        NULL, NULL, CLI_FLAG, NULL, 0, 0, NULL, false                          \
+    }
 
 typedef struct cli_cmd {
-    const char *name;     /* "load", for messages: "roster load: ..." */
-    const cli_opt *opts;  /* ends with an entry whose name is NULL */
-    const char *operand;  /* "FILE" in messages, or NULL if none taken */
+    const char *name;    /* "load", for messages: "roster load: ..." */
+    const cli_opt *opts; /* ends with an entry whose name is NULL */
+    const char *operand; /* "FILE" in messages, or NULL if none taken */
     size_t min_operands, max_operands;
 } cli_cmd;
 
@@ -57,8 +60,8 @@ typedef struct cli_cmd {
  * after printing to stderr what is wrong (an unknown option, a missing or
  * empty value, a number that is not one or is out of range, a missing
  * required option, too few or too many operands) and where the help is. */
-int cli_parse(const cli_cmd *cmd, int argc, char **argv,
-              const char **operands, size_t *n_operands);
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, const char **operands,
+              size_t *n_operands);
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))

@@ -57,39 +57,38 @@
 #define NAME_MAX_BYTES 12
 #define UID_WIDTH 7
 #define OUTBUF_SIZE ((size_t)1 << 20)
-#define LINE_MAX_BYTES 256   /* far above the longest line (~80 bytes) */
+#define LINE_MAX_BYTES 256 /* far above the longest line (~80 bytes) */
 #define PROGRESS_EVERY 65536
-#define SUFFIX_LIMIT 1000000000u  /* 9 digits: a base always survives */
+#define SUFFIX_LIMIT 1000000000u /* 9 digits: a base always survives */
 
 /* 478 common characters of Chinese names, surnames first.  The literal is
    u8 so that it is UTF-8 whatever the execution character set; every
    character is 3 bytes (U+4E00..U+9FFF).  Changing the table changes the
    data set (the golden checksum in tests/test_gen.c will say so). */
-static const char cjk_chars[] =
-    u8"王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-    u8"郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
-    u8"余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
-    u8"石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
-    u8"龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    u8"常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章"
-    u8"鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符"
-    u8"舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉"
-    u8"骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟"
-    u8"艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦"
-    u8"戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
-    u8"闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄"
-    u8"丛仲虞敖巩明佘池查麻苑迟邝伟芳娜秀英敏静"
-    u8"丽强磊军洋勇艳杰娟涛超霞平刚辉玲飞鹏红志"
-    u8"波宇浩鑫晨欣怡佳琪子涵梓轩思雨嘉博俊凯乐"
-    u8"天一诗颖瑶雪婷慧琳晓彤萱雅然睿哲宏毅建国"
-    u8"家丹凤峰斌鹤瑞祥福禄寿喜春秋冬梦云霄海泽"
-    u8"润清源豪威远航帆晴光亮淼森木桐梧楠枫松竹"
-    u8"菊莲荷芝蕾薇蓉芸菲萍莉娅娇媛婉嫣婕妍姝永"
-    u8"长久悦欢笑语言诚信义礼智仁德善良忠孝正直"
-    u8"勤俭朴素美聪捷灵巧新旭东南西北中山川河湖"
-    u8"溪泉玉珠宝琴瑟琦瑜璐璇珊瑾璟瑛琼心念想影"
-    u8"月星辰日晖曦昊昱晗晔暄晟晋恒坚柔顺泰雄才"
-    u8"贤真敢诺紫可馨若汐伦立达腾麟鸿雁燕鹰";
+static const char cjk_chars[] = u8"王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+                                u8"郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+                                u8"余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
+                                u8"石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+                                u8"龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+                                u8"常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章"
+                                u8"鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符"
+                                u8"舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉"
+                                u8"骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟"
+                                u8"艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦"
+                                u8"戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+                                u8"闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄"
+                                u8"丛仲虞敖巩明佘池查麻苑迟邝伟芳娜秀英敏静"
+                                u8"丽强磊军洋勇艳杰娟涛超霞平刚辉玲飞鹏红志"
+                                u8"波宇浩鑫晨欣怡佳琪子涵梓轩思雨嘉博俊凯乐"
+                                u8"天一诗颖瑶雪婷慧琳晓彤萱雅然睿哲宏毅建国"
+                                u8"家丹凤峰斌鹤瑞祥福禄寿喜春秋冬梦云霄海泽"
+                                u8"润清源豪威远航帆晴光亮淼森木桐梧楠枫松竹"
+                                u8"菊莲荷芝蕾薇蓉芸菲萍莉娅娇媛婉嫣婕妍姝永"
+                                u8"长久悦欢笑语言诚信义礼智仁德善良忠孝正直"
+                                u8"勤俭朴素美聪捷灵巧新旭东南西北中山川河湖"
+                                u8"溪泉玉珠宝琴瑟琦瑜璐璇珊瑾璟瑛琼心念想影"
+                                u8"月星辰日晖曦昊昱晗晔暄晟晋恒坚柔顺泰雄才"
+                                u8"贤真敢诺紫可馨若汐伦立达腾麟鸿雁燕鹰";
 
 #define CJK_BYTES 3
 #define CJK_COUNT ((uint32_t)((sizeof cjk_chars - 1) / CJK_BYTES))
@@ -107,19 +106,16 @@ static const char ascii_rest[] =
    names because their space is small (52 * 63 * 63 = 206,388 names of 3
    letters) and collisions there would mean suffixes; the long tail gives
    the ~9 byte mean DESIGN.md calibrates to. */
-static const uint8_t ascii_len_cum[10] = {
-    2, 5, 10, 17, 26, 38, 52, 68, 84, 100
-};
+static const uint8_t ascii_len_cum[10] = {2,  5,  10, 17, 26,
+                                          38, 52, 68, 84, 100};
 
 /* Guild names are adjective + noun: 256 guilds of 6 to 9 letters. */
 static const char *const guild_adj[16] = {
-    "Red", "Dark", "Wild", "Sky", "Ice", "Gold", "Iron", "Jade",
-    "Moon", "Sun", "Fire", "Star", "Frost", "Storm", "Night", "Blue"
-};
+    "Red",  "Dark", "Wild", "Sky",  "Ice",   "Gold",  "Iron",  "Jade",
+    "Moon", "Sun",  "Fire", "Star", "Frost", "Storm", "Night", "Blue"};
 static const char *const guild_noun[16] = {
-    "Wolf", "Fox", "Crow", "Oak", "Fang", "Hawk", "Rose", "Lion",
-    "Bear", "Tide", "Owl", "Elk", "Ash", "Orc", "Yak", "Cat"
-};
+    "Wolf", "Fox",  "Crow", "Oak", "Fang", "Hawk", "Rose", "Lion",
+    "Bear", "Tide", "Owl",  "Elk", "Ash",  "Orc",  "Yak",  "Cat"};
 
 /* ------------------------------------------------------------------ */
 /* Random numbers: xoshiro256**, seeded by splitmix64 (both by Vigna). */
@@ -183,7 +179,7 @@ static uint32_t rng_below(struct rng *r, uint32_t bound)
 struct nameset {
     uint64_t *slots;
     uint64_t mask;
-    unsigned char *arena;   /* entries: length byte, then the bytes */
+    unsigned char *arena; /* entries: length byte, then the bytes */
     size_t used;
     size_t cap;
 };
@@ -309,7 +305,7 @@ static int nameset_add(struct nameset *s, const char *p, size_t len)
         s->cap = ncap;
     }
     if ((uint64_t)s->used >= SLOT_OFF_MASK) {
-        errno = ENOMEM;   /* a terabyte of names: beyond the slot format */
+        errno = ENOMEM; /* a terabyte of names: beyond the slot format */
         return -1;
     }
     s->arena[s->used] = (unsigned char)len;
@@ -325,7 +321,7 @@ static int nameset_add(struct nameset *s, const char *p, size_t len)
 struct gen {
     struct rng rng;
     struct nameset names;
-    uint64_t suffixed;     /* names that needed a numeric suffix */
+    uint64_t suffixed; /* names that needed a numeric suffix */
 };
 
 /* Writes v in decimal with at least width digits, zero padded (width at
@@ -416,7 +412,7 @@ static int make_unique(struct gen *g, char *buf, size_t *len, int cjk)
             return 0;
         }
     }
-    errno = ERANGE;   /* a billion players with one base name */
+    errno = ERANGE; /* a billion players with one base name */
     return -1;
 }
 
@@ -424,8 +420,8 @@ static int make_unique(struct gen *g, char *buf, size_t *len, int cjk)
 static size_t put_extras(struct rng *r, char *dst)
 {
     /* Which of x, guild, vip (bits 0, 1, 2) a player carries. */
-    static const uint8_t one[3] = { 1, 2, 4 };
-    static const uint8_t two[3] = { 6, 5, 3 };
+    static const uint8_t one[3] = {1, 2, 4};
+    static const uint8_t two[3] = {6, 5, 3};
     uint32_t u, keys;
     size_t n = 0;
 

@@ -46,9 +46,9 @@
  * cell.  Names are at most 12 bytes by the data set's definition, so the
  * row keeps 12 inline and no name goes to the arena.  Dynamic, so the
  * extras become attributes. */
-#define DEFAULT_CLASS                                                       \
-    "Player { uid: str(16) key inline(4); "                                 \
-    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "      \
+#define DEFAULT_CLASS                                                          \
+    "Player { uid: str(16) key inline(4); "                                    \
+    "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 } "         \
     "dynamic"
 
 #define STR_(x) #x
@@ -80,13 +80,19 @@ static const cmd_help helps[] = {
      "category.  --class declares the class in its text form\n"
      "(default: " DEFAULT_CLASS ");\n"
      "columns follow its fields in order, then extras\n"
-     "(key=value;...: at most " STR(TSV_MAX_EXTRAS) " a line, the library's "
-     "limit of\n"
-     "attributes a record, keys at most " STR(RS_MAX_NAME) " bytes), bound as\n"
-     "dynamic attributes when the class is dynamic and skipped\n"
-     "otherwise.  A UTF-8 byte-order mark at the start is skipped; a\n"
-     "bad line, a NUL byte or a read error fails the load, naming the\n"
-     "line.  --json prints one JSON object.\n"},
+     "(key=value;...: at most " STR(
+         TSV_MAX_EXTRAS) " a line, the library's "
+                         "limit of\n"
+                         "attributes a record, keys at most " STR(
+                             RS_MAX_NAME) " bytes), bound as\n"
+                                          "dynamic attributes when the class "
+                                          "is dynamic and skipped\n"
+                                          "otherwise.  A UTF-8 byte-order mark "
+                                          "at the start is skipped; a\n"
+                                          "bad line, a NUL byte or a read "
+                                          "error fails the load, naming the\n"
+                                          "line.  --json prints one JSON "
+                                          "object.\n"},
     {"save", "[FILE] -o OUT.snap [--class TEXT] [--step N]",
      "load a TSV (or a snapshot) as roster load does and save it as\n"
      "a snapshot, in steps of N records if asked; report the time, the\n"
@@ -197,11 +203,10 @@ static int cmd_gen(int argc, char **argv)
     uint64_t n = 0, seed = 1;
     const char *path = NULL;
     const cli_opt opts[] = {
-        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX,
-         "the number of players", true},
+        {"--players", "-n", CLI_U64, &n, 1, UINT64_MAX, "the number of players",
+         true},
         {"--seed", NULL, CLI_U64, &seed, 0, UINT64_MAX, "the seed", false},
-        {"-o", "--output", CLI_STR, &path, 0, 0, "the output file name",
-         false},
+        {"-o", "--output", CLI_STR, &path, 0, 0, "the output file name", false},
         CLI_END};
     const cli_cmd cmd = {"gen", opts, NULL, 0, 0};
     size_t n_operands;
@@ -234,9 +239,9 @@ static int cmd_gen(int argc, char **argv)
         err = errno;
     }
     if (rc != 0) {
-        return cli_fail("gen", err == ENOMEM ? "out of memory: %s"
-                                             : "write failed: %s",
-                        strerror(err));
+        return cli_fail(
+            "gen", err == ENOMEM ? "out of memory: %s" : "write failed: %s",
+            strerror(err));
     }
     return CLI_OK;
 }
@@ -259,7 +264,7 @@ typedef enum input_kind {
 typedef struct input {
     const char *name; /* for messages: the path, or "-" for stdin */
     FILE *f;
-    bool regular;     /* a regular file: rs_load() may open it by name */
+    bool regular; /* a regular file: rs_load() may open it by name */
     input_kind kind;
     char head[MAGIC_LEN];
     size_t head_len;
@@ -299,8 +304,7 @@ static int input_open(const char *cmd, const char *path, input *in)
     in->regular = named && S_ISREG(sb.st_mode);
     in->head_len = fread(in->head, 1, MAGIC_LEN, in->f);
     if (in->head_len < MAGIC_LEN && ferror(in->f)) {
-        int r = cli_fail(cmd, "%s: read error: %s", in->name,
-                         strerror(errno));
+        int r = cli_fail(cmd, "%s: read error: %s", in->name, strerror(errno));
         input_close(in);
         return r;
     }
@@ -310,11 +314,13 @@ static int input_open(const char *cmd, const char *path, input *in)
     } else if (in->head_len == MAGIC_LEN &&
                memcmp(in->head, "RSTRJRNL", MAGIC_LEN) == 0) {
         input_close(in);
-        return cli_fail(cmd, "%s is a roster journal, not a TSV or a "
-                             "snapshot: a journal holds the changes made "
-                             "after its snapshot, and a durable store opens "
-                             "the two together; roster inspect %s shows "
-                             "what it holds", in->name, in->name);
+        return cli_fail(cmd,
+                        "%s is a roster journal, not a TSV or a "
+                        "snapshot: a journal holds the changes made "
+                        "after its snapshot, and a durable store opens "
+                        "the two together; roster inspect %s shows "
+                        "what it holds",
+                        in->name, in->name);
     }
     return 0;
 }
@@ -372,16 +378,15 @@ static void load_progress(uint64_t lines, void *ctx)
  * *stats (a TSV) or *li (a snapshot).  Returns 0, or CLI_FAIL after
  * printing why; st may then hold part of the input. */
 static int fill_store(const char *cmd, input *in, rs_store *st,
-                      const char *class_text, rs_class **cls,
-                      tsv_stats *stats, rs_load_info *li)
+                      const char *class_text, rs_class **cls, tsv_stats *stats,
+                      rs_load_info *li)
 {
     memset(stats, 0, sizeof *stats);
     memset(li, 0, sizeof *li);
     *cls = NULL;
     if (in->kind == INPUT_SNAPSHOT) {
         if (class_text &&
-            rs_class_parse(st, class_text, strlen(class_text), cls) !=
-                RS_OK) {
+            rs_class_parse(st, class_text, strlen(class_text), cls) != RS_OK) {
             return cli_fail(cmd, "--class: %s", rs_errmsg(st));
         }
         rs_status rc;
@@ -419,9 +424,9 @@ static int fill_store(const char *cmd, input *in, rs_store *st,
     char err[768];
     int rc = tsv_loader_init(&ld, st, *cls, err, sizeof err);
     if (rc == 0) {
-        rc = tsv_load_stream(&ld, in->f, in->head, in->head_len, err,
-                             sizeof err, isatty(2) ? load_progress : NULL,
-                             NULL);
+        rc =
+            tsv_load_stream(&ld, in->f, in->head, in->head_len, err, sizeof err,
+                            isatty(2) ? load_progress : NULL, NULL);
         if (isatty(2) && ld.stats.lines >= 0x10000) {
             fputc('\n', stderr);
         }
@@ -461,9 +466,8 @@ static void load_report(const char *name, rs_store *st, rs_class *cls,
                "\"load_seconds\": %.4f, \"ns_per_player\": %.1f, "
                "\"extras_loaded\": %llu, \"extras_skipped\": %llu, "
                "\"shapes\": %zu, \"categories\": {",
-               (unsigned long long)n,
-               rss1 > rss0 ? rss1 - rss0 : 0, rss_pp, m.total,
-               (double)m.total * per, secs, secs * 1e9 * per,
+               (unsigned long long)n, rss1 > rss0 ? rss1 - rss0 : 0, rss_pp,
+               m.total, (double)m.total * per, secs, secs * 1e9 * per,
                (unsigned long long)stats->extras_loaded,
                (unsigned long long)stats->extras_skipped, m.n_shapes);
         for (int c = 0; c < RS_MEM__COUNT; c++) {
@@ -513,8 +517,7 @@ static int cmd_load(int argc, char **argv)
     const char *class_text = NULL;
     bool json = false;
     const cli_opt opts[] = {
-        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text",
-         false},
+        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text", false},
         {"--json", NULL, CLI_FLAG, &json, 0, 0, NULL, false},
         CLI_END};
     const cli_cmd cmd = {"load", opts, "FILE", 0, 1};
@@ -560,12 +563,10 @@ static int cmd_save(int argc, char **argv)
     const char *out = NULL, *class_text = NULL;
     uint64_t step = 0;
     const cli_opt opts[] = {
-        {"-o", "--output", CLI_STR, &out, 0, 0, "the output file name",
-         true},
-        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text",
+        {"-o", "--output", CLI_STR, &out, 0, 0, "the output file name", true},
+        {"--class", NULL, CLI_STR, &class_text, 0, 0, "the class text", false},
+        {"--step", NULL, CLI_U64, &step, 1, SIZE_MAX, "the records a step",
          false},
-        {"--step", NULL, CLI_U64, &step, 1, SIZE_MAX,
-         "the records a step", false},
         CLI_END};
     const cli_cmd cmd = {"save", opts, "FILE", 0, 1};
     const char *path = NULL;
@@ -704,9 +705,11 @@ static int cmd_inspect(int argc, char **argv)
             /* The way out, in the user's terms. */
             size_t len = strlen(path), sl = strlen(".journal");
             if (len > sl && strcmp(path + len - sl, ".journal") == 0) {
-                fprintf(stderr, "  roster repair %.*s keeps the whole "
-                                "entries before the damage and moves this "
-                                "journal aside\n", (int)(len - sl), path);
+                fprintf(stderr,
+                        "  roster repair %.*s keeps the whole "
+                        "entries before the damage and moves this "
+                        "journal aside\n",
+                        (int)(len - sl), path);
             } else {
                 fprintf(stderr, "  if this is BASE.journal, roster repair "
                                 "BASE keeps the whole entries before the "
@@ -722,7 +725,8 @@ static int cmd_inspect(int argc, char **argv)
     if (fi.kind == RS_FILE_JOURNAL && fi.torn_bytes) {
         /* Not "every checksum": the torn entry's is not whole. */
         printf(" bytes: %zu whole entries verified, then a torn last "
-               "entry\n", fi.n_blocks);
+               "entry\n",
+               fi.n_blocks);
     } else {
         printf(" bytes, every checksum verified\n");
     }
@@ -732,8 +736,8 @@ static int cmd_inspect(int argc, char **argv)
         printf("  entries           %zu (%zu groups of several changes)\n",
                fi.n_blocks, fi.n_groups);
         printf("  changes           %zu inserts, %zu removes, %zu sets, "
-               "%zu binds, %zu unbinds\n", fi.n_records, fi.n_removes,
-               fi.n_sets, fi.n_binds, fi.n_unbinds);
+               "%zu binds, %zu unbinds\n",
+               fi.n_records, fi.n_removes, fi.n_sets, fi.n_binds, fi.n_unbinds);
         printf("  declarations      %zu classes, %zu attribute names\n",
                fi.n_classes, fi.n_names);
         if (fi.torn_bytes) {
@@ -748,8 +752,7 @@ static int cmd_inspect(int argc, char **argv)
     printf("  id                %016llx\n", (unsigned long long)fi.id);
     if (fi.prev_id) {
         printf("  compacted from    journal of %016llx at byte %llu\n",
-               (unsigned long long)fi.prev_id,
-               (unsigned long long)fi.prev_off);
+               (unsigned long long)fi.prev_id, (unsigned long long)fi.prev_off);
     }
     printf("  blocks            %zu, %zu attribute names\n", fi.n_blocks,
            fi.n_names);
@@ -775,8 +778,8 @@ static int cmd_inspect(int argc, char **argv)
     printf(", %.2f file bytes a record; loaded, the store accounts ",
            li.n_records ? (double)fi.bytes / (double)li.n_records : 0.0);
     cli_print_group(m.total);
-    printf(" bytes (file = %.2fx)\n", m.total ? (double)fi.bytes /
-                                                  (double)m.total : 0.0);
+    printf(" bytes (file = %.2fx)\n",
+           m.total ? (double)fi.bytes / (double)m.total : 0.0);
     rs_store_close(st);
     return CLI_OK;
 }
@@ -801,8 +804,7 @@ static char *joined(const char *a, const char *b)
  * at least one is there: 0, or CLI_FAIL after saying why.  The library
  * opens them; a FIFO among them would hang it, and a BASE that names
  * nothing is far more often a typo than a store to repair. */
-static int check_base(const char *snap, const char *journal,
-                      bool *have_journal)
+static int check_base(const char *snap, const char *journal, bool *have_journal)
 {
     const char *paths[2] = {snap, journal};
     int found = 0;
@@ -810,8 +812,7 @@ static int check_base(const char *snap, const char *journal,
         struct stat sb;
         if (stat(paths[i], &sb) != 0) {
             if (errno != ENOENT) {
-                return cli_fail("repair", "%s: %s", paths[i],
-                                strerror(errno));
+                return cli_fail("repair", "%s: %s", paths[i], strerror(errno));
             }
             continue;
         }
@@ -822,9 +823,11 @@ static int check_base(const char *snap, const char *journal,
         *have_journal = i == 1;
     }
     if (found == 0) {
-        return cli_fail("repair", "neither %s nor %s exists: nothing to "
-                                  "repair (BASE is the path without .snap "
-                                  "or .journal)", snap, journal);
+        return cli_fail("repair",
+                        "neither %s nor %s exists: nothing to "
+                        "repair (BASE is the path without .snap "
+                        "or .journal)",
+                        snap, journal);
     }
     return 0;
 }
@@ -852,8 +855,7 @@ static int cmd_repair(int argc, char **argv)
     if (rc == CLI_OK && rs_durable_repair(st, base, &ri) != RS_OK) {
         rc = cli_fail("repair", "%s", rs_errmsg(st));
         if (ri.aside[0]) {
-            fprintf(stderr, "  the original journal is kept as %s\n",
-                    ri.aside);
+            fprintf(stderr, "  the original journal is kept as %s\n", ri.aside);
         }
     } else if (rc == CLI_OK && !ri.repaired) {
         printf("%s: nothing to repair: the files open as they are\n", base);
@@ -877,7 +879,8 @@ static int cmd_repair(int argc, char **argv)
         printf(" bytes\n");
         if (ri.aside[0]) {
             printf("  original journal  moved to %s (nothing was "
-                   "deleted)\n", ri.aside);
+                   "deleted)\n",
+                   ri.aside);
         } else {
             printf("  original journal  none: an empty journal now "
                    "follows the snapshot\n");
@@ -895,8 +898,8 @@ static int cmd_repair(int argc, char **argv)
 /* roster demo: the classic __dict__ versus __slots__ session                */
 /* ------------------------------------------------------------------------ */
 
-#define PLAYER2_CLASS                                                       \
-    "Player2 { uid: str(16) key inline(4); "                                \
+#define PLAYER2_CLASS                                                          \
+    "Player2 { uid: str(16) key inline(4); "                                   \
     "name: str(32) unique inline(12); stat: u8 = 0; level: u16 = 0 }"
 
 static void show_value(const rs_value *v)
@@ -1024,10 +1027,9 @@ static int demo_load(const char *text, const char *data, size_t len,
 static int cmd_demo(int argc, char **argv)
 {
     uint64_t players = 1000000;
-    const cli_opt opts[] = {
-        {"--players", "-n", CLI_U64, &players, 1, UINT64_MAX,
-         "the number of players", false},
-        CLI_END};
+    const cli_opt opts[] = {{"--players", "-n", CLI_U64, &players, 1,
+                             UINT64_MAX, "the number of players", false},
+                            CLI_END};
     const cli_cmd cmd = {"demo", opts, NULL, 0, 0};
     size_t n_operands;
     int rc0 = cli_parse(&cmd, argc, argv, NULL, &n_operands);
@@ -1042,8 +1044,9 @@ static int cmd_demo(int argc, char **argv)
     if (rs_store_open(NULL, NULL, &st) != RS_OK) {
         return cli_fail("demo", "out of memory");
     }
-    printf("# The classic session: a plain class (every instance may bind new\n"
-           "# attributes) against a __slots__ class, replayed on libroster.\n\n");
+    printf(
+        "# The classic session: a plain class (every instance may bind new\n"
+        "# attributes) against a __slots__ class, replayed on libroster.\n\n");
     printf(">>> class Player:    # %s\n", DEFAULT_CLASS);
     printf(">>> class Player2:   # __slots__: %s\n", PLAYER2_CLASS);
     if (rs_class_parse(st, DEFAULT_CLASS, strlen(DEFAULT_CLASS), &p1) !=
@@ -1144,8 +1147,8 @@ static int cmd_demo(int argc, char **argv)
     }
     printf("%-9s %-30s %14s %14s\n", "class", "", "B/player RSS",
            "B/player acct");
-    printf("%-9s %-30s %14.2f %14.2f\n", "Player", "dynamic, extras as attributes",
-           r1, a1);
+    printf("%-9s %-30s %14.2f %14.2f\n", "Player",
+           "dynamic, extras as attributes", r1, a1);
     printf("%-9s %-30s %14.2f %14.2f\n", "Player2", "__slots__, extras dropped",
            r2, a2);
     printf("# %llu extras bound as dynamic attributes on Player records.\n",
@@ -1159,9 +1162,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } cmds[] = {
-        {"gen", cmd_gen},         {"load", cmd_load},
-        {"save", cmd_save},       {"inspect", cmd_inspect},
-        {"repair", cmd_repair},   {"demo", cmd_demo},
+        {"gen", cmd_gen},         {"load", cmd_load},     {"save", cmd_save},
+        {"inspect", cmd_inspect}, {"repair", cmd_repair}, {"demo", cmd_demo},
         {"bench", rs_bench_main},
     };
     if (argc < 2) {
@@ -1195,7 +1197,9 @@ int main(int argc, char **argv)
         printf("roster %s\n", RS_VERSION);
         return CLI_OK;
     }
-    fprintf(stderr, "roster: unknown command '%s' (roster help lists "
-                    "them)\n", name);
+    fprintf(stderr,
+            "roster: unknown command '%s' (roster help lists "
+            "them)\n",
+            name);
     return CLI_USAGE;
 }

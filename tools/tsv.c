@@ -78,8 +78,7 @@ static rs_value extra_value(const char *p, size_t len, char *num)
         }
     }
     if (len > 0 && len < 32 && memchr(p, '\t', len) == NULL &&
-        (memchr(p, '.', len) || memchr(p, 'e', len) ||
-         memchr(p, 'E', len))) {
+        (memchr(p, '.', len) || memchr(p, 'e', len) || memchr(p, 'E', len))) {
         char *end;
         memcpy(num, p, len);
         num[len] = '\0';
@@ -93,8 +92,8 @@ static rs_value extra_value(const char *p, size_t len, char *num)
 
 /* Split the extras column into ld->vals[n_fields..] (keys copied, NUL-
  * terminated; values borrowed from the line).  *n counts them. */
-static int parse_extras(tsv_loader *ld, const char *p, size_t len,
-                        size_t *n, char *err, size_t errlen)
+static int parse_extras(tsv_loader *ld, const char *p, size_t len, size_t *n,
+                        char *err, size_t errlen)
 {
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
@@ -111,14 +110,17 @@ static int parse_extras(tsv_loader *ld, const char *p, size_t len,
         }
         size_t klen = (size_t)(eq - kv);
         if (*n == MAX_EXTRAS) {
-            snprintf(err, errlen, "extras: more than %d pairs (a record "
-                     "holds at most %d attributes)", MAX_EXTRAS, MAX_EXTRAS);
+            snprintf(err, errlen,
+                     "extras: more than %d pairs (a record "
+                     "holds at most %d attributes)",
+                     MAX_EXTRAS, MAX_EXTRAS);
             return -1;
         }
         if (klen > MAX_KEY) {
-            snprintf(err, errlen, "extras: key '%.20s...' is %zu bytes, "
-                     "longer than an attribute name may be (%d)", kv, klen,
-                     MAX_KEY);
+            snprintf(err, errlen,
+                     "extras: key '%.20s...' is %zu bytes, "
+                     "longer than an attribute name may be (%d)",
+                     kv, klen, MAX_KEY);
             return -1;
         }
         char *key = ld->keys + *n * (MAX_KEY + 1);
@@ -152,8 +154,8 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
         const char *text = line + start;
         size_t tlen = i - start;
         if (col < ld->n_fields) {
-            rs_status rc = rs_value_parse(ld->st, ld->cls, (rs_field)col,
-                                          text, tlen, &ld->vals[col].val);
+            rs_status rc = rs_value_parse(ld->st, ld->cls, (rs_field)col, text,
+                                          tlen, &ld->vals[col].val);
             if (rc != RS_OK) {
                 snprintf(err, errlen, "column %zu: %s", col + 1,
                          rs_errmsg(ld->st));
@@ -163,8 +165,9 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
             extras = text;
             extras_len = tlen;
         } else {
-            snprintf(err, errlen, "%zu columns or more, expected %zu (one "
-                                  "per field of '%s', then extras)",
+            snprintf(err, errlen,
+                     "%zu columns or more, expected %zu (one "
+                     "per field of '%s', then extras)",
                      col + 1, ld->n_fields + 1, rs_class_name(ld->cls));
             return -1;
         }
@@ -172,8 +175,9 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
         start = i + 1;
     }
     if (col < ld->n_fields) {
-        snprintf(err, errlen, "%zu columns, expected %zu (one per field of "
-                              "'%s', then extras)",
+        snprintf(err, errlen,
+                 "%zu columns, expected %zu (one per field of "
+                 "'%s', then extras)",
                  col, ld->n_fields, rs_class_name(ld->cls));
         return -1;
     }
@@ -269,8 +273,8 @@ static int next_line(reader *r, const char **line, size_t *len)
     }
 }
 
-int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
-                    size_t head_len, char *err, size_t errlen,
+int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head, size_t head_len,
+                    char *err, size_t errlen,
                     void (*progress)(uint64_t lines, void *ctx), void *ctx)
 {
     reader r = {f, NULL, 0, 0, 0, 0, false};
@@ -318,8 +322,9 @@ int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
     }
     if (rc < 0) {
         /* The line being read is the one after the last whole one. */
-        snprintf(err, errlen, "line %llu: read error after %zu bytes of "
-                              "it: %s",
+        snprintf(err, errlen,
+                 "line %llu: read error after %zu bytes of "
+                 "it: %s",
                  (unsigned long long)ld->stats.lines + 1, r.end - r.start,
                  strerror(errno));
         status = -1;

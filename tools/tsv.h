@@ -28,9 +28,9 @@ typedef struct tsv_loader {
     rs_store *st;
     rs_class *cls;
     size_t n_fields;
-    bool dynamic;     /* the class takes the extras as attributes */
-    rs_named *vals;   /* n_fields, then the extras of the line */
-    char *keys;       /* the extras' keys, NUL-terminated */
+    bool dynamic;      /* the class takes the extras as attributes */
+    rs_named *vals;    /* n_fields, then the extras of the line */
+    char *keys;        /* the extras' keys, NUL-terminated */
     char (*texts)[32]; /* scratch to read numbers */
     tsv_stats stats;
 } tsv_loader;
@@ -55,8 +55,8 @@ int tsv_load_line(tsv_loader *ld, const char *line, size_t len, char *err,
  * input, or -1 with "line N: ..." in err: a line that does not load, a NUL
  * byte, or a read error (an I/O error, or a line too long for memory): a
  * read that fails never passes for the end of the input. */
-int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head,
-                    size_t head_len, char *err, size_t errlen,
+int tsv_load_stream(tsv_loader *ld, FILE *f, const char *head, size_t head_len,
+                    char *err, size_t errlen,
                     void (*progress)(uint64_t lines, void *ctx), void *ctx);
 
 #endif

@@ -121,21 +121,18 @@ void desc_rec(const mrec *r)
     desc("}");
 }
 
-const char *const op_names[] = {"=", "!=", "<", "<=", ">", ">=",
-                                       "PREFIX"};
+const char *const op_names[] = {"=", "!=", "<", "<=", ">", ">=", "PREFIX"};
 
 void desc_conds(const rs_cond *c, size_t n)
 {
     desc("[");
     for (size_t i = 0; i < n; i++) {
-        const char *fname = c[i].field >= 0 && c[i].field < NF
-                                ? defs[c[i].field].name
-                            : m_is_attr_field(c[i].field)
-                                ? m_names[c[i].field - RS_ATTR_BASE]
-                                : "?";
-        const char *op = (unsigned)c[i].op <= RS_PREFIX
-                             ? op_names[c[i].op]
-                             : "(bad op)";
+        const char *fname =
+            c[i].field >= 0 && c[i].field < NF ? defs[c[i].field].name
+            : m_is_attr_field(c[i].field) ? m_names[c[i].field - RS_ATTR_BASE]
+                                          : "?";
+        const char *op =
+            (unsigned)c[i].op <= RS_PREFIX ? op_names[c[i].op] : "(bad op)";
         desc("%s%s#%d %s ", i ? " AND " : "", fname, c[i].field, op);
         desc_value(&c[i].val);
     }
@@ -191,25 +188,24 @@ bool value_matches(const rs_value *v, int f, const mval *want)
     return v->v.u == want->u;
 }
 
-void value_differs(const char *ctx, rs_handle h, int f,
-                          const rs_value *v, const mval *want)
+void value_differs(const char *ctx, rs_handle h, int f, const rs_value *v,
+                   const mval *want)
 {
     char a[256], b[256];
     fmt_value(a, sizeof a, v);
     fmt_mval(b, sizeof b, f, want);
-    fail("%s: record 0x%016" PRIx64 " field %s: store has %s, model %s", ctx,
-         h, defs[f].name, a, b);
+    fail("%s: record 0x%016" PRIx64 " field %s: store has %s, model %s", ctx, h,
+         defs[f].name, a, b);
 }
 
 /* One field of the store's record h against the model's value. */
-void compare_field(rs_handle h, int f, const mval *want,
-                          const char *ctx)
+void compare_field(rs_handle h, int f, const mval *want, const char *ctx)
 {
     rs_value v;
     rs_status rc = rs_get_field(g_st, h, f, &v);
     if (rc != RS_OK) {
-        fail("%s: rs_get_field(0x%016" PRIx64 ", %s) returned %s: %s", ctx,
-             h, defs[f].name, rs_status_name(rc), rs_errmsg(g_st));
+        fail("%s: rs_get_field(0x%016" PRIx64 ", %s) returned %s: %s", ctx, h,
+             defs[f].name, rs_status_name(rc), rs_errmsg(g_st));
     }
     if (!value_matches(&v, f, want)) {
         value_differs(ctx, h, f, &v, want);
@@ -294,12 +290,11 @@ void compare_dir(const mrec *r, const char *ctx)
              rs_status_name(rc), rs_errmsg(g_st));
     }
     if (n != NF + r->n_attrs) {
-        fail("%s: rs_dir(0x%016" PRIx64 ") gives %zu names, the model %u",
-             ctx, r->h, n, NF + r->n_attrs);
+        fail("%s: rs_dir(0x%016" PRIx64 ") gives %zu names, the model %u", ctx,
+             r->h, n, NF + r->n_attrs);
     }
     for (size_t k = 0; k < n; k++) {
-        const char *want = k < NF ? defs[k].name
-                                  : m_names[r->a[k - NF].name];
+        const char *want = k < NF ? defs[k].name : m_names[r->a[k - NF].name];
         if (names[k] == NULL || strcmp(names[k], want) != 0) {
             fail("%s: rs_dir(0x%016" PRIx64 ")[%zu] is \"%s\", the model "
                  "has \"%s\"",
@@ -361,15 +356,15 @@ void check_classes(const char *ctx)
             rs_field_def d;
             rs_status rc = rs_class_field_def(k, f, &d);
             /* roster.h: 0 picks 7 for str(n <= 16) and 15 above. */
-            uint32_t inl = !is_str(f)        ? 0
+            uint32_t inl = !is_str(f)         ? 0
                            : w->inline_len    ? w->inline_len
                            : w->max_len <= 16 ? 7
                                               : RS_MAX_INLINE;
             mval want = m_default(f);
             if (rc != RS_OK || rs_class_field(k, w->name) != f ||
                 strcmp(d.name, w->name) != 0 || d.type != w->type ||
-                (is_str(f) && d.max_len != w->max_len) ||
-                d.flags != w->flags || d.has_default != w->has_default ||
+                (is_str(f) && d.max_len != w->max_len) || d.flags != w->flags ||
+                d.has_default != w->has_default ||
                 (d.has_default && !value_matches(&d.def, f, &want)) ||
                 d.inline_len != inl) {
                 fail("%s: field %d of %s is not as declared: %s %s, "
@@ -466,8 +461,7 @@ void mem_same_after_change(const rs_mem_report *a, const char *call)
 {
     rs_mem_report b = mem_now();
     if (g_durable && b.bytes[RS_MEM_META] > a->bytes[RS_MEM_META] &&
-        b.total - a->total ==
-            b.bytes[RS_MEM_META] - a->bytes[RS_MEM_META] &&
+        b.total - a->total == b.bytes[RS_MEM_META] - a->bytes[RS_MEM_META] &&
         b.n_allocs >= a->n_allocs) {
         rs_mem_report c = *a; /* the rest exactly as it was */
         c.bytes[RS_MEM_META] = b.bytes[RS_MEM_META];
@@ -487,8 +481,7 @@ void mem_same(const rs_mem_report *a, const char *call)
     rs_mem_report b = mem_now();
     bool same = a->total == b.total && a->n_allocs == b.n_allocs &&
                 a->n_records == b.n_records &&
-                a->n_attr_names == b.n_attr_names &&
-                a->n_shapes == b.n_shapes;
+                a->n_attr_names == b.n_attr_names && a->n_shapes == b.n_shapes;
     for (int c = 0; c < RS_MEM__COUNT; c++) {
         same = same && a->bytes[c] == b.bytes[c];
     }
@@ -502,9 +495,9 @@ void mem_same(const rs_mem_report *a, const char *call)
              a->bytes[RS_MEM_STRINGS], b.bytes[RS_MEM_STRINGS],
              a->bytes[RS_MEM_INDEXES], b.bytes[RS_MEM_INDEXES],
              a->bytes[RS_MEM_ATTRS], b.bytes[RS_MEM_ATTRS],
-             a->bytes[RS_MEM_FREE], b.bytes[RS_MEM_FREE],
-             a->bytes[RS_MEM_META], b.bytes[RS_MEM_META],
-             a->n_attr_names, b.n_attr_names, a->n_shapes, b.n_shapes);
+             a->bytes[RS_MEM_FREE], b.bytes[RS_MEM_FREE], a->bytes[RS_MEM_META],
+             b.bytes[RS_MEM_META], a->n_attr_names, b.n_attr_names, a->n_shapes,
+             b.n_shapes);
     }
 }
 
@@ -574,8 +567,7 @@ void acct_remove(const mrec *gone, const rs_mem_report *before,
     rs_mem_report m = mem_now();
     long long rows = moved(before, &m, RS_MEM_RECORDS);
     long long strs = moved(before, &m, RS_MEM_STRINGS);
-    if (rows != -(long long)row_bytes ||
-        strs != -(long long)gone->str_bytes) {
+    if (rows != -(long long)row_bytes || strs != -(long long)gone->str_bytes) {
         fail("%s: the records category moved by %lld bytes (a row is %zu), "
              "the strings category by %lld (the record's strings took %zu)",
              call, rows, row_bytes, strs, gone->str_bytes);
@@ -606,15 +598,15 @@ void acct_set(size_t i, const rs_mem_report *before, bool strings,
         bool quiet = !g_durable && !g_saving && !m_group.open;
         if (strs != 0 || moved(before, &m, RS_MEM_INDEXES) != 0 ||
             moved(before, &m, RS_MEM_FREE) != 0 ||
-            (quiet && (m.total != before->total ||
-                       m.n_allocs != before->n_allocs))) {
+            (quiet &&
+             (m.total != before->total || m.n_allocs != before->n_allocs))) {
             fail("%s: a set of a number or bool moved the accounting: "
                  "strings %lld, indexes %zu -> %zu, free %zu -> %zu, total "
                  "%zu -> %zu in %zu -> %zu blocks",
                  call, strs, before->bytes[RS_MEM_INDEXES],
                  m.bytes[RS_MEM_INDEXES], before->bytes[RS_MEM_FREE],
-                 m.bytes[RS_MEM_FREE], before->total, m.total,
-                 before->n_allocs, m.n_allocs);
+                 m.bytes[RS_MEM_FREE], before->total, m.total, before->n_allocs,
+                 m.n_allocs);
         }
     } else if ((long long)recs[i].str_bytes + strs < 0) {
         fail("%s: the strings category fell by %lld, more than the %zu "

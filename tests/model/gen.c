@@ -78,10 +78,10 @@ rs_value gen_name(void)
  * alphabet so that prefixes and equalities hit. */
 rs_value gen_tag(void)
 {
-    static const char *const starts[] = {"", "a", "ab", "b", "tag-",
-                                         "tag-long-", "\xc3\xa9"};
-    static const int lens[] = {0,  1,  3,  6,  7,  7,  8,  8,  9,
-                               12, 14, 15, 15, 16, 16, 17, 20, 39, 40};
+    static const char *const starts[] = {"",     "a",         "ab",      "b",
+                                         "tag-", "tag-long-", "\xc3\xa9"};
+    static const int lens[] = {0,  1,  3,  6,  7,  7,  8,  8,  9, 12,
+                               14, 15, 15, 16, 16, 17, 20, 39, 40};
     char *b = new_buf();
     size_t want = (size_t)lens[irand((int)(sizeof lens / sizeof lens[0]))];
     const char *s = starts[irand((int)(sizeof starts / sizeof starts[0]))];
@@ -101,9 +101,17 @@ rs_value gen_tag(void)
 rs_value gen_bad_str(int f)
 {
     static const char *const bad_utf8[] = {
-        "\xff",         "\x80",         "a\xc0\x80",  "\xc1\xbf",
-        "\xe0\x80\x80", "\xed\xa0\x80", "\xe5\xbc",   "ab\xe5",
-        "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xf0\x80\x80\x80",
+        "\xff",
+        "\x80",
+        "a\xc0\x80",
+        "\xc1\xbf",
+        "\xe0\x80\x80",
+        "\xed\xa0\x80",
+        "\xe5\xbc",
+        "ab\xe5",
+        "\xf4\x90\x80\x80",
+        "\xf5\x80\x80\x80",
+        "\xf0\x80\x80\x80",
         "ok\xc3",
     };
     char *b = new_buf();
@@ -150,9 +158,9 @@ rs_value any_int(int64_t x)
 
 double gen_double(void)
 {
-    static const double ds[] = {0.0,   -0.0,    0.5,     -1.5,   2.0,
-                                3.25,  1e300,   -1e-300, 1e-310, 100.0,
-                                -7.0,  0.1,     255.5,   -2.5,   1.0};
+    static const double ds[] = {0.0,  -0.0,  0.5,     -1.5,   2.0,
+                                3.25, 1e300, -1e-300, 1e-310, 100.0,
+                                -7.0, 0.1,   255.5,   -2.5,   1.0};
     int r = irand(100);
     if (r < 3) {
         return INFINITY;
@@ -279,15 +287,15 @@ rs_value gen_operand(int f, rs_op op)
  * (shapes multiply, names accumulate), the longest valid one, and invalid
  * ones.  None is a declared field's name. */
 const char *const pool_names[8] = {"x",  "guild", "vip",   "hp",
-                                          "mp", "_t",    "zone2", "Rank"};
-char name_64[RS_MAX_NAME + 1];     /* the longest valid name */
-char name_65[RS_MAX_NAME + 2];     /* one byte too long */
+                                   "mp", "_t",    "zone2", "Rank"};
+char name_64[RS_MAX_NAME + 1]; /* the longest valid name */
+char name_65[RS_MAX_NAME + 2]; /* one byte too long */
 
 const char *gen_bad_attr_name(void)
 {
-    static const char *const bad[] = {"",    "9lives", "has space", "tag ",
-                                      "a-b", "\xc3\xa9t\xc3\xa9", "x.y",
-                                      "_\x01"};
+    static const char *const bad[] = {"",     "9lives", "has space",
+                                      "tag ", "a-b",    "\xc3\xa9t\xc3\xa9",
+                                      "x.y",  "_\x01"};
     return chance(15) ? name_65 : bad[irand(8)];
 }
 
@@ -312,8 +320,8 @@ const char *gen_attr_name(void)
  * hit), ASCII or with a 2-byte character. */
 rs_value gen_attr_str(void)
 {
-    static const char *const starts[] = {"", "a", "ab", "b", "Iron",
-                                         "\xc3\xa9"};
+    static const char *const starts[] = {"",  "a",    "ab",
+                                         "b", "Iron", "\xc3\xa9"};
     static const int lens[] = {0, 1, 2, 3, 5, 7, 8, 9, 12, 16, 20, 31, 40};
     char *b = new_buf();
     size_t want = (size_t)lens[irand((int)(sizeof lens / sizeof lens[0]))];
@@ -331,7 +339,7 @@ rs_value gen_attr_str(void)
 rs_value gen_attr_value(void)
 {
     static const char *const bad_utf8[] = {
-        "\xff", "a\xc0\x80", "\xed\xa0\x80", "ab\xe5", "\xf4\x90\x80\x80",
+        "\xff",     "a\xc0\x80", "\xed\xa0\x80", "ab\xe5", "\xf4\x90\x80\x80",
         "Iron\x80", "\xc3"};
     int r = irand(100);
     if (r < 18) {
@@ -339,7 +347,7 @@ rs_value gen_attr_value(void)
     }
     if (r < 24) {
         static const int64_t big[] = {INT64_MIN, INT64_MIN + 1, -1000000007,
-                                      INT64_MAX, 1ll << 40, -(1ll << 35)};
+                                      INT64_MAX, 1ll << 40,     -(1ll << 35)};
         return any_int(big[irand(6)]);
     }
     if (r < 30) { /* above INT64_MAX: kept as u64 */
@@ -455,16 +463,14 @@ size_t gen_conds(rs_cond *c, bool bad, rs_field (*attr_id)(const char *name))
     for (size_t i = 0; i < n; i++) {
         if (chance(30)) {
             /* rs_attr_id() interns: the id stays valid for the scan. */
-            const char *name = chance(90) ? pool_names[irand(8)]
-                                          : gen_attr_name();
-            rs_field f = m_name_ok(name) ? attr_id(name)
-                                         : -1;
+            const char *name =
+                chance(90) ? pool_names[irand(8)] : gen_attr_name();
+            rs_field f = m_name_ok(name) ? attr_id(name) : -1;
             if (f >= RS_ATTR_BASE) {
                 rs_op op = (rs_op)irand(7);
                 c[i].field = f;
                 c[i].op = op;
-                c[i].val = gen_attr_operand((uint32_t)(f - RS_ATTR_BASE),
-                                            op);
+                c[i].val = gen_attr_operand((uint32_t)(f - RS_ATTR_BASE), op);
                 continue;
             }
         }

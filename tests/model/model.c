@@ -36,8 +36,7 @@ long m_lookup(const char *name)
         return -1;
     }
     uint32_t mask = m_name_ix_cap - 1;
-    for (uint32_t i = fnv(name) & mask; m_name_ix[i] != 0;
-         i = (i + 1) & mask) {
+    for (uint32_t i = fnv(name) & mask; m_name_ix[i] != 0; i = (i + 1) & mask) {
         if (strcmp(m_names[m_name_ix[i] - 1], name) == 0) {
             return (long)m_name_ix[i] - 1;
         }
@@ -387,8 +386,7 @@ rs_status m_attr_value(const rs_value *in, mattr *out)
         if (len > ATTR_STR_MAX) {
             return RS_ETOOLONG;
         }
-        if (len > 0 &&
-            !utf8_ok((const unsigned char *)in->v.s.ptr, len)) {
+        if (len > 0 && !utf8_ok((const unsigned char *)in->v.s.ptr, len)) {
             return RS_EUTF8;
         }
         out->type = RS_STR;
@@ -418,7 +416,7 @@ rs_status m_attr_value(const rs_value *in, mattr *out)
  * set for an error the store finds only after it may have allocated: a
  * dynamic attribute's bad name, found when it is interned. */
 rs_status m_insert(int c, const rs_named *vals, size_t n, mrec *out,
-                          const char **dyn, bool *late)
+                   const char **dyn, bool *late)
 {
     bool given[NF] = {false};
     memset(out, 0, sizeof *out);
@@ -576,7 +574,8 @@ void m_bind(size_t i, const mattr *v)
     if (k < 0) {
         if (r->n_attrs == MAX_MATTRS) {
             fail("more than %d attributes on a record: the model has no "
-                 "room", MAX_MATTRS);
+                 "room",
+                 MAX_MATTRS);
         }
         m_with_attrs += r->n_attrs == 0;
         k = r->n_attrs++;
@@ -825,8 +824,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* The model's matches for conds among the records of class cl, sorted by
  * handle, into *out (malloc'd). */
-size_t model_matches(int cl, const rs_cond *c, size_t n,
-                            rs_handle **out)
+size_t model_matches(int cl, const rs_cond *c, size_t n, rs_handle **out)
 {
     rs_handle *m = malloc((n_recs + 1) * sizeof *m);
     size_t k = 0;

@@ -34,8 +34,8 @@ typedef struct mval {
 #define LONG_CH 'L'
 #define ATTR_STR_MAX 65535 /* roster.h: bytes in a string attribute */
 #define ATTRS_PER_RECORD 255
-#define MAX_MATTRS 32  /* the model's room; the generator stays below */
-#define BUSY_ATTRS 20  /* past this many, bind only names already bound */
+#define MAX_MATTRS 32 /* the model's room; the generator stays below */
+#define BUSY_ATTRS 20 /* past this many, bind only names already bound */
 
 typedef struct mattr {
     uint32_t name;

@@ -44,8 +44,7 @@ static bool absorbed_any(const char *call, rs_status rc, rs_status want,
     return true;
 }
 
-bool absorbed_change(const char *call, rs_status rc, rs_status want,
-                     bool late)
+bool absorbed_change(const char *call, rs_status rc, rs_status want, bool late)
 {
     return absorbed_any(call, rc, want, late, true);
 }
@@ -64,8 +63,7 @@ bool group_refuses(void)
     return m_group.open && m_group.failed;
 }
 
-bool change_failed(const char *call, rs_status rc,
-                   const rs_mem_report *before)
+bool change_failed(const char *call, rs_status rc, const rs_mem_report *before)
 {
     if (m_group.open && !m_group.failed && rc != RS_EGROUP) {
         desc(" [%s failed: the group rolls back]", call);
@@ -85,8 +83,7 @@ bool change_failed(const char *call, rs_status rc,
  * and no removed record's. */
 static void check_new_handle(int c, rs_handle h, const char *call)
 {
-    if (h == RS_NULL_HANDLE || h >> 48 != class_no[c] ||
-        m_by_handle(h) >= 0) {
+    if (h == RS_NULL_HANDLE || h >> 48 != class_no[c] || m_by_handle(h) >= 0) {
         fail("%s gave handle 0x%016" PRIx64 ": null, of another class, or "
              "already live",
              call, h);
@@ -115,7 +112,7 @@ void op_insert(void)
     enum { E_ATTR = 1, E_TWICE, E_BAD, E_NOKEY };
     int bad_field = err == E_BAD ? irand(NF) : -1;
     for (int f = 0; f < NF; f++) {
-        bool give = f == F_UID  ? err != E_NOKEY
+        bool give = f == F_UID    ? err != E_NOKEY
                     : f == F_NAME ? chance(95)
                                   : chance(60);
         if (f == bad_field) {
@@ -174,8 +171,8 @@ void op_insert(void)
         vals[j] = t;
     }
     if (err == E_ATTR || (err == E_TWICE && n > 0)) {
-        static const char *const unknown[] = {"x", "Uid", "tag ", "",
-                                              "uid2", "levels"};
+        static const char *const unknown[] = {"x", "Uid",  "tag ",
+                                              "",  "uid2", "levels"};
         /* For E_TWICE, another value for a name given. */
         const char *twice = err == E_TWICE ? vals[irand((int)n)].name : NULL;
         int f = twice ? m_field_named(twice) : -1;
@@ -237,8 +234,8 @@ void op_insert(void)
         return;
     }
     if (!want_out) {
-        rs_status g = rs_get(g_st, classes[c], want.f[F_UID].s,
-                             want.f[F_UID].len, &h);
+        rs_status g =
+            rs_get(g_st, classes[c], want.f[F_UID].s, want.f[F_UID].len, &h);
         expect("rs_get of the record just inserted", g, RS_OK);
     }
     check_new_handle(c, h, "rs_insert");
@@ -295,7 +292,7 @@ void op_remove(void)
 /* Set field f of the record at index i (or of the dead handle dead when i
  * is -1) through one of the set calls, and compare. */
 void do_set(long i, rs_handle dead, int f, const rs_value *v, int api,
-                   const char *attr)
+            const char *attr)
 {
     rs_handle h = i >= 0 ? recs[i].h : dead;
     /* The model's answer, computed before the call: the value may be
@@ -429,11 +426,10 @@ void op_set(bool by_name)
     } else {
         desc("field %d (%s)", f, f >= 0 && f < NF ? defs[f].name : "bad");
     }
-    desc(" via %s = ",
-         api == API_ATTR  ? "rs_set_attr"
-         : api == API_INT ? "rs_set_int"
-         : api == API_STR ? "rs_set_str"
-                          : "rs_set_field");
+    desc(" via %s = ", api == API_ATTR  ? "rs_set_attr"
+                       : api == API_INT ? "rs_set_int"
+                       : api == API_STR ? "rs_set_str"
+                                        : "rs_set_field");
     desc_value(&v);
     if (i >= 0) {
         desc(" on ");
@@ -630,8 +626,10 @@ void op_get_fields(void)
         default: {
             const char *p = NULL;
             size_t len = 0;
-            ws = dead ? dead : badf ? RS_EINVAL : t == RS_STR ? RS_OK
-                                                              : RS_ETYPE;
+            ws = dead          ? dead
+                 : badf        ? RS_EINVAL
+                 : t == RS_STR ? RS_OK
+                               : RS_ETYPE;
             expect("rs_get_str", rs_get_str(g_st, h, ff, &p, &len), ws);
             if (ws == RS_OK &&
                 (len != m->len || (len && memcmp(p, m->s, len) != 0))) {
@@ -701,9 +699,8 @@ static rs_status src_next(scan_src *s, rs_handle *h)
         }
         size_t n_out;
         rs_status rc = rs_scan_batch(g_st, classes[s->cl], s->c, s->n,
-                                     s->cursor, 1 + (size_t)irand(30),
-                                     s->buf, 1 + (size_t)irand(8), &n_out,
-                                     &s->cursor);
+                                     s->cursor, 1 + (size_t)irand(30), s->buf,
+                                     1 + (size_t)irand(8), &n_out, &s->cursor);
         if (rc != RS_OK) {
             return rc;
         }
@@ -758,7 +755,7 @@ void op_scan(bool modify)
     /* The operands were copied: scribble over the caller's buffers (but
      * rs_scan_batch() and a scan opened again to resume read them). */
     int mode = irand(10); /* 0-5 rs_scan_next, 6-7 with resumes, 8-9 batch */
-    char keep[8][96]; /* the operands those read, out of new_buf()'s ring */
+    char keep[8][96];     /* the operands those read, out of new_buf()'s ring */
     for (size_t i = 0; i < n && mode >= 6; i++) {
         if (conds[i].val.type == RS_STR && conds[i].val.v.s.len > 0 &&
             conds[i].val.v.s.len <= sizeof keep[i]) {
@@ -777,8 +774,8 @@ void op_scan(bool modify)
     if (seen == NULL) {
         fail("out of memory in the model");
     }
-    scan_src src = {sc, mode >= 8, mode >= 6, cl, conds, n, 0, false, {0},
-                    0, 0};
+    scan_src src = {sc, mode >= 8, mode >= 6, cl, conds, n,
+                    0,  false,     {0},       0,  0};
     while ((rc = src_next(&src, &h)) == RS_OK) {
         long at = pos_sorted(want, n_want, h);
         if (at >= 0) {
@@ -805,7 +802,8 @@ void op_scan(bool modify)
         long i = m_by_handle(h);
         if (i < 0) {
             fail("rs_scan_next returned 0x%016" PRIx64 ", not live in the "
-                 "model", h);
+                 "model",
+                 h);
         }
         int r = irand(100);
         if (r < 3) {
@@ -821,9 +819,8 @@ void op_scan(bool modify)
         } else if (r < 22) {
             rs_value v = gen_attr_value();
             const mrec *m = &recs[i];
-            const char *name = m->n_attrs >= BUSY_ATTRS
-                                   ? m_names[m->a[0].name]
-                                   : pool_names[irand(8)];
+            const char *name = m->n_attrs >= BUSY_ATTRS ? m_names[m->a[0].name]
+                                                        : pool_names[irand(8)];
             do_attr_set(i, RS_NULL_HANDLE, name, -1, &v);
         } else if (r < 26) {
             const mrec *m = &recs[i];
@@ -906,9 +903,8 @@ void op_churn(void)
     rs_mem_report before = mem_now(), after[2];
     rs_handle h[2];
     for (int round = 0; round < 2; round++) {
-        expect("rs_insert (churn)", rs_insert(g_st, classes[c], vals, n,
-                                              &h[round]),
-               RS_OK);
+        expect("rs_insert (churn)",
+               rs_insert(g_st, classes[c], vals, n, &h[round]), RS_OK);
         check_new_handle(c, h[round], "rs_insert (churn)");
         for (uint32_t k = 0; round == 0 && k < want.n_attrs; k++) {
             m_intern(dyn[k]); /* the store interned them */
@@ -934,8 +930,8 @@ void op_churn(void)
     }
     const rs_mem_report *a = &after[0], *b = &after[1];
     bool quiet = !g_durable; /* a journal's buffers are meta */
-    bool same = a->n_attr_names == b->n_attr_names &&
-                a->n_shapes == b->n_shapes;
+    bool same =
+        a->n_attr_names == b->n_attr_names && a->n_shapes == b->n_shapes;
     for (int k = 0; k < RS_MEM__COUNT; k++) {
         if (k != RS_MEM_INDEXES && (quiet || k != RS_MEM_META)) {
             same = same && a->bytes[k] == b->bytes[k];
@@ -1010,7 +1006,8 @@ static void front_find_many(void)
     for (size_t k = 0; k < n; k++) {
         if (got[k] != want[k]) {
             fail("rs_find_many value %zu gave 0x%016" PRIx64 ", the model "
-                 "0x%016" PRIx64, k, got[k], want[k]);
+                 "0x%016" PRIx64,
+                 k, got[k], want[k]);
         }
     }
 }
@@ -1025,11 +1022,14 @@ static void front_read(void)
     desc("rs_read ");
     desc_rec(r);
     size_t n = 0, need = 0;
-    expect("rs_read", rs_read(g_st, r->h, items, NF + MAX_MATTRS, &n, buf,
-                              sizeof buf, &need), RS_OK);
+    expect(
+        "rs_read",
+        rs_read(g_st, r->h, items, NF + MAX_MATTRS, &n, buf, sizeof buf, &need),
+        RS_OK);
     if (n != NF + r->n_attrs) {
         fail("rs_read gave %zu items, the model has %u fields and %u "
-             "attributes", n, NF, r->n_attrs);
+             "attributes",
+             n, NF, r->n_attrs);
         return;
     }
     for (int f = 0; f < NF; f++) {
@@ -1046,8 +1046,8 @@ static void front_read(void)
         const rs_attr *it = &items[NF + k];
         if (strcmp(it->name, m_names[r->a[k].name]) != 0 ||
             !attr_matches(&it->val, &r->a[k])) {
-            fail("rs_read: attribute %u is %s, the model has %s", k,
-                 it->name, m_names[r->a[k].name]);
+            fail("rs_read: attribute %u is %s, the model has %s", k, it->name,
+                 m_names[r->a[k].name]);
         }
     }
     /* Too little room: the sizes it needs, whatever the buffers. */
@@ -1058,7 +1058,8 @@ static void front_read(void)
                RS_ETOOLONG);
         if (n2 != n || need2 != need) {
             fail("rs_read short of room said %zu items and %zu bytes, "
-                 "not %zu and %zu", n2, need2, n, need);
+                 "not %zu and %zu",
+                 n2, need2, n, need);
         }
     }
 }
@@ -1075,14 +1076,14 @@ static void front_str_copy(void)
     desc("rs_get_str_copy %s (cap %zu) of ", defs[f].name, cap);
     desc_rec(r);
     rs_status want = r->f[f].len + 1 <= cap ? RS_OK : RS_ETOOLONG;
-    expect("rs_get_str_copy",
-           rs_get_str_copy(g_st, r->h, f, buf, cap, &len), want);
+    expect("rs_get_str_copy", rs_get_str_copy(g_st, r->h, f, buf, cap, &len),
+           want);
     if (len != r->f[f].len) {
         fail("rs_get_str_copy said %zu bytes, the model has %zu", len,
              r->f[f].len);
     }
-    if (want == RS_OK && (memcmp(buf, r->f[f].s, len) != 0 ||
-                          buf[len] != '\0')) {
+    if (want == RS_OK &&
+        (memcmp(buf, r->f[f].s, len) != 0 || buf[len] != '\0')) {
         fail("rs_get_str_copy copied the wrong bytes");
     }
     if (want != RS_OK && buf[0] != '#') {
@@ -1103,8 +1104,8 @@ static void front_incr(void)
     desc_rec(&recs[i]);
     mval nv;
     rs_value sum = rs_val_int(old + delta);
-    rs_status ws = old + delta < 0 && f != F_SCORE ? RS_ERANGE
-                                                   : m_coerce(f, &sum, &nv);
+    rs_status ws =
+        old + delta < 0 && f != F_SCORE ? RS_ERANGE : m_coerce(f, &sum, &nv);
     int64_t out = 0;
     rs_mem_report before = mem_now();
     expect("rs_incr", rs_incr(g_st, recs[i].h, f, delta, &out), ws);
@@ -1147,8 +1148,8 @@ static void front_remove_key(void)
         j = m_find(c, F_UID, &mk);
     }
     rs_mem_report before = mem_now();
-    rs_status rc = rs_remove_key(g_st, classes[c], k.v.s.ptr ? k.v.s.ptr : "",
-                                 k.v.s.len);
+    rs_status rc =
+        rs_remove_key(g_st, classes[c], k.v.s.ptr ? k.v.s.ptr : "", k.v.s.len);
     expect("rs_remove_key", rc, j >= 0 ? RS_OK : RS_ENOTFOUND);
     if (rc == RS_OK) {
         mrec gone = recs[j];
@@ -1163,7 +1164,7 @@ static void front_remove_key(void)
  * duplicate name, or a field named twice. */
 static void front_set_many(void)
 {
-    static const int fields[] = {F_NAME, F_STAT,  F_LEVEL, F_SCORE,
+    static const int fields[] = {F_NAME,  F_STAT, F_LEVEL, F_SCORE,
                                  F_RATIO, F_FLAG, F_TAG};
     long i = irand((int)n_recs);
     size_t n = 2 + (size_t)irand(2);
@@ -1242,4 +1243,3 @@ void op_front(void)
         break;
     }
 }
-

@@ -18,8 +18,7 @@
  * except for a change (absorbed_change()) during a save, which must then
  * fail instead (g_save_starved), or on a durable store after the
  * journal's write (ops.c says why). */
-bool absorbed_change(const char *call, rs_status rc, rs_status want,
-                     bool late);
+bool absorbed_change(const char *call, rs_status rc, rs_status want, bool late);
 bool absorbed(const char *call, rs_status rc, rs_status want);
 
 /* A change (insert, remove, set, bind, unbind) failed with rc: it must
@@ -27,8 +26,7 @@ bool absorbed(const char *call, rs_status rc, rs_status want);
  * which rolls the whole group back (roster.h): then the model does too and
  * the store is compared with it (group_rolled_back()), and this returns
  * true: the model's records are not those the caller was looking at. */
-bool change_failed(const char *call, rs_status rc,
-                   const rs_mem_report *before);
+bool change_failed(const char *call, rs_status rc, const rs_mem_report *before);
 /* Whether an open group already failed: every change is then RS_EGROUP. */
 bool group_refuses(void);
 

@@ -37,8 +37,7 @@ rs_field do_attr_id(int c, const char *name, bool arm)
         want = RS_ATTR_BASE + (id >= 0 ? id : (long)m_n_names);
     }
     size_t used = strlen(g_op);
-    desc("%srs_attr_id(%s, \"%.70s\")", used ? "; " : "", class_names[c],
-         name);
+    desc("%srs_attr_id(%s, \"%.70s\")", used ? "; " : "", class_names[c], name);
     rs_mem_report before = mem_now();
     maybe_arm();
     if (!arm) {
@@ -85,10 +84,10 @@ rs_field do_attr_id(int c, const char *name, bool arm)
  * or by number through rs_set_field() (f >= RS_ATTR_BASE, maybe past the
  * interned names).  The value may be borrowed from the store. */
 void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
-                        const rs_value *v)
+                 const rs_value *v)
 {
     rs_handle h = i >= 0 ? recs[i].h : dead;
-    const char *nm = f < 0                 ? name
+    const char *nm = f < 0                ? name
                      : m_is_attr_field(f) ? m_names[f - RS_ATTR_BASE]
                                           : "(no such id)";
     /* The model's answer, before the call: v may be borrowed. */
@@ -122,12 +121,12 @@ void do_attr_set(long i, rs_handle dead, const char *name, rs_field f,
         ws = RS_EGROUP;
         msg = NULL;
     }
-    const char *call = f >= 0 ? "rs_set_field (attribute)"
-                              : "rs_set_attr (attribute)";
+    const char *call =
+        f >= 0 ? "rs_set_field (attribute)" : "rs_set_attr (attribute)";
     rs_mem_report before = mem_now();
     maybe_arm();
-    rs_status rc = f >= 0 ? rs_set_field(g_st, h, f, v)
-                          : rs_set_attr(g_st, h, name, v);
+    rs_status rc =
+        f >= 0 ? rs_set_field(g_st, h, f, v) : rs_set_attr(g_st, h, name, v);
     if (absorbed_change(call, rc, ws, false)) {
         ws = RS_ENOMEM; /* nothing changed: compare the record below */
         msg = NULL;
@@ -314,8 +313,8 @@ void op_attr_get(void)
             f = do_attr_id(C_DYN, name, false);
         }
     }
-    desc("get attribute \"%.70s\" (#%d) of %s 0x%016" PRIx64 " via %s", name,
-         f, i >= 0 ? "live" : "dead", h,
+    desc("get attribute \"%.70s\" (#%d) of %s 0x%016" PRIx64 " via %s", name, f,
+         i >= 0 ? "live" : "dead", h,
          (const char *[]){"rs_get_attr", "rs_get_field", "rs_get_int",
                           "rs_get_uint", "rs_get_f64", "rs_get_str"}[api]);
     if (r) {
@@ -349,8 +348,8 @@ void op_attr_get(void)
         rs_value v;
         rs_status rc = api == 0 ? rs_get_attr(g_st, h, name, &v)
                                 : rs_get_field(g_st, h, f, &v);
-        const char *call = api == 0 ? "rs_get_attr (attribute)"
-                                    : "rs_get_field (attribute)";
+        const char *call =
+            api == 0 ? "rs_get_attr (attribute)" : "rs_get_field (attribute)";
         expect(call, rc, ws);
         expect_msg(call, msg);
         if (a && !attr_matches(&v, a)) {
@@ -435,8 +434,7 @@ void op_attr_get(void)
         expect("rs_get_str (attribute)", rs_get_str(g_st, h, f, &p, &len), ws);
         expect_msg("rs_get_str (attribute)", msg);
         if (ws == RS_OK &&
-            (len != a->len ||
-             (len && memcmp(p, mattr_bytes(a), len) != 0))) {
+            (len != a->len || (len && memcmp(p, mattr_bytes(a), len) != 0))) {
             fail("rs_get_str differs from the model");
         }
         break;
@@ -452,8 +450,7 @@ void op_attr_misc(void)
 {
     int r = irand(100);
     if (r < 40) {
-        const char *name = chance(10) ? defs[irand(NF)].name
-                                      : gen_attr_name();
+        const char *name = chance(10) ? defs[irand(NF)].name : gen_attr_name();
         int c = chance(80) ? C_DYN : C_SLOTS;
         do_attr_id(c, name, true);
         return;
@@ -479,7 +476,7 @@ void op_attr_misc(void)
         expect("rs_dir", rs_dir(g_st, h, names, cap, &n), ws);
         for (size_t k = 0; m && k < NF + MAX_MATTRS + 2; k++) {
             const char *want = k >= cap || k >= total ? "(untouched)"
-                               : k < NF ? defs[k].name
+                               : k < NF               ? defs[k].name
                                         : m_names[m->a[k - NF].name];
             if (n != total || strcmp(names[k], want) != 0) {
                 fail("rs_dir(cap %zu): total %zu (model %zu), names[%zu] "
@@ -514,4 +511,3 @@ void op_attr_misc(void)
     }
     mem_same(&before, "introspection");
 }
-

@@ -126,9 +126,9 @@ static size_t declare(unsigned mask, bool reversed)
         if (!(mask & 1u << c)) {
             continue;
         }
-        rs_status rc = rs_class_create(g_st, class_names[c], defs, NF,
-                                       c == C_DYN ? RS_CLASS_DYNAMIC : 0,
-                                       &classes[c]);
+        rs_status rc =
+            rs_class_create(g_st, class_names[c], defs, NF,
+                            c == C_DYN ? RS_CLASS_DYNAMIC : 0, &classes[c]);
         if (rc != RS_OK) {
             fail("rs_class_create(%s) returned %s: %s", class_names[c],
                  rs_status_name(rc), rs_errmsg(g_st));
@@ -177,8 +177,8 @@ static void adopt_store(const char *ctx)
     for (size_t i = 0; i < n_recs; i++) {
         mrec *r = &recs[i];
         rs_handle h = RS_NULL_HANDLE;
-        rs_status rc = rs_get(g_st, classes[r->c], r->f[F_UID].s,
-                              r->f[F_UID].len, &h);
+        rs_status rc =
+            rs_get(g_st, classes[r->c], r->f[F_UID].s, r->f[F_UID].len, &h);
         if (rc != RS_OK) {
             desc(": ");
             desc_rec(r);
@@ -218,8 +218,8 @@ static void adopt_store(const char *ctx)
         } else {
             fail("%s: the name \"%s\" (bound by a record: %s) is %s #%d "
                  "in a store of %zu names",
-                 ctx, m_names[k], bound[k] ? "yes" : "no",
-                 rs_status_name(rc), f, m.n_attr_names);
+                 ctx, m_names[k], bound[k] ? "yes" : "no", rs_status_name(rc),
+                 f, m.n_attr_names);
         }
     }
     if (known != m.n_attr_names) {
@@ -248,8 +248,8 @@ static void check_refused(const char *call, size_t n_declared,
              "before), %zu records, records %zu and strings %zu bytes, %zu "
              "names, %zu shapes",
              call, rs_n_classes(g_st), n_declared, m.n_records,
-             m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
-             m.n_attr_names, m.n_shapes);
+             m.bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS], m.n_attr_names,
+             m.n_shapes);
     }
     check_walk(call);
 }
@@ -296,8 +296,7 @@ static bool injected_here(const char *call, rs_status rc)
  * then have changed nothing), or a step after a change between could not
  * write its record early (g_save_starved).  The file must hold the
  * n_at_begin records of the start. */
-static bool save_steps(const char *path, int per_step,
-                       void (*between)(void))
+static bool save_steps(const char *path, int per_step, void (*between)(void))
 {
     char head[sizeof g_op];
     snprintf(head, sizeof head, "%s", g_op);
@@ -318,8 +317,7 @@ static bool save_steps(const char *path, int per_step,
     while ((rc = rs_save_step(sv, budget)) == RS_OK) {
         steps++;
         for (int k = 0; k < per_step; k++) {
-            snprintf(g_op, sizeof g_op, "during a save (step %zu): ",
-                     steps);
+            snprintf(g_op, sizeof g_op, "during a save (step %zu): ", steps);
             between();
             step_checks();
         }

@@ -10,7 +10,7 @@ const char *g_case = "model";
 uint64_t g_seed;
 long g_step;
 long g_ops, g_check_every; /* of the run, for the replay line */
-char g_op[2048]; /* the operation being run, for the report */
+char g_op[2048];           /* the operation being run, for the report */
 
 void fail(const char *fmt, ...)
 {
@@ -170,13 +170,21 @@ bool injected(rs_status rc)
 const rs_field_def defs[NF] = {
     {.name = "uid", .type = RS_STR, .max_len = 12, .flags = RS_FIELD_KEY},
     {.name = "name", .type = RS_STR, .max_len = 20, .flags = RS_FIELD_UNIQUE},
-    {.name = "stat", .type = RS_U8, .has_default = true,
+    {.name = "stat",
+     .type = RS_U8,
+     .has_default = true,
      .def = {.type = RS_U8, .v.u = 0}},
-    {.name = "level", .type = RS_U16, .has_default = true,
+    {.name = "level",
+     .type = RS_U16,
+     .has_default = true,
      .def = {.type = RS_U16, .v.u = 1}},
-    {.name = "score", .type = RS_I32, .has_default = true,
+    {.name = "score",
+     .type = RS_I32,
+     .has_default = true,
      .def = {.type = RS_I32, .v.i = -1}},
-    {.name = "ratio", .type = RS_F64, .has_default = true,
+    {.name = "ratio",
+     .type = RS_F64,
+     .has_default = true,
      .def = {.type = RS_F64, .v.f = 0.0}},
     {.name = "flag", .type = RS_BOOL},
     {.name = "tag", .type = RS_STR, .max_len = 40, .inline_len = 7},

@@ -47,9 +47,9 @@ enum { C_DYN, C_SLOTS, NC };
 extern const rs_field_def defs[NF];
 extern const char *const class_names[NC];
 
-extern rs_store *g_st;           /* the store under test */
-extern rs_class *classes[NC];  /* its classes, by C_DYN and C_SLOTS */
-extern unsigned class_no[NC];  /* the number handles carry (bits 48-63) */
+extern rs_store *g_st;        /* the store under test */
+extern rs_class *classes[NC]; /* its classes, by C_DYN and C_SLOTS */
+extern unsigned class_no[NC]; /* the number handles carry (bits 48-63) */
 
 /* The store is durable (rs_durable_open()): every change is journaled. */
 extern bool g_durable;
@@ -88,7 +88,7 @@ static inline bool t_unsigned(rs_type t)
 /* Failure reporting                                                         */
 /* ------------------------------------------------------------------------ */
 
-extern const char *g_case;        /* the case running */
+extern const char *g_case; /* the case running */
 extern uint64_t g_seed;
 extern long g_step;
 extern long g_ops, g_check_every; /* of the run, for the replay line */
