@@ -192,18 +192,18 @@ static void reuse(void)
 
 static void cost(void)
 {
-    for (size_t len = 8; len <= ((size_t)1 << 20); len++) {
+    size_t bad = 0;
+    for (size_t len = 8; len <= ((size_t)1 << 20) && bad == 0; len++) {
         size_t c = rs__strs_cost(len);
-        if (c < len || (len > 128 && (double)c > (double)len * 1.125 + 1)) {
-            CHECK(!"rs__strs_cost within bounds");
+        bool ok =
+            c >= len && (len <= 128 ? c == len /* exact lengths up to 128 */
+                                    : (double)c <= (double)len * 1.125 + 1);
+        if (!ok) {
+            bad = len;
             fprintf(stderr, "  len %zu costs %zu\n", len, c);
-            break;
-        }
-        if (len <= 128 && c != len) {
-            CHECK_EQ(c, len); /* exact lengths up to 128 */
-            break;
         }
     }
+    CHECK_EQ(bad, 0);
 }
 
 static void take_fails(void)
