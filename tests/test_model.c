@@ -296,7 +296,7 @@ static void test_set_own_borrowed_value(void)
 {
     snprintf(g_op, sizeof g_op, "set_own_borrowed_value");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
+    CHECK_OK(NULL, rs_store_open(alloc_check_fn, &g_alloc, &g_st));
     CHECK_OK(g_st, rs_class_create(g_st, "Player", defs, NF, 0, &cls));
     static const char *const tags[] = {
         "",
@@ -368,7 +368,7 @@ static void test_attrs_full(void)
 {
     snprintf(g_op, sizeof g_op, "attrs_full");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
+    CHECK_OK(NULL, rs_store_open(alloc_check_fn, &g_alloc, &g_st));
     rs_class *c = NULL;
     CHECK_OK(g_st,
              rs_class_create(g_st, "Player", defs, NF, RS_CLASS_DYNAMIC, &c));
@@ -442,7 +442,7 @@ static void test_wide_record_attrs(void)
 {
     snprintf(g_op, sizeof g_op, "wide_record_attrs");
     memset(&g_alloc, 0, sizeof g_alloc);
-    CHECK_OK(NULL, rs_store_open(count_alloc, &g_alloc, &g_st));
+    CHECK_OK(NULL, rs_store_open(alloc_check_fn, &g_alloc, &g_st));
     static rs_field_def wide[RS_MAX_FIELDS];
     static char names[RS_MAX_FIELDS][8];
     for (int f = 0; f < RS_MAX_FIELDS; f++) {

@@ -643,6 +643,10 @@ void step_checks(void)
         }
     }
     rs_mem_report m = mem_now();
+    if (g_alloc.n_broken > 0) {
+        fail("the store broke the allocator's size contract (%ld calls)",
+             g_alloc.n_broken);
+    }
     if (m.total != g_alloc.live_bytes || m.n_allocs != g_alloc.live_blocks) {
         fail("rs_mem() says %zu bytes in %zu blocks, the allocator has %zu "
              "in %zu",

@@ -14,7 +14,7 @@
 static bool absorbed_any(const char *call, rs_status rc, rs_status want,
                          bool late, bool change)
 {
-    long failed = g_alloc.failed;
+    long failed = g_alloc.n_failed;
     bool inj = injected(rc);
     if (rc == RS_OK && failed > 0 && change && g_saving) {
         desc(" [allocation failure injected: the save must fail]");

@@ -44,7 +44,7 @@ rs_field do_attr_id(int c, const char *name, bool arm)
         g_alloc.fail_at = 0;
     }
     rs_field got = rs_attr_id(g_st, classes[c], name);
-    long failed = g_alloc.failed;
+    long failed = g_alloc.n_failed;
     bool inj = injected(got < 0 ? RS_ENOMEM : RS_OK);
     if (got >= 0 && failed > 0) {
         fail("rs_attr_id succeeded although allocation %ld failed",

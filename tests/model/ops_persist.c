@@ -97,7 +97,7 @@ void dir_make(void)
 static void store_open(void)
 {
     memset(&g_alloc, 0, sizeof g_alloc);
-    rs_status rc = rs_store_open(count_alloc, &g_alloc, &g_st);
+    rs_status rc = rs_store_open(alloc_check_fn, &g_alloc, &g_st);
     if (rc != RS_OK) {
         fail("rs_store_open returned %s", rs_status_name(rc));
     }
@@ -259,7 +259,7 @@ static void check_refused(const char *call, size_t n_declared,
 static void arm_deep(int pct, int within)
 {
     g_alloc.n_grows = 0;
-    g_alloc.failed = 0;
+    g_alloc.n_failed = 0;
     g_alloc.fail_at = chance(pct) ? 1 + irand(within) : 0;
 }
 
@@ -269,7 +269,7 @@ static void arm_deep(int pct, int within)
  * it built is compared in full afterwards like any other. */
 static bool injected_here(const char *call, rs_status rc)
 {
-    long failed = g_alloc.failed;
+    long failed = g_alloc.n_failed;
     if (rc == RS_EFORMAT && failed > 0 &&
         strstr(rs_errmsg(g_st), "bad class: out of memory") != NULL) {
         known_bug(KB_ENOMEM_AS_EFORMAT, call);

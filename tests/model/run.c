@@ -101,64 +101,21 @@ bool chance(int pct)
 /* A counting allocator: live bytes and blocks, and the size contract        */
 /* ------------------------------------------------------------------------ */
 
-counting g_alloc;
-
-/* Each block carries its size in a 16-byte header, so a free or realloc
- * with the wrong old_len (inexact accounting) is caught at once. */
-void *count_alloc(void *ud, void *ptr, size_t old_len, size_t new_len)
-{
-    counting *a = ud;
-    unsigned char *base = ptr ? (unsigned char *)ptr - 16 : NULL;
-    if (base) {
-        size_t had;
-        memcpy(&had, base, sizeof had);
-        if (had != old_len) {
-            fail("allocator: old_len %zu for a block of %zu bytes", old_len,
-                 had);
-        }
-    } else if (old_len != 0) {
-        fail("allocator: NULL pointer with old_len %zu", old_len);
-    }
-    if (new_len == 0) {
-        if (base) {
-            a->live_bytes -= old_len;
-            a->live_blocks--;
-            free(base);
-        }
-        return NULL;
-    }
-    if ((base == NULL || new_len > old_len) && a->fail_at > 0 &&
-        ++a->n_grows == a->fail_at) {
-        a->failed++; /* shrinks never fail: the rs_alloc_fn contract */
-        return NULL;
-    }
-    unsigned char *p = realloc(base, new_len + 16);
-    if (p == NULL) {
-        fail("allocator: the C library is out of memory");
-    }
-    memcpy(p, &new_len, sizeof new_len);
-    a->live_bytes = a->live_bytes - old_len + new_len;
-    if (base == NULL) {
-        a->live_blocks++;
-    }
-    return p + 16;
-}
+alloc_check g_alloc;
 
 /* Now and then a call that may allocate runs with one of its first few
  * allocations failing.  If the model expects it to succeed it may then
  * fail with RS_ENOMEM instead, and must have changed nothing. */
 void maybe_arm(void)
 {
-    g_alloc.n_grows = 0;
-    g_alloc.failed = 0;
-    g_alloc.fail_at = chance(10) ? 1 + irand(3) : 0;
+    alloc_check_arm(&g_alloc, chance(10) ? 1 + irand(3) : 0);
 }
 
 /* Disarm; whether the call's RS_ENOMEM was the injected failure. */
 bool injected(rs_status rc)
 {
-    g_alloc.fail_at = 0;
-    return rc == RS_ENOMEM && g_alloc.failed > 0;
+    alloc_check_disarm(&g_alloc);
+    return rc == RS_ENOMEM && g_alloc.n_failed > 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -23,6 +23,7 @@
 #ifndef ROSTER_MODEL_RUN_H
 #define ROSTER_MODEL_RUN_H
 
+#include "../alloc_check.h"
 #include "roster.h"
 
 #include <inttypes.h>
@@ -157,21 +158,14 @@ int irand(int n); /* uniform in [0, n) */
 bool chance(int pct);
 
 /* ------------------------------------------------------------------------ */
-/* The counting allocator                                                    */
+/* The allocator                                                             */
 /* ------------------------------------------------------------------------ */
 
-typedef struct counting {
-    size_t live_bytes, live_blocks;
-    long fail_at; /* fail this allocation or growth of the call; 0: none */
-    long n_grows; /* allocations and growths since armed */
-    long failed;  /* failures injected since armed */
-} counting;
-
-extern counting g_alloc;
-
-/* The rs_alloc_fn of every store of the run (ud is &g_alloc): counts live
- * bytes and blocks, checks the old_len contract, and fails when armed. */
-void *count_alloc(void *ud, void *ptr, size_t old_len, size_t new_len);
+/* Every store of the run allocates through the tests' shared checking
+ * allocator (tests/alloc_check.h; ud is &g_alloc): live bytes and blocks,
+ * the old_len contract (a broken one fails the run at the next check),
+ * and an allocation failed when armed. */
+extern alloc_check g_alloc;
 
 /* One call in ten runs with one of its first few allocations failing. */
 void maybe_arm(void);
