@@ -12,20 +12,6 @@
 
 #include "table.h"
 
-typedef struct rs__held {
-    rs__change_kind kind;
-    uint16_t class_id;
-    uint16_t gen;
-    uint32_t slot;
-    rs_field field;
-    uint32_t name;
-} rs__held;
-
-typedef struct rs__hold {
-    rs__held *v;
-    size_t n, cap;
-} rs__hold;
-
 static bool any_commit(const rs_store *st)
 {
     for (const rs__observer *o = st->obs; o; o = o->next) {
@@ -128,15 +114,10 @@ rs_status rs__change_leave(rs_store *st, rs_status rc)
     return rc;
 }
 
-rs_status rs__change_hold(rs_store *st)
+void rs__change_hold(rs_store *st, rs__hold *h)
 {
-    if (st->hold == NULL) {
-        st->hold = rs__calloc(st, RS_MEM_META, sizeof *st->hold);
-        if (st->hold == NULL) {
-            return RS_ENOMEM;
-        }
-    }
-    return RS_OK;
+    *h = (rs__hold){NULL, 0, 0};
+    st->hold = h;
 }
 
 void rs__change_drop(rs_store *st)
@@ -145,7 +126,7 @@ void rs__change_drop(rs_store *st)
     if (h) {
         st->hold = NULL;
         rs__free(st, RS_MEM_META, h->v, h->cap * sizeof *h->v);
-        rs__free(st, RS_MEM_META, h, sizeof *h);
+        *h = (rs__hold){NULL, 0, 0};
     }
 }
 

@@ -93,12 +93,29 @@ void rs__change_commit(rs_store *st, const rs__change *ch);
 rs_status rs__change_enter(rs_store *st);
 rs_status rs__change_leave(rs_store *st, rs_status rc);
 
+/* A held commit: the change's identity, no values. */
+typedef struct rs__held {
+    rs__change_kind kind;
+    uint16_t class_id;
+    uint16_t gen;
+    uint32_t slot;
+    rs_field field;
+    uint32_t name;
+} rs__held;
+
+typedef struct rs__hold {
+    rs__held *v;
+    size_t n, cap;
+} rs__hold;
+
 /* Holding commits for a group (txn.c): from rs__change_hold() on, commits
  * are queued instead of delivered; rs__change_release() delivers them in
  * order (each with its identity: kind, c, slot, gen, field, name, and no
  * values: the records hold what the group left), rs__change_drop()
- * forgets them.  Either ends the holding.  hold: RS_OK or RS_ENOMEM. */
-rs_status rs__change_hold(rs_store *st);
+ * forgets them.  Either ends the holding.  The queue lives in h, the
+ * group's (txn.c), so holding allocates nothing until a change needs
+ * room, reserved at its prepare. */
+void rs__change_hold(rs_store *st, struct rs__hold *h);
 void rs__change_release(rs_store *st);
 void rs__change_drop(rs_store *st);
 

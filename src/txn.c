@@ -39,6 +39,7 @@ typedef struct rs__txn {
     rs__buf undo_at;       /* offsets (size_t) of each record in undo */
     char group_msg[512];   /* the failure, as rs_errmsg() said it */
     rs__amark group_amark; /* names and shapes before the group */
+    rs__hold hold;         /* its held commits (change.h) */
 } rs__txn;
 
 static const char txn_name[] = "group";
@@ -300,10 +301,7 @@ rs_status rs_group_begin(rs_store *st)
                             .leave = txn_leave,
                             .prepare = txn_prepare,
                             .close = txn_close};
-    if (rs__change_hold(st) != RS_OK) {
-        rs__free(st, RS_MEM_META, p, sizeof *p);
-        return rs__err(st, RS_ENOMEM, "out of memory opening a group");
-    }
+    rs__change_hold(st, &p->hold);
     rs__shape_mark(&st->attrs, &p->group_amark);
     rs__journal_hold(st);
     rs__change_observe(st, &p->obs);
@@ -316,14 +314,16 @@ static void group_end(rs_store *st, rs__txn *p, bool committed)
     rs__journal_drop(st, true);
     rs__store_group_end(st);
     rs__change_unobserve(st, &p->obs);
-    rs__codec_free(st, &p->undo);
-    rs__codec_free(st, &p->undo_at);
-    rs__free(st, RS_MEM_META, p, sizeof *p);
+    /* Outside the group now: its held commits (in p) are delivered as
+     * changes of no group, or forgotten. */
     if (committed) {
         rs__change_release(st);
     } else {
         rs__change_drop(st);
     }
+    rs__codec_free(st, &p->undo);
+    rs__codec_free(st, &p->undo_at);
+    rs__free(st, RS_MEM_META, p, sizeof *p);
 }
 
 rs_status rs_group_commit(rs_store *st)
