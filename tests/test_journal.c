@@ -945,6 +945,44 @@ static void inspect_torn_tail(void)
     free(jb);
 }
 
+/* Found in review (wt-review), fails today: a crash between a
+ * compaction's two renames leaves the new snapshot beside the old journal
+ * (stale, replayed from the snapshot's prev_off).  Damage in an entry
+ * before prev_off (one the snapshot already holds) is refused by the open,
+ * which points at rs_durable_repair(); the repair keeps the entries before
+ * the damage, shorter than prev_off, and says repaired, yet the open then
+ * refuses the files ("the journal lost entries") until a second repair. */
+static void stale_journal_repair(void)
+{
+    rs_store *st = durable("sj", RS_OK);
+    declare(st, PLAYER_TEXT);
+    changes(st, 0, 30);
+    rs_saver *sv;
+    CHECK_OK(st, rs_save_begin(st, NULL, &sv));
+    size_t n;
+    uint8_t *old = read_all(path_of("sj.journal"), &n);
+    CHECK_OK(st, rs_save_finish(sv, NULL));
+    char *want = dump(st, PLAYER, 1);
+    rs_store_close(st);
+    size_t at[16];
+    CHECK(entry_offsets(old, n, at, 16) == 16);
+    old[at[3] + 12 + 2] ^= 0x55; /* an entry the new snapshot holds */
+    write_all_file(path_of("sj.journal"), old, n);
+    st = open_store();
+    CHECK_FAIL(st, rs_durable_open(st, path_of("sj"), RS_SYNC_ALWAYS, NULL),
+               RS_EFORMAT, "rs_durable_repair()");
+    rs_store_close(st);
+    st = open_store();
+    rs_repair_info ri;
+    CHECK_OK(st, rs_durable_repair(st, path_of("sj"), &ri));
+    CHECK(ri.repaired);
+    rs_store_close(st);
+    st = durable("sj", RS_OK);
+    CHECK_DUMPS(want, dump(st, PLAYER, 1));
+    rs_store_close(st);
+    free(old);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -963,6 +1001,7 @@ int main(int argc, char **argv)
         {"replay_every_op", replay_every_op},
         {"compaction_while_writing", compaction_while_writing},
         {"inspect_torn_tail", inspect_torn_tail},
+        {"stale_journal_repair", stale_journal_repair},
         {NULL, NULL},
     };
     return fixture_main(argc, argv, cases, "journal");
