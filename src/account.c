@@ -64,8 +64,10 @@ void rs_mem(const rs_store *st, rs_mem_report *out)
         live_rows += c->n_live * c->row_len;
         out->n_records += c->n_live;
         out->n_retired += c->n_retired;
-        /* Free slots and never used ones can both take a record. */
-        size_t room = (size_t)RS__SLOT_LIMIT(c) - c->n_live - c->n_retired;
+        /* Free slots and never used ones can both take a record; slots
+         * an open group freed cannot until it ends (store.c). */
+        size_t room =
+            (size_t)RS__SLOT_LIMIT(c) - c->n_live - c->n_retired - c->n_gfree;
         if (out->fullest == NULL || room < out->n_room) {
             out->n_room = room;
             out->fullest = c;

@@ -99,9 +99,7 @@ void rs_store_close(rs_store *st)
         if (o->close) {
             o->close(st, o);
         }
-        if (st->obs == o) {
-            rs__change_unobserve(st, o);
-        }
+        rs__change_unobserve(st, o); /* if its close did not */
     }
     if (st->scans_close) {
         st->scans_close(st);
@@ -340,13 +338,20 @@ static rs_status row_room(rs_store *st, rs_class *c, bool *added,
         return RS_OK;
     }
     if (c->n_slots >= RS__SLOT_LIMIT(c)) {
+        char group[96] = "";
+        if (c->n_gfree > 0) {
+            snprintf(group, sizeof group,
+                     "; %u more freed by the open group, which takes none "
+                     "of them",
+                     c->n_gfree);
+        }
         return rs__err(st, RS_EFULL,
                        "'%s' has no slot left: of its %u, "
-                       "%zu hold live records, %u are free and %u retired "
+                       "%zu hold live records, %u are free and %u retired%s "
                        "(a slot retires after %u records; see "
                        "RS_MAX_RECORDS)",
                        c->sch.name, c->n_slots, c->n_live, c->n_free,
-                       c->n_retired, (unsigned)RS_SLOT_LIVES);
+                       c->n_retired, group, (unsigned)RS_SLOT_LIVES);
     }
     if (c->n_slots < (c->n_pages << c->page_shift)) {
         return RS_OK;
@@ -470,7 +475,7 @@ insert_core(rs_store *st, rs_class *c, const rs_named *vals, size_t n_vals,
                        sch->name, sch->fields[sch->key].name);
     }
     if (c->vals[sch->key].type == RS_STR && c->vals[sch->key].v.s.len == 0 &&
-        !st->reading_files) {
+        !st->reading_files && !st->restoring) {
         return empty_key(st, c);
     }
     for (uint32_t f = 0; f < sch->n_fields; f++) {
@@ -759,7 +764,7 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
         return rc;
     }
     if (f == c->sch.key && v.type == RS_STR && v.v.s.len == 0 &&
-        !st->reading_files) {
+        !st->reading_files && !st->restoring) {
         return empty_key(st, c);
     }
     uint8_t *row = rs__row(c, slot);
