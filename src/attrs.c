@@ -637,6 +637,7 @@ rs_field rs_attr_id(rs_store *st, rs_class *c, const char *name)
         rs__attrs_rollback(st, &st->attrs); /* gives back table growth */
         return -1;
     }
+    rs__shape_pin(&st->attrs); /* a group's rollback keeps it */
     return (rs_field)(RS_ATTR_BASE + id);
 }
 

@@ -359,11 +359,25 @@ void rs__shape_mark(const rs__attrs *a, rs__amark *m)
                      a->n_shapes, a->cap_shapes, a->trans_cap};
 }
 
+void rs__shape_pin(rs__attrs *a)
+{
+    a->n_pinned = a->n_names;
+}
+
 void rs__shape_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m)
 {
     if (a->n_names < m->n_names || a->n_shapes < m->n_shapes) {
         return; /* not a mark of this store's past */
     }
-    set_marks(a, m);
+    rs__amark to = *m;
+    if (to.n_names < a->n_pinned) {
+        /* A caller holds the id of a name interned since: the names up
+         * to it stay (ids are positions), with the tables that hold
+         * them. */
+        to.n_names = a->n_pinned;
+        to.cap_names = a->cap_names;
+        to.name_ix_cap = a->name_ix_cap;
+    }
+    set_marks(a, &to);
     rs__shape_rollback(st, a);
 }

@@ -48,6 +48,8 @@ typedef struct rs__attrs {
     uint32_t n_trans, trans_cap;
     size_t block_bytes; /* arena bytes of live attribute blocks */
     uint64_t seed;      /* the store's hash seed */
+    uint32_t n_pinned;  /* names below this are never undone (a caller
+                           holds one's id: rs_attr_id()) */
     /* The current operation's marks, for rs__attrs_rollback(). */
     uint32_t m_names, m_cap_names, m_name_ix_cap, m_shapes, m_cap_shapes,
         m_trans_cap;
@@ -90,6 +92,10 @@ void rs__shape_begin(rs__attrs *a);
 void rs__shape_rollback(rs_store *st, rs__attrs *a);
 void rs__shape_mark(const rs__attrs *a, rs__amark *m);
 void rs__shape_undo_to(rs_store *st, rs__attrs *a, const rs__amark *m);
+/* Every name interned so far stays, whatever undertaking undoes to an
+ * earlier mark: its id was handed out (roster.h: a name, once known,
+ * stays known until the store closes). */
+void rs__shape_pin(rs__attrs *a);
 
 /* Growable arrays in RS_MEM_ATTRS whose growth an operation can give
  * back: room for one more element (cap doubles), and shrinking back to a

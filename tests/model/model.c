@@ -15,6 +15,9 @@ size_t n_of[NC]; /* live records per class */
  * hash table over them (open addressing, ids + 1). */
 char **m_names;
 uint32_t m_n_names;
+/* Names below this stay through a group's rollback or a failed load: an
+ * id rs_attr_id() handed out (roster.h: a name once known stays known). */
+uint32_t m_pinned;
 size_t m_name_bytes;
 static uint32_t m_cap_names;
 static uint32_t *m_name_ix;
@@ -139,6 +142,7 @@ void m_names_renumber(const long *new_id, uint32_t n_new)
     m_names = names;
     m_cap_names = n_new ? n_new : 1;
     m_n_names = n_new;
+    m_pinned = 0; /* another store: none of its ids handed out yet */
     m_ix_rebuild();
 }
 
@@ -153,6 +157,7 @@ void m_names_free(void)
     m_name_ix = NULL;
     m_n_names = m_cap_names = m_name_ix_cap = 0;
     m_name_bytes = 0;
+    m_pinned = 0;
 }
 
 /* An attribute name (roster.h): an identifier of 1..RS_MAX_NAME bytes. */
@@ -908,7 +913,8 @@ void m_restore(const mcheck *cp)
         fail("a checkpoint with %u names restored over %u", cp->n_names,
              m_n_names);
     }
-    m_names_truncate(cp->n_names);
+    uint32_t keep = cp->n_names > m_pinned ? cp->n_names : m_pinned;
+    m_names_truncate(keep < m_n_names ? keep : m_n_names);
     memcpy(stale, cp->stale, sizeof stale);
     n_stale = cp->n_stale;
     stale_next = cp->stale_next;

@@ -69,6 +69,7 @@ extern size_t n_of[NC]; /* live records per class */
 /* The interned names, in interning order: m_names[id], and their bytes. */
 extern char **m_names;
 extern uint32_t m_n_names;
+extern uint32_t m_pinned;
 extern size_t m_name_bytes;
 
 /* The id of name, or -1 if it was never interned. */

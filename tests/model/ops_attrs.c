@@ -75,6 +75,9 @@ rs_field do_attr_id(int c, const char *name, bool arm)
     } else {
         m_intern(name);
     }
+    if (got >= RS_ATTR_BASE) {
+        m_pinned = m_n_names; /* its id is out: the store keeps it */
+    }
     g_op[used] = '\0';
     return got;
 }

@@ -498,16 +498,18 @@ void group_rolled_back(const char *why)
     m_group_rollback();
     rs_mem_report m = mem_now();
     const rs_mem_report *b = &group_mem;
+    /* Names rs_attr_id() handed out inside the group stay. */
+    size_t names = b->n_attr_names > m_pinned ? b->n_attr_names : m_pinned;
     if (m.n_records != b->n_records ||
         m.bytes[RS_MEM_RECORDS] != b->bytes[RS_MEM_RECORDS] ||
         m.bytes[RS_MEM_STRINGS] != b->bytes[RS_MEM_STRINGS] ||
-        m.n_attr_names != b->n_attr_names || m.n_shapes != b->n_shapes) {
+        m.n_attr_names != names || m.n_shapes != b->n_shapes) {
         fail("%s: %zu records (%zu before the group), records %zu bytes "
              "(%zu), strings %zu (%zu), %zu names (%zu), %zu shapes (%zu)",
              ctx, m.n_records, b->n_records, m.bytes[RS_MEM_RECORDS],
              b->bytes[RS_MEM_RECORDS], m.bytes[RS_MEM_STRINGS],
-             b->bytes[RS_MEM_STRINGS], m.n_attr_names, b->n_attr_names,
-             m.n_shapes, b->n_shapes);
+             b->bytes[RS_MEM_STRINGS], m.n_attr_names, names, m.n_shapes,
+             b->n_shapes);
     }
     /* Every record the group touched is as it was, or, if the group
      * inserted it, gone with its handle stale. */
