@@ -310,18 +310,13 @@ static size_t value_bound(const rs_value *v)
     return RS_VAL_MAX + (v && v->type == RS_STR ? v->v.s.len : 0);
 }
 
-/* Where the entry being built stood before an op, so that an op that
- * fails for want of memory leaves it, and the accounting, as it was. */
-typedef struct jmark {
-    size_t entry_len, pend_len, entry_cap, pend_cap;
-} jmark;
-
-static jmark jmark_of(const rs__journal *p)
+static rs__journal_mark jmark_of(const rs__journal *p)
 {
-    return (jmark){p->entry.len, p->pend.len, p->entry.cap, p->pend.cap};
+    return (rs__journal_mark){p->entry.len, p->pend.len, p->entry.cap,
+                              p->pend.cap};
 }
 
-static rs_status oom(rs_store *st, rs__journal *p, const jmark *m)
+static rs_status oom(rs_store *st, rs__journal *p, const rs__journal_mark *m)
 {
     p->entry.len = m->entry_len;
     p->pend.len = m->pend_len;
@@ -332,19 +327,26 @@ static rs_status oom(rs_store *st, rs__journal *p, const jmark *m)
 
 /* After an op went into the entry: a held entry (a group's) waits for the
  * group's commit; otherwise it is written now. */
-static rs_status op_done(rs_store *st, rs__journal *p)
+static rs_status op_done(rs_store *st, rs__journal *p,
+                         const rs__journal_mark *m)
 {
     if (p->held) {
         p->entry_ops++;
         return RS_OK;
     }
-    return entry_write(st, p);
+    rs_status rc = entry_write(st, p);
+    if (rc != RS_OK) {
+        /* Refused (the write failed): the buffers as the op found them. */
+        rs__codec_shrink(st, &p->entry, m->entry_cap);
+        rs__codec_shrink(st, &p->pend, m->pend_cap);
+    }
+    return rc;
 }
 
 static rs_status log_insert(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
-    jmark m = jmark_of(p);
+    rs__journal_mark m = jmark_of(p);
     size_t need = 1 + 10 + 10;
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         need += value_bound(&ch->vals[f]);
@@ -369,12 +371,12 @@ static rs_status log_insert(rs_store *st, rs__journal *p, const rs__change *ch)
         rs__codec_put_avalue(&p->entry, &ch->attrs[k].val);
     }
     op_close(&p->entry, at);
-    return op_done(st, p);
+    return op_done(st, p, &m);
 }
 
 static rs_status log_remove(rs_store *st, rs__journal *p, const rs__change *ch)
 {
-    jmark m = jmark_of(p);
+    rs__journal_mark m = jmark_of(p);
     if (entry_room(st, p, 1 + 10 + key_bound(ch->c, ch->slot)) != RS_OK) {
         return oom(st, p, &m);
     }
@@ -382,13 +384,13 @@ static rs_status log_remove(rs_store *st, rs__journal *p, const rs__change *ch)
     rs__codec_put_uvar(&p->entry, (uint32_t)ch->c->id - 1u);
     put_key(&p->entry, ch->c, ch->slot);
     op_close(&p->entry, at);
-    return op_done(st, p);
+    return op_done(st, p, &m);
 }
 
 static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
-    jmark m = jmark_of(p);
+    rs__journal_mark m = jmark_of(p);
     size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
     if (entry_room(st, p, need) != RS_OK) {
         return oom(st, p, &m);
@@ -399,13 +401,13 @@ static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
     rs__codec_put_uvar(&p->entry, (uint64_t)ch->field);
     rs__codec_put_value(&p->entry, c->sch.fields[ch->field].type, ch->val);
     op_close(&p->entry, at);
-    return op_done(st, p);
+    return op_done(st, p, &m);
 }
 
 static rs_status log_attrs(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
-    jmark m = jmark_of(p);
+    rs__journal_mark m = jmark_of(p);
     size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
     if (entry_name(st, p, ch->name) != RS_OK ||
         entry_room(st, p, need) != RS_OK) {
@@ -419,7 +421,7 @@ static rs_status log_attrs(rs_store *st, rs__journal *p, const rs__change *ch)
         rs__codec_put_avalue(&p->entry, ch->val);
     }
     op_close(&p->entry, at);
-    return op_done(st, p);
+    return op_done(st, p, &m);
 }
 
 static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
@@ -430,6 +432,7 @@ static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
                        "declared inside a group",
                        c->sch.name);
     }
+    rs__journal_mark m = jmark_of(p);
     size_t n = rs_class_format(c, NULL, 0);
     if (entry_room(st, p, 1 + 10 + n + 1) != RS_OK) {
         entry_drop(p);
@@ -441,7 +444,7 @@ static rs_status log_class(rs_store *st, rs__journal *p, rs_class *c)
     rs_class_format(c, (char *)p->entry.p + p->entry.len, n + 1);
     p->entry.len += n;
     op_close(&p->entry, at);
-    rs_status rc = entry_write(st, p);
+    rs_status rc = op_done(st, p, &m); /* never held: refused above */
     if (rc == RS_OK) {
         p->jclasses++;
     }
@@ -567,6 +570,7 @@ void rs__journal_hold(rs_store *st)
     if (p) {
         entry_drop(p);
         p->held = true;
+        p->hold_mark = jmark_of(p);
     }
 }
 
@@ -593,6 +597,12 @@ void rs__journal_drop(rs_store *st, bool end)
         /* A group that failed stays open, refusing changes, until it
          * ends: held until then, or a class declared meanwhile would be
          * written before the group refuses it. */
+        if (!end) {
+            /* A rollback: the group failed or was aborted, and leaves
+             * the buffers as it found them. */
+            rs__codec_shrink(st, &p->entry, p->hold_mark.entry_cap);
+            rs__codec_shrink(st, &p->pend, p->hold_mark.pend_cap);
+        }
         p->held = p->held && !end;
         /* Keep a big group's buffer from pinning memory. */
         if (p->entry.cap > (1u << 20)) {

@@ -25,6 +25,13 @@ enum {
     RS__J_UNBIND
 };
 
+/* Where the entry being built stood before an op (or a group), so that
+ * one refused for want of memory or a failed write leaves it, and the
+ * accounting, as it was. */
+typedef struct rs__journal_mark {
+    size_t entry_len, pend_len, entry_cap, pend_cap;
+} rs__journal_mark;
+
 /* The journal's state: an observer, registered while the store is
  * durable (or being opened as one). */
 typedef struct rs__journal {
@@ -55,6 +62,7 @@ typedef struct rs__journal {
     uint32_t entry_ops;
     rs__buf pend; /* name ids (u32) the entry being built declares */
     bool held;    /* a group is open: its ops gather in one entry */
+    rs__journal_mark hold_mark; /* the buffers when the group began */
     bool jbroken; /* a failed write could not be cut off: refuse */
 } rs__journal;
 
