@@ -657,6 +657,7 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
     size_t good = 0;
     uint8_t head[RS__J_HEADER];
     const uint8_t *keep = NULL;
+    size_t held = 0; /* journal bytes the snapshot holds: not dropped */
     if (rc == RS_OK) {
         rc = journal_plan(st, jpath, snap, have_snap, &l, jfd >= 0, jbuf, jlen,
                           &plan);
@@ -664,6 +665,19 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
             rc =
                 first_damage(st, jpath, jbuf, jlen, &good, &info->kept_entries);
             keep = jbuf;
+            if (rc == RS_EFORMAT && plan.stale && good < plan.start) {
+                /* The damage lies in the part the snapshot already holds
+                 * (a compaction cut short between its renames): a prefix
+                 * ending there would be a journal shorter than the
+                 * snapshot says, which the open refuses.  What is whole
+                 * of the rest cannot be framed past the damage: an empty
+                 * journal that follows the snapshot. */
+                rs__journal_put_header(head, l.id);
+                keep = head;
+                held = plan.start;
+                good = RS__J_HEADER;
+                info->kept_entries = 0;
+            }
         } else if (rc == RS_EFORMAT) {
             /* The journal cannot follow the snapshot (missing, short, or
              * another snapshot's): an empty one that follows it. */
@@ -676,7 +690,7 @@ rs_status rs_durable_repair(rs_store *st, const char *base,
         snprintf(info->reason, sizeof info->reason, "%s", st->err);
         rs__clear_err(st);
         info->kept_bytes = good;
-        info->dropped_bytes = keep == jbuf ? jlen - good : jlen;
+        info->dropped_bytes = keep == jbuf ? jlen - good : jlen - held;
         rc = jfd >= 0 ? keep_aside(st, jpath, info->aside, sizeof info->aside)
                       : RS_OK;
         if (rc == RS_OK) {
