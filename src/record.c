@@ -57,8 +57,9 @@ rs_status rs_get_str_copy(rs_store *st, rs_handle h, rs_field f, char *buf,
     if (len == NULL || (buf == NULL && cap > 0)) {
         return rs__err(st, RS_EINVAL, "rs_get_str_copy: NULL argument");
     }
-    const char *p;
-    size_t n;
+    const char *p = NULL; /* set when rs_get_str() succeeds; gcc -O3
+                             cannot see it through the inlined call */
+    size_t n = 0;
     rs_status rc = rs_get_str(st, h, f, &p, &n);
     if (rc != RS_OK) {
         return rc;
