@@ -571,7 +571,7 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
     }
     rs__attrs_commit(st, c, slot, &plan);
     rs__strs_commit(&st->strs);
-    if (st->obs) {
+    if (st->n_commit_obs) {
         (void)attrs_change(st, c, slot, id, val ? &v : NULL, n, true);
     }
     return RS_OK;
@@ -603,7 +603,7 @@ rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
     }
     rs__attrs_commit(st, c, slot, &plan);
     rs__strs_commit(&st->strs);
-    if (st->obs) {
+    if (st->n_commit_obs) {
         rs__change_commit(st, &ch);
     }
     return RS_OK;

@@ -14,12 +14,7 @@
 
 static bool any_commit(const rs_store *st)
 {
-    for (const rs__observer *o = st->obs; o; o = o->next) {
-        if (o->commit) {
-            return true;
-        }
-    }
-    return false;
+    return st->n_commit_obs > 0;
 }
 
 void rs__change_observe(rs_store *st, rs__observer *o)
@@ -30,6 +25,7 @@ void rs__change_observe(rs_store *st, rs__observer *o)
     }
     o->next = NULL;
     *at = o;
+    st->n_commit_obs += o->commit != NULL;
 }
 
 void rs__change_unobserve(rs_store *st, rs__observer *o)
@@ -38,6 +34,7 @@ void rs__change_unobserve(rs_store *st, rs__observer *o)
         if (*at == o) {
             *at = o->next;
             o->next = NULL;
+            st->n_commit_obs -= o->commit != NULL;
             return;
         }
     }

@@ -605,7 +605,7 @@ insert_core(rs_store *st, rs_class *c, const rs_named *vals, size_t n_vals,
     }
     rs__strs_commit(strs);
     c->n_live++;
-    if (st->obs) {
+    if (st->n_commit_obs) {
         rs__change_commit(st, &ch);
     }
     if (out) {
@@ -625,7 +625,9 @@ static RS_NOINLINE rs_status remove_at(rs_store *st, rs_class *c, uint32_t slot)
     rs_status rc = rs__change_prepare(st, &ch);
     if (rc == RS_OK) {
         remove_slot(st, c, slot);
-        rs__change_commit(st, &ch);
+        if (st->n_commit_obs) {
+            rs__change_commit(st, &ch);
+        }
     }
     return rc;
 }
@@ -836,7 +838,7 @@ static rs_status set_slot(rs_store *st, rs_class *c, uint32_t slot, rs_field f,
         rs__index_insert(st, &c->ix[fd->ix], new_hash, slot);
     }
     rs__strs_commit(&st->strs);
-    if (st->obs) {
+    if (st->n_commit_obs) {
         set_commit(st, c, slot, f, &v);
     }
     return RS_OK;

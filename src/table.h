@@ -67,6 +67,8 @@ struct rs_store {
     struct rs__observer *obs; /* who hears of every change (change.h), or
                                  NULL */
     struct rs__hold *hold;    /* commits held for an open group, or NULL */
+    uint32_t n_commit_obs;    /* observers with a commit callback: none,
+                                 and no change is committed or held */
     bool restoring;           /* inside rs__store_restore_*() */
     /* Set by scan.c while scans are open: closes them all. */
     void (*scans_close)(rs_store *st);
