@@ -33,7 +33,10 @@
  * while the saver still copies the row it is about to overwrite.
  *
  * With no observer registered (st->obs NULL) a mutation pays one
- * predictable branch and builds no change record.
+ * predictable branch and builds no change record; with no observer that
+ * has a commit callback (st->n_commit_obs 0) no change is committed or
+ * held, so an observer registered inside a group hears only the commits
+ * of changes made after it registered.
  */
 #ifndef RS_CHANGE_H
 #define RS_CHANGE_H
