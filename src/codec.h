@@ -195,6 +195,13 @@ uint32_t rs__codec_get_u32le(rs__rd *r);
  * 10-byte varint); 12 leaves a byte of slack in every bound. */
 #define RS_VAL_MAX 12
 
+/* Bytes a value's encoding can take, its string included (NULL: an
+ * absent value, the bound alone). */
+static inline size_t rs__codec_value_bound(const rs_value *v)
+{
+    return RS_VAL_MAX + (v && v->type == RS_STR ? v->v.s.len : 0);
+}
+
 void rs__codec_put_value(rs__buf *b, rs_type t, const rs_value *v);
 void rs__codec_put_avalue(rs__buf *b, const rs_value *v);
 rs_value rs__codec_get_value(rs__rd *r, rs_type t);

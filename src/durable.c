@@ -23,6 +23,10 @@
  * place before its snapshot, whose header then says "a journal of my own
  * follows me" (prev_id = its id), so a journal lost later is seen.
  *
+ * Loading: rs_load() and rs_load_buffer() refuse a store that anything
+ * observes (durable, in a group, saving); the snapshot module does the
+ * reading.
+ *
  * Saving: rs_save_begin(st, path) refuses a durable store's own files
  * and a group; rs_save_begin(st, NULL) is the compaction above, which
  * hands the saver (snapshot.c) its finishing steps.
@@ -977,4 +981,86 @@ rs_status rs_save(rs_store *st, const char *path, rs_save_info *info)
         return rc;
     }
     return rs_save_finish(sv, info);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Forcing the journal to disk, whatever the fsync policy                    */
+/* ------------------------------------------------------------------------ */
+
+rs_status rs_journal_sync(rs_store *st)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    rs__journal *p = rs__journal_of(st);
+    if (p == NULL || p->jfd < 0) {
+        return rs__err(st, RS_EINVAL,
+                       "rs_journal_sync: the store is not "
+                       "durable");
+    }
+    return rs__journal_fsync(st, p, true);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading, as callers see it: never into a store anything observes        */
+/* ------------------------------------------------------------------------ */
+
+static rs_status load_check(rs_store *st)
+{
+    if (st->obs) { /* a journal, a group or a save hears of changes */
+        return rs__err(st, RS_EINVAL,
+                       "rs_load: not on a durable store, "
+                       "inside a group or while a save runs (load before "
+                       "rs_durable_open())");
+    }
+    return RS_OK;
+}
+
+/* Load a snapshot in memory (files an older library wrote may hold empty
+ * keys: they load). */
+static rs_status load_bytes(rs_store *st, const uint8_t *buf, size_t len,
+                            const char *name, rs_load_info *info)
+{
+    rs__loaded l;
+    st->reading_files = true;
+    rs_status rc = rs__snapshot_load(st, buf, len, name, info, &l);
+    st->reading_files = false;
+    if (rc == RS_OK) {
+        rs__snapshot_loaded_free(st, &l);
+    }
+    return rc;
+}
+
+rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
+                         const char *name, rs_load_info *info)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (buf == NULL && len > 0) {
+        return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL buffer");
+    }
+    rs_status rc = load_check(st);
+    return rc != RS_OK
+               ? rc
+               : load_bytes(st, buf, len, name ? name : "(buffer)", info);
+}
+
+rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (path == NULL) {
+        return rs__err(st, RS_EINVAL, "rs_load: NULL path");
+    }
+    rs_status rc = load_check(st);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (rc == RS_OK) {
+        rc = rs__sys_read_file(st, path, &buf, &len);
+    }
+    if (rc != RS_OK) {
+        return rc == RS_ENOTFOUND ? RS_EIO : rc;
+    }
+    rc = load_bytes(st, buf, len, path, info);
+    rs__free(st, RS_MEM_META, buf, len ? len : 1);
+    return rc;
 }

@@ -305,11 +305,6 @@ static size_t key_bound(rs_class *c, uint32_t slot)
     return RS_VAL_MAX + (v.type == RS_STR ? v.v.s.len : 0);
 }
 
-static size_t value_bound(const rs_value *v)
-{
-    return RS_VAL_MAX + (v && v->type == RS_STR ? v->v.s.len : 0);
-}
-
 static rs__journal_mark jmark_of(const rs__journal *p)
 {
     return (rs__journal_mark){p->entry.len, p->pend.len, p->entry.cap,
@@ -349,13 +344,13 @@ static rs_status log_insert(rs_store *st, rs__journal *p, const rs__change *ch)
     rs__journal_mark m = jmark_of(p);
     size_t need = 1 + 10 + 10;
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
-        need += value_bound(&ch->vals[f]);
+        need += rs__codec_value_bound(&ch->vals[f]);
     }
     for (uint32_t k = 0; k < ch->n_attrs; k++) {
         if (entry_name(st, p, ch->attrs[k].name) != RS_OK) {
             return oom(st, p, &m);
         }
-        need += 5 + value_bound(&ch->attrs[k].val);
+        need += 5 + rs__codec_value_bound(&ch->attrs[k].val);
     }
     if (entry_room(st, p, need) != RS_OK) {
         return oom(st, p, &m);
@@ -391,7 +386,8 @@ static rs_status log_set(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
     rs__journal_mark m = jmark_of(p);
-    size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
+    size_t need =
+        1 + 20 + key_bound(c, ch->slot) + rs__codec_value_bound(ch->val);
     if (entry_room(st, p, need) != RS_OK) {
         return oom(st, p, &m);
     }
@@ -408,7 +404,8 @@ static rs_status log_attrs(rs_store *st, rs__journal *p, const rs__change *ch)
 {
     rs_class *c = ch->c;
     rs__journal_mark m = jmark_of(p);
-    size_t need = 1 + 20 + key_bound(c, ch->slot) + value_bound(ch->val);
+    size_t need =
+        1 + 20 + key_bound(c, ch->slot) + rs__codec_value_bound(ch->val);
     if (entry_name(st, p, ch->name) != RS_OK ||
         entry_room(st, p, need) != RS_OK) {
         return oom(st, p, &m);
@@ -1124,19 +1121,6 @@ rs_status rs__journal_create(rs_store *st, rs__journal *p, uint64_t id)
         rs__free(st, RS_MEM_META, tmp, tcap);
     }
     return rc;
-}
-
-rs_status rs_journal_sync(rs_store *st)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    rs__journal *p = rs__journal_of(st);
-    if (p == NULL || p->jfd < 0) {
-        return rs__err(st, RS_EINVAL,
-                       "rs_journal_sync: the store is not "
-                       "durable");
-    }
-    return rs__journal_fsync(st, p, true);
 }
 
 /* ------------------------------------------------------------------------ */

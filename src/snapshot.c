@@ -79,11 +79,6 @@
 
 enum { BLK_CLASS = 1, BLK_RECORDS = 2, BLK_NAMES = 3, BLK_END = 4 };
 
-static size_t value_bound(const rs_value *v)
-{
-    return RS_VAL_MAX + (v->type == RS_STR ? v->v.s.len : 0);
-}
-
 size_t rs__snapshot_image_bound(rs_store *st, const rs_class *c, uint32_t slot)
 {
     size_t n = 10;
@@ -91,11 +86,11 @@ size_t rs__snapshot_image_bound(rs_store *st, const rs_class *c, uint32_t slot)
     const uint8_t *row = rs__row(c, slot);
     for (uint32_t f = 0; f < c->sch.n_fields; f++) {
         rs_value v = rs__row_value(c, row, (rs_field)f, buf);
-        n += value_bound(&v);
+        n += rs__codec_value_bound(&v);
     }
     uint32_t m = rs__attrs_load(st, c, slot);
     for (uint32_t k = 0; k < m; k++) {
-        n += 5 + value_bound(&st->attrs.old_list[k].val);
+        n += 5 + rs__codec_value_bound(&st->attrs.old_list[k].val);
     }
     return n;
 }
@@ -1157,66 +1152,6 @@ done:
             memset(info, 0, sizeof *info);
         }
     }
-    return rc;
-}
-
-static rs_status load_check(rs_store *st)
-{
-    if (st->obs) { /* a journal, a group or a save hears of changes */
-        return rs__err(st, RS_EINVAL,
-                       "rs_load: not on a durable store, "
-                       "inside a group or while a save runs (load before "
-                       "rs_durable_open())");
-    }
-    return RS_OK;
-}
-
-rs_status rs_load_buffer(rs_store *st, const void *buf, size_t len,
-                         const char *name, rs_load_info *info)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (buf == NULL && len > 0) {
-        return rs__err(st, RS_EINVAL, "rs_load_buffer: NULL buffer");
-    }
-    rs_status rc = load_check(st);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    rs__loaded l;
-    st->reading_files = true;
-    rc = rs__snapshot_load(st, buf, len, name ? name : "(buffer)", info, &l);
-    st->reading_files = false;
-    if (rc == RS_OK) {
-        rs__snapshot_loaded_free(st, &l);
-    }
-    return rc;
-}
-
-rs_status rs_load(rs_store *st, const char *path, rs_load_info *info)
-{
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
-    if (path == NULL) {
-        return rs__err(st, RS_EINVAL, "rs_load: NULL path");
-    }
-    rs_status rc = load_check(st);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (rc == RS_OK) {
-        rc = rs__sys_read_file(st, path, &buf, &len);
-    }
-    if (rc != RS_OK) {
-        return rc == RS_ENOTFOUND ? RS_EIO : rc;
-    }
-    rs__loaded l;
-    st->reading_files = true;
-    rc = rs__snapshot_load(st, buf, len, path, info, &l);
-    st->reading_files = false;
-    if (rc == RS_OK) {
-        rs__snapshot_loaded_free(st, &l);
-    }
-    rs__free(st, RS_MEM_META, buf, len ? len : 1);
     return rc;
 }
 

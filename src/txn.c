@@ -75,11 +75,6 @@ static rs_status undo_room(rs_store *st, rs__txn *p, size_t more)
     return RS_OK;
 }
 
-static size_t value_bound(const rs_value *v)
-{
-    return RS_VAL_MAX + (v->type == RS_STR ? v->v.s.len : 0);
-}
-
 /* Before every change in the group: what undoes it. */
 static rs_status txn_prepare(rs_store *st, rs__observer *o,
                              const rs__change *ch)
@@ -115,7 +110,8 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
         rs__snapshot_put_image(st, u, c, ch->slot);
         return RS_OK;
     case RS__CHANGE_SET:
-        if (undo_room(st, p, 1 + 30 + value_bound(ch->old)) != RS_OK) {
+        if (undo_room(st, p, 1 + 30 + rs__codec_value_bound(ch->old)) !=
+            RS_OK) {
             return RS_ENOMEM;
         }
         rs__codec_put_u8(u, U_SET);
@@ -127,7 +123,7 @@ static rs_status txn_prepare(rs_store *st, rs__observer *o,
     case RS__CHANGE_ATTRS: {
         size_t need = 1 + 30;
         for (uint32_t k = 0; k < ch->n_attrs; k++) {
-            need += 5 + value_bound(&ch->attrs[k].val);
+            need += 5 + rs__codec_value_bound(&ch->attrs[k].val);
         }
         if (undo_room(st, p, need) != RS_OK) {
             return RS_ENOMEM;
