@@ -291,6 +291,20 @@ RS_API RS_NODISCARD rs_status rs_class_field_def(const rs_class *cls,
 /* The key field. */
 RS_API rs_field rs_class_key(const rs_class *cls);
 
+/* Make room for n records of cls in all (those it holds count), so that a
+ * bulk load of a known size grows no index on the way: inserting up to n
+ * records then rehashes no key, where growth from empty moves each key
+ * about three times, a read of its record each time.  The indexes take
+ * their memory for n now (about 5.6 bytes a record each, the figure they
+ * reach by growing); rows and strings are not reserved.  Nothing a caller
+ * can see changes but rs_mem(), and no observer hears of it: a journal or
+ * a group's rollback neither records nor undoes it.  Costs one walk of the
+ * index directories when the room is there; otherwise it rereads every key
+ * cls holds, once.  RS_EINVAL for n above RS_MAX_RECORDS; RS_ENOMEM leaves
+ * cls exactly as it was. */
+RS_API RS_NODISCARD rs_status rs_class_reserve(rs_store *st, rs_class *cls,
+                                               size_t n);
+
 /* Convert text (as found in a TSV file or a network request) to a value for
  * field f of cls: integers in decimal, floats as strtod reads them, bool as
  * true/false/1/0, strings as they are (the value borrows text).  Range and

@@ -120,6 +120,28 @@ void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash,
 /* Remove the entry of slot, whose key hashes to hash.  Never allocates. */
 void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot);
 
+/* An index laid out anew for a known number of keys (rs_class_reserve()):
+ * a directory and every segment allocated, and the keys already held
+ * gathered with their hashes, so that applying it cannot fail. */
+typedef struct rs__index_plan {
+    rs__dirent *dir; /* NULL: the index already has room, nothing to do */
+    uint32_t depth;
+    uint32_t n_segs;
+    rs__moved *list; /* the index's keys, ix->n of them */
+} rs__index_plan;
+
+/* Plan room for n keys in all: segments sized so that inserting up to n
+ * keys grows none of them (short of an unlucky spread).  Reads every key
+ * the index holds, once.  RS_ENOMEM leaves nothing allocated. */
+rs_status rs__index_plan_reserve(rs_store *st, const rs__index *ix, size_t n,
+                                 rs__index_plan *plan);
+/* Move every key into the planned layout and free the old one: no
+ * allocation, cannot fail.  The plan is consumed. */
+void rs__index_apply(rs_store *st, rs__index *ix, rs__index_plan *plan);
+/* Give back a plan that will not be applied. */
+void rs__index_plan_free(rs_store *st, const rs__index *ix,
+                         rs__index_plan *plan);
+
 /* Bytes held (segments and directory). */
 size_t rs__index_bytes(const rs__index *ix);
 

@@ -245,6 +245,42 @@ rs_status rs_class_create(rs_store *st, const char *name,
     return RS_OK;
 }
 
+rs_status rs_class_reserve(rs_store *st, rs_class *c, size_t n)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    if (c == NULL || c->st != st) {
+        return rs__table_bad_class(st, c, "rs_class_reserve");
+    }
+    if (n > RS__SLOT_LIMIT(c)) {
+        return rs__err(st, RS_EINVAL,
+                       "rs_class_reserve: %zu records is more than class '%s' "
+                       "can hold (%u)",
+                       n, c->sch.name, (unsigned)RS__SLOT_LIMIT(c));
+    }
+    /* Every index's new layout is allocated before any is applied, so
+     * running out of memory halfway leaves the class as it was, its
+     * memory included.  The layout is no change a caller can see: no
+     * observer hears of it, and a group's rollback does not undo it. */
+    rs__index_plan plans[RS_MAX_FIELDS];
+    uint32_t ni = c->sch.n_indexed;
+    for (uint32_t i = 0; i < ni; i++) {
+        if (rs__index_plan_reserve(st, &c->ix[i], n, &plans[i]) != RS_OK) {
+            while (i-- > 0) {
+                rs__index_plan_free(st, &c->ix[i], &plans[i]);
+            }
+            return rs__err(st, RS_ENOMEM,
+                           "out of memory sizing the indexes of '%s' for %zu "
+                           "records",
+                           c->sch.name, n);
+        }
+    }
+    for (uint32_t i = 0; i < ni; i++) {
+        rs__index_apply(st, &c->ix[i], &plans[i]);
+    }
+    return RS_OK;
+}
+
 void rs__store_classes_truncate(rs_store *st, uint32_t n)
 {
     uint32_t had = st->n_classes;

@@ -739,6 +739,145 @@ static void test_fake_longest_rehash(void)
     fake_free(&f);
 }
 
+/* Every key of slots [0, n) is found, and the index walks clean. */
+static void fake_all_found(const rs__index *ix, const fake_src *f, uint32_t n)
+{
+    CHECK_OK(NULL, rs__index_check(ix));
+    CHECK_EQ(ix->n, n);
+    size_t missing = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        missing += fake_find(ix, f, k) != k;
+    }
+    CHECK_EQ(missing, 0);
+}
+
+/* Reserve room for n keys in all, allocating and applying as
+ * rs_class_reserve() does. */
+static rs_status fake_reserve(rs_store *st, rs__index *ix, size_t n)
+{
+    rs__index_plan plan;
+    rs_status rc = rs__index_plan_reserve(st, ix, n, &plan);
+    if (rc == RS_OK) {
+        rs__index_apply(st, ix, &plan);
+    }
+    return rc;
+}
+
+/* A reserve lays the index out for its count at once: a load up to that
+ * count then moves few keys (growth from empty moves each two or three
+ * times; in the test build's tiny segments the spread of keys around a
+ * segment's share still grows a few), the load lands where growth's does,
+ * every byte is accounted, and asking again changes nothing.  Reserving on
+ * a filled index reads each key it holds once and finds them all after;
+ * reserving less than it holds changes nothing. */
+static void test_fake_reserve(void)
+{
+    enum { N = 40000, HALF = 15000 };
+    fake_src f = fake_new(N);
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    CHECK_OK(st, fake_reserve(st, &ix, N));
+    CHECK_EQ(f.n_hashed, 0);
+    size_t bytes = rs__index_bytes(&ix);
+    CHECK_OK(st, fake_reserve(st, &ix, N));
+    CHECK_EQ(rs__index_bytes(&ix), bytes);
+    fake_accounted(st, &ix);
+    for (uint32_t i = 0; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    size_t moves = f.n_hashed;
+    double load = (double)ix.n / (double)fake_buckets(&ix);
+    printf("  reserved %u: %zu keys moved while loading them (%.3f a key), "
+           "load %.3f, %u segments\n",
+           (unsigned)N, moves, (double)moves / N, load, ix.n_segs);
+    CHECK(moves <= N / 4);
+    CHECK(load >= 0.5 && load <= 0.875);
+    CHECK(((size_t)1 << ix.depth) <= (size_t)RS__DIR_PER_SEG * ix.n_segs);
+    fake_all_found(&ix, &f, N);
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+
+    /* Half loaded by growth, then reserved for all. */
+    st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < HALF; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    bytes = rs__index_bytes(&ix);
+    CHECK_OK(st, fake_reserve(st, &ix, HALF / 2));
+    CHECK_EQ(rs__index_bytes(&ix), bytes);
+    f.n_hashed = 0;
+    CHECK_OK(st, fake_reserve(st, &ix, N));
+    CHECK_EQ(f.n_hashed, HALF);
+    fake_all_found(&ix, &f, HALF);
+    fake_accounted(st, &ix);
+    f.n_hashed = 0;
+    for (uint32_t i = HALF; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    CHECK(f.n_hashed <= N / 4);
+    fake_all_found(&ix, &f, N);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
+/* Keys that share their top hash bits all go to one segment of the
+ * reserved layout: it is sized for them, not for its share. */
+static void test_fake_reserve_shared_bits(void)
+{
+    enum { N = 3000 };
+    fake_src f = fake_new(N);
+    for (uint32_t i = 0; i < N; i++) {
+        f.hashes[i] = fake_hash(0x15, i * 7 + 3, (uint32_t)(i * 2654435761u));
+    }
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < N; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    CHECK_OK(st, fake_reserve(st, &ix, 100000));
+    CHECK(ix.depth > 0);
+    fake_all_found(&ix, &f, N);
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
+/* A reserve that runs out of memory at any of its allocations leaves the
+ * index as it was: the same bytes, every key found, nothing leaked. */
+static void test_fake_reserve_oom(void)
+{
+    enum { N = 2000 };
+    fake_src f = fake_new(N);
+    rs__index ix;
+    rs_store *st = fake_store(&ix, &f);
+    for (uint32_t i = 0; i < N / 2; i++) {
+        fake_insert(st, &ix, &f, i);
+    }
+    size_t bytes = rs__index_bytes(&ix);
+    long failures = 0;
+    for (long k = 1;; k++) {
+        alloc_check_arm(&fake_alloc, k);
+        rs_status rc = fake_reserve(st, &ix, N * 4);
+        bool failed = fake_alloc.n_failed > 0;
+        alloc_check_disarm(&fake_alloc);
+        if (!failed) {
+            CHECK_OK(st, rc);
+            break;
+        }
+        failures++;
+        CHECK_EQ(rc, RS_ENOMEM);
+        CHECK_EQ(rs__index_bytes(&ix), bytes);
+        fake_accounted(st, &ix);
+        fake_all_found(&ix, &f, N / 2);
+    }
+    CHECK(failures >= 3); /* the directory, the key list, the segments */
+    CHECK(rs__index_bytes(&ix) > bytes);
+    fake_all_found(&ix, &f, N / 2);
+    fake_accounted(st, &ix);
+    fake_close(st, &ix);
+    fake_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -751,6 +890,9 @@ int main(int argc, char **argv)
         {"fake_fingerprints", test_fake_fingerprints},
         {"fake_deletes", test_fake_deletes},
         {"fake_longest_rehash", test_fake_longest_rehash},
+        {"fake_reserve", test_fake_reserve},
+        {"fake_reserve_shared_bits", test_fake_reserve_shared_bits},
+        {"fake_reserve_oom", test_fake_reserve_oom},
         {NULL, NULL},
     };
     return check_main(argc, argv, cases);

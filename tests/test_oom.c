@@ -764,6 +764,56 @@ static void test_insert_growth(void)
     close_store();
 }
 
+static rs_status reserve_op(void *arg)
+{
+    return rs_class_reserve(st, player, *(size_t *)arg);
+}
+
+/* rs_class_reserve() with each of its allocations failing in turn, on a
+ * class with records and two indexes: every failure leaves the store as
+ * it was, its memory to the byte (both indexes' layouts are allocated
+ * before either is applied).  Then the reserved load grows no index. */
+static void test_reserve(void)
+{
+    open_player();
+    classes[0] = player;
+    n_classes = 1;
+    for (long i = 0; i < 300; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    points_total = points_index = 0;
+    size_t n = 5000;
+    CHECK(inject("reserve 5000", reserve_op, &n) > 0);
+    CHECK(points_index >= 4); /* two directories, two key lists at least */
+    growth g0 = growth_now();
+    rs_mem_report m0, m1;
+    rs_mem(st, &m0);
+    for (long i = 300; i < 5000; i++) {
+        prec r = make_rec(i, 0);
+        insert_plain(&r);
+    }
+    growth g1 = growth_now();
+    rs_mem(st, &m1);
+    printf("  reserve 5000 after 300: %ld failure points; loading the rest: "
+           "uid index %u->%u segments, name index %u->%u, index bytes "
+           "%zu->%zu\n",
+           points_total, g0.segs[0], g1.segs[0], g0.segs[1], g1.segs[1],
+           m0.bytes[RS_MEM_INDEXES], m1.bytes[RS_MEM_INDEXES]);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(g1.depth[i], g0.depth[i]); /* no directory doubled */
+    }
+    CHECK_OK(st, rs__store_check(st));
+    for (long i = 0; i < 5000; i += 7) {
+        prec r = make_rec(i, 0);
+        rs_handle h;
+        CHECK_OK(st, rs_get(st, player, r.uid, strlen(r.uid), &h));
+        check_rec(h, &r);
+    }
+    n_classes = 0;
+    close_store();
+}
+
 /* Calls documented not to allocate, with every allocation failing. */
 static void test_no_alloc_calls(void)
 {
@@ -2072,6 +2122,7 @@ int main(int argc, char **argv)
         {"class_parse", test_class_parse},
         {"insert_empty", test_insert_empty},
         {"insert_growth", test_insert_growth},
+        {"reserve", test_reserve},
         {"insert_after_churn", test_insert_after_churn},
         {"churn_purge_merge", test_churn_purge_merge},
         {"set_strings", test_set_strings},
