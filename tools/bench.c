@@ -90,11 +90,13 @@ typedef struct rep_result {
     char why[160];
     double m[N_METRICS]; /* medians; NaN = not applicable */
     char checksum[32];
-    double accounted; /* roster only */
-    double cat[8];    /* roster only: bytes a player by category */
-    double snap[4];   /* roster only: snapshot save s, load s, bytes a
+    double accounted;       /* roster only */
+    double cat[8];          /* roster only: bytes a player by category */
+    double snap[4];         /* roster only: snapshot save s, load s, bytes a
                          player, ratio to the accounted bytes */
-    char version[64]; /* sqlite or python version */
+    double insert_reserved; /* roster, python-roster: the load again with
+                               the indexes sized first; NaN elsewhere */
+    char version[64];       /* sqlite or python version */
 } rep_result;
 
 /* ------------------------------------------------------------------------ */
@@ -331,7 +333,7 @@ static double median(double *v, int n)
 static int collect(size_t r, const task *ts, size_t n, rep_result *res)
 {
     double vals[N_METRICS][MAX_RUNS], acct[MAX_RUNS], cats[8][MAX_RUNS],
-        snaps[4][MAX_RUNS];
+        snaps[4][MAX_RUNS], rsv[MAX_RUNS];
     static const char *const snap_keys[4] = {
         "snapshot_save_s", "snapshot_load_s", "snapshot_bytes_per_player",
         "snapshot_ratio"};
@@ -357,6 +359,7 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
             vals[m][k] = json_num(line, metric_keys[m]);
         }
         acct[k] = json_num(line, "accounted_bytes_per_player");
+        rsv[k] = json_num(line, "insert_reserved_ns");
         for (int j = 0; j < 4; j++) {
             snaps[j][k] = json_num(line, snap_keys[j]);
         }
@@ -384,6 +387,7 @@ static int collect(size_t r, const task *ts, size_t n, rep_result *res)
         res->m[m] = median(vals[m], k);
     }
     res->accounted = median(acct, k);
+    res->insert_reserved = median(rsv, k);
     for (int j = 0; j < 4; j++) {
         res->snap[j] = median(snaps[j], k);
     }
@@ -468,6 +472,46 @@ static const char *python_version(const rep_result *res)
     return "";
 }
 
+/* The index of the representation called name. */
+static size_t rep_named(const char *name)
+{
+    size_t r = 0;
+    while (r < N_REPS && strcmp(reps[r].name, name) != 0) {
+        r++;
+    }
+    return r;
+}
+
+/* The load again with the indexes sized first (rs_class_reserve(),
+ * Player.reserve()), beside the load from empty that the table shows:
+ * the roster rows as a ratio to their own load, python-roster also to
+ * python-slots' load in the same run. */
+static void print_reserved(const rep_result *res)
+{
+    size_t rows[2] = {rep_named("roster"), rep_named("python-roster")};
+    size_t slots = rep_named("python-slots");
+    bool any = false;
+    for (int i = 0; i < 2; i++) {
+        const rep_result *x = &res[rows[i]];
+        if (!x->ran || x->insert_reserved != x->insert_reserved) {
+            continue;
+        }
+        printf("%s%s %.1f ns (%.2fx its load from empty",
+               any ? "; " : "insert with the indexes reserved first: ",
+               reps[rows[i]].name, x->insert_reserved,
+               x->insert_reserved / x->m[1]);
+        if (i == 1 && res[slots].ran && res[slots].m[1] > 0) {
+            printf(", %.2fx python-slots' load",
+                   x->insert_reserved / res[slots].m[1]);
+        }
+        printf(")");
+        any = true;
+    }
+    if (any) {
+        printf("\n");
+    }
+}
+
 static void print_table(const rep_result *res, size_t pack, uint64_t n)
 {
     printf("%llu canonical players; medians; times in ns (scan: ns a "
@@ -519,6 +563,7 @@ static void print_table(const rep_result *res, size_t pack, uint64_t n)
         }
         printf(")\n");
     }
+    print_reserved(res);
     if (res[0].ran && res[0].snap[0] == res[0].snap[0]) {
         printf("roster's snapshot: save %.3f s, load %.3f s, %.2f bytes a "
                "player (%.2fx its accounting)\n",
@@ -586,6 +631,10 @@ static void print_json(const rep_result *res, uint64_t n, uint64_t seed,
                 printf(", \"version\": \"");
                 cli_json_escape(stdout, res[r].version);
                 putchar('"');
+            }
+            if (res[r].insert_reserved == res[r].insert_reserved) {
+                printf(", \"insert_reserved_ns\": %.2f",
+                       res[r].insert_reserved);
             }
             if (r == 0 && res[0].accounted == res[0].accounted) {
                 printf(", \"accounted_bytes_per_player\": %.2f",
