@@ -725,19 +725,55 @@ done:
     return out;
 }
 
+/* reserve(n): room for n records in all, so that a bulk load of a known
+ * count grows no index on the way (rs_class_reserve()). */
+static PyObject *meta_reserve(PyObject *self, PyObject *arg)
+{
+    ClassObject *c = (ClassObject *)self;
+    if (!declared(c)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "reserve() needs a count of 0 or more, not %zd", n);
+        return NULL;
+    }
+    rs_status rc = rs_class_reserve(c->store->st, c->cls, (size_t)n);
+    if (rc != RS_OK) {
+        return rs_py_raise(c->store, rc);
+    }
+    Py_RETURN_NONE;
+}
+
 /* insert_many(rows) -> int: each row a tuple (fields in order) or a dict;
- * all or none, in one group (or in the group already open). */
+ * all or none, in one group (or in the group already open).  When rows
+ * knows its length, the indexes are sized for it first. */
 static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
 {
     ClassObject *c = (ClassObject *)self;
     if (!declared(c)) {
         return NULL;
     }
+    StoreObject *s = c->store;
+    Py_ssize_t hint = PyObject_LengthHint(rows, 0);
+    if (hint < 0) {
+        return NULL;
+    }
+    if (hint > 0) {
+        /* Only a speed-up: a refusal (too many, or no memory) is left for
+         * the inserts themselves to report, as they would without it. */
+        rs_status ignored =
+            rs_class_reserve(s->st, c->cls, rs_count(c->cls) + (size_t)hint);
+        (void)ignored;
+    }
     PyObject *it = PyObject_GetIter(rows);
     if (it == NULL) {
         return NULL;
     }
-    StoreObject *s = c->store;
     int own = !s->in_group;
     if (own) {
         rs_status rc = rs_group_begin(s->st);
@@ -1437,6 +1473,9 @@ static PyMethodDef meta_methods[] = {
      "get_many(keys, field=None) -> [record or None, ...], one batch lookup"},
     {"insert_many", meta_insert_many, METH_O,
      "insert_many(rows) -> int: rows of tuples or dicts, all or none"},
+    {"reserve", meta_reserve, METH_O,
+     "reserve(n): size the indexes for n records in all, so that loading "
+     "up to n grows none of them"},
     {"where", (PyCFunction)(void (*)(void))meta_where,
      METH_VARARGS | METH_KEYWORDS,
      "where(Player.level >= 50, stat=1, name__startswith='To') -> query "

@@ -122,6 +122,49 @@ def test_insert_many_all_or_none(players):
     assert len(Player) == 2
 
 
+def test_reserve(players, store):
+    Player, _ = players
+    before = store.memory()["indexes"]
+    assert Player.reserve(20000) is None
+    grown = store.memory()["indexes"]
+    assert grown > before
+    Player.reserve(100)  # room already there: nothing changes
+    assert store.memory()["indexes"] == grown
+    assert Player.insert_many(("%05d" % i, "n%d" % i) for i in range(5000)) == 5000
+    assert Player.find(name="n4321").uid == "04321"
+    with pytest.raises(ValueError, match="0 or more, not -1"):
+        Player.reserve(-1)
+    with pytest.raises(TypeError):
+        Player.reserve("10")
+    with pytest.raises(ValueError, match="more than class 'Player' can hold"):
+        Player.reserve(2 ** 40)
+    with pytest.raises(OverflowError):
+        Player.reserve(2 ** 80)
+    assert len(Player) == 5000
+
+
+def test_insert_many_sized_from_its_length(players, store):
+    Player, _ = players
+    before = store.memory()["indexes"]
+    seen = []
+
+    class Rows:
+        """20,000 rows that note the index bytes when the first is read."""
+
+        def __len__(self):
+            return 20000
+
+        def __iter__(self):
+            seen.append(store.memory()["indexes"])
+            return (("%05d" % i, "n%d" % i) for i in range(20000))
+
+    assert Player.insert_many(Rows()) == 20000
+    assert seen[0] > before  # sized before the first insert
+    assert Player.get("19999").name == "n19999"
+    # A length that is no count is no reason to fail: the rows decide.
+    assert Player.insert_many(iter([("a", "b")])) == 1
+
+
 def test_update_all_or_none(players):
     Player, _ = players
     fill(Player, 3)
