@@ -298,10 +298,12 @@ int main(int argc, char **argv)
      * stays open, so this load takes fresh memory as the first did. */
     rs_store *st2;
     rs_class *cls2;
-    if (rs_store_open(NULL, NULL, &st2) != RS_OK ||
-        rs_class_parse(st2, player_class, strlen(player_class), &cls2) !=
-            RS_OK) {
-        fail(NULL, "second store");
+    if (rs_store_open(NULL, NULL, &st2) != RS_OK) {
+        fail(NULL, "open");
+    }
+    if (rs_class_parse(st2, player_class, strlen(player_class), &cls2) !=
+        RS_OK) {
+        fail(st2, "class");
     }
     t0 = bench_now_ns();
     if (rs_class_reserve(st2, cls2, n) != RS_OK) {
