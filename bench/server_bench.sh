@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/server_bench.sh: rosterd and redis-server side by side, in one run.
 #
-#   bench/server_bench.sh [--players N] [--requests N] [--build DIR]
+#   bench/server_bench.sh [--players N] [--requests N] [--rounds R]
+#                         [--build DIR]
 #
 # 1. `roster gen --players N --seed 1` (1,000,000 by default) becomes one
 #    file of HSET commands, Player:<uid> with uid, name, stat, level and
@@ -19,6 +20,10 @@
 #    Both servers stay up and take turns test by test, after the
 #    compaction or AOF rewrite the load set off has finished; the ones the
 #    benchmark itself sets off run while it is timed, and are counted.
+#    With --rounds R (1 by default) every test runs R times, the servers
+#    alternating which goes first; the table gives each server's median
+#    and the median, lowest and highest of the R ratios, each taken
+#    between two runs side by side.
 #
 # Servers are stopped by their pid.  Needs redis-server, redis-tools and
 # python3 (run.sh installs them).  Wall-clock figures on a shared 2-core
@@ -28,18 +33,23 @@ cd "$(dirname "$0")/.."
 
 players=1000000
 requests=500000
+rounds=1
 build=build
 while [ $# -gt 0 ]; do
     case "$1" in
     --players) players=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "server_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 rosterd=$build/server/rosterd
 roster=$build/roster
+case "$rounds" in
+'' | *[!0-9]* | 0) echo "server_bench.sh: --rounds needs a count of 1 or more" >&2; exit 2 ;;
+esac
 for x in "$rosterd" "$roster"; do
     [ -x "$x" ] || { echo "server_bench.sh: $x not built" >&2; exit 1; }
 done
@@ -98,7 +108,7 @@ wait_up() {
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "players: $players (roster gen --seed 1); benchmark: $requests requests, 50 clients, -r 100000"
+echo "players: $players (roster gen --seed 1); benchmark: $requests requests, 50 clients, -r 100000, $rounds round(s)"
 echo
 
 results=$tmp/results
@@ -147,17 +157,22 @@ for name in rosterd redis; do
 done
 
 # The servers take turns, test by test, so that the load of this shared
-# machine, which drifts over minutes, weighs on both alike.
-for P in 1 16; do
-    for t in "HSET Player:__rand_int__ level 7" \
-             "HGET Player:__rand_int__ name" \
-             "HMGET Player:__rand_int__ name level stat" \
-             "HGETALL Player:__rand_int__"; do
-        for name in rosterd redis; do
-            # shellcheck disable=SC2086
-            line=$(redis-benchmark -p "${port_of[$name]}" -c 50 \
-                -n "$requests" -r 100000 -P "$P" --csv $t | tail -1)
-            echo "$name bench ${t%% *} $P $line" >>"$results"
+# machine, which drifts over minutes, weighs on both alike; from round to
+# round they swap which goes first.
+for round in $(seq "$rounds"); do
+    order="rosterd redis"
+    [ $((round % 2)) -eq 0 ] && order="redis rosterd"
+    for P in 1 16; do
+        for t in "HSET Player:__rand_int__ level 7" \
+                 "HGET Player:__rand_int__ name" \
+                 "HMGET Player:__rand_int__ name level stat" \
+                 "HGETALL Player:__rand_int__"; do
+            for name in $order; do
+                # shellcheck disable=SC2086
+                line=$(redis-benchmark -p "${port_of[$name]}" -c 50 \
+                    -n "$requests" -r 100000 -P "$P" --csv $t | tail -1)
+                echo "$name bench ${t%% *} $P $round $line" >>"$results"
+            done
         done
     done
 done
@@ -176,6 +191,7 @@ for name in rosterd redis; do
 done
 
 python3 - "$results" "$players" <<'EOF'
+import statistics
 import sys
 n = int(sys.argv[2])
 mem, bench, rw = {}, {}, {}
@@ -187,27 +203,43 @@ for line in open(sys.argv[1]):
         t0, t1 = f[4].split()
         mem[f[0]] = (int(f[2]) / n, int(f[3]) / n, float(t1) - float(t0))
     else:
-        cols = [c.strip('"') for c in f[4].strip().split('","')]
+        rnd, csv = f[4].split(" ", 1)
+        cols = [c.strip('"') for c in csv.strip().split('","')]
         # "test","rps","avg","min","p50","p95","p99","max"
-        bench[(f[0], f[2], f[3])] = (float(cols[1]), float(cols[4]),
-                                     float(cols[6]))
+        bench.setdefault((f[0], f[2], f[3]), {})[int(rnd)] = (
+            float(cols[1]), float(cols[4]), float(cols[6]))
 print("memory per player (%d players)   RSS growth   used_memory   load s" % n)
 for s in ("rosterd", "redis"):
     print("  %-28s %10.1f %13.1f %8.2f" % ((s,) + mem[s]))
 print("  %-28s %9.2fx %12.2fx" % ("rosterd / redis",
       mem["rosterd"][0] / mem["redis"][0], mem["rosterd"][1] / mem["redis"][1]))
 print()
-print("%-8s %3s %11s %11s %6s %8s %8s %8s %8s %6s" % (
+med = statistics.median
+
+
+def span(xs):
+    """One ratio, or the median of several with their lowest and highest."""
+    return ("%.2fx" % xs[0] if len(xs) == 1 else
+            "%.2fx (%.2f-%.2f)" % (med(xs), min(xs), max(xs)))
+
+
+print("%-8s %3s %11s %11s %17s %8s %8s %8s %8s %17s" % (
     "command", "-P", "rosterd r/s", "redis r/s", "ratio", "p50 ms", "redis",
     "p99 ms", "redis", "ratio"))
 for P in ("1", "16"):
     for c in ("HSET", "HGET", "HMGET", "HGETALL"):
         a, b = bench[("rosterd", c, P)], bench[("redis", c, P)]
-        print("%-8s %3s %11.0f %11.0f %5.2fx %8.3f %8.3f %8.3f %8.3f %5.2fx"
-              % (c, P, a[0], b[0], a[0] / b[0], a[1], b[1], a[2], b[2],
-                 a[2] / b[2] if b[2] else 0.0))
+        rounds = sorted(a)
+        col = lambda runs, i: med([runs[r][i] for r in rounds])
+        rps = [a[r][0] / b[r][0] for r in rounds]
+        p99 = [a[r][2] / b[r][2] for r in rounds if b[r][2]]
+        print("%-8s %3s %11.0f %11.0f %17s %8.3f %8.3f %8.3f %8.3f %17s"
+              % (c, P, col(a, 0), col(b, 0), span(rps), col(a, 1), col(b, 1),
+                 col(a, 2), col(b, 2), span(p99) if p99 else "-"))
 print("\nratios: rosterd's requests a second over redis-server's, and "
-      "rosterd's p99 over redis-server's")
+      "rosterd's p99 over redis-server's, each between the two runs of one "
+      "round (with several rounds: their median, lowest and highest); the "
+      "other columns are each server's median over the rounds")
 print("automatic rewrites (after the load or during the timed runs): rosterd "
       "%d journal compactions, redis %d AOF rewrites"
       % (rw.get("rosterd", 0), rw.get("redis", 0)))
