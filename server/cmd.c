@@ -160,6 +160,9 @@ static const command table[] = {
      "filtered scan."},
     {"roster.mem", 1, F_READ, cmd_roster, 0, 0, 0, "roster",
      "The store's memory report by category."},
+    {"roster.reserve", 3, F_WRITE, cmd_roster, 0, 0, 0, "roster",
+     "ROSTER.RESERVE CLASS N: sizes the class's indexes for N records "
+     "before a bulk load."},
 };
 
 #define N_COMMANDS (sizeof table / sizeof table[0])

@@ -1392,6 +1392,26 @@ static void roster_scan(client *c, int argc, char **argv, size_t *lens)
     free(hs);
 }
 
+/* ROSTER.RESERVE CLASS N: size the class's indexes for N records before a
+ * bulk load (rs_class_reserve()), so the load grows none of them. */
+static void roster_reserve(client *c, char **argv, size_t *lens)
+{
+    rs_class *cls = need_class(c, argv[1]);
+    if (cls == NULL) {
+        return;
+    }
+    long long n;
+    if (!resp_parse_ll(argv[2], lens[2], &n) || n < 0) {
+        add_err(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (rs_class_reserve(srv.st, cls, (size_t)n) != RS_OK) {
+        add_lib_err(c);
+        return;
+    }
+    reply_simple(&c->out, "OK");
+}
+
 static void roster_mem(client *c)
 {
     rs_mem_report mr;
@@ -1451,6 +1471,8 @@ void cmd_roster(client *c, int argc, char **argv, size_t *lens)
         roster_find(c, argv, lens);
     } else if (strcasecmp(sub, "scan") == 0) {
         roster_scan(c, argc, argv, lens);
+    } else if (strcasecmp(sub, "reserve") == 0) {
+        roster_reserve(c, argv, lens);
     } else {
         roster_mem(c);
     }

@@ -299,6 +299,20 @@ def test_records_as_hashes(srv):
         c.hset("Item:7", "color", "red")    # Item is not dynamic
     mem = c.execute_command("ROSTER.MEM")
     assert "records" in str(mem)
+    assert c.execute_command("ROSTER.RESERVE", "Item", "5000") == "OK"
+    def as_dict(reply):  # a map in RESP3, a flat array in RESP2
+        return reply if isinstance(reply, dict) else dict(
+            zip(reply[::2], reply[1::2]))
+    mem2 = c.execute_command("ROSTER.MEM")
+    assert as_dict(mem2)["indexes"] > as_dict(mem)["indexes"]
+    for bad, msg in ((("Monster", "5"), "no class 'Monster'"),
+                     (("Item", "-1"), "not an integer or out of range"),
+                     (("Item", "x"), "not an integer or out of range"),
+                     (("Item", "99999999999"), "more than class 'Item'")):
+        with pytest.raises(redis.ResponseError, match=msg):
+            c.execute_command("ROSTER.RESERVE", *bad)
+    with pytest.raises(redis.ResponseError, match="wrong number"):
+        c.execute_command("ROSTER.RESERVE", "Item")
     info = c.info("roster")
     assert info["records"] == 101
     assert "class_Item" in info
