@@ -980,6 +980,7 @@ static void cmd_config(client *c, int argc, char **argv, size_t *lens)
         P("protected-mode", "%s", cf->protected_mode ? "yes" : "no");
         P("maxclients", "%ld", cf->maxclients);
         P("timeout", "%ld", cf->timeout);
+        P("busy-poll", "%ld", cf->busy_poll_us);
         P("databases", "1");
         P("maxmemory", "0");
         P("maxmemory-policy", "noeviction");

@@ -49,6 +49,7 @@ typedef struct config {
     long compact_pct;   /* compact when journal > snapshot * (100+pct)/100 */
     size_t compact_min; /* ... and the journal is at least this big */
     char logfile[PATH_MAX];
+    long busy_poll_us; /* poll this long after a busy turn before sleeping */
 } config;
 
 /* A queued MULTI command: argc arguments in one block. */

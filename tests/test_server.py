@@ -320,6 +320,39 @@ def test_records_as_hashes(srv):
     assert c.dbsize() == 0
 
 
+def voluntary_switches(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
+
+
+def test_busy_poll(tmp):
+    """busy-poll keeps the loop polling after a busy turn instead of
+    sleeping: one client's 2,000 requests in a row, each sent well within
+    5 ms of the last reply, wake a default rosterd about once each and a
+    polling one hardly at all."""
+    switches = {}
+    for poll in ("0", "5000"):
+        s = Server(tmp, "--busy-poll", poll)
+        c = s.client()
+        assert c.config_get("busy-poll") == {"busy-poll": poll}
+        c.ping()
+        before = voluntary_switches(s.proc.pid)
+        for i in range(2000):
+            c.hset("Player:%07d" % i, mapping={"name": "n%d" % i})
+        switches[poll] = voluntary_switches(s.proc.pid) - before
+        assert c.dbsize() == 2000
+        c.close()
+        assert s.stop() == 0, s.log_text()
+    assert switches["5000"] * 4 < switches["0"], switches
+    bad = subprocess.run([ROSTERD, "--busy-poll", "10001"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "bad value '10001' for busy-poll" in bad.stderr
+
+
 def test_multi_exec_is_all_or_none(srv):
     c = srv.client()
     player(c, "0000001", "Tom")
