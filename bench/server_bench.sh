@@ -2,7 +2,7 @@
 # bench/server_bench.sh: rosterd and redis-server side by side, in one run.
 #
 #   bench/server_bench.sh [--players N] [--requests N] [--rounds R]
-#                         [--build DIR]
+#                         [--busy-poll US] [--build DIR]
 #
 # 1. `roster gen --players N --seed 1` (1,000,000 by default) becomes one
 #    file of HSET commands, Player:<uid> with uid, name, stat, level and
@@ -23,7 +23,8 @@
 #    With --rounds R (1 by default) every test runs R times, the servers
 #    alternating which goes first; the table gives each server's median
 #    and the median, lowest and highest of the R ratios, each taken
-#    between two runs side by side.
+#    between two runs side by side.  --busy-poll US starts rosterd with
+#    that busy-poll (server/README.md); 0, its default, by default.
 #
 # Servers are stopped by their pid.  Needs redis-server, redis-tools and
 # python3 (run.sh installs them).  Wall-clock figures on a shared 2-core
@@ -34,14 +35,16 @@ cd "$(dirname "$0")/.."
 players=1000000
 requests=500000
 rounds=1
+busy_poll=0
 build=build
 while [ $# -gt 0 ]; do
     case "$1" in
     --players) players=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --busy-poll) busy_poll=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "server_bench.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -109,6 +112,7 @@ wait_up() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "players: $players (roster gen --seed 1); benchmark: $requests requests, 50 clients, -r 100000, $rounds round(s)"
+echo "rosterd --busy-poll $busy_poll"
 echo
 
 results=$tmp/results
@@ -119,7 +123,7 @@ for name in rosterd redis; do
     mkdir -p "$tmp/$name"
     if [ $name = rosterd ]; then
         "$rosterd" --port "$port" --dir "$tmp/$name" --appendfsync everysec \
-            >"$tmp/$name.log" 2>&1 &
+            --busy-poll "$busy_poll" >"$tmp/$name.log" 2>&1 &
     else
         redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/$name" \
             --save "" --appendonly yes --appendfsync everysec \
