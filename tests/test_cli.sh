@@ -41,6 +41,16 @@ check "gen is deterministic" cmp -s "$tmp/p.tsv" "$tmp/p2.tsv"
 check "load counts players" has "$tmp/load.txt" "players           3,000"
 check "load binds extras" has "$tmp/load.txt" "dynamic attributes on"
 "$roster" load --json "$tmp/p.tsv" >"$tmp/load.json"
+# A regular file's lines are counted first and the indexes sized for them
+# (rs_class_reserve()); a pipe's cannot be, so its indexes grow as it
+# loads: the same players, other index bytes.
+"$roster" load --json <"$tmp/p.tsv" >"$tmp/load-stdin.json"
+cat "$tmp/p.tsv" | "$roster" load --json >"$tmp/load-pipe.json"
+index_bytes() { tr ',' '\n' <"$1" | sed -n 's/.*"indexes": *\([0-9]*\).*/\1/p' | head -1; }
+check "a file's load reserves its indexes" \
+    test "$(index_bytes "$tmp/load.json")" -ne "$(index_bytes "$tmp/load-pipe.json")"
+check "stdin from a file is a regular file too" \
+    test "$(index_bytes "$tmp/load.json")" -eq "$(index_bytes "$tmp/load-stdin.json")"
 for key in '"players": 3000' '"rss_bytes_per_player"' \
     '"accounted_bytes_per_player"' '"load_seconds"' '"attrs"'; do
     check "load --json has $key" has "$tmp/load.json" "$key"
