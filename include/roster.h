@@ -297,10 +297,11 @@ RS_API rs_field rs_class_key(const rs_class *cls);
  * about three times, a read of its record each time.  The indexes take
  * their memory for n now (about 5.6 bytes a record each, the figure they
  * reach by growing); rows and strings are not reserved.  Nothing a caller
- * can see changes but rs_mem(), and no observer hears of it: a journal or
- * a group's rollback neither records nor undoes it.  Costs one walk of the
+ * can see changes but rs_mem(), and no observer hears of it: the journal
+ * does not record it.  Costs one walk of the
  * index directories when the room is there; otherwise it rereads every key
- * cls holds, once.  RS_EINVAL for n above RS_MAX_RECORDS; RS_ENOMEM leaves
+ * cls holds, once.  RS_EINVAL for n above RS_MAX_RECORDS, or inside a group
+ * (whose rollback counts on the indexes it began with); RS_ENOMEM leaves
  * cls exactly as it was. */
 RS_API RS_NODISCARD rs_status rs_class_reserve(rs_store *st, rs_class *cls,
                                                size_t n);

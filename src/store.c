@@ -252,6 +252,15 @@ rs_status rs_class_reserve(rs_store *st, rs_class *c, size_t n)
     if (c == NULL || c->st != st) {
         return rs__table_bad_class(st, c, "rs_class_reserve");
     }
+    if (st->hold != NULL) {
+        /* A group's rollback puts each key it removed back into the
+         * segment it left, where its room is (change.h, txn.c): a new
+         * layout could leave it none, and the rollback must not need
+         * memory. */
+        return rs__err(st, RS_EINVAL,
+                       "rs_class_reserve: not inside a group (its rollback "
+                       "counts on the indexes it began with)");
+    }
     if (n > RS__SLOT_LIMIT(c)) {
         return rs__err(st, RS_EINVAL,
                        "rs_class_reserve: %zu records is more than class '%s' "

@@ -601,9 +601,9 @@ static void test_growth_and_accounting(void)
 
 /* A reserved load: the indexes take their room at once and keep it
  * through the load (the small-page build's tiny segments still grow a few
- * whose share came out above average), every record is found, and a
- * reserve inside a group lays out the group's records too, which its
- * rollback then removes from the new layout. */
+ * whose share came out above average), and every record is found.  Inside
+ * a group a reserve is refused, and changes nothing: the group's rollback
+ * puts removed keys back where they were, without memory. */
 static void test_reserve(void)
 {
     open_player();
@@ -615,9 +615,15 @@ static void test_reserve(void)
         snprintf(uid, sizeof uid, "g%d", i);
         CHECK_OK(st, add(uid, uid, 1, 1, NULL));
     }
-    CHECK_OK(st, rs_class_reserve(st, player, N));
-    CHECK_OK(st, rs__store_check(st));
+    rs_mem_report g0, g1;
+    rs_mem(st, &g0);
+    CHECK_FAIL(st, rs_class_reserve(st, player, N), RS_EINVAL,
+               "rs_class_reserve: not inside a group (its rollback counts "
+               "on the indexes it began with)");
+    rs_mem(st, &g1);
+    CHECK_EQ(g1.total, g0.total);
     rs_group_abort(st);
+    CHECK_OK(st, rs_class_reserve(st, player, N));
     CHECK_OK(st, rs__store_check(st));
     CHECK_EQ(rs_count(player), 1);
     rs_mem_report m0, m1;
