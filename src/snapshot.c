@@ -867,11 +867,14 @@ static rs_status load_class(rs_store *st, rs_store *scratch, const char *name,
     return rs__snapshot_cmap(st, fc, target, m, info);
 }
 
-/* The records the file holds for each of its classes, counted from the
- * RECORDS blocks' headers into want[] (n_classes entries), each block's
- * count capped at its length in bytes: a record takes at least one, so a
- * damaged or crafted count reserves no more than the file could fill. */
-static void count_records(const uint8_t *buf, size_t len, size_t *want,
+/* What the RECORDS blocks of one file class claim: records, and bytes. */
+typedef struct claimed {
+    size_t records, bytes;
+} claimed;
+
+/* Sum what the RECORDS blocks' headers claim for each file class into
+ * want[] (n_classes entries), before any record is read. */
+static void count_records(const uint8_t *buf, size_t len, claimed *want,
                           uint32_t n_classes)
 {
     for (size_t off = SNAP_HEADER; off < len;) {
@@ -885,7 +888,8 @@ static void count_records(const uint8_t *buf, size_t len, size_t *want,
                         false};
             uint64_t ci = rs__codec_get_uvar(&r);
             if (!r.bad && ci < n_classes) {
-                want[ci] += count < blen ? count : blen;
+                want[ci].records += count;
+                want[ci].bytes += blen;
             }
         }
         off += BLOCK_HEAD + blen + BLOCK_SUM;
@@ -894,16 +898,21 @@ static void count_records(const uint8_t *buf, size_t len, size_t *want,
 
 /* Size a class the load just declared for the records the file holds for
  * it (rs_class_reserve()), so its indexes do not grow record by record.
- * Only a speed-up: a refusal is dropped with its message.  A class the
- * store had declared is left as it is, so that a load that fails leaves
- * it exactly as it was. */
+ * The count is the blocks' claim capped by their bytes: a record takes at
+ * least a byte a file field and one for its attribute count, so a damaged
+ * or crafted claim reserves at most about 6 bytes of index for each byte
+ * of the file.  Only a speed-up: a refusal is dropped with its message.  A
+ * class the store had declared is left as it is, so that a load that
+ * fails leaves it exactly as it was. */
 static void reserve_declared(rs_store *st, const rs__loaded *l,
-                             const size_t *want)
+                             const claimed *want)
 {
     uint32_t ci = l->n_cmaps - 1;
     rs_class *c = l->cmaps[ci].c;
-    if (c->id > l->first_new_class && want[ci] > 0 &&
-        rs_class_reserve(st, c, want[ci]) != RS_OK) {
+    size_t fit = want[ci].bytes / ((size_t)l->cmaps[ci].n_fields + 1);
+    size_t n = want[ci].records < fit ? want[ci].records : fit;
+    if (c->id > l->first_new_class && n > 0 &&
+        rs_class_reserve(st, c, n) != RS_OK) {
         rs__clear_err(st);
     }
 }
@@ -1114,7 +1123,8 @@ rs_status rs__snapshot_load(rs_store *st, const uint8_t *buf, size_t len,
     char *name_bytes = NULL;
     rs_named *nv = NULL;
     size_t nv_len = (RS_MAX_FIELDS + RS_ATTRS_PER_RECORD + 1) * sizeof *nv;
-    size_t *want = NULL, want_len = (n_classes ? n_classes : 1) * sizeof *want;
+    claimed *want = NULL;
+    size_t want_len = (n_classes ? n_classes : 1) * sizeof *want;
     l->cap_cmaps = n_classes ? n_classes : 1;
     l->cmaps = rs__calloc(st, RS_MEM_META, l->cap_cmaps * sizeof *l->cmaps);
     if (l->cmaps == NULL) {
