@@ -750,8 +750,8 @@ static PyObject *meta_reserve(PyObject *self, PyObject *arg)
 }
 
 /* insert_many(rows) -> int: each row a tuple (fields in order) or a dict;
- * all or none, in one group (or in the group already open).  When rows
- * knows its length, the indexes are sized for it first. */
+ * all or none, in one group (or in the group already open).  A list or a
+ * tuple of rows has the indexes sized for it first. */
 static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
 {
     ClassObject *c = (ClassObject *)self;
@@ -759,15 +759,14 @@ static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
         return NULL;
     }
     StoreObject *s = c->store;
-    Py_ssize_t hint = PyObject_LengthHint(rows, 0);
-    if (hint < 0) {
-        return NULL;
-    }
-    if (hint > 0) {
-        /* Only a speed-up: a refusal (too many, or no memory) is left for
-         * the inserts themselves to report, as they would without it. */
-        rs_status ignored =
-            rs_class_reserve(s->st, c->cls, rs_count(c->cls) + (size_t)hint);
+    if (PyList_CheckExact(rows) || PyTuple_CheckExact(rows)) {
+        /* Only a list's or a tuple's length is known for sure, without
+         * calling user code, and their rows are already in memory, so the
+         * reserve is in proportion to them.  Only a speed-up: a refusal
+         * (inside a group, too many, no memory) is left for the inserts
+         * themselves to report, as they would without it. */
+        rs_status ignored = rs_class_reserve(
+            s->st, c->cls, rs_count(c->cls) + (size_t)Py_SIZE(rows));
         (void)ignored;
     }
     PyObject *it = PyObject_GetIter(rows);

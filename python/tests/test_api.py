@@ -146,23 +146,41 @@ def test_reserve(players, store):
 def test_insert_many_sized_from_its_length(players, store):
     Player, _ = players
     before = store.memory()["indexes"]
+    rows = [("%05d" % i, "n%d" % i) for i in range(20000)]
+    assert Player.insert_many(rows[:1]) == 1
+    assert store.memory()["indexes"] == before  # one row: room there
     seen = []
 
-    class Rows:
-        """20,000 rows that note the index bytes when the first is read."""
+    def rows_noting_memory():
+        seen.append(store.memory()["indexes"])
+        yield from rows[1:]
+
+    # A list is sized first; a generator's rows are counted as they come.
+    assert Player.insert_many(rows_noting_memory()) == 19999
+    assert seen[0] == before
+    # Inside a group the reserve is refused, which is no reason to fail.
+    with store.group():
+        assert Player.insert_many([("x1", "y1"), ("x2", "y2")]) == 2
+    assert Player.get("x2").name == "y2"
+    with pytest.raises(ValueError, match="not inside a group"):
+        with store.group():
+            Player.reserve(100000)
+
+    class Lying:
+        """A __len__ that raises, and one that lies: neither is asked."""
 
         def __len__(self):
-            return 20000
+            raise ValueError("no length")
 
         def __iter__(self):
-            seen.append(store.memory()["indexes"])
-            return (("%05d" % i, "n%d" % i) for i in range(20000))
+            return iter([("l1", "m1"), ("l1", "m2")])
 
-    assert Player.insert_many(Rows()) == 20000
-    assert seen[0] > before  # sized before the first insert
+    grown = store.memory()["indexes"]
+    with pytest.raises(roster.DuplicateError):
+        Player.insert_many(Lying())
+    assert store.memory()["indexes"] == grown
+    assert Player.get("l1") is None
     assert Player.get("19999").name == "n19999"
-    # A length that is no count is no reason to fail: the rows decide.
-    assert Player.insert_many(iter([("a", "b")])) == 1
 
 
 def test_update_all_or_none(players):
