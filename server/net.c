@@ -691,12 +691,14 @@ static int wait_events(struct epoll_event *evs, int max, int timeout, bool busy)
         double until = now_s() + (double)srv.cfg.busy_poll_us / 1e6;
         do {
             int n = epoll_wait(srv.epfd, evs, max, 0);
-            if (n != 0) {
+            if (n != 0 || got_signal) {
                 return n;
             }
         } while (now_s() < until);
     }
-    return epoll_wait(srv.epfd, evs, max, timeout);
+    /* A signal handled while polling interrupts no sleep: look before
+     * sleeping, or the shutdown waits out the timeout. */
+    return got_signal ? 0 : epoll_wait(srv.epfd, evs, max, timeout);
 }
 
 void net_loop(void)

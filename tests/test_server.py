@@ -347,6 +347,20 @@ def test_busy_poll(tmp):
         c.close()
         assert s.stop() == 0, s.log_text()
     assert switches["5000"] * 4 < switches["0"], switches
+    # A SIGTERM that lands while it polls ends it at once, not after the
+    # next sleep (100 ms): the median of five stops stays far below.
+    stops = []
+    for _ in range(5):
+        s = Server(tmp, "--busy-poll", "10000")
+        k = socket.create_connection(("127.0.0.1", s.port))
+        k.sendall(b"PING\r\n")
+        assert k.recv(100) == b"+PONG\r\n"
+        time.sleep(0.002)               # inside the 10 ms it polls for
+        t0 = time.monotonic()
+        assert s.stop() == 0, s.log_text()
+        stops.append(time.monotonic() - t0)
+        k.close()
+    assert sorted(stops)[2] < 0.05, stops
     bad = subprocess.run([ROSTERD, "--busy-poll", "10001"],
                          capture_output=True, text=True)
     assert bad.returncode == 2
