@@ -8,6 +8,9 @@
  */
 #include "persist_fixture.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /* ------------------------------------------------------------------------ */
 /* Snapshots                                                                 */
 /* ------------------------------------------------------------------------ */
@@ -674,6 +677,81 @@ static void load_reserves(void)
     unsetenv("RS_TEST_HASH_SEED");
 }
 
+/* A snapshot block with its header and checksum, at o; returns its size. */
+static size_t forge_block(uint8_t *o, unsigned kind, uint32_t count,
+                          const uint8_t *payload, uint32_t len)
+{
+    o[0] = (uint8_t)kind;
+    o[1] = o[2] = o[3] = 0;
+    memcpy(o + 4, &count, 4); /* little-endian, as this machine is */
+    memcpy(o + 8, &len, 4);
+    memmove(o + 12, payload, len);
+    uint64_t sum = XXH3_64bits(o, 12 + (size_t)len);
+    memcpy(o + 12 + len, &sum, 8);
+    return 20 + (size_t)len;
+}
+
+/* A crafted file whose RECORDS block claims 200,000 records of a class
+ * with 21 indexed fields in 200,000 bytes of garbage: the load reserves
+ * for what those bytes could hold (a byte a field at least), not for the
+ * claim, so its memory stays in proportion to the file, and the refused
+ * load leaves nothing. */
+static void load_reserve_bounded(void)
+{
+    enum { N = 200000 };
+    rs_store *st = open_store();
+    char text[1024];
+    size_t t = (size_t)snprintf(text, sizeof text, "W { k: u32 key");
+    for (int i = 0; i < 20; i++) {
+        t +=
+            (size_t)snprintf(text + t, sizeof text - t, "; u%d: u32 unique", i);
+    }
+    t += (size_t)snprintf(text + t, sizeof text - t, " }");
+    rs_class *c;
+    CHECK_OK(st, rs_class_parse(st, text, t, &c));
+    rs_named one[] = {{"k", rs_val_int(1)}};
+    CHECK_OK(st, rs_insert(st, c, one, 1, NULL));
+    CHECK_OK(st, rs_save(st, path_of("w.snap"), NULL));
+    rs_store_close(st);
+
+    size_t len;
+    uint8_t *b = read_all(path_of("w.snap"), &len);
+    uint8_t *o = malloc(len + N + 64), *garbage = malloc(N);
+    memset(garbage, 0xff, N);
+    garbage[0] = 0; /* class 0, then records that cannot be read */
+    memcpy(o, b, 48);
+    size_t w = 48;
+    for (size_t off = 48; off < len;) {
+        uint32_t count, blen;
+        memcpy(&count, b + off + 4, 4);
+        memcpy(&blen, b + off + 8, 4);
+        if (b[off] == 2) {
+            w += forge_block(o + w, 2, N, garbage, N);
+        } else if (b[off] == 4) {
+            uint8_t end[4] = {0x80 | (N & 0x7f), 0x80 | ((N >> 7) & 0x7f),
+                              N >> 14};
+            w += forge_block(o + w, 4, 0, end, 3);
+        } else {
+            w += forge_block(o + w, b[off], count, b + off + 12, blen);
+        }
+        off += 20 + blen;
+    }
+    rs_store *fresh = open_store();
+    rs_mem_report m0, m1;
+    rs_mem(fresh, &m0);
+    CHECK_EQ(rs_load_buffer(fresh, o, w, "crafted", NULL), RS_EFORMAT);
+    rs_mem(fresh, &m1);
+    printf("  a %zu-byte file claiming %d records: peak %zu bytes\n", w, N,
+           m1.peak);
+    CHECK(m1.peak < 20 * w); /* 13x here; about 190x before the cap */
+    CHECK_EQ(m1.total, m0.total);
+    CHECK_EQ(rs_n_classes(fresh), 0);
+    rs_store_close(fresh);
+    free(o);
+    free(garbage);
+    free(b);
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -692,6 +770,7 @@ int main(int argc, char **argv)
         {"old_empty_key", old_empty_key},
         {"old_empty_key_group", old_empty_key_group},
         {"load_reserves", load_reserves},
+        {"load_reserve_bounded", load_reserve_bounded},
         {NULL, NULL},
     };
     return fixture_main(argc, argv, cases, "snapshot");
