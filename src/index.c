@@ -349,12 +349,10 @@ rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
     return RS_OK;
 }
 
-void rs__index_free(rs_store *st, rs__index *ix)
+/* Free every segment (each once, though it fills a run of entries) and
+ * the directory. */
+static void dir_free(rs_store *st, rs__index *ix)
 {
-    if (ix->dir == NULL) {
-        return;
-    }
-    rs__index_cancel(st, ix);
     size_t n_dir = (size_t)1 << ix->depth;
     for (size_t i = 0; i < n_dir;) {
         rs__seg *s = ix->dir[i].s;
@@ -362,6 +360,15 @@ void rs__index_free(rs_store *st, rs__index *ix)
         seg_free(st, s);
     }
     rs__free(st, RS_MEM_INDEXES, ix->dir, n_dir * sizeof *ix->dir);
+}
+
+void rs__index_free(rs_store *st, rs__index *ix)
+{
+    if (ix->dir == NULL) {
+        return;
+    }
+    rs__index_cancel(st, ix);
+    dir_free(st, ix);
     rs__free(st, RS_MEM_INDEXES, ix->list, ix->list_cap * sizeof *ix->list);
     ix->dir = NULL;
     ix->list = NULL;
@@ -887,13 +894,7 @@ void rs__index_apply(rs_store *st, rs__index *ix, rs__index_plan *plan)
         const rs__moved *m = &plan->list[i];
         put(plan->dir[dir_of(plan->depth, m->hash)].s, m->hash, m->slot);
     }
-    size_t n_dir = (size_t)1 << ix->depth;
-    for (size_t i = 0; i < n_dir;) {
-        rs__seg *s = ix->dir[i].s;
-        i += (size_t)1 << (ix->depth - s->local);
-        seg_free(st, s);
-    }
-    rs__free(st, RS_MEM_INDEXES, ix->dir, n_dir * sizeof *ix->dir);
+    dir_free(st, ix);
     if (plan->list != NULL) {
         rs__free(st, RS_MEM_INDEXES, plan->list, ix->n * sizeof *plan->list);
     }
