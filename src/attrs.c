@@ -161,17 +161,19 @@ uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot)
     return block ? decode(&st->attrs, block, st->attrs.old_list) : 0;
 }
 
-rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
-                        uint32_t name, rs_value *out)
+/* Where in slot's block the value of attribute name starts (its value
+ * decoded into *out), or NULL: a walk of the block that decodes nothing
+ * else. */
+static const uint8_t *value_at(const rs_store *st, const rs_class *c,
+                               uint32_t slot, uint32_t name, rs_value *out)
 {
     if (!rs__row_has_attrs(rs__row(c, slot))) {
-        return RS_ENOATTR;
+        return NULL;
     }
     const uint8_t *block = block_of(st, c, slot);
     if (block == NULL) {
-        return RS_ENOATTR;
+        return NULL;
     }
-    /* Walk the block without decoding what is not asked for. */
     const rs__attrs *a = &st->attrs;
     uint64_t len, shape, n;
     const uint8_t *p = rs__codec_uvar_get(block, &len);
@@ -189,14 +191,24 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
         } else {
             id = sh->names[k];
         }
-        rs_value v;
-        p = rs__codec_avalue_get(p, &v);
+        const uint8_t *at = p;
+        p = rs__codec_avalue_get(p, out);
         if (id == name) {
-            *out = v;
-            return RS_OK;
+            return at;
         }
     }
-    return RS_ENOATTR;
+    return NULL;
+}
+
+rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
+                        uint32_t name, rs_value *out)
+{
+    rs_value v;
+    if (value_at(st, c, slot, name, &v) == NULL) {
+        return RS_ENOATTR;
+    }
+    *out = v;
+    return RS_OK;
 }
 
 size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)
@@ -503,6 +515,39 @@ static RS_NOINLINE rs_status attrs_change(rs_store *st, rs_class *c,
     return rs__change_prepare(st, &ch);
 }
 
+/* A number bound again to a number of the same encoded length (a counter,
+ * a level, a flag: the common update) is written over the old value in
+ * the record's block: no new block, no shape lookup, no vector change,
+ * nothing to allocate, so nothing can fail after the observers agreed.
+ * Called with the record's attributes before in old_list (n of them, the
+ * k-th this one's), which the observers see as for any other change, and
+ * may refuse: *rc then says why, and nothing changed.  Strings take the
+ * general path: a new string may be borrowed from the very bytes it would
+ * overwrite.  Returns whether it answered the call (in *rc); false leaves
+ * it to the general path. */
+static bool rebind_in_place(rs_store *st, rs_class *c, uint32_t slot,
+                            uint32_t id, uint32_t k, uint32_t n,
+                            const rs_value *v, rs_status *rc)
+{
+    const rs_value *old = &st->attrs.old_list[k].val;
+    if (v->type == RS_STR || old->type == RS_STR ||
+        rs__codec_avalue_len(old) != rs__codec_avalue_len(v)) {
+        return false;
+    }
+    rs_value seen;
+    uint8_t *at = (uint8_t *)value_at(st, c, slot, id, &seen);
+    RS_ASSERT(at != NULL);
+    *rc = st->obs ? attrs_change(st, c, slot, id, v, n, false) : RS_OK;
+    if (*rc != RS_OK) {
+        return true;
+    }
+    rs__codec_avalue_put(at, v);
+    if (st->n_commit_obs) {
+        (void)attrs_change(st, c, slot, id, v, 0, true);
+    }
+    return true;
+}
+
 /* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
  * named by text (interned here, inside the operation) or, when text is
  * NULL, by the interned id.  Validates, reserves, then writes. */
@@ -526,15 +571,21 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
             return rs__table_no_attr(st, c, text);
         }
     }
+    rs_status rc = RS_OK;
     rs__attrs_begin(a);
     rs__strs_begin(&st->strs);
-    rs_status rc = RS_OK;
     if (val && text) {
         rc = rs__shape_intern(st, &st->attrs, text, &id);
     }
     uint32_t n = rc == RS_OK ? rs__attrs_load(st, c, slot) : 0, k = 0;
     while (k < n && a->old_list[k].name != id) {
         k++;
+    }
+    if (rc == RS_OK && val && k < n &&
+        rebind_in_place(st, c, slot, id, k, n, &v, &rc)) {
+        /* Nothing was taken: a refusal has nothing to give back. */
+        rs__strs_commit(&st->strs);
+        return rc;
     }
     if (rc == RS_OK && !val && k == n) {
         rc = rs__table_no_attr(st, c, name);

@@ -1959,6 +1959,20 @@ static void test_attr_id(void)
 
 /* Attribute reads are documented not to allocate: run them with every
  * allocation failing. */
+/* The arena reference of h's attribute block (attrs.h's page vector). */
+static uint32_t block_ref(rs_handle h)
+{
+    uint32_t slot = (uint32_t)h;
+    const rs__avec *v = &player->avecs[slot >> player->page_shift];
+    uint16_t off = (uint16_t)(slot & ((1u << player->page_shift) - 1));
+    for (uint32_t k = 0; k < v->n; k++) {
+        if (v->e[k].off == off) {
+            return v->e[k].ref;
+        }
+    }
+    return 0;
+}
+
 static void test_attr_no_alloc(void)
 {
     open_dyn_player();
@@ -2013,6 +2027,28 @@ static void test_attr_no_alloc(void)
     rs_scan_close(sc);
     check_accounting("attribute reads under fail_all");
     CHECK_EQ(rs_count(player), 40);
+    /* A number bound again to one of the same encoded length is written in
+     * place, by name or by id: the record keeps its block (white box: the
+     * page vector's entry), where a longer value takes a new one. */
+    alloc_check_arm(&fa, 0);
+    fa.fail_all = true;
+    for (long i = 1; i < 60; i += 3) {
+        uint32_t before = block_ref(hs[i]);
+        rs_value v = rs_val_int(59 - i);
+        CHECK_OK(st, rs_set_attr(st, hs[i], "x", &v));
+        CHECK_OK(st, rs_get_field(st, hs[i], x, &v));
+        CHECK(v.type == RS_I64 && v.v.i == 59 - i);
+        CHECK_OK(st, rs_set_int(st, hs[i], x, i));
+        CHECK_OK(st, rs_get_attr(st, hs[i], "x", &v));
+        CHECK(v.type == RS_I64 && v.v.i == i);
+        CHECK_EQ(block_ref(hs[i]), before);
+    }
+    CHECK_EQ(fa.n_grows, 0);
+    alloc_check_disarm(&fa);
+    uint32_t before = block_ref(hs[1]);
+    CHECK_OK(st, rs_set_int(st, hs[1], x, 1000000));
+    CHECK(block_ref(hs[1]) != before);
+    check_accounting("attributes rebound in place under fail_all");
     CHECK_OK(st, rs__store_check(st));
     n_classes = 0;
     close_store();
