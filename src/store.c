@@ -270,7 +270,7 @@ rs_status rs_class_reserve(rs_store *st, rs_class *c, size_t n)
     /* Every index's new layout is allocated before any is applied, so
      * running out of memory halfway leaves the class as it was, its
      * memory included.  The layout is no change a caller can see: no
-     * observer hears of it, and a group's rollback does not undo it. */
+     * observer hears of it. */
     rs__index_plan plans[RS_MAX_FIELDS];
     uint32_t ni = c->sch.n_indexed;
     for (uint32_t i = 0; i < ni; i++) {
