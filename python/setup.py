@@ -33,6 +33,9 @@ setup(
         include_dirs=[rel("include"), rel("src")],
         define_macros=[("_POSIX_C_SOURCE", "200809L")],
         extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
+        # PyInit_roster alone is exported (CMakeLists.txt says why).
+        extra_link_args=["-Wl,--version-script=" +
+                         os.path.join(here, "exports.map")],
     )],
     # PEP 561: a stub-only package beside the module, for editors.
     packages=["roster-stubs"],
