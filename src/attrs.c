@@ -191,11 +191,11 @@ static const uint8_t *value_at(const rs_store *st, const rs_class *c,
         } else {
             id = sh->names[k];
         }
-        const uint8_t *at = p;
-        p = rs__codec_avalue_get(p, out);
         if (id == name) {
-            return at;
+            rs__codec_avalue_get(p, out);
+            return p;
         }
+        p = rs__codec_avalue_skip(p);
     }
     return NULL;
 }
@@ -203,12 +203,10 @@ static const uint8_t *value_at(const rs_store *st, const rs_class *c,
 rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
                         uint32_t name, rs_value *out)
 {
-    rs_value v;
-    if (value_at(st, c, slot, name, &v) == NULL) {
-        return RS_ENOATTR;
-    }
-    *out = v;
-    return RS_OK;
+    /* Straight into *out: a copy of a whole rs_value just written a
+     * member at a time would wait on the block's miss (rs__class_num_read
+     * says why). */
+    return value_at(st, c, slot, name, out) ? RS_OK : RS_ENOATTR;
 }
 
 size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)

@@ -599,33 +599,40 @@ void rs__class_num_put(uint8_t *p, rs_type t, const rs_value *v)
 
 rs_value rs__class_num_get(const uint8_t *p, rs_type t)
 {
+    rs_value v;
+    rs__class_num_read(p, t, &v);
+    return v;
+}
+
+void rs__class_num_read(const uint8_t *p, rs_type t, rs_value *out)
+{
     RS_ASSERT(t != RS_STR && type_ok(t));
-    rs_value v = {.type = t};
     uint32_t w = t == RS_STR ? 0 : rs__class_type_width(t);
     uint64_t bits = 0;
     for (uint32_t i = 0; i < w; i++) {
         bits |= (uint64_t)p[i] << (8 * i);
     }
+    out->type = t;
     if (t == RS_BOOL) {
-        v.v.b = bits != 0;
+        out->v.u = 0; /* the union's other bytes stay defined */
+        out->v.b = bits != 0;
     } else if (rs__class_type_signed(t)) {
         if (w < 8 && (bits >> (8 * w - 1)) & 1) {
             bits |= UINT64_MAX << (8 * w); /* sign-extend */
         }
         /* Converting an unsigned above INT64_MAX to int64_t is
          * implementation-defined; this is not. */
-        v.v.i = bits <= INT64_MAX ? (int64_t)bits : -(int64_t)~bits - 1;
+        out->v.i = bits <= INT64_MAX ? (int64_t)bits : -(int64_t)~bits - 1;
     } else if (rs__class_type_unsigned(t)) {
-        v.v.u = bits;
+        out->v.u = bits;
     } else if (t == RS_F32) {
         uint32_t b32 = (uint32_t)bits;
         float f;
         memcpy(&f, &b32, sizeof f);
-        v.v.f = (double)f;
-    } else if (t == RS_F64) {
-        memcpy(&v.v.f, &bits, sizeof v.v.f);
+        out->v.f = (double)f;
+    } else {
+        memcpy(&out->v.f, &bits, sizeof out->v.f);
     }
-    return v;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -79,6 +79,11 @@ rs_status rs__class_coerce(rs_store *st, const rs__schema *sch, rs_field f,
  * the field's width), and decode it back. */
 void rs__class_num_put(uint8_t *p, rs_type t, const rs_value *v);
 rs_value rs__class_num_get(const uint8_t *p, rs_type t);
+/* rs__class_num_get() into *out, a member at a time: a caller that hands
+ * the value straight on (rs_get_field) then reads each member back from
+ * the store that wrote it, where a copy of the whole struct would wait
+ * for every store of it to reach the cache, the row's miss included. */
+void rs__class_num_read(const uint8_t *p, rs_type t, rs_value *out);
 
 /* The width of a field of type t in a row. */
 uint32_t rs__class_type_width(rs_type t);

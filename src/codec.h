@@ -149,6 +149,26 @@ static inline const uint8_t *rs__codec_avalue_get(const uint8_t *p, rs_value *v)
     }
 }
 
+/* Past the tagged value at p, decoding nothing. */
+static inline const uint8_t *rs__codec_avalue_skip(const uint8_t *p)
+{
+    uint8_t tag = *p++;
+    uint64_t u;
+    switch (tag) {
+    case RS_TAG_INT:
+    case RS_TAG_UINT:
+        return rs__codec_uvar_get(p, &u);
+    case RS_TAG_F64:
+        return p + 8;
+    case RS_TAG_FALSE:
+    case RS_TAG_TRUE:
+        return p;
+    default:
+        p = rs__codec_uvar_get(p, &u);
+        return p + u;
+    }
+}
+
 /* A growable byte buffer in the store's META accounting. */
 typedef struct rs__buf {
     uint8_t *p;

@@ -411,20 +411,30 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
         return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
     }
     rs_status rc = rs__table_resolve(st, h, &c, &slot);
-    if (rc == RS_OK && rs__table_attr_field(st, f)) {
+    if (rc != RS_OK) {
+        return rc;
+    }
+    /* *out is written a member at a time, never copied whole: see
+     * rs__class_num_read(). */
+    if ((uint32_t)f < c->sch.n_fields && c->sch.fields[f].type != RS_STR) {
+        const rs__field *fd = &c->sch.fields[f];
+        rs__class_num_read(rs__row(c, slot) + fd->off, fd->type, out);
+        return RS_OK;
+    }
+    if (rs__table_attr_field(st, f)) {
         uint32_t id = (uint32_t)(f - RS_ATTR_BASE);
         if (rs__attrs_get(st, c, slot, id, out) != RS_OK) {
             return rs__table_no_attr(st, c, st->attrs.names[id].s);
         }
         return RS_OK;
     }
-    if (rc == RS_OK) {
-        rc = rs__table_check_field(st, c, f);
-    }
+    rc = rs__table_check_field(st, c, f);
     if (rc != RS_OK) {
         return rc;
     }
-    *out = rs__table_caller_value(st, c, slot, f);
+    rs_value v = rs__table_caller_value(st, c, slot, f);
+    out->type = v.type;
+    out->v.s = v.v.s;
     return RS_OK;
 }
 
