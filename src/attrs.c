@@ -73,12 +73,14 @@ static size_t payload_len(const rs__aval *list, uint32_t n, uint32_t shape)
     return len;
 }
 
-/* Decode block into list; returns the number of attributes. */
-static uint32_t decode(const rs__attrs *a, const uint8_t *block, rs__aval *list)
+/* Decode block into list and *shape; returns the number of attributes. */
+static uint32_t decode(const rs__attrs *a, const uint8_t *block, rs__aval *list,
+                       uint32_t *shape_out)
 {
     uint64_t len, shape, n;
     const uint8_t *p = rs__codec_uvar_get(block, &len);
     p = rs__codec_uvar_get(p, &shape);
+    *shape_out = (uint32_t)shape;
     if (shape == 0) {
         p = rs__codec_uvar_get(p, &n);
         for (uint64_t k = 0; k < n; k++) {
@@ -154,16 +156,18 @@ static size_t cell_len(size_t len)
 
 uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot)
 {
+    rs__attrs *a = &st->attrs;
+    a->old_shape = 0;
     if (!rs__row_has_attrs(rs__row(c, slot))) {
         return 0;
     }
     const uint8_t *block = block_of(st, c, slot);
-    return block ? decode(&st->attrs, block, st->attrs.old_list) : 0;
+    return block ? decode(a, block, a->old_list, &a->old_shape) : 0;
 }
 
 /* Where in slot's block the value of attribute name starts (its value
- * decoded into *out), or NULL: a walk of the block that decodes nothing
- * else. */
+ * decoded into *out), or NULL (*out untouched): a walk of the block that
+ * decodes nothing else. */
 static const uint8_t *value_at(const rs_store *st, const rs_class *c,
                                uint32_t slot, uint32_t name, rs_value *out)
 {
@@ -323,14 +327,22 @@ static rs_status vec_room(rs_store *st, rs_class *c, uint32_t slot)
     return RS_OK;
 }
 
+/* Where slot's vector entry is, or would go, into plan.  The vector, not
+ * the row's bit, says: an insert prepares before it writes its row. */
+static void locate(const rs_class *c, uint32_t slot, rs__aplan *plan)
+{
+    plan->has_entry = entry_of(c, slot, &plan->at) != NULL;
+}
+
 rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
-                            uint32_t n, rs__aplan *plan)
+                            uint32_t n, uint32_t from, rs__aplan *plan)
 {
     rs__attrs *a = &st->attrs;
     plan->n = n;
     plan->shape = 0;
     plan->len = 0;
     plan->ref = 0;
+    locate(c, slot, plan);
     if (n == 0) {
         return RS_OK;
     }
@@ -338,7 +350,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     for (uint32_t k = 0; k < n; k++) {
         names[k] = a->new_list[k].name;
     }
-    rs_status rc = rs__shape_for(st, a, names, n, &plan->shape);
+    rs_status rc = rs__shape_for(st, a, names, n, from, &plan->shape);
     if (rc != RS_OK) {
         return rs__err(st, rc, "out of memory for the shapes of '%s'",
                        c->sch.name);
@@ -349,8 +361,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     if (rc != RS_OK) {
         return rc; /* the arena's message: out of memory, or full */
     }
-    uint32_t at;
-    if (entry_of(c, slot, &at) == NULL && vec_room(st, c, slot) != RS_OK) {
+    if (!plan->has_entry && vec_room(st, c, slot) != RS_OK) {
         return rs__err(st, RS_ENOMEM,
                        "out of memory for the attributes of "
                        "a '%s' record",
@@ -379,11 +390,11 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
 {
     rs__attrs *a = &st->attrs;
     uint8_t *row = rs__row(c, slot);
-    uint32_t at;
-    rs__aent *e = rs__row_has_attrs(row) ? entry_of(c, slot, &at) : NULL;
-    if (e == NULL) {
-        entry_of(c, slot, &at); /* where a new entry goes */
-    }
+    uint32_t at = plan->at;
+    rs__avec *v = plan->has_entry || plan->n > 0
+                      ? &c->avecs[slot >> c->page_shift]
+                      : NULL;
+    rs__aent *e = plan->has_entry ? &v->e[at] : NULL;
     /* The new block is written before the old one is released: new_list
      * borrows its strings from the old block (and perhaps from it the
      * value being set). */
@@ -400,7 +411,6 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
     }
     if (plan->n == 0) {
         if (e) {
-            rs__avec *v = &c->avecs[slot >> c->page_shift];
             memmove(e, e + 1, (size_t)(v->e + v->n - (e + 1)) * sizeof *e);
             v->n--;
         }
@@ -410,7 +420,6 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
     if (e) {
         e->ref = plan->ref;
     } else {
-        rs__avec *v = &c->avecs[slot >> c->page_shift];
         memmove(v->e + at + 1, v->e + at, (v->n - at) * sizeof *v->e);
         v->e[at] = (rs__aent){
             plan->ref, (uint16_t)(slot & ((1u << c->page_shift) - 1)), 0};
@@ -448,7 +457,8 @@ void rs__attrs_drop(rs_store *st, rs_class *c, uint32_t slot)
     if (!rs__row_has_attrs(rs__row(c, slot))) {
         return;
     }
-    rs__aplan none = {0, 0, 0, 0};
+    rs__aplan none = {0};
+    locate(c, slot, &none);
     rs__attrs_commit(st, c, slot, &none);
 }
 
@@ -608,7 +618,9 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
         if (val && k == n) {
             a->new_list[m++] = (rs__aval){id, v};
         }
-        rc = rs__attrs_prepare(st, c, slot, m, &plan);
+        /* Bound anew or again, the old names begin the new list. */
+        uint32_t from = val ? a->old_shape : 0;
+        rc = rs__attrs_prepare(st, c, slot, m, from, &plan);
     }
     if (rc == RS_OK && st->obs) {
         rc = attrs_change(st, c, slot, id, val ? &v : NULL, n, false);
@@ -633,7 +645,7 @@ rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
     rs__aplan plan;
     rs__attrs_begin(a);
     rs__strs_begin(&st->strs);
-    rs_status rc = rs__attrs_prepare(st, c, slot, n, &plan);
+    rs_status rc = rs__attrs_prepare(st, c, slot, n, 0, &plan);
     /* The saver copies the record before its attributes change; the
      * observers that log changes skip a restore, so no name or old list
      * is needed. */

@@ -20,12 +20,16 @@ typedef struct rs__avec {
     uint32_t n, cap;
 } rs__avec;
 
-/* What an operation prepared for one record's new block. */
+/* What an operation prepared for one record's new block, and where the
+ * record's vector entry is (found once, by the prepare). */
 typedef struct rs__aplan {
     uint32_t n;     /* attributes in new_list; 0 removes the block */
     uint32_t shape; /* 0: the list form */
     size_t len;     /* block bytes */
     uint32_t ref;
+    uint32_t at;    /* the entry's index in its page's vector, or where
+                       a new one goes */
+    bool has_entry; /* the record has a block now */
 } rs__aplan;
 
 void rs__attrs_class_free(rs_store *st, rs_class *c);
@@ -36,8 +40,8 @@ rs_status rs__attrs_check_value(rs_store *st, const rs_class *c,
                                 const char *name, const rs_value *in,
                                 rs_value *out);
 
-/* Decode slot's attributes into a->old_list; returns their number (0 when
- * it has none). */
+/* Decode slot's attributes into a->old_list and their shape into
+ * a->old_shape; returns their number (0 when it has none). */
 uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot);
 
 /* The value of attribute name (an id) of slot: RS_OK or RS_ENOATTR (no
@@ -49,10 +53,13 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
  * a->new_list with the record's attributes afterwards (names interned),
  * prepare (reserves the shape, the block, the vector entry; the only step
  * that can fail), then commit, or rollback.  The string arena's own
- * begin/commit/rollback bracket the same operation (strs.h). */
+ * begin/commit/rollback bracket the same operation (strs.h).  from is a
+ * shape whose names begin new_list, where the shape's walk starts (0
+ * always is one).  Nothing may change the record's page vector between
+ * the prepare and the commit. */
 void rs__attrs_begin(rs__attrs *a);
 rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
-                            uint32_t n, rs__aplan *plan);
+                            uint32_t n, uint32_t from, rs__aplan *plan);
 void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
                       const rs__aplan *plan);
 void rs__attrs_rollback(rs_store *st, rs__attrs *a);

@@ -245,11 +245,8 @@ static void trans_rebuild(rs__attrs *a)
     }
 }
 
-/* The shape whose names are names[0..n), creating the shapes on the way
- * (undone by rollback).  *out is 0 when the store has made its share of
- * shapes: the caller then stores the list form. */
 rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
-                        uint32_t n, uint32_t *out)
+                        uint32_t n, uint32_t from, uint32_t *out)
 {
     if (a->n_shapes == 0) {
         /* The empty shape, made once. */
@@ -260,8 +257,9 @@ rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
         a->shapes[0] = (rs__shape){0, NULL};
         a->n_shapes = 1;
     }
-    uint32_t s = 0;
-    for (uint32_t k = 0; k < n; k++) {
+    RS_ASSERT(from < a->n_shapes && a->shapes[from].n <= n);
+    uint32_t s = from;
+    for (uint32_t k = a->shapes[from].n; k < n; k++) {
         uint32_t child = trans_find(a, s, names[k]);
         if (child == 0) {
             if (a->n_shapes >= RS_SHAPES_MAX) {

@@ -58,8 +58,10 @@ typedef struct rs__attrs {
     uint32_t m_vec_cap;
     rs_class *m_class; /* a class whose vector array it grew, old length */
     uint32_t m_n_avecs;
-    /* Scratch: a record's attributes before and after an operation. */
+    /* Scratch: a record's attributes before and after an operation, and
+     * the shape of those before (0 for none, or the list form). */
     rs__aval old_list[RS_ATTRS_PER_RECORD];
+    uint32_t old_shape;
     rs__aval new_list[RS_ATTRS_PER_RECORD + 1];
 } rs__attrs;
 
@@ -80,10 +82,13 @@ rs_status rs__shape_intern(rs_store *st, rs__attrs *a, const char *name,
 uint32_t rs__shape_lookup(const rs__attrs *a, const char *name);
 
 /* The shape whose names are names[0..n), creating the shapes on the way
- * (undone by rollback).  *out is 0 when the store has made its share of
- * shapes: the caller then stores the list form. */
+ * (undone by rollback), walked from shape from, whose names must be the
+ * first of names (0, the empty shape, always is): a record that binds one
+ * more name walks one step from its old shape, not all of them from the
+ * root.  *out is 0 when the store has made its share of shapes: the
+ * caller then stores the list form. */
 rs_status rs__shape_for(rs_store *st, rs__attrs *a, const uint32_t *names,
-                        uint32_t n, uint32_t *out);
+                        uint32_t n, uint32_t from, uint32_t *out);
 
 /* Marks: an operation begins (marks what exists), then a failure rolls
  * names, shapes and transitions back to the marks; a longer undertaking

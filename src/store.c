@@ -573,7 +573,7 @@ insert_core(rs_store *st, rs_class *c, const rs_named *vals, size_t n_vals,
     uint32_t slot = forced                         ? force_slot
                     : c->free_head != RS_SLOT_NONE ? c->free_head
                                                    : c->n_slots;
-    rs__aplan plan = {0, 0, 0, 0};
+    rs__aplan plan = {0};
     /* Without dynamic attributes nothing of theirs can change: no marks
      * to set, none to roll back to. */
     if (n_dyn > 0) {
@@ -585,7 +585,7 @@ insert_core(rs_store *st, rs_class *c, const rs_named *vals, size_t n_vals,
                                   &a->new_list[k].name);
         }
         if (rc == RS_OK) {
-            rc = rs__attrs_prepare(st, c, slot, n_dyn, &plan);
+            rc = rs__attrs_prepare(st, c, slot, n_dyn, 0, &plan);
         }
     }
     for (; rc == RS_OK && n_prepared < sch->n_indexed; n_prepared++) {
