@@ -174,16 +174,39 @@ static inline rs_field name_cached(ClassObject *c, PyObject *name)
     return e->name == name ? e->f : -1;
 }
 
-static void name_remember(ClassObject *c, PyObject *name, rs_field f)
+/* Remember name's field number; no_descr says the class has no attribute
+ * by that name (the lookup just made found none). */
+static void name_remember(ClassObject *c, PyObject *name, rs_field f,
+                          int no_descr)
 {
     NameSlot *e = name_slot(c, name);
-    Py_XSETREF(e->name, Py_NewRef(name));
+    PyTypeObject *tp = (PyTypeObject *)c;
+    if (e->name != name) {
+        Py_XSETREF(e->name, Py_NewRef(name));
+    }
     e->f = f;
+    e->type_tag = no_descr && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+                      ? tp->tp_version_tag
+                      : 0;
+}
+
+/* The field number of a name known to be a dynamic attribute and no class
+ * attribute, or -1: then the caller takes the general path. */
+static inline rs_field name_fast(ClassObject *c, PyObject *name)
+{
+    const NameSlot *e = name_slot(c, name);
+    const PyTypeObject *tp = (PyTypeObject *)c;
+    return e->name == name && e->type_tag != 0 &&
+                   e->type_tag == tp->tp_version_tag &&
+                   (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+               ? e->f
+               : -1;
 }
 
 /* A dynamic attribute: 1 and *out, 0 if the record has none by that
- * name, -1 on error. */
-static int dyn_get(ClassObject *c, rs_handle h, PyObject *name, PyObject **out)
+ * name, -1 on error.  no_descr as for name_remember(). */
+static int dyn_get(ClassObject *c, rs_handle h, PyObject *name, PyObject **out,
+                   int no_descr)
 {
     rs_field f = name_cached(c, name);
     rs_status rc = RS_OK;
@@ -198,8 +221,10 @@ static int dyn_get(ClassObject *c, rs_handle h, PyObject *name, PyObject **out)
             return 0;
         }
         if (rc == RS_OK) {
-            name_remember(c, name, f);
+            name_remember(c, name, f, no_descr);
         }
+    } else if (no_descr && name_fast(c, name) < 0) {
+        name_remember(c, name, f, 1);
     }
     rs_value v;
     if (rc == RS_OK) {
@@ -220,6 +245,22 @@ static PyObject *record_getattro(PyObject *self, PyObject *name)
 {
     PyTypeObject *tp = Py_TYPE(self);
     ClassObject *c = (ClassObject *)tp;
+    rs_field f = name_fast(c, name);
+    if (f >= 0) {
+        /* A dynamic attribute's name, no class attribute: read it. */
+        rs_value v;
+        rs_status rc =
+            rs_get_field(c->store->st, ((RecordObject *)self)->h, f, &v);
+        if (rc == RS_OK) {
+            return rs_py_from_value(&v);
+        }
+        if (rc != RS_ENOATTR) {
+            rs_py_raise(c->store, rc);
+            return NULL;
+        }
+        rs_py_attr_error(self, name);
+        return NULL;
+    }
     PyObject *descr = _PyType_Lookup(tp, name);
     descrgetfunc get = NULL;
     if (descr != NULL) {
@@ -240,7 +281,7 @@ static PyObject *record_getattro(PyObject *self, PyObject *name)
     }
     if (c->dynamic) {
         PyObject *v;
-        int r = dyn_get(c, ((RecordObject *)self)->h, name, &v);
+        int r = dyn_get(c, ((RecordObject *)self)->h, name, &v, descr == NULL);
         if (r != 0) {
             Py_XDECREF(descr);
             return r > 0 ? v : NULL;
@@ -273,6 +314,23 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
                      "attribute name must be string, not '%.200s'",
                      Py_TYPE(name)->tp_name);
         return -1;
+    }
+    rs_field f = value != NULL ? name_fast(c, name) : -1;
+    if (f >= 0) {
+        /* A dynamic attribute's name, no class attribute: bind it.  The
+         * name passed the checks below when it was remembered. */
+        rs_value v;
+        if (rs_py_to_value(value, tp->tp_name, PyUnicode_AsUTF8(name), &v) <
+            0) {
+            return -1;
+        }
+        rs_status rc =
+            rs_set_field(c->store->st, ((RecordObject *)self)->h, f, &v);
+        if (rc != RS_OK) {
+            rs_py_raise(c->store, rc);
+            return -1;
+        }
+        return 0;
     }
     PyObject *descr = _PyType_Lookup(tp, name);
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set == rs_py_field_set &&
@@ -322,14 +380,17 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
         }
         /* By the name's field number once known: no name lookup in the
          * library (rs_set_field() takes attribute ids). */
-        rs_field f = name_cached(c, name);
+        f = name_cached(c, name);
         if (f >= 0) {
             rc = rs_set_field(c->store->st, h, f, &v);
+            if (rc == RS_OK && descr == NULL) {
+                name_remember(c, name, f, 1);
+            }
         } else {
             rc = rs_set_attr(c->store->st, h, p, &v);
             if (rc == RS_OK &&
                 rs_attr_find(c->store->st, c->cls, p, &f) == RS_OK) {
-                name_remember(c, name, f);
+                name_remember(c, name, f, descr == NULL);
             }
         }
     }
@@ -764,7 +825,7 @@ static PyObject *attrs_getitem(PyObject *self, PyObject *key)
 {
     AttrsObject *a = (AttrsObject *)self;
     PyObject *v;
-    int r = dyn_get(a->owner, a->h, key, &v);
+    int r = dyn_get(a->owner, a->h, key, &v, 0);
     if (r == 0) {
         PyErr_SetObject(PyExc_KeyError, key);
     }
@@ -855,7 +916,7 @@ static int attrs_contains(PyObject *self, PyObject *key)
 {
     AttrsObject *a = (AttrsObject *)self;
     PyObject *v;
-    int r = dyn_get(a->owner, a->h, key, &v);
+    int r = dyn_get(a->owner, a->h, key, &v, 0);
     if (r > 0) {
         Py_DECREF(v);
     }
@@ -923,7 +984,7 @@ static PyObject *attrs_get(PyObject *self, PyObject *const *args,
         return NULL;
     }
     PyObject *v;
-    int r = dyn_get(a->owner, a->h, args[0], &v);
+    int r = dyn_get(a->owner, a->h, args[0], &v, 0);
     if (r == 0) {
         return Py_NewRef(nargs > 1 ? args[1] : Py_None);
     }

@@ -88,6 +88,11 @@ typedef struct FieldInfo {
 typedef struct NameSlot {
     PyObject *name; /* strong, or NULL */
     rs_field f;
+    /* The class's tp_version_tag when the name was seen to be no class
+     * attribute (0: not seen so).  While the tag stays, p.x skips the
+     * class lookup: any change to the class or a base gives it a new
+     * tag. */
+    unsigned int type_tag;
 } NameSlot;
 
 /* A declared class: the heap type of its proxies, extended.  The type's
