@@ -177,3 +177,37 @@ def test_long_and_subclassed_str_arguments(store):
     with pytest.raises(UnicodeEncodeError):
         C.find(v="é\udfff")
     assert len(C) == 2
+
+
+def test_a_class_attribute_added_later_takes_over_a_dynamic_name(players):
+    # p.x skips the class lookup while the class is unchanged: a change to
+    # the class must end that at once, in both directions.
+    Player, _ = players
+    p = Player("1", "a")
+    p.x = 5
+    for _ in range(3):  # remembered, then read by the short path
+        assert p.x == 5
+    p.x = 6
+    assert p.x == 6
+    Player.x = property(lambda self: "prop")  # a data descriptor wins
+    assert p.x == "prop"
+    with pytest.raises(AttributeError):
+        p.x = 7  # the property has no setter
+    del Player.x
+    assert p.x == 6  # the record's own again, by the short path too
+    p.x = 8
+    assert p.x == 8
+    # a non-data descriptor: the record's attribute wins while bound
+    p.y = 1
+    assert p.y == 1
+    Player.y = lambda self: "method"
+    assert p.y == 1
+    del p.y
+    assert p.y() == "method"
+    p.y = 2
+    assert p.y == 2
+    del Player.y
+    assert p.y == 2
+    del p.y
+    with pytest.raises(AttributeError):
+        p.y
