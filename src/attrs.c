@@ -165,20 +165,12 @@ uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot)
     return block ? decode(a, block, a->old_list, &a->old_shape) : 0;
 }
 
-/* Where in slot's block the value of attribute name starts (its value
- * decoded into *out), or NULL (*out untouched): a walk of the block that
- * decodes nothing else. */
-static const uint8_t *value_at(const rs_store *st, const rs_class *c,
-                               uint32_t slot, uint32_t name, rs_value *out)
+/* Where in block the value of attribute name starts (its value decoded
+ * into *out), or NULL (*out untouched): a walk of the block that decodes
+ * nothing else. */
+static const uint8_t *value_in(const rs__attrs *a, const uint8_t *block,
+                               uint32_t name, rs_value *out)
 {
-    if (!rs__row_has_attrs(rs__row(c, slot))) {
-        return NULL;
-    }
-    const uint8_t *block = block_of(st, c, slot);
-    if (block == NULL) {
-        return NULL;
-    }
-    const rs__attrs *a = &st->attrs;
     uint64_t len, shape, n;
     const uint8_t *p = rs__codec_uvar_get(block, &len);
     p = rs__codec_uvar_get(p, &shape);
@@ -204,6 +196,17 @@ static const uint8_t *value_at(const rs_store *st, const rs_class *c,
     return NULL;
 }
 
+/* value_in() of slot's block. */
+static const uint8_t *value_at(const rs_store *st, const rs_class *c,
+                               uint32_t slot, uint32_t name, rs_value *out)
+{
+    if (!rs__row_has_attrs(rs__row(c, slot))) {
+        return NULL;
+    }
+    const uint8_t *block = block_of(st, c, slot);
+    return block ? value_in(&st->attrs, block, name, out) : NULL;
+}
+
 rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
                         uint32_t name, rs_value *out)
 {
@@ -211,6 +214,16 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
      * member at a time would wait on the block's miss (rs__class_num_read
      * says why). */
     return value_at(st, c, slot, name, out) ? RS_OK : RS_ENOATTR;
+}
+
+bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
+                            uint32_t slot, uint16_t gen, uint32_t name,
+                            rs_value *out)
+{
+    uint32_t at;
+    const rs__aent *e = entry_of(c, slot, &at);
+    return e != NULL && e->gen == gen &&
+           value_in(&st->attrs, rs__strs_at(&st->strs, e->ref), name, out);
 }
 
 size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)
@@ -421,10 +434,14 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
         e->ref = plan->ref;
     } else {
         memmove(v->e + at + 1, v->e + at, (v->n - at) * sizeof *v->e);
-        v->e[at] = (rs__aent){
-            plan->ref, (uint16_t)(slot & ((1u << c->page_shift) - 1)), 0};
+        e = &v->e[at];
+        e->ref = plan->ref;
+        e->off = (uint16_t)(slot & ((1u << c->page_shift) - 1));
         v->n++;
     }
+    /* The row's generation is written before its attributes (an insert
+     * writes the row first), so the entry can vouch for it. */
+    e->gen = rs__row_gen(row);
     rs__row_set_attrs(row, true);
 }
 
@@ -475,7 +492,8 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c)
             uint32_t slot = p << c->page_shift | v->e[k].off;
             if ((k > 0 && v->e[k].off <= v->e[k - 1].off) ||
                 slot >= c->n_slots || !rs__row_live(rs__row(c, slot)) ||
-                !rs__row_has_attrs(rs__row(c, slot))) {
+                !rs__row_has_attrs(rs__row(c, slot)) ||
+                v->e[k].gen != rs__row_gen(rs__row(c, slot))) {
                 return RS_ECORRUPT;
             }
             const uint8_t *block = rs__strs_at(&st->strs, v->e[k].ref);

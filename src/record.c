@@ -410,6 +410,12 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
     }
+    uint16_t gen;
+    if (rs__table_attr_field(st, f) && rs__table_peek(st, h, &c, &slot, &gen) &&
+        rs__attrs_get_by_entry(st, c, slot, gen, (uint32_t)(f - RS_ATTR_BASE),
+                               out)) {
+        return RS_OK; /* the attribute's entry vouched for h: no row read */
+    }
     rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;

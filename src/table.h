@@ -226,6 +226,22 @@ void rs__table_ix_hash_slots(const void *ctx, const uint32_t *slots, size_t n,
  * live handle, or RS_ESTALE with a message saying why not. */
 rs_status rs__table_stale(rs_store *st, rs_handle h);
 
+/* The class, slot and generation of a handle that may be live, without
+ * reading its row: the caller must vouch for the generation some other
+ * way (rs__attrs_get_by_entry).  False for one that cannot be. */
+static inline bool rs__table_peek(const rs_store *st, rs_handle h,
+                                  rs_class **cls, uint32_t *slot, uint16_t *gen)
+{
+    uint32_t id = (uint32_t)(h >> 48), s = (uint32_t)h;
+    *gen = (uint16_t)(h >> 32);
+    if (id - 1u >= st->n_classes || !(*gen & 1u)) {
+        return false;
+    }
+    *cls = st->classes[id - 1];
+    *slot = s;
+    return s < (*cls)->n_slots;
+}
+
 /* The class and slot of a live handle: a few compares and the row's
  * header, on every call that takes a handle. */
 static inline rs_status rs__table_resolve(rs_store *st, rs_handle h,

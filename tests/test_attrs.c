@@ -345,6 +345,55 @@ static void test_churn_reuses_attr_memory(void)
     rs_store_close(st);
 }
 
+/* An attribute read by field number trusts the record's vector entry
+ * instead of its row when the entry carries the handle's generation: a
+ * handle whose slot was reused, forged, or brought back by an aborted
+ * group must read exactly what the row's path would. */
+static void test_attr_read_vouched_by_entry(void)
+{
+    open_classes();
+    rs_handle a = add(player, "1", "A");
+    rs_value v = rs_val_int(1), got;
+    CHECK_OK(st, rs_set_attr(st, a, "x", &v));
+    rs_field fx = rs_attr_id(st, player, "x");
+    CHECK(fx >= RS_ATTR_BASE);
+    CHECK_OK(st, rs_get_field(st, a, fx, &got));
+    CHECK_EQ(got.v.i, 1);
+    CHECK_OK(st, rs_remove(st, a));
+    CHECK_FAIL(st, rs_get_field(st, a, fx, &got), RS_ESTALE, "stale");
+    rs_handle b = add(player, "2", "B"); /* the same slot, reused */
+    CHECK_EQ((uint32_t)b, (uint32_t)a);
+    v = rs_val_int(2);
+    CHECK_OK(st, rs_set_attr(st, b, "x", &v));
+    CHECK_FAIL(st, rs_get_field(st, a, fx, &got), RS_ESTALE, "stale");
+    CHECK_OK(st, rs_get_field(st, b, fx, &got));
+    CHECK_EQ(got.v.i, 2);
+    /* Forged: B's slot with a later generation, and with bit 15 set. */
+    rs_handle later = b + ((rs_handle)2 << 32);
+    CHECK_FAIL(st, rs_get_field(st, later, fx, &got), RS_ESTALE, "stale");
+    rs_handle high = b | ((rs_handle)0x8000 << 32);
+    CHECK_FAIL(st, rs_get_field(st, high, fx, &got), RS_ESTALE, "generation");
+    /* A group removes B, reuses its slot for C with x, then aborts: B is
+     * back with its own x, C's handle is stale. */
+    CHECK_OK(st, rs_group_begin(st));
+    CHECK_OK(st, rs_remove(st, b));
+    rs_handle c = add(player, "3", "C");
+    v = rs_val_int(3);
+    CHECK_OK(st, rs_set_attr(st, c, "x", &v));
+    CHECK_OK(st, rs_get_field(st, c, fx, &got));
+    CHECK_EQ(got.v.i, 3);
+    rs_group_abort(st);
+    CHECK_OK(st, rs_get_field(st, b, fx, &got));
+    CHECK_EQ(got.v.i, 2);
+    CHECK_FAIL(st, rs_get_field(st, c, fx, &got), RS_ESTALE, "stale");
+    /* A live record without the name: the row's path says so. */
+    rs_handle d = add(player, "4", "D");
+    CHECK_FAIL(st, rs_get_field(st, d, fx, &got), RS_ENOATTR,
+               "no attribute 'x'");
+    CHECK_OK(st, rs__store_check(st)); /* entries carry their rows' gens */
+    rs_store_close(st);
+}
+
 /* A value borrowed from the record's own block can be set back. */
 static void test_set_own_value(void)
 {
@@ -439,6 +488,7 @@ int main(int argc, char **argv)
         {"scan_on_attrs", test_scan_on_attrs},
         {"churn_reuses_attr_memory", test_churn_reuses_attr_memory},
         {"set_own_value", test_set_own_value},
+        {"attr_read_vouched_by_entry", test_attr_read_vouched_by_entry},
         {"widest_insert", test_widest_insert},
         {"ring_holds_packed_strings", test_ring_holds_packed_strings},
         {NULL, NULL},
