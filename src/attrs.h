@@ -59,6 +59,9 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
 bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
                             uint32_t slot, uint16_t gen, uint32_t name,
                             rs_value *out);
+/* Whether slot has attributes and its entry carries gen: then a handle
+ * (from rs__table_peek) is live without a look at its row. */
+bool rs__attrs_vouch(const rs_class *c, uint32_t slot, uint16_t gen);
 
 /* An operation that changes one record's attributes: begin, fill
  * a->new_list with the record's attributes afterwards (names interned),

@@ -368,6 +368,12 @@ static void test_attr_read_vouched_by_entry(void)
     CHECK_FAIL(st, rs_get_field(st, a, fx, &got), RS_ESTALE, "stale");
     CHECK_OK(st, rs_get_field(st, b, fx, &got));
     CHECK_EQ(got.v.i, 2);
+    /* A write by field number takes the same short cut: not through a's
+     * handle into B. */
+    v = rs_val_int(9);
+    CHECK_FAIL(st, rs_set_field(st, a, fx, &v), RS_ESTALE, "stale");
+    CHECK_OK(st, rs_get_field(st, b, fx, &got));
+    CHECK_EQ(got.v.i, 2);
     /* Forged: B's slot with a later generation, and with bit 15 set. */
     rs_handle later = b + ((rs_handle)2 << 32);
     CHECK_FAIL(st, rs_get_field(st, later, fx, &got), RS_ESTALE, "stale");
@@ -376,6 +382,8 @@ static void test_attr_read_vouched_by_entry(void)
     /* A group removes B, reuses its slot for C with x, then aborts: B is
      * back with its own x, C's handle is stale. */
     CHECK_OK(st, rs_group_begin(st));
+    v = rs_val_int(20); /* rebound in place, then undone */
+    CHECK_OK(st, rs_set_field(st, b, fx, &v));
     CHECK_OK(st, rs_remove(st, b));
     rs_handle c = add(player, "3", "C");
     v = rs_val_int(3);
