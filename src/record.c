@@ -486,11 +486,46 @@ static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
                    rs_type_name(fd->type), want);
 }
 
+static inline const uint8_t *fast_field(rs_store *st, rs_handle h, rs_field f,
+                                        rs_type *type, const rs__field **fdp);
+
 rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
 {
     RS__NEED_STORE(st);
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_int: NULL argument");
+    }
+    /* A signed field in place, as rs_get_uint() reads an unsigned one. */
+    rs_type t;
+    const rs__field *fd;
+    rs__clear_err(st);
+    const uint8_t *p = fast_field(st, h, f, &t, &fd);
+    if (RS_LIKELY(p != NULL)) {
+        switch (t) {
+        case RS_I8: {
+            int8_t v;
+            memcpy(&v, p, 1);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_I16: {
+            int16_t v;
+            memcpy(&v, p, 2);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_I32: {
+            int32_t v;
+            memcpy(&v, p, 4);
+            *out = v;
+            return RS_OK;
+        }
+        case RS_I64:
+            memcpy(out, p, 8);
+            return RS_OK;
+        default:
+            break;
+        }
     }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);

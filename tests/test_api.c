@@ -497,6 +497,33 @@ static void typed(void)
     CHECK_FAIL(st, rs_get_bool(st, h, level, &b), RS_ETYPE, "level");
     CHECK_FAIL(st, rs_set_bool(st, h, level, true), RS_ETYPE, "level");
     CHECK_FAIL(st, rs_set_f64(st, h, level, 0.5), RS_ETYPE, "level");
+    /* Signed fields read in place by rs_get_int(), at their extremes and
+     * through a handle gone stale. */
+    rs_class *s = declare(st, "S { k: u32 key; a: i8; b: i16; c: i32; "
+                              "d: i64; u: u64 = 0 }");
+    static const int64_t lo[4] = {INT8_MIN, INT16_MIN, INT32_MIN, INT64_MIN};
+    static const int64_t hi[4] = {INT8_MAX, INT16_MAX, INT32_MAX, INT64_MAX};
+    rs_named sk = {"k", rs_val_int(1)};
+    rs_handle sh;
+    CHECK_OK(st, rs_insert(st, s, &sk, 1, &sh));
+    for (int i = 0; i < 4; i++) {
+        int64_t got;
+        rs_field f = (rs_field)(i + 1);
+        CHECK_OK(st, rs_set_int(st, sh, f, lo[i]));
+        CHECK_OK(st, rs_get_int(st, sh, f, &got));
+        CHECK_EQ(got, lo[i]);
+        CHECK_OK(st, rs_set_int(st, sh, f, hi[i]));
+        CHECK_OK(st, rs_get_int(st, sh, f, &got));
+        CHECK_EQ(got, hi[i]);
+        CHECK_OK(st, rs_set_int(st, sh, f, -2));
+        CHECK_OK(st, rs_get_int(st, sh, f, &got));
+        CHECK_EQ(got, -2);
+    }
+    int64_t big;
+    CHECK_OK(st, rs_set_uint(st, sh, 5, UINT64_MAX));
+    CHECK_FAIL(st, rs_get_int(st, sh, 5, &big), RS_ERANGE, "exceeds int64");
+    CHECK_OK(st, rs_remove(st, sh));
+    CHECK_FAIL(st, rs_get_int(st, sh, 1, &big), RS_ESTALE, "stale");
     rs_store_close(st);
 }
 
