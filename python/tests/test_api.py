@@ -178,7 +178,11 @@ def test_insert_many_sized_from_its_length(players, store):
     grown = store.memory()["indexes"]
     with pytest.raises(roster.DuplicateError):
         Player.insert_many(Lying())
-    assert store.memory()["indexes"] == grown
+    # No reserve: the one insert the rollback undoes may have grown a
+    # segment of each index (kept as free space, as a group's growth is),
+    # at most one segment's rebuild (a few dozen KB), where a reserve for
+    # any length would have laid out every segment anew.
+    assert store.memory()["indexes"] - grown < 65536
     assert Player.get("l1") is None
     assert Player.get("19999").name == "n19999"
 
