@@ -185,9 +185,27 @@ static void name_remember(ClassObject *c, PyObject *name, rs_field f,
         Py_XSETREF(e->name, Py_NewRef(name));
     }
     e->f = f;
-    e->type_tag = no_descr && (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
+    /* An exact str only, as CPython's own method cache: a subclass's
+     * __eq__ or __hash__ may answer the class lookup differently while
+     * the class's tag stays. */
+    e->type_tag = no_descr && PyUnicode_CheckExact(name) &&
+                          (tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)
                       ? tp->tp_version_tag
                       : 0;
+}
+
+/* Remember name p, which the store knows (f from rs_attr_find()), pinned
+ * first with rs_attr_id(): a group's rollback drops the names it interned,
+ * and an id the cache kept would then be handed to the next new name.
+ * The name exists, so rs_attr_id() interns nothing; should it fail, the
+ * name is simply not remembered. */
+static void name_learn(ClassObject *c, PyObject *name, const char *p,
+                       rs_field f, int no_descr)
+{
+    if (f >= RS_ATTR_BASE && rs_attr_id(c->store->st, c->cls, p) != f) {
+        return;
+    }
+    name_remember(c, name, f, no_descr);
 }
 
 /* The field number of a name known to be a dynamic attribute and no class
@@ -221,7 +239,7 @@ static int dyn_get(ClassObject *c, rs_handle h, PyObject *name, PyObject **out,
             return 0;
         }
         if (rc == RS_OK) {
-            name_remember(c, name, f, no_descr);
+            name_learn(c, name, p, f, no_descr);
         }
     } else if (no_descr && name_fast(c, name) < 0) {
         name_remember(c, name, f, 1);
@@ -339,6 +357,15 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
                                 value);
     }
     if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
+        if (PyUnicode_CompareWithASCIIString(name, "__class__") == 0) {
+            /* Two declared classes share a layout, so object's setter
+             * would let a handle be read with another class's fields. */
+            PyErr_Format(PyExc_TypeError,
+                         "'%.100s' object: __class__ cannot be assigned (a "
+                         "record is of the class it was inserted in)",
+                         tp->tp_name);
+            return -1;
+        }
         Py_INCREF(descr);
         int r = Py_TYPE(descr)->tp_descr_set(descr, self, value);
         Py_DECREF(descr);
@@ -390,7 +417,7 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
             rc = rs_set_attr(c->store->st, h, p, &v);
             if (rc == RS_OK &&
                 rs_attr_find(c->store->st, c->cls, p, &f) == RS_OK) {
-                name_remember(c, name, f, descr == NULL);
+                name_learn(c, name, p, f, descr == NULL);
             }
         }
     }

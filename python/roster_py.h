@@ -82,8 +82,9 @@ typedef struct FieldInfo {
  * the name up in the library once, not at each access.  Keyed by the
  * object's address (names in code are interned, so one object a name),
  * holding a reference so the address cannot be reused by another.  Only
- * names the store knows are remembered, and the store keeps a name's id
- * for its life (only a failed load drops names, those it added itself). */
+ * names the store knows are remembered, each pinned (rs_attr_id()) so that
+ * no group's rollback or failed load can drop it and hand its id to
+ * another name. */
 #define RS_PY_NAME_CACHE 32
 typedef struct NameSlot {
     PyObject *name; /* strong, or NULL */

@@ -211,3 +211,96 @@ def test_a_class_attribute_added_later_takes_over_a_dynamic_name(players):
     del p.y
     with pytest.raises(AttributeError):
         p.y
+
+
+# Names a group's rollback dropped, names that are str subclasses, and
+# __class__: the cases a review of the short paths found.
+
+
+def _abort_group_binding(store, p, name, value):
+    try:
+        with store.group():
+            setattr(p, name, value)
+            for _ in range(3):  # remembered, then read by the short path
+                assert getattr(p, name) == value
+            raise RuntimeError("abort")
+    except RuntimeError:
+        pass
+
+
+def test_name_made_in_an_aborted_group_read_after(store, players):
+    # A group that aborts drops the attribute names it interned
+    # (txn.c rollback -> rs__shape_undo_to); the class's name cache keeps
+    # the dropped id, and the short path reads by it.
+    Player, _ = players
+    p = Player("1", "a")
+    _abort_group_binding(store, p, "zz", 1)
+    with pytest.raises(AttributeError):
+        p.zz  # no record has zz any more
+
+
+def test_name_id_reused_after_an_aborted_group(store, players):
+    Player, _ = players
+    p = Player("1", "a")
+    _abort_group_binding(store, p, "zz", 1)
+    try:
+        p.zz
+    except Exception:
+        pass
+    p.ww = 5  # interns ww: it takes the id zz had
+    assert p.ww == 5
+    with pytest.raises(AttributeError):
+        p.zz  # must not read ww's value
+
+
+def test_name_id_reused_after_an_aborted_group_write(store, players):
+    Player, _ = players
+    p = Player("1", "a")
+    _abort_group_binding(store, p, "zz", 1)
+    p.ww = 5  # takes zz's old id
+    p.zz = 7  # must bind zz, not overwrite ww
+    assert p.ww == 5
+    assert p.zz == 7
+
+
+class FickleName(str):
+    """A str subclass whose equality with the class dict's key changes
+    without any change to the class (so its version tag stays)."""
+    match = False
+
+    def __hash__(self):
+        return str.__hash__(self)
+
+    def __eq__(self, other):
+        return FickleName.match and str.__eq__(self, other)
+
+
+def test_non_exact_str_name_is_not_cached_as_no_class_attribute(players):
+    Player, _ = players
+    p = Player("1", "a")
+    p.x = 5
+    Player.x = property(lambda self: "prop")
+    assert p.x == "prop"
+    n = FickleName("x")
+    FickleName.match = False
+    # The class dict probe does not match n: the record's own x.
+    for _ in range(3):
+        assert getattr(p, n) == 5
+    FickleName.match = True
+    # Now the probe matches the property, as _PyType_Lookup says:
+    assert getattr(p, n) == "prop"
+
+
+def test_class_assignment_between_declared_classes(store):
+    class A(roster.Record, store=store, dynamic=True):
+        k: roster.u32(key=True)
+
+    class B(roster.Record, store=store, dynamic=True):
+        k: roster.u32(key=True)
+
+    a = A(1)
+    a.x = 1
+    assert a.x == 1
+    with pytest.raises(TypeError, match="__class__ cannot be assigned"):
+        a.__class__ = B
+    assert type(a) is A and a.x == 1
