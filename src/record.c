@@ -401,6 +401,22 @@ rs_status rs_remove_key(rs_store *st, const rs_class *cls, const char *key,
 /* Reading and writing fields, typed                                         */
 /* ------------------------------------------------------------------------ */
 
+/* Declared field f of a live slot into *out, a member at a time, never
+ * copied whole: see rs__class_num_read(). */
+static void declared_value(rs_store *st, const rs_class *c, uint32_t slot,
+                           rs_field f, rs_value *out)
+{
+    const rs__field *fd = &c->sch.fields[f];
+    if (fd->type != RS_STR) {
+        rs__class_num_read(rs__row(c, slot) + fd->off, fd->type, out);
+        return;
+    }
+    rs_value v = rs__table_caller_value(st, c, slot, f);
+    out->type = RS_STR;
+    out->v.s.ptr = v.v.s.ptr;
+    out->v.s.len = v.v.s.len;
+}
+
 rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
 {
     rs_class *c = NULL;
@@ -420,11 +436,8 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
     if (rc != RS_OK) {
         return rc;
     }
-    /* *out is written a member at a time, never copied whole: see
-     * rs__class_num_read(). */
-    if ((uint32_t)f < c->sch.n_fields && c->sch.fields[f].type != RS_STR) {
-        const rs__field *fd = &c->sch.fields[f];
-        rs__class_num_read(rs__row(c, slot) + fd->off, fd->type, out);
+    if ((uint32_t)f < c->sch.n_fields) {
+        declared_value(st, c, slot, f, out);
         return RS_OK;
     }
     if (rs__table_attr_field(st, f)) {
@@ -434,14 +447,7 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
         }
         return RS_OK;
     }
-    rc = rs__table_check_field(st, c, f);
-    if (rc != RS_OK) {
-        return rc;
-    }
-    rs_value v = rs__table_caller_value(st, c, slot, f);
-    out->type = v.type;
-    out->v.s = v.v.s;
-    return RS_OK;
+    return rs__table_check_field(st, c, f);
 }
 
 rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
@@ -453,7 +459,18 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
     }
     rs_class *c = NULL;
     uint32_t slot = 0;
+    uint16_t gen;
     rs__clear_err(st);
+    if (name != NULL && rs__table_peek(st, h, &c, &slot, &gen) &&
+        rs__table_field(c, name, 0) < 0) {
+        /* A dynamic attribute, read without the row as rs_get_field()
+         * reads one (rs__attrs_get_by_entry). */
+        uint32_t id = rs__shape_lookup(&st->attrs, name);
+        if (id != UINT32_MAX &&
+            rs__attrs_get_by_entry(st, c, slot, gen, id, out)) {
+            return RS_OK;
+        }
+    }
     rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
         return rc;
@@ -469,7 +486,7 @@ rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
         }
         return RS_OK;
     }
-    *out = rs__table_caller_value(st, c, slot, f);
+    declared_value(st, c, slot, f, out);
     return RS_OK;
 }
 

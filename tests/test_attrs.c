@@ -368,6 +368,10 @@ static void test_attr_read_vouched_by_entry(void)
     CHECK_FAIL(st, rs_get_field(st, a, fx, &got), RS_ESTALE, "stale");
     CHECK_OK(st, rs_get_field(st, b, fx, &got));
     CHECK_EQ(got.v.i, 2);
+    /* So does a read by name. */
+    CHECK_FAIL(st, rs_get_attr(st, a, "x", &got), RS_ESTALE, "stale");
+    CHECK_OK(st, rs_get_attr(st, b, "x", &got));
+    CHECK_EQ(got.v.i, 2);
     /* A write by field number takes the same short cut: not through a's
      * handle into B. */
     v = rs_val_int(9);
@@ -377,6 +381,7 @@ static void test_attr_read_vouched_by_entry(void)
     /* Forged: B's slot with a later generation, and with bit 15 set. */
     rs_handle later = b + ((rs_handle)2 << 32);
     CHECK_FAIL(st, rs_get_field(st, later, fx, &got), RS_ESTALE, "stale");
+    CHECK_FAIL(st, rs_get_attr(st, later, "x", &got), RS_ESTALE, "stale");
     rs_handle high = b | ((rs_handle)0x8000 << 32);
     CHECK_FAIL(st, rs_get_field(st, high, fx, &got), RS_ESTALE, "generation");
     /* A group removes B, reuses its slot for C with x, then aborts: B is
