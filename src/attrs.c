@@ -359,14 +359,18 @@ static void locate(const rs_class *c, uint32_t slot, rs__aplan *plan)
     plan->has_entry = entry_of(c, slot, &plan->at) != NULL;
 }
 
-rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
-                            uint32_t n, uint32_t from, rs__aplan *plan)
+/* rs__attrs_prepare(); reuse lets the new block take the old one's cell
+ * when both take a cell of one size (for a rollback only: new_list must
+ * not borrow from the old block). */
+static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
+                         uint32_t from, bool reuse, rs__aplan *plan)
 {
     rs__attrs *a = &st->attrs;
     plan->n = n;
     plan->shape = 0;
     plan->len = 0;
     plan->ref = 0;
+    plan->in_place = false;
     locate(c, slot, plan);
     if (n == 0) {
         return RS_OK;
@@ -382,6 +386,15 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
     }
     size_t payload = payload_len(a->new_list, n, plan->shape);
     plan->len = rs__codec_uvar_len(payload) + payload;
+    if (reuse && plan->has_entry) {
+        uint32_t ref = c->avecs[slot >> c->page_shift].e[plan->at].ref;
+        if (cell_len(block_len(rs__strs_at(&st->strs, ref))) ==
+            cell_len(plan->len)) {
+            plan->ref = ref;
+            plan->in_place = true;
+            return RS_OK;
+        }
+    }
     rc = rs__strs_take(st, &st->strs, cell_len(plan->len), &plan->ref);
     if (rc != RS_OK) {
         return rc; /* the arena's message: out of memory, or full */
@@ -393,6 +406,12 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
                        c->sch.name);
     }
     return RS_OK;
+}
+
+rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
+                            uint32_t n, uint32_t from, rs__aplan *plan)
+{
+    return prepare(st, c, slot, n, from, false, plan);
 }
 
 static void write_block(const rs__attrs *a, uint8_t *p, const rs__aplan *plan)
@@ -420,6 +439,11 @@ void rs__attrs_commit(rs_store *st, rs_class *c, uint32_t slot,
                       ? &c->avecs[slot >> c->page_shift]
                       : NULL;
     rs__aent *e = plan->has_entry ? &v->e[at] : NULL;
+    if (plan->in_place) {
+        /* The same cell, written over: nothing taken or given back. */
+        write_block(a, rs__strs_at(&st->strs, plan->ref), plan);
+        return;
+    }
     /* The new block is written before the old one is released: new_list
      * borrows its strings from the old block (and perhaps from it the
      * value being set). */
@@ -685,7 +709,10 @@ rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
     rs__aplan plan;
     rs__attrs_begin(a);
     rs__strs_begin(&st->strs);
-    rs_status rc = rs__attrs_prepare(st, c, slot, n, 0, &plan);
+    /* A rollback must not need memory.  An in-place rebind took no cell,
+     * so its undo would need one beside the block it replaces: instead
+     * the block of before is written into that same cell. */
+    rs_status rc = prepare(st, c, slot, n, 0, true, &plan);
     /* The saver copies the record before its attributes change; the
      * observers that log changes skip a restore, so no name or old list
      * is needed. */

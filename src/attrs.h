@@ -32,6 +32,7 @@ typedef struct rs__aplan {
     uint32_t at;    /* the entry's index in its page's vector, or where
                        a new one goes */
     bool has_entry; /* the record has a block now */
+    bool in_place;  /* the new block goes into the old one's cell */
 } rs__aplan;
 
 void rs__attrs_class_free(rs_store *st, rs_class *c);

@@ -9,6 +9,7 @@
  * persist_fixture.h.
  */
 #include "persist_fixture.h"
+#include "store.h" /* rs__store_check */
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -456,6 +457,56 @@ static void rollback_without_memory(void)
     free(j0);
 }
 
+/* A number rebound in place takes no arena cell, so its undo must not need
+ * one either: with every allocation failing, a group that rebinds many
+ * records' numbers and then fails still rolls back, each block of before
+ * written into the cell it came from. */
+static void rollback_of_in_place_rebinds(void)
+{
+    rs_store *st = open_store();
+    rs_class *c = declare(st, PLAYER_TEXT);
+    enum { N = 400 };
+    static rs_handle h[N];
+    for (int i = 0; i < N; i++) {
+        /* i % 5 == 4: guild, hp, mana and ok bound; hp is rebound below */
+        h[i] = add_player(st, c, i * 5 + 4);
+    }
+    char *before = dump(st, PLAYER, 1);
+    long k, failures = 0;
+    for (k = 1; k < 200; k++) {
+        CHECK_OK(st, rs_group_begin(st));
+        for (int i = 0; i < N; i++) {
+            rs_value v = rs_val_int(i * 5 + 5); /* hp's length: in place */
+            CHECK_OK(st, rs_set_attr(st, h[i], "hp", &v));
+        }
+        alloc_check_arm(&fixture_alloc, k);
+        fixture_alloc.fail_rest = true;
+        rs_status rc = RS_OK;
+        for (int i = 0; i < N && rc == RS_OK; i++) {
+            rs_value v = rs_val_cstr("a string long enough for a new cell");
+            rc = rs_set_attr(st, h[i], "guild", &v);
+        }
+        alloc_check_disarm(&fixture_alloc);
+        rs_group_abort(st);
+        if (rc == RS_OK) {
+            break;
+        }
+        failures++;
+        char *now = dump(st, PLAYER, 1);
+        if (!CHECK_STR(now, before)) {
+            fprintf(stderr, "  failing from allocation %ld: %s\n", k,
+                    rs_errmsg(st));
+            free(now);
+            break;
+        }
+        free(now);
+    }
+    CHECK(failures >= 1);
+    CHECK_OK(st, rs__store_check(st));
+    rs_store_close(st);
+    free(before);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What a group refuses                                                      */
 /* ------------------------------------------------------------------------ */
@@ -579,6 +630,7 @@ int main(int argc, char **argv)
         {"one_entry_or_none", one_entry_or_none},
         {"commit_fails_on_journal_write", commit_fails_on_journal_write},
         {"rollback_without_memory", rollback_without_memory},
+        {"rollback_of_in_place_rebinds", rollback_of_in_place_rebinds},
         {"refused_inside_group", refused_inside_group},
         {"attr_id_survives_abort", attr_id_survives_abort},
         {"journal_eio_gives_back", journal_eio_gives_back},
