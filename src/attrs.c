@@ -7,8 +7,9 @@
  *
  *   row header bit 15     set when the record has attributes (table.h): a
  *                         record without any pays that one bit
- *   per row page          a vector of (slot within the page, block ref),
- *                         sorted by slot: 8 bytes a record with attributes
+ *   per row page          a vector of (slot within the page, block ref,
+ *                         the record's generation), sorted by slot: 8
+ *                         bytes a record with attributes
  *   block                 in the string arena, at its exact size:
  *
  *     +-----------+-------------+------------------------------------+
@@ -22,7 +23,9 @@
  * its names; the list form, shape 0, stores a name id before each value.
  *
  * Costs: the canonical extras (x, guild, vip) take 8 bytes of vector entry
- * and a block of about 14 to 20 bytes.  A read finds the vector entry by
+ * and a block of about 14 to 20 bytes.  A read by handle need not touch
+ * the row: an entry whose generation matches the handle's proves the
+ * record live (rs__attrs_get_by_entry).  It finds the vector entry by
  * interpolation (entries spread evenly over a page: one or two cache
  * lines) and walks the block's few values.  A write builds the new block
  * beside the old one and swaps them: O(attributes).
