@@ -503,8 +503,81 @@ static rs_status type_err(rs_store *st, rs_handle h, rs_field f,
                    rs_type_name(fd->type), want);
 }
 
+/* The typed fast paths below read an unsigned integer field (rs_get_uint)
+ * or write a u8, u16 or u32 one that no index covers while no observer
+ * listens (rs_set_int) in place: a handle check and a load or store, a
+ * few dozen instructions, short enough that the processor overlaps the
+ * cache misses of consecutive calls.  Anything else (another type, an
+ * indexed field, a value out of range, an error) takes the general path,
+ * which says what was wrong. */
 static inline const uint8_t *fast_field(rs_store *st, rs_handle h, rs_field f,
-                                        rs_type *type, const rs__field **fdp);
+                                        rs_type *type, const rs__field **fdp)
+{
+    rs_class *c = NULL;
+    uint32_t slot = 0;
+    if (RS_UNLIKELY(rs__table_resolve(st, h, &c, &slot) != RS_OK ||
+                    (uint32_t)f >= c->sch.n_fields)) {
+        return NULL;
+    }
+    const rs__field *fd = &c->sch.fields[f];
+    *type = fd->type;
+    *fdp = fd;
+    return rs__row(c, slot) + fd->off;
+}
+
+/* An integer field of a live handle read in place, signed (sign-extended,
+ * as two's complement bits) or unsigned as asked: false for a stale
+ * handle, another field or type, which take the general path with its
+ * message. */
+static inline bool int_in_place(rs_store *st, rs_handle h, rs_field f,
+                                bool is_signed, uint64_t *bits)
+{
+    rs_type t;
+    const rs__field *fd;
+    const uint8_t *p = fast_field(st, h, f, &t, &fd);
+    if (p == NULL ||
+        (is_signed ? !rs__class_type_signed(t) : !rs__class_type_unsigned(t))) {
+        return false; /* *bits untouched */
+    }
+    switch (t) {
+    case RS_U8:
+        *bits = p[0];
+        return true;
+    case RS_U16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        *bits = v;
+        return true;
+    }
+    case RS_U32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        *bits = v;
+        return true;
+    }
+    case RS_I8: {
+        int8_t v;
+        memcpy(&v, p, 1);
+        *bits = (uint64_t)(int64_t)v;
+        return true;
+    }
+    case RS_I16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        *bits = (uint64_t)(int64_t)v;
+        return true;
+    }
+    case RS_I32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        *bits = (uint64_t)(int64_t)v;
+        return true;
+    }
+    default: /* RS_U64, RS_I64 */
+        memcpy(bits, p, 8);
+        return true;
+    }
+}
 
 rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
 {
@@ -512,37 +585,11 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_int: NULL argument");
     }
-    /* A signed field in place, as rs_get_uint() reads an unsigned one. */
-    rs_type t;
-    const rs__field *fd;
+    uint64_t bits;
     rs__clear_err(st);
-    const uint8_t *p = fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL)) {
-        switch (t) {
-        case RS_I8: {
-            int8_t v;
-            memcpy(&v, p, 1);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_I16: {
-            int16_t v;
-            memcpy(&v, p, 2);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_I32: {
-            int32_t v;
-            memcpy(&v, p, 4);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_I64:
-            memcpy(out, p, 8);
-            return RS_OK;
-        default:
-            break;
-        }
+    if (RS_LIKELY(int_in_place(st, h, f, true, &bits))) {
+        memcpy(out, &bits, sizeof *out); /* two's complement back */
+        return RS_OK;
     }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
@@ -566,61 +613,15 @@ rs_status rs_get_int(rs_store *st, rs_handle h, rs_field f, int64_t *out)
     return RS_OK;
 }
 
-/* The typed fast paths below read an unsigned integer field (rs_get_uint)
- * or write a u8, u16 or u32 one that no index covers while no observer
- * listens (rs_set_int) in place: a handle check and a load or store, a
- * few dozen instructions, short enough that the processor overlaps the
- * cache misses of consecutive calls.  Anything else (another type, an
- * indexed field, a value out of range, an error) takes the general path,
- * which says what was wrong. */
-static inline const uint8_t *fast_field(rs_store *st, rs_handle h, rs_field f,
-                                        rs_type *type, const rs__field **fdp)
-{
-    rs_class *c = NULL;
-    uint32_t slot = 0;
-    if (RS_UNLIKELY(rs__table_resolve(st, h, &c, &slot) != RS_OK ||
-                    (uint32_t)f >= c->sch.n_fields)) {
-        return NULL;
-    }
-    const rs__field *fd = &c->sch.fields[f];
-    *type = fd->type;
-    *fdp = fd;
-    return rs__row(c, slot) + fd->off;
-}
-
 rs_status rs_get_uint(rs_store *st, rs_handle h, rs_field f, uint64_t *out)
 {
     RS__NEED_STORE(st);
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_uint: NULL argument");
     }
-    rs_type t;
-    const rs__field *fd;
     rs__clear_err(st);
-    const uint8_t *p = fast_field(st, h, f, &t, &fd);
-    if (RS_LIKELY(p != NULL)) {
-        switch (t) {
-        case RS_U8:
-            *out = p[0];
-            return RS_OK;
-        case RS_U16: {
-            uint16_t v;
-            memcpy(&v, p, 2);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_U32: {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            *out = v;
-            return RS_OK;
-        }
-        case RS_U64:
-            memcpy(out, p, 8);
-            return RS_OK;
-        default:
-            break;
-        }
+    if (RS_LIKELY(int_in_place(st, h, f, false, out))) {
+        return RS_OK;
     }
     rs_value v;
     rs_status rc = rs_get_field(st, h, f, &v);
