@@ -257,7 +257,51 @@ typedef struct QueryObject {
 typedef struct ScanObject {
     PyObject_HEAD ClassObject *owner;
     rs_scan *sc; /* NULL once done */
+    /* While sc is open: the store's list of open scans, which close()
+     * walks, since rs_store_close() frees every rs_scan of the store. */
+    struct ScanObject *prev, *next;
 } ScanObject;
+
+static void scan_link(ScanObject *it)
+{
+    StoreObject *s = it->owner->store;
+    it->prev = NULL;
+    it->next = s->scans;
+    if (s->scans != NULL) {
+        s->scans->prev = it;
+    }
+    s->scans = it;
+}
+
+/* rs_scan_close() of it's scan, which leaves the store's list. */
+static void scan_finish(ScanObject *it)
+{
+    if (it->sc == NULL) {
+        return;
+    }
+    StoreObject *s = it->owner->store;
+    if (it->prev != NULL) {
+        it->prev->next = it->next;
+    } else {
+        s->scans = it->next;
+    }
+    if (it->next != NULL) {
+        it->next->prev = it->prev;
+    }
+    it->prev = it->next = NULL;
+    rs_scan_close(it->sc);
+    it->sc = NULL;
+}
+
+void rs_py_scans_forget(StoreObject *s)
+{
+    while (s->scans != NULL) {
+        ScanObject *it = s->scans;
+        s->scans = it->next;
+        it->prev = it->next = NULL;
+        it->sc = NULL; /* freed by rs_store_close() */
+    }
+}
 
 /* rs_cond for every condition of q into *out (PyMem, the caller frees).
  * String operands borrow from q's objects. */
@@ -310,6 +354,7 @@ static PyObject *scan_open(ClassObject *c, QueryObject *q)
         Py_DECREF(it);
         return rs_py_raise(c->store, rc);
     }
+    scan_link(it);
     return (PyObject *)it;
 }
 
@@ -321,6 +366,8 @@ static PyObject *scan_next(PyObject *self)
 {
     ScanObject *it = (ScanObject *)self;
     if (it->sc == NULL) {
+        /* Done, or its store closed under it. */
+        rs_py_check_open(it->owner->store);
         return NULL;
     }
     rs_handle h;
@@ -328,8 +375,7 @@ static PyObject *scan_next(PyObject *self)
     if (rc == RS_OK) {
         return rs_py_proxy(it->owner, h);
     }
-    rs_scan_close(it->sc);
-    it->sc = NULL;
+    scan_finish(it);
     if (rc == RS_DONE) {
         return NULL;
     }
@@ -340,7 +386,7 @@ static void scan_dealloc(PyObject *self)
 {
     ScanObject *it = (ScanObject *)self;
     PyTypeObject *tp = Py_TYPE(self);
-    rs_scan_close(it->sc);
+    scan_finish(it);
     Py_XDECREF(it->owner);
     tp->tp_free(self);
     Py_DECREF(tp);
@@ -466,8 +512,14 @@ PyType_Spec rs_py_query_spec = {
 /* The class-level API                                                       */
 /* ------------------------------------------------------------------------ */
 
+/* 1 for a declared class of an open store; else 0 with TypeError (roster.Record
+ * itself) or roster.ClosedError (store.close() has run: cls is NULL then
+ * too). */
 static int declared(ClassObject *c)
 {
+    if (c->store != NULL && rs_py_check_open(c->store) < 0) {
+        return 0;
+    }
     if (c->cls == NULL) {
         PyErr_SetString(PyExc_TypeError,
                         "roster.Record is the base of declared classes: "
@@ -1093,9 +1145,12 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
         fields[i].unsigned_int = def.type == RS_U8 || def.type == RS_U16 ||
                                  def.type == RS_U32 || def.type == RS_U64;
         fields[i].flags = def.flags;
-        fields[i].cname = def.name;
         fields[i].name = PyUnicode_InternFromString(def.name);
-        if (fields[i].name == NULL) {
+        /* Not def.name, which dies with the store: error messages need
+         * the name after a close too. */
+        fields[i].cname =
+            fields[i].name ? PyUnicode_AsUTF8(fields[i].name) : NULL;
+        if (fields[i].cname == NULL) {
             goto fail;
         }
         if (PyDict_DelItem(d, fields[i].name) < 0) {

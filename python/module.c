@@ -20,6 +20,8 @@
  *   RS_EGROUP                     roster.GroupError
  *   anything else                 roster.Error
  *
+ *   and any call on a closed store   roster.ClosedError (a ValueError)
+ *
  * Values: bool, int, float and str go to the library as they are (bool
  * first, since bool is an int); the library checks them against the
  * field and words the error.  An int beyond 64 bits never reaches it: it
@@ -97,7 +99,21 @@ PyObject *rs_py_raise_msg(rs_py_state *S, rs_status rc, const char *msg)
 
 PyObject *rs_py_raise(StoreObject *s, rs_status rc)
 {
+    if (s->st == NULL) {
+        /* The library refused a NULL store (RS_EINVAL, no message). */
+        rs_py_check_open(s);
+        return NULL;
+    }
     return rs_py_raise_msg(s->state, rc, rs_errmsg(s->st));
+}
+
+int rs_py_check_open(StoreObject *s)
+{
+    if (s->st != NULL) {
+        return 0;
+    }
+    PyErr_SetString(s->state->ClosedError, "the store is closed");
+    return -1;
 }
 
 /* AttributeError: 'Player' object has no attribute 'x', with .name and
@@ -487,6 +503,9 @@ static PyObject *group_enter(PyObject *self, PyObject *noargs)
                         "not nest)");
         return NULL;
     }
+    if (rs_py_check_open(g->store) < 0) {
+        return NULL;
+    }
     rs_status rc = rs_group_begin(g->store->st);
     if (rc != RS_OK) {
         return rs_py_raise(g->store, rc);
@@ -608,6 +627,9 @@ static void store_dealloc(PyObject *self)
 
 static PyObject *store_declare(PyObject *self, PyObject *text)
 {
+    if (rs_py_check_open((StoreObject *)self) < 0) {
+        return NULL;
+    }
     return rs_py_declare_text((StoreObject *)self, text);
 }
 
@@ -615,6 +637,9 @@ static PyObject *store_declare(PyObject *self, PyObject *text)
  * (a load or a durable open declares classes) if Python has none yet. */
 static PyObject *store_class(StoreObject *s, PyObject *name)
 {
+    if (rs_py_check_open(s) < 0) {
+        return NULL;
+    }
     PyObject *c = PyDict_GetItemWithError(s->classes, name);
     if (c != NULL) {
         return Py_NewRef(c);
@@ -644,6 +669,9 @@ static PyObject *store_get_classes(PyObject *self, void *closure)
 {
     (void)closure;
     StoreObject *s = (StoreObject *)self;
+    if (rs_py_check_open(s) < 0) {
+        return NULL;
+    }
     PyObject *out = PyDict_New();
     if (out == NULL) {
         return NULL;
@@ -669,6 +697,9 @@ static PyObject *store_group(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     StoreObject *s = (StoreObject *)self;
+    if (rs_py_check_open(s) < 0) {
+        return NULL;
+    }
     PyTypeObject *tp = s->state->group_type;
     GroupObject *g = (GroupObject *)tp->tp_alloc(tp, 0);
     if (g == NULL) {
@@ -693,6 +724,9 @@ static PyObject *store_memory(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     StoreObject *s = (StoreObject *)self;
+    if (rs_py_check_open(s) < 0) {
+        return NULL;
+    }
     rs_mem_report m;
     rs_mem(s->st, &m);
     PyObject *d = PyDict_New();
@@ -823,9 +857,80 @@ static PyObject *store_compact(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+/* store.close(): the store and everything in it freed now, not when the
+ * cyclic GC gets to the store <-> class cycle; a durable store's journal
+ * is synced and its files and lock released, so the same base can be
+ * opened again at once.  Closing twice is allowed, as for a file. */
+static PyObject *store_close(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    StoreObject *s = (StoreObject *)self;
+    if (s->st == NULL) {
+        Py_RETURN_NONE;
+    }
+    if (s->in_group) {
+        PyErr_SetString(s->state->GroupError,
+                        "close() inside a group: leave the group first");
+        return NULL;
+    }
+    /* The last sync is done here rather than by rs_store_close(), which
+     * cannot report it: an error is raised, after the close, as a failed
+     * flush is by a file's close(). */
+    rs_status rc = s->durable ? rs_journal_sync(s->st) : RS_OK;
+    PyObject *et = NULL, *ev = NULL, *etb = NULL;
+    if (rc != RS_OK) {
+        rs_py_raise(s, rc);
+        PyErr_Fetch(&et, &ev, &etb);
+    }
+    rs_py_scans_forget(s);
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(s->classes, &pos, &k, &v)) {
+        ((ClassObject *)v)->cls = NULL;
+    }
+    rs_store_close(s->st);
+    s->st = NULL;
+    if (et != NULL) {
+        PyErr_Restore(et, ev, etb);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *store_enter(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    if (rs_py_check_open((StoreObject *)self) < 0) {
+        return NULL;
+    }
+    return Py_NewRef(self);
+}
+
+static PyObject *store_exit(PyObject *self, PyObject *const *args,
+                            Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    PyObject *r = store_close(self, NULL);
+    if (r == NULL) {
+        return NULL;
+    }
+    Py_DECREF(r);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *store_get_closed(PyObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(((StoreObject *)self)->st == NULL);
+}
+
 static PyObject *store_repr(PyObject *self)
 {
     StoreObject *s = (StoreObject *)self;
+    if (s->st == NULL) {
+        return PyUnicode_FromString("<roster.Store: closed>");
+    }
     rs_mem_report m;
     rs_mem(s->st, &m);
     return PyUnicode_FromFormat("<roster.Store: %zu classes, %zu records, "
@@ -850,12 +955,18 @@ static PyMethodDef store_methods[] = {
     {"sync", store_sync, METH_NOARGS, "sync(): fdatasync the journal now"},
     {"compact", store_compact, METH_NOARGS,
      "compact(): a new snapshot of a durable store, its journal restarted"},
+    {"close", store_close, METH_NOARGS,
+     "close(): free the store now (a durable one synced and its files "
+     "released); every later use raises roster.ClosedError"},
+    {"__enter__", store_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))store_exit, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef store_getset[] = {
     {"classes", store_get_classes, NULL, "dict of the store's classes by name",
      NULL},
+    {"closed", store_get_closed, NULL, "True once close() has run", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1001,6 +1112,14 @@ static int mod_exec(PyObject *m)
                 "A group whose change failed, or groups nested.") < 0) {
         return -1;
     }
+    b = PyTuple_Pack(2, S->Error, PyExc_ValueError);
+    r = b ? add_exc(m, &S->ClosedError, "ClosedError", b,
+                    "A call on a store that was closed.")
+          : -1;
+    Py_XDECREF(b);
+    if (r < 0) {
+        return -1;
+    }
     static const struct {
         const char *name;
         rs_type t;
@@ -1042,6 +1161,7 @@ static int mod_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(S->StaleError);
     Py_VISIT(S->FormatError);
     Py_VISIT(S->GroupError);
+    Py_VISIT(S->ClosedError);
     return 0;
 }
 
@@ -1067,6 +1187,7 @@ static int mod_clear(PyObject *m)
     Py_CLEAR(S->StaleError);
     Py_CLEAR(S->FormatError);
     Py_CLEAR(S->GroupError);
+    Py_CLEAR(S->ClosedError);
     Py_CLEAR(S->str_dict);
     return 0;
 }

@@ -297,7 +297,8 @@ static PyObject *record_getattro(PyObject *self, PyObject *name)
             return r;
         }
     }
-    if (c->dynamic) {
+    /* A method stays reachable on a closed store (its call refuses). */
+    if (c->dynamic && (descr == NULL || c->store->st != NULL)) {
         PyObject *v;
         int r = dyn_get(c, ((RecordObject *)self)->h, name, &v, descr == NULL);
         if (r != 0) {
@@ -371,6 +372,9 @@ static int record_setattro(PyObject *self, PyObject *name, PyObject *value)
         Py_DECREF(descr);
         return r;
     }
+    if (c->store != NULL && rs_py_check_open(c->store) < 0) {
+        return -1;
+    }
     if (!c->dynamic || c->cls == NULL) {
         if (descr != NULL) {
             PyErr_Format(PyExc_AttributeError,
@@ -437,6 +441,9 @@ static PyObject *insert(ClassObject *c, PyObject *const *args, Py_ssize_t na,
                         PyObject *kwnames, PyObject *kw)
 {
     PyTypeObject *tp = (PyTypeObject *)c;
+    if (c->store != NULL && rs_py_check_open(c->store) < 0) {
+        return NULL;
+    }
     if (c->cls == NULL) {
         PyErr_SetString(PyExc_TypeError,
                         "roster.Record is the base of declared classes: "
@@ -578,6 +585,10 @@ static PyObject *record_repr(PyObject *self)
 {
     ClassObject *c = RS_PY_CLASS(self);
     rs_handle h = ((RecordObject *)self)->h;
+    if (c->store->st == NULL) {
+        return PyUnicode_FromFormat("<%s: store closed>",
+                                    ((PyTypeObject *)c)->tp_name);
+    }
     if (rs_check(c->store->st, h) != RS_OK) {
         char hex[24];
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
@@ -830,6 +841,9 @@ static PyObject *record_get_dict(PyObject *self, void *closure)
 {
     (void)closure;
     RecordObject *r = (RecordObject *)self;
+    if (rs_py_check_open(RS_PY_CLASS(self)->store) < 0) {
+        return NULL;
+    }
     if (r->attrs == NULL) {
         ClassObject *c = RS_PY_CLASS(self);
         PyTypeObject *tp = c->store->state->attrs_type;
@@ -1074,6 +1088,11 @@ static PyObject *attrs_update(PyObject *self, PyObject *args, PyObject *kw)
 
 static PyObject *attrs_repr(PyObject *self)
 {
+    ClassObject *c = ((AttrsObject *)self)->owner;
+    if (c->store->st == NULL) {
+        return PyUnicode_FromFormat("<%s __dict__: store closed>",
+                                    ((PyTypeObject *)c)->tp_name);
+    }
     PyObject *d = attrs_copy(self, NULL);
     if (d == NULL) {
         return NULL;

@@ -23,8 +23,12 @@
  *                access and costs nothing once dropped
  *
  * A class never lets go of its store before it dies, so a proxy, a
- * descriptor or a scan reaches a live rs_store through its class.  Only
- * the store's tp_clear breaks the store <-> class cycle.
+ * descriptor or a scan reaches its StoreObject through its class.  Only
+ * the store's tp_clear breaks the store <-> class cycle, which is why a
+ * dropped store waits for the cyclic GC, and why store.close() exists:
+ * it frees the rs_store at once (a durable store's files and lock
+ * included) and leaves every object that reaches it raising
+ * roster.ClosedError.
  *
  * Threads: the GIL build only.  The module never releases the GIL while
  * it is inside the library, so one store is entered by one thread at a
@@ -57,13 +61,21 @@ typedef struct rs_py_state {
     PyObject *StaleError;     /* (Error, ReferenceError) */
     PyObject *FormatError;    /* (Error, ValueError) */
     PyObject *GroupError;     /* (Error) */
+    PyObject *ClosedError;    /* (Error, ValueError) */
     PyObject *str_dict;       /* "__dict__" */
 } rs_py_state;
 
+struct ScanObject;
+
+/* st is NULL once the store is closed (store.close()): every library call
+ * then fails with RS_EINVAL before it reads anything, and rs_py_raise()
+ * turns that into roster.ClosedError, so a path that forgets to check
+ * still cannot reach freed memory. */
 typedef struct StoreObject {
     PyObject_HEAD rs_store *st;
     rs_py_state *state;
-    PyObject *classes; /* dict: name -> declared class */
+    PyObject *classes;        /* dict: name -> declared class */
+    struct ScanObject *scans; /* open scans: rs_store_close() frees them */
     int in_group;
     int durable;
 } StoreObject;
@@ -73,7 +85,7 @@ typedef struct FieldInfo {
     rs_type type;
     int unsigned_int; /* u8, u16, u32, u64: read by rs_get_uint() */
     unsigned flags;
-    const char *cname; /* store-owned, valid while the store lives */
+    const char *cname; /* the UTF-8 of name: outlives a closed store */
     PyObject *name;    /* interned str */
 } FieldInfo;
 
@@ -127,6 +139,8 @@ typedef struct FieldObject {
 /* module.c */
 extern PyModuleDef rs_py_module;
 PyObject *rs_py_raise(StoreObject *s, rs_status rc);
+/* 0 while s is open; else -1 with roster.ClosedError set. */
+int rs_py_check_open(StoreObject *s);
 PyObject *rs_py_raise_msg(rs_py_state *S, rs_status rc, const char *msg);
 void rs_py_attr_error(PyObject *obj, PyObject *name);
 PyObject *rs_py_from_value(const rs_value *v);
@@ -156,6 +170,8 @@ extern PyType_Spec rs_py_scan_spec;
 PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns);
 PyObject *rs_py_declare_text(StoreObject *s, PyObject *text);
 PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module);
+/* Forget every open scan of s: its rs_scan dies with the store. */
+void rs_py_scans_forget(StoreObject *s);
 
 /* record.c */
 extern PyType_Spec rs_py_record_spec;
