@@ -224,13 +224,6 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
     return value_at(st, c, slot, name, out) ? RS_OK : RS_ENOATTR;
 }
 
-bool rs__attrs_vouch(const rs_class *c, uint32_t slot, uint16_t gen)
-{
-    uint32_t at;
-    const rs__aent *e = entry_of(c, slot, &at);
-    return e != NULL && e->gen == gen;
-}
-
 bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
                             uint32_t slot, uint16_t gen, uint32_t name,
                             rs_value *out)
@@ -362,9 +355,9 @@ static void locate(const rs_class *c, uint32_t slot, rs__aplan *plan)
     plan->has_entry = entry_of(c, slot, &plan->at) != NULL;
 }
 
-/* rs__attrs_prepare(); reuse lets the new block take the old one's cell
- * when both take a cell of one size (for a rollback only: new_list must
- * not borrow from the old block). */
+/* rs__attrs_prepare() of a plan already located (locate()); reuse lets
+ * the new block take the old one's cell when both take a cell of one size
+ * (for a rollback only: new_list must not borrow from the old block). */
 static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
                          uint32_t from, bool reuse, rs__aplan *plan)
 {
@@ -374,7 +367,6 @@ static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
     plan->len = 0;
     plan->ref = 0;
     plan->in_place = false;
-    locate(c, slot, plan);
     if (n == 0) {
         return RS_OK;
     }
@@ -414,6 +406,7 @@ static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
 rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
                             uint32_t n, uint32_t from, rs__aplan *plan)
 {
+    locate(c, slot, plan);
     return prepare(st, c, slot, n, from, false, plan);
 }
 
@@ -618,11 +611,11 @@ static bool rebind_in_place(rs_store *st, rs_class *c, uint32_t slot,
     return true;
 }
 
-/* Bind (val != NULL) or unbind (val == NULL) one dynamic attribute of slot,
- * named by text (interned here, inside the operation) or, when text is
- * NULL, by the interned id.  Validates, reserves, then writes. */
-rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
-                        const char *text, uint32_t id, const rs_value *val)
+/* rs__attrs_set() once slot's vector entry is found: e (NULL if it has
+ * none) and plan->at, where it is or would go. */
+static rs_status set_located(rs_store *st, rs_class *c, uint32_t slot,
+                             const char *text, uint32_t id, const rs_value *val,
+                             const rs__aent *e, rs__aplan *plan)
 {
     rs__attrs *a = &st->attrs;
     const char *name = text ? text : a->names[id].s;
@@ -648,10 +641,13 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
         rc = rs__shape_intern(st, &st->attrs, text, &id);
     }
     /* By the vector entry, not the row's bit: the row is not read when
-     * the caller's handle was vouched for by the entry
-     * (rs__attrs_vouch), and a record without attributes searches its
-     * page's vector for where the entry goes anyway. */
-    const uint8_t *block = rc == RS_OK ? block_of(st, c, slot) : NULL;
+     * the caller's handle was vouched for by the entry, and a record
+     * without attributes needs to know where its entry would go anyway.
+     * The one search serves the vouch, the read of the block and the
+     * plan (prepare() below); nothing between them changes the vector. */
+    plan->has_entry = e != NULL;
+    const uint8_t *block =
+        rc == RS_OK && e ? rs__strs_at(&st->strs, e->ref) : NULL;
     uint32_t n = load_block(a, block), k = 0;
     while (k < n && a->old_list[k].name != id) {
         k++;
@@ -670,7 +666,6 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
                      "one record",
                      c->sch.name, RS_ATTRS_PER_RECORD);
     }
-    rs__aplan plan;
     if (rc == RS_OK) {
         /* The new list: the old one with this name replaced (keeping its
          * place, as a Python dict does), appended, or left out. */
@@ -687,7 +682,7 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
         }
         /* Bound anew or again, the old names begin the new list. */
         uint32_t from = val ? a->old_shape : 0;
-        rc = rs__attrs_prepare(st, c, slot, m, from, &plan);
+        rc = prepare(st, c, slot, m, from, false, plan);
     }
     if (rc == RS_OK && st->obs) {
         rc = attrs_change(st, c, slot, id, val ? &v : NULL, n, false);
@@ -697,12 +692,30 @@ rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
         rs__strs_rollback(st, &st->strs);
         return rc;
     }
-    rs__attrs_commit(st, c, slot, &plan);
+    rs__attrs_commit(st, c, slot, plan);
     rs__strs_commit(&st->strs);
     if (st->n_commit_obs) {
         (void)attrs_change(st, c, slot, id, val ? &v : NULL, n, true);
     }
     return RS_OK;
+}
+
+rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
+                        const char *text, uint32_t id, const rs_value *val)
+{
+    rs__aplan plan;
+    const rs__aent *e = entry_of(c, slot, &plan.at);
+    return set_located(st, c, slot, text, id, val, e, &plan);
+}
+
+rs_status rs__attrs_set_vouched(rs_store *st, rs_class *c, uint32_t slot,
+                                uint16_t gen, uint32_t id, const rs_value *val,
+                                bool *vouched)
+{
+    rs__aplan plan;
+    const rs__aent *e = entry_of(c, slot, &plan.at);
+    *vouched = e != NULL && e->gen == gen;
+    return *vouched ? set_located(st, c, slot, NULL, id, val, e, &plan) : RS_OK;
 }
 
 rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
@@ -715,6 +728,7 @@ rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,
     /* A rollback must not need memory.  An in-place rebind took no cell,
      * so its undo would need one beside the block it replaces: instead
      * the block of before is written into that same cell. */
+    locate(c, slot, &plan);
     rs_status rc = prepare(st, c, slot, n, 0, true, &plan);
     /* The saver copies the record before its attributes change; the
      * observers that log changes skip a restore, so no name or old list

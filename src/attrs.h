@@ -60,9 +60,6 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
 bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
                             uint32_t slot, uint16_t gen, uint32_t name,
                             rs_value *out);
-/* Whether slot has attributes and its entry carries gen: then a handle
- * (from rs__table_peek) is live without a look at its row. */
-bool rs__attrs_vouch(const rs_class *c, uint32_t slot, uint16_t gen);
 
 /* An operation that changes one record's attributes: begin, fill
  * a->new_list with the record's attributes afterwards (names interned),
@@ -93,6 +90,14 @@ rs_status rs__attrs_check(const rs_store *st, const rs_class *c);
  * then writes. */
 rs_status rs__attrs_set(rs_store *st, rs_class *c, uint32_t slot,
                         const char *text, uint32_t id, const rs_value *val);
+/* rs__attrs_set() by id, of a handle (from rs__table_peek) vouched for by
+ * slot's vector entry carrying gen, with no look at the row.  *vouched
+ * false (nothing done, RS_OK): no entry carries gen, and the caller takes
+ * the row's path, which tells a stale handle from a record without
+ * attributes. */
+rs_status rs__attrs_set_vouched(rs_store *st, rs_class *c, uint32_t slot,
+                                uint16_t gen, uint32_t id, const rs_value *val,
+                                bool *vouched);
 /* The restore interface's part for attributes (store.h): put back slot's
  * whole attribute list, the first n of st->attrs.new_list. */
 rs_status rs__attrs_restore(rs_store *st, rs_class *c, uint32_t slot,

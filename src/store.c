@@ -783,11 +783,14 @@ static RS_ALWAYS_INLINE rs_status set_field_impl(rs_store *st, rs_handle h,
     uint32_t slot = 0;
     uint16_t gen;
     if (val != NULL && rs__table_attr_field(st, f) &&
-        rs__table_peek(st, h, &c, &slot, &gen) &&
-        rs__attrs_vouch(c, slot, gen)) {
+        rs__table_peek(st, h, &c, &slot, &gen)) {
         /* A record with attributes, live by its entry: no row read. */
-        return rs__attrs_set(st, c, slot, NULL, (uint32_t)(f - RS_ATTR_BASE),
-                             val);
+        bool vouched;
+        rs_status rc = rs__attrs_set_vouched(
+            st, c, slot, gen, (uint32_t)(f - RS_ATTR_BASE), val, &vouched);
+        if (vouched) {
+            return rc;
+        }
     }
     rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc == RS_OK && rs__table_attr_field(st, f)) {

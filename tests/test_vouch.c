@@ -1,6 +1,6 @@
 /*
  * test_vouch.c: the entry-vouched attribute reads and writes
- * (rs__attrs_get_by_entry, rs__attrs_vouch) against every way a slot's
+ * (rs__attrs_get_by_entry, rs__attrs_set_vouched) against every way a slot's
  * row generation changes: removal and reuse, retirement, groups (commit,
  * abort, failure), saves and loads, durable replay; and the shape walk
  * from a record's old shape.
