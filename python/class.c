@@ -728,12 +728,15 @@ static PyObject *meta_get_many(PyObject *self, PyObject *args, PyObject *kw)
     if (fname != NULL && (f = field_named(c, fname)) < 0) {
         return NULL;
     }
-    rs_field_def def;
-    if (rs_class_field_def(c->cls, f, &def) != RS_OK) {
-        return NULL;
-    }
+    /* The field's name for messages is the class's own copy: keys may be
+     * a generator, whose code may close the store. */
+    const char *cname = c->fields[f].cname;
     PyObject *seq = PySequence_Fast(keys, "get_many() needs an iterable");
     if (seq == NULL) {
+        return NULL;
+    }
+    if (rs_py_check_open(c->store) < 0) {
+        Py_DECREF(seq); /* closed by the keys' own code */
         return NULL;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
@@ -746,8 +749,7 @@ static PyObject *meta_get_many(PyObject *self, PyObject *args, PyObject *kw)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         if (rs_py_to_value(PySequence_Fast_GET_ITEM(seq, i),
-                           ((PyTypeObject *)c)->tp_name, def.name,
-                           &vals[i]) < 0) {
+                           ((PyTypeObject *)c)->tp_name, cname, &vals[i]) < 0) {
             goto done;
         }
     }

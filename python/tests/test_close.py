@@ -216,3 +216,17 @@ def test_a_scan_finished_before_the_close():
     st.close()
     with pytest.raises(roster.ClosedError):
         next(it)
+
+
+def test_get_many_whose_keys_close_the_store():
+    st = roster.Store()
+    P = st.declare(PLAYER)
+    P('u1', 'Tom')
+
+    def keys():
+        yield 'u1'
+        st.close()
+        yield ['not', 'a', 'key']  # its error would name the freed field
+
+    with pytest.raises(roster.ClosedError):
+        P.get_many(keys())
