@@ -1043,6 +1043,48 @@ static PyObject *meta_get_fields(PyObject *self, void *closure)
 
 extern PyGetSetDef rs_py_dict_getset;
 
+/* The store's list of its classes (StoreObject.all): a class joins it
+ * when it gets its rs_class and leaves it when it dies or the store
+ * closes. */
+static void class_link(ClassObject *c)
+{
+    StoreObject *s = c->store;
+    c->prev = NULL;
+    c->next = s->all;
+    if (s->all != NULL) {
+        s->all->prev = c;
+    }
+    s->all = c;
+}
+
+static void class_unlink(ClassObject *c)
+{
+    if (c->cls == NULL) {
+        return; /* never linked, or forgotten by close() */
+    }
+    StoreObject *s = c->store;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        s->all = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+    c->cls = NULL;
+}
+
+void rs_py_classes_forget(StoreObject *s)
+{
+    while (s->all != NULL) {
+        ClassObject *c = s->all;
+        s->all = c->next;
+        c->prev = c->next = NULL;
+        c->cls = NULL; /* freed by rs_store_close() */
+    }
+}
+
 /* The text form of a declaration made in a scratch store (for comparing a
  * declaration with the class a store already has): a new str, or NULL. */
 static PyObject *format_of(const rs_class *cls)
@@ -1174,6 +1216,7 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
     ClassObject *c = (ClassObject *)t;
     c->store = (StoreObject *)Py_NewRef(s);
     c->cls = cls;
+    class_link(c);
     c->dynamic = dynamic;
     c->key = rs_class_key(cls);
     c->n_fields = n;
@@ -1503,6 +1546,7 @@ static void meta_dealloc(PyObject *self)
     ClassObject *c = (ClassObject *)self;
     PyTypeObject *meta = Py_TYPE(self);
     StoreObject *s = c->store;
+    class_unlink(c);
     c->store = NULL;
     rs_py_names_forget(c);
     if (c->fields != NULL) {

@@ -883,11 +883,7 @@ static PyObject *store_close(PyObject *self, PyObject *noargs)
         PyErr_Fetch(&et, &ev, &etb);
     }
     rs_py_scans_forget(s);
-    PyObject *k, *v;
-    Py_ssize_t pos = 0;
-    while (PyDict_Next(s->classes, &pos, &k, &v)) {
-        ((ClassObject *)v)->cls = NULL;
-    }
+    rs_py_classes_forget(s);
     rs_store_close(s->st);
     s->st = NULL;
     if (et != NULL) {

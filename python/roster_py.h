@@ -66,6 +66,7 @@ typedef struct rs_py_state {
 } rs_py_state;
 
 struct ScanObject;
+struct ClassObject;
 
 /* st is NULL once the store is closed (store.close()): every library call
  * then fails with RS_EINVAL before it reads anything, and rs_py_raise()
@@ -76,6 +77,12 @@ typedef struct StoreObject {
     rs_py_state *state;
     PyObject *classes;        /* dict: name -> declared class */
     struct ScanObject *scans; /* open scans: rs_store_close() frees them */
+    /* Every live class that holds an rs_class of this store, which
+     * close() walks to clear their cls: more than the classes dict, which
+     * keeps only the newest class of a name (a declaration repeated, by
+     * text or by a class body, makes another class of the same rs_class),
+     * and which a class joins only once it is made. */
+    struct ClassObject *all;
     int in_group;
     int durable;
 } StoreObject;
@@ -114,7 +121,8 @@ typedef struct NameSlot {
 typedef struct ClassObject {
     PyHeapTypeObject ht;
     StoreObject *store; /* NULL only on roster.Record itself */
-    rs_class *cls;
+    rs_class *cls;      /* NULL on roster.Record, and once store closed */
+    struct ClassObject *prev, *next; /* in store->all while cls is set */
     int dynamic;
     rs_field key;
     Py_ssize_t n_fields;
@@ -172,6 +180,8 @@ PyObject *rs_py_declare_text(StoreObject *s, PyObject *text);
 PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module);
 /* Forget every open scan of s: its rs_scan dies with the store. */
 void rs_py_scans_forget(StoreObject *s);
+/* Clear the cls of every class of s: its rs_class dies with the store. */
+void rs_py_classes_forget(StoreObject *s);
 
 /* record.c */
 extern PyType_Spec rs_py_record_spec;

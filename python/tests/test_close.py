@@ -230,3 +230,33 @@ def test_get_many_whose_keys_close_the_store():
 
     with pytest.raises(roster.ClosedError):
         P.get_many(keys())
+
+
+def test_a_declaration_repeated_makes_classes_that_all_see_the_close():
+    # Each declaration of the same class makes another Python class over
+    # the same rs_class; the store's dict keeps the newest only, and every
+    # one of them must forget the freed rs_class.
+    st = roster.Store()
+    P1 = st.declare(PLAYER)
+    P2 = roster.declare(st, PLAYER)
+
+    class Player(roster.Record, store=st, dynamic=True):
+        uid: roster.str(16, key=True)
+        name: roster.str(32, unique=True)
+        stat: roster.u8 = 0
+        level: roster.u16 = 0
+
+    assert P1 is not P2 and P2 is not Player and st['Player'] is Player
+    dicts = []
+    for i, cls in enumerate((P1, P2, Player)):
+        p = cls('u%d' % i, 'n%d' % i)
+        p.x = i
+        dicts.append(p.__dict__)
+    st.close()
+    for cls, d in zip((P1, P2, Player), dicts):
+        with pytest.raises(roster.ClosedError):
+            del d['x']
+        with pytest.raises(roster.ClosedError):
+            len(cls)
+        with pytest.raises(roster.ClosedError):
+            cls.where(cls.level >= 0)
