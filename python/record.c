@@ -894,7 +894,13 @@ static int attrs_setitem(PyObject *self, PyObject *key, PyObject *value)
     }
     rs_status rc;
     if (value == NULL) {
-        if (rs_class_field(c->cls, p) >= 0) {
+        /* By the class's own names, not rs_class_field(): the rule holds
+         * on a closed store too, as for del p.level. */
+        int declared = 0;
+        for (Py_ssize_t i = 0; i < c->n_fields && !declared; i++) {
+            declared = strcmp(c->fields[i].cname, p) == 0;
+        }
+        if (declared) {
             PyErr_Format(PyExc_TypeError,
                          "cannot delete %s.%s: a declared field always "
                          "holds a value",

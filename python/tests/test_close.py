@@ -142,6 +142,8 @@ def test_what_still_works_after_close():
         pickle.dumps(p)
     with pytest.raises(TypeError, match='always holds a value'):
         del p.level                # a rule of the class, store or none
+    with pytest.raises(TypeError, match='always holds a value'):
+        del d['level']             # by the __dict__ too
     for k in list(o):
         del o[k]
     del st, P, p, d, q
@@ -256,6 +258,8 @@ def test_a_declaration_repeated_makes_classes_that_all_see_the_close():
     for cls, d in zip((P1, P2, Player), dicts):
         with pytest.raises(roster.ClosedError):
             del d['x']
+        with pytest.raises(TypeError, match='always holds a value'):
+            del d['uid']
         with pytest.raises(roster.ClosedError):
             len(cls)
         with pytest.raises(roster.ClosedError):
