@@ -1162,17 +1162,18 @@ static int bind_lookups(PyObject *t)
 PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
 {
     rs_py_state *S = s->state;
+    /* Everything wanted of cls is read first, while nothing here can have
+     * run Python code: making a dict, a tuple or the type may let the
+     * cyclic GC run a finalizer, and making the type calls the body's
+     * __set_name__ methods; either may close the store, which frees cls.
+     * Making a str runs nothing. */
     int dynamic = (rs_class_flags(cls) & RS_CLASS_DYNAMIC) != 0;
     Py_ssize_t n = (Py_ssize_t)rs_class_n_fields(cls);
-    PyObject *d = ns ? PyDict_Copy(ns) : PyDict_New();
+    rs_field key = rs_class_key(cls);
     PyObject *name = PyUnicode_FromString(rs_class_name(cls));
-    PyObject *slots =
-        dynamic ? Py_BuildValue("(s)", "__weakref__") : PyTuple_New(0);
-    PyObject *bases = PyTuple_Pack(1, (PyObject *)S->record_type);
-    PyObject *args = NULL, *t = NULL;
+    PyObject *d = NULL, *slots = NULL, *bases = NULL, *args = NULL, *t = NULL;
     FieldInfo *fields = PyMem_Calloc((size_t)n + 1, sizeof *fields);
-    if (d == NULL || name == NULL || slots == NULL || bases == NULL ||
-        fields == NULL) {
+    if (name == NULL || fields == NULL) {
         if (fields == NULL) {
             PyErr_NoMemory();
         }
@@ -1197,6 +1198,14 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
         if (fields[i].cname == NULL) {
             goto fail;
         }
+    }
+    d = ns ? PyDict_Copy(ns) : PyDict_New();
+    slots = dynamic ? Py_BuildValue("(s)", "__weakref__") : PyTuple_New(0);
+    bases = PyTuple_Pack(1, (PyObject *)S->record_type);
+    if (d == NULL || slots == NULL || bases == NULL) {
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
         if (PyDict_DelItem(d, fields[i].name) < 0) {
             PyErr_Clear(); /* no default in the body */
         }
@@ -1209,7 +1218,10 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
         goto fail;
     }
     t = PyType_Type.tp_new(S->meta_type, args, NULL);
-    if (t == NULL) {
+    /* Making the type may have closed the store and freed cls (see
+     * above): the class gets cls only from an open store, and from then on
+     * close() reaches it through s->all. */
+    if (t == NULL || rs_py_check_open(s) < 0) {
         goto fail;
     }
     PyTypeObject *tp = (PyTypeObject *)t;
@@ -1218,7 +1230,7 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
     c->cls = cls;
     class_link(c);
     c->dynamic = dynamic;
-    c->key = rs_class_key(cls);
+    c->key = key;
     c->n_fields = n;
     c->fields = fields;
     fields = NULL;
@@ -1269,7 +1281,9 @@ PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns)
             goto fail;
         }
     }
-    if (PyDict_SetItem(s->classes, name, t) < 0) {
+    /* The store may have closed since the type was made (see above): a
+     * class of a closed store is an error here, not a result. */
+    if (PyDict_SetItem(s->classes, name, t) < 0 || rs_py_check_open(s) < 0) {
         goto fail;
     }
     Py_DECREF(d);

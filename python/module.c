@@ -676,8 +676,16 @@ static PyObject *store_get_classes(PyObject *self, void *closure)
     if (out == NULL) {
         return NULL;
     }
-    size_t n = rs_n_classes(s->st);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0;; i++) {
+        /* The store asked again at each turn: making a class may let the
+         * cyclic GC run a finalizer, which may declare or close. */
+        if (rs_py_check_open(s) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        if (i >= rs_n_classes(s->st)) {
+            break;
+        }
         PyObject *name =
             PyUnicode_FromString(rs_class_name(rs_class_at(s->st, i)));
         PyObject *c = name ? store_class(s, name) : NULL;

@@ -264,3 +264,92 @@ def test_a_declaration_repeated_makes_classes_that_all_see_the_close():
             len(cls)
         with pytest.raises(roster.ClosedError):
             cls.where(cls.level >= 0)
+
+
+def test_a_class_body_that_closes_the_store():
+    st = roster.Store()
+
+    class Closes:
+        def __set_name__(self, owner, name):
+            st.close()             # while the class is being made
+
+    with pytest.raises(roster.ClosedError):
+        class Player(roster.Record, store=st):
+            uid: roster.str(16, key=True)
+            level: roster.u16 = 0
+            closer = Closes()
+    assert st.closed
+
+
+class CloseAtCollection:
+    """Close st at the n-th collection of the cyclic GC from now, made to
+    run at nearly every allocation of a container: as a finalizer (a
+    __del__ that closes, in a cycle) may, in the middle of a module call."""
+
+    def __init__(self, st, n):
+        self.st, self.n = st, n
+
+    def __call__(self, phase, info):
+        if phase == 'start':
+            self.n -= 1
+            if self.n == 0:
+                self.st.close()
+
+    def __enter__(self):
+        gc.collect()
+        # No free dicts, lists or tuples: each one made is a new
+        # allocation that counts towards a collection.
+        self.hold = [({}, [], (i,)) for i in range(2000)]
+        self.threshold = gc.get_threshold()
+        gc.callbacks.append(self)
+        gc.set_threshold(1)
+        return self
+
+    def __exit__(self, *exc):
+        gc.set_threshold(*self.threshold)
+        gc.callbacks.remove(self)
+        del self.hold
+
+
+def loaded_store(tmp_path):
+    """A store whose classes came from a snapshot: Python has none yet."""
+    path = str(tmp_path / 'two.snap')
+    with roster.Store() as src:
+        src.declare(PLAYER)
+        src.declare('Guild { gid: u32 key; name: str(20) }')
+        src['Player']('u1', 'Tom').x = 1
+        src.save(path)
+    st = roster.Store()
+    st.load(path)
+    return st
+
+
+# What each call is on (made before the GC is armed), and the call.
+CALLS_THAT_ALLOCATE = {
+    'Store.classes': (lambda st: st, lambda st: st.classes),
+    'Store[name]': (lambda st: st, lambda st: st['Guild']),
+    'Store.declare': (lambda st: st, lambda st: st.declare('Q { a: u8 key }')),
+    'roster.declare': (lambda st: st,
+                       lambda st: roster.declare(st, 'Q { a: u8 key }')),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CALLS_THAT_ALLOCATE))
+def test_a_finalizer_that_closes_the_store_mid_call(tmp_path, name):
+    # At every collection in turn, until the call ends before it: the
+    # call either ends before the close or raises ClosedError; under the
+    # sanitizer a read of the freed store fails the run.
+    on, call = CALLS_THAT_ALLOCATE[name]
+    for n in range(1, 60):
+        st = loaded_store(tmp_path)
+        obj = on(st)
+        with CloseAtCollection(st, n):
+            try:
+                call(obj)
+            except roster.ClosedError:
+                pass
+        if not st.closed:
+            break
+        st.close()
+    else:
+        pytest.fail('the call never ended before the close')
