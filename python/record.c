@@ -536,12 +536,18 @@ PyObject *rs_py_record_vectorcall(PyObject *callable, PyObject *const *args,
 static PyObject *read_dict(ClassObject *c, rs_handle h)
 {
     size_t cap = (size_t)c->n_fields + RS_ATTRS_MAX;
+    /* Made before rs_read(), whose names are the store's: making a dict
+     * may let the cyclic GC run a finalizer, which may close the store. */
+    PyObject *d = PyDict_New();
+    if (d == NULL) {
+        return NULL;
+    }
     rs_attr *items = PyMem_Malloc(cap * sizeof *items);
     char small[4096];
     char *buf = small;
     size_t buflen = sizeof small;
-    PyObject *d = NULL;
     if (items == NULL) {
+        Py_DECREF(d);
         return PyErr_NoMemory();
     }
     size_t n, need;
@@ -558,14 +564,15 @@ static PyObject *read_dict(ClassObject *c, rs_handle h)
         buflen = need;
         if (buf == NULL) {
             PyMem_Free(items);
+            Py_DECREF(d);
             return PyErr_NoMemory();
         }
     }
     if (rc != RS_OK) {
         rs_py_raise(c->store, rc);
+        Py_CLEAR(d);
         goto done;
     }
-    d = PyDict_New();
     for (size_t i = 0; d != NULL && i < n; i++) {
         PyObject *v = rs_py_from_value(&items[i].val);
         if (v == NULL || PyDict_SetItemString(d, items[i].name, v) < 0) {
@@ -928,21 +935,29 @@ static int attrs_setitem(PyObject *self, PyObject *key, PyObject *value)
 
 static PyObject *attrs_names(AttrsObject *a)
 {
+    /* Made before rs_dir(), whose names are the store's: making a list may
+     * let the cyclic GC run a finalizer, which may close the store.
+     * Appending runs nothing. */
+    PyObject *l = PyList_New(0);
+    if (l == NULL) {
+        return NULL;
+    }
     const char *ds[RS_MAX_FIELDS + RS_ATTRS_MAX];
     size_t n;
     rs_status rc =
         rs_dir(a->owner->store->st, a->h, ds, RS_MAX_FIELDS + RS_ATTRS_MAX, &n);
     if (rc != RS_OK) {
+        Py_DECREF(l);
         return rs_py_raise(a->owner->store, rc);
     }
-    PyObject *l = PyList_New((Py_ssize_t)n);
-    for (size_t i = 0; l != NULL && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         PyObject *s = PyUnicode_FromString(ds[i]);
-        if (s == NULL) {
-            Py_CLEAR(l);
-            break;
+        if (s == NULL || PyList_Append(l, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(l);
+            return NULL;
         }
-        PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+        Py_DECREF(s);
     }
     return l;
 }

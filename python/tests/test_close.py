@@ -324,6 +324,10 @@ def loaded_store(tmp_path):
     return st
 
 
+def player_dict(st):
+    return st['Player']['u1'].__dict__
+
+
 # What each call is on (made before the GC is armed), and the call.
 CALLS_THAT_ALLOCATE = {
     'Store.classes': (lambda st: st, lambda st: st.classes),
@@ -331,6 +335,12 @@ CALLS_THAT_ALLOCATE = {
     'Store.declare': (lambda st: st, lambda st: st.declare('Q { a: u8 key }')),
     'roster.declare': (lambda st: st,
                        lambda st: roster.declare(st, 'Q { a: u8 key }')),
+    'repr(p)': (lambda st: st['Player']['u1'], repr),
+    'dir(p)': (lambda st: st['Player']['u1'], dir),
+    'd.copy': (player_dict, lambda d: d.copy()),
+    'd.keys': (player_dict, lambda d: d.keys()),
+    'list(d)': (player_dict, list),
+    'd == dict': (player_dict, lambda d: d == {}),
 }
 
 
