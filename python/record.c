@@ -633,10 +633,12 @@ static PyObject *record_repr(PyObject *self)
     return r;
 }
 
+/* b is a proxy too: its class is a declared class (it has a store; not
+ * its cls, which a close clears, and == needs no store). */
 static int same_kind(PyObject *a, PyObject *b)
 {
     return Py_TYPE(Py_TYPE(a)) == Py_TYPE(Py_TYPE(b)) &&
-           RS_PY_CLASS(b)->cls != NULL;
+           RS_PY_CLASS(b)->store != NULL;
 }
 
 static PyObject *record_richcompare(PyObject *a, PyObject *b, int op)

@@ -363,3 +363,14 @@ def test_a_finalizer_that_closes_the_store_mid_call(tmp_path, name):
         st.close()
     else:
         pytest.fail('the call never ended before the close')
+
+
+def test_proxies_of_one_record_stay_equal_after_close():
+    st = roster.Store()
+    P = st.declare(PLAYER)
+    P('u1', 'Tom')
+    a, b = P['u1'], P['u1']
+    seen = {a: 'Tom'}
+    st.close()
+    assert a is not b and a == b and not (a != b) and hash(a) == hash(b)
+    assert seen[b] == 'Tom'
