@@ -332,6 +332,11 @@ static int query_conds(QueryObject *q, rs_cond **out, size_t *n)
 
 static PyObject *scan_open(ClassObject *c, QueryObject *q)
 {
+    /* A query that matches nothing never reaches the library below, which
+     * would refuse a closed store. */
+    if (rs_py_check_open(c->store) < 0) {
+        return NULL;
+    }
     PyTypeObject *tp = c->store->state->scan_type;
     ScanObject *it = (ScanObject *)tp->tp_alloc(tp, 0);
     if (it == NULL) {
@@ -420,6 +425,9 @@ static PyObject *query_count(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     QueryObject *q = (QueryObject *)self;
+    if (rs_py_check_open(q->owner->store) < 0) {
+        return NULL; /* as the library would, for a query that matches none */
+    }
     if (q->never) {
         return PyLong_FromLong(0);
     }

@@ -29,6 +29,7 @@ def closed_store():
     p.x = 7
     P('u2', 'Ann', 1, 9)
     objs = dict(st=st, P=P, p=p, d=p.__dict__, q=P.where(stat=1),
+                none=P.where(nothing=1),
                 field=P.level, cond=P.level >= 1, scan=iter(P),
                 qscan=iter(P.where(level__ge=1)), group=st.group())
     next(objs['scan'])
@@ -75,6 +76,11 @@ def every_call(o):
         'query.count': q.count,
         'query.first': q.first,
         'iter(query)': lambda: iter(q),
+        # A query on a name no record has matches none without asking the
+        # library: it must still see the close.
+        'query matching none.count': o['none'].count,
+        'query matching none.first': o['none'].first,
+        'iter(query matching none)': lambda: iter(o['none']),
         'p.field': lambda: p.level,
         'p.key': lambda: p.uid,
         'Player.level.__get__': lambda: o['field'].__get__(p, P),
