@@ -877,8 +877,11 @@ static PyObject *store_close(PyObject *self, PyObject *noargs)
         Py_RETURN_NONE;
     }
     if (s->in_group) {
+        /* insert_many() holds a group of its own while its rows' code
+         * runs: say so, since that caller opened none. */
         PyErr_SetString(s->state->GroupError,
-                        "close() inside a group: leave the group first");
+                        "close() inside a group (store.group(), or the one "
+                        "insert_many() holds while it runs): leave it first");
         return NULL;
     }
     /* The last sync is done here rather than by rs_store_close(), which

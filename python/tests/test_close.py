@@ -380,3 +380,19 @@ def test_proxies_of_one_record_stay_equal_after_close():
     st.close()
     assert a is not b and a == b and not (a != b) and hash(a) == hash(b)
     assert seen[b] == 'Tom'
+
+
+def test_close_from_the_rows_of_insert_many_is_refused():
+    # insert_many() holds a group while its rows' code runs: a close there
+    # is refused, and says why, though the caller opened no group.
+    st = roster.Store()
+    P = st.declare(PLAYER)
+
+    def rows():
+        yield ('u1', 'Tom')
+        with pytest.raises(roster.GroupError, match='insert_many'):
+            st.close()
+        yield ('u2', 'Ann')
+
+    assert P.insert_many(rows()) == 2 and not st.closed
+    st.close()
