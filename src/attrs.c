@@ -110,7 +110,8 @@ static uint32_t decode(const rs__attrs *a, const uint8_t *block, rs__aval *list,
  * Records with attributes spread evenly over a page, so the entry sits
  * near n * off / rows: start there and step (a binary search would touch
  * a cache line per step; this touches one or two). */
-static rs__aent *entry_of(const rs_class *c, uint32_t slot, uint32_t *at)
+static RS_ALWAYS_INLINE rs__aent *entry_of(const rs_class *c, uint32_t slot,
+                                           uint32_t *at)
 {
     uint32_t page = slot >> c->page_shift;
     uint16_t off = (uint16_t)(slot & ((1u << c->page_shift) - 1));
@@ -176,8 +177,8 @@ uint32_t rs__attrs_load(rs_store *st, const rs_class *c, uint32_t slot)
 /* Where in block the value of attribute name starts (its value decoded
  * into *out), or NULL (*out untouched): a walk of the block that decodes
  * nothing else. */
-static const uint8_t *value_in(const rs__attrs *a, const uint8_t *block,
-                               uint32_t name, rs_value *out)
+static RS_ALWAYS_INLINE const uint8_t *
+value_in(const rs__attrs *a, const uint8_t *block, uint32_t name, rs_value *out)
 {
     uint64_t len, shape, n;
     const uint8_t *p = rs__codec_uvar_get(block, &len);
