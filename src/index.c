@@ -78,7 +78,9 @@
  * Failure: rs__index_prepare() gathers the moving keys and allocates the
  * new segments (and directory) before an operation changes anything; the
  * insert that follows applies them and cannot fail; rs__index_cancel()
- * undoes a prepare.
+ * undoes a prepare.  A group's rollback must put keys back without
+ * memory: while a group is open each segment counts the keys taken out
+ * of it, and growth keeps room for them (held_of()).
  */
 #include "index.h"
 
@@ -128,7 +130,10 @@ struct rs__seg {
     uint32_t n_groups, n, n_tomb, local; /* local depth */
     uint32_t *e;         /* n_groups * GROUP entries, 64-byte aligned */
     uint32_t max_groups; /* it splits rather than grow past this */
-    uint32_t pad;
+    /* Keys the open group took out of this segment's range, which its
+     * rollback may put back (held_of()): valid while held_group is the
+     * index's hold. */
+    uint32_t held, held_group;
 };
 
 uint64_t rs__index_hash(uint64_t seed, const void *key, size_t len)
@@ -320,9 +325,37 @@ static uint32_t groups_for(size_t m, uint64_t hash)
     return g < 1 ? 1 : (uint32_t)g;
 }
 
-static inline bool over_full(const rs__seg *s)
+/* Room a group's rollback may need in s beyond its keys: every key the
+ * open group took out of s's range (rs__index_hold()).  Undo retraces the
+ * group backwards, so at any step of it s holds at most its keys now and
+ * these; a rollback that cannot grow s then still finds a bucket for each
+ * key it puts back (rs__index_has_room()).  Growth inside the group sizes
+ * every segment it makes for both, and each segment a split or a merge
+ * makes carries the count on (a split gives each half the whole count: it
+ * cannot tell which half the keys taken out belonged to). */
+static inline uint32_t held_of(const rs__index *ix, const rs__seg *s)
 {
-    return ((size_t)s->n + s->n_tomb + 1) * 8 > (size_t)s->n_groups * GROUP * 7;
+    return ix->hold != 0 && s->held_group == ix->hold ? s->held : 0;
+}
+
+static inline bool over_full(const rs__index *ix, const rs__seg *s)
+{
+    size_t cap7 = (size_t)s->n_groups * GROUP * 7;
+    return ((size_t)s->n + s->n_tomb + 1) * 8 > cap7 ||
+           ((size_t)s->n + held_of(ix, s) + 1) * 8 > cap7;
+}
+
+static void set_held(const rs__index *ix, rs__seg *s, size_t held)
+{
+    if (s != NULL) {
+        s->held = (uint32_t)held;
+        s->held_group = ix->hold;
+    }
+}
+
+void rs__index_hold(rs__index *ix, uint32_t group)
+{
+    ix->hold = group;
 }
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
@@ -512,15 +545,16 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
 {
     RS_ASSERT(ix->grow_old == NULL);
     rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
-    if (!over_full(s)) {
+    if (!over_full(ix, s)) {
         return RS_OK;
     }
+    size_t held = held_of(ix, s);
     /* Tombstones fill it: if the live keys alone would sit at 13/16 or
      * less, rebuild at the same size, so churn (which leaves tombstones but
      * no more keys) does not grow or split a segment.  Above that, a purge
      * would win too little room for the rehash it costs. */
     size_t cap = (size_t)s->n_groups * GROUP;
-    bool purge = ((size_t)s->n + 1) * 16 <= cap * 13;
+    bool purge = ((size_t)s->n + held + 1) * 16 <= cap * 13;
     bool split = !purge && s->n_groups >= s->max_groups; /* if useful */
     rs__seg *buddy = NULL;
     if (purge && s->local > 0) {
@@ -535,8 +569,10 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         uint32_t most =
             s->max_groups < b->max_groups ? s->max_groups : b->max_groups;
         if (b->local == s->local &&
-            ((size_t)s->n + b->n + 1) * 4 <= (size_t)most * GROUP * 3) {
+            ((size_t)s->n + b->n + held + held_of(ix, b) + 1) * 4 <=
+                (size_t)most * GROUP * 3) {
             buddy = b;
+            held += held_of(ix, b);
         }
     }
     /* Every key moves: hash them all now, once, so the sizes can follow
@@ -574,13 +610,15 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         split = split_pays(ix, s, n_list, n_hi);
     }
     if (buddy) {
+        /* The merge's condition leaves most room for held too. */
         uint32_t most = s->max_groups < buddy->max_groups ? s->max_groups
                                                           : buddy->max_groups;
-        uint32_t ng = groups_for(n_list + 1, hash);
+        uint32_t ng = groups_for(n_list + held + 1, hash);
         ix->grow_a = seg_new(st, ng < most ? ng : most, s->local - 1, most);
         ix->grow_buddy = buddy;
+        set_held(ix, ix->grow_a, held);
     } else if (!split) {
-        uint32_t ng = groups_for((size_t)s->n + 1, hash);
+        uint32_t ng = groups_for((size_t)s->n + held + 1, hash);
         uint32_t most = s->max_groups;
         if (purge && ng > s->n_groups) {
             ng = s->n_groups;
@@ -593,12 +631,22 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
                 most = ng;
             }
         }
+        /* Never below what a rollback of the open group may put back
+         * (a purge's size has room for it already). */
+        size_t floor = ((size_t)s->n + held + 1 + GROUP - 1) / GROUP;
+        if (ng < floor) {
+            ng = (uint32_t)floor;
+        }
         ix->grow_a = seg_new(st, ng, s->local, most);
+        set_held(ix, ix->grow_a, held);
     } else {
-        ix->grow_a = seg_new(st, groups_for(n_list - n_hi + 1, hash),
-                             s->local + 1, max_groups_for(hash, n_list - n_hi));
-        ix->grow_b = seg_new(st, groups_for(n_hi + 1, hash >> 3), s->local + 1,
-                             max_groups_for(hash >> 10, n_hi));
+        size_t lo = n_list - n_hi + held, hi = n_hi + held;
+        ix->grow_a = seg_new(st, groups_for(lo + 1, hash), s->local + 1,
+                             max_groups_for(hash, lo));
+        ix->grow_b = seg_new(st, groups_for(hi + 1, hash >> 3), s->local + 1,
+                             max_groups_for(hash >> 10, hi));
+        set_held(ix, ix->grow_a, held);
+        set_held(ix, ix->grow_b, held);
         if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
             ix->grow_dir = rs__alloc(
                 st, RS_MEM_INDEXES, ((size_t)2 << ix->depth) * sizeof *ix->dir);
@@ -711,8 +759,12 @@ static void grow(rs_store *st, rs__index *ix)
 
 bool rs__index_has_room(const rs__index *ix, uint64_t hash)
 {
+    /* A tombstone is room too: put() takes the first free bucket.  Probes
+     * are bounded by the segment's groups, so a segment a rollback filled
+     * to its last bucket still answers; the next prepare there rebuilds
+     * it. */
     const rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
-    return (size_t)s->n + s->n_tomb < (size_t)s->n_groups * GROUP;
+    return (size_t)s->n < (size_t)s->n_groups * GROUP;
 }
 
 void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash, uint32_t slot)
@@ -721,7 +773,7 @@ void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash, uint32_t slot)
         grow(st, ix);
     }
     rs__seg *s = ix->dir[dir_of(ix->depth, hash)].s;
-    RS_ASSERT((size_t)s->n + s->n_tomb < (size_t)s->n_groups * GROUP);
+    RS_ASSERT((size_t)s->n < (size_t)s->n_groups * GROUP);
     put(s, hash, slot);
     ix->n++;
 }
@@ -747,6 +799,10 @@ void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
             }
             s->n--;
             ix->n--;
+            if (ix->hold != 0) {
+                /* Taken out inside a group: its rollback may put it back. */
+                set_held(ix, s, held_of(ix, s) + 1u);
+            }
             return;
         }
         if (match_empty(grp)) {
@@ -968,7 +1024,7 @@ rs_status rs__index_check(const rs__index *ix)
                 return RS_ECORRUPT;
             }
         }
-        if (n != s->n || tomb != s->n_tomb || n + tomb >= cap) {
+        if (n != s->n || tomb != s->n_tomb || n + tomb > cap) {
             return RS_ECORRUPT;
         }
         total += n;

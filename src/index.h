@@ -70,6 +70,7 @@ typedef struct rs__index {
     bool list_grew;            /* this prepare grew it: cancel shrinks it */
     uint64_t grow_hash;        /* a hash that leads to grow_old */
     size_t grow_pause_entries; /* entries moved by the largest growth */
+    uint32_t hold; /* the open group's number (rs__index_hold()), or 0 */
 } rs__index;
 
 /* The 64-bit hash of a key under a store's seed (XXH3 with a seed): every
@@ -85,6 +86,13 @@ uint64_t rs__index_seed_new(void);
  * could place it without a prepare (a group's rollback, which must not
  * fail, inserts past the segment's load limit rather than grow). */
 bool rs__index_has_room(const rs__index *ix, uint64_t hash);
+
+/* A group opens (group: a number no other group of the store had, never
+ * 0) or ends (0).  While one is open, each key taken out is counted
+ * against its segment, and growth sizes every segment it makes with room
+ * for those keys too, so the group's rollback finds a bucket for every
+ * key it puts back without memory (index.c, held_of()). */
+void rs__index_hold(rs__index *ix, uint32_t group);
 
 rs_status rs__index_init(rs_store *st, rs__index *ix, rs__key_of_fn key_of,
                          rs__key_eq_fn key_eq, rs__hash_slots_fn hash_slots,

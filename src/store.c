@@ -723,8 +723,32 @@ static void remove_slot(rs_store *st, rs_class *c, uint32_t slot)
     c->n_live--;
 }
 
+/* Every index of every class: classes are not declared inside a group. */
+static void hold_indexes(rs_store *st, uint32_t group)
+{
+    for (uint32_t i = 0; i < st->n_classes; i++) {
+        rs_class *c = st->classes[i];
+        for (uint32_t k = 0; k < c->sch.n_indexed; k++) {
+            rs__index_hold(&c->ix[k], group);
+        }
+    }
+}
+
+void rs__store_group_begin(rs_store *st)
+{
+    /* A new number makes the counts segments kept for earlier groups
+     * stale, so a group's end clears nothing (after 2^32 groups an old
+     * count could match again: a segment would then only be sized
+     * larger). */
+    if (++st->group_no == 0) {
+        st->group_no = 1;
+    }
+    hold_indexes(st, st->group_no);
+}
+
 void rs__store_group_end(rs_store *st)
 {
+    hold_indexes(st, 0);
     for (uint32_t i = 0; i < st->n_classes; i++) {
         rs_class *c = st->classes[i];
         /* The group's removals go on the free list, most recent first;

@@ -23,8 +23,11 @@ rs_status rs__store_restore_set(rs_store *st, rs_class *c, uint32_t slot,
                                 rs_field f, const rs_value *v);
 /* Attributes: rs__attrs_restore() (attrs.h). */
 
+/* A group opened (txn.c): the indexes keep room for the keys it takes
+ * out (rs__index_hold()). */
+void rs__store_group_begin(rs_store *st);
 /* A group ended (txn.c): the slots its removals freed, kept off the free
- * list while it was open, join it. */
+ * list while it was open, join it; the indexes stop keeping room. */
 void rs__store_group_end(rs_store *st);
 /* Remove every record of c (a failed load into a class that was empty).
  * Slots keep their generations, so no handle of before aliases. */

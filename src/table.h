@@ -82,6 +82,7 @@ struct rs_store {
     rs__strs strs;
     rs__attrs attrs;
     uint64_t hash_seed; /* every index and attrs table hashes with it */
+    uint32_t group_no;  /* the last group opened's number, never 0 */
     bool reading_files; /* a load or replay: files written before empty
                            keys were refused still load */
     char ring[RS_RING][RS_KEY_TMP]; /* packed strings handed to callers */

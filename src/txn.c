@@ -301,6 +301,7 @@ rs_status rs_group_begin(rs_store *st)
     rs__shape_mark(&st->attrs, &p->group_amark);
     rs__journal_hold(st);
     rs__change_observe(st, &p->obs);
+    rs__store_group_begin(st);
     return RS_OK;
 }
 
