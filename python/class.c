@@ -844,6 +844,10 @@ static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
         }
         s->in_group = 1;
     }
+    /* The rows' code runs inside the group: it may not end it (see
+     * StoreObject.batch). */
+    PyObject *outer = Py_XNewRef(s->group);
+    s->batch++;
     Py_ssize_t n = 0;
     PyObject *row;
     while ((row = PyIter_Next(it)) != NULL) {
@@ -869,6 +873,8 @@ static PyObject *meta_insert_many(PyObject *self, PyObject *rows)
         n++;
     }
     Py_DECREF(it);
+    s->batch--;
+    Py_XDECREF(outer); /* may end an abandoned group: after the rows */
     if (PyErr_Occurred()) {
         if (own) {
             rs_group_abort(s->st);

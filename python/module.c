@@ -512,6 +512,7 @@ static PyObject *group_enter(PyObject *self, PyObject *noargs)
     }
     g->open = 1;
     g->store->in_group = 1;
+    g->store->group = self;
     return Py_NewRef(self);
 }
 
@@ -522,8 +523,15 @@ static PyObject *group_exit(PyObject *self, PyObject *const *args,
     if (!g->open) {
         Py_RETURN_FALSE;
     }
+    if (g->store->batch > 0) {
+        PyErr_SetString(g->store->state->GroupError,
+                        "the group cannot end while insert_many() inserts in "
+                        "it (its rows' code called __exit__)");
+        return NULL;
+    }
     g->open = 0;
     g->store->in_group = 0;
+    g->store->group = NULL;
     if (nargs > 0 && args[0] != Py_None) {
         rs_group_abort(g->store->st);
         Py_RETURN_FALSE;
@@ -542,6 +550,7 @@ static void group_dealloc(PyObject *self)
     if (g->open) {
         rs_group_abort(g->store->st);
         g->store->in_group = 0;
+        g->store->group = NULL;
     }
     Py_XDECREF(g->store);
     tp->tp_free(self);

@@ -84,6 +84,13 @@ typedef struct StoreObject {
      * and which a class joins only once it is made. */
     struct ClassObject *all;
     int in_group;
+    /* The group entered by `with store.group():` (borrowed), or NULL, and
+     * how many insert_many() calls are inserting in it: its rows' code
+     * may neither end it (group_exit() refuses) nor let it die (each call
+     * holds a reference), or the rest of the rows would go in outside any
+     * group, no longer all or none. */
+    PyObject *group;
+    int batch;
     int durable;
 } StoreObject;
 

@@ -229,6 +229,46 @@ def test_group(store, players):
                 pass
 
 
+def test_insert_many_rows_cannot_end_the_group_around_it(store, players):
+    """insert_many() inside `with store.group():` inserts in that group; its
+    rows' code may not end the group part way, or the rest of the rows
+    would go in outside it, no longer all or none."""
+    Player, _ = players
+    g = store.group()
+    refused = []
+
+    def rows():
+        yield ("1", "a")
+        try:
+            g.__exit__(None, None, None)
+        except roster.GroupError as e:
+            refused.append(str(e))
+        yield ("2", "b")
+        yield ("3", "a")  # a duplicate name: the whole group rolls back
+
+    with pytest.raises(roster.DuplicateError):
+        with g:
+            Player.insert_many(rows())
+    assert refused and "insert_many()" in refused[0]
+    assert len(Player) == 0
+    # The same group object abandoned by the rows' code lives on until
+    # insert_many() is done with it.
+    def dropping():
+        nonlocal g2
+        yield ("4", "d")
+        g2 = None
+        yield ("5", "e")
+
+    g2 = store.group()
+    g2.__enter__()
+    assert Player.insert_many(dropping()) == 2
+    # Dropped while open, the group aborts, as any abandoned group does.
+    assert len(Player) == 0
+    with store.group():
+        Player("6", "f")
+    assert len(Player) == 1
+
+
 def test_save_load_durable(tmp_path, store, players):
     Player, Player2 = players
     fill(Player, 100)
