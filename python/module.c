@@ -1102,39 +1102,33 @@ static int mod_exec(PyObject *m)
                 "The base of roster's own exceptions.") < 0) {
         return -1;
     }
-    PyObject *b = PyTuple_Pack(2, S->Error, PyExc_ValueError);
-    int r = b ? add_exc(m, &S->DuplicateError, "DuplicateError", b,
-                        "A duplicate key or unique value.")
-              : -1;
-    Py_XDECREF(b);
-    if (r < 0) {
-        return -1;
-    }
-    b = PyTuple_Pack(2, S->Error, PyExc_ReferenceError);
-    r = b ? add_exc(m, &S->StaleError, "StaleError", b,
-                    "A proxy whose record was removed.")
-          : -1;
-    Py_XDECREF(b);
-    if (r < 0) {
-        return -1;
-    }
-    b = PyTuple_Pack(2, S->Error, PyExc_ValueError);
-    r = b ? add_exc(m, &S->FormatError, "FormatError", b,
-                    "A damaged or foreign snapshot or journal.")
-          : -1;
-    Py_XDECREF(b);
-    if (r < 0 ||
-        add_exc(m, &S->GroupError, "GroupError", S->Error,
-                "A group whose change failed, or groups nested.") < 0) {
-        return -1;
-    }
-    b = PyTuple_Pack(2, S->Error, PyExc_ValueError);
-    r = b ? add_exc(m, &S->ClosedError, "ClosedError", b,
-                    "A call on a store that was closed.")
-          : -1;
-    Py_XDECREF(b);
-    if (r < 0) {
-        return -1;
+    /* The rest derive from roster.Error and, but for GroupError, the
+     * builtin exception a caller would catch for the same trouble. */
+    const struct {
+        PyObject **slot;
+        const char *name;
+        PyObject *also;
+        const char *doc;
+    } excs[] = {
+        {&S->DuplicateError, "DuplicateError", PyExc_ValueError,
+         "A duplicate key or unique value."},
+        {&S->StaleError, "StaleError", PyExc_ReferenceError,
+         "A proxy whose record was removed."},
+        {&S->FormatError, "FormatError", PyExc_ValueError,
+         "A damaged or foreign snapshot or journal."},
+        {&S->GroupError, "GroupError", NULL,
+         "A group whose change failed, or groups nested."},
+        {&S->ClosedError, "ClosedError", PyExc_ValueError,
+         "A call on a store that was closed."},
+    };
+    for (size_t i = 0; i < sizeof excs / sizeof excs[0]; i++) {
+        PyObject *b = excs[i].also ? PyTuple_Pack(2, S->Error, excs[i].also)
+                                   : Py_NewRef(S->Error);
+        int r = b ? add_exc(m, excs[i].slot, excs[i].name, b, excs[i].doc) : -1;
+        Py_XDECREF(b);
+        if (r < 0) {
+            return -1;
+        }
     }
     static const struct {
         const char *name;
