@@ -1,13 +1,15 @@
 /*
- * roster_py.h: what the three files of the CPython extension share.
+ * roster_py.h: what the four files of the CPython extension share.
  *
  *   module.c   the module (multi-phase init, state), errors, value
  *              conversion, roster.Store, groups, the type specs
  *              (roster.u8, roster.str(16), ...) and roster.declare()
  *   class.c    roster.RecordType, the metaclass: declaring a class from a
  *              class body or the text form, field descriptors, and the
- *              class-level API (Player[uid], find, where, get_many,
- *              insert_many, len, iteration, conditions and queries)
+ *              class-level API (Player[uid], find, get_many, insert_many,
+ *              reserve, len)
+ *   query.c    conditions (Player.level >= 50), queries (where()) and
+ *              scans (iteration over a class or a query)
  *   record.c   roster.Record, the proxies: attribute get, set and delete,
  *              insert, repr, equality, dir, getsizeof, update, and the
  *              live __dict__ mapping of dynamic classes
@@ -179,16 +181,27 @@ PyObject *rs_py_field_get(PyObject *self, PyObject *obj, PyObject *type);
 int rs_py_field_set(PyObject *self, PyObject *obj, PyObject *value);
 void rs_py_names_forget(ClassObject *c);
 extern PyType_Spec rs_py_field_spec;
-extern PyType_Spec rs_py_cond_spec;
-extern PyType_Spec rs_py_query_spec;
-extern PyType_Spec rs_py_scan_spec;
 PyObject *rs_py_class_for(StoreObject *s, rs_class *cls, PyObject *ns);
 PyObject *rs_py_declare_text(StoreObject *s, PyObject *text);
 PyObject *rs_py_make_record_base(rs_py_state *S, PyObject *module);
-/* Forget every open scan of s: its rs_scan dies with the store. */
-void rs_py_scans_forget(StoreObject *s);
 /* Clear the cls of every class of s: its rs_class dies with the store. */
 void rs_py_classes_forget(StoreObject *s);
+
+/* query.c (the callers check that c is a declared class of an open
+ * store) */
+extern PyType_Spec rs_py_cond_spec;
+extern PyType_Spec rs_py_query_spec;
+extern PyType_Spec rs_py_scan_spec;
+/* A condition on field f (an attribute's field number, or -1 for an
+ * attribute no record has) called name. */
+PyObject *rs_py_cond_make(ClassObject *owner, rs_field f, PyObject *name,
+                          rs_op op, PyObject *value);
+/* Player.where(*conds, **kw) -> a query. */
+PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw);
+/* iter(Player): a scan of every record. */
+PyObject *rs_py_scan_open(ClassObject *c);
+/* Forget every open scan of s: its rs_scan dies with the store. */
+void rs_py_scans_forget(StoreObject *s);
 
 /* record.c */
 extern PyType_Spec rs_py_record_spec;

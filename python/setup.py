@@ -29,7 +29,7 @@ setup(
                 "raw size of their data (libroster)",
     ext_modules=[Extension(
         "roster",
-        sources=["module.c", "class.c", "record.c"] + lib,
+        sources=["module.c", "class.c", "query.c", "record.c"] + lib,
         include_dirs=[rel("include"), rel("src")],
         define_macros=[("_POSIX_C_SOURCE", "200809L")],
         extra_compile_args=["-std=c11", "-O2", "-fvisibility=hidden"],
