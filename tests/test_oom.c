@@ -2021,6 +2021,380 @@ static void test_group_rebuilt_index(void)
     }
 }
 
+/* Random groups over one or two classes of two indexes each (a key and a
+ * unique field): phases of inserts, removes (by handle and by key), key
+ * and unique-field changes (by rs_set_field and by rs_set_many, whose own
+ * group joins this one), with values that reuse ones the group took out;
+ * then a rollback with every allocation failing, with its first ones
+ * succeeding (growth inside the rollback), or started by a change that
+ * fails part way.  Nothing may be lost: the content digest, every old
+ * handle, every old key and unique value.  RS_FUZZ_ROUNDS and
+ * RS_FUZZ_SEED choose the rounds (RS_TEST_HASH_SEED the hash seed). */
+static uint64_t fz_state;
+static uint64_t fz_next(void)
+{
+    uint64_t z = (fz_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static long fz_below(long n)
+{
+    return n <= 0 ? 0 : (long)(fz_next() % (uint64_t)n);
+}
+
+enum { FZ_IDS = 1 << 17, FZ_LIVE = 8192 };
+typedef struct fz_class {
+    rs_class *c;
+    bool is_guild;
+    /* used[f][id]: value id of indexed field f (0 key, 1 unique) in use */
+    uint8_t used[2][FZ_IDS];
+    long reuse[2][FZ_LIVE];
+    long n_reuse[2];
+    rs_handle live[FZ_LIVE];
+    long ids[FZ_LIVE][2];
+    long n_live;
+    long next;
+} fz_class;
+static fz_class fz[2];
+
+static rs_value fz_val(const fz_class *k, int f, long id, char *buf)
+{
+    if (k->is_guild && f == 0) {
+        return rs_val_int(id * 7919 - 400000);
+    }
+    if (k->is_guild) {
+        snprintf(buf, 24, "t%ld%s", id, id % 4 == 0 ? "-title" : "");
+    } else if (f == 0) {
+        snprintf(buf, 24, id % 3 == 0 ? "K-l-%06ld" : "u%ld", id);
+    } else {
+        snprintf(buf, 24, "n%ld-%.*s", id, (int)(id % 9), "xxxxxxxxx");
+    }
+    return rs_val_cstr(buf);
+}
+
+/* A value id for field f not in use: a removed one or a fresh one. */
+static long fz_pick(fz_class *k, int f)
+{
+    if (k->n_reuse[f] > 0 && fz_below(3) == 0) {
+        long at = fz_below(k->n_reuse[f]);
+        long id = k->reuse[f][at];
+        k->reuse[f][at] = k->reuse[f][--k->n_reuse[f]];
+        if (!k->used[f][id]) {
+            return id;
+        }
+    }
+    return k->next++;
+}
+static void fz_free_id(fz_class *k, int f, long id)
+{
+    k->used[f][id] = 0;
+    if (k->n_reuse[f] < FZ_LIVE) {
+        k->reuse[f][k->n_reuse[f]++] = id;
+    }
+}
+
+static rs_status fz_insert(fz_class *k)
+{
+    if (k->n_live >= FZ_LIVE || k->next >= FZ_IDS - 1) {
+        return RS_OK;
+    }
+    long a = fz_pick(k, 0), b = fz_pick(k, 1);
+    char ba[24], bb[24];
+    rs_value va = fz_val(k, 0, a, ba), vb = fz_val(k, 1, b, bb);
+    rs_handle h = RS_NULL_HANDLE;
+    rs_status rc;
+    if (k->is_guild) {
+        rs_named v[] = {{"gid", va}, {"title", vb}};
+        rc = rs_insert(st, k->c, v, 2, &h);
+    } else {
+        prec r = make_rec(a, 0);
+        rs_named v[] = {{"uid", va},
+                        {"name", vb},
+                        {"stat", rs_val_uint(r.stat)},
+                        {"level", rs_val_uint(r.level)},
+                        {"score", rs_val_int(r.score)},
+                        {"ratio", rs_val_f64(r.ratio)},
+                        {"flag", rs_val_bool(r.flag)},
+                        {"tag", rs_val_cstr(r.tag)}};
+        rc = rs_insert(st, k->c, v, NF, &h);
+    }
+    if (rc == RS_OK) {
+        k->used[0][a] = k->used[1][b] = 1;
+        k->live[k->n_live] = h;
+        k->ids[k->n_live][0] = a;
+        k->ids[k->n_live][1] = b;
+        k->n_live++;
+    } else {
+        fz_free_id(k, 0, a);
+        fz_free_id(k, 1, b);
+    }
+    return rc;
+}
+
+static rs_status fz_remove(fz_class *k)
+{
+    if (k->n_live == 0) {
+        return RS_OK;
+    }
+    long at = fz_below(k->n_live);
+    rs_status rc;
+    if (fz_below(4) == 0 && !k->is_guild) {
+        char b[24];
+        rs_value v = fz_val(k, 0, k->ids[at][0], b);
+        rc = rs_remove_key(st, k->c, v.v.s.ptr, v.v.s.len);
+    } else {
+        rc = rs_remove(st, k->live[at]);
+    }
+    if (rc == RS_OK) {
+        fz_free_id(k, 0, k->ids[at][0]);
+        fz_free_id(k, 1, k->ids[at][1]);
+        k->n_live--;
+        k->live[at] = k->live[k->n_live];
+        k->ids[at][0] = k->ids[k->n_live][0];
+        k->ids[at][1] = k->ids[k->n_live][1];
+    }
+    return rc;
+}
+
+/* Set field f (or, both, the key and the unique field at once). */
+static rs_status fz_set(fz_class *k, int f, bool both)
+{
+    if (k->n_live == 0 || k->next >= FZ_IDS - 2) {
+        return RS_OK;
+    }
+    long at = fz_below(k->n_live);
+    long a = fz_pick(k, f), b = both ? fz_pick(k, 1) : 0;
+    char ba[24], bb[24];
+    rs_value va = fz_val(k, f, a, ba);
+    rs_status rc;
+    if (both) {
+        rs_value vb = fz_val(k, 1, b, bb);
+        rs_named v[2] = {{k->is_guild ? "gid" : "uid", va},
+                         {k->is_guild ? "title" : "name", vb}};
+        if (fz_below(2)) {
+            rs_named t = v[0];
+            v[0] = v[1];
+            v[1] = t;
+        }
+        rc = rs_set_many(st, k->live[at], v, 2);
+    } else {
+        rc = rs_set_field(st, k->live[at], f, &va);
+    }
+    if (rc == RS_OK) {
+        fz_free_id(k, f, k->ids[at][f]);
+        k->used[f][a] = 1;
+        k->ids[at][f] = a;
+        if (both) {
+            fz_free_id(k, 1, k->ids[at][1]);
+            k->used[1][b] = 1;
+            k->ids[at][1] = b;
+        }
+    } else {
+        fz_free_id(k, f, a);
+        if (both) {
+            fz_free_id(k, 1, b);
+        }
+    }
+    return rc;
+}
+
+/* One random change; weights w (insert, remove, set key, set unique,
+ * set both) out of their sum. */
+static rs_status fz_op(const int *w, int n_cls)
+{
+    fz_class *k = &fz[fz_below(n_cls)];
+    int sum = 0;
+    for (int i = 0; i < 5; i++) {
+        sum += w[i];
+    }
+    long r = fz_below(sum);
+    if ((r -= w[0]) < 0) {
+        return fz_insert(k);
+    }
+    if ((r -= w[1]) < 0) {
+        return fz_remove(k);
+    }
+    if ((r -= w[2]) < 0) {
+        return fz_set(k, 0, false);
+    }
+    if ((r -= w[3]) < 0) {
+        return fz_set(k, 1, false);
+    }
+    return fz_set(k, 0, true);
+}
+
+static void fz_random_weights(int *w)
+{
+    static const int presets[][5] = {
+        {1, 0, 0, 0, 0}, {0, 1, 0, 0, 0}, {3, 3, 1, 1, 1}, {1, 4, 0, 0, 0},
+        {4, 1, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 0, 1, 0}, {1, 1, 2, 2, 1},
+        {2, 2, 0, 0, 0}, {0, 1, 2, 0, 1}};
+    const int *p = presets[fz_below(10)];
+    memcpy(w, p, 5 * sizeof *w);
+}
+
+static void test_group_index_fuzz(void)
+{
+    static const rs_field_def guild_defs[] = {
+        {.name = "gid", .type = RS_I64, .flags = RS_FIELD_KEY},
+        {.name = "title",
+         .type = RS_STR,
+         .max_len = 16,
+         .flags = RS_FIELD_UNIQUE}};
+    const char *e = getenv("RS_FUZZ_ROUNDS");
+    long rounds = e ? atol(e) : 100;
+    e = getenv("RS_FUZZ_SEED");
+    uint64_t seed0 = e ? strtoull(e, NULL, 0) : 1;
+    static rs_handle old_h[2][FZ_LIVE];
+    static long old_ids[2][FZ_LIVE][2];
+    long old_n[2];
+    for (long round = 0; round < rounds; round++) {
+        fz_state = seed0 * 1000003u + (uint64_t)round;
+        memset(fz, 0, sizeof fz);
+        int n_cls = 1 + (int)fz_below(2);
+        open_player();
+        fz[0].c = player;
+        classes[0] = player;
+        n_classes = n_cls;
+        if (n_cls == 2) {
+            CHECK_OK(st,
+                     rs_class_create(st, "Guild", guild_defs, 2, 0, &fz[1].c));
+            fz[1].is_guild = true;
+            classes[1] = fz[1].c;
+        }
+        /* Before: a fill, then churn, maybe an aborted group whose
+         * rollback failed every allocation (segments left full). */
+        long fill = fz_below(1500);
+        for (long i = 0; i < fill; i++) {
+            CHECK_OK(st, fz_insert(&fz[fz_below(n_cls)]));
+        }
+        long churn = fz_below(3) == 0 ? fz_below(2000) : 0;
+        static const int chw[5] = {1, 1, 1, 1, 0};
+        for (long i = 0; i < churn; i++) {
+            CHECK_OK(st, fz_op(chw, n_cls));
+        }
+        if (fz_below(3) == 0) {
+            /* A group rolled back with every allocation failing: it may
+             * leave segments with no empty bucket, which the next group
+             * starts from. */
+            static fz_class pre[2];
+            memcpy(pre, fz, sizeof fz);
+            CHECK_OK(st, rs_group_begin(st));
+            int w[5];
+            fz_random_weights(w);
+            for (long i = fz_below(2000); i > 0; i--) {
+                CHECK_OK(st, fz_op(w, n_cls));
+            }
+            alloc_check_arm(&fa, 1);
+            fa.fail_rest = true;
+            rs_group_abort(st);
+            alloc_check_disarm(&fa);
+            memcpy(fz, pre, sizeof fz);
+            CHECK_OK(st, rs__store_check(st));
+        }
+        int ending = (int)fz_below(5);
+        /* The model of the pre-group content. */
+        for (int c = 0; c < n_cls; c++) {
+            old_n[c] = fz[c].n_live;
+            memcpy(old_h[c], fz[c].live, sizeof fz[c].live);
+            memcpy(old_ids[c], fz[c].ids, sizeof fz[c].ids);
+        }
+        static fz_class saved[2];
+        memcpy(saved, fz, sizeof fz);
+        snapshot before = take();
+        CHECK_OK(st, rs_group_begin(st));
+        int phases = 1 + (int)fz_below(4);
+        for (int p = 0; p < phases; p++) {
+            int w[5];
+            fz_random_weights(w);
+            long ops = fz_below(2500);
+            for (long i = 0; i < ops; i++) {
+                rs_status rc = fz_op(w, n_cls);
+                if (rc != RS_OK) {
+                    fprintf(stderr, "round %ld: op failed %s (%s)\n", round,
+                            rs_status_name(rc), rs_errmsg(st));
+                    check_failures++;
+                    break;
+                }
+            }
+        }
+        long k = 1 + fz_below(60);
+        if (ending == 0) {
+            alloc_check_arm(&fa, 1);
+            fa.fail_rest = true;
+            rs_group_abort(st);
+        } else if (ending == 1) {
+            /* Rollback with its first allocations succeeding. */
+            alloc_check_arm(&fa, k);
+            fa.fail_rest = true;
+            rs_group_abort(st);
+        } else if (ending == 2 || ending == 3) {
+            /* A change fails part way (all failing after k, or just the
+             * k-th): the group rolls back at once. */
+            alloc_check_arm(&fa, k);
+            fa.fail_rest = ending == 2;
+            int w[5];
+            fz_random_weights(w);
+            w[0] += 1;
+            rs_status rc = RS_OK;
+            for (long i = 0; i < 20000 && rc == RS_OK; i++) {
+                rc = fz_op(w, n_cls);
+            }
+            if (rc != RS_OK && rc != RS_ENOMEM) {
+                fprintf(stderr, "round %ld: ending op %s (%s)\n", round,
+                        rs_status_name(rc), rs_errmsg(st));
+                check_failures++;
+            }
+            rs_group_abort(st);
+        } else {
+            /* rs_set_many's own group inside this one fails part way:
+             * the whole group rolls back with every allocation failing. */
+            alloc_check_arm(&fa, k);
+            fa.fail_rest = true;
+            rs_status rc = RS_OK;
+            for (long i = 0; i < 20000 && rc == RS_OK; i++) {
+                rc = fz_set(&fz[fz_below(n_cls)], 0, true);
+            }
+            rs_group_abort(st);
+        }
+        alloc_check_disarm(&fa);
+        snapshot after = take();
+        bool bad = after.count != before.count ||
+                   after.digest != before.digest ||
+                   rs__store_check(st) != RS_OK;
+        for (int c = 0; c < n_cls && !bad; c++) {
+            for (long i = 0; i < old_n[c]; i++) {
+                rs_handle h = RS_NULL_HANDLE;
+                char b[24];
+                bad |= rs_check(st, old_h[c][i]) != RS_OK;
+                for (int f = 0; f < 2; f++) {
+                    rs_value v = fz_val(&fz[c], f, old_ids[c][i][f], b);
+                    bad |= rs_find(st, fz[c].c, f, &v, &h) != RS_OK ||
+                           h != old_h[c][i];
+                }
+            }
+        }
+        if (bad) {
+            fprintf(stderr,
+                    "round %ld (fuzz seed %llu, ending %d, k %ld): lost: "
+                    "count %zu -> %zu, store check %s\n",
+                    round, (unsigned long long)seed0, ending, k, before.count,
+                    after.count, rs_status_name(rs__store_check(st)));
+            check_failures++;
+        }
+        /* After: the store goes on (segments a rollback filled rebuild). */
+        memcpy(fz, saved, sizeof fz);
+        static const int after_w[5] = {3, 1, 1, 1, 1};
+        for (long i = 0; i < 500 && !bad; i++) {
+            CHECK_OK(st, fz_op(after_w, n_cls));
+        }
+        CHECK_OK(st, rs__store_check(st));
+        n_classes = 0;
+        close_store();
+    }
+}
+
 static void test_attr_id(void)
 {
     open_dyn_player();
@@ -2272,6 +2646,7 @@ int main(int argc, char **argv)
         {"attr_no_alloc", test_attr_no_alloc},
         {"group_rollback", test_group_rollback},
         {"group_rebuilt_index", test_group_rebuilt_index},
+        {"group_index_fuzz", test_group_index_fuzz},
         {"compound", test_compound},
         {NULL, NULL},
     };
