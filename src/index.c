@@ -80,7 +80,7 @@
  * insert that follows applies them and cannot fail; rs__index_cancel()
  * undoes a prepare.  A group's rollback must put keys back without
  * memory: while a group is open each segment counts the keys taken out
- * of it, and growth keeps room for them (held_of()).
+ * of it and the most it held, and growth keeps room for them (room_of()).
  */
 #include "index.h"
 
@@ -131,9 +131,10 @@ struct rs__seg {
     uint32_t *e;         /* n_groups * GROUP entries, 64-byte aligned */
     uint32_t max_groups; /* it splits rather than grow past this */
     /* Keys the open group took out of this segment's range, which its
-     * rollback may put back (held_of()): valid while held_group is the
-     * index's hold. */
-    uint32_t held, held_group;
+     * rollback may put back, and the most keys the range held since the
+     * group opened (room_of()): valid while held_group is the index's
+     * hold. */
+    uint32_t held, peak, held_group;
 };
 
 uint64_t rs__index_hash(uint64_t seed, const void *key, size_t len)
@@ -325,30 +326,58 @@ static uint32_t groups_for(size_t m, uint64_t hash)
     return g < 1 ? 1 : (uint32_t)g;
 }
 
-/* Room a group's rollback may need in s beyond its keys: every key the
- * open group took out of s's range (rs__index_hold()).  Undo retraces the
- * group backwards, so at any step of it s holds at most its keys now and
- * these; a rollback that cannot grow s then still finds a bucket for each
- * key it puts back (rs__index_has_room()).  Growth inside the group sizes
- * every segment it makes for both, and each segment a split or a merge
- * makes carries the count on (a split gives each half the whole count: it
- * cannot tell which half the keys taken out belonged to). */
-static inline uint32_t held_of(const rs__index *ix, const rs__seg *s)
+/* What the open group (rs__index_hold()) knows of s's range: held, the
+ * keys it took out of it, and peak, the most keys it held at once since
+ * the group opened (never less than s->n).  A segment the group has not
+ * touched holds what it held when the group opened. */
+static inline bool counts_valid(const rs__index *ix, const rs__seg *s)
 {
-    return ix->hold != 0 && s->held_group == ix->hold ? s->held : 0;
+    return ix->hold != 0 && s->held_group == ix->hold;
+}
+
+static inline size_t held_of(const rs__index *ix, const rs__seg *s)
+{
+    return counts_valid(ix, s) ? s->held : 0;
+}
+
+static inline size_t peak_of(const rs__index *ix, const rs__seg *s)
+{
+    /* Never below n: counts kept for a group 2^32 groups back would
+     * otherwise pass for this one's. */
+    return counts_valid(ix, s) && s->peak > s->n ? s->peak : s->n;
+}
+
+/* Room a group's rollback may need in a segment of range s's beyond its
+ * n keys.  Undo retraces the group backwards, so each step of it leaves
+ * the range as it was at some moment of the group: holding at most its
+ * keys now and the keys taken out (held), and at most the most it held
+ * (peak).  A rollback that cannot grow the segment then still finds a
+ * bucket for each key it puts back (rs__index_has_room()).  Growth inside
+ * the group sizes every segment it makes for that room, and each segment
+ * a split or a merge makes carries both counts on (a split gives each half
+ * the whole of both: it cannot tell which half the keys belonged to; a
+ * merge sums them).  Either bound alone would do; held alone grows with
+ * every key a group takes out (churn), peak alone doubles at each split,
+ * so the room is the smaller. */
+static inline size_t room_of(size_t n, size_t held, size_t peak)
+{
+    return held < peak - n ? held : peak - n;
 }
 
 static inline bool over_full(const rs__index *ix, const rs__seg *s)
 {
     size_t cap7 = (size_t)s->n_groups * GROUP * 7;
     return ((size_t)s->n + s->n_tomb + 1) * 8 > cap7 ||
-           ((size_t)s->n + held_of(ix, s) + 1) * 8 > cap7;
+           ((size_t)s->n + room_of(s->n, held_of(ix, s), peak_of(ix, s)) + 1) *
+                   8 >
+               cap7;
 }
 
-static void set_held(const rs__index *ix, rs__seg *s, size_t held)
+static void set_held(const rs__index *ix, rs__seg *s, size_t held, size_t peak)
 {
     if (s != NULL) {
         s->held = (uint32_t)held;
+        s->peak = (uint32_t)peak;
         s->held_group = ix->hold;
     }
 }
@@ -548,13 +577,14 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
     if (!over_full(ix, s)) {
         return RS_OK;
     }
-    size_t held = held_of(ix, s);
+    size_t held = held_of(ix, s), peak = peak_of(ix, s);
+    size_t room = room_of(s->n, held, peak);
     /* Tombstones fill it: if the live keys alone would sit at 13/16 or
      * less, rebuild at the same size, so churn (which leaves tombstones but
      * no more keys) does not grow or split a segment.  Above that, a purge
      * would win too little room for the rehash it costs. */
     size_t cap = (size_t)s->n_groups * GROUP;
-    bool purge = ((size_t)s->n + held + 1) * 16 <= cap * 13;
+    bool purge = ((size_t)s->n + room + 1) * 16 <= cap * 13;
     bool split = !purge && s->n_groups >= s->max_groups; /* if useful */
     rs__seg *buddy = NULL;
     if (purge && s->local > 0) {
@@ -568,11 +598,14 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         rs__seg *b = ix->dir[first ^ run].s;
         uint32_t most =
             s->max_groups < b->max_groups ? s->max_groups : b->max_groups;
-        if (b->local == s->local &&
-            ((size_t)s->n + b->n + held + held_of(ix, b) + 1) * 4 <=
-                (size_t)most * GROUP * 3) {
+        size_t n2 = (size_t)s->n + b->n, held2 = held + held_of(ix, b),
+               peak2 = peak + peak_of(ix, b);
+        if (b->local == s->local && (n2 + room_of(n2, held2, peak2) + 1) * 4 <=
+                                        (size_t)most * GROUP * 3) {
             buddy = b;
-            held += held_of(ix, b);
+            held = held2;
+            peak = peak2;
+            room = room_of(n2, held, peak);
         }
     }
     /* Every key moves: hash them all now, once, so the sizes can follow
@@ -610,15 +643,15 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         split = split_pays(ix, s, n_list, n_hi);
     }
     if (buddy) {
-        /* The merge's condition leaves most room for held too. */
+        /* The merge's condition keeps the room within most too. */
         uint32_t most = s->max_groups < buddy->max_groups ? s->max_groups
                                                           : buddy->max_groups;
-        uint32_t ng = groups_for(n_list + held + 1, hash);
+        uint32_t ng = groups_for(n_list + room + 1, hash);
         ix->grow_a = seg_new(st, ng < most ? ng : most, s->local - 1, most);
         ix->grow_buddy = buddy;
-        set_held(ix, ix->grow_a, held);
+        set_held(ix, ix->grow_a, held, peak);
     } else if (!split) {
-        uint32_t ng = groups_for((size_t)s->n + held + 1, hash);
+        uint32_t ng = groups_for((size_t)s->n + room + 1, hash);
         uint32_t most = s->max_groups;
         if (purge && ng > s->n_groups) {
             ng = s->n_groups;
@@ -633,20 +666,22 @@ rs_status rs__index_prepare(rs_store *st, rs__index *ix, uint64_t hash)
         }
         /* Never below what a rollback of the open group may put back
          * (a purge's size has room for it already). */
-        size_t floor = ((size_t)s->n + held + 1 + GROUP - 1) / GROUP;
+        size_t floor = ((size_t)s->n + room + 1 + GROUP - 1) / GROUP;
         if (ng < floor) {
             ng = (uint32_t)floor;
         }
         ix->grow_a = seg_new(st, ng, s->local, most);
-        set_held(ix, ix->grow_a, held);
+        set_held(ix, ix->grow_a, held, peak);
     } else {
-        size_t lo = n_list - n_hi + held, hi = n_hi + held;
+        size_t n_lo = n_list - n_hi;
+        size_t lo = n_lo + room_of(n_lo, held, peak),
+               hi = n_hi + room_of(n_hi, held, peak);
         ix->grow_a = seg_new(st, groups_for(lo + 1, hash), s->local + 1,
                              max_groups_for(hash, lo));
         ix->grow_b = seg_new(st, groups_for(hi + 1, hash >> 3), s->local + 1,
                              max_groups_for(hash >> 10, hi));
-        set_held(ix, ix->grow_a, held);
-        set_held(ix, ix->grow_b, held);
+        set_held(ix, ix->grow_a, held, peak);
+        set_held(ix, ix->grow_b, held, peak);
         if (s->local == ix->depth && ix->grow_a && ix->grow_b) {
             ix->grow_dir = rs__alloc(
                 st, RS_MEM_INDEXES, ((size_t)2 << ix->depth) * sizeof *ix->dir);
@@ -776,6 +811,10 @@ void rs__index_insert(rs_store *st, rs__index *ix, uint64_t hash, uint32_t slot)
     RS_ASSERT((size_t)s->n < (size_t)s->n_groups * GROUP);
     put(s, hash, slot);
     ix->n++;
+    if (ix->hold != 0) {
+        /* A moment of the group its rollback will pass through again. */
+        set_held(ix, s, held_of(ix, s), peak_of(ix, s));
+    }
 }
 
 void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
@@ -797,12 +836,12 @@ void rs__index_delete(rs__index *ix, uint64_t hash, uint32_t slot)
                 grp[i] = TOMB;
                 s->n_tomb++;
             }
-            s->n--;
-            ix->n--;
             if (ix->hold != 0) {
                 /* Taken out inside a group: its rollback may put it back. */
-                set_held(ix, s, held_of(ix, s) + 1u);
+                set_held(ix, s, held_of(ix, s) + 1u, peak_of(ix, s));
             }
+            s->n--;
+            ix->n--;
             return;
         }
         if (match_empty(grp)) {
