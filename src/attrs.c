@@ -225,14 +225,31 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
     return value_at(st, c, slot, name, out) ? RS_OK : RS_ENOATTR;
 }
 
-bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
-                            uint32_t slot, uint16_t gen, uint32_t name,
-                            rs_value *out)
+static RS_ALWAYS_INLINE bool get_by_entry(const rs_store *st, const rs_class *c,
+                                          uint32_t slot, uint16_t gen,
+                                          uint32_t name, rs_value *out)
 {
     uint32_t at;
     const rs__aent *e = entry_of(c, slot, &at);
     return e != NULL && e->gen == gen &&
            value_in(&st->attrs, rs__strs_at(&st->strs, e->ref), name, out);
+}
+
+bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
+                            uint32_t slot, uint16_t gen, uint32_t name,
+                            rs_value *out)
+{
+    return get_by_entry(st, c, slot, gen, name, out);
+}
+
+bool rs__attrs_read(const rs_store *st, rs_handle h, rs_field f, rs_value *out)
+{
+    rs_class *c;
+    uint32_t slot;
+    uint16_t gen;
+    return rs__table_attr_field(st, f) &&
+           rs__table_peek(st, h, &c, &slot, &gen) &&
+           get_by_entry(st, c, slot, gen, (uint32_t)(f - RS_ATTR_BASE), out);
 }
 
 size_t rs__attrs_size(const rs_store *st, const rs_class *c, uint32_t slot)

@@ -60,6 +60,9 @@ rs_status rs__attrs_get(rs_store *st, const rs_class *c, uint32_t slot,
 bool rs__attrs_get_by_entry(const rs_store *st, const rs_class *c,
                             uint32_t slot, uint16_t gen, uint32_t name,
                             rs_value *out);
+/* rs__attrs_get_by_entry() of handle h and field number f, when f is an
+ * attribute's: the whole of rs_get_field()'s short path in one call. */
+bool rs__attrs_read(const rs_store *st, rs_handle h, rs_field f, rs_value *out);
 
 /* An operation that changes one record's attributes: begin, fill
  * a->new_list with the record's attributes afterwards (names interned),

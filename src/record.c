@@ -417,20 +417,14 @@ static void declared_value(rs_store *st, const rs_class *c, uint32_t slot,
     out->v.s.len = v.v.s.len;
 }
 
-rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
+/* rs_get_field() past its short path. */
+static RS_NOINLINE rs_status get_field(rs_store *st, rs_handle h, rs_field f,
+                                       rs_value *out)
 {
     rs_class *c = NULL;
     uint32_t slot = 0;
-    RS__NEED_STORE(st);
-    rs__clear_err(st);
     if (out == NULL) {
         return rs__err(st, RS_EINVAL, "rs_get_field: NULL argument");
-    }
-    uint16_t gen;
-    if (rs__table_attr_field(st, f) && rs__table_peek(st, h, &c, &slot, &gen) &&
-        rs__attrs_get_by_entry(st, c, slot, gen, (uint32_t)(f - RS_ATTR_BASE),
-                               out)) {
-        return RS_OK; /* the attribute's entry vouched for h: no row read */
     }
     rs_status rc = rs__table_resolve(st, h, &c, &slot);
     if (rc != RS_OK) {
@@ -448,6 +442,18 @@ rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
         return RS_OK;
     }
     return rs__table_check_field(st, c, f);
+}
+
+rs_status rs_get_field(rs_store *st, rs_handle h, rs_field f, rs_value *out)
+{
+    RS__NEED_STORE(st);
+    rs__clear_err(st);
+    /* A dynamic attribute whose vector entry vouches for h: no row read,
+     * and nothing else on the way (p.x from Python comes here). */
+    if (out != NULL && rs__attrs_read(st, h, f, out)) {
+        return RS_OK;
+    }
+    return get_field(st, h, f, out);
 }
 
 rs_status rs_get_attr(rs_store *st, rs_handle h, const char *name,
