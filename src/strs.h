@@ -122,10 +122,25 @@ static inline size_t rs__cell_unpack(const uint8_t *cell, uint32_t width,
     for (uint32_t i = 0; i < nb; i++) {
         v |= (uint64_t)cell[1 + i] << (8 * i);
     }
-    size_t n = cell[0] & 0x3Fu;
-    for (size_t i = n; i > 0; i--) {
-        buf[i - 1] = (char)('0' + v % 10);
-        v /= 10;
+    /* Two digits a division, from a table: growth decodes every packed
+     * key it moves, so this loop is on the load's hot path. */
+    static const char pairs[201] = "00010203040506070809"
+                                   "10111213141516171819"
+                                   "20212223242526272829"
+                                   "30313233343536373839"
+                                   "40414243444546474849"
+                                   "50515253545556575859"
+                                   "60616263646566676869"
+                                   "70717273747576777879"
+                                   "80818283848586878889"
+                                   "90919293949596979899";
+    size_t n = cell[0] & 0x3Fu, i = n;
+    for (; i >= 2; i -= 2) {
+        memcpy(buf + i - 2, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (i == 1) {
+        buf[0] = (char)('0' + v);
     }
     return n;
 }

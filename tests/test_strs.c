@@ -85,16 +85,19 @@ static void cells(void)
                            "abcdefghijk",
                            "1234567",
                            "0000123",
+                           "00001234", /* even counts: two digits a step */
+                           "987654321012345678",
                            "000000000000000",
                            "9999999999999999999",
                            "18446744073709551615",
                            "12345678901234567890123",
                            "12a45678",
                            "a name with spaces and more than sixteen bytes"};
-    uint8_t cellv[12 + 1][12][17];
+    enum { N_TEXTS = sizeof texts / sizeof texts[0] };
+    uint8_t cellv[N_TEXTS][12][17];
     size_t taken = 0, n_out = 0;
     for (uint32_t w = 5; w <= 16; w++) {
-        for (size_t i = 0; i < 12; i++) {
+        for (size_t i = 0; i < N_TEXTS; i++) {
             taken += roundtrip(st, &s, w, texts[i], strlen(texts[i]),
                                cellv[i][w - 5]);
         }
@@ -117,7 +120,7 @@ static void cells(void)
     CHECK_EQ(s.live_bytes > 0, 1);
     /* Release every cell: nothing live is left. */
     for (uint32_t w = 5; w <= 16; w++) {
-        for (size_t i = 0; i < 12; i++) {
+        for (size_t i = 0; i < N_TEXTS; i++) {
             rs__cell_release(&s, cellv[i][w - 5], w);
         }
     }
