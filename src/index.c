@@ -502,7 +502,7 @@ uint32_t rs__index_candidate(const rs__index *ix, uint64_t hash)
 
 /* Put an entry in the first free bucket (empty or tombstone) from its home
  * group on.  The caller guarantees one exists. */
-static void put(rs__seg *s, uint64_t hash, uint32_t slot)
+static RS_ALWAYS_INLINE void put(rs__seg *s, uint64_t hash, uint32_t slot)
 {
     uint32_t ng = s->n_groups, g = home_of(hash, ng);
     for (;;) {
@@ -523,24 +523,44 @@ static void put(rs__seg *s, uint64_t hash, uint32_t slot)
     }
 }
 
+/* put() into a segment growth has just made, which holds no tombstone:
+ * the first empty bucket is the first free one.  Growth moves every key
+ * of a segment through here, so it matters that it is lean. */
+static RS_ALWAYS_INLINE void put_fresh(rs__seg *s, uint64_t hash, uint32_t slot)
+{
+    uint32_t ng = s->n_groups, g = home_of(hash, ng);
+    for (;;) {
+        uint32_t *grp = s->e + (size_t)g * GROUP;
+        uint32_t m = match_empty(grp);
+        if (m != 0) {
+            grp[__builtin_ctz(m)] = fp_of(hash) << SLOT_BITS | (slot + 1);
+            s->n++;
+            return;
+        }
+        if (++g == ng) {
+            g = 0;
+        }
+    }
+}
+
 /* Gather every entry of s into list (from *n on), with its key's hash,
  * reading keys BATCH at a time through hash_slots (which prefetches). */
 static void gather(const rs__index *ix, const rs__seg *s, rs__moved *list,
                    size_t *n)
 {
+    /* A group's entries go in whole: the batch is hashed once it could
+     * not take another group, at 49 to BATCH keys. */
     uint32_t slots[BATCH];
     uint64_t hashes[BATCH];
     size_t k = 0;
-    uint32_t cap = s->n_groups * GROUP;
-    for (uint32_t i = 0; i <= cap; i++) {
-        if (i < cap) {
-            uint32_t e = s->e[i];
-            if (!is_entry(e)) {
-                continue;
+    for (uint32_t g = 0; g <= s->n_groups; g++) {
+        if (g < s->n_groups) {
+            const uint32_t *grp = s->e + (size_t)g * GROUP;
+            for (uint32_t m = ~match_free(grp) & 0xFFFFu; m != 0; m &= m - 1) {
+                slots[k++] = (grp[__builtin_ctz(m)] & SLOT_MASK) - 1;
             }
-            slots[k++] = (e & SLOT_MASK) - 1;
         }
-        if (k == BATCH || (i == cap && k > 0)) {
+        if (k > BATCH - GROUP || (g == s->n_groups && k > 0)) {
             ix->hash_slots(ix->ctx, slots, k, hashes);
             for (size_t j = 0; j < k; j++) {
                 list[*n + j] = (rs__moved){hashes[j], slots[j]};
@@ -752,8 +772,8 @@ static void grow(rs_store *st, rs__index *ix)
     if (ix->grow_b) {
         uint32_t bit = 63u - old->local;
         for (size_t i = 0; i < ix->grow_n; i++) {
-            put((list[i].hash >> bit) & 1 ? ix->grow_b : ix->grow_a,
-                list[i].hash, list[i].slot);
+            put_fresh((list[i].hash >> bit) & 1 ? ix->grow_b : ix->grow_a,
+                      list[i].hash, list[i].slot);
         }
         for (size_t i = 0; i < run; i++) {
             rs__seg *half = i < run / 2 ? ix->grow_a : ix->grow_b;
@@ -762,7 +782,7 @@ static void grow(rs_store *st, rs__index *ix)
         ix->n_segs++;
     } else {
         for (size_t i = 0; i < ix->grow_n; i++) {
-            put(ix->grow_a, list[i].hash, list[i].slot);
+            put_fresh(ix->grow_a, list[i].hash, list[i].slot);
         }
         if (ix->grow_buddy) {
             first &= ~run; /* the merged run covers both halves */
