@@ -382,7 +382,7 @@ static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
     rs__attrs *a = &st->attrs;
     plan->n = n;
     plan->shape = 0;
-    plan->len = 0;
+    plan->len = plan->payload = 0;
     plan->ref = 0;
     plan->in_place = false;
     if (n == 0) {
@@ -397,8 +397,8 @@ static rs_status prepare(rs_store *st, rs_class *c, uint32_t slot, uint32_t n,
         return rs__err(st, rc, "out of memory for the shapes of '%s'",
                        c->sch.name);
     }
-    size_t payload = payload_len(a->new_list, n, plan->shape);
-    plan->len = rs__codec_uvar_len(payload) + payload;
+    plan->payload = payload_len(a->new_list, n, plan->shape);
+    plan->len = rs__codec_uvar_len(plan->payload) + plan->payload;
     if (reuse && plan->has_entry) {
         uint32_t ref = c->avecs[slot >> c->page_shift].e[plan->at].ref;
         if (cell_len(block_len(rs__strs_at(&st->strs, ref))) ==
@@ -430,7 +430,7 @@ rs_status rs__attrs_prepare(rs_store *st, rs_class *c, uint32_t slot,
 
 static void write_block(const rs__attrs *a, uint8_t *p, const rs__aplan *plan)
 {
-    p = rs__codec_uvar_put(p, payload_len(a->new_list, plan->n, plan->shape));
+    p = rs__codec_uvar_put(p, plan->payload);
     p = rs__codec_uvar_put(p, plan->shape);
     if (plan->shape == 0) {
         p = rs__codec_uvar_put(p, plan->n);

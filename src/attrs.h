@@ -28,6 +28,7 @@ typedef struct rs__aplan {
     uint32_t n;     /* attributes in new_list; 0 removes the block */
     uint32_t shape; /* 0: the list form */
     size_t len;     /* block bytes */
+    size_t payload; /* block bytes after its length prefix */
     uint32_t ref;
     uint32_t at;    /* the entry's index in its page's vector, or where
                        a new one goes */
