@@ -287,6 +287,16 @@ static int meta_contains(PyObject *self, PyObject *x)
     return r;
 }
 
+/* A class is true, as every class is, even while it holds no record:
+ * without this, bool() would fall back on len(), so `if Player:` would
+ * depend on its count, and raise for roster.Record or a closed store
+ * (help(roster) does `if cls:`). */
+static int meta_bool(PyObject *self)
+{
+    (void)self;
+    return 1;
+}
+
 static PyObject *meta_iter(PyObject *self)
 {
     ClassObject *c = (ClassObject *)self;
@@ -1169,6 +1179,7 @@ static PyType_Slot meta_slots[] = {
     {Py_mp_subscript, meta_subscript},
     {Py_mp_ass_subscript, meta_ass_subscript},
     {Py_mp_length, meta_length},
+    {Py_nb_bool, meta_bool},
     {Py_sq_contains, meta_contains},
     {0, NULL},
 };

@@ -392,3 +392,16 @@ def test_declaration_errors(store):
         class F(roster.Record, store=store):
             k: roster.u8(key=True)
             v: roster.u8 = 300
+
+
+def test_a_class_is_true_whatever_it_holds(store):
+    # bool() of a class must not fall back on len(): an empty class, the
+    # base roster.Record and a class of a closed store are all true, and
+    # help(roster) (pydoc tests `if cls:`) works.
+    import pydoc
+    Player = store.declare("Player { uid: str(16) key }")
+    assert len(Player) == 0 and bool(Player) is True
+    assert bool(roster.Record) is True
+    assert "class Record" in pydoc.plain(pydoc.render_doc(roster))
+    store.close()
+    assert bool(Player) is True
