@@ -97,7 +97,6 @@ PyType_Spec rs_py_cond_spec = {
 typedef struct QueryObject {
     PyObject_HEAD ClassObject *owner;
     PyObject *conds; /* tuple of CondObject */
-    int never;       /* names an attribute no record has: matches none */
 } QueryObject;
 
 typedef struct ScanObject {
@@ -149,8 +148,13 @@ void rs_py_scans_forget(StoreObject *s)
     }
 }
 
-/* rs_cond for every condition of q into *out (PyMem, the caller frees).
- * String operands borrow from q's objects. */
+/* rs_cond for every condition of q into *out (PyMem, the caller frees):
+ * 0; 1 if q names a dynamic attribute no record of the store has bound,
+ * so that it matches none (nothing in *out then); -1 with an error.
+ * String operands borrow from q's objects.  A dynamic attribute's number
+ * is looked up again at each run (rs_attr_find(), which never interns):
+ * a name bound since the query was made then matches, and no number is
+ * kept that a group's rollback may have given back to the store. */
 static int query_conds(QueryObject *q, rs_cond **out, size_t *n)
 {
     Py_ssize_t k = PyTuple_GET_SIZE(q->conds);
@@ -170,6 +174,18 @@ static int query_conds(QueryObject *q, rs_cond **out, size_t *n)
         }
         cs[i].field = c->f;
         cs[i].op = c->op;
+        if (c->f < 0 || c->f >= RS_ATTR_BASE) {
+            rs_store *st = q->owner->store->st;
+            rs_status rc = rs_attr_find(st, q->owner->cls, fname, &cs[i].field);
+            if (rc != RS_OK) {
+                PyMem_Free(cs);
+                if (rc == RS_ENOATTR) {
+                    return 1;
+                }
+                rs_py_raise(q->owner->store, rc);
+                return -1;
+            }
+        }
     }
     *out = cs;
     *n = (size_t)k;
@@ -189,14 +205,15 @@ static PyObject *scan_open(ClassObject *c, QueryObject *q)
         return NULL;
     }
     it->owner = (ClassObject *)Py_NewRef(c);
-    if (q != NULL && q->never) {
-        return (PyObject *)it;
-    }
     rs_cond *cs = NULL;
     size_t n = 0;
-    if (q != NULL && query_conds(q, &cs, &n) < 0) {
+    int none = q != NULL ? query_conds(q, &cs, &n) : 0;
+    if (none < 0) {
         Py_DECREF(it);
         return NULL;
+    }
+    if (none) {
+        return (PyObject *)it;
     }
     rs_status rc = rs_scan_open(c->store->st, c->cls, cs, n, &it->sc);
     PyMem_Free(cs);
@@ -274,13 +291,11 @@ static PyObject *query_count(PyObject *self, PyObject *noargs)
     if (rs_py_check_open(q->owner->store) < 0) {
         return NULL; /* as the library would, for a query that matches none */
     }
-    if (q->never) {
-        return PyLong_FromLong(0);
-    }
     rs_cond *cs;
     size_t n;
-    if (query_conds(q, &cs, &n) < 0) {
-        return NULL;
+    int none = query_conds(q, &cs, &n);
+    if (none != 0) {
+        return none < 0 ? NULL : PyLong_FromLong(0);
     }
     rs_handle out[1024];
     uint64_t cursor = 0;
@@ -393,7 +408,6 @@ PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw)
     if (conds == NULL) {
         return NULL;
     }
-    int never = 0;
     for (Py_ssize_t i = 0; i < na; i++) {
         PyObject *a = PyTuple_GET_ITEM(args, i);
         if (!Py_IS_TYPE(a, S->cond_type) ||
@@ -437,8 +451,7 @@ PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw)
         rs_field f;
         rs_status rc = rs_attr_find(c->store->st, c->cls, name, &f);
         if (rc == RS_ENOATTR && c->dynamic) {
-            never = 1; /* no record has ever bound it */
-            f = -1;
+            f = -1; /* no record has bound it yet: looked up at each run */
         } else if (rc != RS_OK) {
             Py_DECREF(conds);
             return rs_py_raise(c->store, rc);
@@ -460,15 +473,15 @@ PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw)
     }
     q->owner = (ClassObject *)Py_NewRef(c);
     q->conds = conds;
-    q->never = never;
-    if (!never) {
-        /* Check the conditions now, so a bad one fails at where(). */
-        rs_cond *cs;
-        size_t n;
-        if (query_conds(q, &cs, &n) < 0) {
-            Py_DECREF(q);
-            return NULL;
-        }
+    /* Check the conditions now, so a bad one fails at where(). */
+    rs_cond *cs;
+    size_t n;
+    int none = query_conds(q, &cs, &n);
+    if (none < 0) {
+        Py_DECREF(q);
+        return NULL;
+    }
+    if (none == 0) {
         rs_handle h;
         size_t got;
         uint64_t next;

@@ -405,3 +405,19 @@ def test_a_class_is_true_whatever_it_holds(store):
     assert "class Record" in pydoc.plain(pydoc.render_doc(roster))
     store.close()
     assert bool(Player) is True
+
+
+def test_a_query_sees_attributes_bound_after_it_was_made(players):
+    # A query is kept and run again: one made before any record bound its
+    # attribute matches the records that bind it later.
+    Player, _ = players
+    fill(Player, 5)
+    q = Player.where(vip__ge=4)
+    q2 = Player.where(Player.level >= 0, vip=5)
+    assert q.count() == 0 and list(q) == [] and q.first() is None
+    Player["00002"].vip = 5
+    assert [p.uid for p in q] == ["00002"]
+    assert q.count() == 1 and q2.count() == 1
+    assert q.first() == Player["00002"]
+    del Player["00002"].vip
+    assert q.count() == 0 and list(q2) == []
