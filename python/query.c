@@ -426,9 +426,18 @@ PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw)
     Py_ssize_t pos = 0, i = na;
     PyObject *key, *value;
     while (kw && PyDict_Next(kw, &pos, &key, &value)) {
-        const char *k = PyUnicode_AsUTF8(key);
-        if (k == NULL) {
+        /* Not PyUnicode_AsUTF8() alone: a NUL in the keyword would cut
+         * the name short, to another field's ('level\0x' as 'level'). */
+        const char *k;
+        int ok = rs_py_utf8_name(key, &k);
+        if (ok <= 0) {
             Py_DECREF(conds);
+            if (ok == 0) {
+                PyErr_Format(PyExc_TypeError,
+                             "%s.where(): %R is not a field or attribute "
+                             "name",
+                             ((PyTypeObject *)c)->tp_name, key);
+            }
             return NULL;
         }
         char name[RS_MAX_NAME + 16];

@@ -150,3 +150,15 @@ def test_stale_everywhere(players):
     assert p != q
     with pytest.raises(roster.StaleError):
         p.level
+
+
+@pytest.mark.parametrize("kw", ["level\x00x__ge", "level\x00", "level__ge\x00",
+                                "\udc80"])
+def test_where_keyword_that_is_no_name(players, kw):
+    # A NUL in a keyword must not cut the name short to another field's.
+    for cls in players:
+        cls("1", "a", level=5)
+        with pytest.raises(TypeError) as ei:
+            cls.where(**{kw: 5})
+        assert str(ei.value) == (f"{cls.__name__}.where(): {kw!r} is not a "
+                                 "field or attribute name")
