@@ -447,18 +447,37 @@ PyObject *rs_py_where(ClassObject *c, PyObject *args, PyObject *kw)
         while (sep != NULL && strstr(sep + 2, "__") != NULL) {
             sep = strstr(sep + 2, "__");
         }
+        int matched = 0;
         if (sep != NULL && sep != name) {
             for (size_t j = 0; j < sizeof op_suffixes / sizeof op_suffixes[0];
                  j++) {
                 if (strcmp(sep + 2, op_suffixes[j].suffix) == 0) {
                     op = op_suffixes[j].op;
                     *sep = '\0';
+                    matched = 1;
                     break;
                 }
             }
         }
         rs_field f;
         rs_status rc = rs_attr_find(c->store->st, c->cls, name, &f);
+        if (rc == RS_ENOATTR && sep != NULL && sep != name && !matched) {
+            /* level__gte: a field (or a bound attribute) and an operator
+             * misspelt, which would otherwise name an attribute no record
+             * has, and match nothing without a word. */
+            rs_field pf;
+            *sep = '\0';
+            int known = rs_attr_find(c->store->st, c->cls, name, &pf) == RS_OK;
+            *sep = '_';
+            if (known) {
+                Py_DECREF(conds);
+                PyErr_Format(PyExc_TypeError,
+                             "%s.where(): unknown operator '%s' in %R (eq, "
+                             "ne, lt, le, gt, ge, startswith, prefix)",
+                             ((PyTypeObject *)c)->tp_name, sep + 2, key);
+                return NULL;
+            }
+        }
         if (rc == RS_ENOATTR && c->dynamic) {
             f = -1; /* no record has bound it yet: looked up at each run */
         } else if (rc != RS_OK) {

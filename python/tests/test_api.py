@@ -421,3 +421,24 @@ def test_a_query_sees_attributes_bound_after_it_was_made(players):
     assert q.first() == Player["00002"]
     del Player["00002"].vip
     assert q.count() == 0 and list(q2) == []
+
+
+@pytest.mark.parametrize("kw", ["level__gte", "level__", "vip__gte"])
+def test_where_unknown_operator(players, kw):
+    # A misspelt operator on a field or a bound attribute is an error, not
+    # a condition on an attribute no record has, which matches nothing.
+    Player, Player2 = players
+    fill(Player, 3)
+    Player["00001"].vip = 1
+    for cls in (Player, Player2) if kw.startswith("level") else (Player,):
+        with pytest.raises(TypeError) as ei:
+            cls.where(**{kw: 1})
+        op = kw.split("__")[1]
+        assert str(ei.value) == (
+            f"{cls.__name__}.where(): unknown operator '{op}' in {kw!r} "
+            "(eq, ne, lt, le, gt, ge, startswith, prefix)")
+    # An attribute whose name has __ in it is still a name.
+    Player["00002"].a__b = 3
+    assert Player.where(a__b=3).count() == 1
+    assert Player.where(a__b__ge=3).count() == 1
+    assert Player.where(nobody__gte=1).count() == 0
