@@ -1084,6 +1084,12 @@ static PyObject *attrs_update(PyObject *self, PyObject *args, PyObject *kw)
     if (tmp == NULL) {
         return NULL;
     }
+    if (PyTuple_GET_SIZE(args) > 1) {
+        PyErr_SetString(PyExc_TypeError,
+                        "update() takes at most one positional argument");
+        Py_DECREF(tmp);
+        return NULL;
+    }
     if (PyTuple_GET_SIZE(args) == 1 &&
         PyDict_Update(tmp, PyTuple_GET_ITEM(args, 0)) < 0) {
         Py_DECREF(tmp);

@@ -205,6 +205,16 @@ def test_update_all_or_none(players):
     assert p.level == 13 and p.vip == 1
 
 
+def test_dict_update_refuses_two_mappings(players):
+    # As dict.update: never a silent no-op for a second mapping.
+    Player, _ = players
+    p = Player("1", "a")
+    for update in (p.update, p.__dict__.update):
+        with pytest.raises(TypeError):
+            update({"level": 1}, {"stat": 2})
+        assert (p.level, p.stat) == (0, 0)
+
+
 def test_group(store, players):
     Player, _ = players
     with store.group():
