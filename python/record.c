@@ -743,10 +743,11 @@ static int named_of(PyObject *d, const char *cls, rs_named **out, Py_ssize_t *n)
     return 0;
 }
 
-/* update(mapping=(), **fields): every value set, or none (rs_set_many). */
-static PyObject *record_update(PyObject *self, PyObject *args, PyObject *kw)
+/* The arguments of update(mapping=(), **fields) in a new dict, taken as
+ * dict.update() takes them: a mapping (anything with keys()) or an
+ * iterable of pairs, then the keywords.  NULL with an error. */
+static PyObject *update_pairs(PyObject *args, PyObject *kw)
 {
-    ClassObject *c = RS_PY_CLASS(self);
     PyObject *d = PyDict_New();
     if (d == NULL) {
         return NULL;
@@ -756,12 +757,32 @@ static PyObject *record_update(PyObject *self, PyObject *args, PyObject *kw)
                         "update() takes at most one positional argument");
         goto fail;
     }
-    if (PyTuple_GET_SIZE(args) == 1 &&
-        PyDict_Update(d, PyTuple_GET_ITEM(args, 0)) < 0) {
-        goto fail;
+    if (PyTuple_GET_SIZE(args) == 1) {
+        PyObject *arg = PyTuple_GET_ITEM(args, 0);
+        int has_keys =
+            PyDict_Check(arg) ? 1 : PyObject_HasAttrString(arg, "keys");
+        int r = has_keys ? PyDict_Merge(d, arg, 1)
+                         : PyDict_MergeFromSeq2(d, arg, 1);
+        if (r < 0) {
+            goto fail;
+        }
     }
     if (kw != NULL && PyDict_Update(d, kw) < 0) {
         goto fail;
+    }
+    return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
+}
+
+/* update(mapping=(), **fields): every value set, or none (rs_set_many). */
+static PyObject *record_update(PyObject *self, PyObject *args, PyObject *kw)
+{
+    ClassObject *c = RS_PY_CLASS(self);
+    PyObject *d = update_pairs(args, kw);
+    if (d == NULL) {
+        return NULL;
     }
     rs_named *vals;
     Py_ssize_t n;
@@ -1080,23 +1101,8 @@ static PyObject *attrs_pop(PyObject *self, PyObject *const *args,
 static PyObject *attrs_update(PyObject *self, PyObject *args, PyObject *kw)
 {
     AttrsObject *a = (AttrsObject *)self;
-    PyObject *tmp = PyDict_New();
+    PyObject *tmp = update_pairs(args, kw);
     if (tmp == NULL) {
-        return NULL;
-    }
-    if (PyTuple_GET_SIZE(args) > 1) {
-        PyErr_SetString(PyExc_TypeError,
-                        "update() takes at most one positional argument");
-        Py_DECREF(tmp);
-        return NULL;
-    }
-    if (PyTuple_GET_SIZE(args) == 1 &&
-        PyDict_Update(tmp, PyTuple_GET_ITEM(args, 0)) < 0) {
-        Py_DECREF(tmp);
-        return NULL;
-    }
-    if (kw != NULL && PyDict_Update(tmp, kw) < 0) {
-        Py_DECREF(tmp);
         return NULL;
     }
     rs_named *vals;

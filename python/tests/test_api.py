@@ -215,6 +215,28 @@ def test_dict_update_refuses_two_mappings(players):
         assert (p.level, p.stat) == (0, 0)
 
 
+def test_update_takes_what_dict_update_takes(players):
+    # A mapping or an iterable of pairs, then keywords; else dict.update's
+    # own errors, not "'int' object has no attribute 'keys'".
+    Player, _ = players
+    p = Player("1", "a")
+    p.update([("level", 3), ("stat", 1)], vip=2)
+    assert (p.level, p.stat, p.vip) == (3, 1, 2)
+    p.__dict__.update((("level", 4),), stat=2)
+    assert (p.level, p.stat) == (4, 2)
+    p.update(zip(["level"], [5]))
+    assert p.level == 5
+    for update in (p.update, p.__dict__.update):
+        with pytest.raises(TypeError) as ei:
+            update(5)
+        assert str(ei.value) == "'int' object is not iterable"
+        with pytest.raises(TypeError):
+            update([1])
+        with pytest.raises(ValueError):
+            update([("level", 1, 2)])
+        assert p.level == 5
+
+
 def test_group(store, players):
     Player, _ = players
     with store.group():
