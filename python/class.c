@@ -306,15 +306,33 @@ static PyObject *meta_iter(PyObject *self)
     return rs_py_scan_open(c);
 }
 
+/* get(key, default=None): default by position or by keyword. */
 static PyObject *meta_get(PyObject *self, PyObject *const *args,
-                          Py_ssize_t nargs)
+                          Py_ssize_t nargs, PyObject *kwnames)
 {
     ClassObject *c = (ClassObject *)self;
     if (!declared(c)) {
         return NULL;
     }
+    PyObject *dflt = nargs > 1 ? args[1] : Py_None;
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        if (nargs != 1 || PyTuple_GET_SIZE(kwnames) != 1 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0),
+                                             "default") != 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s.get(key, default=None): one key, and a "
+                         "default by position or as default=",
+                         ((PyTypeObject *)c)->tp_name);
+            return NULL;
+        }
+        dflt = args[1];
+    }
     if (nargs < 1 || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "get(key, default=None)");
+        PyErr_Format(PyExc_TypeError,
+                     "%s.get(key, default=None): one key, and a default by "
+                     "position or as default=",
+                     ((PyTypeObject *)c)->tp_name);
         return NULL;
     }
     rs_handle h;
@@ -323,7 +341,7 @@ static PyObject *meta_get(PyObject *self, PyObject *const *args,
         return NULL;
     }
     if (r == 0) {
-        return Py_NewRef(nargs > 1 ? args[1] : Py_None);
+        return Py_NewRef(dflt);
     }
     return rs_py_proxy(c, h);
 }
@@ -694,7 +712,7 @@ static PyMethodDef class_find_def = {
     "find(name='Tom') -> the record whose key or unique field holds the "
     "value, or None"};
 static PyMethodDef class_get_def = {
-    "get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL,
+    "get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL | METH_KEYWORDS,
     "get(key, default=None) -> the record with that key, or default"};
 
 static int bind_lookups(PyObject *t)
@@ -1139,7 +1157,8 @@ static void meta_dealloc(PyObject *self)
 }
 
 static PyMethodDef meta_methods[] = {
-    {"get", (PyCFunction)(void (*)(void))meta_get, METH_FASTCALL,
+    {"get", (PyCFunction)(void (*)(void))meta_get,
+     METH_FASTCALL | METH_KEYWORDS,
      "get(key, default=None) -> the record with that key, or default"},
     {"find", (PyCFunction)(void (*)(void))meta_find,
      METH_FASTCALL | METH_KEYWORDS,

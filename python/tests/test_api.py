@@ -474,3 +474,22 @@ def test_where_unknown_operator(players, kw):
     assert Player.where(a__b=3).count() == 1
     assert Player.where(a__b__ge=3).count() == 1
     assert Player.where(nobody__gte=1).count() == 0
+
+
+def test_get_default_by_keyword(players):
+    # get(key, default=None), as the stubs and the README write it.
+    Player, _ = players
+    fill(Player, 2)
+    assert Player.get("nope", default=7) == 7
+    assert Player.get("00001", default=7) == Player["00001"]
+    assert Player["00001"].get("nope", default=8) == 8
+    assert type(Player).get(Player, "nope", default=9) == 9
+    for bad in ({"dflt": 1}, {"default": 1, "x": 2}):
+        with pytest.raises(TypeError) as ei:
+            Player.get("nope", **bad)
+        assert str(ei.value) == ("Player.get(key, default=None): one key, "
+                                 "and a default by position or as default=")
+    with pytest.raises(TypeError):
+        Player.get("nope", 1, default=2)
+    with pytest.raises(TypeError):
+        Player.get(default=2)
