@@ -279,8 +279,11 @@ static int meta_contains(PyObject *self, PyObject *x)
     }
     rs_handle h;
     int r = find_one(c, c->key, x, &h);
+    /* A value no key can hold (another type, out of range, a str with a
+     * lone surrogate) is simply not in the class. */
     if (r < 0 && (PyErr_ExceptionMatches(PyExc_TypeError) ||
-                  PyErr_ExceptionMatches(PyExc_OverflowError))) {
+                  PyErr_ExceptionMatches(PyExc_OverflowError) ||
+                  PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))) {
         PyErr_Clear();
         return 0;
     }

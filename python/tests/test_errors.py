@@ -162,3 +162,12 @@ def test_where_keyword_that_is_no_name(players, kw):
             cls.where(**{kw: 5})
         assert str(ei.value) == (f"{cls.__name__}.where(): {kw!r} is not a "
                                  "field or attribute name")
+
+
+def test_in_is_false_for_what_no_key_can_hold(players):
+    Player, _ = players
+    Player("1", "a")
+    assert "\udc80" not in Player and "1\ud800" not in Player
+    assert 5 not in Player and None not in Player and 2 ** 70 not in Player
+    assert "x" * 1000 not in Player
+    assert "1" in Player
