@@ -403,9 +403,9 @@ static PyObject *spec_call(PyObject *self, PyObject *args, PyObject *kw)
     if (max_len < 0 || (size_t)max_len > RS_MAX_STR || inl < 0 ||
         inl > RS_MAX_INLINE) {
         PyErr_Format(PyExc_ValueError,
-                     "roster.str: length %zd must be 1..%u and inline %zd "
-                     "0 or %d..%d",
-                     max_len, (unsigned)RS_MAX_STR, inl, RS_MIN_INLINE,
+                     "roster.str(%zd, inline=%zd): the length is 1..%u "
+                     "bytes, inline 0 or %d..%d",
+                     max_len, inl, (unsigned)RS_MAX_STR, RS_MIN_INLINE,
                      RS_MAX_INLINE);
         return NULL;
     }

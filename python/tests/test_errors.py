@@ -171,3 +171,13 @@ def test_in_is_false_for_what_no_key_can_hold(players):
     assert 5 not in Player and None not in Player and 2 ** 70 not in Player
     assert "x" * 1000 not in Player
     assert "1" in Player
+
+
+@pytest.mark.parametrize("args, kw", [((-1,), {}), ((1 << 24,), {}),
+                                      ((16,), {"inline": 16})])
+def test_str_type_bounds_message(args, kw):
+    with pytest.raises(ValueError) as ei:
+        roster.str(*args, **kw)
+    n, inl = args[0], kw.get("inline", 0)
+    assert str(ei.value) == (f"roster.str({n}, inline={inl}): the length is "
+                             "1..16777215 bytes, inline 0 or 4..15")
