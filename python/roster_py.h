@@ -20,7 +20,7 @@
  *   a class      (a ClassObject: a heap type whose metatype is RecordType)
  *                the Store (strong), rs_class *, one FieldInfo a field
  *   a proxy      (a RecordObject) its class (ob_type) and a 64-bit handle:
- *                32 bytes, 48 with the weakref slot of a dynamic class; no
+ *                32 bytes, 40 with the weakref slot of a dynamic class; no
  *                per-record object is kept anywhere, a proxy is made on
  *                access and costs nothing once dropped
  *

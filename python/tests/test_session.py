@@ -69,3 +69,12 @@ def test_getsizeof_is_the_deep_size(players):
     del p1.guild
     assert sys.getsizeof(p1) == base
     assert sys.getsizeof(p2) == p2.__sizeof__()
+
+
+def test_proxy_sizes(players):
+    # What roster_py.h says a proxy costs: 32 bytes, 40 with the weakref
+    # slot of a dynamic class; never tracked by the cyclic GC.
+    import gc
+    Player, Player2 = players
+    assert (Player.__basicsize__, Player2.__basicsize__) == (40, 32)
+    assert not gc.is_tracked(Player("1", "a"))
