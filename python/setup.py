@@ -1,6 +1,10 @@
 """Build and install the roster module with Debian's setuptools, offline:
 
-    cd python && /usr/bin/python3 -m pip install --no-build-isolation .
+    /usr/bin/python3 -m venv --system-site-packages venv
+    venv/bin/python -m pip install --no-build-isolation --no-index ./python
+
+(Debian 12's own /usr/bin/python3 is externally managed, PEP 668: pip
+refuses to install into it outside a virtual environment.)
 
 The library's sources are compiled into the extension itself (one .so, no
 libroster to install beside it), with the flags the CMake build uses.
