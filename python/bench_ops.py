@@ -8,10 +8,14 @@ protocol: `roster bench` is that).
 
 Builds N players (uid '%07d', name 'n%07d', stat i % 2, level i % 100, a
 tenth of them with x bound; or, with --file PLAYERS.tsv, the canonical
-players of `roster gen`, x bound on those with extras) of one kind: `roster` (the README's canonical
-dynamic Player), `slots` (a __slots__ class with uid and name dicts) or
-`plain` (a plain class, the same dicts), then times OP over all of them in
-a seeded random order, REPS times, and prints one JSON line: ns per
+players of `roster gen`, x bound on those with extras) of one kind:
+`roster` (the README's canonical dynamic Player), `slots` (a __slots__
+class with uid and name dicts) or `plain` (a plain class, the same dicts);
+or, for --op insert alone, `loop`: the load's loop with no store, its two
+decodes and a call of a C function that makes one object and ignores its
+arguments (itertools.chain), no extras bound: what every kind's insert
+pays before its own work.  It then times OP over all of them in a seeded
+random order, REPS times, and prints one JSON line: ns per
 operation, the best and the median of the reps.
 
 Ops:
@@ -54,12 +58,14 @@ def main():
     ap.add_argument('--module-dir')
     ap.add_argument('--op', required=True)
     ap.add_argument('--kind', default='roster',
-                    choices=('roster', 'slots', 'plain'))
+                    choices=('roster', 'slots', 'plain', 'loop'))
     ap.add_argument('--n', type=int, default=1000000)
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--file', help='canonical players (roster gen)')
     a = ap.parse_args()
+    if a.kind == 'loop' and a.op != 'insert':
+        ap.error('--kind loop times --op insert only')
     if a.module_dir:
         sys.path.insert(0, a.module_dir)
     if a.file:
@@ -94,7 +100,14 @@ def main():
     uid_keys = [ub[i].decode() for i in perm]
     name_keys = [nb[i].decode() for i in perm]
 
-    if a.kind == 'roster':
+    if a.kind == 'loop':
+        import itertools
+
+        def fresh():
+            # A C callable that takes the four values and makes one new
+            # object without looking at them, as Player(...) makes a proxy.
+            return None, itertools.chain, None, None
+    elif a.kind == 'roster':
         import roster
 
         def fresh():
@@ -131,7 +144,7 @@ def main():
             for i, u, nm, s, lv, x in zip(range(n), ub, nb, stats, levels,
                                           has_x):
                 p = P(u.decode(), nm.decode(), s, lv)
-                if x:
+                if x and a.kind == 'roster':
                     p.x = i
         else:
             dyn = a.kind == 'plain'
