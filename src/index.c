@@ -501,16 +501,20 @@ uint32_t rs__index_candidate(const rs__index *ix, uint64_t hash)
 }
 
 /* Put an entry in the first free bucket (empty or tombstone) from its home
- * group on.  The caller guarantees one exists. */
-static RS_ALWAYS_INLINE void put(rs__seg *s, uint64_t hash, uint32_t slot)
+ * group on.  The caller guarantees one exists.  fresh (a constant at each
+ * call) says s is a segment growth has just made, which holds no
+ * tombstone, so the first empty bucket is the first free one: growth moves
+ * every key of a segment through here, and the cheaper test counts. */
+static RS_ALWAYS_INLINE void put_in(rs__seg *s, uint64_t hash, uint32_t slot,
+                                    bool fresh)
 {
     uint32_t ng = s->n_groups, g = home_of(hash, ng);
     for (;;) {
         uint32_t *grp = s->e + (size_t)g * GROUP;
-        uint32_t m = match_free(grp);
+        uint32_t m = fresh ? match_empty(grp) : match_free(grp);
         if (m != 0) {
             uint32_t *b = &grp[__builtin_ctz(m)];
-            if (*b != EMPTY) {
+            if (!fresh && *b != EMPTY) {
                 s->n_tomb--;
             }
             *b = fp_of(hash) << SLOT_BITS | (slot + 1);
@@ -523,24 +527,14 @@ static RS_ALWAYS_INLINE void put(rs__seg *s, uint64_t hash, uint32_t slot)
     }
 }
 
-/* put() into a segment growth has just made, which holds no tombstone:
- * the first empty bucket is the first free one.  Growth moves every key
- * of a segment through here, so it matters that it is lean. */
+static RS_ALWAYS_INLINE void put(rs__seg *s, uint64_t hash, uint32_t slot)
+{
+    put_in(s, hash, slot, false);
+}
+
 static RS_ALWAYS_INLINE void put_fresh(rs__seg *s, uint64_t hash, uint32_t slot)
 {
-    uint32_t ng = s->n_groups, g = home_of(hash, ng);
-    for (;;) {
-        uint32_t *grp = s->e + (size_t)g * GROUP;
-        uint32_t m = match_empty(grp);
-        if (m != 0) {
-            grp[__builtin_ctz(m)] = fp_of(hash) << SLOT_BITS | (slot + 1);
-            s->n++;
-            return;
-        }
-        if (++g == ng) {
-            g = 0;
-        }
-    }
+    put_in(s, hash, slot, true);
 }
 
 /* Gather every entry of s into list (from *n on), with its key's hash,
