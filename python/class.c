@@ -1023,6 +1023,17 @@ static PyObject *meta_new(PyTypeObject *meta, PyObject *args, PyObject *kw)
         }
         return NULL;
     }
+    /* The fields come from the annotations alone, and the class's own
+     * __slots__ from them: one written in the body would be replaced (or,
+     * on a dynamic class, dropped) without a word. */
+    if (PyDict_GetItemString(ns, "__slots__") != NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "class %U: declare the fields by annotations (level: "
+                     "roster.u16 = 0), not __slots__; roster makes "
+                     "__slots__ from them",
+                     name);
+        return NULL;
+    }
     PyObject *ann = PyDict_GetItemString(ns, "__annotations__");
     if (ann == NULL || !PyDict_Check(ann)) {
         PyErr_Format(PyExc_TypeError,

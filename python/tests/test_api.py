@@ -424,6 +424,17 @@ def test_declaration_errors(store):
         class F(roster.Record, store=store):
             k: roster.u8(key=True)
             v: roster.u8 = 300
+    # __slots__ in the body is refused, not silently replaced by the
+    # annotations' fields (or dropped on a dynamic class).
+    for dyn in (False, True):
+        with pytest.raises(TypeError, match="not __slots__"):
+            class G(roster.Record, store=store, dynamic=dyn):
+                __slots__ = ('k', 'v')
+                k: roster.u8(key=True)
+    with pytest.raises(TypeError, match="not __slots__"):
+        class H(roster.Record, store=store):
+            __slots__ = ('k',)
+    assert 'G' not in store.classes and 'H' not in store.classes
 
 
 def test_a_class_is_true_whatever_it_holds(store):
